@@ -1,0 +1,38 @@
+# Top-level commands. The build itself is CMake (build/ release, build-asan/
+# ASan+UBSan, build-fuzz/ libFuzzer with clang).
+BUILD      ?= build
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE_ARGS ?=
+
+.PHONY: all deps check check-asan fuzz bench demo clean format
+
+all: deps $(BUILD)/Makefile
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@./scripts/check-deps || ./scripts/setup-deps
+
+$(BUILD)/Makefile:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_ARGS)
+
+check: all
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+check-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERS_SANITIZE=ON
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && HERS_TEST_QUICK=1 ctest --output-on-failure -j $(JOBS)
+
+fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERS_FUZZ=ON
+	cmake --build build-fuzz -j $(JOBS)
+	./scripts/run-fuzz build-fuzz $${FUZZ_SECONDS:-20}
+
+bench: all
+	./$(BUILD)/hers bench primitives
+
+demo: all
+	./$(BUILD)/hers bench primitives
+
+clean:
+	rm -rf build build-asan build-fuzz

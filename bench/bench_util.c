@@ -1,0 +1,72 @@
+/* bench_util.c - timing, medians and the environment header line. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "bench.h"
+#include "hers/hers_cpu.h"
+
+double bench_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_print_env(FILE *f, const char *what, int threads)
+{
+    fprintf(f, "# hers bench %s: cpu=\"%s\" simd=%s commit=%s threads=%d\n", what,
+            hers_cpu_model(), hers_simd_name(hers_simd_active()), HERS_GIT_COMMIT, threads);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median_of(const double *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    double *c = malloc(n * sizeof *c);
+    if (!c)
+        return v[0];
+    memcpy(c, v, n * sizeof *c);
+    qsort(c, n, sizeof *c, cmp_double);
+    double m = (n & 1) ? c[n / 2] : 0.5 * (c[n / 2 - 1] + c[n / 2]);
+    free(c);
+    return m;
+}
+
+double bench_median(void (*fn)(void *), void *ctx, int reps, double min_time)
+{
+    if (reps < 1)
+        reps = 1;
+    double t0 = bench_now();
+    fn(ctx); /* warm-up, and a first estimate of the cost */
+    double one = bench_now() - t0;
+    long batch = 1;
+    if (one < min_time)
+        batch = (long)(min_time / (one > 1e-9 ? one : 1e-9)) + 1;
+    if (batch > 1000000)
+        batch = 1000000;
+    double samples[64];
+    if (reps > 64)
+        reps = 64;
+    for (int r = 0; r < reps; r++) {
+        double s = bench_now();
+        for (long b = 0; b < batch; b++)
+            fn(ctx);
+        samples[r] = (bench_now() - s) / (double)batch;
+    }
+    return bench_median_of(samples, (size_t)reps);
+}
+
+double bench_peak_rss_mb(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}

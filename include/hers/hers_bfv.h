@@ -1,0 +1,225 @@
+/*
+ * hers_bfv.h - RNS-BFV: parameters, keys, encoding, encryption, evaluation.
+ *
+ * Ring R_q = Z_Q[X]/(X^N + 1), Q = q_0 * ... * q_{k-1} (word-size primes,
+ * q_j = 1 mod 2N). Plaintext modulus t: a prime t = 1 (mod 2N) enables
+ * batching (N slots); any t >= 2 allows coefficient encoding.
+ *
+ * Default parameter sets (hers_params_create_named): see docs/design.md.
+ * Their ciphertext primes satisfy q_j = 1 (mod 2N*t), hence Q = 1 (mod t):
+ * the HERS search kernel (hers_search.h) relies on this (Delta*t = Q - 1
+ * = -1 mod Q turns a BFV ciphertext times t into a BGV-form one).
+ *
+ * Representation: a polynomial in RNS form is num_primes blocks of N
+ * residues, prime-major: residue j of prime i at [i*N + j]. A ciphertext of
+ * `parts` polynomials stores part p at data + p*num_primes*N.
+ *
+ * Ciphertext forms:
+ *   HERS_FORM_BFV: c0 + c1 s (+ c2 s^2) = Delta*m + e (mod Q), Delta = floor(Q/t)
+ *   HERS_FORM_BGV: c0 + c1 s (+ c2 s^2) = m + t*e (mod Q)
+ * hers_decrypt handles both, with 2 or 3 parts, and any prefix of the primes
+ * (after modulus switching).
+ *
+ * Randomness: every randomised function draws from libsodium's CSPRNG and
+ * has a `_seeded` twin taking a 32-byte seed (deterministic: tests, KATs).
+ * Secret material (secret key, encryption randomness) is wiped after use.
+ *
+ * Thread-safety: params and keys are immutable after creation and may be
+ * shared by threads; a ciphertext or plaintext must not be written by two
+ * threads at once. No function keeps global mutable state.
+ */
+#ifndef HERS_BFV_H
+#define HERS_BFV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_ntt.h"
+#include "hers/hers_random.h"
+#include "hers/hers_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HERS_MAX_PRIMES 16
+
+typedef enum hers_security {
+    HERS_SEC_NONE = 0,   /* no check: tests with toy N only */
+    HERS_SEC_128 = 128,
+    HERS_SEC_192 = 192,
+    HERS_SEC_256 = 256
+} hers_security;
+
+typedef enum hers_form { HERS_FORM_BFV = 0, HERS_FORM_BGV = 1 } hers_form;
+
+/* ------------------------------------------------------------ parameters */
+
+typedef struct hers_params_spec {
+    size_t n;                       /* ring degree, power of two, 16..32768 */
+    uint64_t t;                     /* plaintext modulus, 2 <= t < 2^40 */
+    size_t num_primes;              /* k, 1..HERS_MAX_PRIMES */
+    int prime_bits[HERS_MAX_PRIMES];/* bit size of each generated prime (<= 61) */
+    uint64_t primes[HERS_MAX_PRIMES];/* explicit primes; 0 entries are generated */
+    int q_one_mod_t;                /* 1: generated primes are = 1 (mod 2N*t) */
+    hers_security security;         /* checked against the HE Standard table */
+} hers_params_spec;
+
+typedef struct hers_params hers_params;   /* opaque, immutable */
+
+/* Validates (primality, q_j = 1 mod 2N, distinct primes, t range, Q/t large
+ * enough, HE Standard max log Q for N and the security level) and
+ * precomputes NTT tables and RNS constants. Errors: HERS_ERR_PARAMS (invalid)
+ * or HERS_ERR_INSECURE (log Q too large for the requested security). */
+hers_status hers_params_create(hers_params **out, const hers_params_spec *spec);
+/* Named default sets: "n2048", "n4096" (= "default"), "n8192", "n16384",
+ * "n32768". */
+hers_status hers_params_create_named(hers_params **out, const char *name);
+/* NULL-terminated list of the names above. */
+const char *const *hers_params_names(void);
+void hers_params_free(hers_params *p);
+
+size_t hers_params_n(const hers_params *p);
+uint64_t hers_params_t(const hers_params *p);
+size_t hers_params_num_primes(const hers_params *p);
+uint64_t hers_params_prime(const hers_params *p, size_t i);
+const hers_ntt_table *hers_params_ntt(const hers_params *p, size_t i);
+double hers_params_log_q(const hers_params *p);     /* log2 Q */
+int hers_params_can_batch(const hers_params *p);    /* t prime, t = 1 mod 2N */
+int hers_params_q_one_mod_t(const hers_params *p);  /* Q = 1 (mod t) */
+hers_security hers_params_security(const hers_params *p);
+const char *hers_params_name(const hers_params *p); /* "" if custom */
+/* 32-byte identifier: a hash of (N, t, primes); objects carry it so that
+ * mixing objects of different parameter sets is detected. */
+const uint8_t *hers_params_id(const hers_params *p);
+
+/* Largest log2 Q allowed by the Homomorphic Encryption Standard (2018),
+ * ternary secret, classical attacks, for n in 1024..32768. */
+hers_status hers_he_standard_max_log_q(size_t n, hers_security sec, int *max_bits);
+
+/* ------------------------------------------------------------ keys */
+
+typedef struct hers_secret_key hers_secret_key;  /* opaque; wiped on free */
+typedef struct hers_public_key hers_public_key;  /* opaque */
+typedef struct hers_relin_key hers_relin_key;    /* opaque */
+
+hers_status hers_keygen_secret(const hers_params *p, hers_secret_key **sk);
+hers_status hers_keygen_secret_seeded(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
+                                      hers_secret_key **sk);
+hers_status hers_keygen_public(const hers_params *p, const hers_secret_key *sk, hers_public_key **pk);
+hers_status hers_keygen_public_seeded(const hers_params *p, const hers_secret_key *sk,
+                                      const uint8_t seed[HERS_SEED_BYTES], hers_public_key **pk);
+hers_status hers_keygen_relin(const hers_params *p, const hers_secret_key *sk, hers_relin_key **rk);
+hers_status hers_keygen_relin_seeded(const hers_params *p, const hers_secret_key *sk,
+                                     const uint8_t seed[HERS_SEED_BYTES], hers_relin_key **rk);
+void hers_secret_key_free(hers_secret_key *sk);
+void hers_public_key_free(hers_public_key *pk);
+void hers_relin_key_free(hers_relin_key *rk);
+
+/* ------------------------------------------------------------ plaintexts */
+
+typedef struct hers_plaintext {
+    size_t n;
+    uint64_t *coeffs;     /* n coefficients in [0, t) */
+    /* Optional cache for ct x pt: the coefficients lifted to [-t/2, t/2),
+     * reduced mod each q_i and NTT-transformed (num_primes x n), or NULL. */
+    uint64_t *ntt;
+    size_t ntt_primes;
+} hers_plaintext;
+
+hers_status hers_plaintext_init(const hers_params *p, hers_plaintext *pt);
+void hers_plaintext_free(hers_plaintext *pt);
+/* Computes pt->ntt (idempotent). */
+hers_status hers_plaintext_to_ntt(const hers_params *p, hers_plaintext *pt);
+
+/* Batch encoding: slot i holds values[i] mod t (count <= N; the remaining
+ * slots are 0). Values may be negative. Needs hers_params_can_batch. */
+hers_status hers_encode_batch(const hers_params *p, const int64_t *values, size_t count,
+                              hers_plaintext *pt);
+/* Decodes all N slots, centred: each in (-t/2, t/2]. */
+hers_status hers_decode_batch(const hers_params *p, const hers_plaintext *pt, int64_t *values);
+/* Coefficient encoding: coefficient i = values[i] mod t. */
+hers_status hers_encode_coeff(const hers_params *p, const int64_t *values, size_t count,
+                              hers_plaintext *pt);
+hers_status hers_decode_coeff(const hers_params *p, const hers_plaintext *pt, int64_t *values);
+
+/* ------------------------------------------------------------ ciphertexts */
+
+typedef struct hers_ciphertext {
+    size_t n;
+    size_t parts;        /* 2 or 3 */
+    size_t num_primes;   /* k, or fewer after modulus switching (a prefix) */
+    int ntt_form;        /* 1: residues are NTT evaluations */
+    hers_form form;
+    int has_seed;        /* 1: part 1 was expanded from `seed` (symmetric) */
+    uint8_t seed[HERS_SEED_BYTES];
+    uint64_t *data;      /* parts * num_primes * n residues */
+} hers_ciphertext;
+
+/* Allocates a zero ciphertext with `parts` parts over all k primes. */
+hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct);
+void hers_ciphertext_free(hers_ciphertext *ct);
+hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *dst);
+/* Pointer to part `part`, prime `prime` (n residues). */
+static inline uint64_t *hers_ct_poly(const hers_ciphertext *ct, size_t part, size_t prime)
+{
+    return ct->data + (part * ct->num_primes + prime) * ct->n;
+}
+
+/* Public-key encryption: (c0, c1) = (pk0 u + e0 + Delta m, pk1 u + e1). */
+hers_status hers_encrypt_public(const hers_params *p, const hers_public_key *pk,
+                                const hers_plaintext *pt, hers_ciphertext *ct);
+hers_status hers_encrypt_public_seeded(const hers_params *p, const hers_public_key *pk,
+                                       const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
+                                       hers_ciphertext *ct);
+/* Secret-key encryption: c1 = a expanded from a fresh 32-byte seed (stored in
+ * ct->seed, has_seed = 1), c0 = -a s + e + Delta m. The serialised form omits
+ * c1 (about half the size). */
+hers_status hers_encrypt_secret(const hers_params *p, const hers_secret_key *sk,
+                                const hers_plaintext *pt, hers_ciphertext *ct);
+hers_status hers_encrypt_secret_seeded(const hers_params *p, const hers_secret_key *sk,
+                                       const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
+                                       hers_ciphertext *ct);
+/* Re-creates part 1 from ct->seed (after deserialising a seeded ciphertext). */
+hers_status hers_ciphertext_expand_seed(const hers_params *p, hers_ciphertext *ct);
+
+/* Decrypts 2- or 3-part ciphertexts in either form, full or switched modulus. */
+hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk,
+                         const hers_ciphertext *ct, hers_plaintext *pt);
+/* Remaining noise budget in bits: log2(Q'/(2*|noise|)) - where decryption is
+ * correct while it is > 0. Key holder only: never send it to the server. */
+hers_status hers_noise_budget(const hers_params *p, const hers_secret_key *sk,
+                              const hers_ciphertext *ct, double *bits);
+
+/* ------------------------------------------------------------ evaluation */
+/* Operands must share parameters, form, prime count and NTT state; `out`
+ * may alias an input and is (re)allocated as needed. */
+
+hers_status hers_add(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                     hers_ciphertext *out);
+hers_status hers_sub(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                     hers_ciphertext *out);
+hers_status hers_negate(const hers_params *p, const hers_ciphertext *a, hers_ciphertext *out);
+/* ct x pt (pt->ntt is computed if missing; pt is const-cast internally only
+ * through hers_plaintext_to_ntt, so call that first when sharing pt). */
+hers_status hers_mul_plain(const hers_params *p, const hers_ciphertext *a, const hers_plaintext *pt,
+                           hers_ciphertext *out);
+/* ct x ct, BFV: tensor product, then scale by t/Q and round (3 parts out). */
+hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                     hers_ciphertext *out);
+/* 3 parts -> 2 parts with the relinearisation key. */
+hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
+                             const hers_ciphertext *in, hers_ciphertext *out);
+/* Drops primes: keeps the first `num_primes` (>= 1), rescaling so the result
+ * still decrypts (BFV: round(Q'/Q * c); BGV: c' = (c - delta)/q_last with
+ * delta = c mod q_last, delta = 0 mod t). */
+hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
+                            hers_ciphertext *out);
+/* Converts a ciphertext to / from NTT form (in place). */
+hers_status hers_ciphertext_to_ntt(const hers_params *p, hers_ciphertext *ct);
+hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_BFV_H */

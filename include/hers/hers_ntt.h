@@ -1,0 +1,66 @@
+/*
+ * hers_ntt.h - negacyclic number-theoretic transform over Z_q[X]/(X^n + 1)
+ * and coefficient-wise polynomial arithmetic mod one prime.
+ *
+ * n is a power of two in [16, 32768]; q is prime, q = 1 (mod 2n), q < 2^62
+ * (the AVX-512 IFMA kernels are used for q < 2^50, the others fall back).
+ *
+ * Order convention: hers_ntt_forward takes coefficients in standard order
+ * and returns evaluations a(psi^(2*brv(i)+1)) in bit-reversed order (psi a
+ * primitive 2n-th root of unity); hers_ntt_inverse takes that order back to
+ * standard-order coefficients (including the 1/n factor). Pointwise products
+ * in between compute negacyclic products. Both are in place; inputs and
+ * outputs are fully reduced in [0, q).
+ *
+ * Every function dispatches on hers_simd_active(); all levels produce
+ * bit-identical output. Tables are immutable after creation and may be shared
+ * by threads.
+ */
+#ifndef HERS_NTT_H
+#define HERS_NTT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_modarith.h"
+#include "hers/hers_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct hers_ntt_table {
+    size_t n;
+    int log_n;
+    hers_modulus q;
+    uint64_t psi;            /* the primitive 2n-th root used */
+    uint64_t *roots;         /* n: psi^brv(i), bit-reversed, forward twiddles */
+    uint64_t *roots_shoup;   /* n: Shoup constants of roots */
+    uint64_t *iroots;        /* n: inverse twiddles, in the order the inverse uses */
+    uint64_t *iroots_shoup;
+    uint64_t n_inv;          /* n^-1 mod q */
+    uint64_t n_inv_shoup;
+    void *simd;              /* level-specific precomputation (may be NULL) */
+} hers_ntt_table;
+
+hers_status hers_ntt_table_create(hers_ntt_table **out, size_t n, uint64_t q);
+void hers_ntt_table_free(hers_ntt_table *t);
+
+void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a);
+void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a);
+
+/* Coefficient-wise, length n, all values in [0, q), out may alias inputs. */
+void hers_poly_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+void hers_poly_sub(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+void hers_poly_neg(uint64_t *out, const uint64_t *a, size_t n, const hers_modulus *q);
+/* out = a * b (pointwise; NTT domain multiplication). */
+void hers_poly_mul(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+/* acc = acc + a * b (pointwise). */
+void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+/* out = a * s for a scalar s in [0, q). */
+void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_NTT_H */
