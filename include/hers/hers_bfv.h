@@ -24,6 +24,11 @@
  * has a `_seeded` twin taking a 32-byte seed (deterministic: tests, KATs).
  * Secret material (secret key, encryption randomness) is wiped after use.
  *
+ * Output objects (hers_plaintext, hers_ciphertext) passed to a function
+ * must be zero-initialised ({0}) or previously initialised by hers; their
+ * buffers are (re)allocated as needed. Fresh ciphertexts (encryption,
+ * hers_ciphertext_init) are in NTT form (ntt_form = 1) over all k primes.
+ *
  * Thread-safety: params and keys are immutable after creation and may be
  * shared by threads; a ciphertext or plaintext must not be written by two
  * threads at once. No function keeps global mutable state.
@@ -59,7 +64,7 @@ typedef struct hers_params_spec {
     size_t n;                       /* ring degree, power of two, 16..32768 */
     uint64_t t;                     /* plaintext modulus, 2 <= t < 2^40 */
     size_t num_primes;              /* k, 1..HERS_MAX_PRIMES */
-    int prime_bits[HERS_MAX_PRIMES];/* bit size of each generated prime (<= 61) */
+    int prime_bits[HERS_MAX_PRIMES];/* bit size of each generated prime (20..61) */
     uint64_t primes[HERS_MAX_PRIMES];/* explicit primes; 0 entries are generated */
     int q_one_mod_t;                /* 1: generated primes are = 1 (mod 2N*t) */
     hers_security security;         /* checked against the HE Standard table */
@@ -156,7 +161,8 @@ typedef struct hers_ciphertext {
     uint64_t *data;      /* parts * num_primes * n residues */
 } hers_ciphertext;
 
-/* Allocates a zero ciphertext with `parts` parts over all k primes. */
+/* Allocates a zero ciphertext with `parts` parts over all k primes, NTT
+ * form, HERS_FORM_BFV (overwrites *ct without freeing it). */
 hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct);
 void hers_ciphertext_free(hers_ciphertext *ct);
 hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *dst);
@@ -192,7 +198,8 @@ hers_status hers_noise_budget(const hers_params *p, const hers_secret_key *sk,
                               const hers_ciphertext *ct, double *bits);
 
 /* ------------------------------------------------------------ evaluation */
-/* Operands must share parameters, form, prime count and NTT state; `out`
+/* Operands must share parameters, form, prime count and NTT state (add and
+ * sub accept a 2-part and a 3-part operand: the result has 3 parts); `out`
  * may alias an input and is (re)allocated as needed. */
 
 hers_status hers_add(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
@@ -204,15 +211,22 @@ hers_status hers_negate(const hers_params *p, const hers_ciphertext *a, hers_cip
  * through hers_plaintext_to_ntt, so call that first when sharing pt). */
 hers_status hers_mul_plain(const hers_params *p, const hers_ciphertext *a, const hers_plaintext *pt,
                            hers_ciphertext *out);
-/* ct x ct, BFV: tensor product, then scale by t/Q and round (3 parts out). */
+/* ct x ct, BFV: tensor product, then scale by t/Q and round (3 parts out),
+ * exactly (Halevi-Polyakov-Shoup; see docs/design.md). Inputs: 2-part,
+ * HERS_FORM_BFV, over all k primes, both in NTT form or both not; the output
+ * has the inputs' NTT state. */
 hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
                      hers_ciphertext *out);
-/* 3 parts -> 2 parts with the relinearisation key. */
+/* 3 parts -> 2 parts with the relinearisation key (any prime prefix; a
+ * 2-part input is copied). HERS_FORM_BGV inputs are refused
+ * (HERS_ERR_UNSUPPORTED): decrypt them as 3-part ciphertexts instead. */
 hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
                              const hers_ciphertext *in, hers_ciphertext *out);
 /* Drops primes: keeps the first `num_primes` (>= 1), rescaling so the result
  * still decrypts (BFV: round(Q'/Q * c); BGV: c' = (c - delta)/q_last with
- * delta = c mod q_last, delta = 0 mod t). */
+ * delta = c mod q_last, delta = 0 mod t). BGV switching needs every dropped
+ * prime = 1 (mod t) (true for the default sets), else HERS_ERR_UNSUPPORTED.
+ * The result has no seed; `out` may alias `in`. */
 hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
                             hers_ciphertext *out);
 /* Converts a ciphertext to / from NTT form (in place). */

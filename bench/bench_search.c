@@ -1,0 +1,421 @@
+/*
+ * bench_search.c - `hers bench search --n N --d D [--threads T]
+ * [--mode both-encrypted|plain-gallery] [--probes P] [--params NAME]
+ * [--reps R] [--synthetic] [--json]`.
+ *
+ * One configuration per run. Measures (wall time, median of --reps runs):
+ *   key holder: enrolment (secret-key, seed-compressed) per template x dim,
+ *               probe encryption, decryption + decoding of one probe's results;
+ *   server:     index build (seed expansion, times t, tiling) and the search
+ *               of P probes in one pass (search_s = per query), per template x
+ *               dimension; the result shrinking variants (modulus switching,
+ *               relinearisation) separately;
+ *   sizes:      bytes per template x dimension at rest and in the kernel's
+ *               memory form, query upload, result download per form;
+ *   noise:      the smallest remaining noise budget of the results;
+ *   plaintext:  the same search in float with OpenBLAS cblas_sgemv;
+ *   bandwidth:  single-core sequential read bandwidth of this machine (same
+ *               run), and the kernel's distance from the bound bytes / bw;
+ *   reference:  the generic BFV path (multiply + relinearise + add per term)
+ *               on one block, per template x dimension.
+ * --synthetic times only the server search on a random index (no enrolment,
+ * nothing decrypts): for galleries too large to enrol within a benchmark.
+ * Targets (issue "The HERS encrypted search engine", N = 4096, d = 64, both
+ * encrypted, one query, one thread): <= 5 ns per template x dimension,
+ * within 1.5x of the bandwidth bound, <= 15x plaintext sgemv, enrol <= 50 ns
+ * per template x dimension, <= 16 bytes at rest per template x dimension,
+ * result download <= 16 bytes per template; n = 2^20, d = 512 <= 3 s on 2
+ * threads. docs/benchmarks.md ("Search") records the results.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <time.h>
+
+#include <cblas.h>
+
+#include "bench.h"
+#include "cli/cli.h"
+#include "hers/hers_bfv.h"
+#include "hers/hers_cpu.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_search.h"
+
+#define CMD "bench search"
+
+static uint64_t rng = 0x1234567;
+static uint64_t next_rand(void)
+{
+    uint64_t z = (rng += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Quantised random unit vectors (scale s): rows of the int matrix and the
+ * float matrix of the same vectors (the plaintext baseline). */
+static void make_rows(int32_t *q, float *f, size_t rows, size_t d, uint32_t s)
+{
+    for (size_t r = 0; r < rows; r++) {
+        double nn = 0, *x = malloc(d * sizeof *x);
+        for (size_t i = 0; i < d; i++) {
+            x[i] = (double)(next_rand() >> 11) / 9007199254740992.0 - 0.5;
+            nn += x[i] * x[i];
+        }
+        nn = sqrt(nn) * (1.0 + 1e-9);
+        for (size_t i = 0; i < d; i++) {
+            double v = x[i] / nn;
+            q[r * d + i] = (int32_t)lround(v * s);
+            if (f)
+                f[r * d + i] = (float)v;
+        }
+        /* rounding may exceed the norm bound in rare cases: shrink the row */
+        uint64_t bound = hers_search_score_bound(d, s), n2;
+        do {
+            n2 = 0;
+            for (size_t i = 0; i < d; i++)
+                n2 += (uint64_t)((int64_t)q[r * d + i] * q[r * d + i]);
+            if (n2 > bound)
+                for (size_t i = 0; i < d; i++)
+                    q[r * d + i] = q[r * d + i] * 9 / 10;
+        } while (n2 > bound);
+        free(x);
+    }
+}
+
+/* Single-core sequential read bandwidth (GB/s): sums 256 MiB of 64-bit words
+ * with 4 independent accumulators, best of 5. */
+static double read_bandwidth(void)
+{
+    size_t words = ((size_t)256 << 20) / 8;
+    uint64_t *b = hers_alloc_array(words, 8);
+    if (!b)
+        return 0;
+    for (size_t i = 0; i < words; i++)
+        b[i] = i;
+    double best = 1e9;
+    volatile uint64_t sink = 0;
+    for (int r = 0; r < 5; r++) {
+        double t0 = bench_now();
+        uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+        for (size_t i = 0; i < words; i += 4) {
+            a0 += b[i];
+            a1 += b[i + 1];
+            a2 += b[i + 2];
+            a3 += b[i + 3];
+        }
+        sink += a0 + a1 + a2 + a3;
+        double t = bench_now() - t0;
+        if (t < best)
+            best = t;
+    }
+    hers_free(b);
+    return (double)words * 8 / best / 1e9;
+}
+
+struct search_ctx {
+    hers_searcher *s;
+    const hers_params *p;
+    const hers_index *ix;
+    const hers_query *q;
+    hers_search_opts opts;
+    hers_status st;
+};
+
+static void run_search(void *v)
+{
+    struct search_ctx *c = v;
+    hers_result *r = NULL;
+    hers_status st = hers_search(c->s, c->p, c->ix, c->q, &c->opts, &r);
+    if (st != HERS_OK && c->st == HERS_OK)
+        c->st = st;
+    hers_result_free(r);
+}
+
+struct sgemv_ctx {
+    const float *g, *x;
+    float *y;
+    size_t n, d;
+};
+
+static void run_sgemv(void *v)
+{
+    struct sgemv_ctx *c = v;
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)c->n, (int)c->d, 1.0f, c->g, (int)c->d, c->x, 1,
+                0.0f, c->y, 1);
+}
+
+/* CPU seconds of the whole process (all threads): on a shared machine the
+ * wall time includes other jobs; CPU time / threads does not. */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int fail(const char *what)
+{
+    return cli_fail(CMD, "%s: %s", what, hers_last_error());
+}
+
+int hers_bench_search(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--n", "--d", "--threads", "--mode", "--probes",
+                                             "--params", "--reps", NULL};
+    static const char *const flags[] = {"--json", "--synthetic", "--help", NULL};
+    if (cli_flag(argc, argv, "--help")) {
+        printf("usage: hers bench search --n N --d D [--threads T] [--mode both-encrypted|plain-gallery]\n"
+               "       [--probes P] [--params NAME] [--reps R] [--synthetic] [--json]\n"
+               "  Enrols n random quantised templates of dimension d, searches P encrypted probes\n"
+               "  (one pass) and reports times, sizes, noise budget, the plaintext sgemv time and\n"
+               "  the machine's single-core read bandwidth. --synthetic: server search only, on\n"
+               "  a random index (for galleries too large to enrol here).\n");
+        return 0;
+    }
+    if (cli_check_opts(CMD, argc, argv, with_value, flags))
+        return 2;
+    uint64_t n, d, threads, probes, reps;
+    if (cli_opt_u64(CMD, argc, argv, "--n", 65536, 1, (uint64_t)1 << 32, &n) ||
+        cli_opt_u64(CMD, argc, argv, "--d", 64, 1, HERS_SEARCH_MAX_D, &d) ||
+        cli_opt_u64(CMD, argc, argv, "--threads", 1, 0, 256, &threads) ||
+        cli_opt_u64(CMD, argc, argv, "--probes", 1, 1, 4096, &probes) ||
+        cli_opt_u64(CMD, argc, argv, "--reps", 5, 1, 64, &reps))
+        return 2;
+    hers_search_mode mode = HERS_MODE_BOTH_ENCRYPTED;
+    if (cli_opt(argc, argv, "--mode") &&
+        hers_search_mode_parse(cli_opt(argc, argv, "--mode"), &mode) != HERS_OK)
+        return fail("--mode");
+    const char *pname = cli_opt(argc, argv, "--params") ? cli_opt(argc, argv, "--params") : "n4096";
+    int json = cli_flag(argc, argv, "--json"), synthetic = cli_flag(argc, argv, "--synthetic");
+
+    hers_params *p = NULL;
+    if (hers_params_create_named(&p, pname) != HERS_OK)
+        return fail("--params");
+    size_t N = hers_params_n(p);
+    uint32_t scale = HERS_SEARCH_DEFAULT_SCALE;
+    hers_searcher *sr = NULL;
+    if (hers_searcher_create((unsigned)threads, &sr) != HERS_OK)
+        return fail("threads");
+    unsigned T = hers_searcher_threads(sr);
+    bench_print_env(json ? stderr : stdout, "search", (int)T);
+
+    uint8_t seed[32] = {42};
+    hers_secret_key *sk = NULL;
+    hers_public_key *pk = NULL;
+    hers_relin_key *rk = NULL;
+    if (hers_keygen_secret_seeded(p, seed, &sk) != HERS_OK ||
+        hers_keygen_public(p, sk, &pk) != HERS_OK || hers_keygen_relin(p, sk, &rk) != HERS_OK)
+        return fail("keygen");
+
+    size_t nd = (size_t)n * d;
+    int32_t *gq = NULL, *pq = malloc(probes * d * sizeof *pq);
+    float *gf = NULL, *pf = malloc(probes * d * sizeof *pf);
+    make_rows(pq, pf, probes, d, scale);
+    double enroll_s = NAN, build_s = NAN, rest_per = NAN, mem_per = NAN, enroll_cpu = NAN,
+           build_cpu = NAN;
+    hers_gallery *gal = NULL;
+    hers_index *ix = NULL;
+    if (!synthetic) {
+        gq = malloc(nd * sizeof *gq);
+        gf = malloc(nd * sizeof *gf);
+        if (!gq || !gf)
+            return cli_fail(CMD, "out of memory for %llu x %llu templates", (unsigned long long)n,
+                            (unsigned long long)d);
+        make_rows(gq, gf, n, d, scale);
+        hers_enroll_opts o;
+        hers_enroll_opts_default(&o);
+        o.mode = mode;
+        o.threads = T;
+        double t0 = bench_now(), c0 = cpu_now();
+        if (hers_gallery_enroll(p, mode == HERS_MODE_BOTH_ENCRYPTED ? sk : NULL, NULL, gq, n, d, &o,
+                                &gal) != HERS_OK)
+            return fail("enroll");
+        enroll_s = bench_now() - t0;
+        enroll_cpu = cpu_now() - c0;
+        rest_per = (double)hers_gallery_payload_bytes(gal) / (double)nd;
+        t0 = bench_now();
+        c0 = cpu_now();
+        if (hers_index_build(p, gal, T, &ix) != HERS_OK)
+            return fail("index");
+        build_s = bench_now() - t0;
+        build_cpu = cpu_now() - c0;
+    } else {
+        gf = malloc(nd * sizeof *gf);
+        if (!gf)
+            return cli_fail(CMD, "out of memory");
+        for (size_t i = 0; i < nd; i++)
+            gf[i] = (float)((double)(next_rand() >> 40) / 16777216.0 - 0.5);
+        if (hers_index_random(p, mode, n, d, 7, &ix) != HERS_OK)
+            return fail("index");
+    }
+    mem_per = (double)hers_index_bytes(ix) / (double)nd;
+
+    /* key holder: probes */
+    hers_query *q = NULL;
+    double t0 = bench_now();
+    if (hers_query_encrypt(p, sk, NULL, pq, probes, d, scale, NULL, &q) != HERS_OK)
+        return fail("query");
+    double enc_s = (bench_now() - t0) / (double)probes;
+    uint8_t *buf = NULL;
+    size_t qlen = 0;
+    if (hers_query_serialize(p, q, &buf, &qlen) != HERS_OK)
+        return fail("query serialize");
+    hers_free(buf);
+
+    /* server: the search (full 3-part result) */
+    struct search_ctx sc = {sr, p, ix, q, {HERS_RESULT_FULL, rk}, HERS_OK};
+    double cs = cpu_now();
+    double search_all = bench_median(run_search, &sc, (int)reps, 0.0);
+    double search_cpu = (cpu_now() - cs) / (double)(reps + 1) / (double)probes;
+    if (sc.st != HERS_OK)
+        return cli_fail(CMD, "search: %s", hers_status_name(sc.st));
+    double search_s = search_all / (double)probes;
+    /* result forms */
+    double shrink_s[3] = {0, NAN, NAN}, res_bytes[3] = {NAN, NAN, NAN}, noise[3] = {NAN, NAN, NAN};
+    double dec_s = NAN;
+    int exact = -1;
+    for (int f = 0; f < 3; f++) {
+        hers_search_opts so = {(hers_result_shrink)f, rk};
+        hers_result *res = NULL;
+        double a = bench_now();
+        if (hers_search(sr, p, ix, q, &so, &res) != HERS_OK)
+            return fail("search");
+        if (f > 0)
+            shrink_s[f] = (bench_now() - a) / (double)probes - search_s;
+        size_t rl = 0;
+        if (hers_result_serialize(p, res, &buf, &rl) != HERS_OK)
+            return fail("result serialize");
+        hers_free(buf);
+        res_bytes[f] = (double)rl / (double)probes;
+        if (!synthetic) {
+            double mn = INFINITY;
+            for (size_t r = 0; r < probes; r++) {
+                double b;
+                if (hers_result_noise_budget(p, sk, res, r, &b) != HERS_OK)
+                    return fail("noise budget");
+                mn = b < mn ? b : mn;
+            }
+            noise[f] = mn;
+            int64_t *sc2 = malloc(n * sizeof *sc2);
+            a = bench_now();
+            if (hers_result_decrypt(p, sk, res, 0, sc2) != HERS_OK)
+                return fail("decrypt");
+            if (f == 0)
+                dec_s = bench_now() - a;
+            int ok = 1;
+            for (size_t x = 0; x < n; x++) {
+                int64_t w = 0;
+                for (size_t i = 0; i < d; i++)
+                    w += (int64_t)gq[x * d + i] * pq[i];
+                ok &= w == sc2[x];
+            }
+            exact = exact == 0 ? 0 : ok;
+            free(sc2);
+        }
+        hers_result_free(res);
+    }
+
+    /* plaintext float search */
+    float *y = malloc(n * sizeof *y);
+    openblas_set_num_threads((int)T);
+    struct sgemv_ctx gc = {gf, pf, y, n, d};
+    double plain_s = bench_median(run_sgemv, &gc, (int)reps, 0.05);
+    free(y);
+
+    /* generic BFV path on one block (small d), per template x dimension */
+    double ref_ns = NAN;
+    if (!synthetic && mode == HERS_MODE_BOTH_ENCRYPTED) {
+        size_t rn = n < N ? n : N, rd = d < 4 ? d : 4;
+        int32_t *rg = malloc(rn * rd * sizeof *rg);
+        make_rows(rg, NULL, rn, rd, scale);
+        hers_gallery *g2 = NULL;
+        hers_query *q2 = NULL;
+        hers_result *r2 = NULL;
+        hers_enroll_opts o;
+        hers_enroll_opts_default(&o);
+        if (hers_gallery_enroll(p, sk, NULL, rg, rn, rd, &o, &g2) == HERS_OK &&
+            hers_query_encrypt(p, sk, NULL, pq, 1, rd, scale, NULL, &q2) == HERS_OK) {
+            double a = bench_now();
+            if (hers_search_reference(p, g2, q2, rk, &r2) == HERS_OK)
+                ref_ns = (bench_now() - a) * 1e9 / (double)(N * rd);
+        }
+        hers_result_free(r2);
+        hers_query_free(q2);
+        hers_gallery_free(g2);
+        free(rg);
+    }
+
+    double bw = read_bandwidth();
+    double kernel_bytes = (double)hers_index_bytes(ix);
+    double bound_s = kernel_bytes / (bw * 1e9);
+    double ns_td = search_s * 1e9 / (double)nd;
+    double rss = bench_peak_rss_mb();
+    const char *simd = hers_simd_name(hers_simd_active());
+    if (json) {
+        printf("{\"bench\":\"search\",\"mode\":\"%s\",\"N\":%zu,\"n\":%llu,\"d\":%llu,\"threads\":%u,"
+               "\"probes\":%llu,\"synthetic\":%s,\"search_s\":%.6g,\"ns_per_template_dim\":%.4g,"
+               "\"plain_s\":%.6g,\"ratio_vs_plain\":%.4g,\"enroll_ns_per_template_dim\":%.4g,"
+               "\"enroll_us_per_template\":%.4g,\"index_build_s\":%.4g,"
+               "\"bytes_at_rest_per_template_dim\":%.4g,\"bytes_in_memory_per_template_dim\":%.4g,"
+               "\"query_bytes\":%zu,\"encrypt_s\":%.4g,\"decrypt_s\":%.4g,"
+               "\"result_bytes\":%.0f,\"result_bytes_per_template\":%.4g,"
+               "\"result_bytes_full\":%.0f,\"result_bytes_switched\":%.0f,"
+               "\"switch_s\":%.4g,\"relin_switch_s\":%.4g,\"peak_rss_mb\":%.1f,"
+               "\"noise_budget_bits\":%.2f,\"noise_budget_switched_bits\":%.2f,"
+               "\"noise_budget_relin_bits\":%.2f,\"read_bw_gbs\":%.3g,\"bandwidth_bound_s\":%.4g,"
+               "\"bandwidth_ratio\":%.3g,\"reference_ns_per_template_dim\":%.4g,\"exact\":%d,"
+               "\"search_cpu_s\":%.6g,\"cpu_ns_per_template_dim\":%.4g,"
+               "\"enroll_cpu_ns_per_template_dim\":%.4g,\"index_build_cpu_s\":%.4g,"
+               "\"simd\":\"%s\"}\n",
+               hers_search_mode_name(mode), N, (unsigned long long)n, (unsigned long long)d, T,
+               (unsigned long long)probes, synthetic ? "true" : "false", search_s, ns_td, plain_s,
+               search_s / plain_s, enroll_s * 1e9 / (double)nd, enroll_s * 1e6 / (double)n, build_s,
+               rest_per, mem_per, qlen, enc_s, dec_s, res_bytes[2], res_bytes[2] / (double)n,
+               res_bytes[0], res_bytes[1], shrink_s[1], shrink_s[2], rss, noise[0], noise[1],
+               noise[2], bw, bound_s, search_all / bound_s,
+               ref_ns, exact, search_cpu, search_cpu * 1e9 / (double)nd / T,
+               enroll_cpu * 1e9 / (double)nd, build_cpu, simd);
+    } else {
+        printf("encrypted search, %s, N=%zu, n=%llu, d=%llu, %u thread(s), %llu probe(s)%s\n",
+               hers_search_mode_name(mode), N, (unsigned long long)n, (unsigned long long)d, T,
+               (unsigned long long)probes, synthetic ? " [synthetic index]" : "");
+        printf("  server search          %10.4f s per query   %7.3f ns per template x dim   (target <= 5)\n",
+               search_s, ns_td);
+        printf("    (CPU time: %.4f s per query, %.3f ns per template x dim per thread)\n", search_cpu,
+               search_cpu * 1e9 / (double)nd / T);
+        printf("  plaintext sgemv        %10.4f s             ratio %.1fx   (target <= 15x)\n",
+               plain_s, search_s / plain_s);
+        printf("  read bandwidth (1 core) %9.2f GB/s  kernel reads %.1f MB: bound %.4f s, search/bound %.2f (target <= 1.5)\n",
+               bw, kernel_bytes / 1e6, bound_s, search_all / bound_s);
+        printf("  enrol                  %10.2f ns per template x dim   %.2f us per template (target <= 50 ns; CPU %.2f ns)\n",
+               enroll_s * 1e9 / (double)nd, enroll_s * 1e6 / (double)n, enroll_cpu * 1e9 / (double)nd);
+        printf("  index build            %10.4f s (CPU %.4f s)\n", build_s, build_cpu);
+        printf("  bytes per template x dim: at rest %.2f (target <= 16), in memory %.2f\n", rest_per,
+               mem_per);
+        printf("  key holder: encrypt %.4f s per probe, decrypt %.4f s per query; query upload %zu bytes\n",
+               enc_s, dec_s, qlen);
+        printf("  result download per query: full %.0f B, switched %.0f B (+%.4f s), relinearised+switched %.0f B (+%.4f s) = %.2f B per template (target <= 16)\n",
+               res_bytes[0], res_bytes[1], shrink_s[1], res_bytes[2], shrink_s[2],
+               res_bytes[2] / (double)n);
+        printf("  noise budget left: full %.1f, switched %.1f, relinearised %.1f bits; exact scores: %s\n",
+               noise[0], noise[1], noise[2], exact < 0 ? "n/a" : exact ? "yes" : "NO");
+        printf("  generic BFV path (mul + relin + add per term): %.1f ns per template x dim\n", ref_ns);
+        printf("  peak RSS %.1f MB, simd %s\n", rss, simd);
+    }
+    hers_query_free(q);
+    hers_index_free(ix);
+    hers_gallery_free(gal);
+    free(gq);
+    free(gf);
+    free(pq);
+    free(pf);
+    hers_secret_key_free(sk);
+    hers_public_key_free(pk);
+    hers_relin_key_free(rk);
+    hers_searcher_free(sr);
+    hers_params_free(p);
+    return exact == 0 ? 1 : 0;
+}

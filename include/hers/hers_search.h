@@ -1,0 +1,299 @@
+/*
+ * hers_search.h - the HERS encrypted search engine: enrol a gallery packed
+ * dimension-major, encrypt probes, search with the fused kernel, decrypt and
+ * rank the scores.
+ *
+ * Roles and objects
+ *   key holder  creates the keys (hers_bfv.h), enrols the gallery
+ *               (hers_gallery_enroll), encrypts probes (hers_query_encrypt),
+ *               decrypts results (hers_result_decrypt) and ranks them
+ *               (hers_top_k, hers_threshold). A third party may enrol with
+ *               the public key only.
+ *   server      holds the gallery (file, hers_gallery_write/read), builds
+ *               its in-memory kernel form (hers_index_build) and searches
+ *               (hers_search). It never sees a secret key, a decrypted
+ *               score or a noise budget: never send those back to it.
+ *
+ * Packing (dimension-major). Gallery rows 0..n-1 (templates, d integer
+ * components each) are cut into blocks of N = hers_params_n() rows; block b
+ * holds rows b*N .. b*N+N-1 (the last block is partial: its empty slots are
+ * zero and never reported). Ciphertext C[b][i] batch-encodes component i of
+ * the block's N rows, one per slot. A probe p is d ciphertexts P[i], each
+ * encrypting the constant p_i (the same value in every slot). The result of
+ * block b decrypts, slot x, to the integer inner product <g_{bN+x}, p>.
+ *
+ * Modes
+ *   HERS_MODE_BOTH_ENCRYPTED: gallery and probe encrypted (the HERS
+ *     protocol). Needs parameters with Q = 1 (mod t) (every named set). The
+ *     server multiplies both sides by t, which turns the BFV ciphertexts into
+ *     BGV-form ciphertexts of -m (t*Delta = Q - 1 = -1 mod Q), and sums their
+ *     plain tensor products in the NTT domain: no base extension, no
+ *     scale-and-round, no relinearisation. Result: a 3-part HERS_FORM_BGV
+ *     ciphertext per block (docs/design.md, "Encrypted search: the fused
+ *     kernel and its noise").
+ *   HERS_MODE_PLAIN_GALLERY: the gallery is plaintext on the server (encoded
+ *     and lifted into NTT form mod Q); only the probe is encrypted.
+ *     Result: a 2-part HERS_FORM_BFV ciphertext per block.
+ *
+ * Exactness. Scores are exact integers when every |<g, p>| <= (t-1)/2.
+ * Enrolment and probe encryption check this: the quantisation scale s must
+ * pass hers_search_check_scale(d, s, t) (= hers_quant_check), every gallery
+ * row and probe must satisfy ||v||^2 <= hers_search_score_bound(d, s) (true
+ * for hers_quant outputs), so |<g, p>| <= ||g|| ||p|| <= bound < t/2
+ * (Cauchy-Schwarz). The noise bound
+ * (docs/design.md) holds for d <= HERS_SEARCH_MAX_D.
+ *
+ * Ranges: d in 1..HERS_SEARCH_MAX_D (1024); n in 1..HERS_SEARCH_MAX_N;
+ * components |v_i| <= s <= HERS_SEARCH_MAX_SCALE; the parameter set's primes
+ * must be < 2^50 and t must allow batching.
+ *
+ * Ownership: every hers_*_create/enroll/encrypt/build/search/read function
+ * returns a new object owned by the caller, freed with the matching *_free
+ * (which accept NULL). Objects keep no pointer to the hers_params they were
+ * made with, but every function that takes both checks that they match
+ * (HERS_ERR_MISMATCH); the params must outlive no object.
+ *
+ * Thread-safety: galleries, indexes, queries and results are immutable after
+ * creation and may be read by many threads at once. A hers_searcher (thread
+ * pool) runs one hers_search at a time: use one searcher per concurrent
+ * caller. Functions taking `threads` start their own workers (0 = all online
+ * CPUs). Results do not depend on the thread count or the SIMD level.
+ */
+#ifndef HERS_SEARCH_H
+#define HERS_SEARCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_bfv.h"
+#include "hers/hers_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HERS_SEARCH_MAX_D 1024
+#define HERS_SEARCH_MAX_N ((size_t)1 << 32)
+#define HERS_SEARCH_MAX_ID 255        /* bytes per template id */
+#define HERS_SEARCH_DEFAULT_SCALE 125 /* = HERS_QUANT_DEFAULT_SCALE */
+#define HERS_SEARCH_MAX_SCALE 32767   /* = HERS_QUANT_MAX_SCALE */
+
+/* Worst-case |<q(x), q(y)>| of quantised unit vectors, dimension d, scale s:
+ * min(d s^2, floor((s + sqrt(d)/2)^2), 4 s^2), exact in integers; the same
+ * value as hers_quant_score_bound (hers_quant.h; the search layer sits below
+ * the reduce layer, so it carries its own copy, and a test keeps the two
+ * equal). 0 if d or s is out of range. */
+uint64_t hers_search_score_bound(size_t d, uint32_t scale);
+/* HERS_OK if t > 2 * bound (no score can wrap mod t), HERS_ERR_PARAMS with
+ * a message naming d, s, t and the bound otherwise. */
+hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t);
+
+typedef enum hers_search_mode {
+    HERS_MODE_BOTH_ENCRYPTED = 0,
+    HERS_MODE_PLAIN_GALLERY = 1
+} hers_search_mode;
+
+/* "both-encrypted", "plain-gallery". */
+const char *hers_search_mode_name(hers_search_mode m);
+hers_status hers_search_mode_parse(const char *s, hers_search_mode *out);
+
+/* Predicted remaining noise budget (bits, as hers_noise_budget measures it:
+ * log2(Q/2) - log2 of the noise magnitude) of a full (unshrunk) search
+ * result for dimension d: *worst_bits from the worst-case (infinity-norm)
+ * bound, *heuristic_bits from the central-limit estimate at 6 standard
+ * deviations; gallery_public / probe_public: 1 if that side was encrypted
+ * with the public key (secret-key encryption otherwise; ignored for the
+ * plain gallery). Derivation: docs/design.md, "Encrypted search: the fused
+ * kernel and its noise". Enrolment refuses a d whose worst case is < 1 bit. */
+hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
+                                    int gallery_public, int probe_public, double *worst_bits,
+                                    double *heuristic_bits);
+
+/* ------------------------------------------------------------ gallery */
+
+typedef struct hers_gallery hers_gallery;  /* opaque, immutable once built */
+
+typedef struct hers_enroll_opts {
+    hers_search_mode mode;
+    uint32_t scale;          /* quantisation scale s of the values (1..32767) */
+    unsigned threads;        /* encryption workers, 0 = online CPUs */
+    const uint8_t *seed;     /* NULL: fresh CSPRNG randomness. Else a 32-byte
+                                master seed: deterministic output (tests only) */
+} hers_enroll_opts;
+
+/* Fills {both-encrypted, 125, 0, NULL}. */
+void hers_enroll_opts_default(hers_enroll_opts *o);
+
+/* Enrols n templates of d quantised components (row-major int32, values in
+ * [-scale, scale], each row with ||v||^2 <= hers_search_score_bound(d, s)).
+ * Both-encrypted mode: exactly one of sk (secret-key encryption, seed-
+ * compressed: at rest c0 and a 32-byte seed per ciphertext, ~12.5 bytes per
+ * template x dimension for two 50-bit primes) and pk (public-key encryption,
+ * for a third party: c0 and c1, twice that) must be non-NULL. Plain-gallery
+ * mode: both NULL (values kept as int16). Template ids default to the row
+ * numbers "0".."n-1" (hers_gallery_set_ids to change them).
+ * Errors: HERS_ERR_ARG (ranges, row norms, keys), HERS_ERR_PARAMS (t too
+ * small for d and s, no batching, primes >= 2^50, Q != 1 mod t),
+ * HERS_ERR_MISMATCH (key of other parameters), HERS_ERR_NOMEM. */
+hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
+                                const hers_public_key *pk, const int32_t *values, size_t n,
+                                size_t d, const hers_enroll_opts *opts, hers_gallery **out);
+void hers_gallery_free(hers_gallery *g);
+
+/* Replaces the ids: n strings of 1..HERS_SEARCH_MAX_ID bytes without tab,
+ * CR, LF or NUL; all distinct. Copied. */
+hers_status hers_gallery_set_ids(hers_gallery *g, const char *const *ids, size_t n);
+const char *hers_gallery_id(const hers_gallery *g, size_t index);  /* NULL if out of range */
+
+size_t hers_gallery_n(const hers_gallery *g);
+size_t hers_gallery_d(const hers_gallery *g);
+size_t hers_gallery_blocks(const hers_gallery *g);        /* ceil(n / N) */
+hers_search_mode hers_gallery_mode(const hers_gallery *g);
+uint32_t hers_gallery_scale(const hers_gallery *g);
+int hers_gallery_public_key_encrypted(const hers_gallery *g);
+/* Bytes of the encrypted (or plain) payload at rest, ids and headers excluded. */
+uint64_t hers_gallery_payload_bytes(const hers_gallery *g);
+
+/* Gallery file (docs/formats.md, "Gallery file"): versioned, explicit
+ * little-endian, residues bit-packed, BLAKE2b-256 checksum. The reader
+ * validates everything (sizes against the file length before allocating,
+ * parameters, ranges, ids, checksum) and never crashes on malformed input:
+ * HERS_ERR_FORMAT / VERSION / CHECKSUM / MISMATCH / IO / NOMEM. Writing is
+ * atomic (temporary file + rename). */
+hers_status hers_gallery_write(const char *path, const hers_params *p, const hers_gallery *g);
+hers_status hers_gallery_read(const char *path, const hers_params *p, hers_gallery **out);
+/* The same record in memory (for tests, fuzzing and transport). *buf is
+ * allocated with hers_alloc (hers_free it). */
+hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, uint8_t **buf,
+                                   size_t *len);
+hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size_t len,
+                                     hers_gallery **out);
+
+/* ------------------------------------------------------------ server index */
+
+/* The gallery in the kernel's form: t*C[b][i] (or the lifted plaintext), NTT
+ * form mod every q_j, tiled for the kernel. 32 bytes per template x dimension
+ * both-encrypted with two primes (16 plain-gallery). */
+typedef struct hers_index hers_index;
+
+hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsigned threads,
+                             hers_index **out);
+void hers_index_free(hers_index *ix);
+uint64_t hers_index_bytes(const hers_index *ix);
+size_t hers_index_n(const hers_index *ix);
+size_t hers_index_d(const hers_index *ix);
+hers_search_mode hers_index_mode(const hers_index *ix);
+
+/* Benchmarks only: an index of n x d uniformly random residues (no
+ * encryption, nothing decrypts), to time the kernel on galleries too large
+ * to enrol in a benchmark run. */
+hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                              uint64_t seed, hers_index **out);
+
+/* ------------------------------------------------------------ queries */
+
+/* `count` encrypted probes of d components each (d ciphertexts per probe,
+ * seed-compressed when secret-key encrypted). */
+typedef struct hers_query hers_query;
+
+/* Encrypts count probes (row-major int32 count x d, same value rules as the
+ * gallery, scale s). Exactly one of sk, pk non-NULL. seed: NULL for fresh
+ * randomness, or a 32-byte seed (tests). */
+hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
+                               const hers_public_key *pk, const int32_t *probes, size_t count,
+                               size_t d, uint32_t scale, const uint8_t *seed, hers_query **out);
+void hers_query_free(hers_query *q);
+size_t hers_query_count(const hers_query *q);
+size_t hers_query_d(const hers_query *q);
+/* Upload record (versioned, checksummed; docs/formats.md "Query and result"). */
+hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
+                                 size_t *len);
+hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
+                                   hers_query **out);
+
+/* ------------------------------------------------------------ search */
+
+typedef enum hers_result_shrink {
+    /* The kernel's output: 3-part BGV (both-encrypted) or 2-part BFV
+     * (plain-gallery) over all primes. */
+    HERS_RESULT_FULL = 0,
+    /* Modulus-switched to the first prime (BGV switching for 3-part results,
+     * exact because q_j = 1 mod t). */
+    HERS_RESULT_SWITCHED = 1,
+    /* Both-encrypted: converted to BFV form (times Delta), relinearised with
+     * the relinearisation key, then switched to one prime: 2 parts x 1 prime.
+     * Plain-gallery: same as SWITCHED. */
+    HERS_RESULT_RELINEARIZED = 2
+} hers_result_shrink;
+
+typedef struct hers_search_opts {
+    hers_result_shrink shrink;
+    const hers_relin_key *rk;   /* needed for HERS_RESULT_RELINEARIZED */
+} hers_search_opts;
+
+typedef struct hers_searcher hers_searcher;   /* thread pool */
+
+/* threads: 0 = online CPUs, at most 256. */
+hers_status hers_searcher_create(unsigned threads, hers_searcher **out);
+void hers_searcher_free(hers_searcher *s);
+unsigned hers_searcher_threads(const hers_searcher *s);
+
+/* One ciphertext per (probe, block). */
+typedef struct hers_result hers_result;
+
+/* Scores every probe of q against every template of ix, in one pass over the
+ * index (probes share each gallery tile while it is in cache). opts may be
+ * NULL (HERS_RESULT_FULL). */
+hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
+                        const hers_query *q, const hers_search_opts *opts, hers_result **out);
+
+/* Reference path, slow: per dimension a generic BFV ct x ct multiplication
+ * (tensor + scale-and-round), relinearisation and addition (the authors'
+ * method), or ct x pt for plain-gallery indexes; single thread. Result in
+ * BFV form, 2 parts. For tests and benchmarks. */
+hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
+                                  const hers_query *q, const hers_relin_key *rk,
+                                  hers_result **out);
+
+void hers_result_free(hers_result *r);
+size_t hers_result_count(const hers_result *r);   /* probes */
+size_t hers_result_n(const hers_result *r);
+size_t hers_result_blocks(const hers_result *r);
+/* The ciphertext of (probe, block) (read-only view), NULL if out of range. */
+const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block);
+/* Download record (versioned, checksummed, residues bit-packed). */
+hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                  size_t *len);
+hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_t len,
+                                    hers_result **out);
+
+/* ------------------------------------------------------------ key holder */
+
+/* Decrypts the scores of probe `probe`: scores[x] = <g_x, p> for x < n
+ * (exact integers in (-t/2, t/2]). scores has hers_result_n(r) entries. */
+hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                const hers_result *r, size_t probe, int64_t *scores);
+/* Smallest remaining noise budget (bits) over the probe's blocks. Key
+ * holder only: never send it to the server. */
+hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key *sk,
+                                     const hers_result *r, size_t probe, double *bits);
+
+typedef struct hers_match {
+    size_t index;     /* gallery row */
+    int64_t score;    /* integer inner product; cosine ~ score / s^2 */
+} hers_match;
+
+/* The min(k, n) best entries, by score descending then index ascending,
+ * into out (capacity k). *count = entries written. */
+hers_status hers_top_k(const int64_t *scores, size_t n, size_t k, hers_match *out, size_t *count);
+/* Every entry with score >= min_score, same order; *out allocated with
+ * hers_alloc (NULL when none), free with hers_free. */
+hers_status hers_threshold(const int64_t *scores, size_t n, int64_t min_score, hers_match **out,
+                           size_t *count);
+/* The smallest integer score whose cosine estimate score / s^2 is >= c. */
+int64_t hers_score_from_cosine(double c, uint32_t scale);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_SEARCH_H */

@@ -1,0 +1,101 @@
+/*
+ * arith_internal.h - private declarations shared by the arithmetic layer:
+ * the per-level NTT and pointwise kernels behind the dispatching functions
+ * of hers_ntt.h, and small helpers.
+ *
+ * Kernel contracts (every level, bit-identical results):
+ *   *_ntt_forward / *_ntt_inverse: as hers_ntt_forward / hers_ntt_inverse,
+ *     inputs and outputs fully reduced in [0, q).
+ *   *_poly_*: as the hers_poly_* functions.
+ * The AVX2 and AVX-512 kernels only accept tables/moduli they support
+ * (hers_ntt_avx2_ok / hers_ntt_avx512_ok); the dispatcher falls back to the
+ * portable code otherwise.
+ */
+#ifndef HERS_ARITH_INTERNAL_H
+#define HERS_ARITH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_modarith.h"
+#include "hers/hers_ntt.h"
+
+/* Distinct prime factors of n >= 1 (at most 15 for 64-bit n), unordered.
+ * Returns how many were written. */
+int hers_distinct_prime_factors(uint64_t n, uint64_t f[64]);
+
+/* Bit reversal of the low `bits` bits of x. */
+static inline uint32_t hers_bitrev(uint32_t x, int bits)
+{
+    uint32_t r = 0;
+    for (int i = 0; i < bits; i++) {
+        r = (r << 1) | (x & 1);
+        x >>= 1;
+    }
+    return r;
+}
+
+/* Moduli bounds of the SIMD kernels (exclusive). */
+#define HERS_NTT_AVX2_MAX_Q (UINT64_C(1) << 50)
+#define HERS_NTT_IFMA_MAX_Q (UINT64_C(1) << 50)
+
+/* Level-specific precomputation hung on hers_ntt_table.simd. */
+typedef struct hers_ntt_simd {
+    int avx2_ok;    /* q < HERS_AVX2_MAX_Q: AVX2 kernels usable */
+    int avx512_ok;  /* q < 2^50: IFMA kernels usable */
+    /* AVX2 (double precision, see ntt_avx2.c): twiddles centred into
+     * (-q/2, q/2] as doubles, and w / q rounded. */
+    double *fw, *fwq;        /* n: forward, indexed like roots */
+    double *fw2, *fwq2;      /* n/2: stage gap 2, lanes (2k, 2k, 2k+1, 2k+1) */
+    double *iw, *iwq;        /* n: inverse, indexed like iroots (use order) */
+    double *iw1p, *iwq1p;    /* n/2: inverse gap-1 stage, lanes (4k, 4k+2, 4k+1, 4k+3) */
+    double *iw2, *iwq2;      /* n/2: inverse gap-2 stage, lanes (2k, 2k, 2k+1, 2k+1) */
+    double n_inv_c, n_inv_cq;
+    /* IFMA: Shoup constants with 52-bit scale, floor(w * 2^52 / q). */
+    uint64_t *roots_shoup52;
+    uint64_t *iroots_shoup52;
+    uint64_t n_inv_shoup52;
+    /* IFMA in-register stages (n/2 each, value and Shoup-52 constant):
+     * forward gap 4 (lanes 2k x4, 2k+1 x4 of stage m = n/8), gap 2 (4k.. x2
+     * of m = n/4); inverse gap 2 (m = n/4) and gap 4 (m = n/8), same lanes. */
+    uint64_t *f4w, *f4s, *f2w, *f2s, *i2w, *i2s, *i4w, *i4s;
+} hers_ntt_simd;
+
+/* Portable kernels (ntt_portable.c, poly.c). */
+void hers_ntt_forward_portable(const hers_ntt_table *t, uint64_t *a);
+void hers_ntt_inverse_portable(const hers_ntt_table *t, uint64_t *a);
+void hers_poly_mul_portable(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                            const hers_modulus *q);
+void hers_poly_mul_acc_portable(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
+                                const hers_modulus *q);
+
+/* AVX2 kernels (ntt_avx2.c, poly_avx2.c): q < HERS_NTT_AVX2_MAX_Q for the
+ * multiplications; add/sub/neg work for every q < 2^62. */
+void hers_ntt_forward_avx2(const hers_ntt_table *t, uint64_t *a);
+void hers_ntt_inverse_avx2(const hers_ntt_table *t, uint64_t *a);
+void hers_poly_add_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void hers_poly_sub_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
+void hers_poly_neg_avx2(uint64_t *out, const uint64_t *a, size_t n, uint64_t q);
+void hers_poly_mul_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                        const hers_modulus *m);
+void hers_poly_mul_acc_avx2(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
+                            const hers_modulus *m);
+void hers_poly_mul_scalar_avx2(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
+                               const hers_modulus *m);
+
+/* AVX-512 IFMA kernels (ntt_avx512.c = ntt_ifma_kernel.h): q < 2^50. */
+void hers_ntt_forward_avx512(const hers_ntt_table *t, uint64_t *a);
+void hers_ntt_inverse_avx512(const hers_ntt_table *t, uint64_t *a);
+void hers_poly_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                          uint64_t q);
+void hers_poly_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                          uint64_t q);
+void hers_poly_neg_avx512(uint64_t *out, const uint64_t *a, size_t n, uint64_t q);
+void hers_poly_mul_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                          const hers_modulus *m);
+void hers_poly_mul_acc_avx512(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
+                              const hers_modulus *m);
+void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
+                                 const hers_modulus *m);
+
+#endif

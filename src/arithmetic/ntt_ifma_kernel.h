@@ -1,0 +1,336 @@
+/*
+ * ntt_ifma_kernel.h - AVX-512 IFMA (52-bit multiply-add) kernels for primes
+ * q < 2^50: negacyclic NTT / inverse NTT and coefficient-wise operations,
+ * 8 lanes of uint64, bit-identical to ntt_portable.c and poly.c.
+ *
+ * This file is included twice: by ntt_avx512.c with <immintrin.h> and
+ * HERS_IFMA_FN(x) = x##_avx512 (the library kernels), and by
+ * tests/test_ntt_ifma_emul.c with tests/support/avx512_emul.h (a scalar
+ * model of the intrinsics) so the lane arithmetic and shuffles are checked
+ * on machines without AVX-512. Keep the intrinsic set small; it is exactly:
+ *   _mm512_loadu_si512 _mm512_storeu_si512 _mm512_set1_epi64
+ *   _mm512_setzero_si512 _mm512_add_epi64 _mm512_sub_epi64 _mm512_and_si512
+ *   _mm512_or_si512 _mm512_min_epu64 _mm512_sllv_epi64 _mm512_srlv_epi64
+ *   _mm512_madd52lo_epu64 _mm512_madd52hi_epu64 _mm512_permutex2var_epi64
+ *
+ * Shoup product with 52-bit quotients (q < 2^50, 0 <= y < 2^52, w < q,
+ * w52 = floor(w 2^52 / q)):
+ *   Qh = floor(y w52 / 2^52)                       madd52hi
+ *   r  = (lo52(y w) + lo52(Qh (2^52 - q))) mod 2^52  madd52lo x2, and
+ * y w / q - Qh in [0, 2), so y w - Qh q = r is in [0, 2q) < 2^52 and the
+ * sum mod 2^52 recovers it exactly.
+ *
+ * Ranges follow Harvey: forward butterflies take [0, 4q) to [0, 4q) (X is
+ * first reduced into [0, 2q) with min(X, X - 2q), unsigned), inverse
+ * butterflies keep [0, 2q); 4q < 2^52 keeps every multiplicand inside the
+ * 52-bit multiplier. Outputs are fully reduced into [0, q). Forward output
+ * order is bit-reversed, as in ntt_portable.c.
+ *
+ * Stages with gap >= 8 work on whole vectors; the gaps 4, 2, 1 run in
+ * registers on 16 values with permutex2var (lane layouts in the comments).
+ *
+ * Pointwise products a b (a, b < q < 2^50, L = bit length of q): Barrett
+ * with z = floor(a b / 2^(L-2)) < 2^52 and mu = floor(2^(L+50) / q) < 2^52:
+ * Qb = floor(z mu / 2^52) satisfies a b / q - 2.5 < Qb <= a b / q, so the
+ * remainder is in [0, 2.5q) and two conditional subtractions finish.
+ */
+#ifndef HERS_IFMA_FN
+#error "define HERS_IFMA_FN before including ntt_ifma_kernel.h"
+#endif
+
+#include "arithmetic/arith_internal.h"
+
+void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a);
+void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a);
+void HERS_IFMA_FN(hers_poly_add)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 uint64_t q);
+void HERS_IFMA_FN(hers_poly_sub)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 uint64_t q);
+void HERS_IFMA_FN(hers_poly_neg)(uint64_t *out, const uint64_t *a, size_t n, uint64_t q);
+void HERS_IFMA_FN(hers_poly_mul)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uint64_t *b,
+                                     size_t n, const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
+                                        const hers_modulus *m);
+
+#define IFMA_MASK52 ((UINT64_C(1) << 52) - 1)
+
+static inline __m512i ifma_load(const uint64_t *p)
+{
+    return _mm512_loadu_si512((const void *)p);
+}
+
+static inline void ifma_store(uint64_t *p, __m512i v)
+{
+    _mm512_storeu_si512((void *)p, v);
+}
+
+static inline __m512i ifma_idx(const int64_t *idx)
+{
+    return _mm512_loadu_si512((const void *)idx);
+}
+
+/* y * w mod q in [0, 2q): y < 2^52, w < q < 2^50, ws = floor(w 2^52 / q);
+ * negq = 2^52 - q, mask = 2^52 - 1. */
+static inline __m512i ifma_mulshoup(__m512i y, __m512i w, __m512i ws, __m512i negq, __m512i mask)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i qh = _mm512_madd52hi_epu64(zero, y, ws);
+    __m512i r = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(zero, y, w), qh, negq);
+    return _mm512_and_si512(r, mask);
+}
+
+/* x in [0, 2r) -> [0, r) (unsigned: x - r wraps above x when x < r). */
+static inline __m512i ifma_sub_if_ge(__m512i x, __m512i r)
+{
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, r));
+}
+
+/* Lane permutations on pairs of vectors (indices 0..7 = first, 8..15 = second). */
+static const int64_t ifma_lo4[8] = {0, 1, 2, 3, 8, 9, 10, 11};
+static const int64_t ifma_hi4[8] = {4, 5, 6, 7, 12, 13, 14, 15};
+static const int64_t ifma_p2x[8] = {0, 1, 8, 9, 4, 5, 12, 13};
+static const int64_t ifma_p2y[8] = {2, 3, 10, 11, 6, 7, 14, 15};
+static const int64_t ifma_even[8] = {0, 2, 4, 6, 8, 10, 12, 14};
+static const int64_t ifma_odd[8] = {1, 3, 5, 7, 9, 11, 13, 15};
+static const int64_t ifma_p1x[8] = {0, 8, 2, 10, 4, 12, 6, 14};
+static const int64_t ifma_p1y[8] = {1, 9, 3, 11, 5, 13, 7, 15};
+static const int64_t ifma_zip0[8] = {0, 8, 1, 9, 2, 10, 3, 11};
+static const int64_t ifma_zip1[8] = {4, 12, 5, 13, 6, 14, 7, 15};
+
+void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
+{
+    const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
+    const size_t n = t->n;
+    const uint64_t q = t->q.value;
+    const __m512i Q2 = _mm512_set1_epi64((long long)(2 * q)), Q = _mm512_set1_epi64((long long)q);
+    const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
+    const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
+    size_t m = 1, gap = n / 2;
+    for (; gap >= 8; m <<= 1, gap >>= 1) {
+        for (size_t i = 0; i < m; i++) {
+            const __m512i W = _mm512_set1_epi64((long long)t->roots[m + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)s->roots_shoup52[m + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i X = ifma_sub_if_ge(ifma_load(x + j), Q2);
+                __m512i T = ifma_mulshoup(ifma_load(y + j), W, Ws, negq, mask);
+                ifma_store(x + j, _mm512_add_epi64(X, T));
+                ifma_store(y + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
+            }
+        }
+    }
+    /* gaps 4, 2, 1 on 16 values: stage m = n/8, n/4, n/2 */
+    const __m512i i_lo4 = ifma_idx(ifma_lo4), i_hi4 = ifma_idx(ifma_hi4);
+    const __m512i i_p2x = ifma_idx(ifma_p2x), i_p2y = ifma_idx(ifma_p2y);
+    const __m512i i_p1x = ifma_idx(ifma_p1x), i_p1y = ifma_idx(ifma_p1y);
+    const __m512i i_zip0 = ifma_idx(ifma_zip0), i_zip1 = ifma_idx(ifma_zip1);
+    const uint64_t *w1 = t->roots + n / 2, *ws1 = s->roots_shoup52 + n / 2;
+    for (size_t k = 0; k < n / 16; k++) {
+        uint64_t *p = a + 16 * k;
+        __m512i v0 = ifma_load(p), v1 = ifma_load(p + 8);
+        /* gap 4: X = a0-3 a8-11, Y = a4-7 a12-15; blocks 2k, 2k+1 (x4 lanes) */
+        __m512i X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_lo4, v1), Q2);
+        __m512i Y = _mm512_permutex2var_epi64(v0, i_hi4, v1);
+        __m512i T = ifma_mulshoup(Y, ifma_load(s->f4w + 8 * k), ifma_load(s->f4s + 8 * k), negq,
+                                  mask);
+        v0 = _mm512_add_epi64(X, T);                         /* b0-3 b8-11 */
+        v1 = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);   /* b4-7 b12-15 */
+        /* gap 2: X = b0 b1 b4 b5 b8 b9 b12 b13; blocks 4k..4k+3 (x2 lanes) */
+        X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_p2x, v1), Q2);
+        Y = _mm512_permutex2var_epi64(v0, i_p2y, v1);
+        T = ifma_mulshoup(Y, ifma_load(s->f2w + 8 * k), ifma_load(s->f2s + 8 * k), negq, mask);
+        v0 = _mm512_add_epi64(X, T);                         /* c0 c1 c4 c5 c8 c9 c12 c13 */
+        v1 = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);   /* c2 c3 c6 c7 ... c14 c15 */
+        /* gap 1: X = c0 c2 ... c14, Y = c1 c3 ... c15; blocks 8k + lane */
+        X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_p1x, v1), Q2);
+        Y = _mm512_permutex2var_epi64(v0, i_p1y, v1);
+        T = ifma_mulshoup(Y, ifma_load(w1 + 8 * k), ifma_load(ws1 + 8 * k), negq, mask);
+        __m512i E = _mm512_add_epi64(X, T);                  /* d0 d2 ... d14 */
+        __m512i O = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
+        E = ifma_sub_if_ge(ifma_sub_if_ge(E, Q2), Q);
+        O = ifma_sub_if_ge(ifma_sub_if_ge(O, Q2), Q);
+        ifma_store(p, _mm512_permutex2var_epi64(E, i_zip0, O));
+        ifma_store(p + 8, _mm512_permutex2var_epi64(E, i_zip1, O));
+    }
+}
+
+void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
+{
+    const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
+    const size_t n = t->n;
+    const uint64_t q = t->q.value;
+    const __m512i Q2 = _mm512_set1_epi64((long long)(2 * q)), Q = _mm512_set1_epi64((long long)q);
+    const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
+    const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
+    const __m512i i_even = ifma_idx(ifma_even), i_odd = ifma_idx(ifma_odd);
+    const __m512i i_p1x = ifma_idx(ifma_p1x), i_p1y = ifma_idx(ifma_p1y);
+    const __m512i i_p2x = ifma_idx(ifma_p2x), i_p2y = ifma_idx(ifma_p2y);
+    const __m512i i_lo4 = ifma_idx(ifma_lo4), i_hi4 = ifma_idx(ifma_hi4);
+    /* gaps 1, 2, 4 on 16 values: stages m = n/2, n/4, n/8 */
+    for (size_t k = 0; k < n / 16; k++) {
+        uint64_t *p = a + 16 * k;
+        __m512i v0 = ifma_load(p), v1 = ifma_load(p + 8);
+        /* gap 1: X = a0 a2 ... a14, Y = a1 a3 ... a15; blocks 8k + lane */
+        __m512i X = _mm512_permutex2var_epi64(v0, i_even, v1);
+        __m512i Y = _mm512_permutex2var_epi64(v0, i_odd, v1);
+        __m512i S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);      /* b0 b2 ... b14 */
+        __m512i D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
+                                  ifma_load(t->iroots + 8 * k),
+                                  ifma_load(s->iroots_shoup52 + 8 * k), negq, mask); /* b1 b3 .. */
+        /* gap 2: X = b0 b1 b4 b5 b8 b9 b12 b13, Y = b2 b3 b6 b7 ...; blocks 4k.. (x2) */
+        X = _mm512_permutex2var_epi64(S, i_p1x, D);
+        Y = _mm512_permutex2var_epi64(S, i_p1y, D);
+        S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);              /* c0 c1 c4 c5 ... */
+        D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
+                          ifma_load(s->i2w + 8 * k), ifma_load(s->i2s + 8 * k), negq, mask);
+        /* gap 4: X = c0-3 c8-11, Y = c4-7 c12-15; blocks 2k, 2k+1 (x4) */
+        X = _mm512_permutex2var_epi64(S, i_p2x, D);
+        Y = _mm512_permutex2var_epi64(S, i_p2y, D);
+        S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);              /* d0-3 d8-11 */
+        D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
+                          ifma_load(s->i4w + 8 * k), ifma_load(s->i4s + 8 * k), negq, mask);
+        ifma_store(p, _mm512_permutex2var_epi64(S, i_lo4, D));
+        ifma_store(p + 8, _mm512_permutex2var_epi64(S, i_hi4, D));
+    }
+    size_t gap = 8;
+    for (size_t m = n / 16; m > 1; m >>= 1, gap <<= 1) {
+        const size_t off = n - 2 * m;
+        for (size_t i = 0; i < m; i++) {
+            const __m512i W = _mm512_set1_epi64((long long)t->iroots[off + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[off + i]);
+            uint64_t *x = a + 2 * i * gap, *y = x + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i X = ifma_load(x + j), Y = ifma_load(y + j);
+                ifma_store(x + j, ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2));
+                ifma_store(y + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), W,
+                                                Ws, negq, mask));
+            }
+        }
+    }
+    /* last stage fused with n^-1 (iroots[n-1] = psi^-brv(1) n^-1) */
+    const __m512i Ni = _mm512_set1_epi64((long long)t->n_inv);
+    const __m512i Nis = _mm512_set1_epi64((long long)s->n_inv_shoup52);
+    const __m512i W = _mm512_set1_epi64((long long)t->iroots[n - 1]);
+    const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[n - 1]);
+    uint64_t *x = a, *y = a + gap;
+    for (size_t j = 0; j < gap; j += 8) {
+        __m512i X = ifma_load(x + j), Y = ifma_load(y + j);
+        __m512i S = ifma_mulshoup(_mm512_add_epi64(X, Y), Ni, Nis, negq, mask);
+        __m512i D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), W, Ws, negq, mask);
+        ifma_store(x + j, ifma_sub_if_ge(S, Q));
+        ifma_store(y + j, ifma_sub_if_ge(D, Q));
+    }
+}
+
+void HERS_IFMA_FN(hers_poly_add)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 uint64_t q)
+{
+    const __m512i Q = _mm512_set1_epi64((long long)q);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        ifma_store(out + i, ifma_sub_if_ge(_mm512_add_epi64(ifma_load(a + i), ifma_load(b + i)), Q));
+    for (; i < n; i++)
+        out[i] = hers_add_mod(a[i], b[i], q);
+}
+
+void HERS_IFMA_FN(hers_poly_sub)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 uint64_t q)
+{
+    const __m512i Q = _mm512_set1_epi64((long long)q);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i d = _mm512_sub_epi64(ifma_load(a + i), ifma_load(b + i));
+        ifma_store(out + i, _mm512_min_epu64(d, _mm512_add_epi64(d, Q)));
+    }
+    for (; i < n; i++)
+        out[i] = hers_sub_mod(a[i], b[i], q);
+}
+
+void HERS_IFMA_FN(hers_poly_neg)(uint64_t *out, const uint64_t *a, size_t n, uint64_t q)
+{
+    const __m512i Q = _mm512_set1_epi64((long long)q), Z = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x = ifma_load(a + i);
+        /* min(q - x, -x): q - x when x > 0 (-x wraps high), 0 when x = 0 */
+        ifma_store(out + i, _mm512_min_epu64(_mm512_sub_epi64(Q, x), _mm512_sub_epi64(Z, x)));
+    }
+    for (; i < n; i++)
+        out[i] = hers_neg_mod(a[i], q);
+}
+
+/* a b mod q in [0, q) for a, b < q < 2^50 (Barrett, see the header). */
+static inline __m512i ifma_mulmod(__m512i A, __m512i B, __m512i Q, __m512i Q2, __m512i negq,
+                                  __m512i mask, __m512i mu, __m512i shl, __m512i shr)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lo = _mm512_madd52lo_epu64(zero, A, B); /* a b mod 2^52 */
+    __m512i hi = _mm512_madd52hi_epu64(zero, A, B); /* floor(a b / 2^52) */
+    __m512i z = _mm512_or_si512(_mm512_sllv_epi64(hi, shl), _mm512_srlv_epi64(lo, shr));
+    __m512i qb = _mm512_madd52hi_epu64(zero, z, mu);
+    __m512i r = _mm512_and_si512(_mm512_madd52lo_epu64(lo, qb, negq), mask); /* [0, 2.5q) */
+    return ifma_sub_if_ge(ifma_sub_if_ge(r, Q2), Q);
+}
+
+struct ifma_barrett {
+    __m512i Q, Q2, negq, mask, mu, shl, shr;
+};
+
+static inline struct ifma_barrett ifma_barrett_make(const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const int L = m->bits; /* 2 <= L <= 50 */
+    struct ifma_barrett c;
+    c.Q = _mm512_set1_epi64((long long)q);
+    c.Q2 = _mm512_set1_epi64((long long)(2 * q));
+    c.negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
+    c.mask = _mm512_set1_epi64((long long)IFMA_MASK52);
+    c.mu = _mm512_set1_epi64((long long)(uint64_t)(((unsigned __int128)1 << (L + 50)) / q));
+    c.shl = _mm512_set1_epi64(54 - L);
+    c.shr = _mm512_set1_epi64(L - 2);
+    return c;
+}
+
+void HERS_IFMA_FN(hers_poly_mul)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
+                                 const hers_modulus *m)
+{
+    const struct ifma_barrett c = ifma_barrett_make(m);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        ifma_store(out + i, ifma_mulmod(ifma_load(a + i), ifma_load(b + i), c.Q, c.Q2, c.negq,
+                                        c.mask, c.mu, c.shl, c.shr));
+    for (; i < n; i++)
+        out[i] = hers_mul_mod(a[i], b[i], m);
+}
+
+void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uint64_t *b,
+                                     size_t n, const hers_modulus *m)
+{
+    const struct ifma_barrett c = ifma_barrett_make(m);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i r = ifma_mulmod(ifma_load(a + i), ifma_load(b + i), c.Q, c.Q2, c.negq, c.mask,
+                                c.mu, c.shl, c.shr);
+        ifma_store(acc + i, ifma_sub_if_ge(_mm512_add_epi64(r, ifma_load(acc + i)), c.Q));
+    }
+    for (; i < n; i++)
+        acc[i] = hers_add_mod(acc[i], hers_mul_mod(a[i], b[i], m), m->value);
+}
+
+void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
+                                        const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const __m512i Q = _mm512_set1_epi64((long long)q);
+    const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
+    const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
+    const __m512i S = _mm512_set1_epi64((long long)s);
+    const __m512i Ss = _mm512_set1_epi64((long long)(uint64_t)(((unsigned __int128)s << 52) / q));
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        ifma_store(out + i, ifma_sub_if_ge(ifma_mulshoup(ifma_load(a + i), S, Ss, negq, mask), Q));
+    for (; i < n; i++)
+        out[i] = hers_mul_mod(a[i], s, m);
+}

@@ -1,0 +1,78 @@
+/*
+ * bfv_precomp.h - private to the BFV engine (src/bfv): precomputed RNS
+ * constants hung on hers_params.pre, samplers and small polynomial helpers.
+ * Not for other layers (use bfv_internal.h / hers_bfv.h).
+ */
+#ifndef HERS_BFV_PRECOMP_H
+#define HERS_BFV_PRECOMP_H
+
+#include "bfv/bfv_internal.h"
+#include "hers/hers_rns.h"
+
+/* Constants for the prefix q_0 .. q_{L-1} of the ciphertext primes
+ * (ciphertexts after modulus switching down to L primes). */
+typedef struct hers_bfv_level {
+    size_t L;
+    hers_rns_base *base;          /* Q_L */
+    hers_rns_scaler *dec;         /* round(t*x/Q_L) mod t (BFV decryption) */
+    hers_rns_conv *to_t;          /* centred x mod t (BGV decryption) */
+    /* switching from L to L-1 primes (L >= 2): */
+    uint64_t inv_last[HERS_MAX_PRIMES];       /* q_{L-1}^-1 mod q_i */
+    uint64_t inv_last_shoup[HERS_MAX_PRIMES];
+    uint64_t t_inv_last;                      /* t^-1 mod q_{L-1} */
+    uint64_t t_inv_last_shoup;
+    int last_one_mod_t;                       /* q_{L-1} = 1 (mod t) */
+} hers_bfv_level;
+
+struct hers_bfv_precomp {
+    hers_bfv_level lv[HERS_MAX_PRIMES];       /* lv[L-1] */
+    /* HPS multiplication: auxiliary base P (kp primes < 2^50, = 1 mod 2N),
+     * P > t*N*Q*4. */
+    size_t kp;
+    hers_modulus pm[HERS_RNS_MAX];
+    hers_ntt_table *ntt_p[HERS_RNS_MAX];
+    hers_rns_base *base_p;
+    hers_rns_base *base_qp;                   /* q_0..q_{k-1}, p_0..p_{kp-1} */
+    hers_rns_conv *q_to_p;                    /* centred */
+    hers_rns_conv *p_to_q;                    /* centred */
+    hers_rns_scaler *mul_scale;               /* round(t*x/Q) mod P from base QP */
+    uint64_t t_mod_q[HERS_MAX_PRIMES];        /* t mod q_i */
+};
+
+/* ---- samplers (sample.c). Outputs are signed small coefficients. Constant
+ * time in the sampled values. */
+/* Uniform ternary {-1, 0, 1} (one 64-bit PRG word per coefficient, bias
+ * 2^-64). */
+void hers_sample_ternary(hers_prg *g, int8_t *out, size_t n);
+/* Centred binomial, 21 pairs of bits: values in [-21, 21], variance 10.5
+ * (sigma ~ 3.24). */
+void hers_sample_cbd(hers_prg *g, int8_t *out, size_t n);
+
+/* ---- RNS polynomial helpers (poly_rns.c). Polys are prime-major over the
+ * first `np` primes of p. */
+/* out_i = small coefficients mod q_i (constant time). */
+void hers_rns_from_small(const hers_params *p, const int8_t *s, size_t np, uint64_t *out);
+void hers_rns_ntt(const hers_params *p, uint64_t *a, size_t np);
+void hers_rns_intt(const hers_params *p, uint64_t *a, size_t np);
+void hers_rns_add(const hers_params *p, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t np);
+void hers_rns_sub(const hers_params *p, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t np);
+void hers_rns_neg(const hers_params *p, uint64_t *out, const uint64_t *a, size_t np);
+void hers_rns_mul(const hers_params *p, uint64_t *out, const uint64_t *a, const uint64_t *b, size_t np);
+void hers_rns_mul_acc(const hers_params *p, uint64_t *acc, const uint64_t *a, const uint64_t *b,
+                      size_t np);
+
+/* Ciphertext (re)allocation helper: makes ct hold `parts` x `np` x n
+ * residues (contents undefined unless `zero`), keeping other fields. */
+hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t parts, size_t np, int zero);
+
+/* Checks that a ciphertext is well-formed for p. */
+hers_status hers_ct_check(const hers_params *p, const hers_ciphertext *ct, const char *what);
+
+/* Adds Delta*m (m: plaintext coefficients in [0,t)) to poly c0 in
+ * coefficient form over all k primes: round-free scaling floor(Q/t)*m. */
+void hers_add_scaled_plain(const hers_params *p, const hers_plaintext *pt, uint64_t *c0);
+
+/* Allocates pt if pt->coeffs is NULL, checks N, drops the NTT cache. */
+hers_status hers_pt_prepare(const hers_params *p, hers_plaintext *pt, const char *what);
+
+#endif

@@ -1,0 +1,96 @@
+/*
+ * sample.c - constant-time samplers of small secret polynomials, and the
+ * expansion of uniform polynomials from a seed (bfv_precomp.h,
+ * bfv_internal.h).
+ */
+#include <string.h>
+
+#include "bfv/bfv_precomp.h"
+#include "hers/hers_mem.h"
+
+#define SAMPLE_BLOCK 256
+
+void hers_sample_ternary(hers_prg *g, int8_t *out, size_t n)
+{
+    uint8_t buf[SAMPLE_BLOCK * 8];
+    for (size_t i = 0; i < n; i += SAMPLE_BLOCK) {
+        size_t m = n - i < SAMPLE_BLOCK ? n - i : SAMPLE_BLOCK;
+        hers_prg_bytes(g, buf, m * 8);
+        for (size_t j = 0; j < m; j++) {
+            const uint8_t *b = buf + 8 * j;
+            uint64_t w = 0;
+            for (int l = 7; l >= 0; l--)
+                w = (w << 8) | b[l];
+            /* floor(3*w / 2^64) in {0,1,2}, then -1: bias < 2^-62. */
+            uint64_t v = (uint64_t)(((unsigned __int128)w * 3) >> 64);
+            out[i + j] = (int8_t)((int)v - 1);
+        }
+    }
+    hers_wipe(buf, sizeof buf);
+}
+
+/* Branch- and table-free popcount of a 21-bit value (libgcc's fallback for
+ * __builtin_popcount may use a lookup table: not constant time). */
+static inline int popcount21(uint64_t x)
+{
+    x = x - ((x >> 1) & 0x5555555555555555ull);
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (int)((x * 0x0101010101010101ull) >> 56);
+}
+
+void hers_sample_cbd(hers_prg *g, int8_t *out, size_t n)
+{
+    /* 6 bytes per coefficient: 21 + 21 bits used. */
+    uint8_t buf[SAMPLE_BLOCK * 6];
+    for (size_t i = 0; i < n; i += SAMPLE_BLOCK) {
+        size_t m = n - i < SAMPLE_BLOCK ? n - i : SAMPLE_BLOCK;
+        hers_prg_bytes(g, buf, m * 6);
+        for (size_t j = 0; j < m; j++) {
+            const uint8_t *b = buf + 6 * j;
+            uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+                         (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
+            int a = popcount21(w & 0x1fffff);
+            int c = popcount21((w >> 21) & 0x1fffff);
+            out[i + j] = (int8_t)(a - c);
+        }
+    }
+    hers_wipe(buf, sizeof buf);
+}
+
+void hers_bfv_expand_uniform(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
+                             uint64_t stream, size_t num_primes, uint64_t *out)
+{
+    hers_prg g;
+    hers_prg_init(&g, seed, stream);
+    size_t n = p->n;
+    uint8_t buf[SAMPLE_BLOCK * 8];
+    size_t avail = 0, pos = 0;
+    for (size_t i = 0; i < p->k; i++) {
+        uint64_t q = p->q[i].value;
+        int bits = p->q[i].bits;
+        uint64_t mask = bits >= 64 ? ~UINT64_C(0) : ((UINT64_C(1) << bits) - 1);
+        /* Primes beyond num_primes are still drawn (and discarded) so that
+         * the first blocks do not depend on num_primes. They are never
+         * needed today: stop early. */
+        if (i >= num_primes)
+            break;
+        uint64_t *o = out + i * n;
+        for (size_t j = 0; j < n;) {
+            if (pos == avail) {
+                hers_prg_bytes(&g, buf, sizeof buf);
+                avail = sizeof buf;
+                pos = 0;
+            }
+            const uint8_t *b = buf + pos;
+            uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
+                         (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40 |
+                         (uint64_t)b[6] << 48 | (uint64_t)b[7] << 56;
+            pos += 8;
+            w &= mask;
+            if (w < q)
+                o[j++] = w;
+        }
+    }
+    hers_prg_wipe(&g);
+}

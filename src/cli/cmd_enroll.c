@@ -1,0 +1,152 @@
+/* cmd_enroll.c - `hers enroll --keys DIR --gallery FILE --in X.npy
+ * [--ids ids.txt] [--mode both-encrypted|plain-gallery] [--scale S]
+ * [--threads T] [--public]`: reads the vectors (.npy/.fvecs/...), L2-
+ * normalises every row (cosine similarity), quantises with scale S (default
+ * 125, refused if scores of this d and S could wrap mod t), encrypts them
+ * packed dimension-major (secret key, seed-compressed; --public: with the
+ * public key only, as a third party would) and writes the gallery file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_keys.h"
+#include "hers/hers_io.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
+#include "hers/hers_search.h"
+
+#define CMD "enroll"
+
+/* Reads one id per line (CRLF accepted, a final newline optional). */
+static int read_ids(const char *path, size_t want, char ***out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return cli_fail(CMD, "%s: cannot open the id file", path);
+    char **ids = calloc(want ? want : 1, sizeof *ids);
+    char line[1024];
+    size_t n = 0, lineno = 0;
+    int rc = 0;
+    while (!rc && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n') {
+            rc = cli_fail(CMD, "%s:%zu: id longer than %d bytes", path, lineno, HERS_SEARCH_MAX_ID);
+            break;
+        }
+        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (n >= want) {
+            rc = cli_fail(CMD, "%s: more ids than the %zu vectors", path, want);
+            break;
+        }
+        ids[n] = malloc(len + 1);
+        memcpy(ids[n], line, len + 1);
+        n++;
+    }
+    fclose(f);
+    if (!rc && n != want)
+        rc = cli_fail(CMD, "%s: %zu ids for %zu vectors", path, n, want);
+    if (rc) {
+        for (size_t i = 0; i < n; i++)
+            free(ids[i]);
+        free(ids);
+        return rc;
+    }
+    *out = ids;
+    return 0;
+}
+
+int hers_cmd_enroll(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--keys", "--gallery", "--in", "--ids", "--mode",
+                                             "--scale", "--threads", NULL};
+    static const char *const flags[] = {"--public", "--help", NULL};
+    if (cli_flag(argc, argv, "--help")) {
+        printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
+               "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
+               "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"
+               "  packed dimension-major and writes the gallery FILE. Ids: one per line (default:\n"
+               "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n");
+        return 0;
+    }
+    if (cli_check_opts(CMD, argc, argv, with_value, flags))
+        return 2;
+    const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");
+    const char *in = cli_opt(argc, argv, "--in"), *idpath = cli_opt(argc, argv, "--ids");
+    if (!dir || !gpath || !in)
+        return cli_fail(CMD, "--keys, --gallery and --in are required");
+    uint64_t scale, threads;
+    if (cli_opt_u64(CMD, argc, argv, "--scale", HERS_SEARCH_DEFAULT_SCALE, 1, HERS_SEARCH_MAX_SCALE,
+                    &scale) ||
+        cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
+        return 2;
+    hers_enroll_opts o;
+    hers_enroll_opts_default(&o);
+    o.scale = (uint32_t)scale;
+    o.threads = (unsigned)threads;
+    if (cli_opt(argc, argv, "--mode") &&
+        hers_search_mode_parse(cli_opt(argc, argv, "--mode"), &o.mode) != HERS_OK)
+        return cli_fail_lib(CMD, "--mode");
+    int pub = cli_flag(argc, argv, "--public");
+    int enc = o.mode == HERS_MODE_BOTH_ENCRYPTED;
+    cli_keys k;
+    if (cli_keys_load(CMD, dir, enc && !pub, enc && pub, 0, &k))
+        return 1;
+    hers_matrix x = {0, 0, NULL};
+    hers_qmatrix qm = {0, 0, 0, NULL};
+    hers_gallery *g = NULL;
+    char **ids = NULL;
+    int rc = 0;
+    if (hers_matrix_read(in, &x) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    if (x.cols > HERS_SEARCH_MAX_D) {
+        rc = cli_fail(CMD, "%s: dimension %zu > %d (compress the vectors first: hers compress)", in,
+                      x.cols, HERS_SEARCH_MAX_D);
+        goto done;
+    }
+    if (hers_search_check_scale(x.cols, o.scale, hers_params_t(k.p)) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
+        goto done;
+    }
+    if (idpath && (rc = read_ids(idpath, x.rows, &ids)) != 0)
+        goto done;
+    hers_matrix_normalize_rows(&x);
+    if (hers_quant_matrix(&x, o.scale, &qm) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
+        goto done;
+    }
+    double t0 = cli_now();
+    if (hers_gallery_enroll(k.p, enc && !pub ? k.sk : NULL, enc && pub ? k.pk : NULL, qm.data,
+                            qm.rows, qm.cols, &o, &g) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
+        goto done;
+    }
+    double t1 = cli_now();
+    if (ids && hers_gallery_set_ids(g, (const char *const *)ids, x.rows) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", idpath, hers_last_error());
+        goto done;
+    }
+    if (hers_gallery_write(gpath, k.p, g) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    fprintf(stderr, "hers enroll: %zu templates x %zu dimensions (%s, scale %llu) -> %s: %.2f s, "
+                    "%.1f bytes per template at rest\n",
+            x.rows, x.cols, hers_search_mode_name(o.mode), (unsigned long long)scale, gpath, t1 - t0,
+            (double)hers_gallery_payload_bytes(g) / (double)x.rows);
+done:
+    if (ids) {
+        for (size_t i = 0; i < x.rows; i++)
+            free(ids[i]);
+        free(ids);
+    }
+    hers_gallery_free(g);
+    hers_qmatrix_free(&qm);
+    hers_matrix_free(&x);
+    cli_keys_free(&k);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/* cmd_search.c - `hers search --keys DIR --gallery FILE --probe P.npy
+ * [--top K] [--threshold S] [--out R.tsv] [--threads T]
+ * [--result full|switched|relinearized]`.
+ *
+ * Plays both roles in one process: the key holder normalises, quantises
+ * (the gallery's scale) and encrypts the probes; the server builds the
+ * kernel form of the gallery and scores every probe in one pass; the key
+ * holder decrypts and ranks. Output: TSV rows probe<TAB>rank<TAB>id<TAB>score,
+ * probe = 0-based row of the probe file, rank 1-based best first (ties by
+ * gallery order), score = the cosine estimate <q(x), q(y)> / s^2 printed
+ * with the fewest digits that read back to the same double. Default: top 10.
+ * With --threshold S: every entry with score >= S (at most K if --top is
+ * also given). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_keys.h"
+#include "hers/hers_io.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
+#include "hers/hers_search.h"
+
+#define CMD "search"
+
+static void print_score(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, f);
+}
+
+int hers_cmd_search(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--keys", "--gallery", "--probe", "--top",
+                                             "--threshold", "--out", "--threads", "--result", NULL};
+    static const char *const flags[] = {"--help", NULL};
+    if (cli_flag(argc, argv, "--help")) {
+        printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
+               "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized]\n"
+               "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"
+               "  probe<TAB>rank<TAB>id<TAB>score (score = cosine estimate). Default --top 10;\n"
+               "  --threshold S lists every entry with score >= S (at most K with --top).\n");
+        return 0;
+    }
+    if (cli_check_opts(CMD, argc, argv, with_value, flags))
+        return 2;
+    const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");
+    const char *ppath = cli_opt(argc, argv, "--probe"), *out = cli_opt(argc, argv, "--out");
+    if (!dir || !gpath || !ppath)
+        return cli_fail(CMD, "--keys, --gallery and --probe are required");
+    uint64_t top, threads;
+    int have_top = cli_opt(argc, argv, "--top") != NULL;
+    int have_thr = cli_opt(argc, argv, "--threshold") != NULL;
+    double thr = 0;
+    if (cli_opt_u64(CMD, argc, argv, "--top", 10, 1, (uint64_t)1 << 32, &top) ||
+        cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads) ||
+        cli_opt_double(CMD, argc, argv, "--threshold", 0, &thr))
+        return 2;
+    if (have_thr && !(thr >= -4.0 && thr <= 4.0))
+        return cli_fail(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
+    hers_search_opts so = {HERS_RESULT_FULL, NULL};
+    const char *rf = cli_opt(argc, argv, "--result");
+    if (rf) {
+        if (!strcmp(rf, "full"))
+            so.shrink = HERS_RESULT_FULL;
+        else if (!strcmp(rf, "switched"))
+            so.shrink = HERS_RESULT_SWITCHED;
+        else if (!strcmp(rf, "relinearized"))
+            so.shrink = HERS_RESULT_RELINEARIZED;
+        else
+            return cli_fail(CMD, "--result must be full, switched or relinearized, got '%s'", rf);
+    }
+    cli_keys k;
+    if (cli_keys_load(CMD, dir, 1, 0, so.shrink == HERS_RESULT_RELINEARIZED, &k))
+        return 1;
+    so.rk = k.rk;
+    hers_gallery *g = NULL;
+    hers_index *ix = NULL;
+    hers_matrix x = {0, 0, NULL};
+    hers_qmatrix qm = {0, 0, 0, NULL};
+    hers_query *q = NULL;
+    hers_searcher *sr = NULL;
+    hers_result *res = NULL;
+    int64_t *scores = NULL;
+    hers_match *m = NULL;
+    FILE *f = NULL;
+    int rc = 0;
+    if (hers_gallery_read(gpath, k.p, &g) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    if (hers_matrix_read(ppath, &x) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    size_t d = hers_gallery_d(g), n = hers_gallery_n(g);
+    uint32_t s = hers_gallery_scale(g);
+    if (x.cols != d) {
+        rc = cli_fail(CMD, "%s: probes have dimension %zu, the gallery %s has %zu", ppath, x.cols,
+                      gpath, d);
+        goto done;
+    }
+    hers_matrix_normalize_rows(&x);
+    if (hers_quant_matrix(&x, s, &qm) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", ppath, hers_last_error());
+        goto done;
+    }
+    if (hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, d, s, NULL, &q) != HERS_OK ||
+        hers_index_build(k.p, g, (unsigned)threads, &ix) != HERS_OK ||
+        hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
+        hers_search(sr, k.p, ix, q, &so, &res) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", gpath, hers_last_error());
+        goto done;
+    }
+    hers_index_free(ix);
+    ix = NULL;
+    f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        rc = cli_fail(CMD, "%s: cannot create the output file", out);
+        goto done;
+    }
+    scores = hers_alloc_array(n, sizeof *scores);
+    if (!scores) {
+        rc = cli_fail(CMD, "out of memory");
+        goto done;
+    }
+    double s2 = (double)s * (double)s;
+    for (size_t r = 0; r < qm.rows && rc == 0; r++) {
+        if (hers_result_decrypt(k.p, k.sk, res, r, scores) != HERS_OK) {
+            rc = cli_fail_lib(CMD, "decrypt");
+            break;
+        }
+        size_t c = 0;
+        if (have_thr) {
+            if (hers_threshold(scores, n, hers_score_from_cosine(thr, s), &m, &c) != HERS_OK) {
+                rc = cli_fail_lib(CMD, "threshold");
+                break;
+            }
+            if (have_top && c > top)
+                c = (size_t)top;
+        } else {
+            size_t kk = top < n ? (size_t)top : n;
+            m = hers_alloc_array(kk, sizeof *m);
+            if (!m || hers_top_k(scores, n, kk, m, &c) != HERS_OK) {
+                rc = cli_fail(CMD, "out of memory");
+                break;
+            }
+        }
+        for (size_t i = 0; i < c; i++) {
+            fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, hers_gallery_id(g, m[i].index));
+            print_score(f, (double)m[i].score / s2);
+            fputc('\n', f);
+        }
+        hers_free(m);
+        m = NULL;
+    }
+    if (f != stdout && fclose(f) != 0 && rc == 0)
+        rc = cli_fail(CMD, "%s: write failed", out);
+    else if (f == stdout)
+        fflush(stdout);
+    f = NULL;
+done:
+    hers_free(m);
+    hers_free_secret(scores, n * sizeof(int64_t) * (scores != NULL));
+    hers_result_free(res);
+    hers_searcher_free(sr);
+    hers_query_free(q);
+    hers_qmatrix_free(&qm);
+    hers_matrix_free(&x);
+    hers_index_free(ix);
+    hers_gallery_free(g);
+    cli_keys_free(&k);
+    return rc;
+}

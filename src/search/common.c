@@ -1,0 +1,261 @@
+/* common.c - shared checks, mode names and bit-packing of the search layer. */
+#include <math.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "hers/hers_mem.h"
+
+#include "search/search_internal.h"
+
+const char *hers_search_mode_name(hers_search_mode m)
+{
+    return m == HERS_MODE_PLAIN_GALLERY ? "plain-gallery" : "both-encrypted";
+}
+
+hers_status hers_search_mode_parse(const char *s, hers_search_mode *out)
+{
+    if (s && !strcmp(s, "both-encrypted")) {
+        *out = HERS_MODE_BOTH_ENCRYPTED;
+        return HERS_OK;
+    }
+    if (s && !strcmp(s, "plain-gallery")) {
+        *out = HERS_MODE_PLAIN_GALLERY;
+        return HERS_OK;
+    }
+    return hers_error(HERS_ERR_ARG, "unknown search mode '%s' (both-encrypted, plain-gallery)",
+                      s ? s : "(null)");
+}
+
+hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode)
+{
+    if (!p)
+        return hers_error(HERS_ERR_ARG, "search: params is NULL");
+    if (!p->can_batch)
+        return hers_error(HERS_ERR_PARAMS,
+                          "search: the parameter set cannot batch (t = %llu must be a prime = 1 mod 2N)",
+                          (unsigned long long)p->t);
+    if (p->n % HERS_TILE != 0)
+        return hers_error(HERS_ERR_PARAMS, "search: N = %zu is not a multiple of %d", p->n, HERS_TILE);
+    for (size_t j = 0; j < p->k; j++)
+        if (p->q[j].value >= HERS_KERNEL_MAX_Q)
+            return hers_error(HERS_ERR_PARAMS,
+                              "search: prime q_%zu = %llu is not below 2^50 (the kernel's range)", j,
+                              (unsigned long long)p->q[j].value);
+    if (mode == HERS_MODE_BOTH_ENCRYPTED && !p->q_one_mod_t)
+        return hers_error(HERS_ERR_PARAMS,
+                          "search: both-encrypted mode needs Q = 1 (mod t) (every named parameter set)");
+    return HERS_OK;
+}
+
+hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,
+                                     const char *what)
+{
+    if (d == 0 || d > HERS_SEARCH_MAX_D)
+        return hers_error(HERS_ERR_ARG, "%s: d = %zu outside 1..%d", what, d, HERS_SEARCH_MAX_D);
+    if (scale == 0 || scale > HERS_SEARCH_MAX_SCALE)
+        return hers_error(HERS_ERR_ARG, "%s: scale %u outside 1..%u", what, scale,
+                          HERS_SEARCH_MAX_SCALE);
+    uint64_t bound = hers_search_score_bound(d, scale);
+    for (size_t r = 0; r < rows; r++) {
+        const int32_t *x = v + r * d;
+        uint64_t n2 = 0;
+        for (size_t i = 0; i < d; i++) {
+            int64_t a = x[i];
+            if (a < -(int64_t)scale || a > (int64_t)scale)
+                return hers_error(HERS_ERR_ARG, "%s: row %zu component %zu = %lld outside [-%u, %u]",
+                                  what, r, i, (long long)a, scale, scale);
+            n2 += (uint64_t)(a * a);
+        }
+        if (n2 > bound)
+            return hers_error(HERS_ERR_ARG,
+                              "%s: row %zu has squared norm %llu > %llu, the bound for d = %zu, "
+                              "scale %u (quantise unit vectors with hers_quant)",
+                              what, r, (unsigned long long)n2, (unsigned long long)bound, d, scale);
+    }
+    return HERS_OK;
+}
+
+hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what)
+{
+    if (memcmp(id, p->id, HERS_PARAMS_ID_BYTES) != 0)
+        return hers_error(HERS_ERR_MISMATCH, "%s: made with another parameter set", what);
+    return HERS_OK;
+}
+
+void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits)
+{
+    uint64_t mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
+    unsigned __int128 acc = 0;
+    int have = 0;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        acc |= (unsigned __int128)(v[i] & mask) << have;
+        have += bits;
+        while (have >= 8) {
+            out[o++] = (uint8_t)acc;
+            acc >>= 8;
+            have -= 8;
+        }
+    }
+    if (have > 0)
+        out[o] = (uint8_t)acc;
+}
+
+int se_unpack(uint64_t *v, const uint8_t *in, size_t n, int bits, uint64_t bound)
+{
+    uint64_t mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
+    unsigned __int128 acc = 0;
+    int have = 0, ok = 1;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        while (have < bits) {
+            acc |= (unsigned __int128)in[o++] << have;
+            have += 8;
+        }
+        v[i] = (uint64_t)acc & mask;
+        acc >>= bits;
+        have -= bits;
+        ok &= v[i] < bound;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------ records */
+
+void se_checksum(const uint8_t *buf, size_t len, uint8_t out[SE_CHECKSUM_BYTES])
+{
+    crypto_generichash(out, SE_CHECKSUM_BYTES, buf, len, NULL, 0);
+}
+
+int se_checksum_ok(const uint8_t *buf, size_t len)
+{
+    if (len < SE_CHECKSUM_BYTES)
+        return 0;
+    uint8_t sum[SE_CHECKSUM_BYTES];
+    se_checksum(buf, len - SE_CHECKSUM_BYTES, sum);
+    return hers_ct_equal(sum, buf + len - SE_CHECKSUM_BYTES, SE_CHECKSUM_BYTES);
+}
+
+size_t se_poly_bytes(const hers_params *p, size_t num_primes)
+{
+    size_t b = 0;
+    for (size_t j = 0; j < num_primes; j++)
+        b += p->n / 8 * (size_t)se_bitlen(p->q[j].value - 1);
+    return b;
+}
+
+uint8_t *se_pack_poly(const hers_params *p, const uint64_t *poly, size_t num_primes, uint8_t *out)
+{
+    for (size_t j = 0; j < num_primes; j++) {
+        int bits = se_bitlen(p->q[j].value - 1);
+        se_pack(out, poly + j * p->n, p->n, bits);
+        out += p->n / 8 * (size_t)bits;
+    }
+    return out;
+}
+
+int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, uint64_t *poly)
+{
+    int ok = 1;
+    for (size_t j = 0; j < num_primes; j++) {
+        int bits = se_bitlen(p->q[j].value - 1);
+        ok &= se_unpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
+        in += p->n / 8 * (size_t)bits;
+    }
+    return ok;
+}
+
+/* ------------------------------------------------------------ score bound */
+
+static uint64_t isqrt64(uint64_t x)
+{
+    uint64_t r = 0;
+    for (uint64_t b = UINT64_C(1) << 62; b; b >>= 2) {
+        if (x >= r + b) {
+            x -= r + b;
+            r = (r >> 1) + b;
+        } else {
+            r >>= 1;
+        }
+    }
+    return r;
+}
+
+uint64_t hers_search_score_bound(size_t d, uint32_t s)
+{
+    if (d == 0 || d > ((size_t)1 << 20) || s == 0 || s > HERS_SEARCH_MAX_SCALE)
+        return 0;
+    uint64_t s2 = (uint64_t)s * s, a = (uint64_t)d * s2, c = 4 * s2;
+    /* (s + sqrt(d)/2)^2 = (4 s^2 + d + 4 s sqrt(d)) / 4; with an integer A,
+     * floor((A + y) / 4) = floor((A + floor(y)) / 4), and
+     * floor(4 s sqrt(d)) = isqrt(16 s^2 d) (16 s^2 d < 2^55). */
+    uint64_t b = (4 * s2 + d + isqrt64(16 * s2 * d)) / 4;
+    uint64_t m = a < b ? a : b;
+    return m < c ? m : c;
+}
+
+hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t)
+{
+    uint64_t b = hers_search_score_bound(d, scale);
+    if (b == 0)
+        return hers_error(HERS_ERR_PARAMS, "d = %zu or scale %u out of range", d, scale);
+    if (t <= 2 * b)
+        return hers_error(HERS_ERR_PARAMS,
+                          "plaintext modulus t = %llu can wrap: scores of d = %zu, scale %u reach "
+                          "+-%llu; need t > %llu (lower the scale or use a larger t)",
+                          (unsigned long long)t, d, scale, (unsigned long long)b,
+                          (unsigned long long)(2 * b));
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ noise bound */
+
+/* Fresh-encryption noise of the BFV layer (src/bfv/encrypt.c): e, e0, e1
+ * centred binomial with eta = 21 (|e| <= 21, variance 21/2); u and s
+ * uniform ternary (variance 2/3). Secret-key: c0 + c1 s = Delta m + e.
+ * Public-key: Delta m + u e_pk + e0 + e1 s. */
+#define CBD_ETA 21.0
+static void fresh_noise(double N, int pub, double *bound, double *var)
+{
+    double v = CBD_ETA / 2;
+    *bound = pub ? CBD_ETA * (2 * N + 1) : CBD_ETA;
+    *var = pub ? v * (1 + 4 * N / 3) : v;
+}
+
+hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
+                                    int gallery_public, int probe_public, double *worst_bits,
+                                    double *heuristic_bits)
+{
+    if (!p || !worst_bits || !heuristic_bits)
+        return hers_error(HERS_ERR_ARG, "noise bound: NULL argument");
+    if (d == 0 || d > HERS_SEARCH_MAX_D)
+        return hers_error(HERS_ERR_ARG, "noise bound: d = %zu outside 1..%d", d, HERS_SEARCH_MAX_D);
+    double N = (double)p->n, t = (double)p->t, D = (double)d;
+    double b1, v1, b2, v2;
+    fresh_noise(N, gallery_public, &b1, &v1);
+    fresh_noise(N, probe_public, &b2, &v2);
+    double worst, sd, det;
+    if (mode == HERS_MODE_BOTH_ENCRYPTED) {
+        /* per dimension (-m1 + t e1)(-m2 + t e2), m1 the gallery plaintext
+         * (coefficients in [0, t)), m2 = p_i a constant in [0, t):
+         *   |m1 m2| <= t^2, |t m1 e2| <= N t^2 b2, |t m2 e1| <= t^2 b1,
+         *   |t^2 e1 e2| <= N t^2 b1 b2. */
+        worst = D * t * t * (1 + N * b2 + b1 + N * b1 * b2);
+        double var = t * t * t * t * N * v1 * v2 + t * t * N * (t * t / 3) * v2 + t * t * t * t * v1;
+        sd = sqrt(D * var);
+        det = D * t * t;
+    } else {
+        /* BFV ct x pt, per dimension: (Delta m2 + e2) g with g the gallery
+         * plaintext lifted to |g| <= t/2; the noise is e2 g - k with
+         * m2 g = [m2 g]_t + t k, |k| <= t/2; hers_noise_budget measures
+         * t * noise: |t e2 g| <= N t^2 b2 / 2. */
+        worst = D * (N * t * t * b2 / 2 + t * t / 2);
+        sd = sqrt(D * t * t * N * v2 * (t * t / 12));
+        det = D * t * t / 2;
+    }
+    double half_q = p->log_q - 1;
+    *worst_bits = half_q - log2(worst);
+    *heuristic_bits = half_q - log2(6 * sd + det);
+    return HERS_OK;
+}

@@ -1,0 +1,374 @@
+/*
+ * gallery.c - enrolment: dimension-major packing of quantised templates into
+ * blocks of N slots, encryption of every (block, dimension) ciphertext, and
+ * the at-rest records (seed-compressed c0, public-key c0 + c1, or plain
+ * int16 values). Ids. Workers encrypt records in parallel; each record's
+ * randomness is derived from a master seed and the record number, so the
+ * output does not depend on the thread count.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+#define STREAM_ENROLL UINT64_C(0x454e524f4c4c0000) /* "ENROLL": per-record seeds */
+
+size_t gal_poly_bytes(const hers_params *p)
+{
+    size_t b = 0;
+    for (size_t j = 0; j < p->k; j++)
+        b += p->n / 8 * (size_t)se_bitlen(p->q[j].value - 1);
+    return b;
+}
+
+size_t gal_rec_bytes(const hers_params *p, gal_kind kind)
+{
+    switch (kind) {
+    case GAL_PLAIN: return p->n * 2;
+    case GAL_SEEDED: return HERS_SEED_BYTES + gal_poly_bytes(p);
+    default: return 2 * gal_poly_bytes(p);
+    }
+}
+
+int gal_id_valid(const char *s, size_t len)
+{
+    if (len == 0 || len > HERS_SEARCH_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\0')
+            return 0;
+    return 1;
+}
+
+static hers_status ids_alloc(hers_gallery *g, size_t bytes)
+{
+    hers_free(g->ids);
+    hers_free(g->id_off);
+    g->ids = hers_alloc(bytes ? bytes : 1);
+    g->id_off = hers_alloc_array(g->n, sizeof *g->id_off);
+    g->ids_bytes = bytes;
+    if (!g->ids || !g->id_off)
+        return hers_error(HERS_ERR_NOMEM, "gallery: out of memory for %zu ids", g->n);
+    return HERS_OK;
+}
+
+hers_status gal_default_ids(hers_gallery *g)
+{
+    size_t bytes = 0;
+    char tmp[32];
+    for (size_t i = 0; i < g->n; i++)
+        bytes += (size_t)snprintf(tmp, sizeof tmp, "%zu", i) + 1;
+    hers_status st = ids_alloc(g, bytes);
+    if (st != HERS_OK)
+        return st;
+    size_t o = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        g->id_off[i] = o;
+        o += (size_t)snprintf(g->ids + o, bytes - o, "%zu", i) + 1;
+    }
+    return HERS_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+hers_status hers_gallery_set_ids(hers_gallery *g, const char *const *ids, size_t n)
+{
+    if (!g || !ids)
+        return hers_error(HERS_ERR_ARG, "gallery ids: NULL argument");
+    if (n != g->n)
+        return hers_error(HERS_ERR_ARG, "gallery ids: %zu ids for %zu templates", n, g->n);
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!ids[i])
+            return hers_error(HERS_ERR_ARG, "gallery ids: id %zu is NULL", i);
+        size_t len = strlen(ids[i]);
+        if (!gal_id_valid(ids[i], len))
+            return hers_error(HERS_ERR_ARG,
+                              "gallery ids: id %zu is empty, longer than %d bytes or contains a "
+                              "tab or line break", i, HERS_SEARCH_MAX_ID);
+        bytes += len + 1;
+    }
+    const char **sorted = hers_alloc_array(n, sizeof *sorted);
+    if (!sorted)
+        return hers_error(HERS_ERR_NOMEM, "gallery ids: out of memory");
+    memcpy(sorted, ids, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_str);
+    for (size_t i = 1; i < n; i++)
+        if (!strcmp(sorted[i - 1], sorted[i])) {
+            hers_status st = hers_error(HERS_ERR_ARG, "gallery ids: duplicate id '%s'", sorted[i]);
+            hers_free(sorted);
+            return st;
+        }
+    hers_free(sorted);
+    hers_status st = ids_alloc(g, bytes);
+    if (st != HERS_OK)
+        return st;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strlen(ids[i]);
+        g->id_off[i] = o;
+        memcpy(g->ids + o, ids[i], len + 1);
+        o += len + 1;
+    }
+    return HERS_OK;
+}
+
+const char *hers_gallery_id(const hers_gallery *g, size_t index)
+{
+    if (!g || index >= g->n || !g->ids)
+        return NULL;
+    return g->ids + g->id_off[index];
+}
+
+size_t hers_gallery_n(const hers_gallery *g) { return g->n; }
+size_t hers_gallery_d(const hers_gallery *g) { return g->d; }
+size_t hers_gallery_blocks(const hers_gallery *g) { return g->blocks; }
+hers_search_mode hers_gallery_mode(const hers_gallery *g) { return g->mode; }
+uint32_t hers_gallery_scale(const hers_gallery *g) { return g->scale; }
+int hers_gallery_public_key_encrypted(const hers_gallery *g) { return g->kind == GAL_PUBLIC; }
+uint64_t hers_gallery_payload_bytes(const hers_gallery *g)
+{
+    return (uint64_t)g->blocks * g->d * g->rec_bytes;
+}
+
+void hers_gallery_free(hers_gallery *g)
+{
+    if (!g)
+        return;
+    hers_free(g->recs);
+    hers_free(g->ids);
+    hers_free(g->id_off);
+    hers_free(g);
+}
+
+void hers_enroll_opts_default(hers_enroll_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = HERS_MODE_BOTH_ENCRYPTED;
+    o->scale = HERS_SEARCH_DEFAULT_SCALE;
+}
+
+/* ------------------------------------------------------------ enrolment */
+
+struct enroll_ctx {
+    const hers_params *p;
+    const hers_secret_key *sk;
+    const hers_public_key *pk;
+    const int32_t *values;
+    hers_gallery *g;
+    uint8_t master[HERS_SEED_BYTES];
+    /* per worker scratch */
+    int64_t **slots;
+    hers_plaintext *pts;
+    hers_ciphertext *cts;
+    pthread_mutex_t mu;
+    hers_status err;
+    char msg[512];
+};
+
+static void enroll_fail(struct enroll_ctx *c, hers_status st)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->err == HERS_OK) {
+        c->err = st;
+        snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Packs the k residue blocks of poly (k*N) into out. */
+static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
+{
+    for (size_t j = 0; j < p->k; j++) {
+        int bits = se_bitlen(p->q[j].value - 1);
+        se_pack(out, poly + j * p->n, p->n, bits);
+        out += p->n / 8 * (size_t)bits;
+    }
+}
+
+static void enroll_task(void *vctx, size_t task, unsigned w)
+{
+    struct enroll_ctx *c = vctx;
+    hers_gallery *g = c->g;
+    if (c->err != HERS_OK)
+        return;
+    size_t N = g->N, b = task / g->d, i = task % g->d;
+    size_t first = b * N, count = g->n - first < N ? g->n - first : N;
+    uint8_t *rec = g->recs + task * g->rec_bytes;
+    if (g->kind == GAL_PLAIN) {
+        for (size_t x = 0; x < N; x++) {
+            int32_t v = x < count ? c->values[(first + x) * g->d + i] : 0;
+            uint16_t u = (uint16_t)(int16_t)v;
+            rec[2 * x] = (uint8_t)u;
+            rec[2 * x + 1] = (uint8_t)(u >> 8);
+        }
+        return;
+    }
+    int64_t *slots = c->slots[w];
+    for (size_t x = 0; x < count; x++)
+        slots[x] = c->values[(first + x) * g->d + i];
+    hers_status st = hers_encode_batch(c->p, slots, count, &c->pts[w]);
+    uint8_t seed[HERS_SEED_BYTES];
+    hers_prg prg;
+    hers_prg_init(&prg, c->master, STREAM_ENROLL + task);
+    hers_prg_bytes(&prg, seed, sizeof seed);
+    hers_prg_wipe(&prg);
+    hers_ciphertext *ct = &c->cts[w];
+    if (st == HERS_OK)
+        st = g->kind == GAL_SEEDED ? hers_encrypt_secret_seeded(c->p, c->sk, &c->pts[w], seed, ct)
+                                   : hers_encrypt_public_seeded(c->p, c->pk, &c->pts[w], seed, ct);
+    hers_wipe(seed, sizeof seed);
+    if (st != HERS_OK) {
+        enroll_fail(c, st);
+        return;
+    }
+    if (g->kind == GAL_SEEDED) {
+        memcpy(rec, ct->seed, HERS_SEED_BYTES);
+        pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec + HERS_SEED_BYTES);
+    } else {
+        size_t pb = gal_poly_bytes(c->p);
+        pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec);
+        pack_poly(c->p, hers_ct_poly(ct, 1, 0), rec + pb);
+    }
+}
+
+hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
+                                const hers_public_key *pk, const int32_t *values, size_t n,
+                                size_t d, const hers_enroll_opts *opts, hers_gallery **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "enroll: out is NULL");
+    *out = NULL;
+    hers_enroll_opts def;
+    if (!opts) {
+        hers_enroll_opts_default(&def);
+        opts = &def;
+    }
+    if (!p || !values)
+        return hers_error(HERS_ERR_ARG, "enroll: NULL argument");
+    if (opts->mode != HERS_MODE_BOTH_ENCRYPTED && opts->mode != HERS_MODE_PLAIN_GALLERY)
+        return hers_error(HERS_ERR_ARG, "enroll: unknown mode %d", (int)opts->mode);
+    hers_status st = hers_search_check_params(p, opts->mode);
+    if (st != HERS_OK)
+        return st;
+    if (n == 0 || n > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_ARG, "enroll: n = %zu outside 1..2^32", n);
+    if ((st = hers_search_check_values(values, n, d, opts->scale, "enroll")) != HERS_OK)
+        return st;
+    if ((st = hers_search_check_scale(d, opts->scale, p->t)) != HERS_OK)
+        return st;
+    double worst, heur;
+    if ((st = hers_search_noise_bound(p, opts->mode, d, pk != NULL, 1, &worst, &heur)) != HERS_OK)
+        return st;
+    if (worst < 1.0)
+        return hers_error(HERS_ERR_NOISE,
+                          "enroll: d = %zu leaves a worst-case noise budget of %.1f bits with these "
+                          "parameters (need >= 1)", d, worst);
+    gal_kind kind;
+    if (opts->mode == HERS_MODE_PLAIN_GALLERY) {
+        if (sk || pk)
+            return hers_error(HERS_ERR_ARG, "enroll: plain-gallery mode takes no key");
+        kind = GAL_PLAIN;
+    } else {
+        if (!!sk == !!pk)
+            return hers_error(HERS_ERR_ARG,
+                              "enroll: give exactly one of the secret key and the public key");
+        kind = sk ? GAL_SEEDED : GAL_PUBLIC;
+        if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "enroll: key")) != HERS_OK)
+            return st;
+    }
+
+    hers_gallery *g = hers_alloc(sizeof *g);
+    if (!g)
+        return hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
+    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    g->N = p->n;
+    g->k = p->k;
+    g->t = p->t;
+    for (size_t j = 0; j < p->k; j++)
+        g->primes[j] = p->q[j].value;
+    g->mode = opts->mode;
+    g->kind = kind;
+    g->n = n;
+    g->d = d;
+    g->blocks = (n + p->n - 1) / p->n;
+    g->scale = opts->scale;
+    g->rec_bytes = gal_rec_bytes(p, kind);
+    g->recs = hers_alloc_array(g->blocks * d, g->rec_bytes);
+    if (!g->recs) {
+        hers_gallery_free(g);
+        return hers_error(HERS_ERR_NOMEM, "enroll: out of memory for %zu x %zu records of %zu bytes",
+                          g->blocks, d, g->rec_bytes);
+    }
+    if ((st = gal_default_ids(g)) != HERS_OK) {
+        hers_gallery_free(g);
+        return st;
+    }
+
+    struct enroll_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.sk = sk;
+    c.pk = pk;
+    c.values = values;
+    c.g = g;
+    pthread_mutex_init(&c.mu, NULL);
+    unsigned threads = 0;
+    if (opts->seed)
+        memcpy(c.master, opts->seed, HERS_SEED_BYTES);
+    else if ((st = hers_random_bytes(c.master, HERS_SEED_BYTES)) != HERS_OK)
+        goto done;
+    threads = hers_pool_resolve_threads(opts->threads);
+    if (threads > g->blocks * d)
+        threads = (unsigned)(g->blocks * d);
+    c.slots = hers_alloc_array(threads, sizeof *c.slots);
+    c.pts = hers_alloc_array(threads, sizeof *c.pts);
+    c.cts = hers_alloc_array(threads, sizeof *c.cts);
+    if (!c.slots || !c.pts || !c.cts) {
+        st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
+        goto done;
+    }
+    for (unsigned w = 0; w < threads; w++) {
+        c.slots[w] = hers_alloc_array(p->n, sizeof(int64_t));
+        if (!c.slots[w]) {
+            st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
+            goto done;
+        }
+        if ((st = hers_plaintext_init(p, &c.pts[w])) != HERS_OK)
+            goto done;
+    }
+    hers_pool *pool = NULL;
+    if ((st = hers_pool_create(threads, &pool)) != HERS_OK)
+        goto done;
+    hers_pool_run(pool, enroll_task, &c, g->blocks * d);
+    hers_pool_free(pool);
+    if (c.err != HERS_OK)
+        st = hers_error(c.err, "%s", c.msg);
+done:
+    hers_wipe(c.master, sizeof c.master);
+    for (unsigned w = 0; c.slots && w < threads; w++) {
+        /* slots and plaintexts held template values: wipe */
+        if (c.slots[w])
+            hers_free_secret(c.slots[w], p->n * sizeof(int64_t));
+        if (c.pts[w].coeffs)
+            hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
+        hers_plaintext_free(&c.pts[w]);
+        hers_ciphertext_free(&c.cts[w]);
+    }
+    hers_free(c.slots);
+    hers_free(c.pts);
+    hers_free(c.cts);
+    pthread_mutex_destroy(&c.mu);
+    if (st != HERS_OK) {
+        hers_gallery_free(g);
+        return st;
+    }
+    *out = g;
+    return HERS_OK;
+}

@@ -1,0 +1,383 @@
+/*
+ * gallery_file.c - the gallery file (docs/formats.md, "Gallery file"):
+ *
+ *   off  size  field
+ *   0    8     magic "HERSGAL\0"
+ *   8    4     version (1)
+ *   12   4     mode: 0 both-encrypted, 1 plain-gallery
+ *   16   32    parameter-set id (hers_params_id)
+ *   48   4     N
+ *   52   4     k (ciphertext primes)
+ *   56   8     t
+ *   64   128   q_0 .. q_15 (u64 each; entries >= k are 0)
+ *   192  4     kind: 0 plain int16, 1 seed-compressed (secret key), 2 public key
+ *   196  4     d (1..1024)
+ *   200  8     n (1..2^32)
+ *   208  4     scale (1..32767)
+ *   212  4     reserved (0)
+ *   216  8     R: bytes per record
+ *   224  8     I: bytes of the id table
+ *   232  I     ids: n NUL-terminated strings (1..255 bytes, no tab/CR/LF)
+ *   ...  B*d*R records (block b, dimension i) at (b*d + i)*R, B = ceil(n/N):
+ *              kind 1: 32-byte seed, then c0 (NTT form) bit-packed prime by
+ *                      prime, ceil(log2 q_j) bits per residue, LSB first
+ *              kind 2: c0 then c1, packed the same way
+ *              kind 0: N int16 LE values (slot x = template b*N + x)
+ *   end  32    BLAKE2b-256 of every preceding byte
+ * All integers little-endian.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+#define GAL_MAGIC "HERSGAL"
+#define GAL_VERSION 1
+#define GAL_HEADER 232
+
+static void header_write(const hers_gallery *g, uint8_t h[GAL_HEADER])
+{
+    memset(h, 0, GAL_HEADER);
+    memcpy(h, GAL_MAGIC, 8);
+    se_put_u32(h + 8, GAL_VERSION);
+    se_put_u32(h + 12, (uint32_t)g->mode);
+    memcpy(h + 16, g->params_id, HERS_PARAMS_ID_BYTES);
+    se_put_u32(h + 48, (uint32_t)g->N);
+    se_put_u32(h + 52, (uint32_t)g->k);
+    se_put_u64(h + 56, g->t);
+    for (size_t j = 0; j < g->k; j++)
+        se_put_u64(h + 64 + 8 * j, g->primes[j]);
+    se_put_u32(h + 192, (uint32_t)g->kind);
+    se_put_u32(h + 196, (uint32_t)g->d);
+    se_put_u64(h + 200, g->n);
+    se_put_u32(h + 208, g->scale);
+    se_put_u64(h + 216, g->rec_bytes);
+    se_put_u64(h + 224, g->ids_bytes);
+}
+
+static uint64_t total_size(const hers_gallery *g)
+{
+    return GAL_HEADER + g->ids_bytes + hers_gallery_payload_bytes(g) + SE_CHECKSUM_BYTES;
+}
+
+hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, uint8_t **buf,
+                                   size_t *len)
+{
+    if (!p || !g || !buf || !len)
+        return hers_error(HERS_ERR_ARG, "gallery serialize: NULL argument");
+    *buf = NULL;
+    *len = 0;
+    hers_status st = hers_search_check_id(p, g->params_id, "gallery serialize");
+    if (st != HERS_OK)
+        return st;
+    uint64_t total = total_size(g);
+    uint8_t *b = hers_alloc(total);
+    if (!b)
+        return hers_error(HERS_ERR_NOMEM, "gallery serialize: out of memory (%llu bytes)",
+                          (unsigned long long)total);
+    header_write(g, b);
+    memcpy(b + GAL_HEADER, g->ids, g->ids_bytes);
+    memcpy(b + GAL_HEADER + g->ids_bytes, g->recs, hers_gallery_payload_bytes(g));
+    se_checksum(b, total - SE_CHECKSUM_BYTES, b + total - SE_CHECKSUM_BYTES);
+    *buf = b;
+    *len = total;
+    return HERS_OK;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Validates the id table (n NUL-terminated valid distinct ids, exactly
+ * `bytes` bytes) and fills g->ids / id_off. */
+static hers_status ids_parse(hers_gallery *g, const uint8_t *in, size_t bytes)
+{
+    g->ids = hers_alloc(bytes);
+    g->id_off = hers_alloc_array(g->n, sizeof *g->id_off);
+    const char **sorted = hers_alloc_array(g->n, sizeof *sorted);
+    hers_status st = HERS_OK;
+    if (!g->ids || !g->id_off || !sorted) {
+        st = hers_error(HERS_ERR_NOMEM, "gallery: out of memory for the ids");
+        goto out;
+    }
+    memcpy(g->ids, in, bytes);
+    g->ids_bytes = bytes;
+    size_t o = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        const char *s = g->ids + o;
+        const char *z = memchr(s, '\0', bytes - o);
+        if (!z) {
+            st = hers_error(HERS_ERR_FORMAT, "gallery: id table ends inside id %zu", i);
+            goto out;
+        }
+        size_t l = (size_t)(z - s);
+        if (!gal_id_valid(s, l)) {
+            st = hers_error(HERS_ERR_FORMAT, "gallery: id %zu is empty, too long or has a tab/line break", i);
+            goto out;
+        }
+        g->id_off[i] = o;
+        sorted[i] = s;
+        o += l + 1;
+    }
+    if (o != bytes) {
+        st = hers_error(HERS_ERR_FORMAT, "gallery: %zu trailing bytes in the id table", bytes - o);
+        goto out;
+    }
+    qsort(sorted, g->n, sizeof *sorted, cmp_cstr);
+    for (size_t i = 1; i < g->n; i++)
+        if (!strcmp(sorted[i - 1], sorted[i])) {
+            st = hers_error(HERS_ERR_FORMAT, "gallery: duplicate id '%s'", sorted[i]);
+            goto out;
+        }
+out:
+    hers_free(sorted);
+    return st;
+}
+
+/* Checks every record: residues < q_j; plain values within [-s, s], empty
+ * slots 0, row norms within the quantisation bound. */
+static hers_status records_check(const hers_params *p, const hers_gallery *g)
+{
+    size_t N = p->n;
+    if (g->kind == GAL_PLAIN) {
+        uint64_t bound = hers_search_score_bound(g->d, g->scale);
+        uint64_t *norm = hers_alloc_array(N, sizeof *norm);
+        if (!norm)
+            return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
+        hers_status st = HERS_OK;
+        for (size_t b = 0; b < g->blocks && st == HERS_OK; b++) {
+            size_t count = g->n - b * N < N ? g->n - b * N : N;
+            memset(norm, 0, N * sizeof *norm);
+            for (size_t i = 0; i < g->d && st == HERS_OK; i++) {
+                const uint8_t *rec = g->recs + (b * g->d + i) * g->rec_bytes;
+                for (size_t x = 0; x < N; x++) {
+                    int64_t v = (int16_t)(uint16_t)(rec[2 * x] | (rec[2 * x + 1] << 8));
+                    if ((x >= count && v != 0) || v > (int64_t)g->scale || v < -(int64_t)g->scale) {
+                        st = hers_error(HERS_ERR_FORMAT, "gallery: plain value out of range (block %zu, dimension %zu)", b, i);
+                        break;
+                    }
+                    norm[x] += (uint64_t)(v * v);
+                }
+            }
+            for (size_t x = 0; x < count && st == HERS_OK; x++)
+                if (norm[x] > bound)
+                    st = hers_error(HERS_ERR_FORMAT, "gallery: template %zu exceeds the norm bound", b * N + x);
+        }
+        hers_free(norm);
+        return st;
+    }
+    uint64_t *poly = hers_alloc_array(p->k * N, sizeof *poly);
+    if (!poly)
+        return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
+    size_t pb = se_poly_bytes(p, p->k);
+    int ok = 1;
+    for (size_t r = 0; r < g->blocks * g->d && ok; r++) {
+        const uint8_t *rec = g->recs + r * g->rec_bytes;
+        if (g->kind == GAL_SEEDED)
+            ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, p->k, poly);
+        else
+            ok = se_unpack_poly(p, rec, p->k, poly) && se_unpack_poly(p, rec + pb, p->k, poly);
+    }
+    hers_free(poly);
+    if (!ok)
+        return hers_error(HERS_ERR_FORMAT, "gallery: a residue is not below its prime");
+    return HERS_OK;
+}
+
+hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, size_t len,
+                                     hers_gallery **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "gallery: out is NULL");
+    *out = NULL;
+    const uint8_t *b = vbuf;
+    if (!p || (!b && len))
+        return hers_error(HERS_ERR_ARG, "gallery: NULL argument");
+    if (len < GAL_HEADER + SE_CHECKSUM_BYTES)
+        return hers_error(HERS_ERR_FORMAT, "gallery: truncated (%zu bytes, header needs %d)", len,
+                          GAL_HEADER + SE_CHECKSUM_BYTES);
+    if (memcmp(b, GAL_MAGIC, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "gallery: bad magic (not a hers gallery file)");
+    if (se_get_u32(b + 8) != GAL_VERSION)
+        return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
+                          se_get_u32(b + 8));
+    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+        return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
+    if (se_get_u32(b + 48) != p->n || se_get_u32(b + 52) != p->k || se_get_u64(b + 56) != p->t)
+        return hers_error(HERS_ERR_MISMATCH, "gallery: N, k or t differ from the parameters");
+    for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
+        if (se_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
+            return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters", j);
+    uint32_t mode = se_get_u32(b + 12), kind = se_get_u32(b + 192), d = se_get_u32(b + 196);
+    uint32_t scale = se_get_u32(b + 208);
+    uint64_t n = se_get_u64(b + 200), R = se_get_u64(b + 216), I = se_get_u64(b + 224);
+    if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
+        return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
+    if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
+        scale > HERS_SEARCH_MAX_SCALE || se_get_u32(b + 212) != 0)
+        return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range", d,
+                          (unsigned long long)n, scale);
+    if (R != gal_rec_bytes(p, (gal_kind)kind))
+        return hers_error(HERS_ERR_FORMAT, "gallery: record size %llu, expected %zu",
+                          (unsigned long long)R, gal_rec_bytes(p, (gal_kind)kind));
+    if (I < 2 * n || I > (HERS_SEARCH_MAX_ID + 1) * n)
+        return hers_error(HERS_ERR_FORMAT, "gallery: id table size %llu impossible for %llu ids",
+                          (unsigned long long)I, (unsigned long long)n);
+    uint64_t blocks = (n + p->n - 1) / p->n;
+    /* blocks <= 2^32, d <= 2^10, R < 2^20: the product fits 64 bits */
+    uint64_t want = GAL_HEADER + I + blocks * d * R + SE_CHECKSUM_BYTES;
+    if (want != len)
+        return hers_error(HERS_ERR_FORMAT, "gallery: %zu bytes, the header implies %llu (truncated or trailing data)",
+                          len, (unsigned long long)want);
+    if (!se_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "gallery: checksum mismatch (corrupted file)");
+    hers_status st = hers_search_check_params(p, (hers_search_mode)mode);
+    if (st == HERS_OK)
+        st = hers_search_check_scale(d, scale, p->t);
+    if (st != HERS_OK)
+        return st;
+    hers_gallery *g = hers_alloc(sizeof *g);
+    if (!g)
+        return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
+    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    g->N = p->n;
+    g->k = p->k;
+    g->t = p->t;
+    for (size_t j = 0; j < p->k; j++)
+        g->primes[j] = p->q[j].value;
+    g->mode = (hers_search_mode)mode;
+    g->kind = (gal_kind)kind;
+    g->n = n;
+    g->d = d;
+    g->blocks = blocks;
+    g->scale = scale;
+    g->rec_bytes = R;
+    if ((st = ids_parse(g, b + GAL_HEADER, I)) == HERS_OK) {
+        g->recs = hers_alloc(blocks * d * R);
+        if (!g->recs)
+            st = hers_error(HERS_ERR_NOMEM, "gallery: out of memory for %llu bytes",
+                            (unsigned long long)(blocks * d * R));
+        else {
+            memcpy(g->recs, b + GAL_HEADER + I, blocks * d * R);
+            st = records_check(p, g);
+        }
+    }
+    if (st != HERS_OK) {
+        hers_gallery_free(g);
+        return st;
+    }
+    *out = g;
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ files */
+
+static hers_status write_all(int fd, const void *buf, size_t len, crypto_generichash_state *h,
+                             const char *path)
+{
+    const uint8_t *p = buf;
+    if (h)
+        crypto_generichash_update(h, p, len);
+    while (len > 0) {
+        size_t chunk = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
+        ssize_t w = write(fd, p, chunk);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return hers_error(HERS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
+        }
+        p += w;
+        len -= (size_t)w;
+    }
+    return HERS_OK;
+}
+
+hers_status hers_gallery_write(const char *path, const hers_params *p, const hers_gallery *g)
+{
+    if (!path || !p || !g)
+        return hers_error(HERS_ERR_ARG, "gallery write: NULL argument");
+    hers_status st = hers_search_check_id(p, g->params_id, "gallery write");
+    if (st != HERS_OK)
+        return st;
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return hers_error(HERS_ERR_NOMEM, "gallery write: out of memory");
+    memcpy(tmp, path, plen);
+    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        st = hers_error(HERS_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
+        free(tmp);
+        return st;
+    }
+    fchmod(fd, 0644);
+    uint8_t h[GAL_HEADER], sum[SE_CHECKSUM_BYTES];
+    header_write(g, h);
+    crypto_generichash_state hs;
+    crypto_generichash_init(&hs, NULL, 0, SE_CHECKSUM_BYTES);
+    st = write_all(fd, h, sizeof h, &hs, path);
+    if (st == HERS_OK)
+        st = write_all(fd, g->ids, g->ids_bytes, &hs, path);
+    if (st == HERS_OK)
+        st = write_all(fd, g->recs, hers_gallery_payload_bytes(g), &hs, path);
+    if (st == HERS_OK) {
+        crypto_generichash_final(&hs, sum, sizeof sum);
+        st = write_all(fd, sum, sizeof sum, NULL, path);
+    }
+    if (st == HERS_OK && fsync(fd) != 0)
+        st = hers_error(HERS_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
+    if (close(fd) != 0 && st == HERS_OK)
+        st = hers_error(HERS_ERR_IO, "%s: close failed: %s", path, strerror(errno));
+    if (st == HERS_OK && rename(tmp, path) != 0)
+        st = hers_error(HERS_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
+    if (st != HERS_OK)
+        unlink(tmp);
+    free(tmp);
+    return st;
+}
+
+hers_status hers_gallery_read(const char *path, const hers_params *p, hers_gallery **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "gallery read: out is NULL");
+    *out = NULL;
+    if (!path || !p)
+        return hers_error(HERS_ERR_ARG, "gallery read: NULL argument");
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return hers_error(errno == ENOENT ? HERS_ERR_NOTFOUND : HERS_ERR_IO, "%s: cannot open: %s",
+                          path, strerror(errno));
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        close(fd);
+        return hers_error(HERS_ERR_IO, "%s: not a regular file", path);
+    }
+    size_t len = (size_t)sb.st_size;
+    if (len < GAL_HEADER + SE_CHECKSUM_BYTES) {
+        close(fd);
+        return hers_error(HERS_ERR_FORMAT, "%s: truncated gallery file (%zu bytes)", path, len);
+    }
+    void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return hers_error(HERS_ERR_IO, "%s: mmap failed: %s", path, strerror(errno));
+    hers_status st = hers_gallery_deserialize(p, map, len, out);
+    munmap(map, len);
+    if (st != HERS_OK) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", hers_last_error());
+        return hers_error(st, "%s: %s", path, msg);
+    }
+    return HERS_OK;
+}

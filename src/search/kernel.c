@@ -1,0 +1,56 @@
+/* kernel.c - run-time selection of the search kernels (search_kernel.h). */
+#include "search/search_kernel.h"
+
+hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level)
+{
+    switch (level) {
+    case HERS_SIMD_AVX512: return hers_kernel_ee_avx512;
+    case HERS_SIMD_AVX2: return hers_kernel_ee_avx2;
+    default: return hers_kernel_ee_portable;
+    }
+}
+
+hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level)
+{
+    switch (level) {
+    case HERS_SIMD_AVX512: return hers_kernel_pe_avx512;
+    case HERS_SIMD_AVX2: return hers_kernel_pe_avx2;
+    default: return hers_kernel_pe_portable;
+    }
+}
+
+void hers_kmod_init(hers_kmod *m, uint64_t q)
+{
+    m->q = q;
+    m->bar = (uint64_t)(((unsigned __int128)1 << 64) / q);
+    m->r64 = (uint64_t)(0 - q * m->bar); /* 2^64 - q floor(2^64/q) < q */
+    m->r64_shoup = hers_shoup_precompute(m->r64, q);
+}
+
+size_t hers_kernel_probe_rows(hers_simd level)
+{
+    return level == HERS_SIMD_AVX2 ? 6 : 2;
+}
+
+void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, size_t i,
+                           const uint64_t y0[HERS_TILE], const uint64_t y1[HERS_TILE])
+{
+    if (level != HERS_SIMD_AVX2) {
+        for (size_t l = 0; l < HERS_TILE; l++) {
+            tile[HERS_TILE_EE(d, j, i, 0) + l] = y0[l];
+            tile[HERS_TILE_EE(d, j, i, 1) + l] = y1[l];
+        }
+        return;
+    }
+    const uint64_t m = (UINT64_C(1) << 26) - 1;
+    uint64_t *r = tile + (j * d + i) * 6 * HERS_TILE;
+    for (size_t l = 0; l < HERS_TILE; l++) {
+        uint64_t s = y0[l] + y1[l];
+        r[0 * HERS_TILE + l] = y0[l] & m;
+        r[1 * HERS_TILE + l] = y0[l] >> 26;
+        r[2 * HERS_TILE + l] = y1[l] & m;
+        r[3 * HERS_TILE + l] = y1[l] >> 26;
+        r[4 * HERS_TILE + l] = s & m;
+        r[5 * HERS_TILE + l] = s >> 26;
+    }
+}

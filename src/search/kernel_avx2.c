@@ -1,0 +1,114 @@
+/*
+ * kernel_avx2.c - the fused search kernels with AVX2 (4 lanes of 64 bits).
+ * Layout and contract: search_kernel.h.
+ *
+ * AVX2 has no 64x64-bit multiply, only 32x32->64 (vpmuludq). A residue
+ * x < 2^51 is split into limbs x = xl + 2^26 xh with xl < 2^26, xh < 2^25;
+ * a product is accumulated as three 64-bit columns
+ *   lo += xl yl,  mid += xl yh + xh yl,  hi += xh yh,
+ * and the exact sum is lo + 2^26 mid + 2^52 hi (folded once per tile).
+ * Ranges for d <= 1024 = 2^10 dimensions:
+ *   lo:  xl yl < 2^52 per term, one term per dimension: < 2^62;
+ *   mid: < 2 * 2^26 * 2^25 = 2^52 per dimension: < 2^62;
+ *   hi:  < 2^50 per dimension: < 2^60;
+ * so no 64-bit column wraps. S1 uses the sums G0 + G1 and P0 + P1 (< 2^51),
+ * which the limb bounds above already cover. The probe operand arrives
+ * pre-split (and its Karatsuba sum precomputed) in the AVX2 probe-tile
+ * layout (search_kernel.h), so only the gallery operands are split here.
+ */
+#include <immintrin.h>
+
+#include "search/search_kernel.h"
+
+#define MASK26 ((1LL << 26) - 1)
+
+struct acc3 {
+    __m256i lo, mid, hi;
+};
+
+/* a += x * y with x split here and y = (yl, yh) pre-split (probe rows). */
+static inline void mac(struct acc3 *a, __m256i x, __m256i yl, __m256i yh, __m256i mask)
+{
+    __m256i xl = _mm256_and_si256(x, mask), xh = _mm256_srli_epi64(x, 26);
+    a->lo = _mm256_add_epi64(a->lo, _mm256_mul_epu32(xl, yl));
+    a->mid = _mm256_add_epi64(a->mid, _mm256_add_epi64(_mm256_mul_epu32(xl, yh),
+                                                       _mm256_mul_epu32(xh, yl)));
+    a->hi = _mm256_add_epi64(a->hi, _mm256_mul_epu32(xh, yh));
+}
+
+static inline void fold_store(const struct acc3 *a, const hers_kmod *m, uint64_t r[4])
+{
+    uint64_t lo[4], mid[4], hi[4];
+    _mm256_storeu_si256((__m256i *)lo, a->lo);
+    _mm256_storeu_si256((__m256i *)mid, a->mid);
+    _mm256_storeu_si256((__m256i *)hi, a->hi);
+    for (int l = 0; l < 4; l++)
+        r[l] = hers_kernel_fold(lo[l], mid[l], 26, hi[l], 52, m);
+}
+
+#define LD(ptr) _mm256_load_si256((const __m256i *)(ptr))
+
+void hers_kernel_ee_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                         const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    const size_t gstep = 2 * HERS_TILE, pstep = 6 * HERS_TILE, pf = 4 * HERS_TILE * d * k;
+    const __m256i mask = _mm256_set1_epi64x(MASK26);
+    for (size_t j = 0; j < k; j++) {
+        for (size_t h = 0; h < HERS_TILE; h += 4) {
+            const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0) + h;
+            const uint64_t *pr = p + j * d * pstep + h;
+            struct acc3 s0 = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                              _mm256_setzero_si256()};
+            struct acc3 s1 = s0, s2 = s0;
+            for (size_t i = 0; i < d; i++, g0 += gstep, pr += pstep) {
+                if (h == 0) { /* two tiles ahead in memory: hide the DRAM latency */
+                    _mm_prefetch((const char *)(g0 + pf), _MM_HINT_T0);
+                    _mm_prefetch((const char *)(g0 + pf + HERS_TILE), _MM_HINT_T0);
+                }
+                __m256i x0 = LD(g0), x1 = LD(g0 + HERS_TILE);
+                mac(&s0, x0, LD(pr), LD(pr + HERS_TILE), mask);
+                mac(&s2, x1, LD(pr + 2 * HERS_TILE), LD(pr + 3 * HERS_TILE), mask);
+                mac(&s1, _mm256_add_epi64(x0, x1), LD(pr + 4 * HERS_TILE), LD(pr + 5 * HERS_TILE),
+                    mask);
+            }
+            const hers_kmod *m = &mods[j];
+            uint64_t r0[4], r1[4], r2[4];
+            fold_store(&s0, m, r0);
+            fold_store(&s1, m, r1);
+            fold_store(&s2, m, r2);
+            for (int l = 0; l < 4; l++) {
+                out[j * stride + h + (size_t)l] = r0[l];
+                out[(k + j) * stride + h + (size_t)l] = hers_kernel_mid(r1[l], r0[l], r2[l], m->q);
+                out[(2 * k + j) * stride + h + (size_t)l] = r2[l];
+            }
+        }
+    }
+}
+
+void hers_kernel_pe_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                         const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    const size_t pstep = 6 * HERS_TILE;
+    const __m256i mask = _mm256_set1_epi64x(MASK26);
+    for (size_t j = 0; j < k; j++) {
+        for (size_t h = 0; h < HERS_TILE; h += 4) {
+            const uint64_t *gj = g + HERS_TILE_PG(d, j, 0) + h;
+            const uint64_t *pr = p + j * d * pstep + h;
+            struct acc3 s0 = {_mm256_setzero_si256(), _mm256_setzero_si256(),
+                              _mm256_setzero_si256()};
+            struct acc3 s1 = s0;
+            for (size_t i = 0; i < d; i++, gj += HERS_TILE, pr += pstep) {
+                __m256i x = LD(gj);
+                mac(&s0, x, LD(pr), LD(pr + HERS_TILE), mask);
+                mac(&s1, x, LD(pr + 2 * HERS_TILE), LD(pr + 3 * HERS_TILE), mask);
+            }
+            uint64_t r0[4], r1[4];
+            fold_store(&s0, &mods[j], r0);
+            fold_store(&s1, &mods[j], r1);
+            for (int l = 0; l < 4; l++) {
+                out[j * stride + h + (size_t)l] = r0[l];
+                out[(k + j) * stride + h + (size_t)l] = r1[l];
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+/*
+ * kernel_avx512.c - the fused search kernels with AVX-512 IFMA (52-bit
+ * multiply-add, 8 lanes). The kernel bodies live in kernel_avx512_body.h so
+ * that the test suite can also run them on a scalar emulation of the
+ * intrinsics (this code cannot be executed on CPUs without IFMA; the
+ * dispatcher only selects it when hers_cpu_max_simd() >= HERS_SIMD_AVX512).
+ */
+#include <immintrin.h>
+
+#include "search/search_kernel.h"
+#include "search/kernel_avx512_body.h"
+
+void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    ifma_kernel_ee(g, p, d, k, mods, out, stride);
+}
+
+void hers_kernel_pe_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    ifma_kernel_pe(g, p, d, k, mods, out, stride);
+}

@@ -1,0 +1,97 @@
+/*
+ * kernel_avx512_body.h - the AVX-512 IFMA search kernels, as static
+ * functions. Included by kernel_avx512.c (real intrinsics, <immintrin.h>)
+ * and by tests/test_search_kernel.c against a scalar emulation of the few
+ * intrinsics used (tests/support/search_avx512_emul.h), so the kernel's logic
+ * is tested on machines without AVX-512. Intrinsics used: __m512i,
+ * _mm512_setzero_si512, _mm512_load_si512, _mm512_storeu_si512,
+ * _mm512_add_epi64, _mm512_madd52lo_epu64, _mm512_madd52hi_epu64.
+ *
+ * vpmadd52luq / vpmadd52huq multiply the low 52 bits of two lanes and add
+ * the low / high 52 bits of the 104-bit product to a 64-bit accumulator.
+ * Operands here are < 2^51 (residues < 2^50 and sums of two), so the
+ * multiplier sees them whole and the exact product is lo52 + 2^52 hi52.
+ * Ranges for d <= 1024 = 2^10:
+ *   lo accumulator: d terms < 2^52: < 2^62;
+ *   hi accumulator: d terms < 2^(102 - 52) = 2^50: < 2^60;
+ * no wrap; the exact sum lo + 2^52 hi is folded once per tile, by the same
+ * scalar reduction as the other levels (bit-identical results).
+ * Requires: search/search_kernel.h included first.
+ */
+#ifndef HERS_KERNEL_AVX512_BODY_H
+#define HERS_KERNEL_AVX512_BODY_H
+
+static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_t r[8])
+{
+    uint64_t l[8], h[8];
+    _mm512_storeu_si512((void *)l, lo);
+    _mm512_storeu_si512((void *)h, hi);
+    for (int i = 0; i < 8; i++)
+        r[i] = hers_kernel_fold(l[i], 0, 0, h[i], 52, m);
+}
+
+static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    const size_t step = 2 * HERS_TILE;
+    for (size_t j = 0; j < k; j++) {
+        const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0), *g1 = g0 + HERS_TILE;
+        const uint64_t *p0 = p + HERS_TILE_EE(d, j, 0, 0), *p1 = p0 + HERS_TILE;
+        __m512i l0 = _mm512_setzero_si512(), h0 = _mm512_setzero_si512();
+        __m512i l1 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512();
+        __m512i l2 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512();
+        for (size_t i = 0, o = 0; i < d; i++, o += step) {
+            __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
+            __m512i x1 = _mm512_load_si512((const void *)(g1 + o));
+            __m512i y0 = _mm512_load_si512((const void *)(p0 + o));
+            __m512i y1 = _mm512_load_si512((const void *)(p1 + o));
+            __m512i xs = _mm512_add_epi64(x0, x1), ys = _mm512_add_epi64(y0, y1);
+            l0 = _mm512_madd52lo_epu64(l0, x0, y0);
+            h0 = _mm512_madd52hi_epu64(h0, x0, y0);
+            l2 = _mm512_madd52lo_epu64(l2, x1, y1);
+            h2 = _mm512_madd52hi_epu64(h2, x1, y1);
+            l1 = _mm512_madd52lo_epu64(l1, xs, ys);
+            h1 = _mm512_madd52hi_epu64(h1, xs, ys);
+        }
+        const hers_kmod *m = &mods[j];
+        uint64_t r0[8], r1[8], r2[8];
+        ifma_fold(l0, h0, m, r0);
+        ifma_fold(l1, h1, m, r1);
+        ifma_fold(l2, h2, m, r2);
+        for (size_t l = 0; l < 8; l++) {
+            out[j * stride + l] = r0[l];
+            out[(k + j) * stride + l] = hers_kernel_mid(r1[l], r0[l], r2[l], m->q);
+            out[(2 * k + j) * stride + l] = r2[l];
+        }
+    }
+}
+
+static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride)
+{
+    const size_t gstep = HERS_TILE, pstep = 2 * HERS_TILE;
+    for (size_t j = 0; j < k; j++) {
+        const uint64_t *gj = g + HERS_TILE_PG(d, j, 0);
+        const uint64_t *p0 = p + HERS_TILE_EE(d, j, 0, 0), *p1 = p0 + HERS_TILE;
+        __m512i l0 = _mm512_setzero_si512(), h0 = _mm512_setzero_si512();
+        __m512i l1 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512();
+        for (size_t i = 0; i < d; i++) {
+            __m512i x = _mm512_load_si512((const void *)(gj + i * gstep));
+            __m512i y0 = _mm512_load_si512((const void *)(p0 + i * pstep));
+            __m512i y1 = _mm512_load_si512((const void *)(p1 + i * pstep));
+            l0 = _mm512_madd52lo_epu64(l0, x, y0);
+            h0 = _mm512_madd52hi_epu64(h0, x, y0);
+            l1 = _mm512_madd52lo_epu64(l1, x, y1);
+            h1 = _mm512_madd52hi_epu64(h1, x, y1);
+        }
+        uint64_t r0[8], r1[8];
+        ifma_fold(l0, h0, &mods[j], r0);
+        ifma_fold(l1, h1, &mods[j], r1);
+        for (size_t l = 0; l < 8; l++) {
+            out[j * stride + l] = r0[l];
+            out[(k + j) * stride + l] = r1[l];
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,236 @@
+/*
+ * query.c - encrypted probes: P[i] = Enc(p_i), the constant polynomial p_i
+ * (which batch-decodes to p_i in every slot), one ciphertext per dimension;
+ * secret-key (seed-compressed) or public-key encryption. The upload record
+ * (docs/formats.md, "Query and result records"):
+ *
+ *   0   8   magic "HERSQRY\0"
+ *   8   4   version (1)
+ *   12  4   kind: 1 = seed-compressed (seed + c0), 2 = full (c0 + c1)
+ *   16  32  parameter-set id
+ *   48  8   count (probes, 1..2^20)
+ *   56  4   d (1..1024)
+ *   60  4   scale (1..32767)
+ *   64  ..  count*d ciphertexts, probe-major: [seed 32] c0 packed [c1 packed]
+ *   end 32  BLAKE2b-256 of all preceding bytes
+ */
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+#define STREAM_QUERY UINT64_C(0x5155455259000000)
+#define QUERY_MAGIC "HERSQRY"
+#define QUERY_VERSION 1
+#define QUERY_HEADER 64
+#define QUERY_MAX_COUNT ((size_t)1 << 20)
+
+void hers_query_free(hers_query *q)
+{
+    if (!q)
+        return;
+    for (size_t i = 0; q->cts && i < q->count * q->d; i++)
+        hers_ciphertext_free(&q->cts[i]);
+    hers_free(q->cts);
+    hers_free(q);
+}
+
+size_t hers_query_count(const hers_query *q) { return q->count; }
+size_t hers_query_d(const hers_query *q) { return q->d; }
+
+static hers_status query_alloc(const hers_params *p, size_t count, size_t d, uint32_t scale,
+                               hers_query **out)
+{
+    hers_query *q = hers_alloc(sizeof *q);
+    if (!q)
+        return hers_error(HERS_ERR_NOMEM, "query: out of memory");
+    memcpy(q->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    q->count = count;
+    q->d = d;
+    q->scale = scale;
+    q->cts = hers_alloc_array(count * d, sizeof *q->cts);
+    if (!q->cts) {
+        hers_free(q);
+        return hers_error(HERS_ERR_NOMEM, "query: out of memory");
+    }
+    *out = q;
+    return HERS_OK;
+}
+
+hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
+                               const hers_public_key *pk, const int32_t *probes, size_t count,
+                               size_t d, uint32_t scale, const uint8_t *seed, hers_query **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "query: out is NULL");
+    *out = NULL;
+    if (!p || !probes)
+        return hers_error(HERS_ERR_ARG, "query: NULL argument");
+    if (!!sk == !!pk)
+        return hers_error(HERS_ERR_ARG, "query: give exactly one of the secret and public key");
+    if (count == 0 || count > QUERY_MAX_COUNT)
+        return hers_error(HERS_ERR_ARG, "query: %zu probes (1..%zu)", count, QUERY_MAX_COUNT);
+    hers_status st = hers_search_check_params(p, HERS_MODE_PLAIN_GALLERY);
+    if (st != HERS_OK)
+        return st;
+    if ((st = hers_search_check_values(probes, count, d, scale, "query")) != HERS_OK)
+        return st;
+    if ((st = hers_search_check_scale(d, scale, p->t)) != HERS_OK)
+        return st;
+    if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "query: key")) != HERS_OK)
+        return st;
+    hers_query *q = NULL;
+    if ((st = query_alloc(p, count, d, scale, &q)) != HERS_OK)
+        return st;
+    uint8_t master[HERS_SEED_BYTES], s[HERS_SEED_BYTES];
+    if (seed)
+        memcpy(master, seed, sizeof master);
+    else if ((st = hers_random_bytes(master, sizeof master)) != HERS_OK) {
+        hers_query_free(q);
+        return st;
+    }
+    hers_plaintext pt;
+    memset(&pt, 0, sizeof pt);
+    for (size_t r = 0; r < count && st == HERS_OK; r++)
+        for (size_t i = 0; i < d && st == HERS_OK; i++) {
+            int64_t v = probes[r * d + i];
+            st = hers_encode_coeff(p, &v, 1, &pt);
+            hers_prg g;
+            hers_prg_init(&g, master, STREAM_QUERY + r * d + i);
+            hers_prg_bytes(&g, s, sizeof s);
+            hers_prg_wipe(&g);
+            hers_ciphertext *ct = &q->cts[r * d + i];
+            if (st == HERS_OK)
+                st = sk ? hers_encrypt_secret_seeded(p, sk, &pt, s, ct)
+                        : hers_encrypt_public_seeded(p, pk, &pt, s, ct);
+        }
+    hers_wipe(master, sizeof master);
+    hers_wipe(s, sizeof s);
+    if (pt.coeffs)
+        hers_wipe(pt.coeffs, p->n * sizeof(uint64_t));
+    hers_plaintext_free(&pt);
+    if (st != HERS_OK) {
+        hers_query_free(q);
+        return st;
+    }
+    *out = q;
+    return HERS_OK;
+}
+
+static int query_seeded(const hers_query *q)
+{
+    for (size_t i = 0; i < q->count * q->d; i++)
+        if (!q->cts[i].has_seed)
+            return 0;
+    return 1;
+}
+
+hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
+                                 size_t *len)
+{
+    if (!p || !q || !buf || !len)
+        return hers_error(HERS_ERR_ARG, "query serialize: NULL argument");
+    *buf = NULL;
+    *len = 0;
+    hers_status st = hers_search_check_id(p, q->params_id, "query serialize");
+    if (st != HERS_OK)
+        return st;
+    int seeded = query_seeded(q);
+    size_t pb = se_poly_bytes(p, p->k);
+    size_t rec = seeded ? HERS_SEED_BYTES + pb : 2 * pb;
+    size_t total = QUERY_HEADER + q->count * q->d * rec + SE_CHECKSUM_BYTES;
+    uint8_t *b = hers_alloc(total);
+    if (!b)
+        return hers_error(HERS_ERR_NOMEM, "query serialize: out of memory");
+    memcpy(b, QUERY_MAGIC, 8);
+    se_put_u32(b + 8, QUERY_VERSION);
+    se_put_u32(b + 12, seeded ? 1 : 2);
+    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    se_put_u64(b + 48, q->count);
+    se_put_u32(b + 56, (uint32_t)q->d);
+    se_put_u32(b + 60, q->scale);
+    uint8_t *o = b + QUERY_HEADER;
+    for (size_t i = 0; i < q->count * q->d; i++) {
+        const hers_ciphertext *ct = &q->cts[i];
+        if (seeded) {
+            memcpy(o, ct->seed, HERS_SEED_BYTES);
+            o += HERS_SEED_BYTES;
+        }
+        o = se_pack_poly(p, hers_ct_poly(ct, 0, 0), p->k, o);
+        if (!seeded)
+            o = se_pack_poly(p, hers_ct_poly(ct, 1, 0), p->k, o);
+    }
+    se_checksum(b, total - SE_CHECKSUM_BYTES, o);
+    *buf = b;
+    *len = total;
+    return HERS_OK;
+}
+
+hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_t len,
+                                   hers_query **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "query: out is NULL");
+    *out = NULL;
+    const uint8_t *b = vbuf;
+    if (!p || (!b && len))
+        return hers_error(HERS_ERR_ARG, "query: NULL argument");
+    if (len < QUERY_HEADER + SE_CHECKSUM_BYTES)
+        return hers_error(HERS_ERR_FORMAT, "query: truncated (%zu bytes)", len);
+    if (memcmp(b, QUERY_MAGIC, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "query: bad magic (not a hers query)");
+    if (se_get_u32(b + 8) != QUERY_VERSION)
+        return hers_error(HERS_ERR_VERSION, "query: unsupported version %u", se_get_u32(b + 8));
+    uint32_t kind = se_get_u32(b + 12);
+    if (kind != 1 && kind != 2)
+        return hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
+    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+        return hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
+    uint64_t count = se_get_u64(b + 48);
+    uint32_t d = se_get_u32(b + 56), scale = se_get_u32(b + 60);
+    if (count == 0 || count > QUERY_MAX_COUNT || d == 0 || d > HERS_SEARCH_MAX_D || scale == 0 ||
+        scale > HERS_SEARCH_MAX_SCALE)
+        return hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",
+                          (unsigned long long)count, d, scale);
+    size_t pb = se_poly_bytes(p, p->k);
+    size_t rec = kind == 1 ? HERS_SEED_BYTES + pb : 2 * pb;
+    if ((len - QUERY_HEADER - SE_CHECKSUM_BYTES) / rec != count * d ||
+        (len - QUERY_HEADER - SE_CHECKSUM_BYTES) % rec != 0)
+        return hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match %llu x %u ciphertexts", len,
+                          (unsigned long long)count, d);
+    if (!se_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
+    hers_query *q = NULL;
+    hers_status st = query_alloc(p, count, d, scale, &q);
+    if (st != HERS_OK)
+        return st;
+    const uint8_t *in = b + QUERY_HEADER;
+    for (size_t i = 0; i < count * d && st == HERS_OK; i++) {
+        hers_ciphertext *ct = &q->cts[i];
+        if ((st = hers_ciphertext_init(p, 2, ct)) != HERS_OK)
+            break;
+        ct->ntt_form = 1;
+        ct->form = HERS_FORM_BFV;
+        if (kind == 1) {
+            memcpy(ct->seed, in, HERS_SEED_BYTES);
+            ct->has_seed = 1;
+            in += HERS_SEED_BYTES;
+        }
+        if (!se_unpack_poly(p, in, p->k, hers_ct_poly(ct, 0, 0)))
+            st = hers_error(HERS_ERR_FORMAT, "query: residue out of range in ciphertext %zu", i);
+        in += pb;
+        if (kind == 2) {
+            if (st == HERS_OK && !se_unpack_poly(p, in, p->k, hers_ct_poly(ct, 1, 0)))
+                st = hers_error(HERS_ERR_FORMAT, "query: residue out of range in ciphertext %zu", i);
+            in += pb;
+        } else if (st == HERS_OK) {
+            st = hers_ciphertext_expand_seed(p, ct);
+        }
+    }
+    if (st != HERS_OK) {
+        hers_query_free(q);
+        return st;
+    }
+    *out = q;
+    return HERS_OK;
+}

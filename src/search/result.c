@@ -1,0 +1,297 @@
+/*
+ * result.c - search results: accessors, the download record, decryption to
+ * integer scores (key holder), noise budget, top-k and threshold ranking.
+ *
+ * Download record (docs/formats.md, "Query and result records"):
+ *   0   8   magic "HERSRES\0"
+ *   8   4   version (1)
+ *   12  4   mode (0 both-encrypted, 1 plain-gallery)
+ *   16  32  parameter-set id
+ *   48  8   count (probes)
+ *   56  8   n (templates)
+ *   64  4   d
+ *   68  4   parts (2 or 3)
+ *   72  4   primes (1..k, a prefix)
+ *   76  4   form (0 BFV, 1 BGV)
+ *   80  4   NTT form (0 or 1)
+ *   84  4   reserved (0)
+ *   88  ..  count * ceil(n/N) ciphertexts, probe-major, each parts x primes
+ *           residue blocks bit-packed (ceil(log2 q_j) bits per residue)
+ *   end 32  BLAKE2b-256 of all preceding bytes
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+#define RESULT_MAGIC "HERSRES"
+#define RESULT_VERSION 1
+#define RESULT_HEADER 88
+#define RESULT_MAX_COUNT ((size_t)1 << 20)
+
+size_t hers_result_count(const hers_result *r) { return r->count; }
+size_t hers_result_n(const hers_result *r) { return r->n; }
+size_t hers_result_blocks(const hers_result *r) { return r->blocks; }
+
+const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block)
+{
+    if (!r || probe >= r->count || block >= r->blocks)
+        return NULL;
+    return &r->cts[probe * r->blocks + block];
+}
+
+hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                  size_t *len)
+{
+    if (!p || !r || !buf || !len)
+        return hers_error(HERS_ERR_ARG, "result serialize: NULL argument");
+    *buf = NULL;
+    *len = 0;
+    hers_status st = hers_search_check_id(p, r->params_id, "result serialize");
+    if (st != HERS_OK)
+        return st;
+    const hers_ciphertext *c0 = &r->cts[0];
+    for (size_t i = 0; i < r->count * r->blocks; i++) {
+        const hers_ciphertext *ct = &r->cts[i];
+        if (ct->parts != c0->parts || ct->num_primes != c0->num_primes || ct->form != c0->form ||
+            ct->ntt_form != c0->ntt_form)
+            return hers_error(HERS_ERR_INTERNAL, "result serialize: mixed ciphertext shapes");
+    }
+    size_t rec = c0->parts * se_poly_bytes(p, c0->num_primes);
+    size_t total = RESULT_HEADER + r->count * r->blocks * rec + SE_CHECKSUM_BYTES;
+    uint8_t *b = hers_alloc(total);
+    if (!b)
+        return hers_error(HERS_ERR_NOMEM, "result serialize: out of memory");
+    memcpy(b, RESULT_MAGIC, 8);
+    se_put_u32(b + 8, RESULT_VERSION);
+    se_put_u32(b + 12, (uint32_t)r->mode);
+    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    se_put_u64(b + 48, r->count);
+    se_put_u64(b + 56, r->n);
+    se_put_u32(b + 64, (uint32_t)r->d);
+    se_put_u32(b + 68, (uint32_t)c0->parts);
+    se_put_u32(b + 72, (uint32_t)c0->num_primes);
+    se_put_u32(b + 76, (uint32_t)c0->form);
+    se_put_u32(b + 80, (uint32_t)c0->ntt_form);
+    se_put_u32(b + 84, 0);
+    uint8_t *o = b + RESULT_HEADER;
+    for (size_t i = 0; i < r->count * r->blocks; i++)
+        for (size_t part = 0; part < c0->parts; part++)
+            o = se_pack_poly(p, hers_ct_poly(&r->cts[i], part, 0), c0->num_primes, o);
+    se_checksum(b, total - SE_CHECKSUM_BYTES, o);
+    *buf = b;
+    *len = total;
+    return HERS_OK;
+}
+
+hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size_t len,
+                                    hers_result **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "result: out is NULL");
+    *out = NULL;
+    const uint8_t *b = vbuf;
+    if (!p || (!b && len))
+        return hers_error(HERS_ERR_ARG, "result: NULL argument");
+    if (len < RESULT_HEADER + SE_CHECKSUM_BYTES)
+        return hers_error(HERS_ERR_FORMAT, "result: truncated (%zu bytes)", len);
+    if (memcmp(b, RESULT_MAGIC, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
+    if (se_get_u32(b + 8) != RESULT_VERSION)
+        return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", se_get_u32(b + 8));
+    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+        return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
+    uint32_t mode = se_get_u32(b + 12), d = se_get_u32(b + 64), parts = se_get_u32(b + 68);
+    uint32_t primes = se_get_u32(b + 72), form = se_get_u32(b + 76), nttf = se_get_u32(b + 80);
+    uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
+    if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || (parts != 2 && parts != 3) || primes == 0 ||
+        primes > p->k || form > 1 || nttf > 1 || se_get_u32(b + 84) != 0 || count == 0 ||
+        count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_FORMAT, "result: header field out of range");
+    uint64_t blocks = (n + p->n - 1) / p->n;
+    size_t rec = parts * se_poly_bytes(p, primes);
+    /* count * blocks <= 2^20 * 2^32 / N: compare by division (no overflow) */
+    size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
+    if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
+                          len, (unsigned long long)count, (unsigned long long)blocks);
+    if (!se_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    hers_result *r = NULL;
+    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    if (st != HERS_OK)
+        return st;
+    const uint8_t *in = b + RESULT_HEADER;
+    for (size_t i = 0; i < count * blocks && st == HERS_OK; i++) {
+        hers_ciphertext *ct = &r->cts[i];
+        if ((st = hers_ciphertext_init(p, parts, ct)) != HERS_OK)
+            break;
+        ct->num_primes = primes;  /* a prefix: the buffer is large enough */
+        ct->form = (hers_form)form;
+        ct->ntt_form = (int)nttf;
+        for (size_t part = 0; part < parts && st == HERS_OK; part++) {
+            if (!se_unpack_poly(p, in, primes, hers_ct_poly(ct, part, 0)))
+                st = hers_error(HERS_ERR_FORMAT, "result: residue out of range in ciphertext %zu", i);
+            in += se_poly_bytes(p, primes);
+        }
+    }
+    if (st != HERS_OK) {
+        hers_result_free(r);
+        return st;
+    }
+    *out = r;
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ key holder */
+
+hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                const hers_result *r, size_t probe, int64_t *scores)
+{
+    if (!p || !sk || !r || !scores)
+        return hers_error(HERS_ERR_ARG, "decrypt results: NULL argument");
+    hers_status st = hers_search_check_id(p, r->params_id, "decrypt results");
+    if (st != HERS_OK)
+        return st;
+    if (probe >= r->count)
+        return hers_error(HERS_ERR_ARG, "decrypt results: probe %zu of %zu", probe, r->count);
+    int64_t *slots = hers_alloc_array(p->n, sizeof(int64_t));
+    hers_plaintext pt;
+    memset(&pt, 0, sizeof pt);
+    if (!slots)
+        return hers_error(HERS_ERR_NOMEM, "decrypt results: out of memory");
+    for (size_t b = 0; b < r->blocks && st == HERS_OK; b++) {
+        st = hers_decrypt(p, sk, &r->cts[probe * r->blocks + b], &pt);
+        if (st == HERS_OK)
+            st = hers_decode_batch(p, &pt, slots);
+        if (st == HERS_OK) {
+            size_t first = b * p->n, count = r->n - first < p->n ? r->n - first : p->n;
+            memcpy(scores + first, slots, count * sizeof(int64_t));
+        }
+    }
+    hers_free_secret(slots, p->n * sizeof(int64_t));
+    if (pt.coeffs)
+        hers_wipe(pt.coeffs, p->n * sizeof(uint64_t));
+    hers_plaintext_free(&pt);
+    return st;
+}
+
+hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key *sk,
+                                     const hers_result *r, size_t probe, double *bits)
+{
+    if (!p || !sk || !r || !bits)
+        return hers_error(HERS_ERR_ARG, "noise budget: NULL argument");
+    if (probe >= r->count)
+        return hers_error(HERS_ERR_ARG, "noise budget: probe %zu of %zu", probe, r->count);
+    double min = INFINITY;
+    for (size_t b = 0; b < r->blocks; b++) {
+        double v;
+        hers_status st = hers_noise_budget(p, sk, &r->cts[probe * r->blocks + b], &v);
+        if (st != HERS_OK)
+            return st;
+        if (v < min)
+            min = v;
+    }
+    *bits = min;
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ ranking */
+
+static int better(const hers_match *a, const hers_match *b)
+{
+    return a->score > b->score || (a->score == b->score && a->index < b->index);
+}
+
+static int cmp_match(const void *va, const void *vb)
+{
+    const hers_match *a = va, *b = vb;
+    return better(a, b) ? -1 : better(b, a) ? 1 : 0;
+}
+
+/* min-heap on "better": the root is the worst of the kept entries */
+static void sift_down(hers_match *h, size_t n, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, w = i;
+        if (l < n && better(&h[w], &h[l]))
+            w = l;
+        if (r < n && better(&h[w], &h[r]))
+            w = r;
+        if (w == i)
+            return;
+        hers_match t = h[i];
+        h[i] = h[w];
+        h[w] = t;
+        i = w;
+    }
+}
+
+hers_status hers_top_k(const int64_t *scores, size_t n, size_t k, hers_match *out, size_t *count)
+{
+    if (!scores || !count || (k && !out))
+        return hers_error(HERS_ERR_ARG, "top-k: NULL argument");
+    size_t m = k < n ? k : n;
+    *count = m;
+    if (m == 0)
+        return HERS_OK;
+    for (size_t i = 0; i < m; i++)
+        out[i] = (hers_match){i, scores[i]};
+    for (size_t i = m / 2; i-- > 0;)
+        sift_down(out, m, i);
+    for (size_t i = m; i < n; i++) {
+        hers_match c = {i, scores[i]};
+        if (better(&c, &out[0])) {
+            out[0] = c;
+            sift_down(out, m, 0);
+        }
+    }
+    qsort(out, m, sizeof *out, cmp_match);
+    return HERS_OK;
+}
+
+hers_status hers_threshold(const int64_t *scores, size_t n, int64_t min_score, hers_match **out,
+                           size_t *count)
+{
+    if (!scores || !out || !count)
+        return hers_error(HERS_ERR_ARG, "threshold: NULL argument");
+    *out = NULL;
+    *count = 0;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        m += scores[i] >= min_score;
+    if (m == 0)
+        return HERS_OK;
+    hers_match *v = hers_alloc_array(m, sizeof *v);
+    if (!v)
+        return hers_error(HERS_ERR_NOMEM, "threshold: out of memory for %zu matches", m);
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++)
+        if (scores[i] >= min_score)
+            v[o++] = (hers_match){i, scores[i]};
+    qsort(v, m, sizeof *v, cmp_match);
+    *out = v;
+    *count = m;
+    return HERS_OK;
+}
+
+int64_t hers_score_from_cosine(double c, uint32_t scale)
+{
+    double s2 = (double)scale * (double)scale;
+    if (!(c == c))
+        return INT64_MAX;
+    double lim = 4.0 * s2 + 1.0; /* |scores| never exceed 4 s^2 */
+    if (c * s2 > lim)
+        return (int64_t)lim;
+    if (c * s2 < -lim)
+        return -(int64_t)lim;
+    int64_t v = (int64_t)ceil(c * s2);
+    /* guard against rounding in c * s2: smallest v with v / s2 >= c */
+    while ((double)(v - 1) / s2 >= c)
+        v--;
+    while ((double)v / s2 < c)
+        v++;
+    return v;
+}

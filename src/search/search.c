@@ -1,0 +1,288 @@
+/*
+ * search.c - the server's search: probes converted once into the kernel's
+ * tiled form (times t in both-encrypted mode), then one pass over the index
+ * in which every gallery tile is multiplied with every probe's tile while it
+ * is in cache, parallel over (tile range, block range) tasks; then the
+ * optional shrinking of the results (modulus switching, relinearisation).
+ * Also the reference path (generic BFV multiply + relinearise + add per
+ * dimension, as the authors' code does).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+hers_status hers_searcher_create(unsigned threads, hers_searcher **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "searcher: out is NULL");
+    *out = NULL;
+    hers_searcher *s = hers_alloc(sizeof *s);
+    if (!s)
+        return hers_error(HERS_ERR_NOMEM, "searcher: out of memory");
+    hers_status st = hers_pool_create(threads, &s->pool);
+    if (st != HERS_OK) {
+        hers_free(s);
+        return st;
+    }
+    *out = s;
+    return HERS_OK;
+}
+
+void hers_searcher_free(hers_searcher *s)
+{
+    if (!s)
+        return;
+    hers_pool_free(s->pool);
+    hers_free(s);
+}
+
+unsigned hers_searcher_threads(const hers_searcher *s)
+{
+    return hers_pool_threads(s->pool);
+}
+
+/* ------------------------------------------------------------ results */
+
+void hers_result_free(hers_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; r->cts && i < r->count * r->blocks; i++)
+        hers_ciphertext_free(&r->cts[i]);
+    hers_free(r->cts);
+    hers_free(r);
+}
+
+hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
+                              size_t d, hers_result **out)
+{
+    hers_result *r = hers_alloc(sizeof *r);
+    if (!r)
+        return hers_error(HERS_ERR_NOMEM, "result: out of memory");
+    memcpy(r->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    r->mode = mode;
+    r->count = count;
+    r->n = n;
+    r->d = d;
+    r->blocks = (n + p->n - 1) / p->n;
+    r->cts = hers_alloc_array(count * r->blocks, sizeof *r->cts);
+    if (!r->cts) {
+        hers_free(r);
+        return hers_error(HERS_ERR_NOMEM, "result: out of memory");
+    }
+    *out = r;
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ the scan */
+
+struct scan_ctx {
+    const hers_params *p;
+    const hers_index *ix;
+    const hers_query *q;
+    hers_result *res;
+    uint64_t *probe;        /* count x tiles x probe tile words */
+    size_t ptw;             /* probe tile words = k*d*2*8 */
+    size_t tile_groups, block_groups, tg, bg;
+    hers_simd level;
+    hers_kernel_ee_fn *ee;
+    hers_kernel_pe_fn *pe;
+    const hers_search_opts *opts;
+    pthread_mutex_t mu;
+    hers_status err;
+    char msg[512];
+};
+
+static void scan_fail(struct scan_ctx *c, hers_status st)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->err == HERS_OK) {
+        c->err = st;
+        snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
+    }
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* Task (r, i): probe r, dimension i -> its rows of every probe tile (times t
+ * when both-encrypted), in the layout of the active SIMD level. */
+static void probe_task(void *vctx, size_t task, unsigned w)
+{
+    (void)w;
+    struct scan_ctx *c = vctx;
+    const hers_params *p = c->p;
+    const hers_index *ix = c->ix;
+    size_t d = ix->d, r = task / d, i = task % d;
+    const hers_ciphertext *ct = &c->q->cts[task];
+    int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
+    uint64_t *base = c->probe + r * ix->tiles * c->ptw;
+    uint64_t y0[HERS_TILE], y1[HERS_TILE];
+    for (size_t j = 0; j < p->k; j++) {
+        const uint64_t *s0 = hers_ct_poly(ct, 0, j), *s1 = hers_ct_poly(ct, 1, j);
+        const hers_modulus *qj = &p->q[j];
+        uint64_t tv = ee ? p->t : 1, ts = hers_shoup_precompute(tv, qj->value);
+        for (size_t s = 0; s < ix->tiles; s++) {
+            for (size_t l = 0; l < HERS_TILE; l++) {
+                y0[l] = hers_mul_shoup(s0[s * HERS_TILE + l], tv, ts, qj->value);
+                y1[l] = hers_mul_shoup(s1[s * HERS_TILE + l], tv, ts, qj->value);
+            }
+            hers_kernel_probe_put(c->level, base + s * c->ptw, d, j, i, y0, y1);
+        }
+    }
+}
+
+static void scan_task(void *vctx, size_t task, unsigned w)
+{
+    (void)w;
+    struct scan_ctx *c = vctx;
+    const hers_index *ix = c->ix;
+    size_t sgi = task / c->block_groups, bgi = task % c->block_groups;
+    size_t s0 = sgi * c->tg, s1 = s0 + c->tg < ix->tiles ? s0 + c->tg : ix->tiles;
+    size_t b0 = bgi * c->bg, b1 = b0 + c->bg < ix->blocks ? b0 + c->bg : ix->blocks;
+    size_t count = c->q->count, tiles = ix->tiles, N = ix->N;
+    for (size_t s = s0; s < s1; s++)
+        for (size_t b = b0; b < b1; b++) {
+            const uint64_t *g = ix->data + (s * ix->blocks + b) * ix->tile_words;
+            for (size_t r = 0; r < count; r++) {
+                const uint64_t *pt = c->probe + (r * tiles + s) * c->ptw;
+                uint64_t *o = c->res->cts[r * ix->blocks + b].data + s * HERS_TILE;
+                if (ix->mode == HERS_MODE_BOTH_ENCRYPTED)
+                    c->ee(g, pt, ix->d, ix->k, ix->kmod, o, N);
+                else
+                    c->pe(g, pt, ix->d, ix->k, ix->kmod, o, N);
+            }
+        }
+}
+
+/* Task: one result ciphertext (r, b) -> shrunk form. */
+static void shrink_task(void *vctx, size_t task, unsigned w)
+{
+    (void)w;
+    struct scan_ctx *c = vctx;
+    const hers_params *p = c->p;
+    if (c->err != HERS_OK)
+        return;
+    hers_ciphertext *ct = &c->res->cts[task], tmp;
+    memset(&tmp, 0, sizeof tmp);
+    hers_status st = HERS_OK;
+    if (c->opts->shrink == HERS_RESULT_RELINEARIZED && ct->parts == 3) {
+        /* BGV form of m (noise t e) times Delta = (Q-1)/t: Delta m + (Q-1) e
+         * = Delta m - e (mod Q), a BFV-form ciphertext of m. */
+        for (size_t part = 0; part < 3; part++)
+            for (size_t j = 0; j < p->k; j++)
+                hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j),
+                                     p->delta[j], p->n, &p->q[j]);
+        ct->form = HERS_FORM_BFV;
+        st = hers_relinearize(p, c->opts->rk, ct, &tmp);
+        if (st == HERS_OK) {
+            hers_ciphertext_free(ct);
+            *ct = tmp;
+            memset(&tmp, 0, sizeof tmp);
+        }
+    }
+    if (st == HERS_OK && ct->num_primes > 1) {
+        st = hers_mod_switch(p, ct, 1, &tmp);
+        if (st == HERS_OK) {
+            hers_ciphertext_free(ct);
+            *ct = tmp;
+        }
+    }
+    if (st != HERS_OK)
+        scan_fail(c, st);
+}
+
+hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
+                        const hers_query *q, const hers_search_opts *opts, hers_result **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "search: out is NULL");
+    *out = NULL;
+    if (!s || !p || !ix || !q)
+        return hers_error(HERS_ERR_ARG, "search: NULL argument");
+    hers_search_opts def = {HERS_RESULT_FULL, NULL};
+    if (!opts)
+        opts = &def;
+    hers_status st = hers_search_check_id(p, ix->params_id, "search: index");
+    if (st == HERS_OK)
+        st = hers_search_check_id(p, q->params_id, "search: query");
+    if (st == HERS_OK)
+        st = hers_search_check_params(p, ix->mode);
+    if (st != HERS_OK)
+        return st;
+    if (q->d != ix->d)
+        return hers_error(HERS_ERR_MISMATCH, "search: probes have d = %zu, the gallery d = %zu", q->d,
+                          ix->d);
+    if (opts->shrink == HERS_RESULT_RELINEARIZED && ix->mode == HERS_MODE_BOTH_ENCRYPTED) {
+        if (!opts->rk)
+            return hers_error(HERS_ERR_ARG, "search: relinearised results need the relinearisation key");
+        if ((st = hers_bfv_check_id(p, opts->rk->params_id, "search: relinearisation key")) != HERS_OK)
+            return st;
+    }
+    if (opts->shrink > HERS_RESULT_RELINEARIZED)
+        return hers_error(HERS_ERR_ARG, "search: unknown result form %d", (int)opts->shrink);
+    for (size_t i = 0; i < q->count * q->d; i++) {
+        const hers_ciphertext *ct = &q->cts[i];
+        if (ct->parts != 2 || ct->num_primes != p->k || !ct->ntt_form || ct->form != HERS_FORM_BFV ||
+            ct->n != p->n || !ct->data)
+            return hers_error(HERS_ERR_ARG, "search: probe ciphertext %zu is not a fresh encryption", i);
+    }
+
+    int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
+    hers_result *res = NULL;
+    if ((st = hers_result_alloc(p, ix->mode, q->count, ix->n, ix->d, &res)) != HERS_OK)
+        return st;
+    for (size_t i = 0; i < q->count * ix->blocks && st == HERS_OK; i++) {
+        st = hers_ciphertext_init(p, ee ? 3 : 2, &res->cts[i]);
+        res->cts[i].ntt_form = 1;
+        res->cts[i].form = ee ? HERS_FORM_BGV : HERS_FORM_BFV;
+    }
+    struct scan_ctx c;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.mu, NULL);
+    c.p = p;
+    c.ix = ix;
+    c.q = q;
+    c.res = res;
+    c.opts = opts;
+    c.level = hers_simd_active();
+    c.ptw = hers_kernel_probe_words(c.level, ix->d, p->k);
+    c.ee = hers_kernel_ee_select(c.level);
+    c.pe = hers_kernel_pe_select(c.level);
+    if (st == HERS_OK) {
+        c.probe = hers_alloc_array(q->count * ix->tiles, c.ptw * sizeof(uint64_t));
+        if (!c.probe)
+            st = hers_error(HERS_ERR_NOMEM, "search: out of memory for the probe tiles");
+    }
+    if (st == HERS_OK) {
+        hers_pool_run(s->pool, probe_task, &c, q->count * ix->d);
+        /* Tasks: enough for balance (4 per thread), each a long run of
+         * consecutive (tile, block) gallery tiles. */
+        size_t want = 4 * (size_t)hers_pool_threads(s->pool);
+        if (hers_pool_threads(s->pool) == 1)
+            want = 1;
+        if (ix->blocks >= want) {
+            c.tg = ix->tiles;
+            c.bg = (ix->blocks + want - 1) / want;
+        } else {
+            c.bg = ix->blocks;
+            c.tg = (ix->tiles + want - 1) / want;
+        }
+        c.tile_groups = (ix->tiles + c.tg - 1) / c.tg;
+        c.block_groups = (ix->blocks + c.bg - 1) / c.bg;
+        hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
+        if (opts->shrink != HERS_RESULT_FULL && (p->k > 1 || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
+            hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
+        if (c.err != HERS_OK)
+            st = hers_error(c.err, "%s", c.msg);
+    }
+    hers_free(c.probe);
+    pthread_mutex_destroy(&c.mu);
+    if (st != HERS_OK) {
+        hers_result_free(res);
+        return st;
+    }
+    *out = res;
+    return HERS_OK;
+}

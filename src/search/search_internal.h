@@ -1,0 +1,145 @@
+/*
+ * search_internal.h - private definitions of the search layer: the gallery
+ * (at-rest form), the index (kernel form), queries, results, the thread pool.
+ */
+#ifndef HERS_SEARCH_INTERNAL_H
+#define HERS_SEARCH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bfv/bfv_internal.h"
+#include "hers/hers_search.h"
+#include "search/search_kernel.h"
+
+/* How a gallery's payload is stored, per (block, dimension) record. */
+typedef enum gal_kind {
+    GAL_PLAIN = 0,   /* N int16 LE values (plain-gallery mode) */
+    GAL_SEEDED = 1,  /* 32-byte seed, then c0 bit-packed (secret-key encryption) */
+    GAL_PUBLIC = 2   /* c0 then c1, bit-packed (public-key encryption) */
+} gal_kind;
+
+struct hers_gallery {
+    uint8_t params_id[HERS_PARAMS_ID_BYTES];
+    size_t N, k;
+    uint64_t t;
+    uint64_t primes[HERS_MAX_PRIMES];
+    hers_search_mode mode;
+    gal_kind kind;
+    size_t n, d, blocks;
+    uint32_t scale;
+    size_t rec_bytes;      /* bytes per record */
+    uint8_t *recs;         /* blocks * d records, record (b, i) at (b*d + i)*rec_bytes */
+    char *ids;             /* n NUL-terminated ids, back to back */
+    size_t ids_bytes;      /* sum of (len + 1) */
+    size_t *id_off;        /* n offsets into ids */
+};
+
+/* Bytes of one packed polynomial over all k primes. */
+size_t gal_poly_bytes(const hers_params *p);
+/* Record size for a kind. */
+size_t gal_rec_bytes(const hers_params *p, gal_kind kind);
+/* Default ids "0".."n-1". */
+hers_status gal_default_ids(hers_gallery *g);
+/* Validates an id (1..255 bytes, no tab/CR/LF/NUL). */
+int gal_id_valid(const char *s, size_t len);
+
+struct hers_index {
+    uint8_t params_id[HERS_PARAMS_ID_BYTES];
+    hers_search_mode mode;
+    size_t N, k, n, d, blocks, tiles;
+    size_t tile_words;     /* words of one (tile, block) gallery tile */
+    hers_kmod kmod[HERS_MAX_PRIMES];
+    uint64_t *data;        /* tiles * blocks * tile_words, [s][b] order */
+};
+
+/* One probe ciphertext (BFV, NTT form, 2 parts, k primes) per (probe, dim). */
+struct hers_query {
+    uint8_t params_id[HERS_PARAMS_ID_BYTES];
+    size_t count, d;
+    uint32_t scale;
+    hers_ciphertext *cts;  /* count * d */
+};
+
+struct hers_result {
+    uint8_t params_id[HERS_PARAMS_ID_BYTES];
+    hers_search_mode mode;
+    size_t count, n, d, blocks;
+    hers_ciphertext *cts;  /* count * blocks, (probe, block) at probe*blocks + block */
+};
+
+hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
+                              size_t d, hers_result **out);
+
+/* Thread pool: run(fn, ctx, tasks) calls fn(ctx, task, worker) for every
+ * task in [0, tasks) on the workers (the calling thread takes part). */
+typedef void (*hers_pool_fn)(void *ctx, size_t task, unsigned worker);
+typedef struct hers_pool hers_pool;
+hers_status hers_pool_create(unsigned threads, hers_pool **out);
+void hers_pool_free(hers_pool *pl);
+unsigned hers_pool_threads(const hers_pool *pl);
+void hers_pool_run(hers_pool *pl, hers_pool_fn fn, void *ctx, size_t tasks);
+/* Resolves 0 to the number of online CPUs, clamps to [1, 256]. */
+unsigned hers_pool_resolve_threads(unsigned threads);
+
+struct hers_searcher {
+    hers_pool *pool;
+};
+
+/* Shared checks: params usable for search (batching, primes < 2^50). */
+hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode);
+/* Value checks of a row-major int32 matrix against (d, scale): range and
+ * ||v||^2 <= hers_quant_score_bound(d, scale). */
+hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,
+                                     const char *what);
+hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what);
+
+/* Little-endian helpers. */
+static inline void se_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void se_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint32_t se_get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+static inline uint64_t se_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+static inline int se_bitlen(uint64_t x)
+{
+    return x ? 64 - __builtin_clzll(x) : 0;
+}
+/* Bit-packing LSB first (n a multiple of 8): pack returns nothing, unpack
+ * returns 1 if every value < bound. */
+void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits);
+int se_unpack(uint64_t *v, const uint8_t *in, size_t n, int bits, uint64_t bound);
+
+
+/* Records (gallery file, query, result): BLAKE2b-256 of everything before
+ * the last 32 bytes. */
+#define SE_CHECKSUM_BYTES 32
+void se_checksum(const uint8_t *buf, size_t len, uint8_t out[SE_CHECKSUM_BYTES]);
+/* 1 if the last 32 bytes of buf[0, len) are the checksum of the rest. */
+int se_checksum_ok(const uint8_t *buf, size_t len);
+/* Bytes of a packed polynomial over the first num_primes primes. */
+size_t se_poly_bytes(const hers_params *p, size_t num_primes);
+/* Packs / unpacks num_primes residue blocks; pack returns the end pointer,
+ * unpack returns 1 if every residue is < its prime. */
+uint8_t *se_pack_poly(const hers_params *p, const uint64_t *poly, size_t num_primes, uint8_t *out);
+int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, uint64_t *poly);
+
+#endif

@@ -1,0 +1,138 @@
+/*
+ * search_kernel.h - private: the fused multiply-accumulate kernels of the
+ * encrypted search and the tiled layout they read.
+ *
+ * Tile layout (all values are residues in [0, q_j), q_j < 2^50, stored as
+ * uint64_t). The NTT evaluations 0..N-1 of a polynomial are cut into tiles
+ * of HERS_TILE = 8 consecutive evaluation indices (one cache line of
+ * residues, one AVX-512 register, two AVX2 registers). For tile s:
+ *
+ *   gallery tile (both-encrypted): g[prime][i][part][lane]  i < d, part < 2
+ *   gallery tile (plain gallery):  g[prime][i][lane]        (1 part)
+ *   probe tile:                    p[prime][i][part][lane]  part < 2
+ *
+ * so a tile of one block is one contiguous run of k * d * parts * 8 words
+ * (d = 64, k = 2: 16 KiB) that the kernel reads front to back, one prime
+ * at a time (hardware prefetchers see a plain stream), and the probe tile
+ * stays in L1/L2 while the gallery tiles of every block stream past it.
+ *
+ * Both-encrypted kernel (gallery G = t*C, probe P = t*P', both BGV form of
+ * the negated messages, see docs/design.md): for every lane and prime,
+ *   S0 = sum_i P0 G0,  S2 = sum_i P1 G1,  S1 = sum_i (P0 + P1)(G0 + G1)
+ * as exact integers (Karatsuba: 3 products instead of 4), then
+ *   R0 = S0 mod q, R2 = S2 mod q, R1 = (S1 - S0 - S2) mod q
+ * = the tensor product (R0, R1, R2) of the probe and gallery ciphertexts
+ * summed over the d dimensions.
+ * Plain-gallery kernel: R0 = sum_i P0 G mod q, R1 = sum_i P1 G mod q.
+ *
+ * Output: row r = part * k + prime of the result is out + r * stride; the
+ * kernel writes the 8 lanes out[r * stride + 0..7], fully reduced.
+ *
+ * Exactness: every level computes the same exact integer sums and reduces
+ * them with the same scalar Barrett reduction, so results are bit-identical
+ * across levels. Accumulator ranges are proved next to each kernel for
+ * d <= HERS_KERNEL_MAX_D and q < 2^50.
+ */
+#ifndef HERS_SEARCH_KERNEL_H
+#define HERS_SEARCH_KERNEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_cpu.h"
+#include "hers/hers_modarith.h"
+
+#define HERS_TILE 8
+#define HERS_KERNEL_MAX_D 1024
+#define HERS_KERNEL_MAX_Q (UINT64_C(1) << 50)
+
+/* A modulus q < 2^50 with the constants of the kernels' final reduction. */
+typedef struct hers_kmod {
+    uint64_t q;
+    uint64_t r64;        /* 2^64 mod q */
+    uint64_t r64_shoup;  /* floor(r64 * 2^64 / q) */
+    uint64_t bar;        /* floor(2^64 / q) */
+} hers_kmod;
+
+/* q in [2, 2^50). */
+void hers_kmod_init(hers_kmod *m, uint64_t q);
+
+/* Word offsets inside a tile (lane 0). */
+#define HERS_TILE_EE(d, j, i, part) ((((j) * (d) + (i)) * 2 + (part)) * HERS_TILE)
+#define HERS_TILE_PG(d, j, i) (((j) * (d) + (i)) * HERS_TILE)
+
+/* Probe tiles are converted once per query, so their layout may depend on
+ * the SIMD level (the gallery's may not: an index is built once and
+ * searched at any level). Portable and AVX-512: canonical rows P0, P1
+ * (HERS_TILE_EE offsets). AVX2: six rows per (prime, dimension), pre-split
+ * into the 26-bit limbs the kernel multiplies and with the Karatsuba sum
+ * precomputed: P0 & m, P0 >> 26, P1 & m, P1 >> 26, S & m, S >> 26 with
+ * S = P0 + P1 (< 2^51, not reduced), m = 2^26 - 1. */
+size_t hers_kernel_probe_rows(hers_simd level);
+/* Words of one probe tile: k * d * rows * 8. */
+static inline size_t hers_kernel_probe_words(hers_simd level, size_t d, size_t k)
+{
+    return k * d * hers_kernel_probe_rows(level) * HERS_TILE;
+}
+/* Writes the 8 lanes of (prime j, dimension i) of a probe tile from the
+ * canonical residues y0 = P0, y1 = P1 (each < 2^50). */
+void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, size_t i,
+                           const uint64_t y0[HERS_TILE], const uint64_t y1[HERS_TILE]);
+
+/* Both-encrypted: g = k x d x 2 x 8, p = probe tile (above), out 3 parts. */
+typedef void hers_kernel_ee_fn(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                               const hers_kmod *mods, uint64_t *out, size_t stride);
+/* Plain gallery: g = k x d x 8, p = k x d x 2 x 8, out 2 parts. */
+typedef void hers_kernel_pe_fn(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                               const hers_kmod *mods, uint64_t *out, size_t stride);
+
+void hers_kernel_ee_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                             const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                             const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_ee_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                         const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                         const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                           const hers_kmod *mods, uint64_t *out, size_t stride);
+
+/* The kernels of a SIMD level (falls back to the highest implemented one). */
+hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level);
+hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level);
+
+/* x = H 2^64 + L mod q in [0, q), any 64-bit H and L: H 2^64 = H r64 is
+ * reduced with Shoup's method (result in [0, 2q)), L with a one-word
+ * Barrett step (quotient estimate floor(L bar / 2^64) is at most 1 short,
+ * result in [0, 2q)); the sum < 4q takes two conditional subtractions.
+ * Constant-time, two high and two low multiplies. */
+static inline uint64_t hers_kmod_reduce(uint64_t hi, uint64_t lo, const hers_kmod *m)
+{
+    uint64_t a = hers_mul_shoup_lazy(hi, m->r64, m->r64_shoup, m->q);
+    uint64_t b = lo - (uint64_t)(((unsigned __int128)lo * m->bar) >> 64) * m->q;
+    uint64_t s = a + b, q2 = 2 * m->q;
+    s -= q2 & (0 - (uint64_t)(s >= q2));
+    s -= m->q & (0 - (uint64_t)(s >= m->q));
+    return s;
+}
+
+/* Final reductions shared by every level. A lane's sum is given as three
+ * 64-bit limbs with weights 1, 2^w1, 2^w2 (w1, w2 < 64, limb values such
+ * that the total is < 2^128); returns it mod q in [0, q). */
+static inline uint64_t hers_kernel_fold(uint64_t l0, uint64_t l1, int w1, uint64_t l2, int w2,
+                                        const hers_kmod *m)
+{
+    unsigned __int128 s = (unsigned __int128)l0 + ((unsigned __int128)l1 << w1) +
+                          ((unsigned __int128)l2 << w2);
+    return hers_kmod_reduce((uint64_t)(s >> 64), (uint64_t)s, m);
+}
+
+/* R1 = S1 - S0 - S2 mod q from reduced r0, r2 and reduced s1. */
+static inline uint64_t hers_kernel_mid(uint64_t s1, uint64_t r0, uint64_t r2, uint64_t q)
+{
+    return hers_sub_mod(hers_sub_mod(s1, r0, q), r2, q);
+}
+
+#endif

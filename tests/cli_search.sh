@@ -1,0 +1,66 @@
+#!/bin/sh
+# cli_search.sh - `hers keygen / enroll / search` end to end, and their errors.
+# usage: sh cli_search.sh path/to/hers
+set -u
+H="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+"$H" keygen --keys "$T/k" 2>/dev/null || fail "keygen"
+mode=$(stat -c %a "$T/k/secret.key")
+[ "$mode" = 600 ] || fail "secret key mode $mode"
+for f in params.hers public.key relin.key; do [ -s "$T/k/$f" ] || fail "missing $f"; done
+"$H" keygen --keys "$T/k" 2>/dev/null && fail "keygen overwrote a key set"
+
+"$H" gen --out "$T/g.npy" --ids 50 --per-id 60 --dim 16 --seed 5 >/dev/null || fail "gen"
+"$H" gen --out "$T/p.npy" --ids 4 --per-id 1 --dim 16 --seed 5 >/dev/null || fail "gen probes"
+"$H" gen --out "$T/p8.npy" --ids 2 --per-id 1 --dim 8 --seed 5 >/dev/null || fail "gen probes d=8"
+i=0; : > "$T/ids.txt"
+while [ $i -lt 3000 ]; do echo "t$i" >> "$T/ids.txt"; i=$((i + 1)); done
+
+"$H" enroll --keys "$T/k" --gallery "$T/g.gal" --in "$T/g.npy" --ids "$T/ids.txt" 2>/dev/null || fail "enroll"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --top 5 --out "$T/r.tsv" || fail "search"
+[ "$(wc -l < "$T/r.tsv")" -eq 20 ] || fail "expected 20 rows"
+awk -F '\t' 'NF != 4 { exit 1 } $2 < 1 || $2 > 5 { exit 1 }' "$T/r.tsv" || fail "bad TSV rows"
+# scores are non-increasing within each probe and rank 1 of probe 0 is t0 (its own sample)
+awk -F '\t' 'BEGIN { p = -1 } $1 == p && $4 > last + 0 { exit 1 } { p = $1; last = $4 }' "$T/r.tsv" || fail "scores not sorted"
+head -1 "$T/r.tsv" | grep -q "^0	1	t0	" || fail "probe 0 should find t0 first: $(head -1 "$T/r.tsv")"
+
+# threshold: every entry >= 0.5, and the relinearised result form gives the same rows
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 > "$T/a.tsv" || fail "threshold"
+awk -F '\t' '$4 < 0.5 { exit 1 }' "$T/a.tsv" || fail "threshold violated"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 --result relinearized > "$T/b.tsv" || fail "relinearized"
+cmp -s "$T/a.tsv" "$T/b.tsv" || fail "relinearized results differ"
+
+# plain-gallery mode and public-key enrolment give the same rankings
+"$H" enroll --keys "$T/k" --gallery "$T/pg.gal" --in "$T/g.npy" --ids "$T/ids.txt" --mode plain-gallery 2>/dev/null || fail "enroll plain"
+"$H" search --keys "$T/k" --gallery "$T/pg.gal" --probe "$T/p.npy" --top 5 > "$T/r2.tsv" || fail "search plain"
+cmp -s "$T/r.tsv" "$T/r2.tsv" || fail "plain-gallery results differ"
+"$H" enroll --keys "$T/k" --gallery "$T/pk.gal" --in "$T/g.npy" --ids "$T/ids.txt" --public 2>/dev/null || fail "enroll public"
+"$H" search --keys "$T/k" --gallery "$T/pk.gal" --probe "$T/p.npy" --top 5 > "$T/r3.tsv" || fail "search public"
+cmp -s "$T/r.tsv" "$T/r3.tsv" || fail "public-key results differ"
+
+# errors: one line, non-zero status
+err() { # expected-substring command...
+    want="$1"; shift
+    "$@" > "$T/out" 2> "$T/err" && fail "should fail: $*"
+    [ "$(wc -l < "$T/err")" -eq 1 ] || fail "not one line: $(cat "$T/err")"
+    grep -q "$want" "$T/err" || fail "message lacks '$want': $(cat "$T/err")"
+}
+err "nope.gal" "$H" search --keys "$T/k" --gallery "$T/nope.gal" --probe "$T/p.npy"
+err "dimension" "$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p8.npy"
+cp "$T/g.gal" "$T/bad.gal"
+printf '\377' | dd of="$T/bad.gal" bs=1 seek=5000 conv=notrunc 2>/dev/null
+err "checksum" "$H" search --keys "$T/k" --gallery "$T/bad.gal" --probe "$T/p.npy"
+head -c 1000 "$T/g.gal" > "$T/short.gal"
+err "short.gal" "$H" search --keys "$T/k" --gallery "$T/short.gal" --probe "$T/p.npy"
+head -5 "$T/ids.txt" > "$T/few.txt"
+err "few.txt" "$H" enroll --keys "$T/k" --gallery "$T/x.gal" --in "$T/g.npy" --ids "$T/few.txt"
+err "required" "$H" enroll --keys "$T/k" --in "$T/g.npy"
+err "params.hers" "$H" search --keys "$T/nokeys" --gallery "$T/g.gal" --probe "$T/p.npy"
+"$H" keygen --keys "$T/k2" --params n8192 2>/dev/null || fail "keygen 2"
+err "parameter" "$H" search --keys "$T/k2" --gallery "$T/g.gal" --probe "$T/p.npy"
+rm "$T/k2/secret.key"
+err "secret.key" "$H" search --keys "$T/k2" --gallery "$T/g.gal" --probe "$T/p.npy"
+echo "cli_search: all passed"

@@ -1,0 +1,339 @@
+/*
+ * test_ntt.c - negacyclic NTT and polynomial arithmetic (hers_ntt.h).
+ *
+ *  - NTT-based negacyclic products equal the schoolbook product computed
+ *    exactly with unsigned __int128, n = 16..256, random primes of 30..61 bits;
+ *  - the forward output order: a[j] = a(psi^(2 brv(j) + 1));
+ *  - inverse(forward(a)) = a for n = 16..32768 (to 4096 with HERS_TEST_QUICK);
+ *  - pointwise operations against scalar references;
+ *  - every SIMD level the CPU has gives outputs identical to the portable
+ *    kernels (bit for bit), on random and edge inputs (0, q-1), for primes
+ *    below and above the SIMD bounds;
+ *  - tiny primes (a few bits above 2n) on every level;
+ *  - table creation rejects bad n and q.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "arithmetic/arith_internal.h"
+#include "hers/hers_cpu.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_ntt.h"
+#include "support/check.h"
+
+typedef unsigned __int128 u128;
+
+static int quick(void)
+{
+    return getenv("HERS_TEST_QUICK") != NULL;
+}
+
+/* A random prime q = 1 mod 2n of `bits` bits (one of the 8 largest). */
+static uint64_t random_prime(int bits, size_t n)
+{
+    uint64_t p[8];
+    CHECK_OK(hers_primes_below(bits, 2 * n, 8, NULL, 0, p));
+    return p[test_rand() % 8];
+}
+
+static void fill_random(uint64_t *a, size_t n, uint64_t q, int mode)
+{
+    for (size_t i = 0; i < n; i++) {
+        switch (mode) {
+        case 1: a[i] = q - 1; break;
+        case 2: a[i] = 0; break;
+        case 3: a[i] = (test_rand() & 1) ? q - 1 : test_rand() % 3; break;
+        default: a[i] = test_rand() % q; break;
+        }
+    }
+}
+
+static void schoolbook(uint64_t *c, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q)
+{
+    /* c = a * b mod (X^n + 1, q), exact: accumulate positive and negative parts */
+    for (size_t k = 0; k < n; k++) {
+        u128 pos = 0, neg = 0;
+        for (size_t i = 0; i < n; i++) {
+            size_t j;
+            u128 prod;
+            if (i <= k) {
+                j = k - i;
+                prod = ((u128)a[i] * b[j]) % q;
+                pos += prod;
+            } else {
+                j = n + k - i;
+                prod = ((u128)a[i] * b[j]) % q;
+                neg += prod;
+            }
+        }
+        pos %= q;
+        neg %= q;
+        c[k] = (uint64_t)((pos + q - neg) % q);
+    }
+}
+
+static int all_below(const uint64_t *a, size_t n, uint64_t q)
+{
+    for (size_t i = 0; i < n; i++)
+        if (a[i] >= q)
+            return 0;
+    return 1;
+}
+
+static void test_products(void)
+{
+    const int reps = quick() ? 2 : 4;
+    for (size_t n = 16; n <= 256; n <<= 1) {
+        for (int r = 0; r < reps; r++) {
+            int bits = 30 + (int)(test_rand() % 32); /* 30..61 */
+            uint64_t q = random_prime(bits, n);
+            hers_ntt_table *t;
+            CHECK_OK(hers_ntt_table_create(&t, n, q));
+            if (!t)
+                continue;
+            uint64_t *a = hers_alloc_array(n, 8), *b = hers_alloc_array(n, 8);
+            uint64_t *c = hers_alloc_array(n, 8), *ref = hers_alloc_array(n, 8);
+            uint64_t *fa = hers_alloc_array(n, 8), *fb = hers_alloc_array(n, 8);
+            fill_random(a, n, q, r == 1 ? 1 : 0);
+            fill_random(b, n, q, r == 1 ? 3 : 0);
+            schoolbook(ref, a, b, n, q);
+            FOR_EACH_SIMD(level) {
+                memcpy(fa, a, n * 8);
+                memcpy(fb, b, n * 8);
+                hers_ntt_forward(t, fa);
+                hers_ntt_forward(t, fb);
+                CHECK(all_below(fa, n, q) && all_below(fb, n, q));
+                hers_poly_mul(c, fa, fb, n, &t->q);
+                hers_ntt_inverse(t, c);
+                int same = memcmp(c, ref, n * 8) == 0;
+                CHECK(same);
+                if (!same)
+                    fprintf(stderr, "  product mismatch n=%zu q=%" PRIu64 "\n", n, q);
+                /* mul_acc: acc = c_ntt + fa*fb  => inverse gives 2 * ref */
+                memcpy(c, fa, n * 8);
+                hers_poly_mul(c, fa, fb, n, &t->q);
+                hers_poly_mul_acc(c, fa, fb, n, &t->q);
+                hers_ntt_inverse(t, c);
+                int ok = 1;
+                for (size_t i = 0; i < n; i++)
+                    ok &= c[i] == hers_add_mod(ref[i], ref[i], q);
+                CHECK(ok);
+            }
+            hers_free(a);
+            hers_free(b);
+            hers_free(c);
+            hers_free(ref);
+            hers_free(fa);
+            hers_free(fb);
+            hers_ntt_table_free(t);
+        }
+    }
+}
+
+static void test_order(void)
+{
+    static const size_t ns[] = {16, 64, 256};
+    for (size_t k = 0; k < 3; k++) {
+        size_t n = ns[k];
+        uint64_t q = random_prime(40 + (int)(test_rand() % 22), n);
+        hers_ntt_table *t;
+        CHECK_OK(hers_ntt_table_create(&t, n, q));
+        if (!t)
+            continue;
+        uint64_t psi;
+        CHECK_OK(hers_primitive_root(q, 2 * n, &psi));
+        CHECK(psi == t->psi);
+        uint64_t *a = hers_alloc_array(n, 8), *f = hers_alloc_array(n, 8);
+        fill_random(a, n, q, 0);
+        FOR_EACH_SIMD(level) {
+            memcpy(f, a, n * 8);
+            hers_ntt_forward(t, f);
+            int ok = 1;
+            for (size_t j = 0; j < n; j++) {
+                uint64_t x = hers_pow_mod(psi, 2 * hers_bitrev((uint32_t)j, t->log_n) + 1, &t->q);
+                uint64_t v = 0;
+                for (size_t i = n; i-- > 0;) /* Horner */
+                    v = hers_add_mod(hers_mul_mod(v, x, &t->q), a[i], q);
+                ok &= f[j] == v;
+            }
+            CHECK(ok);
+        }
+        hers_free(a);
+        hers_free(f);
+        hers_ntt_table_free(t);
+    }
+}
+
+static void test_roundtrip(void)
+{
+    const size_t nmax = quick() ? 4096 : 32768;
+    static const int bitsv[] = {20, 30, 45, 49, 50, 52, 59, 61, 62};
+    for (size_t n = 16; n <= nmax; n <<= 1) {
+        for (size_t b = 0; b < sizeof bitsv / sizeof bitsv[0]; b++) {
+            if ((UINT64_C(1) << bitsv[b]) < 1024 * n)
+                continue;
+            if (n >= 4096 && (b % 3) != 0 && bitsv[b] != 50 && bitsv[b] != 62)
+                continue; /* keep large sizes cheap */
+            uint64_t q = random_prime(bitsv[b], n);
+            hers_ntt_table *t;
+            CHECK_OK(hers_ntt_table_create(&t, n, q));
+            if (!t)
+                continue;
+            uint64_t *a = hers_alloc_array(n, 8), *f = hers_alloc_array(n, 8);
+            uint64_t *ref = hers_alloc_array(n, 8);
+            for (int mode = 0; mode < 3; mode++) {
+                fill_random(a, n, q, mode);
+                memcpy(ref, a, n * 8);
+                hers_ntt_forward_portable(t, ref);
+                FOR_EACH_SIMD(level) {
+                    memcpy(f, a, n * 8);
+                    hers_ntt_forward(t, f);
+                    CHECK(memcmp(f, ref, n * 8) == 0);
+                    /* inverse of an arbitrary [0, q) vector matches portable too */
+                    uint64_t *g = hers_alloc_array(n, 8), *h = hers_alloc_array(n, 8);
+                    fill_random(g, n, q, mode);
+                    memcpy(h, g, n * 8);
+                    hers_ntt_inverse_portable(t, h);
+                    hers_ntt_inverse(t, g);
+                    CHECK(memcmp(g, h, n * 8) == 0);
+                    hers_free(g);
+                    hers_free(h);
+                    hers_ntt_inverse(t, f);
+                    int same = memcmp(f, a, n * 8) == 0;
+                    CHECK(same);
+                    if (!same)
+                        fprintf(stderr, "  roundtrip mismatch n=%zu q=%" PRIu64 "\n", n, q);
+                }
+            }
+            hers_free(a);
+            hers_free(f);
+            hers_free(ref);
+            hers_ntt_table_free(t);
+        }
+    }
+}
+
+/* Tiny primes (a few bits above 2n): every level against the schoolbook. */
+static void test_small_primes(void)
+{
+    for (size_t n = 16; n <= 256; n <<= 1) {
+        int lg = 0;
+        while (((size_t)1 << lg) < 2 * n)
+            lg++;
+        for (int bits = lg + 2; bits <= lg + 8; bits += 3) {
+            uint64_t q;
+            if (hers_primes_below(bits, 2 * n, 1, NULL, 0, &q) != HERS_OK)
+                continue;
+            hers_ntt_table *t;
+            CHECK_OK(hers_ntt_table_create(&t, n, q));
+            if (!t)
+                continue;
+            uint64_t *a = hers_alloc_array(n, 8), *b = hers_alloc_array(n, 8);
+            uint64_t *c = hers_alloc_array(n, 8), *ref = hers_alloc_array(n, 8);
+            fill_random(a, n, q, 0);
+            fill_random(b, n, q, 3);
+            schoolbook(ref, a, b, n, q);
+            FOR_EACH_SIMD(level) {
+                memcpy(c, a, n * 8);
+                hers_ntt_forward(t, c);
+                uint64_t *fb = hers_alloc_array(n, 8);
+                memcpy(fb, b, n * 8);
+                hers_ntt_forward(t, fb);
+                hers_poly_mul(c, c, fb, n, &t->q);
+                hers_ntt_inverse(t, c);
+                CHECK(memcmp(c, ref, n * 8) == 0);
+                hers_free(fb);
+            }
+            hers_free(a);
+            hers_free(b);
+            hers_free(c);
+            hers_free(ref);
+            hers_ntt_table_free(t);
+        }
+    }
+}
+
+static void test_pointwise(void)
+{
+    const size_t n = 1024 + 3; /* odd tail exercises SIMD remainders */
+    static const int bitsv[] = {17, 30, 49, 50, 58, 62};
+    uint64_t *a = hers_alloc_array(n, 8), *b = hers_alloc_array(n, 8);
+    uint64_t *o = hers_alloc_array(n, 8), *acc = hers_alloc_array(n, 8);
+    for (size_t k = 0; k < sizeof bitsv / sizeof bitsv[0]; k++) {
+        uint64_t q = random_prime(bitsv[k], 16);
+        hers_modulus m;
+        CHECK_OK(hers_modulus_init(&m, q));
+        for (int mode = 0; mode < 4; mode++) {
+            fill_random(a, n, q, mode == 3 ? 3 : 0);
+            fill_random(b, n, q, mode == 1 ? 1 : mode == 2 ? 3 : 0);
+            uint64_t s = mode == 1 ? q - 1 : test_rand() % q;
+            FOR_EACH_SIMD(level) {
+                int ok_add = 1, ok_sub = 1, ok_neg = 1, ok_mul = 1, ok_acc = 1, ok_sc = 1;
+                hers_poly_add(o, a, b, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_add &= o[i] == (uint64_t)(((u128)a[i] + b[i]) % q);
+                hers_poly_sub(o, a, b, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_sub &= o[i] == (uint64_t)(((u128)a[i] + q - b[i]) % q);
+                hers_poly_neg(o, a, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_neg &= o[i] == (q - a[i]) % q;
+                hers_poly_mul(o, a, b, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_mul &= o[i] == (uint64_t)(((u128)a[i] * b[i]) % q);
+                for (size_t i = 0; i < n; i++)
+                    acc[i] = b[n - 1 - i];
+                hers_poly_mul_acc(acc, a, b, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_acc &= acc[i] == (uint64_t)(((u128)a[i] * b[i] + b[n - 1 - i]) % q);
+                hers_poly_mul_scalar(o, a, s, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_sc &= o[i] == (uint64_t)(((u128)a[i] * s) % q);
+                /* aliasing: out == a */
+                memcpy(o, a, n * 8);
+                hers_poly_mul(o, o, b, n, &m);
+                for (size_t i = 0; i < n; i++)
+                    ok_mul &= o[i] == (uint64_t)(((u128)a[i] * b[i]) % q);
+                CHECK(ok_add);
+                CHECK(ok_sub);
+                CHECK(ok_neg);
+                CHECK(ok_mul);
+                CHECK(ok_acc);
+                CHECK(ok_sc);
+            }
+        }
+    }
+    hers_free(a);
+    hers_free(b);
+    hers_free(o);
+    hers_free(acc);
+}
+
+static void test_table_errors(void)
+{
+    hers_ntt_table *t = (hers_ntt_table *)1;
+    uint64_t q;
+    CHECK_OK(hers_primes_below(40, 2 * 65536, 1, NULL, 0, &q));
+    CHECK(hers_ntt_table_create(&t, 8, q) == HERS_ERR_ARG);
+    CHECK(t == NULL);
+    CHECK(hers_ntt_table_create(&t, 65536, q) == HERS_ERR_ARG);
+    CHECK(hers_ntt_table_create(&t, 1000, q) == HERS_ERR_ARG);
+    CHECK(hers_ntt_table_create(&t, 1024, q + 2 * 1024) == HERS_ERR_ARG || hers_is_prime(q + 2048));
+    CHECK(hers_ntt_table_create(&t, 1024, 12289 * 2 - 1) == HERS_ERR_ARG); /* not 1 mod 2048 */
+    CHECK(hers_ntt_table_create(&t, 1024, 12289) == HERS_OK);
+    hers_ntt_table_free(t);
+    CHECK(hers_ntt_table_create(NULL, 1024, 12289) == HERS_ERR_ARG);
+    hers_ntt_table_free(NULL);
+}
+
+int main(void)
+{
+    test_rand_seed(test_seed());
+    test_table_errors();
+    test_order();
+    test_products();
+    test_small_primes();
+    test_pointwise();
+    test_roundtrip();
+    return test_finish();
+}

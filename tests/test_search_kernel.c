@@ -1,0 +1,165 @@
+/* test_search_kernel.c - the fused search kernels (src/search/search_kernel.h)
+ * against a scalar modular reference, on random and worst-case residues, at
+ * every SIMD level, plus the AVX-512 IFMA kernel body run on a scalar
+ * emulation of its intrinsics (it cannot run natively on CPUs without it). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "hers/hers_modarith.h"
+#include "search/search_kernel.h"
+#include "support/check.h"
+#include "support/search_avx512_emul.h"
+#include "search/kernel_avx512_body.h"
+
+#define MAXK 3
+
+/* Reference: R0 = sum P0 G0, R1 = sum P0 G1 + P1 G0, R2 = sum P1 G1 (mod q),
+ * computed term by term with hers_mul_mod (no Karatsuba, no wide sums). */
+static void ref_ee(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                   const hers_modulus *m, uint64_t *out, size_t stride)
+{
+    for (size_t j = 0; j < k; j++)
+        for (size_t l = 0; l < HERS_TILE; l++) {
+            uint64_t q = m[j].value, r0 = 0, r1 = 0, r2 = 0;
+            for (size_t i = 0; i < d; i++) {
+                size_t b0 = HERS_TILE_EE(d, j, i, 0) + l, b1 = HERS_TILE_EE(d, j, i, 1) + l;
+                uint64_t g0 = g[b0], g1 = g[b1], p0 = p[b0], p1 = p[b1];
+                r0 = hers_add_mod(r0, hers_mul_mod(p0, g0, &m[j]), q);
+                r1 = hers_add_mod(r1, hers_mul_mod(p0, g1, &m[j]), q);
+                r1 = hers_add_mod(r1, hers_mul_mod(p1, g0, &m[j]), q);
+                r2 = hers_add_mod(r2, hers_mul_mod(p1, g1, &m[j]), q);
+            }
+            out[j * stride + l] = r0;
+            out[(k + j) * stride + l] = r1;
+            out[(2 * k + j) * stride + l] = r2;
+        }
+}
+
+static void ref_pe(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                   const hers_modulus *m, uint64_t *out, size_t stride)
+{
+    for (size_t j = 0; j < k; j++)
+        for (size_t l = 0; l < HERS_TILE; l++) {
+            uint64_t q = m[j].value, r0 = 0, r1 = 0;
+            for (size_t i = 0; i < d; i++) {
+                uint64_t x = g[HERS_TILE_PG(d, j, i) + l];
+                r0 = hers_add_mod(r0, hers_mul_mod(p[HERS_TILE_EE(d, j, i, 0) + l], x, &m[j]), q);
+                r1 = hers_add_mod(r1, hers_mul_mod(p[HERS_TILE_EE(d, j, i, 1) + l], x, &m[j]), q);
+            }
+            out[j * stride + l] = r0;
+            out[(k + j) * stride + l] = r1;
+        }
+}
+
+/* fill: 0 random, 1 all q-1 (the accumulator worst case), 2 mixed extremes */
+static void fill(uint64_t *v, size_t words_per_prime_row, size_t rows, size_t k,
+                 const hers_modulus *m, int mode)
+{
+    /* v is [k][rows][8] with rows = d * parts */
+    for (size_t j = 0; j < k; j++)
+        for (size_t r = 0; r < rows; r++)
+            for (size_t l = 0; l < HERS_TILE; l++) {
+                uint64_t q = m[j].value, x;
+                if (mode == 1) x = q - 1;
+                else if (mode == 2) x = (test_rand() & 1) ? q - 1 - (test_rand() & 3) : (test_rand() & 3);
+                else x = test_rand() % q;
+                v[(j * rows + r) * HERS_TILE + l] = x;
+            }
+    (void)words_per_prime_row;
+}
+
+static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km)
+{
+    size_t gw = d * 2 * k * HERS_TILE, pw = d * 2 * k * HERS_TILE, gpw = d * k * HERS_TILE;
+    const size_t stride = 24; /* out rows wider than a tile, like a real N */
+    uint64_t *g = hers_alloc_array(gw, 8), *p = hers_alloc_array(pw, 8);
+    uint64_t *gp = hers_alloc_array(gpw, 8);
+    uint64_t *want = hers_alloc_array(3 * k * stride, 8), *got = hers_alloc_array(3 * k * stride, 8);
+    CHECK(g && p && gp && want && got);
+    if (!g || !p || !gp || !want || !got)
+        goto done;
+    fill(g, 0, d * 2, k, m, mode);
+    fill(p, 0, d * 2, k, m, mode);
+    fill(gp, 0, d, k, m, mode);
+
+    ref_ee(g, p, d, k, m, want, stride);
+    FOR_EACH_SIMD(level) {
+        /* the probe tile in the level's layout */
+        uint64_t *pl = hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < d; i++)
+                hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
+                                      p + HERS_TILE_EE(d, j, i, 1));
+        memset(got, 0xff, 3 * k * stride * 8);
+        hers_kernel_ee_select(level)(g, pl, d, k, km, got, stride);
+        for (size_t r = 0; r < 3 * k; r++)
+            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+        hers_free(pl);
+    }
+    memset(got, 0xff, 3 * k * stride * 8);
+    ifma_kernel_ee(g, p, d, k, km, got, stride); /* emulated IFMA */
+    for (size_t r = 0; r < 3 * k; r++)
+        CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+
+    ref_pe(gp, p, d, k, m, want, stride);
+    FOR_EACH_SIMD(level) {
+        uint64_t *pl = hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
+        for (size_t j = 0; j < k; j++)
+            for (size_t i = 0; i < d; i++)
+                hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
+                                      p + HERS_TILE_EE(d, j, i, 1));
+        memset(got, 0xff, 3 * k * stride * 8);
+        hers_kernel_pe_select(level)(gp, pl, d, k, km, got, stride);
+        for (size_t r = 0; r < 2 * k; r++)
+            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+        hers_free(pl);
+    }
+    memset(got, 0xff, 3 * k * stride * 8);
+    ifma_kernel_pe(gp, p, d, k, km, got, stride);
+    for (size_t r = 0; r < 2 * k; r++)
+        CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+done:
+    hers_free(g);
+    hers_free(p);
+    hers_free(gp);
+    hers_free(want);
+    hers_free(got);
+}
+
+int main(void)
+{
+    (void)test_seed();
+    int quick = getenv("HERS_TEST_QUICK") != NULL;
+    /* the largest moduli the kernels accept (just below 2^50), a typical
+     * 50-bit NTT prime and a small one */
+    const uint64_t qs[MAXK] = {(UINT64_C(1) << 50) - 27, UINT64_C(1125899906826241),
+                               UINT64_C(1032193)};
+    hers_modulus m[MAXK];
+    hers_kmod km[MAXK];
+    for (int j = 0; j < MAXK; j++) {
+        CHECK_OK(hers_modulus_init(&m[j], qs[j]));
+        hers_kmod_init(&km[j], qs[j]);
+    }
+
+    /* the final reduction, any 128-bit value, against hers_reduce128 */
+    for (int j = 0; j < MAXK; j++)
+        for (int r = 0; r < 20000; r++) {
+            uint64_t hi = test_rand(), lo = test_rand();
+            if (r % 4 == 1) hi = UINT64_MAX - (test_rand() & 7);
+            if (r % 4 == 2) lo = UINT64_MAX - (test_rand() & 7);
+            if (r % 8 == 3) hi = 0;
+            if (hers_kmod_reduce(hi, lo, &km[j]) != hers_reduce128(hi, lo, &m[j]))
+                CHECK(0);
+        }
+
+    const size_t dims[] = {1, 2, 16, 63, 64, 128, 512, 1024};
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        if (quick && dims[di] > 128 && dims[di] != 1024)
+            continue;
+        for (size_t k = 1; k <= MAXK; k++)
+            for (int mode = 0; mode < 3; mode++)
+                run_case(dims[di], k, mode, m, km);
+    }
+    return test_finish();
+}
