@@ -25,6 +25,9 @@ expect_fail() {
     --spread 0.5 --seed 7 >/dev/null && ok "gen" || bad "gen"
 "$HERS" gen --out "$T/x2.npy" --ids 20 --per-id 4 --dim 32 --spread 0.5 --seed 7 >/dev/null
 cmp -s "$T/x.npy" "$T/x2.npy" && ok "gen deterministic" || bad "gen deterministic"
+"$HERS" gen --out "$T/t1.npy" --ids 300 --per-id 3 --dim 128 --threads 1 >/dev/null &&
+"$HERS" gen --out "$T/t3.npy" --ids 300 --per-id 3 --dim 128 --threads 3 >/dev/null &&
+cmp -s "$T/t1.npy" "$T/t3.npy" && ok "gen threads" || bad "gen threads"
 "$HERS" gen --out "$T/x3.npy" --ids 20 --per-id 4 --dim 32 --spread 0.5 --seed 8 >/dev/null
 cmp -s "$T/x.npy" "$T/x3.npy" && bad "seeds differ" || ok "seeds differ"
 # 128-byte header + 80 rows x 32 floats

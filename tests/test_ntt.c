@@ -303,6 +303,33 @@ static void test_pointwise(void)
             }
         }
     }
+    /* every modulus size 2..62 (any odd q, not only primes), edge operands */
+    int ok = 1;
+    for (int bits = 2; bits <= 62; bits++) {
+        for (int rep = 0; rep < 3; rep++) {
+            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
+                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1)) | 1;
+            if (q < 3)
+                q = 3;
+            hers_modulus m;
+            CHECK_OK(hers_modulus_init(&m, q));
+            for (size_t i = 0; i < 64; i++) {
+                a[i] = (i % 5 == 0) ? q - 1 : test_rand() % q;
+                b[i] = (i % 7 == 0) ? q - 1 : test_rand() % q;
+                acc[i] = (i % 3 == 0) ? q - 1 : test_rand() % q;
+            }
+            FOR_EACH_SIMD(level) {
+                hers_poly_mul(o, a, b, 64, &m);
+                for (size_t i = 0; i < 64; i++)
+                    ok &= o[i] == (uint64_t)(((u128)a[i] * b[i]) % q);
+                memcpy(o, acc, 64 * 8);
+                hers_poly_mul_acc(o, a, b, 64, &m);
+                for (size_t i = 0; i < 64; i++)
+                    ok &= o[i] == (uint64_t)(((u128)a[i] * b[i] + acc[i]) % q);
+            }
+        }
+    }
+    CHECK(ok);
     hers_free(a);
     hers_free(b);
     hers_free(o);

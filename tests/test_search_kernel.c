@@ -7,6 +7,7 @@
 
 #include "hers/hers_mem.h"
 #include "hers/hers_modarith.h"
+#include "search/search_internal.h"
 #include "search/search_kernel.h"
 #include "support/check.h"
 #include "support/search_avx512_emul.h"
@@ -152,6 +153,28 @@ int main(void)
             if (hers_kmod_reduce(hi, lo, &km[j]) != hers_reduce128(hi, lo, &m[j]))
                 CHECK(0);
         }
+
+    /* bit-packing: round trip and the byte layout (LSB first) vs a bit loop */
+    for (int bits = 1; bits <= 64; bits++) {
+        uint64_t v[64], w[64];
+        uint8_t buf[64 * 8 + 8], ref[64 * 8 + 8];
+        size_t n = 8 * (1 + test_rand() % 8), bytes = n / 8 * (size_t)bits;
+        uint64_t mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
+        for (size_t i = 0; i < n; i++)
+            v[i] = test_rand() & mask;
+        memset(ref, 0, sizeof ref);
+        for (size_t i = 0; i < n; i++)
+            for (int b = 0; b < bits; b++)
+                if ((v[i] >> b) & 1)
+                    ref[(i * (size_t)bits + (size_t)b) / 8] |= (uint8_t)(1u << ((i * (size_t)bits + (size_t)b) % 8));
+        memset(buf, 0xee, sizeof buf);
+        se_pack(buf, v, n, bits);
+        CHECK(memcmp(buf, ref, bytes) == 0 && buf[bytes] == 0xee);
+        CHECK(se_unpack(w, buf, n, bits, bits == 64 ? ~UINT64_C(0) : mask + 1) == 1);
+        CHECK(memcmp(v, w, n * 8) == 0);
+        if (bits < 64 && n > 1)
+            CHECK(se_unpack(w, buf, n, bits, v[0] > v[1] ? v[0] : v[1]) == 0);
+    }
 
     const size_t dims[] = {1, 2, 16, 63, 64, 128, 512, 1024};
     for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {

@@ -20,8 +20,11 @@
  * occurs in practice, and when it does the result is off by one unit in one
  * coefficient (one more unit of noise), never out of range.
  *
- * Everything here is constant-time in the data (no data-dependent branches
- * or table look-ups). Objects are immutable after creation (thread-safe).
+ * The portable code is constant-time in the data. The AVX2 kernels (used
+ * when every modulus is below 2^50 and k <= 7) evaluate the fraction sums in
+ * doubles and branch to the exact fixed-point code only for lanes within
+ * 2^-40 of a rounding boundary, so results are bit-identical at every SIMD
+ * level. Objects are immutable after creation (thread-safe).
  */
 #ifndef HERS_RNS_H
 #define HERS_RNS_H

@@ -29,16 +29,9 @@ void hers_sample_ternary(hers_prg *g, int8_t *out, size_t n)
     hers_wipe(buf, sizeof buf);
 }
 
-/* Branch- and table-free popcount of a 21-bit value (libgcc's fallback for
+/* Centred binomial: popcount(21 bits) - popcount(21 bits), computed with a
+ * branch- and table-free SWAR expression (libgcc's fallback for
  * __builtin_popcount may use a lookup table: not constant time). */
-static inline int popcount21(uint64_t x)
-{
-    x = x - ((x >> 1) & 0x5555555555555555ull);
-    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
-    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
-    return (int)((x * 0x0101010101010101ull) >> 56);
-}
-
 void hers_sample_cbd(hers_prg *g, int8_t *out, size_t n)
 {
     /* 6 bytes per coefficient: 21 + 21 bits used. */
@@ -50,9 +43,15 @@ void hers_sample_cbd(hers_prg *g, int8_t *out, size_t n)
             const uint8_t *b = buf + 6 * j;
             uint64_t w = (uint64_t)b[0] | (uint64_t)b[1] << 8 | (uint64_t)b[2] << 16 |
                          (uint64_t)b[3] << 24 | (uint64_t)b[4] << 32 | (uint64_t)b[5] << 40;
-            int a = popcount21(w & 0x1fffff);
-            int c = popcount21((w >> 21) & 0x1fffff);
-            out[i + j] = (int8_t)(a - c);
+            /* both 21-bit halves counted at once: low half in bits 0..31,
+             * high half in bits 32..63 */
+            uint64_t z = (w & 0x1fffff) | (((w >> 21) & 0x1fffff) << 32);
+            z = z - ((z >> 1) & 0x5555555555555555ull);
+            z = (z & 0x3333333333333333ull) + ((z >> 2) & 0x3333333333333333ull);
+            z = (z + (z >> 4)) & 0x0f0f0f0f0f0f0f0full;
+            z = z + (z >> 8);
+            z = z + (z >> 16);   /* byte 0: low count, byte 4: high count */
+            out[i + j] = (int8_t)((int)(z & 0xff) - (int)((z >> 32) & 0xff));
         }
     }
     hers_wipe(buf, sizeof buf);

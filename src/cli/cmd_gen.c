@@ -6,14 +6,16 @@
 #include "hers/hers_io.h"
 #include "hers/hers_synth.h"
 
-static const char *const gen_opts[] = {"--out", "--labels-out", "--ids", "--per-id", "--dim",
-                                       "--spread", "--latent-dim", "--warp", "--seed", NULL};
+static const char *const gen_opts[] = {"--out",        "--labels-out", "--ids",  "--per-id",
+                                       "--dim",        "--spread",     "--warp", "--latent-dim",
+                                       "--seed",       "--threads",    NULL};
 static const char *const gen_flags[] = {"--nonlinear", "--help", "-h", NULL};
 
 static void gen_usage(void)
 {
     printf("usage: hers gen --out X.npy [--labels-out Y.npy] --ids I --per-id S --dim D\n"
-           "                [--spread F] [--latent-dim M [--nonlinear] [--warp W]] [--seed N]\n\n"
+           "                [--spread F] [--latent-dim M [--nonlinear] [--warp W]] [--seed N]\n"
+           "                [--threads T]\n\n"
            "Writes I*S L2-normalised rows (identity-major) and their identity labels.\n"
            "  --out          .npy, .fvecs or .f32 (raw float32)\n"
            "  --labels-out   .npy (int32) or text (one label per line)\n"
@@ -24,7 +26,8 @@ static void gen_usage(void)
            "  --latent-dim   intrinsic dimension M < D (default 0: full dimension)\n"
            "  --nonlinear    curved embedding of the M-manifold instead of a linear one\n"
            "  --warp         strength of the curvature, 0..10 (default 0.5)\n"
-           "  --seed         64-bit seed (default 1); same seed, same output\n");
+           "  --seed         64-bit seed (default 1); same seed, same output\n"
+           "  --threads      worker threads (default 0: one per CPU; output identical)\n");
 }
 
 int hers_cmd_gen(int argc, char **argv)
@@ -48,12 +51,13 @@ int hers_cmd_gen(int argc, char **argv)
         return cli_fail(cmd, "%s: output must end in .npy, .fvecs or .f32", out);
     hers_synth_params p;
     hers_synth_defaults(&p);
-    uint64_t ids, per, dim, latent, seed;
+    uint64_t ids, per, dim, latent, seed, threads;
     if (cli_opt_u64(cmd, argc, argv, "--ids", 0, 1, INT32_MAX, &ids) ||
         cli_opt_u64(cmd, argc, argv, "--per-id", 0, 1, UINT32_MAX, &per) ||
         cli_opt_u64(cmd, argc, argv, "--dim", 0, 2, HERS_IO_MAX_DIM, &dim) ||
         cli_opt_u64(cmd, argc, argv, "--latent-dim", 0, 0, HERS_IO_MAX_DIM, &latent) ||
         cli_opt_u64(cmd, argc, argv, "--seed", 1, 0, UINT64_MAX, &seed) ||
+        cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 1024, &threads) ||
         cli_opt_double(cmd, argc, argv, "--spread", p.spread, &p.spread) ||
         cli_opt_double(cmd, argc, argv, "--warp", p.warp, &p.warp))
         return 1;
@@ -62,6 +66,7 @@ int hers_cmd_gen(int argc, char **argv)
     p.dim = (size_t)dim;
     p.latent_dim = (size_t)latent;
     p.seed = seed;
+    p.threads = (unsigned)threads;
     p.nonlinear = cli_flag(argc, argv, "--nonlinear");
     if (p.nonlinear && !p.latent_dim)
         return cli_fail(cmd, "--nonlinear needs --latent-dim");

@@ -83,40 +83,80 @@ hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const 
     return HERS_OK;
 }
 
+/* Explicit little-endian 64-bit stores/loads (a plain mov on x86). */
+static inline void st_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t ld_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+/* 64 bits at a time: `acc` holds `have` < 64 pending bits. n * bits is a
+ * multiple of 8 (n a multiple of 8), so the tail is whole bytes. */
 void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits)
 {
     uint64_t mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
-    unsigned __int128 acc = 0;
+    uint64_t acc = 0;
     int have = 0;
-    size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        acc |= (unsigned __int128)(v[i] & mask) << have;
-        have += bits;
-        while (have >= 8) {
-            out[o++] = (uint8_t)acc;
-            acc >>= 8;
-            have -= 8;
+        uint64_t x = v[i] & mask;
+        acc |= x << have;
+        if (have + bits >= 64) {
+            st_le64(out, acc);
+            out += 8;
+            int used = 64 - have;          /* bits of x already stored */
+            acc = used == 64 ? 0 : x >> used;
+            have = bits - used;
+        } else {
+            have += bits;
         }
     }
-    if (have > 0)
-        out[o] = (uint8_t)acc;
+    for (; have > 0; have -= 8, acc >>= 8)
+        *out++ = (uint8_t)acc;
 }
 
 int se_unpack(uint64_t *v, const uint8_t *in, size_t n, int bits, uint64_t bound)
 {
     uint64_t mask = bits == 64 ? ~UINT64_C(0) : (UINT64_C(1) << bits) - 1;
-    unsigned __int128 acc = 0;
+    size_t total = n / 8 * (size_t)bits, pos = 0; /* bytes */
+    uint64_t acc = 0;
     int have = 0, ok = 1;
-    size_t o = 0;
     for (size_t i = 0; i < n; i++) {
-        while (have < bits) {
-            acc |= (unsigned __int128)in[o++] << have;
-            have += 8;
+        uint64_t x;
+        if (have >= bits) {
+            x = acc & mask;
+            acc = bits == 64 ? 0 : acc >> bits;
+            have -= bits;
+        } else {
+            /* refill: the next 8 bytes (or the remaining tail) */
+            uint64_t w;
+            int got;
+            if (total - pos >= 8) {
+                w = ld_le64(in + pos);
+                pos += 8;
+                got = 64;
+            } else {
+                w = 0;
+                got = 0;
+                while (pos < total) {
+                    w |= (uint64_t)in[pos++] << got;
+                    got += 8;
+                }
+            }
+            x = (acc | (have == 64 ? 0 : w << have)) & mask;
+            int need = bits - have;          /* bits taken from w */
+            acc = need >= 64 ? 0 : w >> need;
+            have = got - need;
         }
-        v[i] = (uint64_t)acc & mask;
-        acc >>= bits;
-        have -= bits;
-        ok &= v[i] < bound;
+        v[i] = x;
+        ok &= x < bound;
     }
     return ok;
 }

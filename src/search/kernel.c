@@ -29,28 +29,16 @@ void hers_kmod_init(hers_kmod *m, uint64_t q)
 
 size_t hers_kernel_probe_rows(hers_simd level)
 {
-    return level == HERS_SIMD_AVX2 ? 6 : 2;
+    (void)level; /* every level uses the canonical rows today */
+    return 2;
 }
 
 void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, size_t i,
                            const uint64_t y0[HERS_TILE], const uint64_t y1[HERS_TILE])
 {
-    if (level != HERS_SIMD_AVX2) {
-        for (size_t l = 0; l < HERS_TILE; l++) {
-            tile[HERS_TILE_EE(d, j, i, 0) + l] = y0[l];
-            tile[HERS_TILE_EE(d, j, i, 1) + l] = y1[l];
-        }
-        return;
-    }
-    const uint64_t m = (UINT64_C(1) << 26) - 1;
-    uint64_t *r = tile + (j * d + i) * 6 * HERS_TILE;
+    (void)level;
     for (size_t l = 0; l < HERS_TILE; l++) {
-        uint64_t s = y0[l] + y1[l];
-        r[0 * HERS_TILE + l] = y0[l] & m;
-        r[1 * HERS_TILE + l] = y0[l] >> 26;
-        r[2 * HERS_TILE + l] = y1[l] & m;
-        r[3 * HERS_TILE + l] = y1[l] >> 26;
-        r[4 * HERS_TILE + l] = s & m;
-        r[5 * HERS_TILE + l] = s >> 26;
+        tile[HERS_TILE_EE(d, j, i, 0) + l] = y0[l];
+        tile[HERS_TILE_EE(d, j, i, 1) + l] = y1[l];
     }
 }

@@ -63,11 +63,9 @@ void hers_kmod_init(hers_kmod *m, uint64_t q);
 
 /* Probe tiles are converted once per query, so their layout may depend on
  * the SIMD level (the gallery's may not: an index is built once and
- * searched at any level). Portable and AVX-512: canonical rows P0, P1
- * (HERS_TILE_EE offsets). AVX2: six rows per (prime, dimension), pre-split
- * into the 26-bit limbs the kernel multiplies and with the Karatsuba sum
- * precomputed: P0 & m, P0 >> 26, P1 & m, P1 >> 26, S & m, S >> 26 with
- * S = P0 + P1 (< 2^51, not reduced), m = 2^26 - 1. */
+ * searched at any level). Today every level uses the canonical rows P0, P1
+ * (HERS_TILE_EE offsets); a pre-split AVX2 layout was measured slower
+ * (kernel_avx2.c). */
 size_t hers_kernel_probe_rows(hers_simd level);
 /* Words of one probe tile: k * d * rows * 8. */
 static inline size_t hers_kernel_probe_words(hers_simd level, size_t d, size_t k)

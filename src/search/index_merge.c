@@ -1,0 +1,171 @@
+/*
+ * index_merge.c - indexes summed from several galleries, block-range views,
+ * result assembly and gallery decryption (search_merge.h), for the store.
+ */
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+#include "search/search_merge.h"
+
+hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                            hers_index **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "index: out is NULL");
+    *out = NULL;
+    hers_status st = hers_search_check_params(p, mode);
+    if (st != HERS_OK)
+        return st;
+    if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
+        return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
+    hers_index *ix = hers_alloc(sizeof *ix);
+    if (!ix)
+        return hers_error(HERS_ERR_NOMEM, "index: out of memory");
+    memcpy(ix->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    ix->mode = mode;
+    ix->N = p->n;
+    ix->k = p->k;
+    ix->n = n;
+    ix->d = d;
+    ix->blocks = (n + p->n - 1) / p->n;
+    ix->tiles = p->n / HERS_TILE;
+    ix->tile_words = p->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) * HERS_TILE;
+    for (size_t j = 0; j < p->k; j++)
+        hers_kmod_init(&ix->kmod[j], p->q[j].value);
+    ix->data = hers_alloc_array(ix->tiles * ix->blocks, ix->tile_words * sizeof(uint64_t));
+    if (!ix->data) {
+        hers_free(ix);
+        return hers_error(HERS_ERR_NOMEM, "index: out of memory for %zu templates x %zu dimensions",
+                          n, d);
+    }
+    *out = ix;
+    return HERS_OK;
+}
+
+hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t dst_block,
+                                   const hers_gallery *g, size_t src_block, size_t nb,
+                                   unsigned threads)
+{
+    if (!p || !ix || !g)
+        return hers_error(HERS_ERR_ARG, "index: NULL argument");
+    if (nb == 0)
+        return HERS_OK;
+    if (g->mode != ix->mode || g->d != ix->d || src_block + nb > g->blocks ||
+        dst_block + nb > ix->blocks)
+        return hers_error(HERS_ERR_MISMATCH,
+                          "index: segment (mode %d, d %zu, blocks %zu) does not fit the index "
+                          "(mode %d, d %zu, blocks %zu) at block %zu",
+                          (int)g->mode, g->d, g->blocks, (int)ix->mode, ix->d, ix->blocks,
+                          dst_block);
+    /* A view of the block range: same records, fewer blocks. Index building
+     * reads only the records, never the ids. */
+    hers_gallery view = *g;
+    view.recs = g->recs + src_block * g->d * g->rec_bytes;
+    view.blocks = nb;
+    view.n = nb * g->N;
+    hers_index *part = NULL;
+    hers_status st = hers_index_build(p, &view, threads, &part);
+    if (st != HERS_OK)
+        return st;
+    size_t per_prime = ix->tile_words / ix->k;
+    for (size_t s = 0; s < ix->tiles; s++)
+        for (size_t b = 0; b < nb; b++) {
+            uint64_t *dst = ix->data + (s * ix->blocks + dst_block + b) * ix->tile_words;
+            const uint64_t *src = part->data + (s * part->blocks + b) * part->tile_words;
+            for (size_t w = 0; w < ix->tile_words; w++)
+                dst[w] = hers_add_mod(dst[w], src[w], ix->kmod[w / per_prime].q);
+        }
+    hers_index_free(part);
+    return HERS_OK;
+}
+
+hers_status hers_result_zero(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
+                             size_t d, hers_result **out)
+{
+    return hers_result_alloc(p, mode, count, n, d, out);
+}
+
+hers_status hers_result_place(hers_result *dst, size_t dst_block, const hers_result *src)
+{
+    if (!dst || !src)
+        return hers_error(HERS_ERR_ARG, "result: NULL argument");
+    if (src->count != dst->count || src->mode != dst->mode ||
+        memcmp(src->params_id, dst->params_id, HERS_PARAMS_ID_BYTES) != 0 ||
+        dst_block + src->blocks > dst->blocks)
+        return hers_error(HERS_ERR_MISMATCH, "result: partial result does not fit at block %zu",
+                          dst_block);
+    for (size_t q = 0; q < src->count; q++)
+        for (size_t b = 0; b < src->blocks; b++) {
+            hers_ciphertext *d = &dst->cts[q * dst->blocks + dst_block + b];
+            hers_ciphertext_free(d);
+            hers_status st = hers_ciphertext_copy(&src->cts[q * src->blocks + b], d);
+            if (st != HERS_OK)
+                return st;
+        }
+    return HERS_OK;
+}
+
+int hers_gallery_kind(const hers_gallery *g) { return (int)g->kind; }
+
+hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                 const hers_gallery *g, int32_t *values)
+{
+    if (!p || !g || !values || (g->kind != GAL_PLAIN && !sk))
+        return hers_error(HERS_ERR_ARG, "gallery decrypt: NULL argument");
+    hers_status st = hers_search_check_id(p, g->params_id, "gallery decrypt: gallery");
+    if (st != HERS_OK)
+        return st;
+    size_t N = p->n, k = p->k, kn = k * N;
+    int64_t *slots = hers_alloc_array(N, sizeof *slots);
+    hers_ciphertext ct = {0};
+    hers_plaintext pt = {0};
+    if (!slots) {
+        st = hers_error(HERS_ERR_NOMEM, "gallery decrypt: out of memory");
+        goto done;
+    }
+    if (g->kind != GAL_PLAIN) {
+        if ((st = hers_ciphertext_init(p, 2, &ct)) != HERS_OK ||
+            (st = hers_plaintext_init(p, &pt)) != HERS_OK)
+            goto done;
+    }
+    for (size_t b = 0; b < g->blocks; b++)
+        for (size_t i = 0; i < g->d; i++) {
+            const uint8_t *rec = g->recs + (b * g->d + i) * g->rec_bytes;
+            if (g->kind == GAL_PLAIN) {
+                for (size_t x = 0; x < N; x++)
+                    slots[x] = (int16_t)(uint16_t)(rec[2 * x] | (rec[2 * x + 1] << 8));
+            } else {
+                int ok;
+                ct.ntt_form = 1;
+                ct.form = HERS_FORM_BFV;
+                ct.parts = 2;
+                ct.num_primes = k;
+                ct.has_seed = 0;
+                if (g->kind == GAL_SEEDED) {
+                    ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, ct.data);
+                    hers_bfv_expand_uniform(p, rec, HERS_STREAM_CT_A, k, ct.data + kn);
+                } else {
+                    ok = se_unpack_poly(p, rec, k, ct.data);
+                    ok &= se_unpack_poly(p, rec + gal_poly_bytes(p), k, ct.data + kn);
+                }
+                if (!ok) {
+                    st = hers_error(HERS_ERR_FORMAT, "gallery decrypt: residue out of range");
+                    goto done;
+                }
+                if ((st = hers_decrypt(p, sk, &ct, &pt)) != HERS_OK ||
+                    (st = hers_decode_batch(p, &pt, slots)) != HERS_OK)
+                    goto done;
+            }
+            for (size_t x = 0; x < N; x++) {
+                size_t row = b * N + x;
+                if (row < g->n)
+                    values[row * g->d + i] = (int32_t)slots[x];
+            }
+        }
+done:
+    hers_free_secret(slots, N * sizeof *slots);
+    hers_ciphertext_free(&ct);
+    hers_plaintext_free(&pt);
+    return st;
+}

@@ -1,0 +1,50 @@
+/*
+ * search_merge.h - private plumbing for the store layer (src/store): indexes
+ * summed from several galleries ("segments" enrolled at different times),
+ * block-range views, result assembly, and gallery decryption for
+ * compaction by the key holder.
+ *
+ * Everything here relies on linearity: the kernel form of a block is
+ * t*C[b][i] in NTT form (or the lifted plaintext), so the kernel form of
+ * C1 + C2 (two encryptions filling disjoint slots, zero elsewhere) is the
+ * sum of their kernel forms, mod each prime.
+ */
+#ifndef HERS_SEARCH_MERGE_H
+#define HERS_SEARCH_MERGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_search.h"
+
+/* An all-zero index of n templates (ceil(n/N) blocks) and d dimensions. */
+hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                            hers_index **out);
+
+/* Adds the kernel form of blocks [src_block, src_block + nb) of gallery g
+ * into blocks [dst_block, dst_block + nb) of ix (same params, mode, d).
+ * threads as in hers_index_build. */
+hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t dst_block,
+                                   const hers_gallery *g, size_t src_block, size_t nb,
+                                   unsigned threads);
+
+/* A result of count probes over n templates, every ciphertext zero (3-part
+ * BGV both-encrypted, 2-part BFV plain-gallery, all primes, NTT form as the
+ * kernel emits). */
+hers_status hers_result_zero(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
+                             size_t d, hers_result **out);
+
+/* Copies the (probe, block) ciphertexts of src (blocks 0..B'-1) into dst at
+ * blocks dst_block.. (same probes, params, mode). */
+hers_status hers_result_place(hers_result *dst, size_t dst_block, const hers_result *src);
+
+/* Key holder: decrypts every template of g into values (n x d, row-major,
+ * centred integers). Used to compact a store (re-encrypting live rows). */
+hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                 const hers_gallery *g, int32_t *values);
+
+/* The gallery's at-rest kind is seed-compressed secret-key (1), public-key
+ * (2) or plain (0). */
+int hers_gallery_kind(const hers_gallery *g);
+
+#endif
