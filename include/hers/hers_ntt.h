@@ -3,7 +3,9 @@
  * and coefficient-wise polynomial arithmetic mod one prime.
  *
  * n is a power of two in [16, 32768]; q is prime, q = 1 (mod 2n), q < 2^62
- * (the AVX-512 IFMA kernels are used for q < 2^50, the others fall back).
+ * (the AVX2 and AVX-512 IFMA kernels are used for q < 2^50; larger q fall
+ * back to the portable code, which is also the reference for bit-identity).
+ * The pointwise products require reduced inputs (in [0, q)) at every level.
  *
  * Order convention: hers_ntt_forward takes coefficients in standard order
  * and returns evaluations a(psi^(2*brv(i)+1)) in bit-reversed order (psi a

@@ -164,8 +164,10 @@ typedef struct hers_deepmds_options {
 } hers_deepmds_options;
 
 /* Fills the defaults for a data set of n rows of in_dim floats and target
- * dimension dim: the constants above, and steps scaled with the data so a
- * 60,000 x 784 fit to 64 dims takes a few minutes on 2 cores. */
+ * dimension dim: the constants above, except lr = 1e-3 (short runs), a PCA
+ * front end pca_dim = 4 * dim when that is < in_dim (set 0 for the full
+ * learned chain from in_dim), and steps per stage scaled with the data
+ * (n / 50 in [300, 600]) so a 60,000 x 784 fit takes minutes on 2 cores. */
 void hers_deepmds_options_default(hers_deepmds_options *o, size_t n, size_t in_dim, size_t dim);
 
 /* Trains DeepMDS++ on x (rows unit-normalised internally) with identity

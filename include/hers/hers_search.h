@@ -24,11 +24,12 @@
  *
  * Modes
  *   HERS_MODE_BOTH_ENCRYPTED: gallery and probe encrypted (the HERS
- *     protocol). Needs parameters with Q = 1 (mod t) (every named set). The
- *     server multiplies both sides by t, which turns the BFV ciphertexts into
- *     BGV-form ciphertexts of -m (t*Delta = Q - 1 = -1 mod Q), and sums their
- *     plain tensor products in the NTT domain: no base extension, no
- *     scale-and-round, no relinearisation. Result: a 3-part HERS_FORM_BGV
+ *     protocol). Needs parameters with Q = 1 (mod t) (every named set).
+ *     Multiplying a BFV ciphertext by t gives a BGV-form ciphertext of -m
+ *     (t*Delta = Q - 1 = -1 mod Q); the server sums the plain tensor products
+ *     (t P[i]) x (t C[b][i]) = P[i] x (t^2 C[b][i]) in the NTT domain (the
+ *     index stores t^2 C): no base extension, no scale-and-round, no
+ *     relinearisation. Result: a 3-part HERS_FORM_BGV
  *     ciphertext per block (docs/design.md, "Encrypted search: the fused
  *     kernel and its noise").
  *   HERS_MODE_PLAIN_GALLERY: the gallery is plaintext on the server (encoded
@@ -171,7 +172,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size
 
 /* ------------------------------------------------------------ server index */
 
-/* The gallery in the kernel's form: t*C[b][i] (or the lifted plaintext), NTT
+/* The gallery in the kernel's form: t^2 C[b][i] (or the lifted plaintext), NTT
  * form mod every q_j, tiled for the kernel. 32 bytes per template x dimension
  * both-encrypted with two primes (16 plain-gallery). */
 typedef struct hers_index hers_index;

@@ -134,6 +134,87 @@ hers_status hers_relin_key_deserialize(const hers_params *p, const void *buf, si
 hers_status hers_relin_key_write(const char *path, const hers_params *p, const hers_relin_key *rk);
 hers_status hers_relin_key_read(const char *path, const hers_params *p, hers_relin_key **out);
 
+/* ------------------------------------------------------------ passphrase-protected secret key */
+/* A secret-key record (above) sealed with a key derived from a passphrase:
+ * Argon2id (libsodium crypto_pwhash, random 16-byte salt) derives a 32-byte
+ * key, XSalsa20-Poly1305 (crypto_secretbox_easy, random 24-byte nonce)
+ * encrypts and authenticates the record. Envelope (docs/formats.md):
+ *
+ *   offset  size  field
+ *   0       4     magic "HERS"
+ *   4       4     tag "SKPW"
+ *   8       4     envelope version, u32 LE (HERS_SKPW_VERSION)
+ *   12      4     KDF algorithm, u32 LE (2 = Argon2id v1.3)
+ *   16      8     KDF opslimit (passes), u64 LE
+ *   24      8     KDF memlimit in bytes, u64 LE
+ *   32      16    salt
+ *   48      24    nonce
+ *   72      32    parameter-set id (public; checked before the KDF runs)
+ *   104     8     sealed size C, u64 LE (= secret-key record size + 16)
+ *   112     C     secretbox(secret-key record)  (16-byte MAC first)
+ *   112+C   32    checksum: BLAKE2b-256 of bytes [0, 112+C)
+ *
+ * The checksum tells a damaged file (HERS_ERR_CHECKSUM / HERS_ERR_FORMAT)
+ * from a wrong passphrase: a failed MAC behind a valid checksum is
+ * HERS_ERR_CRYPTO "wrong passphrase (or corrupted key file)". Readers accept
+ * KDF costs in [HERS_SKPW_OPSLIMIT_MIN, HERS_SKPW_OPSLIMIT_MAX] and
+ * [HERS_SKPW_MEMLIMIT_MIN, HERS_SKPW_MEMLIMIT_MAX] (a file cannot make the
+ * reader spend more than 1 GiB / 16 passes) and check everything cheap
+ * (size, magic, version, checksum, costs, parameter id) before the KDF.
+ * Passphrases: 1..HERS_SKPW_PASS_MAX bytes, any bytes (not NUL-terminated).
+ * Every internal secret buffer (derived key, plaintext record) is wiped; the
+ * caller owns and wipes the passphrase. Thread-safety: reentrant. */
+
+#define HERS_SKPW_VERSION 1
+#define HERS_SKPW_HEADER_BYTES 112
+#define HERS_SKPW_PASS_MAX 4096
+/* Default cost: libsodium's OPSLIMIT/MEMLIMIT_INTERACTIVE (2 passes,
+ * 64 MiB), about 0.1-0.3 s on a 2020s x86 core. */
+#define HERS_SKPW_OPSLIMIT_DEFAULT 2
+#define HERS_SKPW_MEMLIMIT_DEFAULT ((uint64_t)64 << 20)
+#define HERS_SKPW_OPSLIMIT_MIN 1
+#define HERS_SKPW_OPSLIMIT_MAX 16
+#define HERS_SKPW_MEMLIMIT_MIN ((uint64_t)8192)
+#define HERS_SKPW_MEMLIMIT_MAX ((uint64_t)1 << 30)
+
+/* Argon2id cost: opslimit passes over memlimit bytes. */
+typedef struct hers_pwhash_cost {
+    uint64_t opslimit;
+    uint64_t memlimit;
+} hers_pwhash_cost;
+
+/* Size of the protected envelope for parameters p. */
+hers_status hers_secret_key_protected_size(const hers_params *p, size_t *size);
+/* Seals sk into buf (cap >= hers_secret_key_protected_size). cost NULL means
+ * the default; a cost outside the reader's ranges is HERS_ERR_ARG. */
+hers_status hers_secret_key_seal(const hers_params *p, const hers_secret_key *sk, const void *pass,
+                                 size_t pass_len, const hers_pwhash_cost *cost, void *buf,
+                                 size_t cap, size_t *written);
+/* Opens an envelope (length exact). Errors: HERS_ERR_FORMAT, HERS_ERR_VERSION,
+ * HERS_ERR_CHECKSUM, HERS_ERR_MISMATCH (other parameter set),
+ * HERS_ERR_CRYPTO (wrong passphrase), HERS_ERR_NOMEM, HERS_ERR_ARG. */
+hers_status hers_secret_key_unseal(const hers_params *p, const void *buf, size_t len,
+                                   const void *pass, size_t pass_len, hers_secret_key **out);
+/* Validates everything but the passphrase (no KDF): size, magic, version,
+ * costs, checksum. cost (may be NULL) receives the stored KDF cost. */
+hers_status hers_secret_key_protected_peek(const void *buf, size_t len, hers_pwhash_cost *cost);
+/* 1 if buf starts like a protected envelope (magic "HERS" + "SKPW"), else 0. */
+int hers_secret_key_is_protected(const void *buf, size_t len);
+/* Sets *is_protected to 1 if the file starts like a protected envelope, 0
+ * otherwise (a plain or damaged file). Errors: HERS_ERR_NOTFOUND, HERS_ERR_IO. */
+hers_status hers_secret_key_file_is_protected(const char *path, int *is_protected);
+/* File forms: mode 0600, atomic (temp file + fsync + rename), default cost
+ * for the writer; messages are prefixed with the path. */
+hers_status hers_secret_key_write_protected(const char *path, const hers_params *p,
+                                            const hers_secret_key *sk, const void *pass,
+                                            size_t pass_len);
+hers_status hers_secret_key_write_protected_cost(const char *path, const hers_params *p,
+                                                 const hers_secret_key *sk, const void *pass,
+                                                 size_t pass_len, const hers_pwhash_cost *cost);
+hers_status hers_secret_key_read_protected(const char *path, const hers_params *p,
+                                           const void *pass, size_t pass_len,
+                                           hers_secret_key **out);
+
 /* ------------------------------------------------------------ plaintexts */
 /* Only the coefficients (pt->coeffs) are stored; the NTT cache is not (call
  * hers_plaintext_to_ntt after reading). */

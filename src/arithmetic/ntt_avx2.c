@@ -30,15 +30,15 @@
  * 2.5q, 3.25q, then <= 1.25q after a reducing stage, never above 4q (so
  * B < 2^52 holds), and the last stage ends with |v| <= 1.25q, which the
  * fused final reduction (final_u64) needs.
- * Stages with gap >= 4 are radix-2 passes over memory; the last two stages
- * (gaps 2 and 1) run in registers on 8 values, followed by the reduction
- * into [0, q).
+ * Stages with gap >= 8 are radix-2 passes over memory; the last three
+ * stages (gaps 4, 2 and 1) run in registers on 8 values, followed by the
+ * reduction into [0, q).
  *
  * Inverse (Gentleman-Sande, bit-reversed in, standard out): the sum X + Y
  * doubles the bound, so it is reduced at odd stages: bounds stay <= 2q on
- * entry of the product (|X - Y| <= 4q). The first two stages (gaps 1, 2) run
- * in registers; the last stage is fused with n^-1 (both outputs pass through
- * mulmod) and the final reduction into [0, q).
+ * entry of the product (|X - Y| <= 4q). The first three stages (gaps 1, 2,
+ * 4) run in registers; the last stage is fused with n^-1 (both outputs pass
+ * through mulmod) and the final reduction into [0, q).
  *
  * All operations are data-independent (no branches on values).
  */
@@ -149,12 +149,17 @@ fwd_stage(uint64_t *a, size_t m, size_t gap, const double *w, const double *wq, 
     }
 }
 
-/* Forward stage gap 2 on the 8 values at p (chunk k): B0 = b0 b1 b4 b5,
- * B1 = b2 b3 b6 b7. */
-static inline void fwd_gap2(const uint64_t *p, size_t k, const hers_ntt_simd *s,
-                            const consts *c, __m256d *B0, __m256d *B1)
+/* Forward stages gap 4 and gap 2 on the 8 values at p (chunk k, which is
+ * block k of the gap-4 stage, m = n/8; that stage never reduces X, its index
+ * is last - 2): B0 = b0 b1 b4 b5, B1 = b2 b3 b6 b7. */
+static inline void fwd_gap42(const uint64_t *p, size_t k, size_t n, const hers_ntt_simd *s,
+                             const consts *c, __m256d *B0, __m256d *B1)
 {
     __m256d v0 = load_d(p), v1 = load_d(p + 4);
+    __m256d T4 = mulmod(v1, _mm256_broadcast_sd(s->fw + n / 8 + k),
+                        _mm256_broadcast_sd(s->fwq + n / 8 + k), c);
+    v1 = _mm256_sub_pd(v0, T4);
+    v0 = _mm256_add_pd(v0, T4);
     __m256d X = _mm256_permute2f128_pd(v0, v1, 0x20); /* a0 a1 a4 a5 */
     __m256d Y = _mm256_permute2f128_pd(v0, v1, 0x31); /* a2 a3 a6 a7 */
     __m256d T = mulmod(Y, _mm256_loadu_pd(s->fw2 + 4 * k), _mm256_loadu_pd(s->fwq2 + 4 * k), c);
@@ -162,20 +167,20 @@ static inline void fwd_gap2(const uint64_t *p, size_t k, const hers_ntt_simd *s,
     *B1 = _mm256_sub_pd(X, T);
 }
 
-/* Last two forward stages (gaps 2 and 1) and the final reduction, software
- * pipelined (the gap-2 stage of chunk k+1 is issued before the gap-1 stage
- * of chunk k: measured ~15% faster, the chain of one chunk is long). */
-static inline void fwd_last2(uint64_t *a, size_t n, const hers_ntt_simd *s, const consts *c)
+/* Last three forward stages (gaps 4, 2, 1) and the final reduction, software
+ * pipelined (the gap-4/2 stages of chunk k+1 are issued before the gap-1
+ * stage of chunk k: measured ~15% faster, the chain of one chunk is long). */
+static inline void fwd_last3(uint64_t *a, size_t n, const hers_ntt_simd *s, const consts *c)
 {
     const double *w1 = s->fw + n / 2, *wq1 = s->fwq + n / 2;
     const size_t chunks = n / 8;
     __m256d B0, B1;
-    fwd_gap2(a, 0, s, c, &B0, &B1);
+    fwd_gap42(a, 0, n, s, c, &B0, &B1);
     for (size_t k = 0; k < chunks; k++) {
         uint64_t *p = a + 8 * k;
         __m256d N0 = B0, N1 = B1;
         if (k + 1 < chunks)
-            fwd_gap2(p + 8, k + 1, s, c, &N0, &N1);
+            fwd_gap42(p + 8, k + 1, n, s, c, &N0, &N1);
         __m256d X = _mm256_unpacklo_pd(B0, B1); /* b0 b2 b4 b6 */
         __m256d Y = _mm256_unpackhi_pd(B0, B1); /* b1 b3 b5 b7 */
         X = reduce(X, c); /* the last stage always reduces X: |X +- T| <= 1.25q */
@@ -202,11 +207,11 @@ void hers_ntt_forward_avx2(const hers_ntt_table *t, uint64_t *a)
     const consts c = make_consts(t->q.value);
     const double *w = s->fw, *wq = s->fwq;
     const int last = t->log_n - 1;
-    /* stages 0 .. log n - 3 have gap >= 4; stage st reduces X iff
+    /* stages 0 .. log n - 4 have gap >= 8; stage st reduces X iff
      * (last - st) % 4 == 0. (Radix-4 passes were measured: no faster here.) */
     int st = 0;
     size_t m = 1, gap = n / 2;
-    for (; gap >= 4; m <<= 1, gap >>= 1, st++) {
+    for (; gap >= 8; m <<= 1, gap >>= 1, st++) {
         const int r = ((last - st) & 3) == 0;
         if (st == 0)
             fwd_stage(a, m, gap, w, wq, &c, 1, r);
@@ -215,8 +220,9 @@ void hers_ntt_forward_avx2(const hers_ntt_table *t, uint64_t *a)
         else
             fwd_stage(a, m, gap, w, wq, &c, 0, 0);
     }
-    /* st = last - 1: no reduction there; the last stage always reduces X */
-    fwd_last2(a, n, s, &c);
+    /* st = last - 2: no reduction there nor at last - 1; the last stage
+     * always reduces X */
+    fwd_last3(a, n, s, &c);
 }
 
 /* Inverse stage gap 1 on the 8 uint64 values at p (chunk k), with the
@@ -238,11 +244,12 @@ static inline void inv_gap1(const uint64_t *p, size_t k, const hers_ntt_simd *s,
     *Y = _mm256_permute2f128_pd(lo, hi, 0x31); /* b2 b3 b6 b7 */
 }
 
-/* First two inverse stages (gaps 1 and 2) from uint64 input, software
- * pipelined like fwd_last2. */
-static inline void inv_first2(uint64_t *a, size_t n, const hers_ntt_simd *s, const consts *c)
+/* First three inverse stages (gaps 1, 2 and 4) from uint64 input, software
+ * pipelined like fwd_last3. */
+static inline void inv_first3(uint64_t *a, size_t n, const hers_ntt_simd *s, const consts *c)
 {
     const double *w2 = s->iw2, *wq2 = s->iwq2; /* lanes = blocks 2k, 2k, 2k+1, 2k+1 */
+    const double *w4 = s->iw + 3 * n / 4, *wq4 = s->iwq + 3 * n / 4; /* stage m = n/8 */
     const size_t chunks = n / 8;
     __m256d X, Y;
     inv_gap1(a, 0, s, c, &X, &Y);
@@ -255,8 +262,12 @@ static inline void inv_first2(uint64_t *a, size_t n, const hers_ntt_simd *s, con
         __m256d S = reduce(_mm256_add_pd(X, Y), c); /* c0 c1 c4 c5 */
         __m256d D = mulmod(_mm256_sub_pd(X, Y), _mm256_loadu_pd(w2 + 4 * k),
                            _mm256_loadu_pd(wq2 + 4 * k), c); /* c2 c3 c6 c7 */
-        store_d(p, _mm256_permute2f128_pd(S, D, 0x20));
-        store_d(p + 4, _mm256_permute2f128_pd(S, D, 0x31));
+        /* stage 2 (gap 4, m = n/8, block k): even, no reduction */
+        X = _mm256_permute2f128_pd(S, D, 0x20); /* c0 c1 c2 c3 */
+        Y = _mm256_permute2f128_pd(S, D, 0x31); /* c4 c5 c6 c7 */
+        store_d(p, _mm256_add_pd(X, Y));
+        store_d(p + 4, mulmod(_mm256_sub_pd(X, Y), _mm256_broadcast_sd(w4 + k),
+                              _mm256_broadcast_sd(wq4 + k), c));
         X = NX;
         Y = NY;
     }
@@ -285,10 +296,10 @@ void hers_ntt_inverse_avx2(const hers_ntt_table *t, uint64_t *a)
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
     const size_t n = t->n;
     const consts c = make_consts(t->q.value);
-    inv_first2(a, n, s, &c);
-    int stage = 2;
-    size_t gap = 4;
-    for (size_t m = n / 8; m > 1; m >>= 1, gap <<= 1, stage++) {
+    inv_first3(a, n, s, &c);
+    int stage = 3;
+    size_t gap = 8;
+    for (size_t m = n / 16; m > 1; m >>= 1, gap <<= 1, stage++) {
         const size_t off = n - 2 * m; /* use-order offset of this stage's twiddles */
         if (stage & 1)
             inv_stage(a, m, gap, s->iw + off, s->iwq + off, &c, 1);

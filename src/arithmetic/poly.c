@@ -147,6 +147,7 @@ void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                           const hers_modulus *q)
 {
+    s = hers_reduce64(s, q); /* documented as [0, q); any 64-bit s is accepted */
     hers_simd level = mul_level(q);
     if (level >= HERS_SIMD_AVX512) {
         hers_poly_mul_scalar_avx512(out, a, s, n, q);

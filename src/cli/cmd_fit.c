@@ -27,9 +27,10 @@ static void fit_usage(void)
            "  --seed S        deepmds: PRG seed (default 1); same seed => same model\n"
            "  --threads T     OpenBLAS threads (default: OpenBLAS's own choice)\n"
            "  --whiten        pca: divide each component by its standard deviation\n"
-           "  --pca-dim P     deepmds: PCA front end to P dims before the stages\n"
+           "  --pca-dim P     deepmds: PCA front end to P dims before the stages (default\n"
+           "                  4*D when smaller than the input; 0: learn the full chain)\n"
            "  --candidates C  deepmds: candidate pairs per kind for hard-pair mining\n"
-           "  --lr R          deepmds: Adam learning rate (default 3e-4)\n"
+           "  --lr R          deepmds: Adam learning rate (default 1e-3; the authors: 3e-4)\n"
            "  --cov W         deepmds: decorrelation weight (default 10)\n"
            "  --ratio W       deepmds: supervised ratio term weight (default 0: off)\n"
            "  --no-pca-init   deepmds: Xavier-initialise the skip layers instead of PCA\n"
@@ -93,7 +94,7 @@ int hers_cmd_fit(int argc, char **argv)
         cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 1024, &threads) ||
         cli_opt_u64(cmd, argc, argv, "--pca-dim", 0, 0, HERS_REDUCE_MAX_DIM, &pca_dim) ||
         cli_opt_u64(cmd, argc, argv, "--candidates", 0, 0, 1000000, &cand) ||
-        cli_opt_double(cmd, argc, argv, "--lr", 3e-4, &lr) ||
+        cli_opt_double(cmd, argc, argv, "--lr", 1e-3, &lr) ||
         cli_opt_double(cmd, argc, argv, "--ratio", 0.0, &ratio) ||
         cli_opt_double(cmd, argc, argv, "--cov", 10.0, &cov))
         return 1;
@@ -142,15 +143,18 @@ int hers_cmd_fit(int argc, char **argv)
             o.steps = steps;
         if (cand)
             o.candidates = cand;
-        o.pca_dim = pca_dim;
+        if (cli_opt(argc, argv, "--pca-dim"))
+            o.pca_dim = pca_dim;
         o.lr = lr;
         o.w_ratio = ratio;
         o.w_cov = cov;
         o.pca_init = !cli_flag(argc, argv, "--no-pca-init");
         if (!ui.quiet)
-            fprintf(stderr, "fit: deepmds %zu x %zu -> %llu, %llu steps per stage, seed %llu\n",
-                    x.rows, x.cols, (unsigned long long)dim, (unsigned long long)o.steps,
-                    (unsigned long long)seed);
+            fprintf(stderr,
+                    "fit: deepmds %zu x %zu -> %llu (PCA front end %zu), %llu steps per stage, "
+                    "seed %llu\n",
+                    x.rows, x.cols, (unsigned long long)dim, o.pca_dim,
+                    (unsigned long long)o.steps, (unsigned long long)seed);
         st = hers_deepmds_fit(&x, &l, &o, fit_progress, &ui, &m);
         if (ui.tty && !ui.quiet)
             cli_progress_end();

@@ -1,6 +1,6 @@
 /*
  * index.c - the server's in-memory gallery in the kernel's form
- * (search_kernel.h): for both-encrypted galleries G = t*C[b][i] (NTT form,
+ * (search_kernel.h): for both-encrypted galleries G = t^2 C[b][i] (NTT form,
  * both parts, every prime), for plain galleries the batch-encoded values
  * lifted to [-t/2, t/2) and NTT-transformed mod every prime. Tiles of 8
  * evaluation indices, ordered [tile s][block b] so that one worker's scan
@@ -98,11 +98,13 @@ static void build_task(void *vctx, size_t b, unsigned w)
             build_fail(c, HERS_ERR_FORMAT, "index: gallery residue out of range");
             return;
         }
-        /* BFV -> BGV form of -m: multiply both parts by t */
+        /* BFV -> BGV form: the tensor product needs (t P) x (t C) = P x (t^2 C),
+         * so the gallery carries both factors t and the probe is used as
+         * encrypted (no per-query multiplication). */
         for (size_t part = 0; part < 2; part++)
             for (size_t j = 0; j < k; j++)
-                hers_poly_mul_scalar(poly + part * kn + j * N, poly + part * kn + j * N, p->t, N,
-                                     &p->q[j]);
+                hers_poly_mul_scalar(poly + part * kn + j * N, poly + part * kn + j * N,
+                                     hers_mul_mod(p->t, p->t, &p->q[j]), N, &p->q[j]);
         scatter(c->ix, b, i, 0, poly);
         scatter(c->ix, b, i, 1, poly + kn);
     }

@@ -1,6 +1,6 @@
 /*
- * search.c - the server's search: probes converted once into the kernel's
- * tiled form (times t in both-encrypted mode), then one pass over the index
+ * search.c - the server's search: probes rearranged once into the kernel's
+ * tiled form, then one pass over the index
  * in which every gallery tile is multiplied with every probe's tile while it
  * is in cache, parallel over (tile range, block range) tasks; then the
  * optional shrinking of the results (modulus switching, relinearisation).
@@ -106,8 +106,9 @@ static void scan_fail(struct scan_ctx *c, hers_status st)
     pthread_mutex_unlock(&c->mu);
 }
 
-/* Task (r, i): probe r, dimension i -> its rows of every probe tile (times t
- * when both-encrypted), in the layout of the active SIMD level. */
+/* Task (r, i): probe r, dimension i -> its rows of every probe tile, in the
+ * layout of the active SIMD level. The probe is used as encrypted: the
+ * factor t of both sides lives in the index (t^2 C). */
 static void probe_task(void *vctx, size_t task, unsigned w)
 {
     (void)w;
@@ -116,20 +117,12 @@ static void probe_task(void *vctx, size_t task, unsigned w)
     const hers_index *ix = c->ix;
     size_t d = ix->d, r = task / d, i = task % d;
     const hers_ciphertext *ct = &c->q->cts[task];
-    int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     uint64_t *base = c->probe + r * ix->tiles * c->ptw;
-    uint64_t y0[HERS_TILE], y1[HERS_TILE];
     for (size_t j = 0; j < p->k; j++) {
         const uint64_t *s0 = hers_ct_poly(ct, 0, j), *s1 = hers_ct_poly(ct, 1, j);
-        const hers_modulus *qj = &p->q[j];
-        uint64_t tv = ee ? p->t : 1, ts = hers_shoup_precompute(tv, qj->value);
-        for (size_t s = 0; s < ix->tiles; s++) {
-            for (size_t l = 0; l < HERS_TILE; l++) {
-                y0[l] = hers_mul_shoup(s0[s * HERS_TILE + l], tv, ts, qj->value);
-                y1[l] = hers_mul_shoup(s1[s * HERS_TILE + l], tv, ts, qj->value);
-            }
-            hers_kernel_probe_put(c->level, base + s * c->ptw, d, j, i, y0, y1);
-        }
+        for (size_t s = 0; s < ix->tiles; s++)
+            hers_kernel_probe_put(c->level, base + s * c->ptw, d, j, i, s0 + s * HERS_TILE,
+                                  s1 + s * HERS_TILE);
     }
 }
 

@@ -16,8 +16,9 @@
  * at a time (hardware prefetchers see a plain stream), and the probe tile
  * stays in L1/L2 while the gallery tiles of every block stream past it.
  *
- * Both-encrypted kernel (gallery G = t*C, probe P = t*P', both BGV form of
- * the negated messages, see docs/design.md): for every lane and prime,
+ * Both-encrypted kernel (gallery G = t^2 C, probe P as encrypted; the
+ * tensor (tP) x (tC) = P x (t^2 C) of the BGV forms of the negated
+ * messages, see docs/design.md): for every lane and prime,
  *   S0 = sum_i P0 G0,  S2 = sum_i P1 G1,  S1 = sum_i (P0 + P1)(G0 + G1)
  * as exact integers (Karatsuba: 3 products instead of 4), then
  *   R0 = S0 mod q, R2 = S2 mod q, R1 = (S1 - S0 - S2) mod q

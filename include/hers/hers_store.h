@@ -1,0 +1,219 @@
+/*
+ * hers_store.h - the durable encrypted gallery database ("store"): an LMDB
+ * environment in a directory holding the public parameters and keys, the
+ * encrypted gallery as append-only segments, and the catalog (ids <-> slots,
+ * deletions). Layout: docs/formats.md, "Gallery database (LMDB)"; design and
+ * measurements: docs/design.md, "The store".
+ *
+ * Slots. Every enrolled template gets a slot number, 0.. next_slot - 1, in
+ * enrolment order; slot x lives in block x / N, SIMD slot x mod N. A
+ * segment is one enrolment: the gallery (hers_gallery) of its rows,
+ * preceded by o = first_slot mod N zero rows so that it starts at a block
+ * boundary; in the kernel's form a block is the sum of the blocks of every
+ * segment covering it (linearity: each encryption is zero outside its own
+ * slots), so an append never re-encrypts stored data. To bound the noise of
+ * such sums, a block takes at most hers_db_max_overlap() segments; the next
+ * append then starts at a fresh block (the rest of the block stays empty).
+ *
+ * Deletion removes the id <-> slot pair: search reports only slots present
+ * in the catalog, so a deleted template is never returned again, from the
+ * next snapshot on. The ciphertext stays until hers_db_compact.
+ *
+ * Secrets: nothing secret is ever written into the database. Enrolment
+ * takes a secret key (seed-compressed secret-key encryption) or a public
+ * key (anyone can enrol); compaction with a secret key (the key holder)
+ * decrypts and re-encrypts in memory.
+ *
+ * Thread-safety and processes: LMDB semantics. Any number of processes may
+ * open the same database; there is one writer at a time (write calls
+ * serialise on LMDB's writer lock) and any number of readers, which never
+ * block and never see a half-applied write (snapshots). A hers_db handle
+ * may be used by several threads for reads (snapshots); write calls
+ * (enroll, delete, compact) must not run concurrently on one handle. Use
+ * one hers_db handle per process per database (LMDB forbids opening the
+ * same environment twice in one process). Every write is one transaction,
+ * durable when the call returns HERS_OK (fsync'ed); on any error nothing
+ * has changed.
+ *
+ * Errors: HERS_ERR_IO (file system, LMDB), HERS_ERR_FORMAT / VERSION /
+ * CHECKSUM (corrupt or foreign database), HERS_ERR_MISMATCH (keys, model,
+ * dimension, scale or mode differ from the database's), HERS_ERR_EXISTS
+ * (id clash, init over a non-empty directory), HERS_ERR_NOTFOUND (unknown
+ * id, not a database), HERS_ERR_ARG, HERS_ERR_NOMEM. The library never
+ * prints; messages name the directory.
+ */
+#ifndef HERS_STORE_H
+#define HERS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_bfv.h"
+#include "hers/hers_search.h"
+#include "hers/hers_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HERS_DB_FORMAT_VERSION 1
+#define HERS_DB_MAX_MODEL_ID 32   /* bytes of a recorded model id */
+
+typedef struct hers_db hers_db;
+
+/* Creates the database in dir (created with mode 0700 if missing; refused
+ * if it exists and is not empty: HERS_ERR_EXISTS) from public material
+ * only. rk may be NULL. model_id (model_id_len bytes, 0..32) may be NULL: it
+ * then gets recorded at the first enrolment that names a model. */
+hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
+                           const hers_relin_key *rk, const uint8_t *model_id,
+                           size_t model_id_len);
+
+/* Opens an existing database (validates the format, the meta records and
+ * their checksums, that the file is not truncated). readonly: no writes
+ * through this handle (and the directory may be read-only). */
+hers_status hers_db_open(const char *dir, int readonly, hers_db **out);
+void hers_db_close(hers_db *db);
+
+/* The database's parameters and keys (owned by the handle). */
+const hers_params *hers_db_params(const hers_db *db);
+const hers_public_key *hers_db_public_key(const hers_db *db);
+const hers_relin_key *hers_db_relin_key(const hers_db *db);   /* NULL if none */
+
+/* HERS_OK if sk is the secret key behind the database's public key (an
+ * encryption under the public key decrypts correctly with sk), else
+ * HERS_ERR_MISMATCH ("the secret key does not belong to ..."). Enrolment
+ * and compaction with a secret key call it. */
+hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk);
+
+/* Largest number of segments that may share one block (noise bound of the
+ * summed encryptions: docs/design.md), >= 1. */
+size_t hers_db_max_overlap(const hers_db *db);
+
+typedef struct hers_db_info {
+    uint32_t format;           /* HERS_DB_FORMAT_VERSION */
+    size_t N;                  /* slots per block */
+    uint64_t t;
+    size_t num_primes;
+    double log_q;
+    char params_name[32];      /* "" for a custom set */
+    int has_gallery;           /* 0 until the first enrolment fixes d, scale, mode */
+    size_t d;
+    uint32_t scale;
+    hers_search_mode mode;
+    size_t model_id_len;       /* 0: no model recorded */
+    uint8_t model_id[HERS_DB_MAX_MODEL_ID];
+    uint64_t next_slot;        /* slots used so far (live, deleted, padding) */
+    uint64_t live;             /* templates that search can return */
+    uint64_t enrolled;         /* rows stored in segments (live + deleted, not yet compacted) */
+    uint64_t segments;
+    uint64_t blocks;           /* ceil(next_slot / N): blocks a search scans */
+    uint64_t payload_bytes;    /* bytes of the stored segments */
+    uint64_t file_bytes;       /* size of data.mdb */
+    uint64_t used_bytes;       /* pages in use inside data.mdb */
+} hers_db_info;
+
+hers_status hers_db_get_info(hers_db *db, hers_db_info *info);
+
+/* ------------------------------------------------------------ writes */
+
+typedef struct hers_db_enroll_opts {
+    hers_search_mode mode;     /* must equal the database's once it has a gallery */
+    uint32_t scale;            /* ditto; 1..HERS_SEARCH_MAX_SCALE */
+    unsigned threads;          /* encryption workers, 0 = online CPUs */
+    int replace;               /* 1: an existing id is re-enrolled (old slot deleted) */
+    const uint8_t *model_id;   /* NULL / 0 bytes: vectors not compressed by a model */
+    size_t model_id_len;
+    const uint8_t *seed;       /* NULL: CSPRNG. 32 bytes: deterministic (tests only) */
+} hers_db_enroll_opts;
+
+/* {both-encrypted, 125, 0, 0, NULL, 0, NULL} */
+void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
+
+/* Appends m templates (row-major int32 m x d, quantised as for
+ * hers_gallery_enroll) in one transaction. Exactly one of sk / pk non-NULL
+ * for both-encrypted mode (both NULL for plain-gallery); keys of the
+ * database's parameters. ids: m distinct ids (1..255 bytes, no tab, CR, LF,
+ * NUL) or NULL for the slot numbers as decimal strings. An id already in the
+ * database is an error (HERS_ERR_EXISTS) unless opts->replace. The model id
+ * must equal the recorded one (if the database records a model, a call
+ * without one is refused too). *first_slot (may be NULL) receives the slot of
+ * row 0; rows get consecutive slots. */
+hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
+                           const int32_t *values, size_t m, size_t d, const char *const *ids,
+                           const hers_db_enroll_opts *opts, uint64_t *first_slot);
+
+/* Deletes count ids in one transaction; every id must exist
+ * (HERS_ERR_NOTFOUND naming the first missing one, nothing deleted) and
+ * appear once. */
+hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count);
+
+typedef struct hers_db_compact_stats {
+    uint64_t segments_before, segments_after;
+    uint64_t slots_before, slots_after;   /* next_slot */
+    uint64_t file_before, file_after;     /* data.mdb bytes */
+    int shrunk;                            /* 1 if data.mdb was rewritten compactly */
+} hers_db_compact_stats;
+
+/* Reclaims space. sk NULL (anyone): drops the segments none of whose slots
+ * is live. sk given (key holder): decrypts every live template and
+ * re-encrypts them densely (slots 0..live-1, enrolment order kept, ids kept)
+ * into fresh segments, replacing all ciphertext data: deleted templates
+ * are then physically gone and the slot space shrinks. Both then rewrite
+ * data.mdb compactly (LMDB compacting copy + atomic rename) if no other
+ * process has the database open; otherwise the freed pages are reused by
+ * later writes and stats->shrunk = 0. */
+hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
+                            hers_db_compact_stats *stats);
+
+/* ------------------------------------------------------------ reads */
+
+/* A consistent read-only view (an LMDB read transaction): concurrent writes
+ * are invisible to it. Usable from any thread, one thread at a time; close
+ * it soon (a long-lived snapshot keeps old pages from being reused). */
+typedef struct hers_db_snapshot hers_db_snapshot;
+
+hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out);
+void hers_db_snapshot_close(hers_db_snapshot *s);
+/* Gallery shape of the snapshot (d = 0 before the first enrolment). */
+uint64_t hers_db_snapshot_slots(const hers_db_snapshot *s);    /* next_slot */
+uint64_t hers_db_snapshot_live(const hers_db_snapshot *s);
+size_t hers_db_snapshot_blocks(const hers_db_snapshot *s);
+size_t hers_db_snapshot_d(const hers_db_snapshot *s);
+uint32_t hers_db_snapshot_scale(const hers_db_snapshot *s);
+hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
+
+/* Builds the kernel form of blocks [first_block, first_block + blocks)
+ * (all segments' contributions summed; the index covers
+ * min(blocks * N, next_slot - first_block * N) templates). Whole gallery:
+ * (0, hers_db_snapshot_blocks). Every segment read is checksum-verified
+ * (HERS_ERR_CHECKSUM / FORMAT naming the segment). Peak memory: the index
+ * plus one decoded segment. */
+hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
+                                   unsigned threads, hers_index **out);
+
+/* The id of a live slot (NUL-terminated, valid until the snapshot closes),
+ * NULL if the slot is deleted, padding or out of range. */
+const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot);
+
+/* live[x] = 1 if slot first + x is live, else 0, for x < count. */
+hers_status hers_db_snapshot_live_map(hers_db_snapshot *s, uint64_t first, uint64_t count,
+                                      uint8_t *live);
+
+/* ------------------------------------------------------------ check */
+
+/* Called once per problem found, with one line of text (no newline). */
+typedef void (*hers_db_problem_fn)(void *user, const char *problem);
+
+/* Verifies every checksum and invariant (docs/formats.md): meta records,
+ * every segment header and gallery (deserialised), segment geometry
+ * (contiguous, within next_slot, mode / d / scale / params), ids <-> slots
+ * bijection, slots < next_slot and covered by a segment, live count,
+ * per-block overlap. *problems = number found (0: healthy). Returns an
+ * error only if the check itself cannot run. */
+hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64_t *problems);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_STORE_H */

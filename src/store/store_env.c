@@ -1,0 +1,616 @@
+/*
+ * store_env.c - creating and opening a gallery database (hers_store.h):
+ * the LMDB environment, the meta records, the state and segment-header
+ * codecs, and hers_db_get_info.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "hers/hers_mem.h"
+#include "hers/hers_serial.h"
+#include "store/store_internal.h"
+
+#define META_FORMAT "format"
+#define META_PARAMS "params"
+#define META_PK "public_key"
+#define META_RK "relin_key"
+#define META_STATE "state"
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)p[i] << (8 * i);
+    return v;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    return v;
+}
+
+void store_u64_be(uint8_t out[8], uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        out[i] = (uint8_t)(v >> (56 - 8 * i));
+}
+
+uint64_t store_get_u64_be(const uint8_t in[8])
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | in[i];
+    return v;
+}
+
+hers_status store_mdb_error(const hers_db *db, int rc, const char *what)
+{
+    hers_status s = (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
+                     rc == MDB_VERSION_MISMATCH || rc == MDB_BAD_VALSIZE)
+                        ? HERS_ERR_FORMAT
+                        : HERS_ERR_IO;
+    return hers_error(s, "%s: %s: %s%s", db && db->dir ? db->dir : "database", what,
+                      mdb_strerror(rc), s == HERS_ERR_FORMAT ? " (corrupt database)" : "");
+}
+
+int store_id_valid(const char *id, size_t len)
+{
+    if (len == 0 || len > HERS_SEARCH_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (id[i] == '\t' || id[i] == '\r' || id[i] == '\n' || id[i] == '\0')
+            return 0;
+    return 1;
+}
+
+size_t store_max_overlap(const hers_params *p, size_t d)
+{
+    double worst = 0, heur = 0;
+    if (d == 0 || d > HERS_SEARCH_MAX_D)
+        d = HERS_SEARCH_MAX_D;
+    if (!hers_params_q_one_mod_t(p) ||
+        hers_search_noise_bound(p, HERS_MODE_BOTH_ENCRYPTED, d, 1, 0, &worst, &heur) != HERS_OK)
+        return 1;
+    /* k summed fresh encryptions: at most k times the gallery noise, so the
+     * worst-case budget drops by at most log2 k bits; keep >= 1 bit. */
+    size_t k = 1;
+    while (k < STORE_MAX_OVERLAP && worst - log2((double)(2 * k)) >= 1.0)
+        k *= 2;
+    return k;
+}
+
+uint64_t store_segment_blocks(const hers_params *p, size_t d)
+{
+    uint64_t per_block = (uint64_t)hers_params_n(p) * (uint64_t)d * 16u;
+    uint64_t b = per_block ? STORE_SEGMENT_BYTES / per_block : 1;
+    return b ? b : 1;
+}
+
+/* ------------------------------------------------------------ records */
+
+void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES])
+{
+    memset(out, 0, STORE_STATE_BYTES);
+    memcpy(out, "HSTA", 4);
+    put_u32(out + 4, HERS_DB_FORMAT_VERSION);
+    put_u32(out + 8, s->has_gallery);
+    put_u32(out + 12, s->mode);
+    put_u32(out + 16, s->scale);
+    put_u32(out + 20, s->d);
+    put_u64(out + 24, s->next_slot);
+    put_u64(out + 32, s->next_segment);
+    put_u64(out + 40, s->live);
+    put_u64(out + 48, s->enrolled);
+    put_u32(out + 56, s->model_len);
+    memcpy(out + 64, s->model_id, HERS_DB_MAX_MODEL_ID);
+    crypto_generichash(out + STORE_STATE_BODY, STORE_HASH, out, STORE_STATE_BODY, NULL, 0);
+}
+
+hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, store_state *s)
+{
+    const uint8_t *b = buf;
+    uint8_t h[STORE_HASH];
+    memset(s, 0, sizeof *s);
+    if (len != STORE_STATE_BYTES || memcmp(b, "HSTA", 4) != 0)
+        return hers_error(HERS_ERR_FORMAT, "%s: state record malformed (%zu bytes)", db->dir, len);
+    if (get_u32(b + 4) != HERS_DB_FORMAT_VERSION)
+        return hers_error(HERS_ERR_VERSION, "%s: state record version %u unsupported", db->dir,
+                          get_u32(b + 4));
+    crypto_generichash(h, STORE_HASH, b, STORE_STATE_BODY, NULL, 0);
+    if (sodium_memcmp(h, b + STORE_STATE_BODY, STORE_HASH) != 0)
+        return hers_error(HERS_ERR_CHECKSUM, "%s: state record checksum mismatch", db->dir);
+    s->has_gallery = get_u32(b + 8);
+    s->mode = get_u32(b + 12);
+    s->scale = get_u32(b + 16);
+    s->d = get_u32(b + 20);
+    s->next_slot = get_u64(b + 24);
+    s->next_segment = get_u64(b + 32);
+    s->live = get_u64(b + 40);
+    s->enrolled = get_u64(b + 48);
+    s->model_len = get_u32(b + 56);
+    memcpy(s->model_id, b + 64, HERS_DB_MAX_MODEL_ID);
+    if (s->has_gallery > 1 || s->model_len > HERS_DB_MAX_MODEL_ID ||
+        s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
+        s->enrolled > s->next_slot ||
+        (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
+                            s->scale == 0 || s->scale > HERS_SEARCH_MAX_SCALE)) ||
+        (!s->has_gallery && (s->next_slot || s->next_segment)))
+        return hers_error(HERS_ERR_FORMAT, "%s: state record out of range", db->dir);
+    return HERS_OK;
+}
+
+hers_status store_state_read(hers_db *db, MDB_txn *txn, store_state *s)
+{
+    MDB_val k = {strlen(META_STATE), (void *)META_STATE}, v;
+    int rc = mdb_get(txn, db->meta, &k, &v);
+    if (rc != 0)
+        return store_mdb_error(db, rc, "state record");
+    return store_state_decode(db, v.mv_data, v.mv_size, s);
+}
+
+hers_status store_state_write(hers_db *db, MDB_txn *txn, const store_state *s)
+{
+    uint8_t buf[STORE_STATE_BYTES];
+    store_state_encode(s, buf);
+    MDB_val k = {strlen(META_STATE), (void *)META_STATE}, v = {sizeof buf, buf};
+    int rc = mdb_put(txn, db->meta, &k, &v, 0);
+    return rc ? store_mdb_error(db, rc, "writing the state") : HERS_OK;
+}
+
+void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER])
+{
+    memset(out, 0, STORE_SEG_HEADER);
+    memcpy(out, "HSEG", 4);
+    put_u32(out + 4, HERS_DB_FORMAT_VERSION);
+    put_u64(out + 8, s->first_block);
+    put_u64(out + 16, s->first_slot);
+    put_u32(out + 24, s->offset);
+    put_u32(out + 28, s->rows);
+    put_u64(out + 32, s->gallery_len);
+    crypto_generichash(out + STORE_SEG_BODY, STORE_HASH, out, STORE_SEG_BODY, NULL, 0);
+}
+
+uint64_t store_seg_blocks(const hers_db *db, const store_seg *s)
+{
+    uint64_t N = hers_params_n(db->p);
+    return ((uint64_t)s->offset + s->rows + N - 1) / N;
+}
+
+hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val, store_seg *s)
+{
+    const uint8_t *b = val->mv_data;
+    uint8_t h[STORE_HASH];
+    memset(s, 0, sizeof *s);
+    if (val->mv_size < STORE_SEG_HEADER || memcmp(b, "HSEG", 4) != 0)
+        return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header malformed", db->dir,
+                          (unsigned long long)key);
+    if (get_u32(b + 4) != HERS_DB_FORMAT_VERSION)
+        return hers_error(HERS_ERR_VERSION, "%s: segment %llu: version %u unsupported", db->dir,
+                          (unsigned long long)key, get_u32(b + 4));
+    crypto_generichash(h, STORE_HASH, b, STORE_SEG_BODY, NULL, 0);
+    if (sodium_memcmp(h, b + STORE_SEG_BODY, STORE_HASH) != 0)
+        return hers_error(HERS_ERR_CHECKSUM, "%s: segment %llu: header checksum mismatch", db->dir,
+                          (unsigned long long)key);
+    uint64_t N = hers_params_n(db->p);
+    s->first_block = get_u64(b + 8);
+    s->first_slot = get_u64(b + 16);
+    s->offset = get_u32(b + 24);
+    s->rows = get_u32(b + 28);
+    s->gallery_len = get_u64(b + 32);
+    s->gallery = b + STORE_SEG_HEADER;
+    if (s->rows == 0 || s->offset >= N || s->first_block > HERS_SEARCH_MAX_N / N ||
+        s->first_slot != s->first_block * N + s->offset ||
+        s->first_slot + s->rows > HERS_SEARCH_MAX_N ||
+        s->gallery_len != val->mv_size - STORE_SEG_HEADER)
+        return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header fields inconsistent", db->dir,
+                          (unsigned long long)key);
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ open */
+
+static char *path_join(const char *dir, const char *name)
+{
+    size_t a = strlen(dir), b = strlen(name);
+    char *s = malloc(a + b + 2);
+    if (s) {
+        memcpy(s, dir, a);
+        s[a] = '/';
+        memcpy(s + a + 1, name, b + 1);
+    }
+    return s;
+}
+
+static hers_status env_open(hers_db *db, unsigned flags)
+{
+    int rc = mdb_env_create(&db->env);
+    if (rc)
+        return store_mdb_error(db, rc, "creating the environment");
+    if ((rc = mdb_env_set_maxdbs(db->env, 8)) != 0 ||
+        (rc = mdb_env_set_mapsize(db->env, STORE_MAP_SIZE)) != 0 ||
+        (rc = mdb_env_open(db->env, db->dir, flags | MDB_NOTLS, 0600)) != 0) {
+        hers_status st = store_mdb_error(db, rc, "opening");
+        mdb_env_close(db->env);
+        db->env = NULL;
+        return st;
+    }
+    return HERS_OK;
+}
+
+static hers_status open_dbis(hers_db *db, MDB_txn *txn, unsigned flags)
+{
+    int rc;
+    if ((rc = mdb_dbi_open(txn, "meta", flags, &db->meta)) != 0 ||
+        (rc = mdb_dbi_open(txn, "ids", flags, &db->ids)) != 0 ||
+        (rc = mdb_dbi_open(txn, "slots", flags, &db->slots)) != 0 ||
+        (rc = mdb_dbi_open(txn, "segments", flags, &db->segs)) != 0)
+        return rc == MDB_NOTFOUND
+                   ? hers_error(HERS_ERR_FORMAT, "%s: not a hers gallery database (missing tables)",
+                                db->dir)
+                   : store_mdb_error(db, rc, "opening the tables");
+    return HERS_OK;
+}
+
+static hers_status put_meta(hers_db *db, MDB_txn *txn, const char *key, const void *v, size_t len)
+{
+    MDB_val k = {strlen(key), (void *)key}, val = {len, (void *)v};
+    int rc = mdb_put(txn, db->meta, &k, &val, 0);
+    return rc ? store_mdb_error(db, rc, key) : HERS_OK;
+}
+
+typedef hers_status (*size_fn)(const hers_params *, const void *, size_t *);
+
+static hers_status put_record(hers_db *db, MDB_txn *txn, const char *key, int what, const void *obj)
+{
+    size_t size = 0, w = 0;
+    hers_status st;
+    switch (what) {
+    case 0: st = hers_params_serialized_size(db->p, &size); break;
+    case 1: st = hers_public_key_serialized_size(db->p, obj, &size); break;
+    default: st = hers_relin_key_serialized_size(db->p, obj, &size); break;
+    }
+    if (st != HERS_OK)
+        return st;
+    uint8_t *buf = hers_alloc(size);
+    if (!buf)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    switch (what) {
+    case 0: st = hers_params_serialize(db->p, buf, size, &w); break;
+    case 1: st = hers_public_key_serialize(db->p, obj, buf, size, &w); break;
+    default: st = hers_relin_key_serialize(db->p, obj, buf, size, &w); break;
+    }
+    if (st == HERS_OK)
+        st = put_meta(db, txn, key, buf, w);
+    hers_free(buf);
+    return st;
+}
+
+static int dir_is_empty(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    int empty = 1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            empty = 0;
+            break;
+        }
+    closedir(d);
+    return empty;
+}
+
+hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
+                           const hers_relin_key *rk, const uint8_t *model_id,
+                           size_t model_id_len)
+{
+    if (!dir || !p || !pk || model_id_len > HERS_DB_MAX_MODEL_ID || (model_id_len && !model_id))
+        return hers_error(HERS_ERR_ARG, "db create: invalid argument");
+    struct stat sb;
+    if (stat(dir, &sb) == 0) {
+        if (!S_ISDIR(sb.st_mode))
+            return hers_error(HERS_ERR_EXISTS, "%s: exists and is not a directory", dir);
+        char *dm = path_join(dir, "data.mdb");
+        int isdb = dm && stat(dm, &sb) == 0;
+        free(dm);
+        if (isdb)
+            return hers_error(HERS_ERR_EXISTS, "%s: already a database (refusing to overwrite)",
+                              dir);
+        if (!dir_is_empty(dir))
+            return hers_error(HERS_ERR_EXISTS, "%s: directory not empty and not a hers database",
+                              dir);
+    } else if (mkdir(dir, 0700) != 0) {
+        return hers_error(HERS_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
+    }
+    hers_db db;
+    memset(&db, 0, sizeof db);
+    db.dir = (char *)dir;
+    db.p = (hers_params *)p;
+    hers_status st = env_open(&db, 0);
+    if (st != HERS_OK)
+        return st;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db.env, NULL, 0, &txn);
+    if (rc) {
+        st = store_mdb_error(&db, rc, "begin");
+        goto fail;
+    }
+    if ((st = open_dbis(&db, txn, MDB_CREATE)) != HERS_OK)
+        goto fail;
+    uint8_t fmt[8];
+    memcpy(fmt, "HERSDB", 6);
+    fmt[6] = HERS_DB_FORMAT_VERSION;
+    fmt[7] = 0;
+    store_state s;
+    memset(&s, 0, sizeof s);
+    s.model_len = (uint32_t)model_id_len;
+    if (model_id_len)
+        memcpy(s.model_id, model_id, model_id_len);
+    if ((st = put_meta(&db, txn, META_FORMAT, fmt, sizeof fmt)) != HERS_OK ||
+        (st = put_record(&db, txn, META_PARAMS, 0, NULL)) != HERS_OK ||
+        (st = put_record(&db, txn, META_PK, 1, pk)) != HERS_OK ||
+        (rk && (st = put_record(&db, txn, META_RK, 2, rk)) != HERS_OK) ||
+        (st = store_state_write(&db, txn, &s)) != HERS_OK)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc) {
+        st = store_mdb_error(&db, rc, "commit");
+        goto fail;
+    }
+    mdb_env_close(db.env);
+    return HERS_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    mdb_env_close(db.env);
+    /* Leave no half-made database behind. */
+    char *a = path_join(dir, "data.mdb"), *b = path_join(dir, "lock.mdb");
+    if (a)
+        remove(a);
+    if (b)
+        remove(b);
+    free(a);
+    free(b);
+    return st;
+}
+
+static hers_status get_meta(hers_db *db, MDB_txn *txn, const char *key, MDB_val *v, int optional)
+{
+    MDB_val k = {strlen(key), (void *)key};
+    int rc = mdb_get(txn, db->meta, &k, v);
+    if (rc == MDB_NOTFOUND && optional) {
+        v->mv_size = 0;
+        v->mv_data = NULL;
+        return HERS_OK;
+    }
+    if (rc == MDB_NOTFOUND)
+        return hers_error(HERS_ERR_FORMAT, "%s: meta record '%s' missing", db->dir, key);
+    return rc ? store_mdb_error(db, rc, key) : HERS_OK;
+}
+
+static hers_status load_meta(hers_db *db)
+{
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    hers_status st = open_dbis(db, txn, 0);
+    MDB_val v;
+    if (st == HERS_OK && (st = get_meta(db, txn, META_FORMAT, &v, 0)) == HERS_OK) {
+        const uint8_t *f = v.mv_data;
+        if (v.mv_size != 8 || memcmp(f, "HERSDB", 6) != 0)
+            st = hers_error(HERS_ERR_FORMAT, "%s: not a hers gallery database", db->dir);
+        else if (f[6] != HERS_DB_FORMAT_VERSION)
+            st = hers_error(HERS_ERR_VERSION, "%s: database format %u unsupported (this is %u)",
+                            db->dir, f[6], HERS_DB_FORMAT_VERSION);
+    }
+    if (st == HERS_OK && (st = get_meta(db, txn, META_PARAMS, &v, 0)) == HERS_OK)
+        st = hers_params_deserialize(v.mv_data, v.mv_size, &db->p);
+    if (st == HERS_OK && (st = get_meta(db, txn, META_PK, &v, 0)) == HERS_OK)
+        st = hers_public_key_deserialize(db->p, v.mv_data, v.mv_size, &db->pk);
+    if (st == HERS_OK && (st = get_meta(db, txn, META_RK, &v, 1)) == HERS_OK && v.mv_size)
+        st = hers_relin_key_deserialize(db->p, v.mv_data, v.mv_size, &db->rk);
+    store_state s;
+    if (st == HERS_OK)
+        st = store_state_read(db, txn, &s);
+    mdb_txn_abort(txn);
+    if (st != HERS_OK && !strstr(hers_last_error(), db->dir)) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "%s", hers_last_error());
+        st = hers_error(st, "%s: %s", db->dir, msg);
+    }
+    return st;
+}
+
+hers_status hers_db_open(const char *dir, int readonly, hers_db **out)
+{
+    if (!dir || !out)
+        return hers_error(HERS_ERR_ARG, "db open: NULL argument");
+    *out = NULL;
+    hers_db *db = calloc(1, sizeof *db);
+    char *dm = path_join(dir, "data.mdb");
+    if (!db || !dm || !(db->dir = strdup(dir))) {
+        free(dm);
+        if (db)
+            free(db->dir);
+        free(db);
+        return hers_error(HERS_ERR_NOMEM, "db open: out of memory");
+    }
+    db->readonly = readonly;
+    struct stat sb;
+    hers_status st = HERS_OK;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        st = hers_error(HERS_ERR_NOTFOUND, "%s: no such database directory", dir);
+    else if (stat(dm, &sb) != 0)
+        st = hers_error(HERS_ERR_NOTFOUND, "%s: not a hers database (no data.mdb; run hers init)",
+                        dir);
+    else if ((uint64_t)sb.st_size < 2 * 4096)
+        st = hers_error(HERS_ERR_FORMAT, "%s: data.mdb truncated (%lld bytes)", dir,
+                        (long long)sb.st_size);
+    else
+        st = env_open(db, readonly ? MDB_RDONLY : 0);
+    if (st == HERS_OK) {
+        /* A truncated file would fault when LMDB touches a page past its
+         * end (SIGBUS): compare the pages in use with the file size. */
+        MDB_envinfo ei;
+        MDB_stat ms;
+        struct stat s2;
+        if (mdb_env_info(db->env, &ei) || mdb_env_stat(db->env, &ms) || stat(dm, &s2) != 0)
+            st = hers_error(HERS_ERR_IO, "%s: cannot stat the environment", dir);
+        else if (((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize > (uint64_t)s2.st_size)
+            st = hers_error(HERS_ERR_FORMAT,
+                            "%s: data.mdb truncated (%lld bytes, its pages need %llu)", dir,
+                            (long long)s2.st_size,
+                            (unsigned long long)(((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize));
+    }
+    if (st == HERS_OK)
+        st = load_meta(db);
+    free(dm);
+    if (st != HERS_OK) {
+        hers_db_close(db);
+        return st;
+    }
+    *out = db;
+    return HERS_OK;
+}
+
+void hers_db_close(hers_db *db)
+{
+    if (!db)
+        return;
+    if (db->env)
+        mdb_env_close(db->env);
+    hers_public_key_free(db->pk);
+    hers_relin_key_free(db->rk);
+    hers_params_free(db->p);
+    free(db->dir);
+    free(db);
+}
+
+const hers_params *hers_db_params(const hers_db *db) { return db ? db->p : NULL; }
+const hers_public_key *hers_db_public_key(const hers_db *db) { return db ? db->pk : NULL; }
+const hers_relin_key *hers_db_relin_key(const hers_db *db) { return db ? db->rk : NULL; }
+
+size_t hers_db_max_overlap(const hers_db *db)
+{
+    return db ? store_max_overlap(db->p, 0) : 1;
+}
+
+void hers_db_enroll_opts_default(hers_db_enroll_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->mode = HERS_MODE_BOTH_ENCRYPTED;
+    o->scale = HERS_SEARCH_DEFAULT_SCALE;
+}
+
+hers_status hers_db_get_info(hers_db *db, hers_db_info *info)
+{
+    if (!db || !info)
+        return hers_error(HERS_ERR_ARG, "db info: NULL argument");
+    memset(info, 0, sizeof *info);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    store_state s;
+    hers_status st = store_state_read(db, txn, &s);
+    if (st == HERS_OK) {
+        info->format = HERS_DB_FORMAT_VERSION;
+        info->N = hers_params_n(db->p);
+        info->t = hers_params_t(db->p);
+        info->num_primes = hers_params_num_primes(db->p);
+        info->log_q = hers_params_log_q(db->p);
+        snprintf(info->params_name, sizeof info->params_name, "%s", hers_params_name(db->p));
+        info->has_gallery = (int)s.has_gallery;
+        info->d = s.d;
+        info->scale = s.scale;
+        info->mode = (hers_search_mode)s.mode;
+        info->model_id_len = s.model_len;
+        memcpy(info->model_id, s.model_id, HERS_DB_MAX_MODEL_ID);
+        info->next_slot = s.next_slot;
+        info->live = s.live;
+        info->enrolled = s.enrolled;
+        info->blocks = (s.next_slot + info->N - 1) / info->N;
+        MDB_cursor *c = NULL;
+        MDB_val k, v;
+        if ((rc = mdb_cursor_open(txn, db->segs, &c)) != 0) {
+            st = store_mdb_error(db, rc, "segments");
+        } else {
+            for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+                 rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                info->segments++;
+                info->payload_bytes += v.mv_size;
+            }
+            if (rc != MDB_NOTFOUND)
+                st = store_mdb_error(db, rc, "segments");
+            mdb_cursor_close(c);
+        }
+        MDB_envinfo ei;
+        MDB_stat ms;
+        char *dm = path_join(db->dir, "data.mdb");
+        struct stat sb;
+        if (dm && stat(dm, &sb) == 0)
+            info->file_bytes = (uint64_t)sb.st_size;
+        free(dm);
+        if (mdb_env_info(db->env, &ei) == 0 && mdb_env_stat(db->env, &ms) == 0)
+            info->used_bytes = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;
+    }
+    mdb_txn_abort(txn);
+    return st;
+}
+
+/* The secret key must be the one behind the database's public key:
+ * otherwise decryption gives noise that would be re-encrypted silently. */
+hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk)
+{
+    if (!db || !sk)
+        return hers_error(HERS_ERR_ARG, "db: NULL secret key");
+    size_t N = hers_params_n(db->p);
+    int64_t *vals = hers_alloc_array(N, sizeof *vals), *back = hers_alloc_array(N, sizeof *back);
+    hers_plaintext pt = {0}, out = {0};
+    hers_ciphertext ct = {0};
+    hers_status st = HERS_OK;
+    if (!vals || !back) {
+        st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+        goto done;
+    }
+    for (size_t i = 0; i < N; i++)
+        vals[i] = (int64_t)(i % 97) - 48;
+    if ((st = hers_encode_batch(db->p, vals, N, &pt)) != HERS_OK ||
+        (st = hers_encrypt_public(db->p, db->pk, &pt, &ct)) != HERS_OK ||
+        (st = hers_decrypt(db->p, sk, &ct, &out)) != HERS_OK ||
+        (st = hers_decode_batch(db->p, &out, back)) != HERS_OK)
+        goto done;
+    if (memcmp(vals, back, N * sizeof *vals) != 0)
+        st = hers_error(HERS_ERR_MISMATCH,
+                        "%s: the secret key does not belong to this database's public key",
+                        db->dir);
+done:
+    hers_free(vals);
+    hers_free(back);
+    hers_plaintext_free(&pt);
+    hers_plaintext_free(&out);
+    hers_ciphertext_free(&ct);
+    return st;
+}
+

@@ -1,0 +1,106 @@
+/*
+ * store_internal.h - private definitions of the store layer: the LMDB
+ * handles, the fixed-size records (state, segment header) and helpers.
+ * Record layouts: docs/formats.md, "Gallery database (LMDB)".
+ */
+#ifndef HERS_STORE_INTERNAL_H
+#define HERS_STORE_INTERNAL_H
+
+#include <lmdb.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_store.h"
+
+/* Virtual map size: the file only grows as pages are used. */
+#define STORE_MAP_SIZE ((size_t)1 << 40)
+/* A segment holds at most this many payload bytes (bounds the memory of
+ * decoding one segment and the waste of streaming); at least one block. */
+#define STORE_SEGMENT_BYTES ((uint64_t)64 << 20)
+#define STORE_MAX_OVERLAP 64
+
+#define STORE_STATE_BYTES 128
+#define STORE_STATE_BODY 96
+#define STORE_SEG_HEADER 80
+#define STORE_SEG_BODY 48
+#define STORE_HASH 32
+
+/* The "state" record of the meta database. */
+typedef struct store_state {
+    uint32_t has_gallery;    /* 0 until the first enrolment */
+    uint32_t mode;           /* hers_search_mode */
+    uint32_t scale;
+    uint32_t d;
+    uint64_t next_slot;
+    uint64_t next_segment;   /* key of the next segment */
+    uint64_t live;
+    uint64_t enrolled;       /* rows held by segments */
+    uint32_t model_len;
+    uint8_t model_id[HERS_DB_MAX_MODEL_ID];
+} store_state;
+
+/* Decoded header of a segment value. */
+typedef struct store_seg {
+    uint64_t first_block;
+    uint64_t first_slot;     /* slot of row 0 (after the o padding rows) */
+    uint32_t offset;         /* o = first_slot - first_block * N */
+    uint32_t rows;           /* m */
+    uint64_t gallery_len;
+    const uint8_t *gallery;  /* serialised hers_gallery (points into LMDB) */
+} store_seg;
+
+struct hers_db {
+    MDB_env *env;
+    MDB_dbi meta, ids, slots, segs;
+    hers_params *p;
+    hers_public_key *pk;
+    hers_relin_key *rk;
+    char *dir;
+    int readonly;
+};
+
+struct hers_db_snapshot {
+    hers_db *db;
+    MDB_txn *txn;
+    store_state st;
+    MDB_cursor *slot_cur;
+};
+
+/* An LMDB error as a hers_status (HERS_ERR_IO, or FORMAT for MDB_CORRUPTED
+ * and friends) with "dir: what: mdb message". */
+hers_status store_mdb_error(const hers_db *db, int rc, const char *what);
+
+void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES]);
+hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, store_state *s);
+hers_status store_state_read(hers_db *db, MDB_txn *txn, store_state *s);
+hers_status store_state_write(hers_db *db, MDB_txn *txn, const store_state *s);
+
+void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER]);
+/* Decodes and checks the header (magic, version, header checksum, geometry
+ * against N); s->gallery points into val. Does not verify the gallery. */
+hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val, store_seg *s);
+/* Blocks spanned by a segment: ceil((offset + rows) / N). */
+uint64_t store_seg_blocks(const hers_db *db, const store_seg *s);
+
+void store_u64_be(uint8_t out[8], uint64_t v);
+uint64_t store_get_u64_be(const uint8_t in[8]);
+
+/* Largest number of segments one block may take for dimension d. */
+size_t store_max_overlap(const hers_params *p, size_t d);
+
+/* 1 if the id (len bytes) is valid: 1..HERS_SEARCH_MAX_ID bytes, no tab,
+ * CR, LF, NUL. */
+int store_id_valid(const char *id, size_t len);
+
+/* Writes one segment (rows m of d values starting at slot first_slot,
+ * o = first_slot mod N zero rows first) and its catalog entries. ids[i]:
+ * id of row i. Used by enrolment and compaction. */
+hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
+                              const hers_public_key *pk, const int32_t *values, size_t m,
+                              size_t d, uint64_t first_slot, const char *const *ids,
+                              const hers_enroll_opts *eo);
+
+/* Blocks per segment for dimension d (>= 1). */
+uint64_t store_segment_blocks(const hers_params *p, size_t d);
+
+#endif

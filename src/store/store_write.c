@@ -1,0 +1,376 @@
+/*
+ * store_write.c - enrolment (append-only segments) and deletion, each one
+ * LMDB write transaction: every check happens inside the transaction and
+ * any error aborts it, so a failed call leaves the database unchanged.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "store/store_internal.h"
+
+hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
+                              const hers_public_key *pk, const int32_t *values, size_t m,
+                              size_t d, uint64_t first_slot, const char *const *ids,
+                              const hers_enroll_opts *eo)
+{
+    size_t N = hers_params_n(db->p);
+    size_t o = (size_t)(first_slot % N);
+    int32_t *buf = hers_alloc_array(o + m, d * sizeof(int32_t));
+    if (!buf)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory for %zu rows", db->dir, m);
+    memset(buf, 0, o * d * sizeof(int32_t));
+    memcpy(buf + o * d, values, m * d * sizeof(int32_t));
+    hers_gallery *g = NULL;
+    uint8_t *ser = NULL;
+    size_t len = 0;
+    hers_status s = hers_gallery_enroll(db->p, sk, pk, buf, o + m, d, eo, &g);
+    hers_free_secret(buf, (o + m) * d * sizeof(int32_t));
+    if (s == HERS_OK)
+        s = hers_gallery_serialize(db->p, g, &ser, &len);
+    hers_gallery_free(g);
+    if (s != HERS_OK)
+        return s;
+    store_seg h;
+    memset(&h, 0, sizeof h);
+    h.first_block = first_slot / N;
+    h.first_slot = first_slot;
+    h.offset = (uint32_t)o;
+    h.rows = (uint32_t)m;
+    h.gallery_len = len;
+    uint8_t kb[8];
+    store_u64_be(kb, st->next_segment);
+    MDB_val k = {8, kb}, v = {STORE_SEG_HEADER + len, NULL};
+    int rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+    if (rc) {
+        hers_free(ser);
+        return store_mdb_error(db, rc, "writing a segment");
+    }
+    store_seg_encode(&h, v.mv_data);
+    memcpy((uint8_t *)v.mv_data + STORE_SEG_HEADER, ser, len);
+    hers_free(ser);
+    for (size_t i = 0; i < m; i++) {
+        uint64_t slot = first_slot + i;
+        uint8_t sb[8], le[8];
+        store_u64_be(sb, slot);
+        for (int j = 0; j < 8; j++)
+            le[j] = (uint8_t)(slot >> (8 * j));
+        size_t il = strlen(ids[i]);
+        MDB_val ik = {il, (void *)ids[i]}, iv = {8, le};
+        MDB_val sk2 = {8, sb}, sv = {il + 1, (void *)ids[i]};
+        if ((rc = mdb_put(txn, db->ids, &ik, &iv, MDB_NOOVERWRITE)) != 0)
+            return rc == MDB_KEYEXIST
+                       ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir, ids[i])
+                       : store_mdb_error(db, rc, "writing an id");
+        if ((rc = mdb_put(txn, db->slots, &sk2, &sv, MDB_NOOVERWRITE)) != 0)
+            return store_mdb_error(db, rc, "writing a slot");
+    }
+    st->next_segment++;
+    st->next_slot = first_slot + m;
+    st->live += m;
+    st->enrolled += m;
+    return HERS_OK;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Checks ids: valid, distinct within the batch. */
+static hers_status check_ids(const hers_db *db, const char *const *ids, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        if (!ids[i] || !store_id_valid(ids[i], strlen(ids[i])))
+            return hers_error(HERS_ERR_ARG,
+                              "%s: id %zu is invalid (1..%d bytes, no tab, CR, LF)", db->dir,
+                              i + 1, HERS_SEARCH_MAX_ID);
+    const char **sorted = malloc((m ? m : 1) * sizeof *sorted);
+    if (!sorted)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    memcpy(sorted, ids, m * sizeof *sorted);
+    qsort(sorted, m, sizeof *sorted, cmp_str);
+    hers_status st = HERS_OK;
+    for (size_t i = 1; i < m; i++)
+        if (!strcmp(sorted[i - 1], sorted[i])) {
+            st = hers_error(HERS_ERR_EXISTS, "%s: id '%s' appears twice in the input", db->dir,
+                            sorted[i]);
+            break;
+        }
+    free(sorted);
+    return st;
+}
+
+/* Removes the catalog pair of an id known to exist at `slot`. */
+static hers_status unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
+                             store_state *st)
+{
+    uint8_t sb[8];
+    store_u64_be(sb, slot);
+    MDB_val ik = {strlen(id), (void *)id}, sk = {8, sb};
+    int rc = mdb_del(txn, db->ids, &ik, NULL);
+    if (rc == 0)
+        rc = mdb_del(txn, db->slots, &sk, NULL);
+    if (rc)
+        return store_mdb_error(db, rc, "deleting an id");
+    if (st->live == 0)
+        return hers_error(HERS_ERR_FORMAT, "%s: live count underflow (corrupt state)", db->dir);
+    st->live--;
+    return HERS_OK;
+}
+
+/* Looks an id up: 1 and *slot if present, 0 if absent, -1 on error. */
+static int lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err)
+{
+    MDB_val k = {strlen(id), (void *)id}, v;
+    int rc = mdb_get(txn, db->ids, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc || v.mv_size != 8) {
+        *err = rc ? store_mdb_error(db, rc, "reading an id")
+                  : hers_error(HERS_ERR_FORMAT, "%s: id '%s': malformed slot record", db->dir, id);
+        return -1;
+    }
+    const uint8_t *b = v.mv_data;
+    uint64_t s = 0;
+    for (int j = 0; j < 8; j++)
+        s |= (uint64_t)b[j] << (8 * j);
+    *slot = s;
+    return 1;
+}
+
+/* Segments already covering block `block` (the last block, partly used). */
+static hers_status count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    *count = 0;
+    int rc = mdb_cursor_open(txn, db->segs, &c);
+    if (rc)
+        return store_mdb_error(db, rc, "segments");
+    size_t N = hers_params_n(db->p);
+    hers_status st = HERS_OK;
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_LAST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
+        store_seg s;
+        if (k.mv_size != 8) {
+            st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
+            break;
+        }
+        if ((st = store_seg_decode(db, store_get_u64_be(k.mv_data), &v, &s)) != HERS_OK)
+            break;
+        if ((s.first_slot + s.rows - 1) / N < block)
+            break;
+        if (s.first_block <= block)
+            (*count)++;
+    }
+    if (st == HERS_OK && rc != 0 && rc != MDB_NOTFOUND)
+        st = store_mdb_error(db, rc, "segments");
+    mdb_cursor_close(c);
+    return st;
+}
+
+hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
+                           const int32_t *values, size_t m, size_t d, const char *const *ids,
+                           const hers_db_enroll_opts *opts, uint64_t *first_slot)
+{
+    hers_db_enroll_opts def;
+    if (!opts) {
+        hers_db_enroll_opts_default(&def);
+        opts = &def;
+    }
+    if (!db || !values || m == 0 || d == 0 || d > HERS_SEARCH_MAX_D ||
+        opts->model_id_len > HERS_DB_MAX_MODEL_ID || (opts->model_id_len && !opts->model_id))
+        return hers_error(HERS_ERR_ARG, "db enroll: invalid argument (m = %zu, d = %zu)", m, d);
+    if (db->readonly)
+        return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
+    if (sk && pk)
+        return hers_error(HERS_ERR_ARG, "db enroll: give a secret key or a public key, not both");
+    if (sk) {
+        hers_status ks = hers_db_check_secret_key(db, sk);
+        if (ks != HERS_OK)
+            return ks;
+    }
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    store_state st;
+    char **defids = NULL;
+    size_t N = hers_params_n(db->p);
+    hers_status s = store_state_read(db, txn, &st);
+    if (s != HERS_OK)
+        goto fail;
+    if (st.has_gallery) {
+        if (st.d != d) {
+            s = hers_error(HERS_ERR_MISMATCH, "%s: the gallery has dimension %u, the input %zu",
+                           db->dir, st.d, d);
+            goto fail;
+        }
+        if (st.scale != opts->scale || st.mode != (uint32_t)opts->mode) {
+            s = hers_error(HERS_ERR_MISMATCH,
+                           "%s: the gallery uses scale %u (%s), the input scale %u (%s)", db->dir,
+                           st.scale, hers_search_mode_name((hers_search_mode)st.mode), opts->scale,
+                           hers_search_mode_name(opts->mode));
+            goto fail;
+        }
+    }
+    if (st.model_len || st.has_gallery) {
+        if (st.model_len != opts->model_id_len ||
+            (st.model_len && memcmp(st.model_id, opts->model_id, st.model_len) != 0)) {
+            s = hers_error(HERS_ERR_MISMATCH, "%s: %s", db->dir,
+                           !st.model_len ? "the gallery was enrolled without a model; the input "
+                                           "names one"
+                           : !opts->model_id_len ? "the gallery was compressed with a model: "
+                                                   "give the same model (--model)"
+                                                 : "model mismatch: the gallery was compressed "
+                                                   "with another model");
+            goto fail;
+        }
+    }
+    if ((s = hers_search_check_scale(d, opts->scale, hers_params_t(db->p))) != HERS_OK)
+        goto fail;
+    /* The first slot: fill the last block unless it has taken the most
+     * segments the noise bound allows. */
+    uint64_t s0 = st.next_slot;
+    if (s0 % N) {
+        size_t ov = 0, maxov = opts->mode == HERS_MODE_PLAIN_GALLERY ? STORE_MAX_OVERLAP
+                                                                     : store_max_overlap(db->p, d);
+        if ((s = count_overlap(db, txn, s0 / N, &ov)) != HERS_OK)
+            goto fail;
+        if (ov >= maxov)
+            s0 = (s0 / N + 1) * N;
+    }
+    if (s0 + m > HERS_SEARCH_MAX_N) {
+        s = hers_error(HERS_ERR_ARG, "%s: the gallery would exceed %llu slots", db->dir,
+                       (unsigned long long)HERS_SEARCH_MAX_N);
+        goto fail;
+    }
+    if (!ids) {
+        defids = calloc(m, sizeof *defids);
+        if (!defids) {
+            s = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+            goto fail;
+        }
+        for (size_t i = 0; i < m; i++) {
+            defids[i] = malloc(24);
+            if (!defids[i]) {
+                s = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+                goto fail;
+            }
+            snprintf(defids[i], 24, "%llu", (unsigned long long)(s0 + i));
+        }
+        ids = (const char *const *)defids;
+    }
+    if ((s = check_ids(db, ids, m)) != HERS_OK)
+        goto fail;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t old;
+        int f = lookup_id(db, txn, ids[i], &old, &s);
+        if (f < 0)
+            goto fail;
+        if (f && !opts->replace) {
+            s = hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled (use --replace)",
+                           db->dir, ids[i]);
+            goto fail;
+        }
+        if (f && (s = unlink_id(db, txn, ids[i], old, &st)) != HERS_OK)
+            goto fail;
+    }
+    hers_enroll_opts eo;
+    hers_enroll_opts_default(&eo);
+    eo.mode = opts->mode;
+    eo.scale = opts->scale;
+    eo.threads = opts->threads;
+    uint64_t seg_blocks = store_segment_blocks(db->p, d);
+    uint64_t cur = s0, end = s0 + m;
+    while (cur < end) {
+        uint64_t lim = (cur / N + seg_blocks) * N;
+        uint64_t stop = lim < end ? lim : end;
+        uint8_t seed[32];
+        if (opts->seed) {
+            uint8_t in[40];
+            memcpy(in, opts->seed, 32);
+            store_u64_be(in + 32, st.next_segment);
+            crypto_generichash(seed, sizeof seed, in, sizeof in, NULL, 0);
+            eo.seed = seed;
+        }
+        s = store_put_segment(db, txn, &st, sk, pk, values + (cur - s0) * d, (size_t)(stop - cur),
+                              d, cur, ids + (cur - s0), &eo);
+        sodium_memzero(seed, sizeof seed);
+        if (s != HERS_OK)
+            goto fail;
+        cur = stop;
+    }
+    st.has_gallery = 1;
+    st.d = (uint32_t)d;
+    st.scale = opts->scale;
+    st.mode = (uint32_t)opts->mode;
+    if (!st.model_len && opts->model_id_len) {
+        st.model_len = (uint32_t)opts->model_id_len;
+        memcpy(st.model_id, opts->model_id, opts->model_id_len);
+    }
+    if ((s = store_state_write(db, txn, &st)) != HERS_OK)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc) {
+        s = store_mdb_error(db, rc, "commit");
+        goto fail;
+    }
+    if (first_slot)
+        *first_slot = s0;
+    s = HERS_OK;
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    if (defids) {
+        for (size_t i = 0; i < m; i++)
+            free(defids[i]);
+        free(defids);
+    }
+    return s;
+}
+
+hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count)
+{
+    if (!db || (!ids && count))
+        return hers_error(HERS_ERR_ARG, "db delete: NULL argument");
+    if (db->readonly)
+        return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
+    hers_status s = check_ids(db, ids, count);
+    if (s != HERS_OK)
+        return s;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    store_state st;
+    if ((s = store_state_read(db, txn, &st)) != HERS_OK)
+        goto fail;
+    for (size_t i = 0; i < count; i++) {
+        uint64_t slot;
+        int f = lookup_id(db, txn, ids[i], &slot, &s);
+        if (f < 0)
+            goto fail;
+        if (!f) {
+            s = hers_error(HERS_ERR_NOTFOUND, "%s: id '%s' is not enrolled (nothing deleted)",
+                           db->dir, ids[i]);
+            goto fail;
+        }
+        if ((s = unlink_id(db, txn, ids[i], slot, &st)) != HERS_OK)
+            goto fail;
+    }
+    if ((s = store_state_write(db, txn, &st)) != HERS_OK)
+        goto fail;
+    rc = mdb_txn_commit(txn);
+    txn = NULL;
+    if (rc)
+        s = store_mdb_error(db, rc, "commit");
+fail:
+    if (txn)
+        mdb_txn_abort(txn);
+    return s;
+}
