@@ -31,8 +31,13 @@ fuzz: deps
 bench: all
 	./$(BUILD)/hers bench primitives
 
+# The end-to-end demo (README's first command): installs Debian's
+# dataset-fashion-mnist if missing, then runs `hers demo` (table on stdout,
+# report in demo-out/report.html). DEMO_ARGS passes options, e.g.
+# `make demo DEMO_ARGS="--probes 10000"`.
 demo: all
-	./$(BUILD)/hers bench primitives
+	./scripts/setup-deps --demo
+	./$(BUILD)/hers demo $(DEMO_ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz

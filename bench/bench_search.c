@@ -398,6 +398,8 @@ int hers_bench_search(int argc, char **argv)
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
             if (isnan(f[i].v) || isinf(f[i].v))
                 printf(",\"%s\":null", f[i].k);
+            else if (f[i].v == floor(f[i].v) && fabs(f[i].v) < 1e15)
+                printf(",\"%s\":%.0f", f[i].k, f[i].v); /* byte counts: exact */
             else
                 printf(",\"%s\":%.6g", f[i].k, f[i].v);
         }

@@ -242,7 +242,8 @@ static void test_files(void)
     CHECK_OK(hers_reduce_apply(r, &in, &zb));
     CHECK(za.cols == 4 && memcmp(za.data, zb.data, 7 * 4 * sizeof(float)) == 0);
     remove(path);
-    CHECK(hers_reduce_model_load(path, &r) == HERS_ERR_NOTFOUND);
+    hers_reduce_model_free(r);
+    CHECK(hers_reduce_model_load(path, &r) == HERS_ERR_NOTFOUND && r == NULL);
     hers_matrix_free(&in);
     hers_matrix_free(&za);
     hers_matrix_free(&zb);

@@ -213,6 +213,32 @@ done:
     free(probes);
 }
 
+/* More probes than one pass takes (batches of <= 16, fewer at large d). */
+static void check_batches(struct keys *K, hers_searcher *sr, size_t d, size_t count)
+{
+    const hers_params *p = K->p;
+    size_t n = 1500;
+    int32_t *g = make_data(n, d, 1, 125), *pr = make_data(count, d, 1, 125);
+    hers_enroll_opts o;
+    hers_enroll_opts_default(&o);
+    hers_gallery *gal = NULL;
+    hers_index *ix = NULL;
+    hers_query *q = NULL;
+    hers_result *res = NULL;
+    CHECK_OK(hers_gallery_enroll(p, K->sk, NULL, g, n, d, &o, &gal));
+    CHECK_OK(hers_index_build(p, gal, 2, &ix));
+    CHECK_OK(hers_query_encrypt(p, K->sk, NULL, pr, count, d, 125, NULL, &q));
+    CHECK_OK(hers_search(sr, p, ix, q, NULL, &res));
+    if (res)
+        check_result(p, K->sk, res, g, n, pr, count, d);
+    hers_result_free(res);
+    hers_query_free(q);
+    hers_index_free(ix);
+    hers_gallery_free(gal);
+    free(g);
+    free(pr);
+}
+
 /* Fused kernel vs the generic per-term path on the same ciphertexts. */
 static void check_reference(struct keys *K, hers_search_mode mode, size_t n, size_t d,
                             hers_searcher *sr)
@@ -438,6 +464,9 @@ int main(void)
     check_reference(&K, HERS_MODE_BOTH_ENCRYPTED, 1030, quick ? 4 : 16, sr[1]);
     check_reference(&K, HERS_MODE_PLAIN_GALLERY, 1030, quick ? 4 : 16, sr[1]);
     check_records(&K, sr[1]);
+    check_batches(&K, sr[1], 4, 37);
+    if (!quick)
+        check_batches(&K, sr[0], 512, 9);
     keys_free(&K);
     hers_params_free(p);
 

@@ -11,6 +11,7 @@
 #include "search/search_kernel.h"
 #include "support/check.h"
 #include "support/search_avx512_emul.h"
+#define HERS_IFMA_PREFETCH(ptr) ((void)(ptr))
 #include "search/kernel_avx512_body.h"
 
 #define MAXK 3

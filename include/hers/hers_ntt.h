@@ -50,6 +50,10 @@ void hers_ntt_table_free(hers_ntt_table *t);
 
 void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a);
 void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a);
+/* Out-of-place inverse: dst = inverse NTT of src (n values each; dst == src
+ * allowed, other overlaps not). Same result as copying, then
+ * hers_ntt_inverse; saves the copy on the AVX2 path. */
+void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst);
 
 /* Coefficient-wise, length n, all values in [0, q), out may alias inputs. */
 void hers_poly_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);

@@ -144,7 +144,7 @@ typedef struct hers_deepmds_options {
     size_t dim;              /* target dimension (required) */
     size_t n_stages;         /* 0: hers_reduce_chain; else that many outputs in stage_out */
     size_t stage_out[HERS_REDUCE_MAX_STAGES];
-    size_t pca_dim;          /* optional PCA front end before the stages (0 = none) */
+    size_t pca_dim;          /* PCA front end before the stages (0 = none; default 4 * dim) */
     uint64_t steps;          /* training steps per stage (0 = default from the data) */
     uint64_t seed;           /* PRG seed: same seed + data + threads => same model */
     int threads;             /* OpenBLAS threads (0 = leave as is) */
@@ -152,7 +152,7 @@ typedef struct hers_deepmds_options {
     size_t candidates;       /* candidate pairs of each kind for mining (1000) */
     size_t hard_start;       /* hardest pairs kept per kind early on (50) */
     size_t hard_end;         /* ... rising linearly to this at the end (250) */
-    double lr;               /* Adam learning rate (3e-4), step decay scaled */
+    double lr;               /* Adam lr (default 1e-3; authors 3e-4), scaled step decay */
     double weight_decay;     /* L2 weight decay lambda (4e-5): lambda/2 |W|^2 */
     double w_genuine;        /* weight of the genuine similarity term (1.0) */
     double w_impostor;       /* weight of the impostor similarity term (1.0) */

@@ -73,6 +73,8 @@ void hers_poly_mul_acc_portable(uint64_t *acc, const uint64_t *a, const uint64_t
  * multiplications; add/sub/neg work for every q < 2^62. */
 void hers_ntt_forward_avx2(const hers_ntt_table *t, uint64_t *a);
 void hers_ntt_inverse_avx2(const hers_ntt_table *t, uint64_t *a);
+/* Out of place: reads src (n values in [0, q)), writes a; src may equal a. */
+void hers_ntt_inverse_to_avx2(const hers_ntt_table *t, const uint64_t *src, uint64_t *a);
 void hers_poly_add_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
 void hers_poly_sub_avx2(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, uint64_t q);
 void hers_poly_neg_avx2(uint64_t *out, const uint64_t *a, size_t n, uint64_t q);

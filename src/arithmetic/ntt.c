@@ -13,6 +13,8 @@
  * All entries are in [0, q). See ntt_portable.c for the butterflies and
  * their lazy ranges.
  */
+#include <string.h>
+
 #include "hers/hers_ntt.h"
 
 #include "arithmetic/arith_internal.h"
@@ -214,6 +216,19 @@ void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a)
         hers_ntt_forward_avx2(t, a);
     else
         hers_ntt_forward_portable(t, a);
+}
+
+void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst)
+{
+    const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
+    if (hers_simd_active() >= HERS_SIMD_AVX2 && s->avx2_ok &&
+        !(hers_simd_active() >= HERS_SIMD_AVX512 && s->avx512_ok)) {
+        hers_ntt_inverse_to_avx2(t, src, dst);   /* the copy is fused into the first pass */
+        return;
+    }
+    if (src != dst)
+        memcpy(dst, src, t->n * sizeof(uint64_t));
+    hers_ntt_inverse(t, dst);
 }
 
 void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a)

@@ -246,18 +246,21 @@ static inline void inv_gap1(const uint64_t *p, size_t k, const hers_ntt_simd *s,
 
 /* First three inverse stages (gaps 1, 2 and 4) from uint64 input, software
  * pipelined like fwd_last3. */
-static inline void inv_first3(uint64_t *a, size_t n, const hers_ntt_simd *s, const consts *c)
+static inline void inv_first3(const uint64_t *src, uint64_t *a, size_t n, const hers_ntt_simd *s,
+                              const consts *c)
 {
+    /* reads src, writes a (src == a allowed: chunk k+1 is read before chunk
+     * k is written, and chunks are disjoint) */
     const double *w2 = s->iw2, *wq2 = s->iwq2; /* lanes = blocks 2k, 2k, 2k+1, 2k+1 */
     const double *w4 = s->iw + 3 * n / 4, *wq4 = s->iwq + 3 * n / 4; /* stage m = n/8 */
     const size_t chunks = n / 8;
     __m256d X, Y;
-    inv_gap1(a, 0, s, c, &X, &Y);
+    inv_gap1(src, 0, s, c, &X, &Y);
     for (size_t k = 0; k < chunks; k++) {
         uint64_t *p = a + 8 * k;
         __m256d NX = X, NY = Y;
         if (k + 1 < chunks)
-            inv_gap1(p + 8, k + 1, s, c, &NX, &NY);
+            inv_gap1(src + 8 * (k + 1), k + 1, s, c, &NX, &NY);
         /* stage 1: odd, the sum is reduced */
         __m256d S = reduce(_mm256_add_pd(X, Y), c); /* c0 c1 c4 c5 */
         __m256d D = mulmod(_mm256_sub_pd(X, Y), _mm256_loadu_pd(w2 + 4 * k),
@@ -293,10 +296,15 @@ inv_stage(uint64_t *a, size_t m, size_t gap, const double *w, const double *wq, 
 
 void hers_ntt_inverse_avx2(const hers_ntt_table *t, uint64_t *a)
 {
+    hers_ntt_inverse_to_avx2(t, a, a);
+}
+
+void hers_ntt_inverse_to_avx2(const hers_ntt_table *t, const uint64_t *src, uint64_t *a)
+{
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
     const size_t n = t->n;
     const consts c = make_consts(t->q.value);
-    inv_first3(a, n, s, &c);
+    inv_first3(src, a, n, s, &c);
     int stage = 3;
     size_t gap = 8;
     for (size_t m = n / 16; m > 1; m >>= 1, gap <<= 1, stage++) {

@@ -61,6 +61,12 @@ void hers_rns_mul(const hers_params *p, uint64_t *out, const uint64_t *a, const 
 void hers_rns_mul_acc(const hers_params *p, uint64_t *acc, const uint64_t *a, const uint64_t *b,
                       size_t np);
 
+/* Per-thread scratch buffer of at least `words` words (contents undefined,
+ * 64-byte aligned), owned by the calling thread and valid until its next
+ * call; NULL when out of memory. For public data only (never wiped); callers
+ * must not nest uses (hers_mul and hers_relinearize each take one). */
+uint64_t *hers_bfv_scratch(size_t words);
+
 /* Ciphertext (re)allocation helper: makes ct hold `parts` x `np` x n
  * residues (contents undefined unless `zero`), keeping other fields. */
 hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t parts, size_t np, int zero);

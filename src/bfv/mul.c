@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include "bfv/bfv_precomp.h"
+#include "bfv/rns_internal.h"
+#include "hers/hers_cpu.h"
 #include "hers/hers_mem.h"
 
 static inline const hers_ntt_table *qp_ntt(const hers_params *p, size_t i)
@@ -32,8 +34,8 @@ static void extend_p(const hers_params *p, const uint64_t *src, int ntt_form, ui
     size_t n = p->n, k = p->k, kp = p->pre->kp;
     const uint64_t *coef = src;
     if (ntt_form) {
-        memcpy(qtmp, src, k * n * sizeof(uint64_t));
-        hers_rns_intt(p, qtmp, k);
+        for (size_t i = 0; i < k; i++)
+            hers_ntt_inverse_to(p->ntt[i], src + i * n, qtmp + i * n);
         coef = qtmp;
     }
     hers_rns_convert(p->pre->q_to_p, coef, pext, n, 1);
@@ -70,7 +72,7 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
      * (kp*n); for coefficient-form inputs the NTT of their Q parts (4*k*n). */
     size_t kn = k * n, kpn = kp * n;
     size_t words = 3 * Kn + 2 * kpn + kn + kpn + (ntt_form ? 0 : 4 * kn);
-    uint64_t *buf = hers_alloc_array(words, sizeof(uint64_t));
+    uint64_t *buf = hers_bfv_scratch(words);   /* per-thread, reused: no zero-fill */
     if (!buf)
         return hers_error(HERS_ERR_NOMEM, "mul: out of memory");
     uint64_t *d0 = buf, *d1 = d0 + Kn, *d2 = d1 + Kn;
@@ -135,10 +137,8 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
     memset(&tmp, 0, sizeof tmp);
     if (out == a || out == b)
         dst = &tmp;
-    if ((st = hers_ct_reserve(p, dst, 3, k, 0)) != HERS_OK) {
-        hers_free(buf);
+    if ((st = hers_ct_reserve(p, dst, 3, k, 0)) != HERS_OK)
         return st;
-    }
     uint64_t *d[3] = {d0, d1, d2};
     for (size_t part = 0; part < 3; part++) {
         hers_rns_scale_round(p->pre->mul_scale, d[part], pres, n);
@@ -147,7 +147,6 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
         if (ntt_form)
             hers_rns_ntt(p, o, k);
     }
-    hers_free(buf);
     if (dst == &tmp) {
         hers_free(out->data);
         *out = tmp;
@@ -175,27 +174,43 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
         return hers_error(HERS_ERR_UNSUPPORTED,
                           "relinearize: BGV-form ciphertexts are not relinearised (decrypt the 3 parts)");
     size_t n = p->n, k = p->k, L = in->num_primes, Ln = L * n;
-    /* scratch: c2 coeff (L*n), digit (n... L*n), acc0, acc1 (L*n each) */
-    uint64_t *buf = hers_alloc_array(4 * Ln, sizeof(uint64_t));
+    /* scratch (per thread): c2 coeff (L*n), one digit residue (n), acc0,
+     * acc1 (L*n each) */
+    uint64_t *buf = hers_bfv_scratch(3 * Ln + n);
     if (!buf)
         return hers_error(HERS_ERR_NOMEM, "relinearize: out of memory");
-    uint64_t *c2 = buf, *dig = c2 + Ln, *acc0 = dig + Ln, *acc1 = acc0 + Ln;
-    memcpy(c2, hers_ct_poly(in, 2, 0), Ln * sizeof(uint64_t));
-    if (in->ntt_form)
-        hers_rns_intt(p, c2, L);
+    uint64_t *c2 = buf, *acc0 = c2 + Ln, *acc1 = acc0 + Ln, *dj = acc1 + Ln;
+    const uint64_t *c2_in = hers_ct_poly(in, 2, 0);
+    for (size_t i = 0; i < L; i++) {
+        if (in->ntt_form)
+            hers_ntt_inverse_to(p->ntt[i], c2_in + i * n, c2 + i * n);
+        else
+            memcpy(c2 + i * n, c2_in + i * n, n * sizeof(uint64_t));
+    }
     size_t kn = k * n;
+    int use_avx2 = n % 4 == 0 && hers_simd_active() >= HERS_SIMD_AVX2;
     for (size_t i = 0; i < L; i++) {
         /* digit i: [c2]_{q_i}, centred, reduced mod every q_j, NTT form */
         const uint64_t *ci = c2 + i * n;
         uint64_t qv = p->q[i].value, half = qv >> 1;
+        const uint64_t *k0 = rk->data + (i * 2) * kn, *k1 = rk->data + (i * 2 + 1) * kn;
         for (size_t j = 0; j < L; j++) {
-            uint64_t *dj = dig + j * n;
+            const uint64_t *src = dj;
             if (j == i) {
-                memcpy(dj, ci, n * sizeof(uint64_t));
+                /* the digit mod q_i is c2 mod q_i itself: in NTT form already
+                 * when the input is (saves L of the L^2 transforms) */
+                if (in->ntt_form) {
+                    src = c2_in + i * n;
+                } else {
+                    memcpy(dj, ci, n * sizeof(uint64_t));
+                    hers_ntt_forward(p->ntt[j], dj);
+                }
             } else {
                 const hers_modulus *qj = &p->q[j];
                 uint64_t qjv = qj->value;
-                if (half < 2 * qjv) {
+                if (half < 2 * qjv && use_avx2) {
+                    hers_rns_lift_centred_avx2(ci, dj, n, qv, qjv);
+                } else if (half < 2 * qjv) {
                     /* |centred c| <= q_i/2 < 2 q_j: one conditional subtraction */
                     for (size_t x = 0; x < n; x++) {
                         uint64_t c = ci[x];
@@ -212,16 +227,16 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
                         dj[x] = hers_ct_select(neg, hers_neg_mod(r, qjv), r);
                     }
                 }
+                hers_ntt_forward(p->ntt[j], dj);
             }
-            hers_ntt_forward(p->ntt[j], dj);
-        }
-        const uint64_t *k0 = rk->data + (i * 2) * kn, *k1 = rk->data + (i * 2 + 1) * kn;
-        if (i == 0) {
-            hers_rns_mul(p, acc0, dig, k0, L);
-            hers_rns_mul(p, acc1, dig, k1, L);
-        } else {
-            hers_rns_mul_acc(p, acc0, dig, k0, L);
-            hers_rns_mul_acc(p, acc1, dig, k1, L);
+            size_t o = j * n;
+            if (i == 0) {
+                hers_poly_mul(acc0 + o, src, k0 + o, n, &p->q[j]);
+                hers_poly_mul(acc1 + o, src, k1 + o, n, &p->q[j]);
+            } else {
+                hers_poly_mul_acc(acc0 + o, src, k0 + o, n, &p->q[j]);
+                hers_poly_mul_acc(acc1 + o, src, k1 + o, n, &p->q[j]);
+            }
         }
     }
     if (!in->ntt_form) {
@@ -232,13 +247,10 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
     memset(&tmp, 0, sizeof tmp);
     if (out == in)
         dst = &tmp;
-    if ((st = hers_ct_reserve(p, dst, 2, L, 0)) != HERS_OK) {
-        hers_free(buf);
+    if ((st = hers_ct_reserve(p, dst, 2, L, 0)) != HERS_OK)
         return st;
-    }
     hers_rns_add(p, hers_ct_poly(dst, 0, 0), hers_ct_poly(in, 0, 0), acc0, L);
     hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
-    hers_free(buf);
     int ntt_form = in->ntt_form;
     if (dst == &tmp) {
         hers_free(out->data);

@@ -2,10 +2,45 @@
  * poly_rns.c - polynomial helpers over several primes, ciphertext storage
  * helpers (bfv_precomp.h).
  */
+#include <pthread.h>
 #include <string.h>
 
 #include "bfv/bfv_precomp.h"
 #include "hers/hers_mem.h"
+
+/* Per-thread scratch of hers_bfv_scratch (public ciphertext data only). The
+ * buffer grows and is kept, so the multiply does not allocate and zero-fill
+ * ~0.8 MB per call; a pthread key frees it when its thread exits (the main
+ * thread's buffer stays reachable until process exit). */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+static int scratch_key_ok;
+static _Thread_local uint64_t *scratch_buf;
+static _Thread_local size_t scratch_words;
+
+static void scratch_free(void *v) { hers_free(v); }
+
+static void scratch_init(void) { scratch_key_ok = pthread_key_create(&scratch_key, scratch_free) == 0; }
+
+uint64_t *hers_bfv_scratch(size_t words)
+{
+    if (scratch_words >= words && scratch_buf)
+        return scratch_buf;
+    (void)pthread_once(&scratch_once, scratch_init);
+    if (!scratch_key_ok)
+        return NULL;
+    uint64_t *b = hers_alloc_array(words, sizeof(uint64_t));
+    if (!b)
+        return NULL;
+    if (pthread_setspecific(scratch_key, b) != 0) {
+        hers_free(b);
+        return NULL;
+    }
+    hers_free(scratch_buf);
+    scratch_buf = b;
+    scratch_words = words;
+    return b;
+}
 
 void hers_rns_from_small(const hers_params *p, const int8_t *s, size_t np, uint64_t *out)
 {

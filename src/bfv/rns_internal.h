@@ -39,5 +39,9 @@ void hers_rns_convert_avx2(const hers_rns_conv *c, const struct conv_priv *cp, c
                            uint64_t *out, size_t n, uint64_t centered);
 void hers_rns_scale_avx2(const hers_rns_scaler *s, const struct scaler_priv *sp, const uint64_t *in,
                          uint64_t *out, size_t n);
+/* Relinearisation digits: out[x] = centred(in[x] mod qi) mod qj for
+ * in[x] in [0, qi), when qi / 2 < 2 qj and both are < 2^63; n a multiple of
+ * 4. Same values as the scalar loop of mul.c. */
+void hers_rns_lift_centred_avx2(const uint64_t *in, uint64_t *out, size_t n, uint64_t qi, uint64_t qj);
 
 #endif

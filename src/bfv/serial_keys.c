@@ -186,6 +186,13 @@ hers_status hers_secret_key_read(const char *path, const hers_params *p, hers_se
     hers_status st = ser_read_file(path, &b, &len);
     if (st != HERS_OK)
         return st;
+    if (hers_secret_key_is_protected(b, len)) {
+        /* A protected envelope (serial_sk_protected.c): say so, rather than "bad tag". */
+        hers_free_secret(b, len);
+        return hers_error(HERS_ERR_CRYPTO,
+                          "%s: the secret key is passphrase-protected (a passphrase is needed)",
+                          path);
+    }
     st = hers_secret_key_deserialize(p, b, len, out);
     hers_free_secret(b, len);
     return st != HERS_OK ? ser_context_error(st, path) : HERS_OK;

@@ -6,9 +6,10 @@
  * salt, 32-byte output = the crypto_secretbox key. Default cost
  * (HERS_SKPW_OPSLIMIT_DEFAULT / HERS_SKPW_MEMLIMIT_DEFAULT) is libsodium's
  * INTERACTIVE level: opslimit 2, memlimit 64 MiB. Measured on the project
- * machine (2 shared cores, AVX2, libsodium 1.0.18): INTERACTIVE about
- * 0.15 s, MODERATE (3, 256 MiB) about 0.8 s, SENSITIVE (4, 1 GiB) about 3.5 s
- * (see tests/test_sk_protected.c, which prints the default's time). We keep
+ * machine (2 cores, AVX2, libsodium 1.0.18, 2026-11-25), CPU time of one
+ * derivation: INTERACTIVE 0.13 s, MODERATE (3, 256 MiB) 0.78 s (wall 0.35 s
+ * and 3.2 s at load average 16); tests/test_sk_protected.c prints the
+ * default's wall time on every run. We keep
  * INTERACTIVE so that `hers keygen` and every command that opens the secret
  * key stay well under a second; the cost is stored in each file, so raising
  * the default later (MODERATE, or any value up to the reader's limits

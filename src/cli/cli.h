@@ -36,4 +36,30 @@ int cli_is_tty(void);
 void cli_progress(const char *label, uint64_t done, uint64_t total);
 void cli_progress_end(void);
 
+
+/* ---- passphrase-protected secret keys (cli_passphrase.c) ----
+ * --passphrase-file F: the passphrase is the first line of F (without the
+ * line end; 1..4096 bytes). A regular file readable or writable by group or
+ * others is refused ("chmod 600 F"); pipes (`<(...)`, /dev/stdin) are
+ * accepted. */
+struct cli_keys;
+struct hers_params;
+struct hers_secret_key;
+/* Reads the passphrase into a new buffer (free with cli_passphrase_free,
+ * which wipes it); on error prints one line and returns non-zero. */
+int cli_passphrase_read(const char *cmd, const char *path, char **pass, size_t *len);
+void cli_passphrase_free(char *pass, size_t len);
+/* Loads the secret key at path: a protected file needs passfile (clear
+ * one-line errors: "passphrase-protected: give --passphrase-file F", "wrong
+ * passphrase"); a plain file ignores passfile (with a warning). */
+int cli_secret_key_load(const char *cmd, const char *path, const struct hers_params *p,
+                        const char *passfile, struct hers_secret_key **sk);
+/* Writes sk at path (mode 0600): protected when passfile is not NULL. */
+int cli_secret_key_store(const char *cmd, const char *path, const struct hers_params *p,
+                         const struct hers_secret_key *sk, const char *passfile);
+/* cli_keys_load (cli_keys.h) with the secret key read through
+ * cli_secret_key_load (passfile may be NULL). */
+int cli_keys_load_pass(const char *cmd, const char *dir, const char *passfile, int secret,
+                       int pub, int relin, struct cli_keys *k);
+
 #endif

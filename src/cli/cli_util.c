@@ -23,7 +23,13 @@ int cli_fail(const char *cmd, const char *fmt, ...)
 
 int cli_fail_lib(const char *cmd, const char *what)
 {
-    return cli_fail(cmd, "%s: %s", what, hers_last_error());
+    /* Library messages about files usually start with the path already:
+     * don't print "F: F: problem". */
+    const char *e = hers_last_error();
+    size_t n = strlen(what);
+    if (n && strncmp(e, what, n) == 0 && e[n] == ':')
+        return cli_fail(cmd, "%s", e);
+    return cli_fail(cmd, "%s: %s", what, e);
 }
 
 const char *cli_opt(int argc, char **argv, const char *name)

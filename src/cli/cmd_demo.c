@@ -161,8 +161,11 @@ static int fit_deepmds(const demo_cfg *cfg, const demo_data *d, size_t dim,
     o.steps = cfg->steps;
     o.seed = 1;
     o.threads = (int)cfg->threads;
-    if (cfg->quick)
-        o.val_size = 200;
+    if (cfg->quick) {
+        /* Seconds, not minutes: fewer mining candidates, no validation. */
+        o.candidates = 200;
+        o.val_size = 0;
+    }
     fit_ui ui;
     snprintf(ui.label, sizeof ui.label, "DeepMDS++ -> %zu-d", dim);
     hers_status st = hers_deepmds_fit(&d->g, &d->gl, &o, fit_progress, &ui, m);
@@ -222,9 +225,8 @@ static void print_table(FILE *f, const demo_results *r)
                 r->id_method, r->id_sample, r->id, r->id_fit, r->dim);
     else
         fprintf(f, "intrinsic dimension: not estimated -> compressed to %zu-d\n\n", r->dim);
-    fprintf(f, "%-32s %5s  %8s %8s  %8s %8s\n", "", "", "searched", "probes", "all",
-            "probes");
-    fprintf(f, "%-32s %5s  %8s %8s  %8s %8s\n", "representation", "dim", "rank-1", "mAP@100",
+    fprintf(f, "%-32s %5s  %-16s  %-16s\n", "", "", "searched probes", "all probes");
+    fprintf(f, "%-32s %5s  %7s  %7s  %7s  %7s\n", "representation", "dim", "rank-1", "mAP@100",
             "rank-1", "mAP@100");
     for (size_t i = 0; i < r->n_rows; i++) {
         const demo_row *row = &r->rows[i];

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
@@ -68,9 +69,12 @@ int hers_cmd_enroll(int argc, char **argv)
                "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
                "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"
                "  packed dimension-major and writes the gallery FILE. Ids: one per line (default:\n"
-               "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n");
+               "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n"
+               "  With --db DIR instead of --gallery: append to a gallery database (hers enroll --db DIR --help).\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_enroll.c) */
+        return cli_db_enroll(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");

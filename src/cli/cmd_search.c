@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
@@ -45,9 +46,12 @@ int hers_cmd_search(int argc, char **argv)
                "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized]\n"
                "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"
                "  probe<TAB>rank<TAB>id<TAB>score (score = cosine estimate). Default --top 10;\n"
-               "  --threshold S lists every entry with score >= S (at most K with --top).\n");
+               "  --threshold S lists every entry with score >= S (at most K with --top).\n"
+               "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_search.c) */
+        return cli_db_search(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");

@@ -164,6 +164,7 @@ struct enroll_ctx {
     hers_gallery *g;
     uint8_t master[HERS_SEED_BYTES];
     /* per worker scratch */
+    int32_t **trans;        /* ENROLL_CHUNK x N transposed values */
     int64_t **slots;
     hers_plaintext *pts;
     hers_ciphertext *cts;
@@ -192,19 +193,22 @@ static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
     }
 }
 
-static void enroll_task(void *vctx, size_t task, unsigned w)
+/* Dimensions per enrolment task: the task first transposes a block's rows
+ * for these dimensions (16 int32 = one cache line per row), so the row-major
+ * input is read sequentially once instead of once per dimension. */
+#define ENROLL_CHUNK 16
+
+/* Encrypts record (b, i) from the block's values of dimension i (count
+ * values, the rest of the N slots zero). */
+static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
+                          const int32_t *vals, size_t count)
 {
-    struct enroll_ctx *c = vctx;
     hers_gallery *g = c->g;
-    if (c->err != HERS_OK)
-        return;
-    size_t N = g->N, b = task / g->d, i = task % g->d;
-    size_t first = b * N, count = g->n - first < N ? g->n - first : N;
+    size_t N = g->N, task = b * g->d + i;
     uint8_t *rec = g->recs + task * g->rec_bytes;
     if (g->kind == GAL_PLAIN) {
         for (size_t x = 0; x < N; x++) {
-            int32_t v = x < count ? c->values[(first + x) * g->d + i] : 0;
-            uint16_t u = (uint16_t)(int16_t)v;
+            uint16_t u = (uint16_t)(int16_t)(x < count ? vals[x] : 0);
             rec[2 * x] = (uint8_t)u;
             rec[2 * x + 1] = (uint8_t)(u >> 8);
         }
@@ -212,7 +216,7 @@ static void enroll_task(void *vctx, size_t task, unsigned w)
     }
     int64_t *slots = c->slots[w];
     for (size_t x = 0; x < count; x++)
-        slots[x] = c->values[(first + x) * g->d + i];
+        slots[x] = vals[x];
     hers_status st = hers_encode_batch(c->p, slots, count, &c->pts[w]);
     uint8_t seed[HERS_SEED_BYTES];
     hers_prg prg;
@@ -236,6 +240,35 @@ static void enroll_task(void *vctx, size_t task, unsigned w)
         pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec);
         pack_poly(c->p, hers_ct_poly(ct, 1, 0), rec + pb);
     }
+}
+
+/* Task: block b, dimensions [i0, i0 + ENROLL_CHUNK). */
+static void enroll_task(void *vctx, size_t task, unsigned w)
+{
+    struct enroll_ctx *c = vctx;
+    hers_gallery *g = c->g;
+    if (c->err != HERS_OK)
+        return;
+    size_t chunks = (g->d + ENROLL_CHUNK - 1) / ENROLL_CHUNK;
+    size_t N = g->N, b = task / chunks, i0 = (task % chunks) * ENROLL_CHUNK;
+    size_t i1 = i0 + ENROLL_CHUNK < g->d ? i0 + ENROLL_CHUNK : g->d;
+    size_t first = b * N, count = g->n - first < N ? g->n - first : N;
+    int32_t *tr = c->trans[w]; /* [ENROLL_CHUNK][N] */
+    /* blocked: 256 rows' chunk (<= 16 KiB) stays in L1 while it is read once
+     * per dimension; the writes are sequential (writing all dimensions of a
+     * row at once would hit one L1 set 16 times: the rows of tr are 16 KiB
+     * apart) */
+    for (size_t x0 = 0; x0 < count; x0 += 256) {
+        size_t x1 = x0 + 256 < count ? x0 + 256 : count;
+        for (size_t i = i0; i < i1; i++) {
+            const int32_t *src = c->values + (first + x0) * g->d + i;
+            int32_t *dst = tr + (i - i0) * N;
+            for (size_t x = x0; x < x1; x++, src += g->d)
+                dst[x] = *src;
+        }
+    }
+    for (size_t i = i0; i < i1 && c->err == HERS_OK; i++)
+        enroll_record(c, w, b, i, tr + (i - i0) * N, count);
 }
 
 hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
@@ -324,19 +357,22 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
         memcpy(c.master, opts->seed, HERS_SEED_BYTES);
     else if ((st = hers_random_bytes(c.master, HERS_SEED_BYTES)) != HERS_OK)
         goto done;
+    size_t tasks = g->blocks * ((d + ENROLL_CHUNK - 1) / ENROLL_CHUNK);
     threads = hers_pool_resolve_threads(opts->threads);
-    if (threads > g->blocks * d)
-        threads = (unsigned)(g->blocks * d);
+    if (threads > tasks)
+        threads = (unsigned)tasks;
+    c.trans = hers_alloc_array(threads, sizeof *c.trans);
     c.slots = hers_alloc_array(threads, sizeof *c.slots);
     c.pts = hers_alloc_array(threads, sizeof *c.pts);
     c.cts = hers_alloc_array(threads, sizeof *c.cts);
-    if (!c.slots || !c.pts || !c.cts) {
+    if (!c.trans || !c.slots || !c.pts || !c.cts) {
         st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
         goto done;
     }
     for (unsigned w = 0; w < threads; w++) {
         c.slots[w] = hers_alloc_array(p->n, sizeof(int64_t));
-        if (!c.slots[w]) {
+        c.trans[w] = hers_alloc_array((size_t)ENROLL_CHUNK * p->n, sizeof(int32_t));
+        if (!c.slots[w] || !c.trans[w]) {
             st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
             goto done;
         }
@@ -346,21 +382,24 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
     hers_pool *pool = NULL;
     if ((st = hers_pool_create(threads, &pool)) != HERS_OK)
         goto done;
-    hers_pool_run(pool, enroll_task, &c, g->blocks * d);
+    hers_pool_run(pool, enroll_task, &c, tasks);
     hers_pool_free(pool);
     if (c.err != HERS_OK)
         st = hers_error(c.err, "%s", c.msg);
 done:
     hers_wipe(c.master, sizeof c.master);
-    for (unsigned w = 0; c.slots && w < threads; w++) {
-        /* slots and plaintexts held template values: wipe */
+    for (unsigned w = 0; c.trans && c.slots && c.pts && c.cts && w < threads; w++) {
+        /* slots, transposed values and plaintexts held template values: wipe */
         if (c.slots[w])
             hers_free_secret(c.slots[w], p->n * sizeof(int64_t));
+        if (c.trans[w])
+            hers_free_secret(c.trans[w], (size_t)ENROLL_CHUNK * p->n * sizeof(int32_t));
         if (c.pts[w].coeffs)
             hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
         hers_plaintext_free(&c.pts[w]);
         hers_ciphertext_free(&c.cts[w]);
     }
+    hers_free(c.trans);
     hers_free(c.slots);
     hers_free(c.pts);
     hers_free(c.cts);

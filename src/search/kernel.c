@@ -1,4 +1,6 @@
 /* kernel.c - run-time selection of the search kernels (search_kernel.h). */
+#include <string.h>
+
 #include "search/search_kernel.h"
 
 hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level)
@@ -37,8 +39,6 @@ void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, 
                            const uint64_t y0[HERS_TILE], const uint64_t y1[HERS_TILE])
 {
     (void)level;
-    for (size_t l = 0; l < HERS_TILE; l++) {
-        tile[HERS_TILE_EE(d, j, i, 0) + l] = y0[l];
-        tile[HERS_TILE_EE(d, j, i, 1) + l] = y1[l];
-    }
+    memcpy(tile + HERS_TILE_EE(d, j, i, 0), y0, HERS_TILE * sizeof(uint64_t));
+    memcpy(tile + HERS_TILE_EE(d, j, i, 1), y1, HERS_TILE * sizeof(uint64_t));
 }

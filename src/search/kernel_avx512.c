@@ -8,6 +8,8 @@
 #include <immintrin.h>
 
 #include "search/search_kernel.h"
+
+#define HERS_IFMA_PREFETCH(ptr) _mm_prefetch((const char *)(ptr), _MM_HINT_T0)
 #include "search/kernel_avx512_body.h"
 
 void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,

@@ -16,7 +16,8 @@
  *   hi accumulator: d terms < 2^(102 - 52) = 2^50: < 2^60;
  * no wrap; the exact sum lo + 2^52 hi is folded once per tile, by the same
  * scalar reduction as the other levels (bit-identical results).
- * Requires: search/search_kernel.h included first.
+ * Requires: search/search_kernel.h included first, and HERS_IFMA_PREFETCH(p)
+ * defined (a prefetch hint, or nothing).
  */
 #ifndef HERS_KERNEL_AVX512_BODY_H
 #define HERS_KERNEL_AVX512_BODY_H
@@ -33,7 +34,8 @@ static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_
 static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride)
 {
-    const size_t step = 2 * HERS_TILE;
+    /* pf: the next-but-one gallery tile in memory (prefetched, as in AVX2) */
+    const size_t step = 2 * HERS_TILE, pf = 4 * HERS_TILE * d * k;
     for (size_t j = 0; j < k; j++) {
         const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0), *g1 = g0 + HERS_TILE;
         const uint64_t *p0 = p + HERS_TILE_EE(d, j, 0, 0), *p1 = p0 + HERS_TILE;
@@ -41,6 +43,8 @@ static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_
         __m512i l1 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512();
         __m512i l2 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512();
         for (size_t i = 0, o = 0; i < d; i++, o += step) {
+            HERS_IFMA_PREFETCH(g0 + o + pf);
+            HERS_IFMA_PREFETCH(g0 + o + pf + HERS_TILE);
             __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
             __m512i x1 = _mm512_load_si512((const void *)(g1 + o));
             __m512i y0 = _mm512_load_si512((const void *)(p0 + o));

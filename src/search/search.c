@@ -36,6 +36,7 @@ void hers_searcher_free(hers_searcher *s)
     if (!s)
         return;
     hers_pool_free(s->pool);
+    hers_free(s->probe);
     hers_free(s);
 }
 
@@ -84,7 +85,8 @@ struct scan_ctx {
     const hers_index *ix;
     const hers_query *q;
     hers_result *res;
-    uint64_t *probe;        /* count x tiles x probe tile words */
+    uint64_t *probe;        /* batch x tiles x probe tile words */
+    size_t r0, rc;          /* current batch: probes r0 .. r0 + rc - 1 */
     size_t ptw;             /* probe tile words = k*d*2*8 */
     size_t tile_groups, block_groups, tg, bg;
     hers_simd level;
@@ -115,8 +117,8 @@ static void probe_task(void *vctx, size_t task, unsigned w)
     struct scan_ctx *c = vctx;
     const hers_params *p = c->p;
     const hers_index *ix = c->ix;
-    size_t d = ix->d, r = task / d, i = task % d;
-    const hers_ciphertext *ct = &c->q->cts[task];
+    size_t d = ix->d, r = task / d, i = task % d; /* r: probe within the batch */
+    const hers_ciphertext *ct = &c->q->cts[(c->r0 + r) * d + i];
     uint64_t *base = c->probe + r * ix->tiles * c->ptw;
     for (size_t j = 0; j < p->k; j++) {
         const uint64_t *s0 = hers_ct_poly(ct, 0, j), *s1 = hers_ct_poly(ct, 1, j);
@@ -134,13 +136,13 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     size_t sgi = task / c->block_groups, bgi = task % c->block_groups;
     size_t s0 = sgi * c->tg, s1 = s0 + c->tg < ix->tiles ? s0 + c->tg : ix->tiles;
     size_t b0 = bgi * c->bg, b1 = b0 + c->bg < ix->blocks ? b0 + c->bg : ix->blocks;
-    size_t count = c->q->count, tiles = ix->tiles, N = ix->N;
+    size_t count = c->rc, tiles = ix->tiles, N = ix->N;
     for (size_t s = s0; s < s1; s++)
         for (size_t b = b0; b < b1; b++) {
             const uint64_t *g = ix->data + (s * ix->blocks + b) * ix->tile_words;
             for (size_t r = 0; r < count; r++) {
                 const uint64_t *pt = c->probe + (r * tiles + s) * c->ptw;
-                uint64_t *o = c->res->cts[r * ix->blocks + b].data + s * HERS_TILE;
+                uint64_t *o = c->res->cts[(c->r0 + r) * ix->blocks + b].data + s * HERS_TILE;
                 if (ix->mode == HERS_MODE_BOTH_ENCRYPTED)
                     c->ee(g, pt, ix->d, ix->k, ix->kmod, o, N);
                 else
@@ -243,13 +245,28 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.ptw = hers_kernel_probe_words(c.level, ix->d, p->k);
     c.ee = hers_kernel_ee_select(c.level);
     c.pe = hers_kernel_pe_select(c.level);
-    if (st == HERS_OK) {
-        c.probe = hers_alloc_array(q->count * ix->tiles, c.ptw * sizeof(uint64_t));
-        if (!c.probe)
+    /* Probes per pass: their tiles of one tile index (ptw words each) should
+     * sit in L2 next to the gallery tile, about 512 KiB; at least 1. */
+    size_t batch = ((size_t)512 << 10) / (c.ptw * sizeof(uint64_t));
+    batch = batch < 1 ? 1 : batch > 16 ? 16 : batch;
+    if (batch > q->count)
+        batch = q->count;
+    /* probe tiles: the searcher's scratch, grown when needed and reused (no
+     * page faults nor zeroing per query; every word used is written first) */
+    size_t words = batch * ix->tiles * c.ptw;
+    if (st == HERS_OK && words > s->probe_words) {
+        hers_free(s->probe);
+        s->probe_words = 0;
+        s->probe = hers_alloc_array(words, sizeof(uint64_t));
+        if (!s->probe)
             st = hers_error(HERS_ERR_NOMEM, "search: out of memory for the probe tiles");
+        else
+            s->probe_words = words;
     }
-    if (st == HERS_OK) {
-        hers_pool_run(s->pool, probe_task, &c, q->count * ix->d);
+    c.probe = s->probe;
+    for (c.r0 = 0; st == HERS_OK && c.r0 < q->count; c.r0 += c.rc) {
+        c.rc = q->count - c.r0 < batch ? q->count - c.r0 : batch;
+        hers_pool_run(s->pool, probe_task, &c, c.rc * ix->d);
         /* Tasks: enough for balance (4 per thread), each a long run of
          * consecutive (tile, block) gallery tiles. */
         size_t want = 4 * (size_t)hers_pool_threads(s->pool);
@@ -265,12 +282,13 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         c.tile_groups = (ix->tiles + c.tg - 1) / c.tg;
         c.block_groups = (ix->blocks + c.bg - 1) / c.bg;
         hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
+    }
+    if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL && (p->k > 1 || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
         if (c.err != HERS_OK)
             st = hers_error(c.err, "%s", c.msg);
     }
-    hers_free(c.probe);
     pthread_mutex_destroy(&c.mu);
     if (st != HERS_OK) {
         hers_result_free(res);

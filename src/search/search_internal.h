@@ -84,6 +84,8 @@ unsigned hers_pool_resolve_threads(unsigned threads);
 
 struct hers_searcher {
     hers_pool *pool;
+    uint64_t *probe;        /* probe-tile scratch, reused across searches */
+    size_t probe_words;     /* its capacity */
 };
 
 /* Shared checks: params usable for search (batching, primes < 2^50). */

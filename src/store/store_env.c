@@ -433,7 +433,11 @@ static hers_status load_meta(hers_db *db)
     store_state s;
     if (st == HERS_OK)
         st = store_state_read(db, txn, &s);
-    mdb_txn_abort(txn);
+    /* commit (not abort): handles opened in an aborted transaction close */
+    if (st == HERS_OK && (rc = mdb_txn_commit(txn)) != 0)
+        st = store_mdb_error(db, rc, "commit");
+    else if (st != HERS_OK)
+        mdb_txn_abort(txn);
     if (st != HERS_OK && !strstr(hers_last_error(), db->dir)) {
         char msg[512];
         snprintf(msg, sizeof msg, "%s", hers_last_error());

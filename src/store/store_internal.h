@@ -16,7 +16,7 @@
 #define STORE_MAP_SIZE ((size_t)1 << 40)
 /* A segment holds at most this many payload bytes (bounds the memory of
  * decoding one segment and the waste of streaming); at least one block. */
-#define STORE_SEGMENT_BYTES ((uint64_t)64 << 20)
+#define STORE_SEGMENT_BYTES ((uint64_t)8 << 20)
 #define STORE_MAX_OVERLAP 64
 
 #define STORE_STATE_BYTES 128

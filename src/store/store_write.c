@@ -62,7 +62,8 @@ hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const 
         MDB_val sk2 = {8, sb}, sv = {il + 1, (void *)ids[i]};
         if ((rc = mdb_put(txn, db->ids, &ik, &iv, MDB_NOOVERWRITE)) != 0)
             return rc == MDB_KEYEXIST
-                       ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir, ids[i])
+                       ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir,
+                                    ids[i])
                        : store_mdb_error(db, rc, "writing an id");
         if ((rc = mdb_put(txn, db->slots, &sk2, &sv, MDB_NOOVERWRITE)) != 0)
             return store_mdb_error(db, rc, "writing a slot");

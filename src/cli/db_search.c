@@ -1,0 +1,297 @@
+/* db_search.c - `hers search --db DIR --keys DIR --probe P [--model M]
+ * [--top K] [--threshold S] [--out R.tsv] [--threads T] [--max-memory MB]`.
+ *
+ * Key holder: compresses (--model, required when the database records one),
+ * normalises, quantises (the database's scale) and encrypts every probe.
+ * Server: opens a snapshot (consistent with concurrent enrolments), builds
+ * the kernel form of the gallery from the segments and scores every probe
+ * in one pass. With --max-memory (or automatically when the kernel form
+ * would not fit in half the RAM) it streams: builds and searches chunks of
+ * blocks one after the other, placing each chunk's result blocks. Key
+ * holder: decrypts, keeps live slots only (deleted and padding slots are
+ * never reported), ranks. TSV rows probe<TAB>rank<TAB>id<TAB>score as
+ * `hers search --gallery`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_db.h"
+#include "cli/cli_keys.h"
+#include "hers/hers_io.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
+#include "hers/hers_reduce.h"
+#include "search/search_merge.h"
+
+#define CMD "search"
+
+static void print_score(FILE *f, double v)
+{
+    char buf[40];
+    for (int prec = 1; prec <= 17; prec++) {
+        snprintf(buf, sizeof buf, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            break;
+    }
+    fputs(buf, f);
+}
+
+/* Scores every probe of q against the snapshot's gallery, chunk_blocks
+ * blocks at a time (0: all at once). */
+static hers_status run_search(hers_db_snapshot *snap, const hers_params *p, hers_searcher *sr,
+                              const hers_query *q, size_t chunk_blocks, unsigned threads,
+                              double *build_s, double *search_s, hers_result **out)
+{
+    size_t blocks = hers_db_snapshot_blocks(snap);
+    hers_index *ix = NULL;
+    hers_status st;
+    *build_s = *search_s = 0;
+    if (chunk_blocks == 0 || chunk_blocks >= blocks) {
+        double t0 = cli_now();
+        if ((st = hers_db_snapshot_index(snap, 0, blocks, threads, &ix)) != HERS_OK)
+            return st;
+        double t1 = cli_now();
+        st = hers_search(sr, p, ix, q, NULL, out);
+        *build_s = t1 - t0;
+        *search_s = cli_now() - t1;
+        hers_index_free(ix);
+        return st;
+    }
+    hers_result *full = NULL;
+    if ((st = hers_result_zero(p, hers_db_snapshot_mode(snap), hers_query_count(q),
+                               (size_t)hers_db_snapshot_slots(snap), hers_db_snapshot_d(snap),
+                               &full)) != HERS_OK)
+        return st;
+    for (size_t b0 = 0; b0 < blocks && st == HERS_OK; b0 += chunk_blocks) {
+        size_t nb = blocks - b0 < chunk_blocks ? blocks - b0 : chunk_blocks;
+        hers_result *part = NULL;
+        double t0 = cli_now();
+        if ((st = hers_db_snapshot_index(snap, b0, nb, threads, &ix)) != HERS_OK)
+            break;
+        double t1 = cli_now();
+        st = hers_search(sr, p, ix, q, NULL, &part);
+        *build_s += t1 - t0;
+        *search_s += cli_now() - t1;
+        hers_index_free(ix);
+        ix = NULL;
+        if (st == HERS_OK)
+            st = hers_result_place(full, b0, part);
+        hers_result_free(part);
+    }
+    if (st != HERS_OK) {
+        hers_result_free(full);
+        return st;
+    }
+    *out = full;
+    return HERS_OK;
+}
+
+int cli_db_search(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--db", "--keys", "--probe", "--model", "--top",
+                                             "--threshold", "--out", "--threads", "--max-memory",
+                                             "--passphrase-file", NULL};
+    static const char *const flags[] = {"--timing", "--help", NULL};
+    if (cli_flag(argc, argv, "--help")) {
+        printf("usage: hers search --db DIR --keys DIR --probe P.npy [--model M] [--top K]\n"
+               "                   [--threshold S] [--out R.tsv] [--threads T] [--max-memory MB]\n"
+               "                   [--timing] [--passphrase-file F]\n"
+               "  Encrypted search of every row of P against the database's live templates (one\n"
+               "  consistent snapshot). TSV rows probe<TAB>rank<TAB>id<TAB>score. Default --top 10;\n"
+               "  --threshold S lists every entry with score >= S (at most K with --top).\n"
+               "  --max-memory MB streams the gallery through a kernel-form index of at most MB\n"
+               "  (automatic when the whole index would exceed half the RAM). --timing prints\n"
+               "  build / search / decrypt times to stderr.\n");
+        return 0;
+    }
+    if (cli_check_opts(CMD, argc, argv, with_value, flags))
+        return 2;
+    const char *dir = cli_opt(argc, argv, "--db"), *keys = cli_opt(argc, argv, "--keys");
+    const char *ppath = cli_opt(argc, argv, "--probe"), *out = cli_opt(argc, argv, "--out");
+    const char *model = cli_opt(argc, argv, "--model");
+    if (!dir || !keys || !ppath)
+        return cli_fail(CMD, "--db, --keys and --probe are required");
+    uint64_t top, threads, maxmem;
+    int have_top = cli_opt(argc, argv, "--top") != NULL;
+    int have_thr = cli_opt(argc, argv, "--threshold") != NULL;
+    double thr = 0;
+    if (cli_opt_u64(CMD, argc, argv, "--top", 10, 1, (uint64_t)1 << 32, &top) ||
+        cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads) ||
+        cli_opt_u64(CMD, argc, argv, "--max-memory", 0, 1, (uint64_t)1 << 30, &maxmem) ||
+        cli_opt_double(CMD, argc, argv, "--threshold", 0, &thr))
+        return 2;
+    if (have_thr && !(thr >= -4.0 && thr <= 4.0))
+        return cli_fail(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
+    cli_keys k;
+    if (cli_keys_load_pass(CMD, keys, cli_opt(argc, argv, "--passphrase-file"), 1, 0, 0,
+                           &k))
+        return 1;
+    hers_db *db = NULL;
+    hers_db_snapshot *snap = NULL;
+    hers_matrix x = {0, 0, NULL};
+    hers_qmatrix qm = {0, 0, 0, NULL};
+    hers_query *q = NULL;
+    hers_searcher *sr = NULL;
+    hers_result *res = NULL;
+    int64_t *scores = NULL;
+    uint8_t *live = NULL;
+    size_t *map = NULL;
+    hers_match *m = NULL;
+    FILE *f = NULL;
+    size_t n = 0;
+    int rc = cli_db_open(CMD, dir, 1, &db);
+    if (rc)
+        goto done;
+    if ((rc = cli_db_same_params(CMD, keys, k.p, db)) != 0)
+        goto done;
+    if (hers_db_check_secret_key(db, k.sk) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: wrong keys: %s", keys, hers_last_error());
+        goto done;
+    }
+    hers_db_info info;
+    if (hers_db_get_info(db, &info) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    uint8_t mid[HERS_MODEL_ID_BYTES];
+    size_t mlen = 0;
+    if ((rc = cli_db_vectors(CMD, ppath, model, &x, mid, &mlen)) != 0)
+        goto done;
+    if (info.model_id_len != mlen || (mlen && memcmp(info.model_id, mid, mlen) != 0)) {
+        rc = cli_fail(CMD, "%s: %s", dir,
+                      !mlen ? "the gallery was compressed with a model: give it with --model"
+                      : !info.model_id_len ? "the gallery was enrolled without a model"
+                                           : "model mismatch: the gallery was compressed with "
+                                             "another model");
+        goto done;
+    }
+    if (hers_db_snapshot_open(db, &snap) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    size_t d = hers_db_snapshot_d(snap);
+    n = (size_t)hers_db_snapshot_slots(snap);
+    uint32_t s = hers_db_snapshot_scale(snap);
+    if (d == 0 || n == 0) {
+        rc = cli_fail(CMD, "%s: the gallery is empty", dir);
+        goto done;
+    }
+    if (x.cols != d) {
+        rc = cli_fail(CMD, "%s: probes have dimension %zu, the gallery %s has %zu", ppath, x.cols,
+                      dir, d);
+        goto done;
+    }
+    if (hers_quant_matrix(&x, s, &qm) != HERS_OK) {
+        rc = cli_fail(CMD, "%s: %s", ppath, hers_last_error());
+        goto done;
+    }
+    /* chunking */
+    size_t N = hers_params_n(k.p), blocks = hers_db_snapshot_blocks(snap);
+    uint64_t per_block = (uint64_t)N * d * hers_params_num_primes(k.p) * 8u *
+                         (hers_db_snapshot_mode(snap) == HERS_MODE_BOTH_ENCRYPTED ? 2u : 1u);
+    size_t chunk = 0;
+    if (maxmem) {
+        uint64_t c = (maxmem << 20) / per_block;
+        chunk = c ? (size_t)c : 1;
+    } else {
+        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+        uint64_t ram = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
+        if (ram && per_block * blocks > ram / 2) {
+            uint64_t c = ram / 4 / per_block;
+            chunk = c ? (size_t)c : 1;
+        }
+    }
+    double t0 = cli_now(), tb = 0, ts = 0;
+    if (hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, d, s, NULL, &q) != HERS_OK ||
+        hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
+        run_search(snap, k.p, sr, q, chunk, (unsigned)threads, &tb, &ts, &res) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    double t1 = cli_now();
+    scores = hers_alloc_array(n, sizeof *scores);
+    live = malloc(n);
+    map = malloc(n * sizeof *map);
+    if (!scores || !live || !map) {
+        rc = cli_fail(CMD, "out of memory");
+        goto done;
+    }
+    if (hers_db_snapshot_live_map(snap, 0, n, live) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
+    size_t nl = 0;
+    for (size_t i = 0; i < n; i++)
+        if (live[i])
+            map[nl++] = i;
+    f = out ? fopen(out, "w") : stdout;
+    if (!f) {
+        rc = cli_fail(CMD, "%s: cannot create the output file", out);
+        goto done;
+    }
+    double s2 = (double)s * (double)s;
+    for (size_t r = 0; r < qm.rows && rc == 0; r++) {
+        if (hers_result_decrypt(k.p, k.sk, res, r, scores) != HERS_OK) {
+            rc = cli_fail_lib(CMD, "decrypt");
+            break;
+        }
+        /* live slots only, in slot order (ties: lower slot first) */
+        for (size_t i = 0; i < nl; i++)
+            scores[i] = scores[map[i]];
+        size_t c = 0;
+        if (nl == 0) {
+            c = 0;
+        } else if (have_thr) {
+            if (hers_threshold(scores, nl, hers_score_from_cosine(thr, s), &m, &c) != HERS_OK) {
+                rc = cli_fail_lib(CMD, "threshold");
+                break;
+            }
+            if (have_top && c > top)
+                c = (size_t)top;
+        } else {
+            size_t kk = top < nl ? (size_t)top : nl;
+            m = hers_alloc_array(kk, sizeof *m);
+            if (!m || hers_top_k(scores, nl, kk, m, &c) != HERS_OK) {
+                rc = cli_fail(CMD, "out of memory");
+                break;
+            }
+        }
+        for (size_t i = 0; i < c; i++) {
+            const char *id = hers_db_snapshot_id(snap, map[m[i].index]);
+            fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, id ? id : "?");
+            print_score(f, (double)m[i].score / s2);
+            fputc('\n', f);
+        }
+        hers_free(m);
+        m = NULL;
+    }
+    if (f != stdout && fclose(f) != 0 && rc == 0)
+        rc = cli_fail(CMD, "%s: write failed", out);
+    else if (f == stdout)
+        fflush(stdout);
+    f = NULL;
+    if (cli_flag(argc, argv, "--timing"))
+        fprintf(stderr,
+                "hers search: %zu probes x %zu slots x %zu dims (%zu live), %s: index build %.3f s,"
+                " kernel %.3f s, encrypt+other %.3f s, decrypt+rank %.3f s\n",
+                qm.rows, n, d, nl, chunk ? "streaming" : "in memory", tb, ts, t1 - t0 - tb - ts,
+                cli_now() - t1);
+done:
+    if (f && f != stdout)
+        fclose(f);
+    hers_free(m);
+    hers_free_secret(scores, n * sizeof(int64_t) * (scores != NULL));
+    free(live);
+    free(map);
+    hers_result_free(res);
+    hers_searcher_free(sr);
+    hers_query_free(q);
+    hers_qmatrix_free(&qm);
+    hers_matrix_free(&x);
+    hers_db_snapshot_close(snap);
+    hers_db_close(db);
+    cli_keys_free(&k);
+    return rc;
+}

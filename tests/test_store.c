@@ -1,0 +1,353 @@
+/* test_store.c - the gallery database (hers_store.h): create / open,
+ * appends that fill partial blocks (summed segments), public- and
+ * secret-key enrolment, exact scores from snapshot indexes (whole and
+ * streamed block chunks), deletion, replacement, errors that leave the
+ * database unchanged, the overlap limit, check, and both compactions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "hers/hers_bfv.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
+#include "hers/hers_search.h"
+#include "hers/hers_store.h"
+#include "search/search_merge.h"
+#include "support/check.h"
+
+#define D 16
+#define MAXS 8192
+
+static hers_params *P;
+static hers_secret_key *SK;
+static hers_public_key *PK;
+static hers_relin_key *RK;
+/* the model of the database: slot -> (values, id, live) */
+static int32_t vals[MAXS * D];
+static char ids[MAXS][32];
+static int live[MAXS];
+
+static void random_rows(int32_t *q, size_t n)
+{
+    float x[D];
+    for (size_t r = 0; r < n; r++) {
+        double nn = 0;
+        for (size_t i = 0; i < D; i++) {
+            x[i] = (float)((double)(test_rand() % 2000001) / 1e6 - 1.0);
+            nn += (double)x[i] * x[i];
+        }
+        for (size_t i = 0; i < D; i++)
+            x[i] = (float)(x[i] / __builtin_sqrt(nn) * 0.9999);
+        CHECK_OK(hers_quant_vector(x, D, 125, q + r * D));
+    }
+}
+
+/* Enrols n fresh rows with ids "<prefix><i>"; records them in the model. */
+static void enroll(hers_db *db, size_t n, const char *prefix, int pub, int replace)
+{
+    int32_t *q = malloc(n * D * sizeof *q);
+    char **id = malloc(n * sizeof *id);
+    random_rows(q, n);
+    for (size_t i = 0; i < n; i++) {
+        id[i] = malloc(32);
+        snprintf(id[i], 32, "%.8s%zu", prefix, i);
+    }
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    o.threads = 2;
+    o.replace = replace;
+    uint64_t first = 0;
+    CHECK_OK(hers_db_enroll(db, pub ? NULL : SK, pub ? PK : NULL, q, n, D,
+                            (const char *const *)id, &o, &first));
+    for (size_t i = 0; i < n && first + i < MAXS; i++) {
+        if (replace)
+            for (size_t s = 0; s < first; s++)
+                if (live[s] && !strcmp(ids[s], id[i]))
+                    live[s] = 0;
+        memcpy(vals + (first + i) * D, q + i * D, D * sizeof *q);
+        snprintf(ids[first + i], 32, "%.30s", id[i]);
+        live[first + i] = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(id[i]);
+    free(id);
+    free(q);
+}
+
+/* Searches 3 probes (live rows) through a snapshot (chunk = 0: one index)
+ * and compares every live slot's decrypted score with the plaintext one. */
+static void verify(hers_db *db, size_t chunk)
+{
+    hers_db_snapshot *s = NULL;
+    CHECK_OK(hers_db_snapshot_open(db, &s));
+    if (!s)
+        return;
+    size_t n = (size_t)hers_db_snapshot_slots(s), blocks = hers_db_snapshot_blocks(s);
+    int32_t probes[3 * D];
+    size_t got = 0;
+    for (size_t x = 0; x < n && got < 3; x += 1 + n / 5)
+        if (live[x])
+            memcpy(probes + D * got++, vals + x * D, sizeof(int32_t) * D);
+    if (got == 0) {
+        hers_db_snapshot_close(s);
+        return;
+    }
+    hers_query *q = NULL;
+    hers_searcher *sr = NULL;
+    hers_result *res = NULL;
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, probes, got, D, 125, NULL, &q));
+    CHECK_OK(hers_searcher_create(2, &sr));
+    if (chunk == 0) {
+        hers_index *ix = NULL;
+        CHECK_OK(hers_db_snapshot_index(s, 0, blocks, 2, &ix));
+        CHECK_OK(hers_search(sr, P, ix, q, NULL, &res));
+        hers_index_free(ix);
+    } else {
+        CHECK_OK(hers_result_zero(P, HERS_MODE_BOTH_ENCRYPTED, got, n, D, &res));
+        for (size_t b = 0; b < blocks; b += chunk) {
+            size_t nb = blocks - b < chunk ? blocks - b : chunk;
+            hers_index *ix = NULL;
+            hers_result *part = NULL;
+            CHECK_OK(hers_db_snapshot_index(s, b, nb, 1, &ix));
+            CHECK_OK(hers_search(sr, P, ix, q, NULL, &part));
+            CHECK_OK(hers_result_place(res, b, part));
+            hers_index_free(ix);
+            hers_result_free(part);
+        }
+    }
+    uint8_t *lm = malloc(n);
+    CHECK_OK(hers_db_snapshot_live_map(s, 0, n, lm));
+    int64_t *sc = malloc(n * sizeof *sc);
+    long bad = 0, badlive = 0, badid = 0;
+    for (size_t r = 0; r < got && res; r++) {
+        CHECK_OK(hers_result_decrypt(P, SK, res, r, sc));
+        for (size_t x = 0; x < n; x++) {
+            if ((lm[x] != 0) != (live[x] != 0))
+                badlive++;
+            const char *id = hers_db_snapshot_id(s, x);
+            if (live[x] ? !id || strcmp(id, ids[x]) : id != NULL)
+                badid++;
+            if (!live[x])
+                continue;
+            int64_t want = 0;
+            for (size_t i = 0; i < D; i++)
+                want += (int64_t)vals[x * D + i] * probes[r * D + i];
+            bad += sc[x] != want;
+        }
+    }
+    CHECK(bad == 0);
+    CHECK(badlive == 0);
+    CHECK(badid == 0);
+    if (bad)
+        fprintf(stderr, "  %ld wrong scores (chunk %zu)\n", bad, chunk);
+    free(lm);
+    free(sc);
+    hers_result_free(res);
+    hers_searcher_free(sr);
+    hers_query_free(q);
+    hers_db_snapshot_close(s);
+}
+
+static void problem(void *user, const char *line)
+{
+    (void)user;
+    fprintf(stderr, "  check: %s\n", line);
+}
+
+static uint64_t check_db(hers_db *db)
+{
+    uint64_t np = 99;
+    CHECK_OK(hers_db_check(db, problem, NULL, &np));
+    CHECK_EQ_U64(np, 0);
+    return np;
+}
+
+static hers_db_info info_of(hers_db *db)
+{
+    hers_db_info in;
+    CHECK_OK(hers_db_get_info(db, &in));
+    return in;
+}
+
+int main(void)
+{
+    (void)test_seed();
+    int quick = getenv("HERS_TEST_QUICK") != NULL;
+    hers_params_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.n = 1024;
+    spec.t = 1032193;
+    spec.num_primes = 2;
+    spec.prime_bits[0] = spec.prime_bits[1] = 50;
+    spec.q_one_mod_t = 1;
+    spec.security = HERS_SEC_NONE;
+    CHECK_OK(hers_params_create(&P, &spec));
+    if (!P)
+        return test_finish();
+    uint8_t seed[32] = {3};
+    seed[1] = (uint8_t)test_rand();
+    CHECK_OK(hers_keygen_secret_seeded(P, seed, &SK));
+    CHECK_OK(hers_keygen_public(P, SK, &PK));
+    CHECK_OK(hers_keygen_relin(P, SK, &RK));
+
+    char dir[] = "/tmp/hers_test_store_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/db", dir);
+
+    /* create, refuse to overwrite, refuse a non-empty foreign directory */
+    uint8_t model[16] = {1, 2, 3};
+    CHECK_OK(hers_db_create(path, P, PK, RK, NULL, 0));
+    CHECK(hers_db_create(path, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
+    CHECK(hers_db_create(dir, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
+    char nodb[300];
+    snprintf(nodb, sizeof nodb, "%s/none", dir);
+    hers_db *db = NULL;
+    CHECK(hers_db_open(nodb, 0, &db) == HERS_ERR_NOTFOUND);
+    CHECK_OK(hers_db_open(path, 0, &db));
+    if (!db)
+        return test_finish();
+    hers_db_info in = info_of(db);
+    CHECK(in.has_gallery == 0 && in.live == 0 && in.N == 1024);
+    CHECK(hers_db_max_overlap(db) >= 1);
+    fprintf(stderr, "  max overlap per block: %zu\n", hers_db_max_overlap(db));
+
+    /* appends: partial blocks filled by later segments (secret and public key) */
+    enroll(db, 100, "a", 0, 0);
+    enroll(db, 50, "b", 1, 0);
+    enroll(db, quick ? 1100 : 2100, "c", 0, 0);
+    enroll(db, 7, "e", 1, 0);
+    in = info_of(db);
+    CHECK_EQ_U64(in.live, in.next_slot);
+    CHECK(in.segments == 4);
+    check_db(db);
+    verify(db, 0);
+    verify(db, 1);
+    verify(db, 2);
+
+    /* errors leave the database unchanged */
+    hers_db_info before = info_of(db);
+    int32_t row[2 * D];
+    random_rows(row, 2);
+    const char *dup[2] = {"a1", "zz"};
+    const char *twice[2] = {"zz", "zz"};
+    const char *bad[2] = {"ok", "t\tab"};
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, dup, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, twice, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, bad, &o, NULL) == HERS_ERR_ARG);
+    CHECK(hers_db_enroll(db, SK, NULL, row, 1, D - 1, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    o.scale = 100;
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    o.scale = 125;
+    o.model_id = model;
+    o.model_id_len = 16;
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    o.model_id = NULL;
+    o.model_id_len = 0;
+    hers_secret_key *other = NULL;
+    CHECK_OK(hers_keygen_secret(P, &other));
+    CHECK(hers_db_enroll(db, other, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    CHECK(hers_db_check_secret_key(db, other) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_db_check_secret_key(db, SK));
+    const char *missing[2] = {"a3", "nope"};
+    CHECK(hers_db_delete(db, missing, 2) == HERS_ERR_NOTFOUND);
+    hers_db_info after = info_of(db);
+    CHECK(memcmp(&before, &after, sizeof before) == 0);
+
+    /* delete, replace */
+    const char *del[3] = {"a3", "b0", "c5"};
+    CHECK_OK(hers_db_delete(db, del, 3));
+    for (size_t x = 0; x < MAXS; x++)
+        if (live[x] && (!strcmp(ids[x], "a3") || !strcmp(ids[x], "b0") || !strcmp(ids[x], "c5")))
+            live[x] = 0;
+    enroll(db, 2, "a", 0, 1);   /* replaces a0, a1 */
+    in = info_of(db);
+    CHECK_EQ_U64(in.live, before.live - 3);
+    check_db(db);
+    verify(db, 0);
+
+    /* many tiny appends: the overlap limit moves to a fresh block */
+    size_t maxov = hers_db_max_overlap(db);
+    char pre[32];
+    for (size_t i = 0; i < (quick ? 6 : maxov + 3) && i < 80; i++) {
+        snprintf(pre, sizeof pre, "s%zu_", i);
+        enroll(db, 1, pre, (int)(i & 1), 0);
+    }
+    check_db(db);
+    verify(db, 0);
+
+    /* compaction without keys: drop the segment whose rows are all deleted */
+    const char *bs[49];
+    char bnames[49][16];
+    for (int i = 0; i < 49; i++) {
+        snprintf(bnames[i], 16, "b%d", i + 1);
+        bs[i] = bnames[i];
+    }
+    CHECK_OK(hers_db_delete(db, bs, 49));
+    for (size_t x = 0; x < MAXS; x++)
+        if (live[x] && ids[x][0] == 'b')
+            live[x] = 0;
+    hers_db_compact_stats cs;
+    before = info_of(db);
+    CHECK_OK(hers_db_compact(db, NULL, 1, &cs));
+    CHECK_EQ_U64(cs.segments_after, cs.segments_before - 1);
+    CHECK(cs.shrunk == 1);
+    check_db(db);
+    verify(db, 0);
+
+    /* compaction by the key holder: dense re-encryption, ids kept */
+    CHECK(hers_db_compact(db, other, 1, &cs) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_db_compact(db, SK, 2, &cs));
+    in = info_of(db);
+    CHECK_EQ_U64(in.next_slot, in.live);
+    CHECK_EQ_U64(in.enrolled, in.live);
+    CHECK_EQ_U64(cs.slots_after, in.live);
+    /* rebuild the model: live rows in slot order get slots 0.. */
+    size_t j = 0;
+    for (size_t x = 0; x < MAXS; x++)
+        if (live[x]) {
+            memmove(vals + j * D, vals + x * D, D * sizeof(int32_t));
+            memmove(ids[j], ids[x], 32);
+            j++;
+        }
+    for (size_t x = 0; x < MAXS; x++)
+        live[x] = x < j;
+    CHECK_EQ_U64(j, in.live);
+    check_db(db);
+    verify(db, 0);
+    enroll(db, 30, "f", 1, 0);
+    verify(db, 0);
+
+    /* read-only handle refuses writes; reopen sees the same state */
+    hers_db_close(db);
+    CHECK_OK(hers_db_open(path, 1, &db));
+    CHECK(hers_db_enroll(db, SK, NULL, row, 1, D, NULL, NULL, NULL) == HERS_ERR_STATE);
+    check_db(db);
+    hers_db_close(db);
+
+    /* a database with a model refuses vectors without it */
+    snprintf(path, sizeof path, "%s/db2", dir);
+    CHECK_OK(hers_db_create(path, P, PK, NULL, model, 16));
+    CHECK_OK(hers_db_open(path, 0, &db));
+    CHECK(hers_db_relin_key(db) == NULL);
+    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, NULL, NULL) == HERS_ERR_MISMATCH);
+    o.model_id = model;
+    o.model_id_len = 16;
+    CHECK_OK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL));
+    check_db(db);
+    hers_db_close(db);
+
+    hers_secret_key_free(other);
+    hers_secret_key_free(SK);
+    hers_public_key_free(PK);
+    hers_relin_key_free(RK);
+    hers_params_free(P);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "  could not remove %s\n", dir);
+    return test_finish();
+}
