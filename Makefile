@@ -25,7 +25,7 @@ check-asan: deps
 
 fuzz: deps
 	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHERS_FUZZ=ON
-	cmake --build build-fuzz -j $(JOBS)
+	cmake --build build-fuzz -j $(JOBS) --target $$(ls fuzz/fuzz_*.c | sed 's|fuzz/||; s|\.c$$||')
 	./scripts/run-fuzz build-fuzz $${FUZZ_SECONDS:-20}
 
 bench: all

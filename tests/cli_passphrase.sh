@@ -72,15 +72,22 @@ grep -q "not passphrase-protected" "$T/err" || fail "no warning for a plain key"
 if "$H" init --help >/dev/null 2>&1 && "$H" enroll --help 2>&1 | grep -q -- --db; then
     "$H" init --db "$T/db" --keys "$T/k" 2>/dev/null || fail "init from a protected key dir"
     WANT="passphrase-protected"
-    if "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy" 2>/dev/null; then
-        : # enrolled with the public key (no secret needed): accepted
-    fi
-    "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy" --passphrase-file "$T/pass" --replace \
-        2>/dev/null || "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy" \
-        --passphrase-file "$T/pass" 2>/dev/null || fail "enroll --db with the passphrase"
+    one_line_error "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy"
+    WANT="wrong passphrase"
+    one_line_error "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy" --passphrase-file "$T/wrong"
+    "$H" enroll --keys "$T/k" --db "$T/db" --in "$T/g.npy" --passphrase-file "$T/pass" \
+        > /dev/null 2>&1 || fail "enroll --db with the passphrase"
+    WANT="passphrase-protected"
     one_line_error "$H" search --keys "$T/k" --db "$T/db" --probe "$T/p.npy"
     "$H" search --keys "$T/k" --db "$T/db" --probe "$T/p.npy" --top 1 --passphrase-file "$T/pass" \
         > /dev/null 2>&1 || fail "search --db with the passphrase"
+    if "$H" compact --help 2>&1 | grep -q -- --passphrase-file; then
+        "$H" delete --db "$T/db" --id 3 > /dev/null 2>&1 || fail "delete"
+        WANT="passphrase-protected"
+        one_line_error "$H" compact --db "$T/db" --keys "$T/k"
+        "$H" compact --db "$T/db" --keys "$T/k" --passphrase-file "$T/pass" > /dev/null 2>&1 \
+            || fail "compact with the passphrase"
+    fi
 else
     echo "skipped: database commands (no hers init / enroll --db)"
 fi

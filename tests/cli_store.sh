@@ -168,6 +168,18 @@ cmp -s "$T/okwant.tsv" "$T/okgot.tsv" || fail "a reported enrolment is not intac
 [ "$(wc -l < "$T/okgot.tsv")" -eq $((2 * n_ok)) ] || fail "expected $((2 * n_ok)) rows"
 echo "durability: $KILLS kills, $n_ok reported enrolments intact"
 
+# ---- concurrent writers serialise (LMDB's writer lock): both land, check passes
+ids w1_ 40 "$T/w1.txt"; ids w2_ 40 "$T/w2.txt"
+"$H" enroll --db "$T/dur" --keys "$T/k" --in "$T/x0.npy" --ids "$T/w1.txt" > /dev/null 2>&1 &
+p1=$!
+"$H" enroll --db "$T/dur" --keys "$T/pub" --in "$T/x1.npy" --ids "$T/w2.txt" > /dev/null 2>&1 &
+p2=$!
+wait $p1 || fail "concurrent enroll 1"
+wait $p2 || fail "concurrent enroll 2"
+"$H" check --db "$T/dur" 2>/dev/null || fail "check after concurrent enrolments"
+printf 'w1_0\nw1_39\nw2_0\nw2_39\n' > "$T/w12.txt"
+"$H" delete --db "$T/dur" --ids "$T/w12.txt" 2>/dev/null || fail "concurrent enrolments incomplete"
+
 # ---- concurrent searches during enrolments see consistent snapshots
 "$H" gen --out "$T/big.npy" --ids $((BIG / 10)) --per-id 10 --dim $D --seed 77 >/dev/null || fail "gen big"
 "$H" convert --in "$T/big.npy" --out "$T/big.f32" >/dev/null

@@ -3,6 +3,7 @@
  * secret-key enrolment, exact scores from snapshot indexes (whole and
  * streamed block chunks), deletion, replacement, errors that leave the
  * database unchanged, the overlap limit, check, and both compactions. */
+#include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,50 @@ static void problem(void *user, const char *line)
 {
     (void)user;
     fprintf(stderr, "  check: %s\n", line);
+}
+
+/* Collects problem lines for the corruption check. */
+static char seen[4096];
+static void collect(void *user, const char *line)
+{
+    (void)user;
+    strncat(seen, line, sizeof seen - strlen(seen) - 2);
+    strcat(seen, "\n");
+}
+
+/* Writes inconsistent catalog entries behind the store's back (raw LMDB)
+ * and expects hers_db_check to name each one. */
+static void check_detects(const char *path)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi idb, sdb;
+    CHECK(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, (size_t)1 << 30);
+    CHECK(mdb_env_open(env, path, 0, 0600) == 0);
+    CHECK(mdb_txn_begin(env, NULL, 0, &txn) == 0);
+    CHECK(mdb_dbi_open(txn, "ids", 0, &idb) == 0);
+    CHECK(mdb_dbi_open(txn, "slots", 0, &sdb) == 0);
+    uint8_t be[8] = {0, 0, 0, 0, 0, 0, 0x12, 0x34}, le[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+    MDB_val k1 = {8, be}, v1 = {6, (void *)"ghost"};   /* slot 0x1234 -> "ghost", no id */
+    MDB_val k2 = {5, (void *)"stray"}, v2 = {8, le};    /* "stray" -> slot 1, owned by another id */
+    CHECK(mdb_put(txn, sdb, &k1, &v1, 0) == 0);
+    CHECK(mdb_put(txn, idb, &k2, &v2, 0) == 0);
+    CHECK(mdb_txn_commit(txn) == 0);
+    mdb_env_close(env);
+    hers_db *db = NULL;
+    CHECK_OK(hers_db_open(path, 1, &db));
+    uint64_t np = 0;
+    seen[0] = '\0';
+    CHECK_OK(hers_db_check(db, collect, NULL, &np));
+    CHECK(np >= 4);
+    CHECK(strstr(seen, "slot 4660 -> 'ghost'") != NULL);
+    CHECK(strstr(seen, "'stray' -> slot 1, but slot 1 names another id") != NULL);
+    CHECK(strstr(seen, "live = ") != NULL);
+    CHECK(strstr(seen, "slots: slot 4660 >= next_slot") != NULL);
+    fprintf(stderr, "  check found (expected):\n%s", seen);
+    hers_db_close(db);
 }
 
 static uint64_t check_db(hers_db *db)
@@ -339,6 +384,7 @@ int main(void)
     CHECK_OK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL));
     check_db(db);
     hers_db_close(db);
+    check_detects(path);
 
     hers_secret_key_free(other);
     hers_secret_key_free(SK);

@@ -113,7 +113,9 @@ hers_status hers_secret_key_deserialize(const hers_params *p, const void *buf, s
                                         hers_secret_key **out);
 /* Mode 0600, atomic (temp file + rename); the buffer is wiped. */
 hers_status hers_secret_key_write(const char *path, const hers_params *p, const hers_secret_key *sk);
-/* The file's bytes are wiped after parsing. */
+/* The file's bytes are wiped after parsing. A passphrase-protected file
+ * (hers_secret_key_write_protected) is HERS_ERR_CRYPTO "... the secret key is
+ * passphrase-protected (a passphrase is needed)". */
 hers_status hers_secret_key_read(const char *path, const hers_params *p, hers_secret_key **out);
 
 hers_status hers_public_key_serialized_size(const hers_params *p, const hers_public_key *pk,

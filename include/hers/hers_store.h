@@ -132,8 +132,9 @@ void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
 
 /* Appends m templates (row-major int32 m x d, quantised as for
  * hers_gallery_enroll) in one transaction. Exactly one of sk / pk non-NULL
- * for both-encrypted mode (both NULL for plain-gallery); keys of the
- * database's parameters. ids: m distinct ids (1..255 bytes, no tab, CR, LF,
+ * for both-encrypted mode (both NULL for plain-gallery): sk must be the
+ * secret key behind the database's public key (checked:
+ * HERS_ERR_MISMATCH), pk normally hers_db_public_key(db) (a third party). ids: m distinct ids (1..255 bytes, no tab, CR, LF,
  * NUL) or NULL for the slot numbers as decimal strings. An id already in the
  * database is an error (HERS_ERR_EXISTS) unless opts->replace. The model id
  * must equal the recorded one (if the database records a model, a call

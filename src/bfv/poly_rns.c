@@ -24,6 +24,12 @@ static void scratch_init(void) { scratch_key_ok = pthread_key_create(&scratch_ke
 
 uint64_t *hers_bfv_scratch(size_t words)
 {
+    if (scratch_buf && pthread_getspecific(scratch_key) != scratch_buf) {
+        /* the key's destructor already freed it (a call from another
+         * thread-exit destructor): start afresh, do not free twice */
+        scratch_buf = NULL;
+        scratch_words = 0;
+    }
     if (scratch_words >= words && scratch_buf)
         return scratch_buf;
     (void)pthread_once(&scratch_once, scratch_init);

@@ -110,12 +110,13 @@ int cli_secret_key_load(const char *cmd, const char *path, const hers_params *p,
         return cli_fail(cmd, "%s", hers_last_error());
     hers_status st;
     if (!prot) {
-        if (passfile)
+        st = hers_secret_key_read(path, p, sk);
+        /* Warn only once the plain key is known good: a damaged file gets one error line. */
+        if (st == HERS_OK && passfile)
             fprintf(stderr,
                     "hers %s: warning: %s is not passphrase-protected; --passphrase-file "
                     "ignored\n",
                     cmd, path);
-        st = hers_secret_key_read(path, p, sk);
     } else {
         if (!passfile)
             return cli_fail(cmd,

@@ -391,7 +391,7 @@ static hers_status check_options(const hers_matrix *x, const hers_labels *labels
     if (o->pairs == 0 || o->pairs > 100000 || o->candidates > 1000000)
         return hers_error(HERS_ERR_ARG, "DeepMDS++ fit: pairs %zu / candidates %zu out of range",
                           o->pairs, o->candidates);
-    if (o->steps == 0 || o->steps > 100000000)
+    if (o->steps > 100000000)
         return hers_error(HERS_ERR_ARG, "DeepMDS++ fit: steps %llu out of range",
                           (unsigned long long)o->steps);
     if (!(o->lr > 0) || !(o->weight_decay >= 0) || !isfinite(o->w_cov) || !isfinite(o->w_ratio) ||
@@ -423,7 +423,12 @@ hers_status hers_deepmds_fit(const hers_matrix *x, const hers_labels *labels,
     hers_status rc = check_options(x, labels, opt);
     if (rc != HERS_OK)
         return rc;
-    const hers_deepmds_options o = *opt;
+    hers_deepmds_options o = *opt;
+    if (o.steps == 0) { /* 0: the default for this data size */
+        hers_deepmds_options def;
+        hers_deepmds_options_default(&def, x->rows, x->cols, o.dim);
+        o.steps = def.steps;
+    }
     if (o.threads > 0)
         openblas_set_num_threads(o.threads);
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bfv/bfv_precomp.h"
 #include "hers/hers_mem.h"
+#include "hers/hers_ntt.h"
 #include "search/search_internal.h"
 
 #define STREAM_ENROLL UINT64_C(0x454e524f4c4c0000) /* "ENROLL": per-record seeds */
@@ -55,19 +57,39 @@ static hers_status ids_alloc(hers_gallery *g, size_t bytes)
     return HERS_OK;
 }
 
+/* Decimal digits of i into buf (no NUL), returns the length. snprintf per id
+ * was ~70 instructions per template x dimension of enrolment at d = 64. */
+static size_t dec_digits(size_t i, char *buf)
+{
+    char tmp[24];
+    size_t len = 0;
+    do {
+        tmp[len++] = (char)('0' + i % 10);
+        i /= 10;
+    } while (i);
+    for (size_t a = 0; a < len; a++)
+        buf[a] = tmp[len - 1 - a];
+    return len;
+}
+
 hers_status gal_default_ids(hers_gallery *g)
 {
     size_t bytes = 0;
-    char tmp[32];
-    for (size_t i = 0; i < g->n; i++)
-        bytes += (size_t)snprintf(tmp, sizeof tmp, "%zu", i) + 1;
+    for (size_t i = 0, lim = 10, digits = 1; i < g->n; i++) {
+        if (i == lim) {
+            digits++;
+            lim *= 10;
+        }
+        bytes += digits + 1;
+    }
     hers_status st = ids_alloc(g, bytes);
     if (st != HERS_OK)
         return st;
     size_t o = 0;
     for (size_t i = 0; i < g->n; i++) {
         g->id_off[i] = o;
-        o += (size_t)snprintf(g->ids + o, bytes - o, "%zu", i) + 1;
+        o += dec_digits(i, g->ids + o);
+        g->ids[o++] = '\0';
     }
     return HERS_OK;
 }
@@ -165,7 +187,8 @@ struct enroll_ctx {
     uint8_t master[HERS_SEED_BYTES];
     /* per worker scratch */
     int32_t **trans;        /* ENROLL_CHUNK x N transposed values */
-    int64_t **slots;
+    int64_t **slots;        /* public-key path: N slot values */
+    uint64_t **work;        /* secret-key path: 3 k N words (tmp, c0, c1), then N bytes (e) */
     hers_plaintext *pts;
     hers_ciphertext *cts;
     pthread_mutex_t mu;
@@ -198,6 +221,64 @@ static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
  * input is read sequentially once instead of once per dimension. */
 #define ENROLL_CHUNK 16
 
+/* Words of a worker's secret-key scratch: tmp, c0, c1 (k N each) and the
+ * error (N int8, rounded up to words). */
+static size_t work_words(const hers_params *p)
+{
+    return 3 * p->k * p->n + (p->n + 7) / 8;
+}
+
+/* Secret-key seed-compressed encryption of record (b, i) into its at-rest
+ * form, in the worker's reused buffers: the same computation and PRG
+ * streams as hers_encode_batch + hers_encrypt_secret_seeded (bit-identical
+ * records), without their per-record allocation, zeroing and wiping, with
+ * the error and the scaled message added in one pass, and with the batch
+ * encoding's lift of the (small, |v| < t/2) values done in
+ * two constant-time operations instead of a generic reduction. */
+static void enroll_seeded(struct enroll_ctx *c, unsigned w, const uint8_t seed[HERS_SEED_BYTES],
+                          const int32_t *vals, size_t count, uint8_t *rec)
+{
+    const hers_params *p = c->p;
+    size_t N = p->n, k = p->k, kn = k * N;
+    uint64_t *tmp = c->work[w], *c0 = tmp + kn, *c1 = c0 + kn, t = p->t;
+    int8_t *e = (int8_t *)(c1 + kn);
+    hers_plaintext *pt = &c->pts[w];
+    /* encode: slot values mod t, then the inverse NTT mod t */
+    for (size_t x = 0; x < count; x++) {
+        int64_t v = vals[x];
+        pt->coeffs[x] = (uint64_t)v + (t & (uint64_t)(v >> 63));
+    }
+    memset(pt->coeffs + count, 0, (N - count) * sizeof(uint64_t));
+    hers_ntt_inverse(p->ntt_t, pt->coeffs);
+    /* c1 = a (NTT form) from the ciphertext seed, c0 = e + Delta m - a s */
+    uint8_t ctseed[HERS_SEED_BYTES];
+    hers_prg g;
+    hers_prg_init(&g, seed, HERS_STREAM_CT_SEED);
+    hers_prg_bytes(&g, ctseed, HERS_SEED_BYTES);
+    hers_prg_init(&g, seed, HERS_STREAM_ENC);
+    hers_sample_cbd(&g, e, N);
+    hers_prg_wipe(&g);
+    hers_bfv_expand_uniform(p, ctseed, HERS_STREAM_CT_A, k, c1);
+    /* tmp = e + Delta m mod q_j (coefficient form): hers_rns_from_small +
+     * hers_add_scaled_plain fused into one pass, same values */
+    for (size_t j = 0; j < k; j++) {
+        uint64_t q = p->q[j].value, dl = p->delta[j], dls = p->delta_shoup[j];
+        uint64_t *o = tmp + j * N;
+        const uint64_t *m = pt->coeffs;
+        for (size_t x = 0; x < N; x++) {
+            int64_t ev = e[x];
+            uint64_t r = hers_mul_shoup(m[x], dl, dls, q);
+            r += (uint64_t)ev + (q & (0 - ((uint64_t)ev >> 63)));
+            o[x] = r - (q & (0 - (uint64_t)(r >= q)));
+        }
+    }
+    hers_rns_ntt(p, tmp, k);
+    hers_rns_mul(p, c0, c1, c->sk->s_ntt, k);
+    hers_rns_sub(p, c0, tmp, c0, k);
+    memcpy(rec, ctseed, HERS_SEED_BYTES);
+    pack_poly(p, c0, rec + HERS_SEED_BYTES);
+}
+
 /* Encrypts record (b, i) from the block's values of dimension i (count
  * values, the rest of the N slots zero). */
 static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
@@ -214,32 +295,31 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
         }
         return;
     }
-    int64_t *slots = c->slots[w];
-    for (size_t x = 0; x < count; x++)
-        slots[x] = vals[x];
-    hers_status st = hers_encode_batch(c->p, slots, count, &c->pts[w]);
     uint8_t seed[HERS_SEED_BYTES];
     hers_prg prg;
     hers_prg_init(&prg, c->master, STREAM_ENROLL + task);
     hers_prg_bytes(&prg, seed, sizeof seed);
     hers_prg_wipe(&prg);
+    if (g->kind == GAL_SEEDED) {
+        enroll_seeded(c, w, seed, vals, count, rec);
+        hers_wipe(seed, sizeof seed);
+        return;
+    }
+    int64_t *slots = c->slots[w];
+    for (size_t x = 0; x < count; x++)
+        slots[x] = vals[x];
+    hers_status st = hers_encode_batch(c->p, slots, count, &c->pts[w]);
     hers_ciphertext *ct = &c->cts[w];
     if (st == HERS_OK)
-        st = g->kind == GAL_SEEDED ? hers_encrypt_secret_seeded(c->p, c->sk, &c->pts[w], seed, ct)
-                                   : hers_encrypt_public_seeded(c->p, c->pk, &c->pts[w], seed, ct);
+        st = hers_encrypt_public_seeded(c->p, c->pk, &c->pts[w], seed, ct);
     hers_wipe(seed, sizeof seed);
     if (st != HERS_OK) {
         enroll_fail(c, st);
         return;
     }
-    if (g->kind == GAL_SEEDED) {
-        memcpy(rec, ct->seed, HERS_SEED_BYTES);
-        pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec + HERS_SEED_BYTES);
-    } else {
-        size_t pb = gal_poly_bytes(c->p);
-        pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec);
-        pack_poly(c->p, hers_ct_poly(ct, 1, 0), rec + pb);
-    }
+    size_t pb = gal_poly_bytes(c->p);
+    pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec);
+    pack_poly(c->p, hers_ct_poly(ct, 1, 0), rec + pb);
 }
 
 /* Task: block b, dimensions [i0, i0 + ENROLL_CHUNK). */
@@ -363,16 +443,18 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
         threads = (unsigned)tasks;
     c.trans = hers_alloc_array(threads, sizeof *c.trans);
     c.slots = hers_alloc_array(threads, sizeof *c.slots);
+    c.work = hers_alloc_array(threads, sizeof *c.work);
     c.pts = hers_alloc_array(threads, sizeof *c.pts);
     c.cts = hers_alloc_array(threads, sizeof *c.cts);
-    if (!c.trans || !c.slots || !c.pts || !c.cts) {
+    if (!c.trans || !c.slots || !c.work || !c.pts || !c.cts) {
         st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
         goto done;
     }
     for (unsigned w = 0; w < threads; w++) {
         c.slots[w] = hers_alloc_array(p->n, sizeof(int64_t));
         c.trans[w] = hers_alloc_array((size_t)ENROLL_CHUNK * p->n, sizeof(int32_t));
-        if (!c.slots[w] || !c.trans[w]) {
+        c.work[w] = hers_alloc_array(work_words(p), sizeof(uint64_t));
+        if (!c.slots[w] || !c.trans[w] || !c.work[w]) {
             st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
             goto done;
         }
@@ -388,12 +470,14 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
         st = hers_error(c.err, "%s", c.msg);
 done:
     hers_wipe(c.master, sizeof c.master);
-    for (unsigned w = 0; c.trans && c.slots && c.pts && c.cts && w < threads; w++) {
+    for (unsigned w = 0; c.trans && c.slots && c.work && c.pts && c.cts && w < threads; w++) {
         /* slots, transposed values and plaintexts held template values: wipe */
         if (c.slots[w])
             hers_free_secret(c.slots[w], p->n * sizeof(int64_t));
         if (c.trans[w])
             hers_free_secret(c.trans[w], (size_t)ENROLL_CHUNK * p->n * sizeof(int32_t));
+        if (c.work[w]) /* errors and e + Delta m */
+            hers_free_secret(c.work[w], work_words(p) * sizeof(uint64_t));
         if (c.pts[w].coeffs)
             hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
         hers_plaintext_free(&c.pts[w]);
@@ -401,6 +485,7 @@ done:
     }
     hers_free(c.trans);
     hers_free(c.slots);
+    hers_free(c.work);
     hers_free(c.pts);
     hers_free(c.cts);
     pthread_mutex_destroy(&c.mu);

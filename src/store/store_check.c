@@ -223,6 +223,11 @@ hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64
             continue;
         }
         uint64_t slot = store_get_u64_be(k.mv_data);
+        if (slot >= st.next_slot)
+            problem(&c, "slots: slot %llu >= next_slot %llu", (unsigned long long)slot,
+                    (unsigned long long)st.next_slot);
+        else if (find_seg(segs, nseg, slot) < 0)
+            problem(&c, "slots: slot %llu is in no segment", (unsigned long long)slot);
         if (v.mv_size < 2 || ((const char *)v.mv_data)[v.mv_size - 1] != '\0') {
             problem(&c, "slots: slot %llu: malformed id record", (unsigned long long)slot);
             continue;

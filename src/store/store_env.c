@@ -147,7 +147,7 @@ hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, s
     s->enrolled = get_u64(b + 48);
     s->model_len = get_u32(b + 56);
     memcpy(s->model_id, b + 64, HERS_DB_MAX_MODEL_ID);
-    if (s->has_gallery > 1 || s->model_len > HERS_DB_MAX_MODEL_ID ||
+    if (s->has_gallery > 1 || s->model_len > HERS_DB_MAX_MODEL_ID || get_u32(b + 60) != 0 ||
         s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
         s->enrolled > s->next_slot ||
         (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
@@ -217,6 +217,7 @@ hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val
     s->gallery_len = get_u64(b + 32);
     s->gallery = b + STORE_SEG_HEADER;
     if (s->rows == 0 || s->offset >= N || s->first_block > HERS_SEARCH_MAX_N / N ||
+        get_u64(b + 40) != 0 ||
         s->first_slot != s->first_block * N + s->offset ||
         s->first_slot + s->rows > HERS_SEARCH_MAX_N ||
         s->gallery_len != val->mv_size - STORE_SEG_HEADER)
