@@ -64,7 +64,7 @@ int hers_cmd_enroll(int argc, char **argv)
     static const char *const with_value[] = {"--keys", "--gallery", "--in", "--ids", "--mode",
                                              "--scale", "--threads", NULL};
     static const char *const flags[] = {"--public", "--help", NULL};
-    if (cli_flag(argc, argv, "--help")) {
+    if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
                "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
                "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"

@@ -41,7 +41,7 @@ int hers_cmd_search(int argc, char **argv)
     static const char *const with_value[] = {"--keys", "--gallery", "--probe", "--top",
                                              "--threshold", "--out", "--threads", "--result", NULL};
     static const char *const flags[] = {"--help", NULL};
-    if (cli_flag(argc, argv, "--help")) {
+    if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
                "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized]\n"
                "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"

@@ -16,7 +16,10 @@
  * limbs, with the Karatsuba sum precomputed, saves 9 of 45 instructions per
  * iteration but triples the probe's cache footprint; it measured slower,
  * 6.1-15 vs 4.9-6.6 ns per template x dimension, so both operands are split
- * here.)
+ * here. Re-checked with a packed-limb probe (yl | yh << 32, 1.5x footprint):
+ * 9% fewer instructions, same time; and a limb-level Karatsuba product (3
+ * vpmuludq instead of 4): no gain. Streaming from DRAM the kernel is bound by
+ * the memory stream, not by its multiplies; docs/benchmarks.md, "Search".)
  */
 #include <immintrin.h>
 
@@ -64,10 +67,14 @@ void hers_kernel_ee_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t 
                               _mm256_setzero_si256()};
             struct acc3 s1 = s0, s2 = s0;
             for (size_t i = 0; i < d; i++, g0 += step, p0 += step) {
-                if (h == 0) { /* both lines of this (dimension, prime), next-but-one tile */
-                    _mm_prefetch((const char *)(g0 + pf), _MM_HINT_T0);
-                    _mm_prefetch((const char *)(g0 + pf + HERS_TILE), _MM_HINT_T0);
-                }
+                /* the lines of this (dimension, prime) in the next-but-one
+                 * tile, one per iteration in either pass (g0 is offset by h:
+                 * part 0's line in the first pass, part 1's in the second), so
+                 * that misses are requested evenly rather than two per
+                 * iteration in the first pass and none in the second (the
+                 * streaming kernel measured ~10% faster, 3.8 vs 4.2 ns per
+                 * template x dimension) */
+                _mm_prefetch((const char *)(g0 + pf + h), _MM_HINT_T0);
                 __m256i x0 = LD(g0), x1 = LD(g0 + HERS_TILE);
                 __m256i y0 = LD(p0), y1 = LD(p0 + HERS_TILE);
                 mac(&s0, x0, y0, mask);

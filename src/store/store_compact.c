@@ -310,9 +310,14 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
     }
     stats->segments_before = ms.ms_entries;
     stats->slots_before = st.next_slot;
+    /* Commit only a real change: a compaction with nothing to drop must not
+     * write (a later failure, e.g. of the shrinking copy on a damaged file,
+     * then leaves the database exactly as it was). */
+    int changed = 0;
     if (sk && st.has_gallery) {
         if ((s = reencrypt_all(db, txn, &st, sk, threads)) != HERS_OK)
             goto fail;
+        changed = 1;
     } else {
         MDB_cursor *c = NULL, *sc = NULL;
         if ((rc = mdb_cursor_open(txn, db->segs, &c)) != 0 ||
@@ -339,6 +344,7 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
                 break;
             }
             st.enrolled -= sg.rows;
+            changed = 1;
         }
         if (s == HERS_OK && rc != 0 && rc != MDB_NOTFOUND)
             s = store_mdb_error(db, rc, "segments");
@@ -347,7 +353,7 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
         if (s != HERS_OK)
             goto fail;
     }
-    if ((s = store_state_write(db, txn, &st)) != HERS_OK)
+    if (changed && (s = store_state_write(db, txn, &st)) != HERS_OK)
         goto fail;
     if ((rc = mdb_stat(txn, db->segs, &ms)) != 0) {
         s = store_mdb_error(db, rc, "segments");
@@ -355,7 +361,12 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
     }
     stats->segments_after = ms.ms_entries;
     stats->slots_after = st.next_slot;
-    rc = mdb_txn_commit(txn);
+    if (changed) {
+        rc = mdb_txn_commit(txn);
+    } else {
+        mdb_txn_abort(txn);
+        rc = 0;
+    }
     txn = NULL;
     if (rc) {
         s = store_mdb_error(db, rc, "commit");
