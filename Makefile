@@ -29,7 +29,7 @@ fuzz: deps
 	./scripts/run-fuzz build-fuzz $${FUZZ_SECONDS:-20}
 
 bench: all
-	./$(BUILD)/hers bench primitives
+	$(BUILD)/hers bench primitives
 
 # The end-to-end demo (README's first command): installs Debian's
 # dataset-fashion-mnist if missing, then runs `hers demo` (table on stdout,
@@ -37,7 +37,7 @@ bench: all
 # `make demo DEMO_ARGS="--probes 10000"`.
 demo: all
 	./scripts/setup-deps --demo
-	./$(BUILD)/hers demo $(DEMO_ARGS)
+	$(BUILD)/hers demo $(DEMO_ARGS)
 
 clean:
 	rm -rf build build-asan build-fuzz

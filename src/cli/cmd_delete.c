@@ -3,12 +3,18 @@
  * returns them; `hers compact` reclaims their space. Every id must exist
  * (otherwise nothing is deleted). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 
 #define CMD "delete"
+
+static int cmp_id(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
 
 int hers_cmd_delete(int argc, char **argv)
 {
@@ -32,6 +38,25 @@ int hers_cmd_delete(int argc, char **argv)
     char *single[1] = {(char *)one};
     if (file && cli_db_read_ids(CMD, file, 0, &ids, &n))
         return 1;
+    /* A repeated id is a problem of the ids file, not of the database: name
+     * the file (the library's own check names the database). */
+    if (file && n > 1) {
+        char **sorted = malloc(n * sizeof *sorted);
+        if (!sorted) {
+            cli_db_free_ids(ids, n);
+            return cli_fail(CMD, "out of memory");
+        }
+        memcpy(sorted, ids, n * sizeof *sorted);
+        qsort(sorted, n, sizeof *sorted, cmp_id);
+        for (size_t i = 1; i < n; i++)
+            if (strcmp(sorted[i - 1], sorted[i]) == 0) {
+                int bad = cli_fail(CMD, "%s: id '%s' appears more than once", file, sorted[i]);
+                free(sorted);
+                cli_db_free_ids(ids, n);
+                return bad;
+            }
+        free(sorted);
+    }
     hers_db *db = NULL;
     int rc = cli_db_open(CMD, dir, 0, &db);
     if (!rc && hers_db_delete(db, file ? (const char *const *)ids : (const char *const *)single,

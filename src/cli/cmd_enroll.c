@@ -62,7 +62,7 @@ static int read_ids(const char *path, size_t want, char ***out)
 int hers_cmd_enroll(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--gallery", "--in", "--ids", "--mode",
-                                             "--scale", "--threads", NULL};
+                                             "--scale", "--threads", "--passphrase-file", NULL};
     static const char *const flags[] = {"--public", "--help", NULL};
     if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
@@ -70,6 +70,7 @@ int hers_cmd_enroll(int argc, char **argv)
                "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"
                "  packed dimension-major and writes the gallery FILE. Ids: one per line (default:\n"
                "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n"
+               "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
                "  With --db DIR instead of --gallery: append to a gallery database (hers enroll --db DIR --help).\n");
         return 0;
     }
@@ -96,7 +97,8 @@ int hers_cmd_enroll(int argc, char **argv)
     int pub = cli_flag(argc, argv, "--public");
     int enc = o.mode == HERS_MODE_BOTH_ENCRYPTED;
     cli_keys k;
-    if (cli_keys_load(CMD, dir, enc && !pub, enc && pub, 0, &k))
+    if (cli_keys_load_pass(CMD, dir, cli_opt(argc, argv, "--passphrase-file"), enc && !pub,
+                           enc && pub, 0, &k))
         return 1;
     hers_matrix x = {0, 0, NULL};
     hers_qmatrix qm = {0, 0, 0, NULL};

@@ -1,7 +1,10 @@
-/* cmd_keygen.c - `hers keygen --keys DIR [--params NAME] [--force]`: creates
- * DIR (mode 0700) and writes the parameter set, the secret key (mode 0600),
+/* cmd_keygen.c - `hers keygen --keys DIR [--params NAME] [--passphrase-file F]
+ * [--force]`: creates DIR (mode 0700) and writes the parameter set, the secret key (mode 0600),
  * the public key and the relinearisation key as separate files
- * (cli_keys.h). Refuses to overwrite an existing secret key without --force. */
+ * (cli_keys.h). Refuses to overwrite an existing secret key without --force.
+ * With --passphrase-file F the secret key is written passphrase-protected
+ * (hers_secret_key_write_protected; the passphrase file is read, and refused
+ * if others can read it, before anything is created). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +18,8 @@
 
 #define CMD "keygen"
 
-static int write_file(const char *dir, const char *name, int what, const cli_keys *k)
+static int write_file(const char *dir, const char *name, int what, const cli_keys *k,
+                      const char *pass, size_t pass_len)
 {
     char *path = cli_keys_path(dir, name);
     if (!path)
@@ -23,7 +27,10 @@ static int write_file(const char *dir, const char *name, int what, const cli_key
     hers_status st;
     switch (what) {
     case 0: st = hers_params_write(path, k->p); break;
-    case 1: st = hers_secret_key_write(path, k->p, k->sk); break;
+    case 1:
+        st = pass ? hers_secret_key_write_protected(path, k->p, k->sk, pass, pass_len)
+                  : hers_secret_key_write(path, k->p, k->sk);
+        break;
     case 2: st = hers_public_key_write(path, k->p, k->pk); break;
     default: st = hers_relin_key_write(path, k->p, k->rk); break;
     }
@@ -34,12 +41,14 @@ static int write_file(const char *dir, const char *name, int what, const cli_key
 
 int hers_cmd_keygen(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--keys", "--params", NULL};
+    static const char *const with_value[] = {"--keys", "--params", "--passphrase-file", NULL};
     static const char *const flags[] = {"--force", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
-        printf("usage: hers keygen --keys DIR [--params NAME] [--force]\n"
+        printf("usage: hers keygen --keys DIR [--params NAME] [--passphrase-file F] [--force]\n"
                "  Generates a BFV key set in DIR: %s, %s (mode 0600, keep it), %s, %s.\n"
                "  NAME: n2048, n4096 (default), n8192, n16384, n32768.\n"
+               "  --passphrase-file F encrypts the secret key with the passphrase on the first\n"
+               "  line of F (Argon2id + XSalsa20-Poly1305; F must be mode 600 or a pipe).\n"
                "  --force overwrites an existing key set.\n",
                CLI_KEYS_PARAMS, CLI_KEYS_SECRET, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
         return 0;
@@ -50,16 +59,27 @@ int hers_cmd_keygen(int argc, char **argv)
     const char *name = cli_opt(argc, argv, "--params") ? cli_opt(argc, argv, "--params") : "n4096";
     if (!dir)
         return cli_fail(CMD, "--keys DIR is required");
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+    const char *passfile = cli_opt(argc, argv, "--passphrase-file");
+    char *pass = NULL;
+    size_t pass_len = 0;
+    if (passfile && cli_passphrase_read(CMD, passfile, &pass, &pass_len))
+        return 1;
+    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        cli_passphrase_free(pass, pass_len);
         return cli_fail(CMD, "%s: cannot create directory: %s", dir, strerror(errno));
+    }
     char *sp = cli_keys_path(dir, CLI_KEYS_SECRET);
-    if (!sp)
+    if (!sp) {
+        cli_passphrase_free(pass, pass_len);
         return cli_fail(CMD, "out of memory");
+    }
     int exists = access(sp, F_OK) == 0;
     free(sp);
-    if (exists && !cli_flag(argc, argv, "--force"))
+    if (exists && !cli_flag(argc, argv, "--force")) {
+        cli_passphrase_free(pass, pass_len);
         return cli_fail(CMD, "%s/%s already exists (use --force to replace the key set)", dir,
                         CLI_KEYS_SECRET);
+    }
     cli_keys k;
     memset(&k, 0, sizeof k);
     int rc = 1;
@@ -70,12 +90,15 @@ int hers_cmd_keygen(int argc, char **argv)
              hers_keygen_relin(k.p, k.sk, &k.rk) != HERS_OK)
         rc = cli_fail_lib(CMD, "key generation");
     else
-        rc = write_file(dir, CLI_KEYS_PARAMS, 0, &k) || write_file(dir, CLI_KEYS_SECRET, 1, &k) ||
-             write_file(dir, CLI_KEYS_PUBLIC, 2, &k) || write_file(dir, CLI_KEYS_RELIN, 3, &k);
+        rc = write_file(dir, CLI_KEYS_PARAMS, 0, &k, NULL, 0) ||
+             write_file(dir, CLI_KEYS_SECRET, 1, &k, pass, pass_len) ||
+             write_file(dir, CLI_KEYS_PUBLIC, 2, &k, NULL, 0) ||
+             write_file(dir, CLI_KEYS_RELIN, 3, &k, NULL, 0);
     if (rc == 0)
-        fprintf(stderr, "hers keygen: wrote %s (N = %zu, t = %llu, log2 Q = %.1f) to %s\n", name,
+        fprintf(stderr, "hers keygen: wrote %s (N = %zu, t = %llu, log2 Q = %.1f) to %s%s\n", name,
                 hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hers_params_log_q(k.p),
-                dir);
+                dir, pass ? " (secret key passphrase-protected)" : "");
     cli_keys_free(&k);
+    cli_passphrase_free(pass, pass_len);
     return rc;
 }

@@ -39,7 +39,8 @@ static void print_score(FILE *f, double v)
 int hers_cmd_search(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--gallery", "--probe", "--top",
-                                             "--threshold", "--out", "--threads", "--result", NULL};
+                                             "--threshold", "--out", "--threads", "--result",
+                                             "--passphrase-file", NULL};
     static const char *const flags[] = {"--help", NULL};
     if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
@@ -47,6 +48,7 @@ int hers_cmd_search(int argc, char **argv)
                "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"
                "  probe<TAB>rank<TAB>id<TAB>score (score = cosine estimate). Default --top 10;\n"
                "  --threshold S lists every entry with score >= S (at most K with --top).\n"
+               "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         return 0;
     }
@@ -81,7 +83,8 @@ int hers_cmd_search(int argc, char **argv)
             return cli_fail(CMD, "--result must be full, switched or relinearized, got '%s'", rf);
     }
     cli_keys k;
-    if (cli_keys_load(CMD, dir, 1, 0, so.shrink == HERS_RESULT_RELINEARIZED, &k))
+    if (cli_keys_load_pass(CMD, dir, cli_opt(argc, argv, "--passphrase-file"), 1, 0,
+                           so.shrink == HERS_RESULT_RELINEARIZED, &k))
         return 1;
     so.rk = k.rk;
     hers_gallery *g = NULL;
