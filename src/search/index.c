@@ -110,8 +110,8 @@ static void build_task(void *vctx, size_t b, unsigned w)
     }
 }
 
-static hers_status index_alloc(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
-                               hers_index **out)
+hers_status hers_index_alloc(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                             hers_index **out)
 {
     hers_index *ix = hers_alloc(sizeof *ix);
     if (!ix)
@@ -149,7 +149,7 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
     if (st != HERS_OK || (st = hers_search_check_params(p, g->mode)) != HERS_OK)
         return st;
     hers_index *ix = NULL;
-    if ((st = index_alloc(p, g->mode, g->n, g->d, &ix)) != HERS_OK)
+    if ((st = hers_index_alloc(p, g->mode, g->n, g->d, &ix)) != HERS_OK)
         return st;
     struct build_ctx c;
     memset(&c, 0, sizeof c);
@@ -212,7 +212,7 @@ hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_
     if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
     hers_index *ix = NULL;
-    if ((st = index_alloc(p, mode, n, d, &ix)) != HERS_OK)
+    if ((st = hers_index_alloc(p, mode, n, d, &ix)) != HERS_OK)
         return st;
     /* splitmix64 residues; the layout position decides the prime */
     size_t per_prime = ix->tile_words / ix->k;

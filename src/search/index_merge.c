@@ -19,28 +19,7 @@ hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t 
         return st;
     if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
-    hers_index *ix = hers_alloc(sizeof *ix);
-    if (!ix)
-        return hers_error(HERS_ERR_NOMEM, "index: out of memory");
-    memcpy(ix->params_id, p->id, HERS_PARAMS_ID_BYTES);
-    ix->mode = mode;
-    ix->N = p->n;
-    ix->k = p->k;
-    ix->n = n;
-    ix->d = d;
-    ix->blocks = (n + p->n - 1) / p->n;
-    ix->tiles = p->n / HERS_TILE;
-    ix->tile_words = p->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) * HERS_TILE;
-    for (size_t j = 0; j < p->k; j++)
-        hers_kmod_init(&ix->kmod[j], p->q[j].value);
-    ix->data = hers_alloc_array(ix->tiles * ix->blocks, ix->tile_words * sizeof(uint64_t));
-    if (!ix->data) {
-        hers_free(ix);
-        return hers_error(HERS_ERR_NOMEM, "index: out of memory for %zu templates x %zu dimensions",
-                          n, d);
-    }
-    *out = ix;
-    return HERS_OK;
+    return hers_index_alloc(p, mode, n, d, out);
 }
 
 hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t dst_block,

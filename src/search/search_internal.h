@@ -53,6 +53,11 @@ struct hers_index {
     uint64_t *data;        /* tiles * blocks * tile_words, [s][b] order */
 };
 
+/* Allocates a zero-filled index of n templates x d dimensions (no checks of
+ * n and d beyond allocation; callers validate). */
+hers_status hers_index_alloc(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                             hers_index **out);
+
 /* One probe ciphertext (BFV, NTT form, 2 parts, k primes) per (probe, dim). */
 struct hers_query {
     uint8_t params_id[HERS_PARAMS_ID_BYTES];

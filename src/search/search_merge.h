@@ -5,7 +5,7 @@
  * compaction by the key holder.
  *
  * Everything here relies on linearity: the kernel form of a block is
- * t*C[b][i] in NTT form (or the lifted plaintext), so the kernel form of
+ * t^2*C[b][i] in NTT form (or the lifted plaintext), so the kernel form of
  * C1 + C2 (two encryptions filling disjoint slots, zero elsewhere) is the
  * sum of their kernel forms, mod each prime.
  */
