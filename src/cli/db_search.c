@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
+#include "cli/cli_rank.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
@@ -26,17 +27,6 @@
 #include "search/search_merge.h"
 
 #define CMD "search"
-
-static void print_score(FILE *f, double v)
-{
-    char buf[40];
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    fputs(buf, f);
-}
 
 /* Scores every probe of q against the snapshot's gallery, chunk_blocks
  * blocks at a time (0: all at once). */
@@ -232,6 +222,7 @@ int cli_db_search(int argc, char **argv)
         goto done;
     }
     double s2 = (double)s * (double)s;
+    cli_rank_opts ro = {have_thr, thr, have_top, top, (uint32_t)s};
     for (size_t r = 0; r < qm.rows && rc == 0; r++) {
         if (hers_result_decrypt(k.p, k.sk, res, r, scores) != HERS_OK) {
             rc = cli_fail_lib(CMD, "decrypt");
@@ -241,27 +232,12 @@ int cli_db_search(int argc, char **argv)
         for (size_t i = 0; i < nl; i++)
             scores[i] = scores[map[i]];
         size_t c = 0;
-        if (nl == 0) {
-            c = 0;
-        } else if (have_thr) {
-            if (hers_threshold(scores, nl, hers_score_from_cosine(thr, s), &m, &c) != HERS_OK) {
-                rc = cli_fail_lib(CMD, "threshold");
-                break;
-            }
-            if (have_top && c > top)
-                c = (size_t)top;
-        } else {
-            size_t kk = top < nl ? (size_t)top : nl;
-            m = hers_alloc_array(kk, sizeof *m);
-            if (!m || hers_top_k(scores, nl, kk, m, &c) != HERS_OK) {
-                rc = cli_fail(CMD, "out of memory");
-                break;
-            }
-        }
+        if ((rc = cli_rank(CMD, scores, nl, &ro, &m, &c)) != 0)
+            break;
         for (size_t i = 0; i < c; i++) {
             const char *id = hers_db_snapshot_id(snap, map[m[i].index]);
             fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, id ? id : "?");
-            print_score(f, (double)m[i].score / s2);
+            cli_print_score(f, (double)m[i].score / s2);
             fputc('\n', f);
         }
         hers_free(m);
