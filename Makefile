@@ -30,6 +30,8 @@ fuzz: deps
 
 bench: all
 	$(BUILD)/hers bench primitives
+	$(BUILD)/hers bench search --params n4096 --n 262144 --d 64 --threads 1 --reps 5
+	$(BUILD)/hers bench search --params s4096 --n 262144 --d 64 --threads 1 --reps 5
 
 # The end-to-end demo (README's first command): installs Debian's
 # dataset-fashion-mnist if missing, then runs `hers demo` (table on stdout,

@@ -52,10 +52,16 @@ static void test_validation(void)
         CHECK(hers_params_can_batch(p));
         CHECK(hers_params_q_one_mod_t(p));
         CHECK(hers_params_security(p) == HERS_SEC_128);
+        int narrow = names[i][0] == 's';   /* product-mode sets, primes < 2^30 */
         for (size_t j = 0; j < hers_params_num_primes(p); j++) {
             uint64_t q = hers_params_prime(p, j);
-            CHECK(q < (UINT64_C(1) << 50) && q > (UINT64_C(1) << 49));
-            CHECK(q % (2 * n * t) == 1);
+            if (narrow) {
+                CHECK(q < (UINT64_C(1) << 30) && q > (UINT64_C(1) << 29));
+                CHECK(q % (2 * n) == 1);
+            } else {
+                CHECK(q < (UINT64_C(1) << 50) && q > (UINT64_C(1) << 49));
+                CHECK(q % (2 * n * t) == 1);
+            }
         }
         hers_params_free(p);
     }
@@ -357,7 +363,7 @@ static void test_errors(void)
     hers_params_spec s;
     memset(&s, 0, sizeof s);
     s.n = 64;
-    s.t = 256;                                              /* Q != 1 mod t: no BGV switch */
+    s.t = 256;                                              /* Q != 1 mod t */
     s.num_primes = 2;
     s.prime_bits[0] = s.prime_bits[1] = 50;
     hers_params *p3 = NULL;
@@ -368,10 +374,30 @@ static void test_errors(void)
         CHECK_OK(hers_encode_coeff(p3, v, 3, &pt));
         CHECK_OK(hers_encrypt_secret(p3, sk4, &pt, &c));
         CHECK(!hers_params_can_batch(p3));
+        CHECK(!hers_params_q_one_mod_t(p3));
         CHECK(hers_encode_batch(p3, v, 3, &pt) == HERS_ERR_PARAMS);
+        /* BGV switching without q_1 = 1 (mod t): t * (BFV ct of m) is a BGV
+         * encryption of -(Q mod t)*m; it decrypts to the same coefficients
+         * before and after dropping q_1 (decryption undoes q_1^-1 mod t). */
+        CHECK(hers_params_prime(p3, 1) % 256 != 1);
+        uint64_t qmt = (hers_params_prime(p3, 0) % 256) * (hers_params_prime(p3, 1) % 256) % 256;
+        for (size_t part = 0; part < 2; part++)
+            for (size_t i = 0; i < 2; i++)
+                hers_poly_mul_scalar(hers_ct_poly(&c, part, i), hers_ct_poly(&c, part, i),
+                                     256 % hers_params_prime(p3, i), 64, &hers_params_ntt(p3, i)->q);
         c.form = HERS_FORM_BGV;
-        if (hers_params_prime(p3, 1) % 256 != 1)
-            CHECK(hers_mod_switch(p3, &c, 1, &m) == HERS_ERR_UNSUPPORTED);
+        hers_plaintext p0 = {0};
+        CHECK_OK(hers_decrypt(p3, sk4, &c, &p0));
+        CHECK_OK(hers_mod_switch(p3, &c, 1, &m));
+        CHECK(m.num_primes == 1 && m.form == HERS_FORM_BGV);
+        CHECK_OK(hers_decrypt(p3, sk4, &m, &pr));
+        int same = p0.coeffs != NULL && pr.coeffs != NULL;
+        for (size_t j = 0; same && j < 64; j++) {
+            uint64_t want = j < 3 ? (256 - qmt * ((uint64_t)v[j] % 256) % 256) % 256 : 0;
+            same &= p0.coeffs[j] == want && pr.coeffs[j] == want;
+        }
+        CHECK(same);
+        hers_plaintext_free(&p0);
         hers_secret_key_free(sk4);
         hers_params_free(p3);
     }

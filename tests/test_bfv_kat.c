@@ -139,6 +139,13 @@ static void run_all(void)
         transcript("n4096", p);
         hers_params_free(p);
     }
+    /* the narrow search set: 30-bit primes, product condition, 4-byte
+     * uniform sampling, BGV-level factors */
+    CHECK_OK(hers_params_create_named(&p, "s4096"));
+    if (p) {
+        transcript("s4096", p);
+        hers_params_free(p);
+    }
 }
 
 int main(void)

@@ -259,6 +259,7 @@ static void test_pointwise(void)
     static const int bitsv[] = {17, 30, 49, 50, 58, 62};
     uint64_t *a = hers_alloc_array(n, 8), *b = hers_alloc_array(n, 8);
     uint64_t *o = hers_alloc_array(n, 8), *acc = hers_alloc_array(n, 8);
+    int8_t *e8 = hers_alloc_array(n, 1);
     for (size_t k = 0; k < sizeof bitsv / sizeof bitsv[0]; k++) {
         uint64_t q = random_prime(bitsv[k], 16);
         hers_modulus m;
@@ -289,6 +290,13 @@ static void test_pointwise(void)
                 hers_poly_mul_scalar(o, a, s, n, &m);
                 for (size_t i = 0; i < n; i++)
                     ok_sc &= o[i] == (uint64_t)(((u128)a[i] * s) % q);
+                /* scaled plus a small error, extremes +-127 included; n - 1
+                 * values leave a scalar tail in the SIMD passes */
+                for (size_t i = 0; i < n; i++)
+                    e8[i] = (int8_t)(i % 4 == 0 ? 127 : i % 4 == 1 ? -127 : (int)(test_rand() % 255) - 127);
+                hers_poly_mul_scalar_add_small(o, a, s, e8, n - 1, &m);
+                for (size_t i = 0; i + 1 < n; i++)
+                    ok_sc &= o[i] == (uint64_t)(((u128)a[i] * s % q + (uint64_t)((int64_t)q + e8[i])) % q);
                 /* aliasing: out == a */
                 memcpy(o, a, n * 8);
                 hers_poly_mul(o, o, b, n, &m);
@@ -334,6 +342,7 @@ static void test_pointwise(void)
     hers_free(b);
     hers_free(o);
     hers_free(acc);
+    hers_free(e8);
 }
 
 static void test_table_errors(void)

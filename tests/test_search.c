@@ -13,6 +13,7 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
 #include "hers/hers_search.h"
+#include "search/search_internal.h"
 #include "support/check.h"
 
 static int quick;
@@ -147,6 +148,12 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
     CHECK_OK(hers_query_encrypt(p, K->sk, NULL, probes, count, d, s, NULL, &q));
     if (!gal || !ix || !q)
         goto done;
+    int narrow = 1; /* the index takes the narrow form exactly when every prime < 2^30 */
+    for (size_t j = 0; j < hers_params_num_primes(p); j++)
+        narrow &= hers_params_prime(p, j) < HERS_NARROW_MAX_Q;
+    CHECK(ix->narrow == narrow);
+    CHECK(hers_index_bytes(ix) == (uint64_t)ix->blocks * ix->N * d * hers_params_num_primes(p) *
+                                      (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) * (narrow ? 4 : 8));
     hers_result *first = NULL;
     FOR_EACH_SIMD(level) {
         for (int t = 0; t < nsearchers; t++) {
@@ -177,7 +184,7 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
         CHECK_OK(hers_search(searchers[nsearchers - 1], p, ix, q, &so, &res));
         if (res) {
             const hers_ciphertext *c = hers_result_ciphertext(res, 0, 0);
-            CHECK(c->num_primes == 1);
+            CHECK(c->num_primes == hers_search_result_primes(p));
             CHECK(c->parts == (sh == HERS_RESULT_RELINEARIZED || mode == HERS_MODE_PLAIN_GALLERY ? 2u : 3u));
             check_result(p, K->sk, res, g, n, probes, count, d);
             /* download record round trip */
@@ -426,31 +433,11 @@ static void check_misc(void)
     CHECK(hers_score_from_cosine(-0.5, 125) == -7812);
 }
 
-int main(void)
+/* Every configuration on one parameter set. */
+static void run_set(hers_params *p, hers_searcher **sr)
 {
-    (void)test_seed();
-    quick = getenv("HERS_TEST_QUICK") != NULL;
-    check_misc();
-
-    /* a fast test set: N = 1024, the default t and two 50-bit primes */
-    hers_params_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.n = 1024;
-    spec.t = 1032193;
-    spec.num_primes = 2;
-    spec.prime_bits[0] = spec.prime_bits[1] = 50;
-    spec.q_one_mod_t = 1;
-    spec.security = HERS_SEC_NONE;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &spec));
-    if (!p)
-        return test_finish();
     struct keys K;
     keys_make(&K, p);
-    hers_searcher *sr[2] = {NULL, NULL};
-    CHECK_OK(hers_searcher_create(1, &sr[0]));
-    CHECK_OK(hers_searcher_create(2, &sr[1]));
-
     const size_t dims[] = {1, 16, 64, 128, 512};
     for (size_t di = 0; di < 5; di++) {
         size_t d = dims[di];
@@ -460,7 +447,35 @@ int main(void)
         run_config(&K, HERS_MODE_BOTH_ENCRYPTED, 0, n, d, (int)(di & 1), sr, 2);
         run_config(&K, HERS_MODE_PLAIN_GALLERY, 0, n, d, (int)!(di & 1), sr, 2);
     }
-    run_config(&K, HERS_MODE_BOTH_ENCRYPTED, 1, 700, quick ? 16 : 512, 1, sr, 2);
+    /* public-key enrolment at the largest d whose worst-case noise bound
+     * the set allows (two 50-bit primes: 512; three 30-bit primes: less);
+     * one dimension above it is refused cleanly */
+    size_t pk_d = quick ? 16 : 512;
+    double worst = 0, heur = 0;
+    int limited = 0;
+    for (;;) {
+        CHECK_OK(hers_search_noise_bound(p, HERS_MODE_BOTH_ENCRYPTED, pk_d, 1, 1, &worst, &heur));
+        if (worst >= 1.0 || pk_d == 1)
+            break;
+        pk_d /= 2;
+        limited = 1;
+    }
+    run_config(&K, HERS_MODE_BOTH_ENCRYPTED, 1, 700, pk_d, 1, sr, 2);
+    if (limited) {
+        size_t over = pk_d;
+        do {
+            over++;
+            CHECK_OK(hers_search_noise_bound(p, HERS_MODE_BOTH_ENCRYPTED, over, 1, 1, &worst, &heur));
+        } while (worst >= 1.0 && over < HERS_SEARCH_MAX_D);
+        CHECK(worst < 1.0);
+        fprintf(stderr, "  public-key enrolment: d <= %zu (d = %zu refused)\n", over - 1, over);
+        int32_t *v = make_data(10, over, 0, 125);
+        hers_enroll_opts o;
+        hers_enroll_opts_default(&o);
+        hers_gallery *gal = NULL;
+        CHECK(hers_gallery_enroll(p, NULL, K.pk, v, 10, over, &o, &gal) == HERS_ERR_NOISE && !gal);
+        free(v);
+    }
     check_reference(&K, HERS_MODE_BOTH_ENCRYPTED, 1030, quick ? 4 : 16, sr[1]);
     check_reference(&K, HERS_MODE_PLAIN_GALLERY, 1030, quick ? 4 : 16, sr[1]);
     check_records(&K, sr[1]);
@@ -468,12 +483,46 @@ int main(void)
     if (!quick)
         check_batches(&K, sr[0], 512, 9);
     keys_free(&K);
-    hers_params_free(p);
+}
 
-    /* one case with the default parameters (N = 4096) */
-    hers_params *pd = NULL;
-    CHECK_OK(hers_params_create_named(&pd, "default"));
-    if (pd) {
+int main(void)
+{
+    (void)test_seed();
+    quick = getenv("HERS_TEST_QUICK") != NULL;
+    check_misc();
+
+    hers_searcher *sr[2] = {NULL, NULL};
+    CHECK_OK(hers_searcher_create(1, &sr[0]));
+    CHECK_OK(hers_searcher_create(2, &sr[1]));
+    /* fast test sets, N = 1024 and the default t: two 50-bit primes each
+     * = 1 mod 2N t (the wide kernel form), and three 30-bit primes whose
+     * product is = 1 mod t (the narrow form, like s4096) */
+    for (int narrow = 0; narrow < 2; narrow++) {
+        hers_params_spec spec;
+        memset(&spec, 0, sizeof spec);
+        spec.n = 1024;
+        spec.t = 1032193;
+        spec.num_primes = narrow ? 3 : 2;
+        for (size_t j = 0; j < spec.num_primes; j++)
+            spec.prime_bits[j] = narrow ? 30 : 50;
+        spec.q_one_mod_t = narrow ? HERS_Q_PRODUCT_ONE_MOD_T : HERS_Q_EACH_ONE_MOD_T;
+        spec.security = HERS_SEC_NONE;
+        hers_params *p = NULL;
+        CHECK_OK(hers_params_create(&p, &spec));
+        if (!p)
+            continue;
+        fprintf(stderr, "set: %s form, %zu primes\n", narrow ? "narrow" : "wide", spec.num_primes);
+        run_set(p, sr);
+        hers_params_free(p);
+    }
+
+    /* one case with each named N = 4096 set */
+    const char *named[] = {"default", "s4096"};
+    for (int i = 0; i < 2; i++) {
+        hers_params *pd = NULL;
+        CHECK_OK(hers_params_create_named(&pd, named[i]));
+        if (!pd)
+            continue;
         struct keys KD;
         keys_make(&KD, pd);
         run_config(&KD, HERS_MODE_BOTH_ENCRYPTED, 0, 4096 + 100, quick ? 8 : 64, 0, sr, 2);

@@ -94,7 +94,7 @@ static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const 
                 hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
                                       p + HERS_TILE_EE(d, j, i, 1));
         memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_ee_select(level)(g, pl, d, k, km, got, stride);
+        hers_kernel_ee_select(level, 0)(g, pl, d, k, km, got, stride);
         for (size_t r = 0; r < 3 * k; r++)
             CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
         hers_free(pl);
@@ -112,7 +112,7 @@ static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const 
                 hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
                                       p + HERS_TILE_EE(d, j, i, 1));
         memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_pe_select(level)(gp, pl, d, k, km, got, stride);
+        hers_kernel_pe_select(level, 0)(gp, pl, d, k, km, got, stride);
         for (size_t r = 0; r < 2 * k; r++)
             CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
         hers_free(pl);
@@ -125,6 +125,60 @@ done:
     hers_free(g);
     hers_free(p);
     hers_free(gp);
+    hers_free(want);
+    hers_free(got);
+}
+
+/* Rearranges canonical gallery rows ([k][rows][8], one residue per word)
+ * into the narrow layout ([k][rows][4], two per word). */
+static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total)
+{
+    for (size_t r = 0; r < rows_total; r++)
+        hers_narrow_pack(narrow + r * HERS_NROW, canon + r * HERS_TILE);
+}
+
+/* The narrow kernels (every q < 2^30) against the same reference, every
+ * level; also checks the packing helpers. */
+static void run_narrow(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km)
+{
+    size_t gw = d * 2 * k * HERS_TILE, gpw = d * k * HERS_TILE;
+    const size_t stride = 24;
+    uint64_t *g = hers_alloc_array(gw, 8), *p = hers_alloc_array(gw, 8);
+    uint64_t *gp = hers_alloc_array(gpw, 8);
+    uint64_t *gn = hers_alloc_array(gw / 2, 8), *gpn = hers_alloc_array(gpw / 2, 8);
+    uint64_t *want = hers_alloc_array(3 * k * stride, 8), *got = hers_alloc_array(3 * k * stride, 8);
+    CHECK(g && p && gp && gn && gpn && want && got);
+    if (!g || !p || !gp || !gn || !gpn || !want || !got)
+        goto done;
+    fill(g, 0, d * 2, k, m, mode);
+    fill(p, 0, d * 2, k, m, mode);
+    fill(gp, 0, d, k, m, mode);
+    to_narrow(g, gn, d * 2 * k);
+    to_narrow(gp, gpn, d * k);
+    for (size_t r = 0; r < d * 2 * k; r++)
+        for (int l = 0; l < HERS_TILE; l++)
+            if (hers_narrow_lane(gn + r * HERS_NROW, l) != g[r * HERS_TILE + (size_t)l])
+                CHECK(0);
+    ref_ee(g, p, d, k, m, want, stride);
+    FOR_EACH_SIMD(level) {
+        memset(got, 0xff, 3 * k * stride * 8);
+        hers_kernel_ee_select(level, 1)(gn, p, d, k, km, got, stride);
+        for (size_t r = 0; r < 3 * k; r++)
+            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+    }
+    ref_pe(gp, p, d, k, m, want, stride);
+    FOR_EACH_SIMD(level) {
+        memset(got, 0xff, 3 * k * stride * 8);
+        hers_kernel_pe_select(level, 1)(gpn, p, d, k, km, got, stride);
+        for (size_t r = 0; r < 2 * k; r++)
+            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+    }
+done:
+    hers_free(g);
+    hers_free(p);
+    hers_free(gp);
+    hers_free(gn);
+    hers_free(gpn);
     hers_free(want);
     hers_free(got);
 }
@@ -184,6 +238,24 @@ int main(void)
         for (size_t k = 1; k <= MAXK; k++)
             for (int mode = 0; mode < 3; mode++)
                 run_case(dims[di], k, mode, m, km);
+    }
+
+    /* narrow form: the largest modulus it accepts (2^30 - 35 is prime), a
+     * 30-bit NTT prime = 1 mod 8192 and a small one */
+    const uint64_t nqs[MAXK] = {(UINT64_C(1) << 30) - 35, UINT64_C(1073668097), UINT64_C(12289)};
+    hers_modulus nm[MAXK];
+    hers_kmod nkm[MAXK];
+    for (int j = 0; j < MAXK; j++) {
+        CHECK(nqs[j] < HERS_NARROW_MAX_Q);
+        CHECK_OK(hers_modulus_init(&nm[j], nqs[j]));
+        hers_kmod_init(&nkm[j], nqs[j]);
+    }
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
+        if (quick && dims[di] > 128 && dims[di] != 1024)
+            continue;
+        for (size_t k = 1; k <= MAXK; k++)
+            for (int mode = 0; mode < 3; mode++)
+                run_narrow(dims[di], k, mode, nm, nkm);
     }
     return test_finish();
 }

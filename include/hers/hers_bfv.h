@@ -6,9 +6,11 @@
  * batching (N slots); any t >= 2 allows coefficient encoding.
  *
  * Default parameter sets (hers_params_create_named): see docs/design.md.
- * Their ciphertext primes satisfy q_j = 1 (mod 2N*t), hence Q = 1 (mod t):
- * the HERS search kernel (hers_search.h) relies on this (Delta*t = Q - 1
- * = -1 mod Q turns a BFV ciphertext times t into a BGV-form one).
+ * All of them have Q = 1 (mod t): the HERS search kernel (hers_search.h)
+ * relies on this (Delta*t = Q - 1 = -1 mod Q turns a BFV ciphertext times t
+ * into a BGV-form one). The "n*" sets get it from q_j = 1 (mod 2N*t) for
+ * every prime; "s4096" (primes < 2^30, where 2N*t > 2^30) from the product
+ * only (HERS_Q_PRODUCT_ONE_MOD_T).
  *
  * Representation: a polynomial in RNS form is num_primes blocks of N
  * residues, prime-major: residue j of prime i at [i*N + j]. A ciphertext of
@@ -17,6 +19,8 @@
  * Ciphertext forms:
  *   HERS_FORM_BFV: c0 + c1 s (+ c2 s^2) = Delta*m + e (mod Q), Delta = floor(Q/t)
  *   HERS_FORM_BGV: c0 + c1 s (+ c2 s^2) = m + t*e (mod Q)
+ *     (at L < k primes: = m * (q_L*...*q_{k-1})^-1 + t*e (mod Q_L), see
+ *     hers_mod_switch; hers_decrypt returns m)
  * hers_decrypt handles both, with 2 or 3 parts, and any prefix of the primes
  * (after modulus switching).
  *
@@ -60,13 +64,32 @@ typedef enum hers_form { HERS_FORM_BFV = 0, HERS_FORM_BGV = 1 } hers_form;
 
 /* ------------------------------------------------------------ parameters */
 
+/* hers_params_spec.q_one_mod_t:
+ *   0: generated primes are only = 1 (mod 2N), Q mod t is whatever it is.
+ *   HERS_Q_EACH_ONE_MOD_T: every generated prime is = 1 (mod 2N*t) (the
+ *     largest such unused primes of their sizes); explicit primes are not
+ *     checked. Needs 2N*t <= 2^46.
+ *   HERS_Q_PRODUCT_ONE_MOD_T: every prime is = 1 (mod 2N) and the product
+ *     Q = 1 (mod t). Needs t odd (gcd(2N, t) = 1) and coprime to every
+ *     prime. The generated primes but the last one are the largest unused
+ *     primes = 1 (mod 2N) of their sizes (excluding t); the last generated
+ *     one is the largest prime in [2^(b-1), 2^b) (b = its prime_bits) that
+ *     is = 1 (mod 2N) and = (product of the others)^-1 (mod t). When no such
+ *     prime exists, the previous generated prime steps down to the next
+ *     smaller prime = 1 (mod 2N) of its size and the search repeats (at most
+ *     4096 times). Deterministic. With all primes explicit, Q = 1 (mod t)
+ *     is only checked. Errors: HERS_ERR_PARAMS with a message. */
+#define HERS_Q_EACH_ONE_MOD_T 1
+#define HERS_Q_PRODUCT_ONE_MOD_T 2
+
 typedef struct hers_params_spec {
     size_t n;                       /* ring degree, power of two, 16..32768 */
     uint64_t t;                     /* plaintext modulus, 2 <= t < 2^40 */
     size_t num_primes;              /* k, 1..HERS_MAX_PRIMES */
     int prime_bits[HERS_MAX_PRIMES];/* bit size of each generated prime (20..61) */
     uint64_t primes[HERS_MAX_PRIMES];/* explicit primes; 0 entries are generated */
-    int q_one_mod_t;                /* 1: generated primes are = 1 (mod 2N*t) */
+    int q_one_mod_t;                /* 0, HERS_Q_EACH_ONE_MOD_T or
+                                       HERS_Q_PRODUCT_ONE_MOD_T (below) */
     hers_security security;         /* checked against the HE Standard table */
 } hers_params_spec;
 
@@ -78,7 +101,9 @@ typedef struct hers_params hers_params;   /* opaque, immutable */
  * or HERS_ERR_INSECURE (log Q too large for the requested security). */
 hers_status hers_params_create(hers_params **out, const hers_params_spec *spec);
 /* Named default sets: "n2048", "n4096" (= "default"), "n8192", "n16384",
- * "n32768". */
+ * "n32768" (50-bit primes, each = 1 mod 2N*t), and "s4096" (N = 4096,
+ * t = 1032193, three primes below 2^30, product mode, 128-bit security: for
+ * the narrow 32-bit-lane search kernel). All are HE Standard 128-bit. */
 hers_status hers_params_create_named(hers_params **out, const char *name);
 /* NULL-terminated list of the names above. */
 const char *const *hers_params_names(void);
@@ -159,6 +184,9 @@ typedef struct hers_ciphertext {
     int has_seed;        /* 1: part 1 was expanded from `seed` (symmetric) */
     uint8_t seed[HERS_SEED_BYTES];
     uint64_t *data;      /* parts * num_primes * n residues */
+    int borrowed;        /* 1: data lives in a containing object's block (a
+                            search result's); hers_ciphertext_free and the
+                            operations that reallocate data leave it alone */
 } hers_ciphertext;
 
 /* Allocates a zero ciphertext with `parts` parts over all k primes, NTT
@@ -224,9 +252,12 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
                              const hers_ciphertext *in, hers_ciphertext *out);
 /* Drops primes: keeps the first `num_primes` (>= 1), rescaling so the result
  * still decrypts (BFV: round(Q'/Q * c); BGV: c' = (c - delta)/q_last with
- * delta = c mod q_last, delta = 0 mod t). BGV switching needs every dropped
- * prime = 1 (mod t) (true for the default sets), else HERS_ERR_UNSUPPORTED.
- * The result has no seed; `out` may alias `in`. */
+ * delta = c mod q_last, delta = 0 mod t). Dropping q_l from a BGV-form
+ * ciphertext scales its plaintext by q_l^-1 (mod t); hers_decrypt undoes
+ * this (it multiplies BGV plaintexts at L primes by prod_{j >= L} q_j mod t,
+ * which is 1 when every prime is = 1 mod t), so a BGV ciphertext decrypts
+ * to the same message at every level. The result has no seed; `out` may
+ * alias `in`. */
 hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
                             hers_ciphertext *out);
 /* Converts a ciphertext to / from NTT form (in place). */

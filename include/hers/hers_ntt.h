@@ -65,6 +65,11 @@ void hers_poly_mul(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n
 void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
+/* out = a * s + e mod q for a scalar s in [0, q) and small signed e
+ * (|e| <= 127, q > 256): the scaled message plus the error of an
+ * encryption, in one pass. */
+void hers_poly_mul_scalar_add_small(uint64_t *out, const uint64_t *a, uint64_t s, const int8_t *e,
+                                    size_t n, const hers_modulus *q);
 
 #ifdef __cplusplus
 }

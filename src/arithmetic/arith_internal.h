@@ -84,6 +84,8 @@ void hers_poly_mul_acc_avx2(uint64_t *acc, const uint64_t *a, const uint64_t *b,
                             const hers_modulus *m);
 void hers_poly_mul_scalar_avx2(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                const hers_modulus *m);
+void hers_poly_mul_scalar_add_small_avx2(uint64_t *out, const uint64_t *a, uint64_t s,
+                                         const int8_t *e, size_t n, const hers_modulus *m);
 
 /* AVX-512 IFMA kernels (ntt_avx512.c = ntt_ifma_kernel.h): q < 2^50. */
 void hers_ntt_forward_avx512(const hers_ntt_table *t, uint64_t *a);

@@ -161,3 +161,19 @@ void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n
     for (size_t i = 0; i < n; i++)
         out[i] = hers_mul_shoup(a[i], s, ss, qv);
 }
+
+void hers_poly_mul_scalar_add_small(uint64_t *out, const uint64_t *a, uint64_t s, const int8_t *e,
+                                    size_t n, const hers_modulus *q)
+{
+    s = hers_reduce64(s, q);
+    if (mul_level(q) >= HERS_SIMD_AVX2) { /* AVX-512 machines take the AVX2 pass */
+        hers_poly_mul_scalar_add_small_avx2(out, a, s, e, n, q);
+        return;
+    }
+    const uint64_t qv = q->value, ss = hers_shoup_precompute(s, qv);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t r = hers_mul_shoup(a[i], s, ss, qv), ev = (uint64_t)(int64_t)e[i];
+        r += ev + (qv & (0 - (ev >> 63)));  /* + e + q if e < 0: [0, 2q) */
+        out[i] = r - (qv & (0 - (uint64_t)(r >= qv)));
+    }
+}

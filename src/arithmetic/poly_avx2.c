@@ -11,6 +11,7 @@
  * Remainders (n not a multiple of 4) use the scalar formulas.
  */
 #include <immintrin.h>
+#include <string.h>
 
 #include "arithmetic/arith_internal.h"
 
@@ -132,4 +133,31 @@ void hers_poly_mul_scalar_avx2(uint64_t *out, const uint64_t *a, uint64_t s, siz
     }
     for (; i < n; i++)
         out[i] = hers_mul_mod(a[i], s, m);
+}
+
+void hers_poly_mul_scalar_add_small_avx2(uint64_t *out, const uint64_t *a, uint64_t s,
+                                         const int8_t *e, size_t n, const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const __m256d Q = _mm256_set1_pd((double)q), Qinv = _mm256_set1_pd(1.0 / (double)q);
+    const __m256d M = _mm256_set1_pd(MAGIC_ROUND), T52 = _mm256_set1_pd(TWO52);
+    const __m256i bits = _mm256_set1_epi64x(0x4330000000000000LL);
+    const __m256d S = _mm256_set1_pd((double)s);
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        int32_t e4;
+        memcpy(&e4, e + i, 4);
+        __m256d E = _mm256_cvtepi32_pd(_mm_cvtepi8_epi32(_mm_cvtsi32_si128(e4)));
+        /* [-3q/4 - 127, 3q/4 + 127]: one correction each way (q > 256) */
+        __m256d r = _mm256_add_pd(mul_signed(to_d(a + i, bits, T52), S, Q, Qinv, M), E);
+        r = add_q_if_neg(r, Q);
+        r = _mm256_sub_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, Q, _CMP_GE_OQ), Q));
+        from_d(out + i, r, bits, T52);
+    }
+    for (; i < n; i++) {
+        int64_t v = (int64_t)hers_mul_mod(a[i], s, m) + e[i];
+        v += (int64_t)q & -(int64_t)(v < 0);
+        v -= (int64_t)q & -(int64_t)(v >= (int64_t)q);
+        out[i] = (uint64_t)v;
+    }
 }

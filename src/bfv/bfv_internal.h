@@ -14,8 +14,9 @@
  * a uniform polynomial over the first `num_primes` primes is expanded from a
  * 32-byte seed by hers_bfv_expand_uniform(): one hers_prg per
  * (seed, stream), primes in order 0, 1, ...; for each prime q_i and each of
- * the n residues in storage order: read 8 PRG bytes little-endian, keep the
- * low bits(q_i) bits, accept if < q_i, else read again (rejection). The
+ * the n residues in storage order: read 8 PRG bytes little-endian (4 bytes
+ * when q_i < 2^32), keep the low bits(q_i) bits, accept if < q_i, else read
+ * again (rejection). The
  * accepted values ARE the NTT-form residues (no transform is applied: a
  * uniform polynomial is uniform in either domain).
  *   ciphertext part 1:        stream HERS_STREAM_CT_A

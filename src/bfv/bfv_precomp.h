@@ -7,6 +7,7 @@
 #define HERS_BFV_PRECOMP_H
 
 #include "bfv/bfv_internal.h"
+#include "hers/hers_mem.h"
 #include "hers/hers_rns.h"
 
 /* Constants for the prefix q_0 .. q_{L-1} of the ciphertext primes
@@ -16,12 +17,16 @@ typedef struct hers_bfv_level {
     hers_rns_base *base;          /* Q_L */
     hers_rns_scaler *dec;         /* round(t*x/Q_L) mod t (BFV decryption) */
     hers_rns_conv *to_t;          /* centred x mod t (BGV decryption) */
+    uint64_t bgv_fix;             /* prod_{j >= L} q_j mod t: BGV decryption at
+                                     L primes multiplies by it (undoes the
+                                     q_j^-1 factors of modulus switching; 1
+                                     when every q_j = 1 mod t) */
     /* switching from L to L-1 primes (L >= 2): */
     uint64_t inv_last[HERS_MAX_PRIMES];       /* q_{L-1}^-1 mod q_i */
     uint64_t inv_last_shoup[HERS_MAX_PRIMES];
     uint64_t t_inv_last;                      /* t^-1 mod q_{L-1} */
     uint64_t t_inv_last_shoup;
-    int last_one_mod_t;                       /* q_{L-1} = 1 (mod t) */
+    int last_one_mod_t;                       /* q_{L-1} = 1 (mod t) (informative) */
 } hers_bfv_level;
 
 struct hers_bfv_precomp {
@@ -69,6 +74,16 @@ uint64_t *hers_bfv_scratch(size_t words);
 
 /* Ciphertext (re)allocation helper: makes ct hold `parts` x `np` x n
  * residues (contents undefined unless `zero`), keeping other fields. */
+/* Releases ct's residues unless they are borrowed (then only forgets
+ * them); ct->data is NULL and ct owns nothing afterwards. */
+static inline void hers_ct_drop_data(hers_ciphertext *ct)
+{
+    if (!ct->borrowed)
+        hers_free(ct->data);
+    ct->data = NULL;
+    ct->borrowed = 0;
+}
+
 hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t parts, size_t np, int zero);
 
 /* Checks that a ciphertext is well-formed for p. */

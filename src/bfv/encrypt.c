@@ -213,8 +213,14 @@ hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk, const 
     const hers_bfv_level *lv = &p->pre->lv[L - 1];
     if (ct->form == HERS_FORM_BFV)
         hers_rns_scale_round(lv->dec, x, pt->coeffs, n);
-    else
+    else {
         hers_rns_convert(lv->to_t, x, pt->coeffs, n, 1);
+        /* undo the q_j^-1 (mod t) factors of BGV modulus switching (public
+         * constant; skipped when 1, i.e. every dropped q_j = 1 mod t) */
+        if (lv->bgv_fix != 1 % p->t)
+            for (size_t j = 0; j < n; j++)
+                pt->coeffs[j] = hers_mul_mod(pt->coeffs[j], lv->bgv_fix, &p->t_mod);
+    }
     hers_free_secret(x, bytes);
     return HERS_OK;
 }

@@ -26,7 +26,7 @@ void hers_ciphertext_free(hers_ciphertext *ct)
 {
     if (!ct)
         return;
-    hers_free(ct->data);
+    hers_ct_drop_data(ct);
     memset(ct, 0, sizeof *ct);
 }
 
@@ -42,12 +42,14 @@ hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *ds
         uint64_t *d = hers_alloc_array(cnt, sizeof(uint64_t));
         if (!d)
             return hers_error(HERS_ERR_NOMEM, "ciphertext copy: out of memory");
-        hers_free(dst->data);
+        hers_ct_drop_data(dst);
         dst->data = d;
     }
     uint64_t *d = dst->data;
+    int borrowed = dst->borrowed;   /* the storage stays dst's */
     *dst = *src;
     dst->data = d;
+    dst->borrowed = borrowed;
     memcpy(d, src->data, cnt * sizeof(uint64_t));
     return HERS_OK;
 }
@@ -93,7 +95,7 @@ static void out_end(const hers_ciphertext *a, hers_ciphertext *out, hers_ciphert
     int ntt_form = a->ntt_form;
     hers_form form = a->form;
     if (dst == tmp) {
-        hers_free(out->data);
+        hers_ct_drop_data(out);
         *out = *tmp;
     }
     out->ntt_form = ntt_form;
@@ -285,13 +287,8 @@ hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, siz
     if (num_primes < 1 || num_primes > in->num_primes)
         return hers_error(HERS_ERR_ARG, "mod_switch: cannot go from %zu to %zu primes", in->num_primes,
                           num_primes);
-    if (in->form == HERS_FORM_BGV)
-        for (size_t L = in->num_primes; L > num_primes; L--)
-            if (!p->pre->lv[L - 1].last_one_mod_t)
-                return hers_error(HERS_ERR_UNSUPPORTED,
-                                  "mod_switch: BGV-form switching needs q_%zu = 1 (mod t) (otherwise the "
-                                  "plaintext would be scaled by q^-1 mod t)",
-                                  L - 1);
+    /* BGV form: dropping q_l scales the plaintext by q_l^-1 (mod t);
+     * hers_decrypt multiplies by lv[L-1].bgv_fix to undo it. */
     if (num_primes == in->num_primes) {
         st = hers_ciphertext_copy(in, out);
         if (st == HERS_OK)
@@ -319,7 +316,7 @@ hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, siz
     if (out != in)
         hers_ciphertext_free(out);
     else
-        hers_free(out->data);
+        hers_ct_drop_data(out);
     *out = cur;
     return HERS_OK;
 }

@@ -148,7 +148,7 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
             hers_rns_ntt(p, o, k);
     }
     if (dst == &tmp) {
-        hers_free(out->data);
+        hers_ct_drop_data(out);
         *out = tmp;
     }
     out->ntt_form = ntt_form;
@@ -253,7 +253,7 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
     hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
     int ntt_form = in->ntt_form;
     if (dst == &tmp) {
-        hers_free(out->data);
+        hers_ct_drop_data(out);
         *out = tmp;
     }
     out->ntt_form = ntt_form;

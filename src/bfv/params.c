@@ -47,18 +47,23 @@ typedef struct named_set {
     size_t n;
     uint64_t t;
     size_t k;
+    int bits;      /* bit size of every prime */
+    int q_mode;    /* hers_params_spec.q_one_mod_t */
 } named_set;
 
 static const named_set named_sets[] = {
-    {"n2048", 2048, 12289, 1},
-    {"n4096", 4096, 1032193, 2},
-    {"n8192", 8192, 1032193, 3},
-    {"n16384", 16384, 786433, 4},
-    {"n32768", 32768, 786433, 6},
+    {"n2048", 2048, 12289, 1, 50, HERS_Q_EACH_ONE_MOD_T},
+    {"n4096", 4096, 1032193, 2, 50, HERS_Q_EACH_ONE_MOD_T},
+    {"n8192", 8192, 1032193, 3, 50, HERS_Q_EACH_ONE_MOD_T},
+    {"n16384", 16384, 786433, 4, 50, HERS_Q_EACH_ONE_MOD_T},
+    {"n32768", 32768, 786433, 6, 50, HERS_Q_EACH_ONE_MOD_T},
+    /* narrow: primes < 2^30 (32-bit lanes); 2N*t > 2^30, so only the
+     * product Q is = 1 (mod t). */
+    {"s4096", 4096, 1032193, 3, 30, HERS_Q_PRODUCT_ONE_MOD_T},
 };
 
-static const char *const names_list[] = {"n2048", "n4096", "n8192", "n16384", "n32768", "default",
-                                         NULL};
+static const char *const names_list[] = {"n2048", "n4096", "n8192", "n16384", "n32768", "s4096",
+                                         "default", NULL};
 
 const char *const *hers_params_names(void)
 {
@@ -81,8 +86,8 @@ hers_status hers_params_create_named(hers_params **out, const char *name)
         spec.t = s->t;
         spec.num_primes = s->k;
         for (size_t j = 0; j < s->k; j++)
-            spec.prime_bits[j] = 50;
-        spec.q_one_mod_t = 1;
+            spec.prime_bits[j] = s->bits;
+        spec.q_one_mod_t = s->q_mode;
         spec.security = HERS_SEC_128;
         hers_status st = hers_params_create(out, &spec);
         if (st == HERS_OK)
@@ -90,7 +95,8 @@ hers_status hers_params_create_named(hers_params **out, const char *name)
         return st;
     }
     return hers_error(HERS_ERR_ARG,
-                      "unknown parameter set '%s' (known: n2048, n4096 = default, n8192, n16384, n32768)",
+                      "unknown parameter set '%s' (known: n2048, n4096 = default, n8192, n16384, n32768, "
+                      "s4096)",
                       name);
 }
 
@@ -137,6 +143,112 @@ void hers_params_free(hers_params *p)
     hers_free(p);
 }
 
+/* ------------------------------------------------------------ product mode */
+
+/* a^-1 mod m for public values, 1 <= m < 2^62; 0 when gcd(a, m) != 1. */
+static uint64_t inv_mod_u(uint64_t a, uint64_t m)
+{
+    int64_t r0 = (int64_t)m, r1 = (int64_t)(a % m), s0 = 0, s1 = 1;
+    while (r1 != 0) {
+        int64_t qq = r0 / r1, tmp = r0 - qq * r1;
+        r0 = r1, r1 = tmp;
+        tmp = s0 - qq * s1;
+        s0 = s1, s1 = tmp;
+    }
+    if (r0 != 1)
+        return 0;
+    return (uint64_t)(s0 < 0 ? s0 + (int64_t)m : s0);
+}
+
+static int in_list(uint64_t x, const uint64_t *l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (l[i] == x)
+            return 1;
+    return 0;
+}
+
+/* Largest prime x in [lo, hi] with x = r (mod m) (r < m), not in excl;
+ * 0 if none. Public values. */
+static uint64_t prime_in_class(uint64_t lo, uint64_t hi, uint64_t r, uint64_t m,
+                               const uint64_t *excl, size_t ne)
+{
+    if (hi < lo || hi < r)
+        return 0;
+    uint64_t x = hi - (hi - r) % m;
+    while (x >= lo) {
+        if (x >= 3 && !in_list(x, excl, ne) && hers_is_prime(x))
+            return x;
+        if (x < m)
+            break;
+        x -= m;
+    }
+    return 0;
+}
+
+/* Product mode (HERS_Q_PRODUCT_ONE_MOD_T): chooses q[last] so that
+ * Q = 1 (mod t): q[last] = 1 (mod 2N) and = (prod_{j != last} q_j)^-1
+ * (mod t), combined by CRT into one class mod 2N*t (t odd), the largest such
+ * prime in [2^(b-1), 2^b). When the class has no prime there (2N*t may
+ * exceed 2^b: one candidate at most), the previous generated prime (if any)
+ * steps down to the next prime = 1 (mod 2N) of its size and we retry. */
+#define PRODUCT_MODE_TRIES 4096
+static hers_status fix_last_prime(uint64_t *q, size_t k, const int *bits, const uint64_t *explicit_q,
+                                  size_t last, size_t n, uint64_t t)
+{
+    uint64_t two_n = 2 * (uint64_t)n;
+    uint64_t m = two_n * t;   /* <= 2^16 * 2^40 */
+    size_t prev = k;          /* previous generated prime */
+    for (size_t j = 0; j < last; j++)
+        if (explicit_q[j] == 0)
+            prev = j;
+    int b = bits[last];
+    uint64_t lo = UINT64_C(1) << (b - 1), hi = (UINT64_C(1) << b) - 1;
+    uint64_t inv2n = inv_mod_u(two_n % t, t);
+    uint64_t excl[HERS_MAX_PRIMES + 1];
+    for (int tries = 0; tries < PRODUCT_MODE_TRIES; tries++) {
+        uint64_t prod = 1 % t;
+        size_t ne = 0;
+        for (size_t j = 0; j < k; j++)
+            if (j != last) {
+                prod = (uint64_t)((unsigned __int128)prod * (q[j] % t) % t);
+                excl[ne++] = q[j];
+            }
+        excl[ne++] = t;
+        uint64_t r = inv_mod_u(prod, t);
+        if (r == 0)   /* t >= 2: an inverse is never 0 */
+            return hers_error(HERS_ERR_PARAMS,
+                              "parameters: t = %llu shares a factor with the ciphertext primes: "
+                              "Q = 1 (mod t) is impossible",
+                              (unsigned long long)t);
+        /* x = 1 + 2N*y with 2N*y = r - 1 (mod t) */
+        uint64_t y = (uint64_t)((unsigned __int128)((r + t - 1 % t) % t) * inv2n % t);
+        uint64_t x0 = 1 + two_n * y;
+        uint64_t x = prime_in_class(lo, hi, x0 % m, m, excl, ne);
+        if (x) {
+            q[last] = x;
+            return HERS_OK;
+        }
+        if (prev == k)
+            break;
+        /* step q[prev] down, keeping its size and avoiding the others */
+        int pb = bits[prev];
+        ne = 0;
+        for (size_t j = 0; j < k; j++)
+            if (j != last && j != prev)
+                excl[ne++] = q[j];
+        excl[ne++] = t;
+        uint64_t nq = prime_in_class(UINT64_C(1) << (pb - 1), q[prev] - 1, 1, two_n, excl, ne);
+        if (!nq)
+            break;
+        q[prev] = nq;
+    }
+    return hers_error(HERS_ERR_PARAMS,
+                      "parameters: no %d-bit prime = 1 (mod 2N) makes Q = 1 (mod t = %llu) "
+                      "(product mode; try other prime sizes or more primes)",
+                      b, (unsigned long long)t);
+}
+
 static hers_status precompute(hers_params *p)
 {
     struct hers_bfv_precomp *pre = hers_alloc(sizeof *pre);
@@ -151,6 +263,9 @@ static hers_status precompute(hers_params *p)
     for (size_t L = 1; L <= k; L++) {
         hers_bfv_level *lv = &pre->lv[L - 1];
         lv->L = L;
+        lv->bgv_fix = 1 % p->t;
+        for (size_t j = L; j < k; j++)
+            lv->bgv_fix = hers_mul_mod(lv->bgv_fix, qs[j] % p->t, &p->t_mod);
         if ((st = hers_rns_base_create(&lv->base, qs, L)) != HERS_OK)
             return st;
         if ((st = hers_rns_scaler_create(&lv->dec, lv->base, L, p->t)) != HERS_OK)
@@ -229,22 +344,42 @@ hers_status hers_params_create(hers_params **out, const hers_params_spec *spec)
     if (spec->security != HERS_SEC_NONE && spec->security != HERS_SEC_128 &&
         spec->security != HERS_SEC_192 && spec->security != HERS_SEC_256)
         return hers_error(HERS_ERR_PARAMS, "parameters: unknown security level %d", (int)spec->security);
+    int mode = spec->q_one_mod_t;
+    if (mode != 0 && mode != HERS_Q_EACH_ONE_MOD_T && mode != HERS_Q_PRODUCT_ONE_MOD_T)
+        return hers_error(HERS_ERR_PARAMS, "parameters: q_one_mod_t = %d (0, %d or %d allowed)", mode,
+                          HERS_Q_EACH_ONE_MOD_T, HERS_Q_PRODUCT_ONE_MOD_T);
     uint64_t step = 2 * (uint64_t)n;
-    if (spec->q_one_mod_t) {
+    if (mode == HERS_Q_EACH_ONE_MOD_T) {
         if (t > (UINT64_C(1) << 46) / step)
             return hers_error(HERS_ERR_PARAMS, "parameters: 2N*t too large for q = 1 (mod 2N*t)");
         step *= t;
         /* q = 1 mod 2N*t needs 2N | 2N*t: fine; if t is even, step is still even. */
     }
+    if (mode == HERS_Q_PRODUCT_ONE_MOD_T && (t & 1) == 0)
+        return hers_error(HERS_ERR_PARAMS,
+                          "parameters: Q = 1 (mod t) by product needs t odd (gcd(2N, t) = 1), t = %llu",
+                          (unsigned long long)t);
 
     /* Choose primes: explicit ones first (validated below), then generated
-     * ones, each the largest prime of its size not yet used. */
+     * ones, each the largest prime of its size not yet used. In product
+     * mode the last generated prime is chosen afterwards (fix_last_prime). */
     uint64_t q[HERS_MAX_PRIMES];
-    for (size_t i = 0; i < k; i++)
+    size_t last_gen = k;   /* index of the last generated prime, k if none */
+    for (size_t i = 0; i < k; i++) {
         q[i] = spec->primes[i];
+        if (q[i] == 0)
+            last_gen = i;
+    }
     for (size_t i = 0; i < k; i++) {
         if (q[i] != 0)
             continue;
+        if (mode == HERS_Q_PRODUCT_ONE_MOD_T && i == last_gen) {
+            int lb = spec->prime_bits[i];
+            if (lb < 20 || lb > 61)
+                return hers_error(HERS_ERR_PARAMS, "parameters: prime %zu: %d bits (20..61 allowed)",
+                                  i, lb);
+            continue;
+        }
         int bits = spec->prime_bits[i];
         if (bits < 20 || bits > 61)
             return hers_error(HERS_ERR_PARAMS, "parameters: prime %zu: %d bits (20..61 allowed)", i, bits);
@@ -259,6 +394,11 @@ hers_status hers_params_create(hers_params **out, const hers_params_spec *spec)
             return hers_error(HERS_ERR_PARAMS,
                               "parameters: no %d-bit prime = 1 (mod %llu) left for prime %zu", bits,
                               (unsigned long long)step, i);
+    }
+    if (mode == HERS_Q_PRODUCT_ONE_MOD_T && last_gen < k) {
+        hers_status st = fix_last_prime(q, k, spec->prime_bits, spec->primes, last_gen, n, t);
+        if (st != HERS_OK)
+            return st;
     }
     double log_q = 0;
     for (size_t i = 0; i < k; i++) {
@@ -323,6 +463,14 @@ hers_status hers_params_create(hers_params **out, const hers_params_spec *spec)
     for (size_t i = 0; i < k; i++)
         qmt = hers_mul_mod(qmt, q[i] % t, &p->t_mod);
     p->q_one_mod_t = qmt == 1 % t;
+    if (mode == HERS_Q_PRODUCT_ONE_MOD_T && !p->q_one_mod_t) {
+        /* only reachable with explicit primes (generated ones satisfy it) */
+        hers_params_free(p);
+        return hers_error(HERS_ERR_PARAMS,
+                          "parameters: Q = %llu (mod t = %llu), product mode needs Q = 1 (mod t); "
+                          "leave a prime to be generated or choose other primes",
+                          (unsigned long long)qmt, (unsigned long long)t);
+    }
     for (size_t i = 0; i < k; i++) {
         const hers_modulus *qi = &p->q[i];
         uint64_t tinv = hers_inv_mod(hers_reduce64(t, qi), qi);

@@ -113,7 +113,7 @@ hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t pa
         uint64_t *d = hers_alloc_array(want, sizeof(uint64_t));
         if (!d)
             return hers_error(HERS_ERR_NOMEM, "ciphertext: out of memory (%zu residues)", want);
-        hers_free(ct->data);
+        hers_ct_drop_data(ct);
         ct->data = d;
     } else if (zero) {
         memset(ct->data, 0, want * sizeof(uint64_t));

@@ -48,6 +48,17 @@ hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode
     return HERS_OK;
 }
 
+size_t hers_search_result_primes(const hers_params *p)
+{
+    double need = log2((double)p->t) + HERS_RESULT_HEADROOM_BITS, have = 0;
+    for (size_t L = 1; L <= p->k; L++) {
+        have += log2((double)p->q[L - 1].value);
+        if (have >= need)
+            return L;
+    }
+    return p->k;
+}
+
 hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,
                                      const char *what)
 {

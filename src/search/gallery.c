@@ -260,18 +260,9 @@ static void enroll_seeded(struct enroll_ctx *c, unsigned w, const uint8_t seed[H
     hers_prg_wipe(&g);
     hers_bfv_expand_uniform(p, ctseed, HERS_STREAM_CT_A, k, c1);
     /* tmp = e + Delta m mod q_j (coefficient form): hers_rns_from_small +
-     * hers_add_scaled_plain fused into one pass, same values */
-    for (size_t j = 0; j < k; j++) {
-        uint64_t q = p->q[j].value, dl = p->delta[j], dls = p->delta_shoup[j];
-        uint64_t *o = tmp + j * N;
-        const uint64_t *m = pt->coeffs;
-        for (size_t x = 0; x < N; x++) {
-            int64_t ev = e[x];
-            uint64_t r = hers_mul_shoup(m[x], dl, dls, q);
-            r += (uint64_t)ev + (q & (0 - ((uint64_t)ev >> 63)));
-            o[x] = r - (q & (0 - (uint64_t)(r >= q)));
-        }
-    }
+     * hers_add_scaled_plain fused into one (SIMD) pass, same values */
+    for (size_t j = 0; j < k; j++)
+        hers_poly_mul_scalar_add_small(tmp + j * N, pt->coeffs, p->delta[j], e, N, &p->q[j]);
     hers_rns_ntt(p, tmp, k);
     hers_rns_mul(p, c0, c1, c->sk->s_ntt, k);
     hers_rns_sub(p, c0, tmp, c0, k);

@@ -3,7 +3,8 @@
  * (search_kernel.h): for both-encrypted galleries G = t^2 C[b][i] (NTT form,
  * both parts, every prime), for plain galleries the batch-encoded values
  * lifted to [-t/2, t/2) and NTT-transformed mod every prime. Tiles of 8
- * evaluation indices, ordered [tile s][block b] so that one worker's scan
+ * evaluation indices (one residue per word, or two in the narrow form when
+ * every prime is below 2^30), ordered [tile s][block b] so that one worker's scan
  * over its blocks of a tile is a single sequential stream.
  */
 #include <pthread.h>
@@ -53,8 +54,14 @@ static void scatter(hers_index *ix, size_t b, size_t i, size_t part, const uint6
     size_t N = ix->N, d = ix->d, B = ix->blocks, tw = ix->tile_words;
     int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     for (size_t j = 0; j < ix->k; j++) {
-        size_t off = ee ? HERS_TILE_EE(d, j, i, part) : HERS_TILE_PG(d, j, i);
         const uint64_t *src = poly + j * N;
+        if (ix->narrow) {
+            size_t off = ee ? HERS_NTILE_EE(d, j, i, part) : HERS_NTILE_PG(d, j, i);
+            for (size_t s = 0; s < ix->tiles; s++)
+                hers_narrow_pack(ix->data + (s * B + b) * tw + off, src + s * HERS_TILE);
+            continue;
+        }
+        size_t off = ee ? HERS_TILE_EE(d, j, i, part) : HERS_TILE_PG(d, j, i);
         for (size_t s = 0; s < ix->tiles; s++)
             memcpy(ix->data + (s * B + b) * tw + off, src + s * HERS_TILE,
                    HERS_TILE * sizeof(uint64_t));
@@ -124,9 +131,13 @@ hers_status hers_index_alloc(const hers_params *p, hers_search_mode mode, size_t
     ix->d = d;
     ix->blocks = (n + p->n - 1) / p->n;
     ix->tiles = p->n / HERS_TILE;
-    ix->tile_words = p->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) * HERS_TILE;
-    for (size_t j = 0; j < p->k; j++)
+    ix->narrow = 1;
+    for (size_t j = 0; j < p->k; j++) {
         hers_kmod_init(&ix->kmod[j], p->q[j].value);
+        ix->narrow &= p->q[j].value < HERS_NARROW_MAX_Q;
+    }
+    ix->tile_words = p->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) *
+                     (ix->narrow ? HERS_NROW : HERS_TILE);
     ix->data = hers_alloc_array(ix->tiles * ix->blocks, ix->tile_words * sizeof(uint64_t));
     if (!ix->data) {
         hers_free(ix);
@@ -223,7 +234,9 @@ hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_
             x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
             x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
             x ^= x >> 31;
-            ix->data[t * ix->tile_words + w] = x % p->q[w / per_prime].value;
+            uint64_t q = p->q[w / per_prime].value;
+            ix->data[t * ix->tile_words + w] =
+                ix->narrow ? (x & 0xffffffffu) % q | ((x >> 32) % q) << 32 : x % q;
         }
     *out = ix;
     return HERS_OK;

@@ -52,8 +52,15 @@ hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t 
         for (size_t b = 0; b < nb; b++) {
             uint64_t *dst = ix->data + (s * ix->blocks + dst_block + b) * ix->tile_words;
             const uint64_t *src = part->data + (s * part->blocks + b) * part->tile_words;
-            for (size_t w = 0; w < ix->tile_words; w++)
-                dst[w] = hers_add_mod(dst[w], src[w], ix->kmod[w / per_prime].q);
+            for (size_t w = 0; w < ix->tile_words; w++) {
+                uint64_t q = ix->kmod[w / per_prime].q;
+                if (!ix->narrow) {
+                    dst[w] = hers_add_mod(dst[w], src[w], q);
+                    continue;
+                }
+                uint64_t lo = hers_add_mod(dst[w] & 0xffffffffu, src[w] & 0xffffffffu, q);
+                dst[w] = lo | hers_add_mod(dst[w] >> 32, src[w] >> 32, q) << 32;
+            }
         }
     hers_index_free(part);
     return HERS_OK;

@@ -3,8 +3,10 @@
 
 #include "search/search_kernel.h"
 
-hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level)
+hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level, int narrow)
 {
+    if (narrow)
+        return level >= HERS_SIMD_AVX2 ? hers_kernel_ee_narrow_avx2 : hers_kernel_ee_narrow_portable;
     switch (level) {
     case HERS_SIMD_AVX512: return hers_kernel_ee_avx512;
     case HERS_SIMD_AVX2: return hers_kernel_ee_avx2;
@@ -12,8 +14,10 @@ hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level)
     }
 }
 
-hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level)
+hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level, int narrow)
 {
+    if (narrow)
+        return level >= HERS_SIMD_AVX2 ? hers_kernel_pe_narrow_avx2 : hers_kernel_pe_narrow_portable;
     switch (level) {
     case HERS_SIMD_AVX512: return hers_kernel_pe_avx512;
     case HERS_SIMD_AVX2: return hers_kernel_pe_avx2;
@@ -27,6 +31,7 @@ void hers_kmod_init(hers_kmod *m, uint64_t q)
     m->bar = (uint64_t)(((unsigned __int128)1 << 64) / q);
     m->r64 = (uint64_t)(0 - q * m->bar); /* 2^64 - q floor(2^64/q) < q */
     m->r64_shoup = hers_shoup_precompute(m->r64, q);
+    m->r32 = (UINT64_C(1) << 32) % q;
 }
 
 size_t hers_kernel_probe_rows(hers_simd level)
@@ -41,4 +46,11 @@ void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, 
     (void)level;
     memcpy(tile + HERS_TILE_EE(d, j, i, 0), y0, HERS_TILE * sizeof(uint64_t));
     memcpy(tile + HERS_TILE_EE(d, j, i, 1), y1, HERS_TILE * sizeof(uint64_t));
+}
+
+void hers_kernel_fence(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_sfence();
+#endif
 }

@@ -48,6 +48,7 @@ struct hers_index {
     uint8_t params_id[HERS_PARAMS_ID_BYTES];
     hers_search_mode mode;
     size_t N, k, n, d, blocks, tiles;
+    int narrow;            /* 1: narrow form (every q_j < 2^30), search_kernel.h */
     size_t tile_words;     /* words of one (tile, block) gallery tile */
     hers_kmod kmod[HERS_MAX_PRIMES];
     uint64_t *data;        /* tiles * blocks * tile_words, [s][b] order */
@@ -71,6 +72,8 @@ struct hers_result {
     hers_search_mode mode;
     size_t count, n, d, blocks;
     hers_ciphertext *cts;  /* count * blocks, (probe, block) at probe*blocks + block */
+    uint64_t *arena;       /* NULL, or one block holding the residues of every
+                              ciphertext (borrowed by them) of a search's output */
 };
 
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
@@ -95,6 +98,15 @@ struct hers_searcher {
 
 /* Shared checks: params usable for search (batching, primes < 2^50). */
 hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode);
+
+/* Bits a shrunk result keeps above t: modulus switching leaves a noise of
+ * ~13 bits above t (rounding times the 3-part key, docs/design.md), so 28
+ * keeps >= 15 bits of budget. */
+#define HERS_RESULT_HEADROOM_BITS 28.0
+/* Primes of a shrunk (modulus-switched) result: the fewest leading primes
+ * whose product Q_L has log2 Q_L >= log2 t + HERS_RESULT_HEADROOM_BITS
+ * (n4096: 1 prime of 50 bits; s4096: 2 of 30), at most k. */
+size_t hers_search_result_primes(const hers_params *p);
 /* Value checks of a row-major int32 matrix against (d, scale): range and
  * ||v||^2 <= hers_quant_score_bound(d, scale). */
 hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,

@@ -53,6 +53,7 @@ typedef struct hers_kmod {
     uint64_t r64;        /* 2^64 mod q */
     uint64_t r64_shoup;  /* floor(r64 * 2^64 / q) */
     uint64_t bar;        /* floor(2^64 / q) */
+    uint64_t r32;        /* 2^32 mod q (the narrow kernels' vector fold) */
 } hers_kmod;
 
 /* q in [2, 2^50). */
@@ -61,6 +62,41 @@ void hers_kmod_init(hers_kmod *m, uint64_t q);
 /* Word offsets inside a tile (lane 0). */
 #define HERS_TILE_EE(d, j, i, part) ((((j) * (d) + (i)) * 2 + (part)) * HERS_TILE)
 #define HERS_TILE_PG(d, j, i) (((j) * (d) + (i)) * HERS_TILE)
+
+/* Narrow form, for parameter sets whose primes are all below
+ * HERS_NARROW_MAX_Q = 2^30 (e.g. "s4096", 3 primes of 30 bits): a gallery
+ * row of one (prime, dimension, part) holds the tile's 8 residues in
+ * HERS_NROW = 4 words, word w = lane w | lane (w + 4) << 32, so a tile costs
+ * 4 bytes per residue instead of 8 (s4096: 24 bytes per template x dimension
+ * instead of the 32 of two 50-bit primes) and AVX2's 32 x 32 -> 64-bit
+ * multiply (vpmuludq) takes the residues as they are: the even products come
+ * from the words, the odd ones from the words shifted right by 32. Rows:
+ *
+ *   gallery tile (both-encrypted): g[prime][i][part][word]  part < 2
+ *   gallery tile (plain gallery):  g[prime][i][word]
+ *
+ * The probe tile is the canonical one above (one residue per word, < 2^30).
+ * Products are < 2^60, so 64-bit lanes hold exact sums of HERS_NARROW_CHUNK
+ * = 8 dimensions of S1 (two products per dimension: < 2^61 each, 8 of them <
+ * 2^64); every chunk is folded into two 64-bit sums of its low and high 32
+ * bits (< 2^42 each for d <= 1024), reduced once per tile. */
+#define HERS_NARROW_MAX_Q (UINT64_C(1) << 30)
+#define HERS_NROW (HERS_TILE / 2)
+#define HERS_NARROW_CHUNK 8
+#define HERS_NTILE_EE(d, j, i, part) ((((j) * (d) + (i)) * 2 + (part)) * HERS_NROW)
+#define HERS_NTILE_PG(d, j, i) (((j) * (d) + (i)) * HERS_NROW)
+
+/* Packs 8 canonical lanes (each < 2^32) into a narrow row of 4 words. */
+static inline void hers_narrow_pack(uint64_t row[HERS_NROW], const uint64_t lanes[HERS_TILE])
+{
+    for (int w = 0; w < HERS_NROW; w++)
+        row[w] = lanes[w] | lanes[w + HERS_NROW] << 32;
+}
+/* Lane l (0..7) of a narrow row. */
+static inline uint64_t hers_narrow_lane(const uint64_t row[HERS_NROW], int l)
+{
+    return l < HERS_NROW ? row[l] & 0xffffffffu : row[l - HERS_NROW] >> 32;
+}
 
 /* Probe tiles are converted once per query, so their layout may depend on
  * the SIMD level (the gallery's may not: an index is built once and
@@ -98,9 +134,28 @@ void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_
 void hers_kernel_pe_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride);
 
-/* The kernels of a SIMD level (falls back to the highest implemented one). */
-hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level);
-hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level);
+/* Orders the non-temporal stores some kernels write their results with
+ * (sfence on x86; nothing elsewhere). Call once after a run of kernel calls,
+ * before the results are handed to another thread. */
+void hers_kernel_fence(void);
+
+/* Narrow-form kernels: same contract, gallery tiles in the narrow layout
+ * (every q_j < HERS_NARROW_MAX_Q). */
+void hers_kernel_ee_narrow_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                    const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_narrow_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                    const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_ee_narrow_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_narrow_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                const hers_kmod *mods, uint64_t *out, size_t stride);
+
+/* The kernels of a SIMD level for the wide (narrow = 0) or narrow gallery
+ * form (falls back to the highest implemented one: the narrow form has no
+ * AVX-512 kernel, the AVX2 one already streams at the memory bound,
+ * docs/benchmarks.md). */
+hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level, int narrow);
+hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level, int narrow);
 
 /* x = H 2^64 + L mod q in [0, q), any 64-bit H and L: H 2^64 = H r64 is
  * reduced with Shoup's method (result in [0, 2q)), L with a one-word
