@@ -433,6 +433,43 @@ static void check_misc(void)
     CHECK(hers_score_from_cosine(-0.5, 125) == -7812);
 }
 
+/* Probe encryption runs one task per ciphertext on a worker pool: with a
+ * seed the upload record must be the same on every run (any scheduling),
+ * and decrypting it must give the probe values. */
+static void check_query_seeded(struct keys *K)
+{
+    const size_t count = 5, d = 16;
+    int32_t *v = make_data(count, d, 0, 125);
+    uint8_t seed[32] = {9, 8, 7};
+    uint8_t *b1 = NULL, *b2 = NULL;
+    size_t l1 = 0, l2 = 0;
+    for (int rep = 0; rep < 2; rep++) {
+        hers_query *q = NULL;
+        CHECK_OK(hers_query_encrypt(K->p, K->sk, NULL, v, count, d, 125, seed, &q));
+        if (!q)
+            break;
+        CHECK_OK(hers_query_serialize(K->p, q, rep ? &b2 : &b1, rep ? &l2 : &l1));
+        if (rep == 0) {
+            hers_plaintext pt = {0};
+            int64_t *m = malloc(hers_params_n(K->p) * sizeof *m);
+            int ok = m != NULL;
+            for (size_t x = 0; ok && x < count * d; x++) {
+                CHECK_OK(hers_decrypt(K->p, K->sk, &q->cts[x], &pt));
+                CHECK_OK(hers_decode_coeff(K->p, &pt, m));
+                ok &= m[0] == v[x]; /* the constant polynomial p_i */
+            }
+            CHECK(ok);
+            free(m);
+            hers_plaintext_free(&pt);
+        }
+        hers_query_free(q);
+    }
+    CHECK(b1 && b2 && l1 == l2 && memcmp(b1, b2, l1) == 0);
+    hers_free(b1);
+    hers_free(b2);
+    free(v);
+}
+
 /* Every configuration on one parameter set. */
 static void run_set(hers_params *p, hers_searcher **sr)
 {
@@ -480,6 +517,7 @@ static void run_set(hers_params *p, hers_searcher **sr)
     check_reference(&K, HERS_MODE_PLAIN_GALLERY, 1030, quick ? 4 : 16, sr[1]);
     check_records(&K, sr[1]);
     check_batches(&K, sr[1], 4, 37);
+    check_query_seeded(&K);
     if (!quick)
         check_batches(&K, sr[0], 512, 9);
     keys_free(&K);

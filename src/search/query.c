@@ -14,6 +14,8 @@
  *   64  ..  count*d ciphertexts, probe-major: [seed 32] c0 packed [c1 packed]
  *   end 32  BLAKE2b-256 of all preceding bytes
  */
+#include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
@@ -57,6 +59,48 @@ static hers_status query_alloc(const hers_params *p, size_t count, size_t d, uin
     return HERS_OK;
 }
 
+struct enc_ctx {
+    const hers_params *p;
+    const hers_secret_key *sk;
+    const hers_public_key *pk;
+    const int32_t *probes;
+    hers_query *q;
+    uint8_t master[HERS_SEED_BYTES];
+    hers_plaintext *pts;   /* per worker */
+    pthread_mutex_t mu;
+    hers_status err;
+    char msg[512];
+};
+
+/* Task: ciphertext (probe r, dimension i) = task r * d + i. */
+static void enc_task(void *vctx, size_t task, unsigned w)
+{
+    struct enc_ctx *c = vctx;
+    if (c->err != HERS_OK)
+        return;
+    const hers_params *p = c->p;
+    uint8_t s[HERS_SEED_BYTES];
+    int64_t v = c->probes[task];
+    hers_status st = hers_encode_coeff(p, &v, 1, &c->pts[w]);
+    hers_prg g;
+    hers_prg_init(&g, c->master, STREAM_QUERY + task);
+    hers_prg_bytes(&g, s, sizeof s);
+    hers_prg_wipe(&g);
+    hers_ciphertext *ct = &c->q->cts[task];
+    if (st == HERS_OK)
+        st = c->sk ? hers_encrypt_secret_seeded(p, c->sk, &c->pts[w], s, ct)
+                   : hers_encrypt_public_seeded(p, c->pk, &c->pts[w], s, ct);
+    hers_wipe(s, sizeof s);
+    if (st != HERS_OK) {
+        pthread_mutex_lock(&c->mu);
+        if (c->err == HERS_OK) {
+            c->err = st;
+            snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
+        }
+        pthread_mutex_unlock(&c->mu);
+    }
+}
+
 hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
                                const hers_public_key *pk, const int32_t *probes, size_t count,
                                size_t d, uint32_t scale, const uint8_t *seed, hers_query **out)
@@ -82,33 +126,46 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
     hers_query *q = NULL;
     if ((st = query_alloc(p, count, d, scale, &q)) != HERS_OK)
         return st;
-    uint8_t master[HERS_SEED_BYTES], s[HERS_SEED_BYTES];
+    struct enc_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.sk = sk;
+    c.pk = pk;
+    c.probes = probes;
+    c.q = q;
     if (seed)
-        memcpy(master, seed, sizeof master);
-    else if ((st = hers_random_bytes(master, sizeof master)) != HERS_OK) {
+        memcpy(c.master, seed, sizeof c.master);
+    else if ((st = hers_random_bytes(c.master, sizeof c.master)) != HERS_OK) {
         hers_query_free(q);
         return st;
     }
-    hers_plaintext pt;
-    memset(&pt, 0, sizeof pt);
-    for (size_t r = 0; r < count && st == HERS_OK; r++)
-        for (size_t i = 0; i < d && st == HERS_OK; i++) {
-            int64_t v = probes[r * d + i];
-            st = hers_encode_coeff(p, &v, 1, &pt);
-            hers_prg g;
-            hers_prg_init(&g, master, STREAM_QUERY + r * d + i);
-            hers_prg_bytes(&g, s, sizeof s);
-            hers_prg_wipe(&g);
-            hers_ciphertext *ct = &q->cts[r * d + i];
-            if (st == HERS_OK)
-                st = sk ? hers_encrypt_secret_seeded(p, sk, &pt, s, ct)
-                        : hers_encrypt_public_seeded(p, pk, &pt, s, ct);
-        }
-    hers_wipe(master, sizeof master);
-    hers_wipe(s, sizeof s);
-    if (pt.coeffs)
-        hers_wipe(pt.coeffs, p->n * sizeof(uint64_t));
-    hers_plaintext_free(&pt);
+    /* one task per (probe, dimension): each ciphertext's randomness comes
+     * from its own stream of the master seed, so the output does not depend
+     * on the number of workers */
+    unsigned threads = hers_pool_resolve_threads(0);
+    if (threads > count * d)
+        threads = (unsigned)(count * d);
+    hers_pool *pool = NULL;
+    c.pts = hers_alloc_array(threads, sizeof *c.pts);
+    if (!c.pts)
+        st = hers_error(HERS_ERR_NOMEM, "query: out of memory");
+    else
+        st = hers_pool_create(threads, &pool);
+    if (st == HERS_OK) {
+        pthread_mutex_init(&c.mu, NULL);
+        hers_pool_run(pool, enc_task, &c, count * d);
+        hers_pool_free(pool);
+        pthread_mutex_destroy(&c.mu);
+        if (c.err != HERS_OK)
+            st = hers_error(c.err, "%s", c.msg);
+    }
+    for (unsigned w = 0; c.pts && w < threads; w++) {
+        if (c.pts[w].coeffs)
+            hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
+        hers_plaintext_free(&c.pts[w]);
+    }
+    hers_free(c.pts);
+    hers_wipe(c.master, sizeof c.master);
     if (st != HERS_OK) {
         hers_query_free(q);
         return st;
