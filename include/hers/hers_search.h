@@ -199,7 +199,9 @@ typedef struct hers_query hers_query;
 
 /* Encrypts count probes (row-major int32 count x d, same value rules as the
  * gallery, scale s). Exactly one of sk, pk non-NULL. seed: NULL for fresh
- * randomness, or a 32-byte seed (tests). */
+ * randomness, or a 32-byte seed (tests). The count * d ciphertexts are
+ * encrypted on a pool of one worker per online CPU; each has its own PRG
+ * stream of the seed, so a seeded output does not depend on the schedule. */
 hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
                                const hers_public_key *pk, const int32_t *probes, size_t count,
                                size_t d, uint32_t scale, const uint8_t *seed, hers_query **out);
