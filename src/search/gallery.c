@@ -6,7 +6,6 @@
  * randomness is derived from a master seed and the record number, so the
  * output does not depend on the thread count.
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,20 +190,8 @@ struct enroll_ctx {
     uint64_t **work;        /* secret-key path: 3 k N words (tmp, c0, c1), then N bytes (e) */
     hers_plaintext *pts;
     hers_ciphertext *cts;
-    pthread_mutex_t mu;
-    hers_status err;
-    char msg[512];
+    hers_task_error err;
 };
-
-static void enroll_fail(struct enroll_ctx *c, hers_status st)
-{
-    pthread_mutex_lock(&c->mu);
-    if (c->err == HERS_OK) {
-        c->err = st;
-        snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
-    }
-    pthread_mutex_unlock(&c->mu);
-}
 
 /* Packs the k residue blocks of poly (k*N) into out. */
 static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
@@ -305,7 +292,7 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
         st = hers_encrypt_public_seeded(c->p, c->pk, &c->pts[w], seed, ct);
     hers_wipe(seed, sizeof seed);
     if (st != HERS_OK) {
-        enroll_fail(c, st);
+        hers_task_error_set(&c->err, st, NULL);
         return;
     }
     size_t pb = gal_poly_bytes(c->p);
@@ -318,7 +305,7 @@ static void enroll_task(void *vctx, size_t task, unsigned w)
 {
     struct enroll_ctx *c = vctx;
     hers_gallery *g = c->g;
-    if (c->err != HERS_OK)
+    if (c->err.st != HERS_OK)
         return;
     size_t chunks = (g->d + ENROLL_CHUNK - 1) / ENROLL_CHUNK;
     size_t N = g->N, b = task / chunks, i0 = (task % chunks) * ENROLL_CHUNK;
@@ -338,7 +325,7 @@ static void enroll_task(void *vctx, size_t task, unsigned w)
                 dst[x] = *src;
         }
     }
-    for (size_t i = i0; i < i1 && c->err == HERS_OK; i++)
+    for (size_t i = i0; i < i1 && c->err.st == HERS_OK; i++)
         enroll_record(c, w, b, i, tr + (i - i0) * N, count);
 }
 
@@ -422,7 +409,7 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
     c.pk = pk;
     c.values = values;
     c.g = g;
-    pthread_mutex_init(&c.mu, NULL);
+    hers_task_error_init(&c.err);
     unsigned threads = 0;
     if (opts->seed)
         memcpy(c.master, opts->seed, HERS_SEED_BYTES);
@@ -457,8 +444,7 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
         goto done;
     hers_pool_run(pool, enroll_task, &c, tasks);
     hers_pool_free(pool);
-    if (c.err != HERS_OK)
-        st = hers_error(c.err, "%s", c.msg);
+    st = hers_task_error_raise(&c.err);
 done:
     hers_wipe(c.master, sizeof c.master);
     for (unsigned w = 0; c.trans && c.slots && c.work && c.pts && c.cts && w < threads; w++) {
@@ -479,7 +465,7 @@ done:
     hers_free(c.work);
     hers_free(c.pts);
     hers_free(c.cts);
-    pthread_mutex_destroy(&c.mu);
+    hers_task_error_destroy(&c.err);
     if (st != HERS_OK) {
         hers_gallery_free(g);
         return st;

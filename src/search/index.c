@@ -7,8 +7,6 @@
  * every prime is below 2^30), ordered [tile s][block b] so that one worker's scan
  * over its blocks of a tile is a single sequential stream.
  */
-#include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
@@ -22,20 +20,8 @@ struct build_ctx {
     int64_t **slots;        /* per worker: N */
     hers_plaintext *pts;    /* per worker */
     uint64_t t_shoup[HERS_MAX_PRIMES];
-    pthread_mutex_t mu;
-    hers_status err;
-    char msg[512];
+    hers_task_error err;
 };
-
-static void build_fail(struct build_ctx *c, hers_status st, const char *msg)
-{
-    pthread_mutex_lock(&c->mu);
-    if (c->err == HERS_OK) {
-        c->err = st;
-        snprintf(c->msg, sizeof c->msg, "%s", msg);
-    }
-    pthread_mutex_unlock(&c->mu);
-}
 
 static int unpack_poly(const hers_params *p, const uint8_t *in, uint64_t *poly)
 {
@@ -76,7 +62,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
     size_t N = p->n, k = p->k, kn = k * N;
     uint64_t *poly = c->poly[w];
     for (size_t i = 0; i < g->d; i++) {
-        if (c->err != HERS_OK)
+        if (c->err.st != HERS_OK)
             return;
         const uint8_t *rec = g->recs + (b * g->d + i) * g->rec_bytes;
         if (g->kind == GAL_PLAIN) {
@@ -87,7 +73,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
             if (st == HERS_OK)
                 st = hers_plaintext_to_ntt(p, &c->pts[w]);
             if (st != HERS_OK) {
-                build_fail(c, st, hers_last_error());
+                hers_task_error_set(&c->err, st, NULL);
                 return;
             }
             scatter(c->ix, b, i, 0, c->pts[w].ntt);
@@ -102,7 +88,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
             ok &= unpack_poly(p, rec + gal_poly_bytes(p), poly + kn);
         }
         if (!ok) {
-            build_fail(c, HERS_ERR_FORMAT, "index: gallery residue out of range");
+            hers_task_error_set(&c->err, HERS_ERR_FORMAT, "index: gallery residue out of range");
             return;
         }
         /* BFV -> BGV form: the tensor product needs (t P) x (t C) = P x (t^2 C),
@@ -167,7 +153,7 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
     c.p = p;
     c.g = g;
     c.ix = ix;
-    pthread_mutex_init(&c.mu, NULL);
+    hers_task_error_init(&c.err);
     threads = hers_pool_resolve_threads(threads);
     if (threads > g->blocks)
         threads = (unsigned)g->blocks;
@@ -191,8 +177,7 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
         goto done;
     hers_pool_run(pool, build_task, &c, g->blocks);
     hers_pool_free(pool);
-    if (c.err != HERS_OK)
-        st = hers_error(c.err, "%s", c.msg);
+    st = hers_task_error_raise(&c.err);
 done:
     for (unsigned w = 0; c.poly && c.slots && c.pts && w < threads; w++) {
         hers_free(c.poly[w]);
@@ -202,7 +187,7 @@ done:
     hers_free(c.poly);
     hers_free(c.slots);
     hers_free(c.pts);
-    pthread_mutex_destroy(&c.mu);
+    hers_task_error_destroy(&c.err);
     if (st != HERS_OK) {
         hers_index_free(ix);
         return st;

@@ -6,6 +6,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -155,4 +156,31 @@ void hers_pool_run(hers_pool *pl, hers_pool_fn fn, void *ctx, size_t tasks)
     while (pl->busy > 0)
         pthread_cond_wait(&pl->done, &pl->mu);
     pthread_mutex_unlock(&pl->mu);
+}
+
+void hers_task_error_init(hers_task_error *e)
+{
+    pthread_mutex_init(&e->mu, NULL);
+    e->st = HERS_OK;
+    e->msg[0] = 0;
+}
+
+void hers_task_error_set(hers_task_error *e, hers_status st, const char *msg)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->st == HERS_OK) {
+        e->st = st;
+        snprintf(e->msg, sizeof e->msg, "%s", msg ? msg : hers_last_error());
+    }
+    pthread_mutex_unlock(&e->mu);
+}
+
+hers_status hers_task_error_raise(const hers_task_error *e)
+{
+    return e->st == HERS_OK ? HERS_OK : hers_error(e->st, "%s", e->msg);
+}
+
+void hers_task_error_destroy(hers_task_error *e)
+{
+    pthread_mutex_destroy(&e->mu);
 }

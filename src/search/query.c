@@ -14,8 +14,6 @@
  *   64  ..  count*d ciphertexts, probe-major: [seed 32] c0 packed [c1 packed]
  *   end 32  BLAKE2b-256 of all preceding bytes
  */
-#include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
@@ -67,16 +65,14 @@ struct enc_ctx {
     hers_query *q;
     uint8_t master[HERS_SEED_BYTES];
     hers_plaintext *pts;   /* per worker */
-    pthread_mutex_t mu;
-    hers_status err;
-    char msg[512];
+    hers_task_error err;
 };
 
 /* Task: ciphertext (probe r, dimension i) = task r * d + i. */
 static void enc_task(void *vctx, size_t task, unsigned w)
 {
     struct enc_ctx *c = vctx;
-    if (c->err != HERS_OK)
+    if (c->err.st != HERS_OK)
         return;
     const hers_params *p = c->p;
     uint8_t s[HERS_SEED_BYTES];
@@ -91,14 +87,8 @@ static void enc_task(void *vctx, size_t task, unsigned w)
         st = c->sk ? hers_encrypt_secret_seeded(p, c->sk, &c->pts[w], s, ct)
                    : hers_encrypt_public_seeded(p, c->pk, &c->pts[w], s, ct);
     hers_wipe(s, sizeof s);
-    if (st != HERS_OK) {
-        pthread_mutex_lock(&c->mu);
-        if (c->err == HERS_OK) {
-            c->err = st;
-            snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
-        }
-        pthread_mutex_unlock(&c->mu);
-    }
+    if (st != HERS_OK)
+        hers_task_error_set(&c->err, st, NULL);
 }
 
 hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
@@ -152,12 +142,11 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
     else
         st = hers_pool_create(threads, &pool);
     if (st == HERS_OK) {
-        pthread_mutex_init(&c.mu, NULL);
+        hers_task_error_init(&c.err);
         hers_pool_run(pool, enc_task, &c, count * d);
         hers_pool_free(pool);
-        pthread_mutex_destroy(&c.mu);
-        if (c.err != HERS_OK)
-            st = hers_error(c.err, "%s", c.msg);
+        hers_task_error_destroy(&c.err);
+        st = hers_task_error_raise(&c.err);
     }
     for (unsigned w = 0; c.pts && w < threads; w++) {
         if (c.pts[w].coeffs)

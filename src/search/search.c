@@ -7,8 +7,6 @@
  * Also the reference path (generic BFV multiply + relinearise + add per
  * dimension, as the authors' code does).
  */
-#include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
@@ -94,20 +92,8 @@ struct scan_ctx {
     hers_kernel_ee_fn *ee;
     hers_kernel_pe_fn *pe;
     const hers_search_opts *opts;
-    pthread_mutex_t mu;
-    hers_status err;
-    char msg[512];
+    hers_task_error err;
 };
-
-static void scan_fail(struct scan_ctx *c, hers_status st)
-{
-    pthread_mutex_lock(&c->mu);
-    if (c->err == HERS_OK) {
-        c->err = st;
-        snprintf(c->msg, sizeof c->msg, "%s", hers_last_error());
-    }
-    pthread_mutex_unlock(&c->mu);
-}
 
 /* Task (r, i): probe r, dimension i -> its rows of every probe tile, in the
  * layout of the active SIMD level. The probe is used as encrypted: the
@@ -159,7 +145,7 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
     (void)w;
     struct scan_ctx *c = vctx;
     const hers_params *p = c->p;
-    if (c->err != HERS_OK)
+    if (c->err.st != HERS_OK)
         return;
     hers_ciphertext *ct = &c->res->cts[task], tmp;
     memset(&tmp, 0, sizeof tmp);
@@ -188,7 +174,7 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
         }
     }
     if (st != HERS_OK)
-        scan_fail(c, st);
+        hers_task_error_set(&c->err, st, NULL);
 }
 
 hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
@@ -254,7 +240,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     }
     struct scan_ctx c;
     memset(&c, 0, sizeof c);
-    pthread_mutex_init(&c.mu, NULL);
+    hers_task_error_init(&c.err);
     c.p = p;
     c.ix = ix;
     c.q = q;
@@ -306,10 +292,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         if (opts->shrink != HERS_RESULT_FULL &&
             (p->k > hers_search_result_primes(p) || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
-        if (c.err != HERS_OK)
-            st = hers_error(c.err, "%s", c.msg);
+        st = hers_task_error_raise(&c.err);
     }
-    pthread_mutex_destroy(&c.mu);
+    hers_task_error_destroy(&c.err);
     if (st != HERS_OK) {
         hers_result_free(res);
         return st;

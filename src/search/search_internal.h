@@ -5,6 +5,7 @@
 #ifndef HERS_SEARCH_INTERNAL_H
 #define HERS_SEARCH_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,6 +90,22 @@ unsigned hers_pool_threads(const hers_pool *pl);
 void hers_pool_run(hers_pool *pl, hers_pool_fn fn, void *ctx, size_t tasks);
 /* Resolves 0 to the number of online CPUs, clamps to [1, 256]. */
 unsigned hers_pool_resolve_threads(unsigned threads);
+
+/* The first error of a pool job's tasks: a failing task records its status
+ * and message (tasks check `st` to stop early), the caller raises it again
+ * in its own thread after the run (error messages are per thread). */
+typedef struct hers_task_error {
+    pthread_mutex_t mu;
+    hers_status st;        /* HERS_OK until a task fails */
+    char msg[512];
+} hers_task_error;
+void hers_task_error_init(hers_task_error *e);
+/* Records st and msg (NULL: this thread's hers_last_error()) unless an
+ * error is already recorded. */
+void hers_task_error_set(hers_task_error *e, hers_status st, const char *msg);
+/* HERS_OK, or the recorded error raised in the calling thread. */
+hers_status hers_task_error_raise(const hers_task_error *e);
+void hers_task_error_destroy(hers_task_error *e);
 
 struct hers_searcher {
     hers_pool *pool;
