@@ -8,11 +8,6 @@
 
 typedef unsigned __int128 u128;
 
-static inline uint64_t reduce_u128(u128 s, const hers_kmod *m)
-{
-    return hers_kmod_reduce((uint64_t)(s >> 64), (uint64_t)s, m);
-}
-
 void hers_kernel_ee_narrow_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                                     const hers_kmod *mods, uint64_t *out, size_t stride)
 {
@@ -29,9 +24,9 @@ void hers_kernel_ee_narrow_portable(const uint64_t *g, const uint64_t *p, size_t
                 a1 += (u128)(x0 * y1) + x1 * y0;
                 a2 += x1 * y1;
             }
-            out[j * stride + (size_t)l] = reduce_u128(a0, m);
-            out[(k + j) * stride + (size_t)l] = reduce_u128(a1, m);
-            out[(2 * k + j) * stride + (size_t)l] = reduce_u128(a2, m);
+            out[j * stride + (size_t)l] = hers_kmod_reduce_u128(a0, m);
+            out[(k + j) * stride + (size_t)l] = hers_kmod_reduce_u128(a1, m);
+            out[(2 * k + j) * stride + (size_t)l] = hers_kmod_reduce_u128(a2, m);
         }
     }
 }
@@ -47,7 +42,7 @@ void hers_kernel_pe_narrow_portable(const uint64_t *g, const uint64_t *p, size_t
                 a0 += x * p[HERS_TILE_EE(d, j, i, 0) + (size_t)l];
                 a1 += x * p[HERS_TILE_EE(d, j, i, 1) + (size_t)l];
             }
-            out[j * stride + (size_t)l] = reduce_u128(a0, &mods[j]);
-            out[(k + j) * stride + (size_t)l] = reduce_u128(a1, &mods[j]);
+            out[j * stride + (size_t)l] = hers_kmod_reduce_u128(a0, &mods[j]);
+            out[(k + j) * stride + (size_t)l] = hers_kmod_reduce_u128(a1, &mods[j]);
         }
 }

@@ -12,11 +12,6 @@
 
 typedef unsigned __int128 u128;
 
-static inline uint64_t reduce_u128(u128 s, const hers_kmod *m)
-{
-    return hers_kmod_reduce((uint64_t)(s >> 64), (uint64_t)s, m);
-}
-
 void hers_kernel_ee_portable(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                              const hers_kmod *mods, uint64_t *out, size_t stride)
 {
@@ -38,13 +33,13 @@ void hers_kernel_ee_portable(const uint64_t *g, const uint64_t *p, size_t d, siz
                 b1 += (u128)(x0 + x1) * (y0 + y1);
             }
             const hers_kmod *m = &mods[j];
-            uint64_t r0 = reduce_u128(a0, m), r2 = reduce_u128(a2, m);
-            uint64_t r1 = hers_kernel_mid(reduce_u128(a1, m), r0, r2, m->q);
+            uint64_t r0 = hers_kmod_reduce_u128(a0, m), r2 = hers_kmod_reduce_u128(a2, m);
+            uint64_t r1 = hers_kernel_mid(hers_kmod_reduce_u128(a1, m), r0, r2, m->q);
             out[j * stride + l] = r0;
             out[(k + j) * stride + l] = r1;
             out[(2 * k + j) * stride + l] = r2;
-            r0 = reduce_u128(b0, m), r2 = reduce_u128(b2, m);
-            r1 = hers_kernel_mid(reduce_u128(b1, m), r0, r2, m->q);
+            r0 = hers_kmod_reduce_u128(b0, m), r2 = hers_kmod_reduce_u128(b2, m);
+            r1 = hers_kernel_mid(hers_kmod_reduce_u128(b1, m), r0, r2, m->q);
             out[j * stride + l + 1] = r0;
             out[(k + j) * stride + l + 1] = r1;
             out[(2 * k + j) * stride + l + 1] = r2;
@@ -66,8 +61,8 @@ void hers_kernel_pe_portable(const uint64_t *g, const uint64_t *p, size_t d, siz
                 a0 += (u128)x * p0[i * pstep + l];
                 a1 += (u128)x * p1[i * pstep + l];
             }
-            out[j * stride + l] = reduce_u128(a0, &mods[j]);
-            out[(k + j) * stride + l] = reduce_u128(a1, &mods[j]);
+            out[j * stride + l] = hers_kmod_reduce_u128(a0, &mods[j]);
+            out[(k + j) * stride + l] = hers_kmod_reduce_u128(a1, &mods[j]);
         }
     }
 }

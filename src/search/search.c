@@ -92,6 +92,7 @@ struct scan_ctx {
     hers_kernel_ee_fn *ee;
     hers_kernel_pe_fn *pe;
     const hers_search_opts *opts;
+    size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     hers_task_error err;
 };
 
@@ -165,9 +166,8 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
             memset(&tmp, 0, sizeof tmp);
         }
     }
-    size_t keep = hers_search_result_primes(p);
-    if (st == HERS_OK && ct->num_primes > keep) {
-        st = hers_mod_switch(p, ct, keep, &tmp);
+    if (st == HERS_OK && ct->num_primes > c->keep) {
+        st = hers_mod_switch(p, ct, c->keep, &tmp);
         if (st == HERS_OK) {
             hers_ciphertext_free(ct);
             *ct = tmp;
@@ -246,6 +246,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.q = q;
     c.res = res;
     c.opts = opts;
+    c.keep = hers_search_result_primes(p);
     c.level = hers_simd_active();
     c.ptw = hers_kernel_probe_words(c.level, ix->d, p->k);
     c.ee = hers_kernel_ee_select(c.level, ix->narrow);
@@ -290,7 +291,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     }
     if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL &&
-            (p->k > hers_search_result_primes(p) || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
+            (p->k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
         st = hers_task_error_raise(&c.err);
     }

@@ -172,6 +172,12 @@ static inline uint64_t hers_kmod_reduce(uint64_t hi, uint64_t lo, const hers_kmo
     return s;
 }
 
+/* An exact unsigned 128-bit sum mod q (the portable kernels' sums). */
+static inline uint64_t hers_kmod_reduce_u128(unsigned __int128 s, const hers_kmod *m)
+{
+    return hers_kmod_reduce((uint64_t)(s >> 64), (uint64_t)s, m);
+}
+
 /* Final reductions shared by every level. A lane's sum is given as three
  * 64-bit limbs with weights 1, 2^w1, 2^w2 (w1, w2 < 64, limb values such
  * that the total is < 2^128); returns it mod q in [0, q). */
@@ -180,7 +186,7 @@ static inline uint64_t hers_kernel_fold(uint64_t l0, uint64_t l1, int w1, uint64
 {
     unsigned __int128 s = (unsigned __int128)l0 + ((unsigned __int128)l1 << w1) +
                           ((unsigned __int128)l2 << w2);
-    return hers_kmod_reduce((uint64_t)(s >> 64), (uint64_t)s, m);
+    return hers_kmod_reduce_u128(s, m);
 }
 
 /* R1 = S1 - S0 - S2 mod q from reduced r0, r2 and reduced s1. */
