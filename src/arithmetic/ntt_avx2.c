@@ -45,9 +45,8 @@
 #include <immintrin.h>
 
 #include "arithmetic/arith_internal.h"
+#include "arithmetic/fma_avx2.h"
 
-#define MAGIC_ROUND 6755399441055744.0 /* 1.5 * 2^52: x + M - M rounds |x| < 2^51 */
-#define TWO52 4503599627370496.0
 
 typedef struct consts {
     __m256d q, qinv, magic, two52, zero, half; /* half = (q - 1) / 2 */
@@ -59,11 +58,11 @@ static inline consts make_consts(uint64_t q)
     consts c;
     c.q = _mm256_set1_pd((double)q);
     c.qinv = _mm256_set1_pd(1.0 / (double)q);
-    c.magic = _mm256_set1_pd(MAGIC_ROUND);
-    c.two52 = _mm256_set1_pd(TWO52);
+    c.magic = _mm256_set1_pd(HERS_FMA_MAGIC_ROUND);
+    c.two52 = _mm256_set1_pd(HERS_FMA_TWO52);
     c.zero = _mm256_setzero_pd();
     c.half = _mm256_set1_pd((double)((q - 1) / 2));
-    c.two52_bits = _mm256_set1_epi64x(0x4330000000000000LL);
+    c.two52_bits = _mm256_set1_epi64x(HERS_FMA_TWO52_BITS);
     return c;
 }
 

@@ -20,42 +20,15 @@
  */
 #include <immintrin.h>
 
+#include "arithmetic/fma_avx2.h"
 #include "bfv/rns_internal.h"
 
 typedef unsigned __int128 u128;
 
-#define MAGIC_ROUND 6755399441055744.0 /* 1.5 * 2^52: adding it rounds to an integer */
-#define TWO52 4503599627370496.0
-
-static inline __m256d load_d(const uint64_t *p)
-{
-    __m256i x = _mm256_loadu_si256((const __m256i *)p);
-    __m256i bits = _mm256_set1_epi64x(0x4330000000000000LL);
-    return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(x, bits)), _mm256_set1_pd(TWO52));
-}
-
-static inline void store_d(uint64_t *p, __m256d v)
-{
-    __m256i bits = _mm256_set1_epi64x(0x4330000000000000LL);
-    __m256i x = _mm256_castpd_si256(_mm256_add_pd(v, _mm256_set1_pd(TWO52)));
-    _mm256_storeu_si256((__m256i *)p, _mm256_xor_si256(x, bits));
-}
-
-/* a*b mod p in [-3p/4, 3p/4] for a < 2^50, b < p < 2^50 (exact doubles). */
-static inline __m256d mulmod_lazy(__m256d a, __m256d b, __m256d P, __m256d Pinv)
-{
-    const __m256d M = _mm256_set1_pd(MAGIC_ROUND);
-    __m256d h = _mm256_mul_pd(a, b);
-    __m256d l = _mm256_fmsub_pd(a, b, h);
-    __m256d quot = _mm256_sub_pd(_mm256_fmadd_pd(h, Pinv, M), M);
-    return _mm256_add_pd(_mm256_fnmadd_pd(quot, P, h), l);
-}
-
 /* a*b mod p in [0, p). */
 static inline __m256d mulmod(__m256d a, __m256d b, __m256d P, __m256d Pinv)
 {
-    __m256d r = mulmod_lazy(a, b, P, Pinv);
-    return _mm256_add_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, _mm256_setzero_pd(), _CMP_LT_OQ), P));
+    return hers_fma_add_q_if_neg(hers_fma_mulmod_lazy(a, b, P, Pinv), P);
 }
 
 /* s mod p in [0, p) for an integer |s| < 2^53 held exactly in a double:
@@ -75,7 +48,7 @@ static __m256d exact_quot(const __m256d *y, size_t k, const uint64_t (*F)[2], ui
 {
     uint64_t yi[HERS_RNS_MAX][4], v[4];
     for (size_t i = 0; i < k; i++)
-        store_d(yi[i], y[i]);
+        hers_fma_store_u52(yi[i], y[i]);
     for (int l = 0; l < 4; l++) {
         u128 lo = 0, mid = 0, hi = 0;
         for (size_t i = 0; i < k; i++) {
@@ -89,7 +62,7 @@ static __m256d exact_quot(const __m256d *y, size_t k, const uint64_t (*F)[2], ui
         hi += mid >> 64;
         v[l] = (uint64_t)hi + ((((uint64_t)mid) >> 63) & up);
     }
-    return load_d(v);
+    return hers_fma_load_u52(v);
 }
 
 /* Nonzero when a lane of g is within 2^-40 of an integer: doubles cannot
@@ -126,7 +99,7 @@ convert_k(const hers_rns_conv *c, const avx_consts *K, const uint64_t *in, uint6
         __m256d g = half;
         for (size_t i = 0; i < k; i++) {
             __m256d qinv = _mm256_set1_pd(K->qinv[i]);
-            y[i] = mulmod(load_d(in + i * n + x), _mm256_set1_pd(K->w[i]), _mm256_set1_pd(K->qd[i]), qinv);
+            y[i] = mulmod(hers_fma_load_u52(in + i * n + x), _mm256_set1_pd(K->w[i]), _mm256_set1_pd(K->qd[i]), qinv);
             g = _mm256_fmadd_pd(y[i], qinv, g);
         }
         __m256d vd = _mm256_round_pd(g, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
@@ -141,8 +114,8 @@ convert_k(const hers_rns_conv *c, const avx_consts *K, const uint64_t *in, uint6
                 acc = reduce_sum(acc, P, Pinv);
             const double *cr = K->cross + j * k;
             for (size_t i = 0; i < k; i++)
-                acc = _mm256_add_pd(acc, mulmod_lazy(y[i], _mm256_set1_pd(cr[i]), P, Pinv));
-            store_d(out + j * n + x, reduce_sum(acc, P, Pinv));
+                acc = _mm256_add_pd(acc, hers_fma_mulmod_lazy(y[i], _mm256_set1_pd(cr[i]), P, Pinv));
+            hers_fma_store_u52(out + j * n + x, reduce_sum(acc, P, Pinv));
         }
     }
 }
@@ -192,7 +165,7 @@ scale_k(const hers_rns_scaler *s, const avx_consts *K, const uint64_t *in, uint6
         __m256d g = _mm256_set1_pd(0.5);
         for (size_t i = 0; i < kd; i++) {
             __m256d qinv = _mm256_set1_pd(K->qinv[i]);
-            z[i] = mulmod(load_d(in + i * n + x), _mm256_set1_pd(K->w[i]), _mm256_set1_pd(K->qd[i]), qinv);
+            z[i] = mulmod(hers_fma_load_u52(in + i * n + x), _mm256_set1_pd(K->w[i]), _mm256_set1_pd(K->qd[i]), qinv);
             g = _mm256_fmadd_pd(z[i], qinv, g);
         }
         __m256d rd = _mm256_round_pd(g, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
@@ -205,11 +178,11 @@ scale_k(const hers_rns_scaler *s, const avx_consts *K, const uint64_t *in, uint6
             __m256d acc = rd;
             const double *cr = K->cross + j * kd;
             for (size_t i = 0; i < kd; i++)
-                acc = _mm256_add_pd(acc, mulmod_lazy(z[i], _mm256_set1_pd(cr[i]), P, Pinv));
+                acc = _mm256_add_pd(acc, hers_fma_mulmod_lazy(z[i], _mm256_set1_pd(cr[i]), P, Pinv));
             if (has_e)
-                acc = _mm256_add_pd(acc, mulmod_lazy(load_d(in + (kd + j) * n + x),
+                acc = _mm256_add_pd(acc, hers_fma_mulmod_lazy(hers_fma_load_u52(in + (kd + j) * n + x),
                                                      _mm256_set1_pd(K->c0[j]), P, Pinv));
-            store_d(out + j * n + x, reduce_sum(acc, P, Pinv));
+            hers_fma_store_u52(out + j * n + x, reduce_sum(acc, P, Pinv));
         }
     }
 }

@@ -17,17 +17,15 @@
  */
 #include <immintrin.h>
 
+#include "arithmetic/fma_avx2.h"
 #include "search/search_kernel.h"
 
 #define LD(ptr) _mm256_load_si256((const __m256i *)(ptr))
 
-#define MAGIC_ROUND 6755399441055744.0 /* 1.5 * 2^52: x + M - M rounds |x| < 2^51 */
-#define TWO52 4503599627370496.0
-
 /* Constants of the vector fold for one prime q < 2^30. */
 struct fold_consts {
-    __m256i r32, r64, mask, bits52;
-    __m256d q, qinv, magic, two52;
+    __m256i r32, r64, mask;
+    __m256d q, qinv, r32d;
 };
 
 static inline struct fold_consts fold_consts_make(const hers_kmod *m)
@@ -36,25 +34,10 @@ static inline struct fold_consts fold_consts_make(const hers_kmod *m)
     f.r32 = _mm256_set1_epi64x((long long)m->r32);
     f.r64 = _mm256_set1_epi64x((long long)m->r64);
     f.mask = _mm256_set1_epi64x(0xffffffff);
-    f.bits52 = _mm256_set1_epi64x(0x4330000000000000LL);
     f.q = _mm256_set1_pd((double)m->q);
     f.qinv = _mm256_set1_pd(1.0 / (double)m->q);
-    f.magic = _mm256_set1_pd(MAGIC_ROUND);
-    f.two52 = _mm256_set1_pd(TWO52);
+    f.r32d = hers_fma_from_u52(f.r32);
     return f;
-}
-
-/* uint64 < 2^52 <-> double, exactly */
-static inline __m256d u52_to_d(__m256i x, const struct fold_consts *f)
-{
-    return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(x, f->bits52)), f->two52);
-}
-
-/* v - round(v / q) q for integral |v| < 2^51: |result| <= q/2 (1 + 2^-20) */
-static inline __m256d reduce_d(__m256d v, const struct fold_consts *f)
-{
-    __m256d quot = _mm256_sub_pd(_mm256_fmadd_pd(v, f->qinv, f->magic), f->magic);
-    return _mm256_fnmadd_pd(quot, f->q, v);
 }
 
 /* The 4 lanes' exact sums lo + 2^32 hi (lo, hi < 2^39: d <= 1024) mod q in
@@ -72,17 +55,11 @@ static inline __m256i fold_vec(__m256i lo, __m256i hi, const struct fold_consts 
 {
     __m256i x = _mm256_add_epi64(lo, _mm256_mul_epu32(_mm256_and_si256(hi, f->mask), f->r32));
     x = _mm256_add_epi64(x, _mm256_mul_epu32(_mm256_srli_epi64(hi, 32), f->r64));
-    __m256d xh = u52_to_d(_mm256_srli_epi64(x, 32), f);
-    __m256d xl = u52_to_d(_mm256_and_si256(x, f->mask), f);
-    __m256d c = u52_to_d(f->r32, f);
-    __m256d h = _mm256_mul_pd(xh, c);
-    __m256d l = _mm256_fmsub_pd(xh, c, h);
-    __m256d quot = _mm256_sub_pd(_mm256_fmadd_pd(h, f->qinv, f->magic), f->magic);
-    __m256d r1 = _mm256_add_pd(_mm256_fnmadd_pd(quot, f->q, h), l);
-    __m256d r = reduce_d(_mm256_add_pd(r1, reduce_d(xl, f)), f);
-    r = _mm256_add_pd(r, _mm256_and_pd(_mm256_cmp_pd(r, _mm256_setzero_pd(), _CMP_LT_OQ), f->q));
-    __m256i bits = _mm256_castpd_si256(_mm256_add_pd(r, f->two52));
-    return _mm256_xor_si256(bits, f->bits52);
+    __m256d xh = hers_fma_from_u52(_mm256_srli_epi64(x, 32));
+    __m256d xl = hers_fma_from_u52(_mm256_and_si256(x, f->mask));
+    __m256d r1 = hers_fma_mulmod_lazy(xh, f->r32d, f->q, f->qinv);
+    __m256d r = hers_fma_reduce(_mm256_add_pd(r1, hers_fma_reduce(xl, f->q, f->qinv)), f->q, f->qinv);
+    return hers_fma_to_u52(hers_fma_add_q_if_neg(r, f->q));
 }
 
 /* One output row (8 lanes, one cache line: lanes 0-3 from the even sums,
