@@ -131,6 +131,19 @@ static void test_pow_inv(void)
         else
             CHECK(hers_mul_mod(a, inv, &m) == 1);
     }
+    /* any modulus (composite too): the inverse when gcd(a, m) = 1, else 0;
+     * GMP's mpz_invert is the oracle */
+    for (int i = 0; i < 2000; i++) {
+        uint64_t mm = 2 + test_rand() % (i % 2 ? UINT64_C(1) << 62 : UINT64_C(100000));
+        uint64_t a = test_rand() % (mm * 3 + 1);
+        uint64_t inv = hers_inv_mod_any(a, mm);
+        mpz_set_ui(b, (unsigned long)a);
+        mpz_set_ui(mod, (unsigned long)mm);
+        if (mpz_invert(r, b, mod) && mm > 1)
+            CHECK(inv == (uint64_t)mpz_get_ui(r));
+        else
+            CHECK(inv == 0);
+    }
     mpz_clears(b, e, mod, r, NULL);
 }
 

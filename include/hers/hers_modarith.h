@@ -114,6 +114,9 @@ static inline uint64_t hers_mul_shoup(uint64_t a, uint64_t w, uint64_t w_shoup, 
 uint64_t hers_pow_mod(uint64_t base, uint64_t exp, const hers_modulus *m);
 /* Inverse of a mod q (q prime, a != 0 mod q); 0 if a = 0 mod q. */
 uint64_t hers_inv_mod(uint64_t a, const hers_modulus *m);
+/* a^-1 mod m for any modulus m >= 2 (extended Euclid; not constant
+ * time: public values only); 0 if gcd(a, m) != 1. */
+uint64_t hers_inv_mod_any(uint64_t a, uint64_t m);
 
 /* Deterministic Miller-Rabin, exact for every 64-bit n. */
 int hers_is_prime(uint64_t n);

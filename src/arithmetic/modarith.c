@@ -52,6 +52,25 @@ uint64_t hers_inv_mod(uint64_t a, const hers_modulus *m)
     return hers_pow_mod(a, m->value - 2, m);
 }
 
+uint64_t hers_inv_mod_any(uint64_t a, uint64_t m)
+{
+    __int128 r0 = (__int128)m, r1 = (__int128)(a % m);
+    __int128 s0 = 0, s1 = 1;
+    while (r1 != 0) {
+        __int128 qq = r0 / r1, tmp = r0 - qq * r1;
+        r0 = r1;
+        r1 = tmp;
+        tmp = s0 - qq * s1;
+        s0 = s1;
+        s1 = tmp;
+    }
+    if (r0 != 1)
+        return 0;
+    if (s0 < 0)
+        s0 += (__int128)m;
+    return (uint64_t)s0;
+}
+
 /* ---- primality (public values only) ---- */
 
 static uint64_t mulmod_u(uint64_t a, uint64_t b, uint64_t n)

@@ -145,21 +145,6 @@ void hers_params_free(hers_params *p)
 
 /* ------------------------------------------------------------ product mode */
 
-/* a^-1 mod m for public values, 1 <= m < 2^62; 0 when gcd(a, m) != 1. */
-static uint64_t inv_mod_u(uint64_t a, uint64_t m)
-{
-    int64_t r0 = (int64_t)m, r1 = (int64_t)(a % m), s0 = 0, s1 = 1;
-    while (r1 != 0) {
-        int64_t qq = r0 / r1, tmp = r0 - qq * r1;
-        r0 = r1, r1 = tmp;
-        tmp = s0 - qq * s1;
-        s0 = s1, s1 = tmp;
-    }
-    if (r0 != 1)
-        return 0;
-    return (uint64_t)(s0 < 0 ? s0 + (int64_t)m : s0);
-}
-
 static int in_list(uint64_t x, const uint64_t *l, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -204,7 +189,7 @@ static hers_status fix_last_prime(uint64_t *q, size_t k, const int *bits, const 
             prev = j;
     int b = bits[last];
     uint64_t lo = UINT64_C(1) << (b - 1), hi = (UINT64_C(1) << b) - 1;
-    uint64_t inv2n = inv_mod_u(two_n % t, t);
+    uint64_t inv2n = hers_inv_mod_any(two_n % t, t);
     uint64_t excl[HERS_MAX_PRIMES + 1];
     for (int tries = 0; tries < PRODUCT_MODE_TRIES; tries++) {
         uint64_t prod = 1 % t;
@@ -215,7 +200,7 @@ static hers_status fix_last_prime(uint64_t *q, size_t k, const int *bits, const 
                 excl[ne++] = q[j];
             }
         excl[ne++] = t;
-        uint64_t r = inv_mod_u(prod, t);
+        uint64_t r = hers_inv_mod_any(prod, t);
         if (r == 0)   /* t >= 2: an inverse is never 0 */
             return hers_error(HERS_ERR_PARAMS,
                               "parameters: t = %llu shares a factor with the ciphertext primes: "

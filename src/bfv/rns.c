@@ -23,26 +23,6 @@
 
 typedef unsigned __int128 u128;
 
-/* Inverse of a mod m (gcd(a, m) = 1, m >= 2); 0 if not invertible. */
-static uint64_t inv_mod_any(uint64_t a, uint64_t m)
-{
-    __int128 r0 = (__int128)m, r1 = (__int128)(a % m);
-    __int128 s0 = 0, s1 = 1;
-    while (r1 != 0) {
-        __int128 qq = r0 / r1, tmp = r0 - qq * r1;
-        r0 = r1;
-        r1 = tmp;
-        tmp = s0 - qq * s1;
-        s0 = s1;
-        s1 = tmp;
-    }
-    if (r0 != 1)
-        return 0;
-    if (s0 < 0)
-        s0 += (__int128)m;
-    return (uint64_t)s0;
-}
-
 static uint64_t gcd_u64(uint64_t a, uint64_t b)
 {
     while (b) {
@@ -154,7 +134,7 @@ hers_status hers_rns_base_create(hers_rns_base **out, const uint64_t *moduli, si
             (void)big_mul_small(mh, b->limbs, moduli[j]);
             inv_arg = hers_mul_mod(inv_arg, moduli[j] % moduli[i], &b->m[i]);
         }
-        b->mhat_inv[i] = inv_mod_any(inv_arg, moduli[i]);
+        b->mhat_inv[i] = hers_inv_mod_any(inv_arg, moduli[i]);
         b->mhat_inv_shoup[i] = hers_shoup_precompute(b->mhat_inv[i], moduli[i]);
         b->inv_m[i][0] = b->m[i].barrett_lo;
         b->inv_m[i][1] = b->m[i].barrett_hi;
@@ -444,7 +424,7 @@ hers_status hers_rns_scaler_create(hers_rns_scaler **out, const hers_rns_base *i
             const hers_modulus *oj = &s->out[j];
             if (ke) {
                 /* floor(T*E/d_i) = (T*E - r_i)/d_i = -r_i * d_i^-1 (mod e_j), as e_j | E. */
-                uint64_t dinv = inv_mod_any(hers_reduce64(di->value, oj), oj->value);
+                uint64_t dinv = hers_inv_mod_any(hers_reduce64(di->value, oj), oj->value);
                 s->omega[i * s->k_out + j] =
                     hers_mul_mod(hers_neg_mod(hers_reduce64(r, oj), oj->value), dinv, oj);
             } else {
@@ -460,7 +440,7 @@ hers_status hers_rns_scaler_create(hers_rns_scaler **out, const hers_rns_base *i
             uint64_t dm = 1;
             for (size_t i = 0; i < kd; i++)
                 dm = hers_mul_mod(dm, hers_reduce64(in->m[i].value, oj), oj);
-            s->self[j] = hers_mul_mod(hers_reduce64(T, oj), inv_mod_any(dm, oj->value), oj);
+            s->self[j] = hers_mul_mod(hers_reduce64(T, oj), hers_inv_mod_any(dm, oj->value), oj);
             s->self_shoup[j] = hers_shoup_precompute(s->self[j], oj->value);
         } else {
             s->self[j] = 0;
@@ -505,7 +485,7 @@ hers_status hers_rns_scaler_create(hers_rns_scaler **out, const hers_rns_base *i
         sp->zc_shoup[i] = hers_shoup_precompute(sp->zc[i], di->value);
         for (size_t j = 0; j < s->k_out; j++) {
             const hers_modulus *oj = &s->out[j];
-            uint64_t inv = inv_mod_any(hers_reduce64(di->value, oj), oj->value);
+            uint64_t inv = hers_inv_mod_any(hers_reduce64(di->value, oj), oj->value);
             if (inv == 0 && oj->value > 1) {
                 /* d_i not invertible mod out_j (composite T): generic path only */
                 sp->fast = 0;
