@@ -257,8 +257,10 @@ static int64_t cmod(__int128 v, uint64_t t)
 }
 
 /* mul + relinearise + 3-part decrypt vs slot-wise products; inner product
- * of `terms` products. Noise budgets printed. */
-static void test_inner_product(hers_params *p, size_t terms, int relin_each)
+ * of `terms` products; modulus switching of the sums (BFV and BGV form) to
+ * every level. Noise budgets printed; min_acc_bits > 0: the relinearised
+ * sum must keep more than that. */
+static void test_inner_product(hers_params *p, size_t terms, int relin_each, double min_acc_bits)
 {
     size_t n = hers_params_n(p);
     uint64_t t = hers_params_t(p);
@@ -289,6 +291,15 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each)
         CHECK_OK(hers_encode_batch(p, y, n, &py));
         CHECK_OK(hers_encrypt_public(p, pk, &px, &cx));
         CHECK_OK(hers_encrypt_secret(p, sk, &py, &cy));
+        if (term == 0) {
+            /* encrypt / decrypt */
+            CHECK_OK(hers_decrypt(p, sk, &cx, &pr));
+            CHECK_OK(hers_decode_batch(p, &pr, r));
+            int ok = 1;
+            for (size_t i = 0; i < n; i++)
+                ok &= r[i] == x[i];
+            CHECK(ok);
+        }
         CHECK_OK(hers_mul(p, &cx, &cy, &prod));
         if (term == 0) {
             CHECK_OK(hers_noise_budget(p, sk, &cx, &nb_fresh));
@@ -379,14 +390,40 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each)
         for (size_t i = 0; i < n; i++)
             ok &= r[i] == cmod(want[i], t);
         CHECK(ok);
-        /* and after modulus switching to one prime */
-        CHECK_OK(hers_mod_switch(p, &acc, 1, &acc));
-        CHECK_OK(hers_decrypt(p, sk, &acc, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(want[i], t);
-        CHECK(ok);
+        if (min_acc_bits > 0)
+            CHECK(nb_acc > min_acc_bits);
+        size_t k = hers_params_num_primes(p);
+        hers_ciphertext sw = {0};
+        /* the BGV form t * acc (a 2-part BGV ciphertext of -sum when
+         * Q = 1 mod t), switched to every level */
+        if (hers_params_q_one_mod_t(p)) {
+            CHECK_OK(hers_ciphertext_copy(&acc, &sw));
+            for (size_t part = 0; part < 2; part++)
+                for (size_t i = 0; i < k; i++)
+                    hers_poly_mul_scalar(hers_ct_poly(&sw, part, i), hers_ct_poly(&sw, part, i),
+                                         t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
+            sw.form = HERS_FORM_BGV;
+            for (size_t L = k; L >= 1; L--) {
+                CHECK_OK(hers_mod_switch(p, &sw, L, &sw));
+                CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
+                CHECK_OK(hers_decode_batch(p, &pr, r));
+                ok = 1;
+                for (size_t i = 0; i < n; i++)
+                    ok &= r[i] == cmod(-want[i], t);
+                CHECK(ok);
+            }
+        }
+        hers_ciphertext_free(&sw);
+        /* and after modulus switching to every level down to one prime */
+        for (size_t L = k; L >= 1; L--) {
+            CHECK_OK(hers_mod_switch(p, &acc, L, &acc));
+            CHECK_OK(hers_decrypt(p, sk, &acc, &pr));
+            CHECK_OK(hers_decode_batch(p, &pr, r));
+            ok = 1;
+            for (size_t i = 0; i < n; i++)
+                ok &= r[i] == cmod(want[i], t);
+            CHECK(ok);
+        }
     }
     fprintf(stderr,
             "  N=%zu t=%llu log2 Q=%.1f, %zu terms: budget fresh %.1f, after mul %.1f, relin %.1f, "
@@ -435,13 +472,32 @@ int main(void)
     }
     hers_params *p = make_params(256, 12289, 2);
     if (p) {
-        test_inner_product(p, 16, 1);
+        test_inner_product(p, 16, 1, 0);
         hers_params_free(p);
     }
     CHECK_OK(hers_params_create_named(&p, "default"));
     if (p) {
-        test_inner_product(p, quick ? 32 : 512, 1);
+        test_inner_product(p, quick ? 32 : 512, 1, 0);
         hers_params_free(p);
+    }
+    /* product mode (three 30-bit primes, only Q = 1 mod t: the narrow
+     * search sets), depth-1 sums of 64 products (16 quick) */
+    const size_t pn[2] = {quick ? 64 : 256, 64};
+    const uint64_t pt[2] = {1032193, 12289};
+    for (int i = 0; i < 2; i++) {
+        hers_params_spec s;
+        memset(&s, 0, sizeof s);
+        s.n = pn[i];
+        s.t = pt[i];
+        s.num_primes = 3;
+        s.prime_bits[0] = s.prime_bits[1] = s.prime_bits[2] = 30;
+        s.q_one_mod_t = HERS_Q_PRODUCT_ONE_MOD_T;
+        p = NULL;
+        CHECK_OK(hers_params_create(&p, &s));
+        if (p) {
+            test_inner_product(p, quick ? 16 : 64, 1, 10.0);
+            hers_params_free(p);
+        }
     }
     return test_finish();
 }

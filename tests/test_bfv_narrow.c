@@ -189,6 +189,8 @@ static void test_refusals(void)
 }
 
 /* ---- small product-mode set: arithmetic */
+/* A product-mode set of small N: its primes (the depth-1 sums, relinearisation
+ * and switching on such sets run in tests/test_bfv_mul.c). */
 static void test_small_product(size_t n, uint64_t t)
 {
     hers_params_spec s;
@@ -207,107 +209,6 @@ static void test_small_product(size_t n, uint64_t t)
         uint64_t q = hers_params_prime(p, i);
         CHECK(q % (2 * n) == 1 && q < (UINT64_C(1) << 30) && q >= (UINT64_C(1) << 29));
     }
-    uint8_t seed[32];
-    rand_seed(seed);
-    hers_secret_key *sk = NULL;
-    hers_public_key *pk = NULL;
-    hers_relin_key *rk = NULL;
-    CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
-    CHECK_OK(hers_keygen_public(p, sk, &pk));
-    CHECK_OK(hers_keygen_relin(p, sk, &rk));
-    if (!sk || !pk || !rk)
-        goto out;
-    int64_t *x = calloc(n, 8), *y = calloc(n, 8), *r = calloc(n, 8);
-    __int128 *want = calloc(n, sizeof(__int128));
-    hers_plaintext px = {0}, py = {0}, pr = {0};
-    hers_ciphertext cx = {0}, cy = {0}, prod = {0}, acc = {0}, sw = {0};
-    size_t terms = quick ? 16 : 64;
-    for (size_t term = 0; term < terms; term++) {
-        int64_t bound = term == 0 ? (int64_t)(t / 2) : 125;
-        for (size_t i = 0; i < n; i++) {
-            x[i] = (int64_t)(test_rand() % (uint64_t)(2 * bound + 1)) - bound;
-            y[i] = (int64_t)(test_rand() % (uint64_t)(2 * bound + 1)) - bound;
-            want[i] += (__int128)x[i] * y[i];
-        }
-        CHECK_OK(hers_encode_batch(p, x, n, &px));
-        CHECK_OK(hers_encode_batch(p, y, n, &py));
-        CHECK_OK(hers_encrypt_public(p, pk, &px, &cx));
-        CHECK_OK(hers_encrypt_secret(p, sk, &py, &cy));
-        if (term == 0) {
-            /* encrypt / decrypt */
-            CHECK_OK(hers_decrypt(p, sk, &cx, &pr));
-            CHECK_OK(hers_decode_batch(p, &pr, r));
-            int ok = 1;
-            for (size_t i = 0; i < n; i++)
-                ok &= r[i] == x[i];
-            CHECK(ok);
-        }
-        CHECK_OK(hers_mul(p, &cx, &cy, &prod));
-        CHECK_OK(hers_relinearize(p, rk, &prod, &prod));
-        CHECK(prod.parts == 2);
-        if (term == 0) {
-            CHECK_OK(hers_decrypt(p, sk, &prod, &pr));
-            CHECK_OK(hers_decode_batch(p, &pr, r));
-            int ok = 1;
-            for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod((__int128)x[i] * y[i], t);
-            CHECK(ok);
-            CHECK_OK(hers_ciphertext_copy(&prod, &acc));
-        } else {
-            CHECK_OK(hers_add(p, &acc, &prod, &acc));
-        }
-    }
-    double nb = 0;
-    CHECK_OK(hers_noise_budget(p, sk, &acc, &nb));
-    CHECK(nb > 10);
-    CHECK_OK(hers_decrypt(p, sk, &acc, &pr));
-    CHECK_OK(hers_decode_batch(p, &pr, r));
-    int ok = 1;
-    for (size_t i = 0; i < n; i++)
-        ok &= r[i] == cmod(want[i], t);
-    CHECK(ok);
-    /* BFV switching to every level, and BGV form t * acc (a BGV ciphertext
-     * of -sum, Q = 1 mod t) switched to every level */
-    for (size_t L = 3; L >= 1; L--) {
-        CHECK_OK(hers_mod_switch(p, &acc, L, &sw));
-        CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(want[i], t);
-        CHECK(ok);
-    }
-    CHECK_OK(hers_ciphertext_copy(&acc, &sw));
-    for (size_t part = 0; part < 2; part++)
-        for (size_t i = 0; i < 3; i++)
-            hers_poly_mul_scalar(hers_ct_poly(&sw, part, i), hers_ct_poly(&sw, part, i),
-                                 t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-    sw.form = HERS_FORM_BGV;
-    for (size_t L = 3; L >= 1; L--) {
-        CHECK_OK(hers_mod_switch(p, &sw, L, &sw));
-        CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(-want[i], t);
-        CHECK(ok);
-    }
-    free(x);
-    free(y);
-    free(r);
-    free(want);
-    hers_plaintext_free(&px);
-    hers_plaintext_free(&py);
-    hers_plaintext_free(&pr);
-    hers_ciphertext_free(&cx);
-    hers_ciphertext_free(&cy);
-    hers_ciphertext_free(&prod);
-    hers_ciphertext_free(&acc);
-    hers_ciphertext_free(&sw);
-out:
-    hers_secret_key_free(sk);
-    hers_public_key_free(pk);
-    hers_relin_key_free(rk);
     hers_params_free(p);
 }
 
