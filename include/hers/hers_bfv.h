@@ -192,6 +192,11 @@ typedef struct hers_ciphertext {
 /* Allocates a zero ciphertext with `parts` parts over all k primes, NTT
  * form, HERS_FORM_BFV (overwrites *ct without freeing it). */
 hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct);
+/* The same shape (parts x k primes x N, NTT form, HERS_FORM_BFV) over
+ * caller-owned residues `data` (parts * k * N words, contents kept), marked
+ * borrowed: the data must outlive ct and is never freed through it. */
+hers_status hers_ciphertext_init_borrowed(const hers_params *p, size_t parts, uint64_t *data,
+                                          hers_ciphertext *ct);
 void hers_ciphertext_free(hers_ciphertext *ct);
 hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *dst);
 /* Pointer to part `part`, prime `prime` (n residues). */

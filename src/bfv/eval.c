@@ -22,6 +22,24 @@ hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_cipher
     return HERS_OK;
 }
 
+hers_status hers_ciphertext_init_borrowed(const hers_params *p, size_t parts, uint64_t *data,
+                                          hers_ciphertext *ct)
+{
+    if (!p || !ct || !data)
+        return hers_error(HERS_ERR_ARG, "ciphertext: NULL argument");
+    if (parts < 2 || parts > 3)
+        return hers_error(HERS_ERR_ARG, "ciphertext: %zu parts (2 or 3 allowed)", parts);
+    memset(ct, 0, sizeof *ct);
+    ct->n = p->n;
+    ct->parts = parts;
+    ct->num_primes = p->k;
+    ct->ntt_form = 1;
+    ct->form = HERS_FORM_BFV;
+    ct->data = data;
+    ct->borrowed = 1;
+    return HERS_OK;
+}
+
 void hers_ciphertext_free(hers_ciphertext *ct)
 {
     if (!ct)

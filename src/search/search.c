@@ -228,15 +228,8 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         st = hers_error(HERS_ERR_NOMEM, "search: out of memory for %zu result ciphertexts",
                         q->count * ix->blocks);
     for (size_t i = 0; i < q->count * ix->blocks && st == HERS_OK; i++) {
-        hers_ciphertext *ct = &res->cts[i];
-        memset(ct, 0, sizeof *ct);
-        ct->n = p->n;
-        ct->parts = parts;
-        ct->num_primes = p->k;
-        ct->ntt_form = 1;
-        ct->form = ee ? HERS_FORM_BGV : HERS_FORM_BFV;
-        ct->data = res->arena + i * per;
-        ct->borrowed = 1;
+        st = hers_ciphertext_init_borrowed(p, parts, res->arena + i * per, &res->cts[i]);
+        res->cts[i].form = ee ? HERS_FORM_BGV : HERS_FORM_BFV;
     }
     struct scan_ctx c;
     memset(&c, 0, sizeof c);
