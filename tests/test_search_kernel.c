@@ -71,64 +71,6 @@ static void fill(uint64_t *v, size_t words_per_prime_row, size_t rows, size_t k,
     (void)words_per_prime_row;
 }
 
-static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km)
-{
-    size_t gw = d * 2 * k * HERS_TILE, pw = d * 2 * k * HERS_TILE, gpw = d * k * HERS_TILE;
-    const size_t stride = 24; /* out rows wider than a tile, like a real N */
-    uint64_t *g = hers_alloc_array(gw, 8), *p = hers_alloc_array(pw, 8);
-    uint64_t *gp = hers_alloc_array(gpw, 8);
-    uint64_t *want = hers_alloc_array(3 * k * stride, 8), *got = hers_alloc_array(3 * k * stride, 8);
-    CHECK(g && p && gp && want && got);
-    if (!g || !p || !gp || !want || !got)
-        goto done;
-    fill(g, 0, d * 2, k, m, mode);
-    fill(p, 0, d * 2, k, m, mode);
-    fill(gp, 0, d, k, m, mode);
-
-    ref_ee(g, p, d, k, m, want, stride);
-    FOR_EACH_SIMD(level) {
-        /* the probe tile in the level's layout */
-        uint64_t *pl = hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
-        for (size_t j = 0; j < k; j++)
-            for (size_t i = 0; i < d; i++)
-                hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
-                                      p + HERS_TILE_EE(d, j, i, 1));
-        memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_ee_select(level, 0)(g, pl, d, k, km, got, stride);
-        for (size_t r = 0; r < 3 * k; r++)
-            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
-        hers_free(pl);
-    }
-    memset(got, 0xff, 3 * k * stride * 8);
-    ifma_kernel_ee(g, p, d, k, km, got, stride); /* emulated IFMA */
-    for (size_t r = 0; r < 3 * k; r++)
-        CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
-
-    ref_pe(gp, p, d, k, m, want, stride);
-    FOR_EACH_SIMD(level) {
-        uint64_t *pl = hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
-        for (size_t j = 0; j < k; j++)
-            for (size_t i = 0; i < d; i++)
-                hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
-                                      p + HERS_TILE_EE(d, j, i, 1));
-        memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_pe_select(level, 0)(gp, pl, d, k, km, got, stride);
-        for (size_t r = 0; r < 2 * k; r++)
-            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
-        hers_free(pl);
-    }
-    memset(got, 0xff, 3 * k * stride * 8);
-    ifma_kernel_pe(gp, p, d, k, km, got, stride);
-    for (size_t r = 0; r < 2 * k; r++)
-        CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
-done:
-    hers_free(g);
-    hers_free(p);
-    hers_free(gp);
-    hers_free(want);
-    hers_free(got);
-}
-
 /* Rearranges canonical gallery rows ([k][rows][8], one residue per word)
  * into the narrow layout ([k][rows][4], two per word). */
 static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total)
@@ -137,13 +79,16 @@ static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total
         hers_narrow_pack(narrow + r * HERS_NROW, canon + r * HERS_TILE);
 }
 
-/* The narrow kernels (every q < 2^30) against the same reference, every
- * level; also checks the packing helpers. */
-static void run_narrow(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km)
+/* One case: the kernels of every level (and, for the wide form, the
+ * emulated IFMA body) against the term-by-term reference. narrow: the
+ * gallery in the narrow layout (every q < 2^30), read with the canonical
+ * probe rows; wide: the probe in each level's layout. */
+static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km,
+                     int narrow)
 {
-    size_t gw = d * 2 * k * HERS_TILE, gpw = d * k * HERS_TILE;
-    const size_t stride = 24;
-    uint64_t *g = hers_alloc_array(gw, 8), *p = hers_alloc_array(gw, 8);
+    size_t gw = d * 2 * k * HERS_TILE, pw = d * 2 * k * HERS_TILE, gpw = d * k * HERS_TILE;
+    const size_t stride = 24; /* out rows wider than a tile, like a real N */
+    uint64_t *g = hers_alloc_array(gw, 8), *p = hers_alloc_array(pw, 8);
     uint64_t *gp = hers_alloc_array(gpw, 8);
     uint64_t *gn = hers_alloc_array(gw / 2, 8), *gpn = hers_alloc_array(gpw / 2, 8);
     uint64_t *want = hers_alloc_array(3 * k * stride, 8), *got = hers_alloc_array(3 * k * stride, 8);
@@ -153,24 +98,47 @@ static void run_narrow(size_t d, size_t k, int mode, const hers_modulus *m, cons
     fill(g, 0, d * 2, k, m, mode);
     fill(p, 0, d * 2, k, m, mode);
     fill(gp, 0, d, k, m, mode);
-    to_narrow(g, gn, d * 2 * k);
-    to_narrow(gp, gpn, d * k);
-    for (size_t r = 0; r < d * 2 * k; r++)
-        for (int l = 0; l < HERS_TILE; l++)
-            if (hers_narrow_lane(gn + r * HERS_NROW, l) != g[r * HERS_TILE + (size_t)l])
-                CHECK(0);
-    ref_ee(g, p, d, k, m, want, stride);
-    FOR_EACH_SIMD(level) {
-        memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_ee_select(level, 1)(gn, p, d, k, km, got, stride);
-        for (size_t r = 0; r < 3 * k; r++)
-            CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+    if (narrow) {
+        to_narrow(g, gn, d * 2 * k);
+        to_narrow(gp, gpn, d * k);
+        for (size_t r = 0; r < d * 2 * k; r++)
+            for (int l = 0; l < HERS_TILE; l++)
+                if (hers_narrow_lane(gn + r * HERS_NROW, l) != g[r * HERS_TILE + (size_t)l])
+                    CHECK(0);
     }
-    ref_pe(gp, p, d, k, m, want, stride);
-    FOR_EACH_SIMD(level) {
-        memset(got, 0xff, 3 * k * stride * 8);
-        hers_kernel_pe_select(level, 1)(gpn, p, d, k, km, got, stride);
-        for (size_t r = 0; r < 2 * k; r++)
+    const uint64_t *ge = narrow ? gn : g, *gpe = narrow ? gpn : gp;
+
+    for (int ee = 1; ee >= 0; ee--) {
+        size_t rows = ee ? 3 * k : 2 * k;
+        if (ee)
+            ref_ee(g, p, d, k, m, want, stride);
+        else
+            ref_pe(gp, p, d, k, m, want, stride);
+        FOR_EACH_SIMD(level) {
+            /* the probe tile in the level's layout (narrow: the canonical rows) */
+            uint64_t *pl = narrow ? p : hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
+            for (size_t j = 0; !narrow && j < k; j++)
+                for (size_t i = 0; i < d; i++)
+                    hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
+                                          p + HERS_TILE_EE(d, j, i, 1));
+            memset(got, 0xff, 3 * k * stride * 8);
+            if (ee)
+                hers_kernel_ee_select(level, narrow)(ge, pl, d, k, km, got, stride);
+            else
+                hers_kernel_pe_select(level, narrow)(gpe, pl, d, k, km, got, stride);
+            for (size_t r = 0; r < rows; r++)
+                CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+            if (!narrow)
+                hers_free(pl);
+        }
+        if (narrow)
+            continue;
+        memset(got, 0xff, 3 * k * stride * 8); /* emulated IFMA */
+        if (ee)
+            ifma_kernel_ee(g, p, d, k, km, got, stride);
+        else
+            ifma_kernel_pe(gp, p, d, k, km, got, stride);
+        for (size_t r = 0; r < rows; r++)
             CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
     }
 done:
@@ -237,7 +205,7 @@ int main(void)
             continue;
         for (size_t k = 1; k <= MAXK; k++)
             for (int mode = 0; mode < 3; mode++)
-                run_case(dims[di], k, mode, m, km);
+                run_case(dims[di], k, mode, m, km, 0);
     }
 
     /* narrow form: the largest modulus it accepts (2^30 - 35 is prime), a
@@ -255,7 +223,7 @@ int main(void)
             continue;
         for (size_t k = 1; k <= MAXK; k++)
             for (int mode = 0; mode < 3; mode++)
-                run_narrow(dims[di], k, mode, nm, nkm);
+                run_case(dims[di], k, mode, nm, nkm, 1);
     }
     return test_finish();
 }
