@@ -332,3 +332,32 @@ hers_status ser_write_file(const char *path, const void *buf, size_t len, int se
     free(tmp);
     return HERS_OK;
 }
+
+hers_status ser_write_object(const char *path, const char *what, size_t size, int secret,
+                             const void *obj, ser_object_fn *ser, const hers_params *p)
+{
+    uint8_t *b = hers_alloc(size);
+    if (!b)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path ? path : what);
+    hers_status st = ser(p, obj, b, size, NULL);
+    if (st == HERS_OK)
+        st = ser_write_file(path, b, size, secret);
+    if (secret)
+        hers_free_secret(b, size);
+    else
+        hers_free(b);
+    return st;
+}
+
+hers_status ser_read_object(const char *path, const hers_params *p, void *out,
+                            deser_object_fn *deser)
+{
+    uint8_t *b;
+    size_t len;
+    hers_status st = ser_read_file(path, &b, &len);
+    if (st != HERS_OK)
+        return st;
+    st = deser(p, b, len, out);
+    hers_free(b);
+    return st != HERS_OK ? ser_context_error(st, path) : HERS_OK;
+}

@@ -104,36 +104,28 @@ hers_status hers_plaintext_deserialize(const hers_params *p, const void *buf, si
     return HERS_OK;
 }
 
+static hers_status pt_ser(const hers_params *p, const void *o, void *b, size_t c, size_t *w)
+{
+    return hers_plaintext_serialize(p, o, b, c, w);
+}
+
+static hers_status pt_deser(const hers_params *p, const void *b, size_t len, void *out)
+{
+    return hers_plaintext_deserialize(p, b, len, out);
+}
+
 hers_status hers_plaintext_write(const char *path, const hers_params *p, const hers_plaintext *pt)
 {
     size_t size = 0;
     hers_status st = hers_plaintext_serialized_size(p, &size);
-    if (st != HERS_OK)
-        return st;
-    uint8_t *b = hers_alloc(size);
-    if (!b)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path ? path : "plaintext");
-    st = hers_plaintext_serialize(p, pt, b, size, NULL);
-    if (st == HERS_OK)
-        st = ser_write_file(path, b, size, 0);
-    hers_free(b);
-    return st;
+    return st != HERS_OK ? st : ser_write_object(path, "plaintext", size, 0, pt, pt_ser, p);
 }
 
 hers_status hers_plaintext_read(const char *path, const hers_params *p, hers_plaintext *out)
 {
-    uint8_t *b;
-    size_t len;
     if (out)
         memset(out, 0, sizeof *out);
-    hers_status st = ser_read_file(path, &b, &len);
-    if (st != HERS_OK)
-        return st;
-    st = hers_plaintext_deserialize(p, b, len, out);
-    hers_free(b);
-    if (st != HERS_OK)
-        return ser_context_error(st, path);
-    return HERS_OK;
+    return ser_read_object(path, p, out, pt_deser);
 }
 
 /* ------------------------------------------------------------ ciphertexts */
@@ -306,34 +298,26 @@ hers_status hers_ciphertext_deserialize(const hers_params *p, const void *buf, s
     return HERS_OK;
 }
 
+static hers_status ct_ser(const hers_params *p, const void *o, void *b, size_t c, size_t *w)
+{
+    return hers_ciphertext_serialize(p, o, b, c, w);
+}
+
+static hers_status ct_deser(const hers_params *p, const void *b, size_t len, void *out)
+{
+    return hers_ciphertext_deserialize(p, b, len, out);
+}
+
 hers_status hers_ciphertext_write(const char *path, const hers_params *p, const hers_ciphertext *ct)
 {
     size_t size = 0;
     hers_status st = hers_ciphertext_serialized_size(p, ct, &size);
-    if (st != HERS_OK)
-        return st;
-    uint8_t *b = hers_alloc(size);
-    if (!b)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path ? path : "ciphertext");
-    st = hers_ciphertext_serialize(p, ct, b, size, NULL);
-    if (st == HERS_OK)
-        st = ser_write_file(path, b, size, 0);
-    hers_free(b);
-    return st;
+    return st != HERS_OK ? st : ser_write_object(path, "ciphertext", size, 0, ct, ct_ser, p);
 }
 
 hers_status hers_ciphertext_read(const char *path, const hers_params *p, hers_ciphertext *out)
 {
-    uint8_t *b;
-    size_t len;
     if (out)
         memset(out, 0, sizeof *out);
-    hers_status st = ser_read_file(path, &b, &len);
-    if (st != HERS_OK)
-        return st;
-    st = hers_ciphertext_deserialize(p, b, len, out);
-    hers_free(b);
-    if (st != HERS_OK)
-        return ser_context_error(st, path);
-    return HERS_OK;
+    return ser_read_object(path, p, out, ct_deser);
 }

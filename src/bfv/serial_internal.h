@@ -96,4 +96,19 @@ hers_status ser_read_file(const char *path, uint8_t **buf, size_t *len);
  * otherwise. */
 hers_status ser_write_file(const char *path, const void *buf, size_t len, int secret);
 
+/* An object's serialiser / deserialiser behind one signature (small typed
+ * wrappers adapt the public functions). */
+typedef hers_status ser_object_fn(const hers_params *p, const void *obj, void *buf, size_t cap,
+                                  size_t *written);
+typedef hers_status deser_object_fn(const hers_params *p, const void *buf, size_t len, void *out);
+/* Serialises obj (size bytes) into a buffer and writes it to path
+ * (ser_write_file; the buffer is wiped for secrets). `what` names the
+ * object in the out-of-memory message when path is NULL. */
+hers_status ser_write_object(const char *path, const char *what, size_t size, int secret,
+                             const void *obj, ser_object_fn *ser, const hers_params *p);
+/* Reads path and deserialises it into out; errors are prefixed with the
+ * path. */
+hers_status ser_read_object(const char *path, const hers_params *p, void *out,
+                            deser_object_fn *deser);
+
 #endif

@@ -61,24 +61,6 @@ static const uint8_t *unpack_poly(const hers_params *p, const uint8_t *q, uint64
     return q;
 }
 
-static hers_status write_file(const char *path, size_t size, int secret, const void *obj,
-                              hers_status (*ser)(const hers_params *, const void *, void *, size_t,
-                                                 size_t *),
-                              const hers_params *p)
-{
-    uint8_t *b = hers_alloc(size);
-    if (!b)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path ? path : "key");
-    hers_status st = ser(p, obj, b, size, NULL);
-    if (st == HERS_OK)
-        st = ser_write_file(path, b, size, secret);
-    if (secret)
-        hers_free_secret(b, size);
-    else
-        hers_free(b);
-    return st;
-}
-
 /* ------------------------------------------------------------ secret key */
 
 hers_status hers_secret_key_serialized_size(const hers_params *p, size_t *size)
@@ -174,7 +156,7 @@ hers_status hers_secret_key_write(const char *path, const hers_params *p, const 
 {
     size_t size = 0;
     hers_status st = hers_secret_key_serialized_size(p, &size);
-    return st != HERS_OK ? st : write_file(path, size, 1, sk, sk_ser, p);
+    return st != HERS_OK ? st : ser_write_object(path, "key", size, 1, sk, sk_ser, p);
 }
 
 hers_status hers_secret_key_read(const char *path, const hers_params *p, hers_secret_key **out)
@@ -326,21 +308,19 @@ hers_status hers_public_key_write(const char *path, const hers_params *p, const 
 {
     if (!p || !pk)
         return hers_error(HERS_ERR_ARG, "public key write: NULL argument");
-    return write_file(path, pk_total(p, pk), 0, pk, pk_ser, p);
+    return ser_write_object(path, "key", pk_total(p, pk), 0, pk, pk_ser, p);
+}
+
+static hers_status pk_deser(const hers_params *p, const void *b, size_t len, void *out)
+{
+    return hers_public_key_deserialize(p, b, len, out);
 }
 
 hers_status hers_public_key_read(const char *path, const hers_params *p, hers_public_key **out)
 {
-    uint8_t *b;
-    size_t len;
     if (out)
         *out = NULL;
-    hers_status st = ser_read_file(path, &b, &len);
-    if (st != HERS_OK)
-        return st;
-    st = hers_public_key_deserialize(p, b, len, out);
-    hers_free(b);
-    return st != HERS_OK ? ser_context_error(st, path) : HERS_OK;
+    return ser_read_object(path, p, out, pk_deser);
 }
 
 /* ------------------------------------------------------------ relin key */
@@ -469,19 +449,17 @@ hers_status hers_relin_key_write(const char *path, const hers_params *p, const h
 {
     size_t size = 0;
     hers_status st = hers_relin_key_serialized_size(p, rk, &size);
-    return st != HERS_OK ? st : write_file(path, size, 0, rk, rk_ser, p);
+    return st != HERS_OK ? st : ser_write_object(path, "key", size, 0, rk, rk_ser, p);
+}
+
+static hers_status rk_deser(const hers_params *p, const void *b, size_t len, void *out)
+{
+    return hers_relin_key_deserialize(p, b, len, out);
 }
 
 hers_status hers_relin_key_read(const char *path, const hers_params *p, hers_relin_key **out)
 {
-    uint8_t *b;
-    size_t len;
     if (out)
         *out = NULL;
-    hers_status st = ser_read_file(path, &b, &len);
-    if (st != HERS_OK)
-        return st;
-    st = hers_relin_key_deserialize(p, b, len, out);
-    hers_free(b);
-    return st != HERS_OK ? ser_context_error(st, path) : HERS_OK;
+    return ser_read_object(path, p, out, rk_deser);
 }

@@ -147,32 +147,28 @@ hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **o
     return HERS_OK;
 }
 
+static hers_status params_ser(const hers_params *p, const void *o, void *b, size_t c, size_t *w)
+{
+    (void)o; /* the parameter set is the object */
+    return hers_params_serialize(p, b, c, w);
+}
+
+static hers_status params_deser(const hers_params *p, const void *b, size_t len, void *out)
+{
+    (void)p; /* a parameter record stands alone */
+    return hers_params_deserialize(b, len, out);
+}
+
 hers_status hers_params_write(const char *path, const hers_params *p)
 {
     size_t size = 0;
     hers_status st = hers_params_serialized_size(p, &size);
-    if (st != HERS_OK)
-        return st;
-    uint8_t *b = hers_alloc(size);
-    if (!b)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path ? path : "params");
-    st = hers_params_serialize(p, b, size, NULL);
-    if (st == HERS_OK)
-        st = ser_write_file(path, b, size, 0);
-    hers_free(b);
-    return st;
+    return st != HERS_OK ? st : ser_write_object(path, "params", size, 0, p, params_ser, p);
 }
 
 hers_status hers_params_read(const char *path, hers_params **out)
 {
-    uint8_t *b;
-    size_t len;
     if (out)
         *out = NULL;
-    hers_status st = ser_read_file(path, &b, &len);
-    if (st != HERS_OK)
-        return st;
-    st = hers_params_deserialize(b, len, out);
-    hers_free(b);
-    return st != HERS_OK ? ser_context_error(st, path) : HERS_OK;
+    return ser_read_object(path, NULL, out, params_deser);
 }
