@@ -272,6 +272,20 @@ static inline void frac_sum(const uint64_t *y, const uint64_t (*F)[2], size_t k,
 #define RNS_BLOCK 64
 #define RNS_INLINE static inline __attribute__((always_inline))
 
+/* y_i[x - x0] = in_i[x] * (M/m_i)^-1 mod m_i for the coefficients x0 ..
+ * x0 + m - 1 (m <= RNS_BLOCK) of the first k residue rows: the first step
+ * of the blocked base conversion and scaling. */
+static void mhat_scale_block(const hers_rns_base *b, const uint64_t *in, size_t n, size_t x0,
+                             size_t m, size_t k, uint64_t y[][RNS_BLOCK])
+{
+    for (size_t i = 0; i < k; i++) {
+        const uint64_t *src = in + i * n + x0;
+        uint64_t w = b->mhat_inv[i], ws = b->mhat_inv_shoup[i], q = b->m[i].value;
+        for (size_t x = 0; x < m; x++)
+            y[i][x] = hers_mul_shoup(src[x], w, ws, q);
+    }
+}
+
 /* Fast path of hers_rns_convert (all products accumulate lazily in 64 bits),
  * one coefficient at a time with everything in registers; `k` is a
  * compile-time constant in the specialised calls below. */
@@ -341,12 +355,7 @@ void hers_rns_convert(const hers_rns_conv *c, const uint64_t *in, uint64_t *out,
     }
     for (size_t x0 = 0; x0 < n; x0 += RNS_BLOCK) {
         size_t m = n - x0 < RNS_BLOCK ? n - x0 : RNS_BLOCK;
-        for (size_t i = 0; i < k; i++) {
-            const uint64_t *src = in + i * n + x0;
-            uint64_t w = b->mhat_inv[i], ws = b->mhat_inv_shoup[i], q = b->m[i].value;
-            for (size_t x = 0; x < m; x++)
-                y[i][x] = hers_mul_shoup(src[x], w, ws, q);
-        }
+        mhat_scale_block(b, in, n, x0, m, k, y);
         for (size_t x = 0; x < m; x++) {
             for (size_t i = 0; i < k; i++)
                 yy[i] = y[i][x];
@@ -579,12 +588,7 @@ void hers_rns_scale_round(const hers_rns_scaler *s, const uint64_t *in, uint64_t
     }
     for (size_t x0 = 0; x0 < n; x0 += RNS_BLOCK) {
         size_t m = n - x0 < RNS_BLOCK ? n - x0 : RNS_BLOCK;
-        for (size_t i = 0; i < kd; i++) {
-            const uint64_t *src = in + i * n + x0;
-            uint64_t w = b->mhat_inv[i], ws = b->mhat_inv_shoup[i], q = b->m[i].value;
-            for (size_t x = 0; x < m; x++)
-                y[i][x] = hers_mul_shoup(src[x], w, ws, q);
-        }
+        mhat_scale_block(b, in, n, x0, m, kd, y);
         for (size_t x = 0; x < m; x++) {
             for (size_t i = 0; i < kd; i++)
                 yy[i] = y[i][x];
