@@ -20,6 +20,13 @@ void bench_print_env(FILE *f, const char *what, int threads);
  * wall time in seconds. If a single call takes < min_time seconds, calls are
  * batched so each sample lasts >= min_time (the result is per call). */
 double bench_median(void (*fn)(void *), void *ctx, int reps, double min_time);
+/* The same samples, with the median thread CPU time per call too (cpu may be
+ * NULL): on a loaded machine the wall time counts the time other processes
+ * ran, the CPU time does not. Both in seconds. */
+void bench_median_wall_cpu(void (*fn)(void *), void *ctx, int reps, double min_time,
+                           double *wall, double *cpu);
+/* This thread's CPU time in seconds (CLOCK_THREAD_CPUTIME_ID). */
+double bench_thread_cpu_now(void);
 
 /* Seconds since an arbitrary point (CLOCK_MONOTONIC). */
 double bench_now(void);

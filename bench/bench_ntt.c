@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 #include "cli/cli.h"
@@ -44,38 +43,6 @@ static void run_mul_acc(void *p)
 {
     struct ntt_ctx *c = p;
     hers_poly_mul_acc(c->c, c->a, c->b, c->t->n, &c->t->q);
-}
-
-/* Thread CPU time in seconds: excludes time other processes ran, so it is
- * the steadier figure on a shared machine. */
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Median wall and CPU time per call (seconds) over `reps` samples, each a
- * batch of calls lasting >= min_time, after one warm-up call. */
-static void measure(void (*fn)(void *), void *ctx, int reps, double min_time, double *wall,
-                    double *cpu)
-{
-    double t0 = bench_now();
-    fn(ctx);
-    double one = bench_now() - t0;
-    long batch = one < min_time ? (long)(min_time / (one > 1e-9 ? one : 1e-9)) + 1 : 1;
-    double ws[64], cs[64];
-    if (reps > 64)
-        reps = 64;
-    for (int r = 0; r < reps; r++) {
-        double w = bench_now(), c = cpu_now();
-        for (long b = 0; b < batch; b++)
-            fn(ctx);
-        ws[r] = (bench_now() - w) / (double)batch;
-        cs[r] = (cpu_now() - c) / (double)batch;
-    }
-    *wall = bench_median_of(ws, (size_t)reps);
-    *cpu = bench_median_of(cs, (size_t)reps);
 }
 
 int hers_bench_ntt(int argc, char **argv)
@@ -155,7 +122,7 @@ int hers_bench_ntt(int argc, char **argv)
                                                        "mul_pointwise", "mul_acc_pointwise"};
                     double v[4], cv[4];
                     for (int k = 0; k < 4; k++) {
-                        measure(fns[k], &c, (int)reps, 2e-4, &v[k], &cv[k]);
+                        bench_median_wall_cpu(fns[k], &c, (int)reps, 2e-4, &v[k], &cv[k]);
                         v[k] *= 1e6;
                         cv[k] *= 1e6;
                     }

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bench.h"
 #include "cli/cli.h"
@@ -147,40 +146,6 @@ static void ctx_free(struct prim_ctx *c)
     hers_free(c->ser);
 }
 
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* Like bench_median (one warm-up call, calls batched to >= min_time per
- * sample), but also returns the median thread CPU time per call: on a loaded
- * machine the wall time counts the time other processes ran, the CPU time
- * does not. Both in seconds. */
-static void measure(void (*fn)(void *), void *ctx, int reps, double min_time, double *wall,
-                    double *cpu)
-{
-    double t0 = bench_now();
-    fn(ctx);
-    double one = bench_now() - t0;
-    long batch = 1;
-    if (one < min_time)
-        batch = (long)(min_time / (one > 1e-9 ? one : 1e-9)) + 1;
-    double ws[64], cs[64];
-    if (reps > 64)
-        reps = 64;
-    for (int r = 0; r < reps; r++) {
-        double w = bench_now(), c = cpu_now();
-        for (long b = 0; b < batch; b++)
-            fn(ctx);
-        cs[r] = (cpu_now() - c) / (double)batch;
-        ws[r] = (bench_now() - w) / (double)batch;
-    }
-    *wall = bench_median_of(ws, (size_t)reps);
-    *cpu = bench_median_of(cs, (size_t)reps);
-}
-
 /* Parses "4096,8192" into ns (at most 8); returns the count or -1. */
 static int parse_ns(const char *s, size_t *ns)
 {
@@ -250,7 +215,7 @@ static int bench_one(size_t n, int reps, int json)
     const char *simd = hers_simd_name(hers_simd_active());
     double med[NUM_OPS], cpu[NUM_OPS];
     for (size_t i = 0; i < NUM_OPS; i++) {
-        measure(ops[i].fn, &c, reps, 5e-3, &med[i], &cpu[i]);
+        bench_median_wall_cpu(ops[i].fn, &c, reps, 5e-3, &med[i], &cpu[i]);
         med[i] *= 1e6;
         cpu[i] *= 1e6;
         if (c.st != HERS_OK) {

@@ -40,7 +40,15 @@ double bench_median_of(const double *v, size_t n)
     return m;
 }
 
-double bench_median(void (*fn)(void *), void *ctx, int reps, double min_time)
+double bench_thread_cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void bench_median_wall_cpu(void (*fn)(void *), void *ctx, int reps, double min_time,
+                           double *wall, double *cpu)
 {
     if (reps < 1)
         reps = 1;
@@ -52,16 +60,26 @@ double bench_median(void (*fn)(void *), void *ctx, int reps, double min_time)
         batch = (long)(min_time / (one > 1e-9 ? one : 1e-9)) + 1;
     if (batch > 1000000)
         batch = 1000000;
-    double samples[64];
+    double ws[64], cs[64];
     if (reps > 64)
         reps = 64;
     for (int r = 0; r < reps; r++) {
-        double s = bench_now();
+        double w = bench_now(), c = bench_thread_cpu_now();
         for (long b = 0; b < batch; b++)
             fn(ctx);
-        samples[r] = (bench_now() - s) / (double)batch;
+        cs[r] = (bench_thread_cpu_now() - c) / (double)batch;
+        ws[r] = (bench_now() - w) / (double)batch;
     }
-    return bench_median_of(samples, (size_t)reps);
+    *wall = bench_median_of(ws, (size_t)reps);
+    if (cpu)
+        *cpu = bench_median_of(cs, (size_t)reps);
+}
+
+double bench_median(void (*fn)(void *), void *ctx, int reps, double min_time)
+{
+    double wall;
+    bench_median_wall_cpu(fn, ctx, reps, min_time, &wall, NULL);
+    return wall;
 }
 
 double bench_peak_rss_mb(void)
