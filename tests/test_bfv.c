@@ -9,6 +9,7 @@
 #include "bfv/bfv_internal.h"
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
+#include "support/bfv_test.h"
 #include "support/check.h"
 
 static int quick;
@@ -22,16 +23,6 @@ static void ct_hash(const hers_ciphertext *ct, uint8_t h[32])
 static int64_t rand_slot(uint64_t t)
 {
     return (int64_t)(test_rand() % t) - (int64_t)(t / 2);
-}
-
-static int64_t cmod(int64_t v, uint64_t t)
-{
-    int64_t r = v % (int64_t)t;
-    if (r < 0)
-        r += (int64_t)t;
-    if ((uint64_t)r > t / 2)
-        r -= (int64_t)t;
-    return r;
 }
 
 static void test_validation(void)
@@ -181,21 +172,21 @@ static void test_ops(hers_params *p, int rounds)
         CHECK_OK(hers_decode_batch(p, &pr, r));
         int ok = 1;
         for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(a[i] + b[i], t);
+            ok &= r[i] == test_cmod(a[i] + b[i], t);
         CHECK(ok);
         CHECK_OK(hers_sub(p, &ca, &cb, &cc));
         CHECK_OK(hers_decrypt(p, sk, &cc, &pr));
         CHECK_OK(hers_decode_batch(p, &pr, r));
         ok = 1;
         for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(a[i] - b[i], t);
+            ok &= r[i] == test_cmod(a[i] - b[i], t);
         CHECK(ok);
         CHECK_OK(hers_negate(p, &cc, &cc));   /* aliasing */
         CHECK_OK(hers_decrypt(p, sk, &cc, &pr));
         CHECK_OK(hers_decode_batch(p, &pr, r));
         ok = 1;
         for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(b[i] - a[i], t);
+            ok &= r[i] == test_cmod(b[i] - a[i], t);
         CHECK(ok);
         /* ct x pt, NTT form and coefficient form */
         CHECK_OK(hers_mul_plain(p, &ca, &pb, &cc));
@@ -206,7 +197,7 @@ static void test_ops(hers_params *p, int rounds)
         CHECK_OK(hers_decode_batch(p, &pr, r));
         ok = 1;
         for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod((int64_t)((__int128)a[i] * b[i] % (__int128)t), t);
+            ok &= r[i] == test_cmod((int64_t)((__int128)a[i] * b[i] % (__int128)t), t);
         CHECK(ok);
         CHECK_OK(hers_ciphertext_from_ntt(p, &ca));
         CHECK(!ca.ntt_form);
@@ -226,7 +217,7 @@ static void test_ops(hers_params *p, int rounds)
             CHECK_OK(hers_decode_batch(p, &pr, r));
             ok = 1;
             for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod((int64_t)((__int128)a[i] * b[i] % (__int128)t), t);
+                ok &= r[i] == test_cmod((int64_t)((__int128)a[i] * b[i] % (__int128)t), t);
             CHECK(ok);
             double nbl;
             CHECK_OK(hers_noise_budget(p, sk, &cs, &nbl));
@@ -247,18 +238,14 @@ static void test_ops(hers_params *p, int rounds)
         /* BGV form: t * (BFV ct) decrypts to -m in BGV form when Q = 1 mod t */
         if (hers_params_q_one_mod_t(p)) {
             CHECK_OK(hers_ciphertext_copy(&ca, &cs));
-            for (size_t part = 0; part < 2; part++)
-                for (size_t i = 0; i < k; i++)
-                    hers_poly_mul_scalar(hers_ct_poly(&cs, part, i), hers_ct_poly(&cs, part, i),
-                                         t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-            cs.form = HERS_FORM_BGV;
+            test_times_t_bgv(p, &cs);
             for (size_t L = k; L >= 1; L--) {
                 CHECK_OK(hers_mod_switch(p, &cs, L, &cs));   /* in place */
                 CHECK_OK(hers_decrypt(p, sk, &cs, &pr));
                 CHECK_OK(hers_decode_batch(p, &pr, r));
                 ok = 1;
                 for (size_t i = 0; i < n; i++)
-                    ok &= r[i] == cmod(-a[i], t);
+                    ok &= r[i] == test_cmod(-a[i], t);
                 CHECK(ok);
             }
         }
@@ -381,11 +368,7 @@ static void test_errors(void)
          * before and after dropping q_1 (decryption undoes q_1^-1 mod t). */
         CHECK(hers_params_prime(p3, 1) % 256 != 1);
         uint64_t qmt = (hers_params_prime(p3, 0) % 256) * (hers_params_prime(p3, 1) % 256) % 256;
-        for (size_t part = 0; part < 2; part++)
-            for (size_t i = 0; i < 2; i++)
-                hers_poly_mul_scalar(hers_ct_poly(&c, part, i), hers_ct_poly(&c, part, i),
-                                     256 % hers_params_prime(p3, i), 64, &hers_params_ntt(p3, i)->q);
-        c.form = HERS_FORM_BGV;
+        test_times_t_bgv(p3, &c);
         hers_plaintext p0 = {0};
         CHECK_OK(hers_decrypt(p3, sk4, &c, &p0));
         CHECK_OK(hers_mod_switch(p3, &c, 1, &m));

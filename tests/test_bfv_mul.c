@@ -13,6 +13,7 @@
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_rns.h"
+#include "support/bfv_test.h"
 #include "support/check.h"
 
 static int quick;
@@ -31,12 +32,6 @@ static hers_params *make_params(size_t n, uint64_t t, size_t k)
     hers_params *p = NULL;
     CHECK_OK(hers_params_create(&p, &s));
     return p;
-}
-
-static void rand_seed(uint8_t seed[32])
-{
-    for (int i = 0; i < 32; i++)
-        seed[i] = (uint8_t)test_rand();
 }
 
 /* poly (part) of a coefficient-form ciphertext -> n centred mpz values */
@@ -76,7 +71,7 @@ static void test_oracle(size_t n, uint64_t t, size_t k)
     hers_rns_base *b = NULL;
     CHECK_OK(hers_rns_base_create(&b, qs, k));
     uint8_t seed[32];
-    rand_seed(seed);
+    test_rand_seed32(seed);
     hers_secret_key *sk = NULL;
     hers_public_key *pk = NULL;
     CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
@@ -246,16 +241,6 @@ static void test_oracle(size_t n, uint64_t t, size_t k)
     hers_params_free(p);
 }
 
-static int64_t cmod(__int128 v, uint64_t t)
-{
-    __int128 r = v % (__int128)t;
-    if (r < 0)
-        r += t;
-    if ((uint64_t)r > t / 2)
-        r -= t;
-    return (int64_t)r;
-}
-
 /* mul + relinearise + 3-part decrypt vs slot-wise products; inner product
  * of `terms` products; modulus switching of the sums (BFV and BGV form) to
  * every level. Noise budgets printed; min_acc_bits > 0: the relinearised
@@ -265,7 +250,7 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each, dou
     size_t n = hers_params_n(p);
     uint64_t t = hers_params_t(p);
     uint8_t seed[32];
-    rand_seed(seed);
+    test_rand_seed32(seed);
     hers_secret_key *sk = NULL;
     hers_public_key *pk = NULL;
     hers_relin_key *rk = NULL;
@@ -308,7 +293,7 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each, dou
             CHECK_OK(hers_decode_batch(p, &pr, r));
             int ok = 1;
             for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod((__int128)x[i] * y[i], t);
+                ok &= r[i] == test_cmod((__int128)x[i] * y[i], t);
             CHECK(ok);
         }
         if (term == 0)
@@ -324,7 +309,7 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each, dou
                 CHECK_OK(hers_decode_batch(p, &pr, r));
                 int ok = 1;
                 for (size_t i = 0; i < n; i++)
-                    ok &= r[i] == cmod((__int128)x[i] * y[i], t);
+                    ok &= r[i] == test_cmod((__int128)x[i] * y[i], t);
                 CHECK(ok);
                 CHECK_OK(hers_ciphertext_copy(&prod, &acc));
             } else {
@@ -333,63 +318,34 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each, dou
         }
     }
     CHECK_OK(hers_noise_budget(p, sk, &acc3, &nb_acc3));
-    CHECK_OK(hers_decrypt(p, sk, &acc3, &pr));
-    CHECK_OK(hers_decode_batch(p, &pr, r));
-    int ok = 1;
-    for (size_t i = 0; i < n; i++)
-        ok &= r[i] == cmod(want[i], t);
-    CHECK(ok);
+    CHECK(test_decrypts_to(p, sk, &acc3, want, 1));
     {
         size_t k = hers_params_num_primes(p);
         hers_ciphertext sw = {0};
         /* 3-part BFV, switched to one prime */
         CHECK_OK(hers_mod_switch(p, &acc3, 1, &sw));
         CHECK(sw.parts == 3 && sw.num_primes == 1);
-        CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(want[i], t);
-        CHECK(ok);
+        CHECK(test_decrypts_to(p, sk, &sw, want, 1));
         /* t * (3-part BFV) is a 3-part BGV-form ciphertext of -m (Q = 1 mod t) */
         if (hers_params_q_one_mod_t(p)) {
             CHECK_OK(hers_ciphertext_copy(&acc3, &sw));
-            for (size_t part = 0; part < 3; part++)
-                for (size_t i = 0; i < k; i++)
-                    hers_poly_mul_scalar(hers_ct_poly(&sw, part, i), hers_ct_poly(&sw, part, i),
-                                         t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-            sw.form = HERS_FORM_BGV;
+            test_times_t_bgv(p, &sw);
             double nbg;
             CHECK_OK(hers_noise_budget(p, sk, &sw, &nbg));
             CHECK(nbg > 5);
             for (size_t L = k; L >= 1; L--) {
                 CHECK_OK(hers_mod_switch(p, &sw, L, &sw));
-                CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
-                CHECK_OK(hers_decode_batch(p, &pr, r));
-                ok = 1;
-                for (size_t i = 0; i < n; i++)
-                    ok &= r[i] == cmod(-want[i], t);
-                CHECK(ok);
+                CHECK(test_decrypts_to(p, sk, &sw, want, -1));
             }
         }
         hers_ciphertext_free(&sw);
     }
     if (relin_each) {
         CHECK_OK(hers_noise_budget(p, sk, &acc, &nb_acc));
-        CHECK_OK(hers_decrypt(p, sk, &acc, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(want[i], t);
-        CHECK(ok);
+        CHECK(test_decrypts_to(p, sk, &acc, want, 1));
         /* relinearising the 3-part sum once gives the same plaintext */
         CHECK_OK(hers_relinearize(p, rk, &acc3, &acc3));
-        CHECK_OK(hers_decrypt(p, sk, &acc3, &pr));
-        CHECK_OK(hers_decode_batch(p, &pr, r));
-        ok = 1;
-        for (size_t i = 0; i < n; i++)
-            ok &= r[i] == cmod(want[i], t);
-        CHECK(ok);
+        CHECK(test_decrypts_to(p, sk, &acc3, want, 1));
         if (min_acc_bits > 0)
             CHECK(nb_acc > min_acc_bits);
         size_t k = hers_params_num_primes(p);
@@ -398,31 +354,17 @@ static void test_inner_product(hers_params *p, size_t terms, int relin_each, dou
          * Q = 1 mod t), switched to every level */
         if (hers_params_q_one_mod_t(p)) {
             CHECK_OK(hers_ciphertext_copy(&acc, &sw));
-            for (size_t part = 0; part < 2; part++)
-                for (size_t i = 0; i < k; i++)
-                    hers_poly_mul_scalar(hers_ct_poly(&sw, part, i), hers_ct_poly(&sw, part, i),
-                                         t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-            sw.form = HERS_FORM_BGV;
+            test_times_t_bgv(p, &sw);
             for (size_t L = k; L >= 1; L--) {
                 CHECK_OK(hers_mod_switch(p, &sw, L, &sw));
-                CHECK_OK(hers_decrypt(p, sk, &sw, &pr));
-                CHECK_OK(hers_decode_batch(p, &pr, r));
-                ok = 1;
-                for (size_t i = 0; i < n; i++)
-                    ok &= r[i] == cmod(-want[i], t);
-                CHECK(ok);
+                CHECK(test_decrypts_to(p, sk, &sw, want, -1));
             }
         }
         hers_ciphertext_free(&sw);
         /* and after modulus switching to every level down to one prime */
         for (size_t L = k; L >= 1; L--) {
             CHECK_OK(hers_mod_switch(p, &acc, L, &acc));
-            CHECK_OK(hers_decrypt(p, sk, &acc, &pr));
-            CHECK_OK(hers_decode_batch(p, &pr, r));
-            ok = 1;
-            for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod(want[i], t);
-            CHECK(ok);
+            CHECK(test_decrypts_to(p, sk, &acc, want, 1));
         }
     }
     fprintf(stderr,

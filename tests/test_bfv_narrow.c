@@ -14,19 +14,10 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_modarith.h"
 #include "hers/hers_serial.h"
+#include "support/bfv_test.h"
 #include "support/check.h"
 
 static int quick;
-
-static int64_t cmod(__int128 v, uint64_t t)
-{
-    __int128 r = v % (__int128)t;
-    if (r < 0)
-        r += t;
-    if (r > (__int128)(t / 2))
-        r -= t;
-    return (int64_t)r;
-}
 
 static uint64_t q_mod_t(const hers_params *p)
 {
@@ -34,14 +25,6 @@ static uint64_t q_mod_t(const hers_params *p)
     for (size_t i = 0; i < hers_params_num_primes(p); i++)
         r = (uint64_t)((unsigned __int128)r * (hers_params_prime(p, i) % t) % t);
     return r;
-}
-
-static void rand_seed(uint8_t seed[32])
-{
-    for (size_t i = 0; i < 32; i += 8) {
-        uint64_t v = test_rand();
-        memcpy(seed + i, &v, 8);
-    }
 }
 
 /* ---- s4096: the primes */
@@ -248,8 +231,8 @@ static void test_s4096_ops(void)
     size_t n = hers_params_n(p), k = hers_params_num_primes(p);
     uint64_t t = hers_params_t(p);
     uint8_t seed[32], eseed[32];
-    rand_seed(seed);
-    rand_seed(eseed);
+    test_rand_seed32(seed);
+    test_rand_seed32(eseed);
     int64_t *a = calloc(n, 8), *r = calloc(n, 8);
     for (size_t i = 0; i < n; i++)
         a[i] = (int64_t)(test_rand() % t) - (int64_t)(t / 2);
@@ -280,12 +263,7 @@ static void test_s4096_ops(void)
             ok &= r[i] == a[i];
         CHECK(ok);
         /* t * ct: BGV form of -a (Q = 1 mod t), switched to every level */
-        for (size_t part = 0; part < 2; part++)
-            for (size_t i = 0; i < k; i++)
-                hers_poly_mul_scalar(hers_ct_poly(&c, part, i), hers_ct_poly(&c, part, i),
-                                     t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-        c.form = HERS_FORM_BGV;
-        c.has_seed = 0;
+        test_times_t_bgv(p, &c);
         for (size_t L = k; L >= 1; L--) {
             CHECK_OK(hers_mod_switch(p, &c, L, &c));
             CHECK(c.num_primes == L && c.form == HERS_FORM_BGV);
@@ -298,7 +276,7 @@ static void test_s4096_ops(void)
             CHECK_OK(hers_decode_batch(p, &pr, r));
             ok = 1;
             for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod(-(__int128)a[i], t);
+                ok &= r[i] == test_cmod(-(__int128)a[i], t);
             CHECK(ok);
             /* the switched ciphertext is bit-identical on every SIMD level */
             uint8_t h[32];
@@ -333,7 +311,7 @@ static void test_s4096_three_parts(void)
     size_t n = hers_params_n(p), k = hers_params_num_primes(p);
     uint64_t t = hers_params_t(p);
     uint8_t seed[32];
-    rand_seed(seed);
+    test_rand_seed32(seed);
     hers_secret_key *sk = NULL;
     CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
     int64_t *x = calloc(n, 8), *y = calloc(n, 8), *r = calloc(n, 8);
@@ -349,11 +327,7 @@ static void test_s4096_three_parts(void)
     CHECK_OK(hers_encrypt_secret(p, sk, &py, &cy));
     CHECK_OK(hers_mul(p, &cx, &cy, &c));
     if (sk && c.data && c.parts == 3) {
-        for (size_t part = 0; part < 3; part++)
-            for (size_t i = 0; i < k; i++)
-                hers_poly_mul_scalar(hers_ct_poly(&c, part, i), hers_ct_poly(&c, part, i),
-                                     t % hers_params_prime(p, i), n, &hers_params_ntt(p, i)->q);
-        c.form = HERS_FORM_BGV;
+        test_times_t_bgv(p, &c);
         fprintf(stderr, "  s4096 3-part BGV budget by level:");
         for (size_t L = k; L >= 1; L--) {
             CHECK_OK(hers_mod_switch(p, &c, L, &c));
@@ -364,7 +338,7 @@ static void test_s4096_three_parts(void)
             CHECK_OK(hers_decode_batch(p, &pr, r));
             int ok = 1;
             for (size_t i = 0; i < n; i++)
-                ok &= r[i] == cmod(-(__int128)x[i] * y[i], t);
+                ok &= r[i] == test_cmod(-(__int128)x[i] * y[i], t);
             if (nb > 1.0)
                 CHECK(ok);
             if (L >= 2)
@@ -394,7 +368,7 @@ static void test_expand_wide(void)
         return;
     size_t n = hers_params_n(p), k = hers_params_num_primes(p);
     uint8_t seed[32];
-    rand_seed(seed);
+    test_rand_seed32(seed);
     uint64_t *a = hers_alloc_array(2 * k * n, sizeof(uint64_t));
     if (a) {
         hers_bfv_expand_uniform(p, seed, 5, k, a);

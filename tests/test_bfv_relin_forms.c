@@ -12,17 +12,8 @@
 #include "bfv/bfv_internal.h"
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
+#include "support/bfv_test.h"
 #include "support/check.h"
-
-static int64_t cmod(__int128 v, uint64_t t)
-{
-    __int128 r = v % (__int128)t;
-    if (r < 0)
-        r += t;
-    if (r > (__int128)(t / 2))
-        r -= t;
-    return (int64_t)r;
-}
 
 static void check_decrypts(const hers_params *p, const hers_secret_key *sk, const hers_ciphertext *c,
                            const int64_t *x, const int64_t *y)
@@ -38,7 +29,7 @@ static void check_decrypts(const hers_params *p, const hers_secret_key *sk, cons
     CHECK_OK(hers_decode_batch(p, &pt, r));
     size_t bad = 0;
     for (size_t i = 0; i < n; i++)
-        bad += r[i] != cmod((__int128)x[i] * y[i], t);
+        bad += r[i] != test_cmod((__int128)x[i] * y[i], t);
     if (bad)
         fprintf(stderr, "  %zu of %zu slots wrong (%zu parts, %zu primes)\n", bad, n, c->parts, c->num_primes);
     CHECK(bad == 0);
