@@ -11,6 +11,7 @@
 
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
+#include "search/search_merge.h"
 
 struct build_ctx {
     const hers_params *p;
@@ -202,13 +203,9 @@ hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_
     if (!out)
         return hers_error(HERS_ERR_ARG, "index: out is NULL");
     *out = NULL;
-    hers_status st = hers_search_check_params(p, mode);
-    if (st != HERS_OK)
-        return st;
-    if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
-        return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
     hers_index *ix = NULL;
-    if ((st = hers_index_alloc(p, mode, n, d, &ix)) != HERS_OK)
+    hers_status st = hers_index_zero(p, mode, n, d, &ix); /* validates n, d and p */
+    if (st != HERS_OK)
         return st;
     /* splitmix64 residues; the layout position decides the prime */
     size_t per_prime = ix->tile_words / ix->k;
