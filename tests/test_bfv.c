@@ -109,22 +109,6 @@ static void test_validation(void)
     hers_params_free(p);
 }
 
-static hers_params *small_params(size_t n, uint64_t t, size_t k)
-{
-    hers_params_spec s;
-    memset(&s, 0, sizeof s);
-    s.n = n;
-    s.t = t;
-    s.num_primes = k;
-    for (size_t i = 0; i < k; i++)
-        s.prime_bits[i] = 50;
-    s.q_one_mod_t = 1;
-    s.security = HERS_SEC_NONE;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &s));
-    return p;
-}
-
 /* Round trip and homomorphic linear operations for one parameter set. */
 static void test_ops(hers_params *p, int rounds)
 {
@@ -308,7 +292,8 @@ static void test_ops(hers_params *p, int rounds)
 /* Misuse is refused with the documented status codes. */
 static void test_errors(void)
 {
-    hers_params *p = small_params(64, 257, 2), *p2 = small_params(128, 257, 2);
+    hers_params *p = test_params(64, 257, 2, 50, HERS_Q_EACH_ONE_MOD_T);
+    hers_params *p2 = test_params(128, 257, 2, 50, HERS_Q_EACH_ONE_MOD_T);
     if (!p || !p2)
         return;
     uint8_t seed[32] = {9};
@@ -454,13 +439,13 @@ int main(void)
     quick = getenv("HERS_TEST_QUICK") != NULL;
     test_validation();
     test_errors();
-    hers_params *p = small_params(64, 257, 2);
+    hers_params *p = test_params(64, 257, 2, 50, HERS_Q_EACH_ONE_MOD_T);
     if (p) {
         test_ops(p, 3);
         test_borrowed(p);
         hers_params_free(p);
     }
-    p = small_params(256, 12289, 3);
+    p = test_params(256, 12289, 3, 50, HERS_Q_EACH_ONE_MOD_T);
     if (p) {
         test_ops(p, 2);
         hers_params_free(p);

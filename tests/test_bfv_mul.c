@@ -18,22 +18,6 @@
 
 static int quick;
 
-static hers_params *make_params(size_t n, uint64_t t, size_t k)
-{
-    hers_params_spec s;
-    memset(&s, 0, sizeof s);
-    s.n = n;
-    s.t = t;
-    s.num_primes = k;
-    for (size_t i = 0; i < k; i++)
-        s.prime_bits[i] = 50;
-    s.q_one_mod_t = 1;
-    s.security = HERS_SEC_NONE;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &s));
-    return p;
-}
-
 /* poly (part) of a coefficient-form ciphertext -> n centred mpz values */
 static void ct_to_mpz(const hers_rns_base *b, const hers_ciphertext *ct, size_t part, mpz_t *out,
                       const mpz_t Q, const mpz_t half)
@@ -62,7 +46,7 @@ static void negacyclic_mac(mpz_t *acc, mpz_t *a, mpz_t *b, size_t n, mpz_t tmp)
 
 static void test_oracle(size_t n, uint64_t t, size_t k)
 {
-    hers_params *p = make_params(n, t, k);
+    hers_params *p = test_params(n, t, k, 50, HERS_Q_EACH_ONE_MOD_T);
     if (!p)
         return;
     uint64_t qs[HERS_MAX_PRIMES];
@@ -412,7 +396,7 @@ int main(void)
         test_oracle(256, 1032193, 2);
         test_oracle(256, 12289, 3);
     }
-    hers_params *p = make_params(256, 12289, 2);
+    hers_params *p = test_params(256, 12289, 2, 50, HERS_Q_EACH_ONE_MOD_T);
     if (p) {
         test_inner_product(p, 16, 1, 0);
         hers_params_free(p);
@@ -427,15 +411,7 @@ int main(void)
     const size_t pn[2] = {quick ? 64 : 256, 64};
     const uint64_t pt[2] = {1032193, 12289};
     for (int i = 0; i < 2; i++) {
-        hers_params_spec s;
-        memset(&s, 0, sizeof s);
-        s.n = pn[i];
-        s.t = pt[i];
-        s.num_primes = 3;
-        s.prime_bits[0] = s.prime_bits[1] = s.prime_bits[2] = 30;
-        s.q_one_mod_t = HERS_Q_PRODUCT_ONE_MOD_T;
-        p = NULL;
-        CHECK_OK(hers_params_create(&p, &s));
+        p = test_params(pn[i], pt[i], 3, 30, HERS_Q_PRODUCT_ONE_MOD_T);
         if (p) {
             test_inner_product(p, quick ? 16 : 64, 1, 10.0);
             hers_params_free(p);

@@ -176,15 +176,7 @@ static void test_refusals(void)
  * and switching on such sets run in tests/test_bfv_mul.c). */
 static void test_small_product(size_t n, uint64_t t)
 {
-    hers_params_spec s;
-    memset(&s, 0, sizeof s);
-    s.n = n;
-    s.t = t;
-    s.num_primes = 3;
-    s.prime_bits[0] = s.prime_bits[1] = s.prime_bits[2] = 30;
-    s.q_one_mod_t = HERS_Q_PRODUCT_ONE_MOD_T;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &s));
+    hers_params *p = test_params(n, t, 3, 30, HERS_Q_PRODUCT_ONE_MOD_T);
     if (!p)
         return;
     CHECK(hers_params_can_batch(p) && hers_params_q_one_mod_t(p) && q_mod_t(p) == 1);

@@ -7,11 +7,31 @@
 
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "hers/hers_bfv.h"
 #include "hers/hers_ntt.h"
 
 #include "support/check.h"
+
+/* A parameter set without the security check (small N for fast tests):
+ * k primes of `bits` bits, q_mode as hers_params_spec.q_one_mod_t. NULL
+ * (and a failed CHECK) if it cannot be made. */
+static inline hers_params *test_params(size_t n, uint64_t t, size_t k, int bits, int q_mode)
+{
+    hers_params_spec s;
+    memset(&s, 0, sizeof s);
+    s.n = n;
+    s.t = t;
+    s.num_primes = k;
+    for (size_t i = 0; i < k; i++)
+        s.prime_bits[i] = bits;
+    s.q_one_mod_t = q_mode;
+    s.security = HERS_SEC_NONE;
+    hers_params *p = NULL;
+    CHECK_OK(hers_params_create(&p, &s));
+    return p;
+}
 
 /* v mod t centred into (-t/2, t/2], the way batch decoding returns slots. */
 static inline int64_t test_cmod(__int128 v, uint64_t t)
