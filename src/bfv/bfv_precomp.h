@@ -84,6 +84,14 @@ static inline void hers_ct_drop_data(hers_ciphertext *ct)
     ct->borrowed = 0;
 }
 
+/* Ends an operation that wrote its result into dst: when dst is the scratch
+ * tmp (out aliased an input), tmp's storage replaces out's; then out gets
+ * the given domain and form, and no seed (its part 1 is no longer the
+ * expansion of one). ntt_form and form are values read before the call, as
+ * out may alias the operand they come from. */
+void hers_ct_out_end(hers_ciphertext *out, hers_ciphertext *tmp, const hers_ciphertext *dst,
+                     int ntt_form, hers_form form);
+
 hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t parts, size_t np, int zero);
 
 /* Checks that a ciphertext is well-formed for p. */

@@ -107,21 +107,6 @@ static hers_status out_begin(const hers_params *p, const hers_ciphertext *a, con
     return HERS_OK;
 }
 
-static void out_end(const hers_ciphertext *a, hers_ciphertext *out, hers_ciphertext *tmp,
-                    hers_ciphertext *dst)
-{
-    int ntt_form = a->ntt_form;
-    hers_form form = a->form;
-    if (dst == tmp) {
-        hers_ct_drop_data(out);
-        *out = *tmp;
-    }
-    out->ntt_form = ntt_form;
-    out->form = form;
-    out->has_seed = 0;
-    memset(out->seed, 0, sizeof out->seed);
-}
-
 static hers_status addsub(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
                           hers_ciphertext *out, int sub, const char *what)
 {
@@ -152,7 +137,7 @@ static hers_status addsub(const hers_params *p, const hers_ciphertext *a, const 
             memmove(o, hers_ct_poly(b, part, 0), bytes);
         }
     }
-    out_end(a, out, &tmp, dst);
+    hers_ct_out_end(out, &tmp, dst, a->ntt_form, a->form);
     return HERS_OK;
 }
 
@@ -180,7 +165,7 @@ hers_status hers_negate(const hers_params *p, const hers_ciphertext *a, hers_cip
         return st;
     for (size_t part = 0; part < a->parts; part++)
         hers_rns_neg(p, hers_ct_poly(dst, part, 0), hers_ct_poly(a, part, 0), a->num_primes);
-    out_end(a, out, &tmp, dst);
+    hers_ct_out_end(out, &tmp, dst, a->ntt_form, a->form);
     return HERS_OK;
 }
 
@@ -213,7 +198,7 @@ hers_status hers_mul_plain(const hers_params *p, const hers_ciphertext *a, const
             hers_rns_intt(p, o, L);
         }
     }
-    out_end(a, out, &tmp, dst);
+    hers_ct_out_end(out, &tmp, dst, a->ntt_form, a->form);
     return HERS_OK;
 }
 

@@ -147,14 +147,7 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
         if (ntt_form)
             hers_rns_ntt(p, o, k);
     }
-    if (dst == &tmp) {
-        hers_ct_drop_data(out);
-        *out = tmp;
-    }
-    out->ntt_form = ntt_form;
-    out->form = HERS_FORM_BFV;
-    out->has_seed = 0;
-    memset(out->seed, 0, sizeof out->seed);
+    hers_ct_out_end(out, &tmp, dst, ntt_form, HERS_FORM_BFV);
     return HERS_OK;
 }
 
@@ -252,13 +245,6 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
     hers_rns_add(p, hers_ct_poly(dst, 0, 0), hers_ct_poly(in, 0, 0), acc0, L);
     hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
     int ntt_form = in->ntt_form;
-    if (dst == &tmp) {
-        hers_ct_drop_data(out);
-        *out = tmp;
-    }
-    out->ntt_form = ntt_form;
-    out->form = HERS_FORM_BFV;
-    out->has_seed = 0;
-    memset(out->seed, 0, sizeof out->seed);
+    hers_ct_out_end(out, &tmp, dst, ntt_form, HERS_FORM_BFV);
     return HERS_OK;
 }

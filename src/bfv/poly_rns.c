@@ -105,6 +105,19 @@ void hers_rns_mul_acc(const hers_params *p, uint64_t *acc, const uint64_t *a, co
         hers_poly_mul_acc(acc + i * p->n, a + i * p->n, b + i * p->n, p->n, &p->q[i]);
 }
 
+void hers_ct_out_end(hers_ciphertext *out, hers_ciphertext *tmp, const hers_ciphertext *dst,
+                     int ntt_form, hers_form form)
+{
+    if (dst == tmp) {
+        hers_ct_drop_data(out);
+        *out = *tmp;
+    }
+    out->ntt_form = ntt_form;
+    out->form = form;
+    out->has_seed = 0;
+    memset(out->seed, 0, sizeof out->seed);
+}
+
 hers_status hers_ct_reserve(const hers_params *p, hers_ciphertext *ct, size_t parts, size_t np, int zero)
 {
     size_t want = parts * np * p->n;
