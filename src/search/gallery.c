@@ -25,6 +25,28 @@ size_t gal_poly_bytes(const hers_params *p)
     return b;
 }
 
+hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind, size_t n,
+                      size_t d, uint32_t scale)
+{
+    hers_gallery *g = hers_alloc(sizeof *g);
+    if (!g)
+        return NULL;
+    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    g->N = p->n;
+    g->k = p->k;
+    g->t = p->t;
+    for (size_t j = 0; j < p->k; j++)
+        g->primes[j] = p->q[j].value;
+    g->mode = mode;
+    g->kind = kind;
+    g->n = n;
+    g->d = d;
+    g->blocks = (n + p->n - 1) / p->n;
+    g->scale = scale;
+    g->rec_bytes = gal_rec_bytes(p, kind);
+    return g;
+}
+
 size_t gal_rec_bytes(const hers_params *p, gal_kind kind)
 {
     switch (kind) {
@@ -375,22 +397,9 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
             return st;
     }
 
-    hers_gallery *g = hers_alloc(sizeof *g);
+    hers_gallery *g = gal_new(p, opts->mode, kind, n, d, opts->scale);
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
-    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
-    g->N = p->n;
-    g->k = p->k;
-    g->t = p->t;
-    for (size_t j = 0; j < p->k; j++)
-        g->primes[j] = p->q[j].value;
-    g->mode = opts->mode;
-    g->kind = kind;
-    g->n = n;
-    g->d = d;
-    g->blocks = (n + p->n - 1) / p->n;
-    g->scale = opts->scale;
-    g->rec_bytes = gal_rec_bytes(p, kind);
     g->recs = hers_alloc_array(g->blocks * d, g->rec_bytes);
     if (!g->recs) {
         hers_gallery_free(g);

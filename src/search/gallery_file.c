@@ -246,22 +246,10 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
         st = hers_search_check_scale(d, scale, p->t);
     if (st != HERS_OK)
         return st;
-    hers_gallery *g = hers_alloc(sizeof *g);
+    /* blocks and R were checked against what gal_new derives */
+    hers_gallery *g = gal_new(p, (hers_search_mode)mode, (gal_kind)kind, n, d, scale);
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
-    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
-    g->N = p->n;
-    g->k = p->k;
-    g->t = p->t;
-    for (size_t j = 0; j < p->k; j++)
-        g->primes[j] = p->q[j].value;
-    g->mode = (hers_search_mode)mode;
-    g->kind = (gal_kind)kind;
-    g->n = n;
-    g->d = d;
-    g->blocks = blocks;
-    g->scale = scale;
-    g->rec_bytes = R;
     if ((st = ids_parse(g, b + GAL_HEADER, I)) == HERS_OK) {
         g->recs = hers_alloc(blocks * d * R);
         if (!g->recs)

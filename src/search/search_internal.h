@@ -36,6 +36,10 @@ struct hers_gallery {
     size_t *id_off;        /* n offsets into ids */
 };
 
+/* A gallery's header fields for p (ids and records not allocated); NULL
+ * when out of memory. */
+hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind, size_t n,
+                      size_t d, uint32_t scale);
 /* Bytes of one packed polynomial over all k primes. */
 size_t gal_poly_bytes(const hers_params *p);
 /* Record size for a kind. */
