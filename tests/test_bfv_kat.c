@@ -16,7 +16,7 @@
 #include "hers/hers_mem.h"
 #include "support/check.h"
 
-#define MAX_LINES 64
+#define MAX_LINES 96
 
 static char lines[MAX_LINES][160];
 static size_t nlines;
@@ -105,6 +105,31 @@ static void transcript(const char *set, hers_params *p)
     CHECK_OK(hers_decrypt(p, sk, &s, &pr));
     snprintf(label, sizeof label, "%s.decrypt", set);
     hash_words(label, pr.coeffs, n);
+    /* Galois key, one automorphism, a d = 5 expansion, compressed c0 */
+    uint32_t el[4] = {3, (uint32_t)n + 1, (uint32_t)n / 2 + 1, (uint32_t)n / 4 + 1};
+    hers_galois_key *gk = NULL;
+    seed[2] ^= 1;
+    CHECK_OK(hers_keygen_galois_seeded(p, sk, el, 4, 0, seed, &gk));
+    if (gk) {
+        snprintf(label, sizeof label, "%s.galois_key", set);
+        hash_words(label, gk->data, gk->count * gk->digits * 2 * k * n);
+        CHECK_OK(hers_apply_galois(p, gk, 3, &b, &r));
+        snprintf(label, sizeof label, "%s.galois_3", set);
+        hash_ct(label, &r);
+        hers_ciphertext ex[5] = {{0}};
+        CHECK_OK(hers_expand(p, gk, &b, 5, ex));
+        for (int i = 0; i < 5; i++) {
+            snprintf(label, sizeof label, "%s.expand5_%d", set, i);
+            hash_ct(label, &ex[i]);
+            hers_ciphertext_free(&ex[i]);
+        }
+        uint64_t *y = calloc(n, 8);
+        CHECK_OK(hers_c0_compress(p, &b, y));
+        snprintf(label, sizeof label, "%s.c0_compressed", set);
+        hash_words(label, y, n);
+        free(y);
+        hers_galois_key_free(gk);
+    }
     free(v);
     hers_plaintext_free(&pt);
     hers_plaintext_free(&pr);

@@ -55,6 +55,15 @@ static hers_status rd_pk(const hers_params *p, const uint8_t *buf, size_t len)
     return st;
 }
 
+static hers_status rd_gk(const hers_params *p, const uint8_t *buf, size_t len)
+{
+    hers_galois_key *k = NULL;
+    hers_status st = hers_galois_key_deserialize(p, buf, len, &k);
+    CHECK((st == HERS_OK) == (k != NULL));
+    hers_galois_key_free(k);
+    return st;
+}
+
 static hers_status rd_rk(const hers_params *p, const uint8_t *buf, size_t len)
 {
     hers_relin_key *k = NULL;
@@ -514,6 +523,31 @@ int main(void)
         reseal(c, sz);
         CHECK(rd_rk(p, c, sz) == HERS_ERR_FORMAT);
         free(c);
+        free(b);
+    }
+    {
+        /* Galois keys: round trip, every corruption, field checks */
+        uint32_t el[2] = {3, (uint32_t)n + 1};
+        hers_galois_key *gk = NULL, *gk2 = NULL;
+        CHECK_OK(hers_keygen_galois_seeded(p, sk, el, 2, 0, seed, &gk));
+        size_t sz = 0, wr = 0;
+        CHECK_OK(hers_galois_key_serialized_size(p, gk, &sz));
+        uint8_t *b = malloc(sz);
+        CHECK_OK(hers_galois_key_serialize(p, gk, b, sz, &wr));
+        CHECK_EQ_U64(wr, sz);
+        CHECK_OK(hers_galois_key_deserialize(p, b, sz, &gk2));
+        if (gk2)
+            CHECK(memcmp(gk->data, gk2->data, gk->count * gk->digits * 2 * k * n * 8) == 0);
+        hers_galois_key_free(gk2);
+        save_seed(seed_dir, "fuzz_keys", "galois", b, sz);
+        corrupt_all("galois key", rd_gk, p, b, sz);
+        CHECK(rd_gk(other, b, sz) == HERS_ERR_MISMATCH);
+        expect_body_byte(rd_gk, p, b, sz, 5, 2, HERS_ERR_FORMAT);     /* flags */
+        expect_body_byte(rd_gk, p, b, sz, 6, 7, HERS_ERR_FORMAT);     /* digit bits */
+        expect_body_byte(rd_gk, p, b, sz, 7, 3, HERS_ERR_FORMAT);     /* count vs size */
+        expect_body_byte(rd_gk, p, b, sz, 40, 4, HERS_ERR_FORMAT);    /* even element */
+        expect_body_byte(rd_gk, p, b, sz, 44, 3, HERS_ERR_FORMAT);    /* repeated element */
+        hers_galois_key_free(gk);
         free(b);
     }
 

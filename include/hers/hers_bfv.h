@@ -269,6 +269,87 @@ hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, siz
 hers_status hers_ciphertext_to_ntt(const hers_params *p, hers_ciphertext *ct);
 hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct);
 
+
+/* ------------------------------------------------------------ Galois automorphisms */
+/* The automorphism tau_g: m(x) -> m(x^g) of R = Z[x]/(x^N + 1), for odd g in
+ * [3, 2N). On NTT-form residues it is a permutation of the evaluation points
+ * (free); on a ciphertext it gives an encryption of tau_g(m) under tau_g(s),
+ * which key switching with a Galois key brings back to s.
+ *
+ * Key switching (docs/design.md, "Galois automorphisms and key switching")
+ * uses the relinearisation's RNS digits, each residue further cut into
+ * w-bit digits (w = digit_bits, default ceil(max bitlen(q_i) / 2): two digits
+ * per prime): digit (i, j) = bits [wj, wj + w) of [c]_{q_i}, key entry (i, j)
+ * = (-a s + e + 2^(wj) [1 mod q_i, 0 mod the others] tau_g(s), a). Smaller w
+ * means less noise, larger keys and more NTTs (hers_galois_noise). */
+#define HERS_GALOIS_MAX_ELEMENTS 64
+
+typedef struct hers_galois_key hers_galois_key;  /* opaque, immutable */
+
+/* Keys for `count` (1..HERS_GALOIS_MAX_ELEMENTS) distinct odd elements g in
+ * [3, 2N); digit_bits 0 = the default, else 8..32 (and >= ceil(bitlen(q_i)/16)
+ * so a prime has at most 16 digits). Seed: as the other keys. */
+hers_status hers_keygen_galois(const hers_params *p, const hers_secret_key *sk,
+                               const uint32_t *elements, size_t count, unsigned digit_bits,
+                               hers_galois_key **gk);
+hers_status hers_keygen_galois_seeded(const hers_params *p, const hers_secret_key *sk,
+                                      const uint32_t *elements, size_t count, unsigned digit_bits,
+                                      const uint8_t seed[HERS_SEED_BYTES], hers_galois_key **gk);
+void hers_galois_key_free(hers_galois_key *gk);
+size_t hers_galois_key_count(const hers_galois_key *gk);
+uint32_t hers_galois_key_element(const hers_galois_key *gk, size_t i);
+int hers_galois_key_has(const hers_galois_key *gk, uint32_t g);
+unsigned hers_galois_key_digit_bits(const hers_galois_key *gk);
+
+/* Applies tau_g to plaintext coefficients (coefficient encoding; oracle for
+ * tests): coefficient i goes to i*g mod 2N, negated when that is >= N. */
+hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_plaintext *in,
+                                  hers_plaintext *out);
+/* out = KeySwitch(tau_g(in)): a 2-part HERS_FORM_BFV ciphertext over all k
+ * primes (NTT form or not; out gets the same), encrypting tau_g(m) under s.
+ * HERS_ERR_ARG when gk has no key for g; BGV form and 3 parts are refused.
+ * out may alias in. */
+hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, uint32_t g,
+                              const hers_ciphertext *in, hers_ciphertext *out);
+/* Noise added by one key switch with w-bit digits (digit_bits 0 = default):
+ * *worst = sum over digits of N (2^w_ij - 1) * 21 (infinity-norm bound),
+ * *sd = its standard deviation (digits uniform, errors of variance 10.5). */
+hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double *worst,
+                              double *sd);
+
+/* ------------------------------------------------------------ coefficient expansion */
+/* SealPIR-style expansion, one substitution per tree node (Angel et al.
+ * 2018; the variant with d - 1 key switches): a ciphertext of
+ * m(x) = sum_{i<d} m_i x^i (d <= N) becomes d ciphertexts out[i] of the
+ * constant 2^(e_i) m_i, e_i = hers_expand_doublings(d, i) <= ceil(log2 d).
+ * Level j (0 <= j < ceil(log2 d)) uses g_j = N/2^j + 1; the keys needed are
+ * hers_expand_elements(). Callers pre-multiply m_i by 2^-(e_i) mod t. */
+size_t hers_expand_levels(size_t d);                       /* ceil(log2 d) */
+uint32_t hers_expand_element(size_t n, size_t level);      /* N/2^level + 1 */
+/* Writes the hers_expand_levels(d) elements; d in 1..N. */
+hers_status hers_expand_elements(size_t n, size_t d, uint32_t *elements, size_t *count);
+unsigned hers_expand_doublings(size_t d, size_t i);
+/* in: 2-part BFV, all primes, NTT form; out: array of d zero-initialised (or
+ * previously used) ciphertexts, NTT form. */
+hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
+                        size_t d, hers_ciphertext *out);
+/* Worst-case and standard-deviation bounds on the noise of every expanded
+ * output, from the input noise (worst, sd) and the key switches. */
+hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t d, double in_worst,
+                              double in_sd, double *worst, double *sd);
+
+/* ------------------------------------------------------------ compressed c0 */
+/* Upload form of a seeded ciphertext's c0: each coefficient (as an integer
+ * mod Q, coefficient form) is sent as y = round(2^K c0 / Q) mod 2^K, K bits;
+ * the receiver takes round(y Q / 2^K). Added noise |.| <= Q/2^(K+1) + 1
+ * (docs/design.md). K = hers_c0_bits(p) = min(64, bitlen(t) + 44). */
+unsigned hers_c0_bits(const hers_params *p);
+/* ct: 2-part, all primes, seeded (c1 from the seed), NTT form. y: N words. */
+hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y);
+/* Rebuilds ct (NTT form, seeded, part 1 expanded from seed) from y. */
+hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
+                               const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct);
+
 #ifdef __cplusplus
 }
 #endif

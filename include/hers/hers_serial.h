@@ -7,7 +7,7 @@
  *
  *   offset  size  field
  *   0       4     magic "HERS"
- *   4       4     object tag: "PARM" "SKEY" "PKEY" "RKEY" "PTXT" "CTXT"
+ *   4       4     object tag: "PARM" "SKEY" "PKEY" "RKEY" "PTXT" "CTXT" "GKEY"
  *   8       4     format version, u32 LE (HERS_SERIAL_VERSION)
  *   12      4     reserved, 0
  *   16      32    parameter-set id (hers_params_id)
@@ -76,7 +76,8 @@ typedef enum hers_object_type {
     HERS_OBJ_PUBLIC_KEY = 3,  /* "PKEY" */
     HERS_OBJ_RELIN_KEY = 4,   /* "RKEY" */
     HERS_OBJ_PLAINTEXT = 5,   /* "PTXT" */
-    HERS_OBJ_CIPHERTEXT = 6   /* "CTXT" */
+    HERS_OBJ_CIPHERTEXT = 6,  /* "CTXT" */
+    HERS_OBJ_GALOIS_KEY = 7   /* "GKEY" */
 } hers_object_type;
 
 /* "params", "secret key", ... ("unknown" otherwise). */
@@ -135,6 +136,17 @@ hers_status hers_relin_key_deserialize(const hers_params *p, const void *buf, si
                                        hers_relin_key **out);
 hers_status hers_relin_key_write(const char *path, const hers_params *p, const hers_relin_key *rk);
 hers_status hers_relin_key_read(const char *path, const hers_params *p, hers_relin_key **out);
+
+/* Galois keys (hers_keygen_galois): seed-compressed when made with a seed
+ * (only part 0 of each digit travels). Public material: upload once. */
+hers_status hers_galois_key_serialized_size(const hers_params *p, const hers_galois_key *gk,
+                                            size_t *size);
+hers_status hers_galois_key_serialize(const hers_params *p, const hers_galois_key *gk, void *buf,
+                                      size_t cap, size_t *written);
+hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, size_t len,
+                                        hers_galois_key **out);
+hers_status hers_galois_key_write(const char *path, const hers_params *p, const hers_galois_key *gk);
+hers_status hers_galois_key_read(const char *path, const hers_params *p, hers_galois_key **out);
 
 /* ------------------------------------------------------------ passphrase-protected secret key */
 /* A secret-key record (above) sealed with a key derived from a passphrase:

@@ -49,6 +49,9 @@
 #define HERS_STREAM_CT_A      UINT64_C(0x43545f4100000000) /* ciphertext part 1 */
 #define HERS_STREAM_CT_SEED   UINT64_C(0x43545f5300000000) /* derives the ct a-seed */
 #define HERS_STREAM_ENC       UINT64_C(0x454e430000000000) /* u, e0, e1 */
+#define HERS_STREAM_GK_A      UINT64_C(0x474b5f4100000000) /* + (g << 8) + digit */
+#define HERS_STREAM_GK_E      UINT64_C(0x474b5f4500000000)
+#define HERS_STREAM_GK_SEED   UINT64_C(0x474b5f5300000000)
 
 struct hers_bfv_precomp; /* RNS / multiplication constants (bfv_precomp.h) */
 
@@ -105,6 +108,30 @@ struct hers_relin_key {
     int has_seed;        /* 1: a_d = hers_bfv_expand_uniform(seed, HERS_STREAM_RK_A + d) */
     uint8_t seed[HERS_SEED_BYTES];
 };
+
+
+struct hers_galois_key {
+    uint8_t params_id[HERS_PARAMS_ID_BYTES];
+    size_t n;
+    size_t num_primes;   /* k */
+    unsigned digit_bits; /* w */
+    size_t digits;       /* D = sum_i ceil(bitlen(q_i) / w); digit t = (i, j) in
+                            order of i, then j */
+    size_t count;
+    uint32_t elements[HERS_GALOIS_MAX_ELEMENTS];
+    /* count*D*2*k*n residues, NTT form: element e, digit t, part p, prime i at
+     * data + (((e*D + t)*2 + p)*k + i)*n. part 0 = -(a s) + e + 2^(wj)
+     * [1 mod q_i] tau_g(s), part 1 = a. */
+    uint64_t *data;
+    int has_seed;        /* 1: a = expand_uniform(seed, HERS_STREAM_GK_A + (g << 8) + t) */
+    uint8_t seed[HERS_SEED_BYTES];
+};
+
+/* Digits per prime and total for digit width w (galois.c). */
+size_t hers_galois_digits(const hers_params *p, unsigned w);
+unsigned hers_galois_default_bits(const hers_params *p);
+hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w,
+                                  hers_galois_key **gk);
 
 /* ------------------------------------------------------------------ helpers
  * for serialisation and the search kernel. */

@@ -13,18 +13,18 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
 
-static const char tags[7][5] = {"????", "PARM", "SKEY", "PKEY", "RKEY", "PTXT", "CTXT"};
-static const char *const names[7] = {"unknown",   "params",    "secret key", "public key",
-                                     "relin key", "plaintext", "ciphertext"};
+static const char tags[8][5] = {"????", "PARM", "SKEY", "PKEY", "RKEY", "PTXT", "CTXT", "GKEY"};
+static const char *const names[8] = {"unknown",   "params",    "secret key", "public key",
+                                     "relin key", "plaintext", "ciphertext", "galois key"};
 
 const char *hers_object_type_name(hers_object_type t)
 {
-    return (t >= HERS_OBJ_PARAMS && t <= HERS_OBJ_CIPHERTEXT) ? names[t] : names[0];
+    return (t >= HERS_OBJ_PARAMS && t <= HERS_OBJ_GALOIS_KEY) ? names[t] : names[0];
 }
 
 static int tag_type(const uint8_t *tag)
 {
-    for (int i = HERS_OBJ_PARAMS; i <= HERS_OBJ_CIPHERTEXT; i++)
+    for (int i = HERS_OBJ_PARAMS; i <= HERS_OBJ_GALOIS_KEY; i++)
         if (memcmp(tag, tags[i], 4) == 0)
             return i;
     return 0;

@@ -1,0 +1,594 @@
+/*
+ * galois.c - Galois automorphisms x -> x^g, Galois keys and key switching
+ * with RNS x w-bit digits (layout in bfv_internal.h; analysis in
+ * docs/design.md, "Galois automorphisms and key switching").
+ *
+ * NTT order (hers_ntt.h): index j holds a(psi^(2 brv(j) + 1)). tau_g(a) at
+ * index j is a(psi^((2 brv(j) + 1) g)) = a at the index j' with
+ * 2 brv(j') + 1 = (2 brv(j) + 1) g mod 2N: a permutation, the same for every
+ * prime.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "bfv/bfv_precomp.h"
+#include "hers/hers_mem.h"
+
+static size_t brv(size_t x, int bits)
+{
+    size_t r = 0;
+    for (int i = 0; i < bits; i++, x >>= 1)
+        r = (r << 1) | (x & 1);
+    return r;
+}
+
+static int valid_element(size_t n, uint32_t g)
+{
+    return (g & 1) && g >= 3 && g < 2 * n;
+}
+
+/* perm[j] = source index of output j in the NTT domain. */
+static void galois_perm(size_t n, int log_n, uint32_t g, uint32_t *perm)
+{
+    size_t two_n = 2 * n;
+    for (size_t j = 0; j < n; j++) {
+        size_t e = ((2 * brv(j, log_n) + 1) * (size_t)g) % two_n;
+        perm[j] = (uint32_t)brv((e - 1) / 2, log_n);
+    }
+}
+
+/* Coefficient form: coefficient i goes to position i g mod 2N (negated
+ * beyond N). */
+static void galois_coeff(const uint64_t *in, uint64_t *out, size_t n, uint32_t g, uint64_t q)
+{
+    size_t mask = 2 * n - 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t e = (i * (size_t)g) & mask;
+        if (e < n)
+            out[e] = in[i];
+        else
+            out[e - n] = in[i] ? q - in[i] : 0;
+    }
+}
+
+static void galois_ntt(const uint64_t *in, uint64_t *out, size_t n, const uint32_t *perm)
+{
+    for (size_t j = 0; j < n; j++)
+        out[j] = in[perm[j]];
+}
+
+unsigned hers_galois_default_bits(const hers_params *p)
+{
+    int maxb = 0;
+    for (size_t i = 0; i < p->k; i++)
+        if (p->q[i].bits > maxb)
+            maxb = p->q[i].bits;
+    return (unsigned)((maxb + 1) / 2);
+}
+
+static size_t digits_of_prime(const hers_params *p, size_t i, unsigned w)
+{
+    return ((size_t)p->q[i].bits + w - 1) / w;
+}
+
+size_t hers_galois_digits(const hers_params *p, unsigned w)
+{
+    size_t D = 0;
+    for (size_t i = 0; i < p->k; i++)
+        D += digits_of_prime(p, i, w);
+    return D;
+}
+
+static hers_status check_bits(const hers_params *p, unsigned *w)
+{
+    if (*w == 0)
+        *w = hers_galois_default_bits(p);
+    if (*w < 8 || *w > 32)
+        return hers_error(HERS_ERR_ARG, "galois: digit_bits %u (8..32)", *w);
+    for (size_t i = 0; i < p->k; i++)
+        if (digits_of_prime(p, i, *w) > 16)
+            return hers_error(HERS_ERR_ARG, "galois: digit_bits %u gives more than 16 digits of q_%zu",
+                              *w, i);
+    return HERS_OK;
+}
+
+void hers_galois_key_free(hers_galois_key *gk)
+{
+    if (!gk)
+        return;
+    hers_free(gk->data);
+    hers_free(gk);
+}
+
+size_t hers_galois_key_count(const hers_galois_key *gk) { return gk ? gk->count : 0; }
+uint32_t hers_galois_key_element(const hers_galois_key *gk, size_t i)
+{
+    return gk && i < gk->count ? gk->elements[i] : 0;
+}
+unsigned hers_galois_key_digit_bits(const hers_galois_key *gk) { return gk ? gk->digit_bits : 0; }
+
+static long key_index(const hers_galois_key *gk, uint32_t g)
+{
+    for (size_t e = 0; e < gk->count; e++)
+        if (gk->elements[e] == g)
+            return (long)e;
+    return -1;
+}
+
+int hers_galois_key_has(const hers_galois_key *gk, uint32_t g)
+{
+    return gk && key_index(gk, g) >= 0;
+}
+
+hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w,
+                                  hers_galois_key **out)
+{
+    *out = NULL;
+    hers_status st = check_bits(p, &w);
+    if (st != HERS_OK)
+        return st;
+    if (count < 1 || count > HERS_GALOIS_MAX_ELEMENTS)
+        return hers_error(HERS_ERR_ARG, "galois: %zu elements (1..%d)", count, HERS_GALOIS_MAX_ELEMENTS);
+    hers_galois_key *gk = hers_alloc(sizeof *gk);
+    if (!gk)
+        return hers_error(HERS_ERR_NOMEM, "galois key: out of memory");
+    memset(gk, 0, sizeof *gk);
+    memcpy(gk->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    gk->n = p->n;
+    gk->num_primes = p->k;
+    gk->digit_bits = w;
+    gk->digits = hers_galois_digits(p, w);
+    gk->count = count;
+    gk->data = hers_alloc_array(count * gk->digits * 2 * p->k * p->n, sizeof(uint64_t));
+    if (!gk->data) {
+        hers_free(gk);
+        return hers_error(HERS_ERR_NOMEM, "galois key: out of memory");
+    }
+    *out = gk;
+    return HERS_OK;
+}
+
+hers_status hers_keygen_galois_seeded(const hers_params *p, const hers_secret_key *sk,
+                                      const uint32_t *elements, size_t count, unsigned digit_bits,
+                                      const uint8_t seed[HERS_SEED_BYTES], hers_galois_key **out)
+{
+    if (!p || !sk || !elements || !seed || !out)
+        return hers_error(HERS_ERR_ARG, "galois keygen: NULL argument");
+    *out = NULL;
+    hers_status st = hers_bfv_check_id(p, sk->params_id, "galois keygen: secret key");
+    if (st != HERS_OK)
+        return st;
+    for (size_t e = 0; e < count && e < HERS_GALOIS_MAX_ELEMENTS; e++) {
+        if (!valid_element(p->n, elements[e]))
+            return hers_error(HERS_ERR_ARG, "galois keygen: element %u is not odd in [3, %zu)",
+                              elements[e], 2 * p->n);
+        for (size_t f = 0; f < e; f++)
+            if (elements[f] == elements[e])
+                return hers_error(HERS_ERR_ARG, "galois keygen: element %u given twice", elements[e]);
+    }
+    hers_galois_key *gk;
+    if ((st = hers_galois_key_alloc(p, count, digit_bits, &gk)) != HERS_OK)
+        return st;
+    size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
+    unsigned w = gk->digit_bits;
+    uint64_t *ts = hers_alloc_array(kn, sizeof(uint64_t));
+    uint64_t *tmp = hers_alloc_array(kn, sizeof(uint64_t));
+    uint32_t *perm = hers_alloc_array(n, sizeof(uint32_t));
+    int8_t *e8 = hers_alloc(n);
+    if (!ts || !tmp || !perm || !e8) {
+        st = hers_error(HERS_ERR_NOMEM, "galois keygen: out of memory");
+        goto done;
+    }
+    hers_prg g;
+    hers_prg_init(&g, seed, HERS_STREAM_GK_SEED);
+    hers_prg_bytes(&g, gk->seed, HERS_SEED_BYTES);
+    gk->has_seed = 1;
+    hers_prg_init(&g, seed, HERS_STREAM_GK_E);
+    for (size_t e = 0; e < count; e++) {
+        uint32_t ge = elements[e];
+        gk->elements[e] = ge;
+        galois_perm(n, p->log_n, ge, perm);
+        for (size_t i = 0; i < k; i++)
+            galois_ntt(sk->s_ntt + i * n, ts + i * n, n, perm);
+        size_t t = 0;
+        for (size_t i = 0; i < k; i++) {
+            for (size_t j = 0; j < digits_of_prime(p, i, w); j++, t++) {
+                uint64_t *b = gk->data + ((e * D + t) * 2) * kn;
+                uint64_t *a = b + kn;
+                hers_bfv_expand_uniform(p, gk->seed, HERS_STREAM_GK_A + ((uint64_t)ge << 8) + t, k, a);
+                /* b = -(a s) + e */
+                hers_sample_cbd(&g, e8, n);
+                hers_rns_from_small(p, e8, k, tmp);
+                hers_rns_ntt(p, tmp, k);
+                hers_rns_mul(p, b, a, sk->s_ntt, k);
+                hers_rns_sub(p, b, tmp, b, k);
+                /* + 2^(wj) tau(s) in prime i's block */
+                uint64_t f = hers_pow_mod(2, (uint64_t)w * j, &p->q[i]);
+                hers_poly_mul_scalar(tmp, ts + i * n, f, n, &p->q[i]);
+                hers_poly_add(b + i * n, b + i * n, tmp, n, &p->q[i]);
+            }
+        }
+    }
+    hers_prg_wipe(&g);
+done:
+    hers_free_secret(ts, kn * sizeof(uint64_t));
+    hers_free_secret(tmp, kn * sizeof(uint64_t));
+    hers_free(perm);
+    hers_free_secret(e8, n);
+    if (st != HERS_OK) {
+        hers_galois_key_free(gk);
+        return st;
+    }
+    *out = gk;
+    return HERS_OK;
+}
+
+hers_status hers_keygen_galois(const hers_params *p, const hers_secret_key *sk,
+                               const uint32_t *elements, size_t count, unsigned digit_bits,
+                               hers_galois_key **out)
+{
+    uint8_t seed[HERS_SEED_BYTES];
+    hers_status st = hers_random_bytes(seed, sizeof seed);
+    if (st == HERS_OK)
+        st = hers_keygen_galois_seeded(p, sk, elements, count, digit_bits, seed, out);
+    hers_wipe(seed, sizeof seed);
+    return st;
+}
+
+hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_plaintext *in,
+                                  hers_plaintext *out)
+{
+    if (!p || !in || !out || !in->coeffs || in->n != p->n)
+        return hers_error(HERS_ERR_ARG, "plaintext galois: bad argument");
+    if (!valid_element(p->n, g))
+        return hers_error(HERS_ERR_ARG, "plaintext galois: element %u is not odd in [3, %zu)", g,
+                          2 * p->n);
+    uint64_t *tmp = hers_alloc_array(p->n, sizeof(uint64_t));
+    if (!tmp)
+        return hers_error(HERS_ERR_NOMEM, "plaintext galois: out of memory");
+    galois_coeff(in->coeffs, tmp, p->n, g, p->t);
+    hers_status st = hers_pt_prepare(p, out, "plaintext galois");
+    if (st == HERS_OK)
+        memcpy(out->coeffs, tmp, p->n * sizeof(uint64_t));
+    hers_free(tmp);
+    return st;
+}
+
+/* Key switching of (c0, c1) [NTT form, all primes] from tau_g(s) to s, after
+ * the permutation: acc0 = c0 + sum_t d_t b_t, acc1 = sum_t d_t a_t. */
+static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, const uint64_t *c1,
+                       uint64_t *acc0, uint64_t *acc1, uint64_t *cf, uint64_t *dg)
+{
+    size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
+    unsigned w = gk->digit_bits;
+    uint64_t mask = (w >= 64) ? ~(uint64_t)0 : (((uint64_t)1 << w) - 1);
+    memcpy(cf, c1, kn * sizeof(uint64_t));
+    hers_rns_intt(p, cf, k);
+    memset(acc1, 0, kn * sizeof(uint64_t));
+    size_t t = 0;
+    for (size_t i = 0; i < k; i++) {
+        const uint64_t *x = cf + i * n;
+        for (size_t j = 0; j < digits_of_prime(p, i, w); j++, t++) {
+            unsigned sh = w * (unsigned)j;
+            for (size_t r = 0; r < k; r++) {
+                uint64_t *o = dg + r * n;
+                uint64_t q = p->q[r].value;
+                if (mask < q) {
+                    for (size_t c = 0; c < n; c++)
+                        o[c] = (x[c] >> sh) & mask;
+                } else {
+                    for (size_t c = 0; c < n; c++)
+                        o[c] = ((x[c] >> sh) & mask) % q;
+                }
+            }
+            hers_rns_ntt(p, dg, k);
+            const uint64_t *b = gk->data + ((e * D + t) * 2) * kn;
+            hers_rns_mul_acc(p, acc0, dg, b, k);
+            hers_rns_mul_acc(p, acc1, dg, b + kn, k);
+        }
+    }
+}
+
+hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, uint32_t g,
+                              const hers_ciphertext *in, hers_ciphertext *out)
+{
+    if (!p || !gk || !in || !out || !in->data)
+        return hers_error(HERS_ERR_ARG, "galois: NULL argument");
+    hers_status st = hers_bfv_check_id(p, gk->params_id, "galois: key");
+    if (st == HERS_OK)
+        st = hers_ct_check(p, in, "galois");
+    if (st != HERS_OK)
+        return st;
+    if (in->parts != 2 || in->num_primes != p->k || in->form != HERS_FORM_BFV)
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "galois: needs a 2-part BFV-form ciphertext over all %zu primes", p->k);
+    long e = key_index(gk, g);
+    if (e < 0)
+        return hers_error(HERS_ERR_ARG, "galois: no key for element %u", g);
+    size_t k = p->k, n = p->n, kn = k * n;
+    uint64_t *scr = hers_bfv_scratch(4 * kn + (n + 1) / 2);
+    if (!scr)
+        return hers_error(HERS_ERR_NOMEM, "galois: out of memory");
+    uint64_t *acc0 = scr, *acc1 = scr + kn, *cf = scr + 2 * kn, *dg = scr + 3 * kn;
+    uint32_t *perm = (uint32_t *)(scr + 4 * kn);
+    int ntt = in->ntt_form;
+    if (ntt) {
+        galois_perm(n, p->log_n, g, perm);
+        for (size_t i = 0; i < k; i++) {
+            galois_ntt(hers_ct_poly(in, 0, i), acc0 + i * n, n, perm);
+            galois_ntt(hers_ct_poly(in, 1, i), dg + i * n, n, perm);
+        }
+    } else {
+        for (size_t i = 0; i < k; i++) {
+            galois_coeff(hers_ct_poly(in, 0, i), acc0 + i * n, n, g, p->q[i].value);
+            galois_coeff(hers_ct_poly(in, 1, i), dg + i * n, n, g, p->q[i].value);
+        }
+        hers_rns_ntt(p, acc0, k);
+        hers_rns_ntt(p, dg, k);
+    }
+    /* dg holds tau(c1) in NTT form; key_switch copies it to cf first */
+    key_switch(p, gk, (size_t)e, dg, acc0, acc1, cf, dg);
+    if (!ntt) {
+        hers_rns_intt(p, acc0, k);
+        hers_rns_intt(p, acc1, k);
+    }
+    if ((st = hers_ct_reserve(p, out, 2, k, 0)) != HERS_OK)
+        return st;
+    memcpy(hers_ct_poly(out, 0, 0), acc0, kn * sizeof(uint64_t));
+    memcpy(hers_ct_poly(out, 1, 0), acc1, kn * sizeof(uint64_t));
+    out->ntt_form = ntt;
+    out->form = HERS_FORM_BFV;
+    out->has_seed = 0;
+    memset(out->seed, 0, sizeof out->seed);
+    return HERS_OK;
+}
+
+hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double *worst, double *sd)
+{
+    if (!p || !worst || !sd)
+        return hers_error(HERS_ERR_ARG, "galois noise: NULL argument");
+    unsigned w = digit_bits;
+    hers_status st = check_bits(p, &w);
+    if (st != HERS_OK)
+        return st;
+    double wsum = 0, var = 0, n = (double)p->n;
+    for (size_t i = 0; i < p->k; i++) {
+        int left = p->q[i].bits;
+        for (size_t j = 0; j < digits_of_prime(p, i, w); j++, left -= (int)w) {
+            int b = left < (int)w ? left : (int)w;   /* bits of this digit */
+            double m = ldexp(1.0, b) - 1;            /* largest digit */
+            wsum += n * m * 21.0;
+            var += n * (m * (2 * m + 1) / 6.0) * 10.5;  /* E[d^2], d uniform in [0, m] */
+        }
+    }
+    *worst = wsum;
+    *sd = sqrt(var);
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ expansion */
+
+size_t hers_expand_levels(size_t d)
+{
+    size_t L = 0;
+    while (((size_t)1 << L) < d)
+        L++;
+    return L;
+}
+
+uint32_t hers_expand_element(size_t n, size_t level)
+{
+    return (uint32_t)((n >> level) + 1);
+}
+
+hers_status hers_expand_elements(size_t n, size_t d, uint32_t *elements, size_t *count)
+{
+    if (!elements || !count || d < 1 || d > n)
+        return hers_error(HERS_ERR_ARG, "expand elements: d = %zu (1..%zu)", d, n);
+    size_t L = hers_expand_levels(d);
+    for (size_t j = 0; j < L; j++)
+        elements[j] = hers_expand_element(n, j);
+    *count = L;
+    return HERS_OK;
+}
+
+/* Leaf i's ancestor at level j is node r = i mod 2^j; it is split (one key
+ * switch, the left child doubled) iff its right child r + 2^j exists. */
+unsigned hers_expand_doublings(size_t d, size_t i)
+{
+    unsigned c = 0;
+    size_t L = hers_expand_levels(d);
+    for (size_t j = 0; j < L; j++) {
+        size_t h = (size_t)1 << j;
+        if ((i & (h - 1)) + h < d)
+            c++;
+    }
+    return c;
+}
+
+hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
+                        size_t d, hers_ciphertext *out)
+{
+    if (!p || !gk || !in || !out)
+        return hers_error(HERS_ERR_ARG, "expand: NULL argument");
+    if (d < 1 || d > p->n)
+        return hers_error(HERS_ERR_ARG, "expand: d = %zu (1..%zu)", d, p->n);
+    if (in->parts != 2 || in->num_primes != p->k || !in->ntt_form || in->form != HERS_FORM_BFV)
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "expand: needs a 2-part BFV ciphertext over all primes in NTT form");
+    size_t L = hers_expand_levels(d), k = p->k, n = p->n, kn = k * n;
+    for (size_t j = 0; j < L; j++)
+        if (!hers_galois_key_has(gk, hers_expand_element(n, j)))
+            return hers_error(HERS_ERR_ARG, "expand: no Galois key for element %u (level %zu of d = %zu)",
+                              hers_expand_element(n, j), j, d);
+    hers_status st = hers_ciphertext_copy(in, &out[0]);
+    if (st != HERS_OK)
+        return st;
+    out[0].has_seed = 0;
+    hers_ciphertext tau = {0};
+    uint64_t *mono = hers_alloc_array(kn, sizeof(uint64_t));
+    if (!mono)
+        return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
+    for (size_t j = 0; j < L && st == HERS_OK; j++) {
+        size_t h = (size_t)1 << j;
+        /* NTT of x^(-h) = -x^(N-h) */
+        memset(mono, 0, kn * sizeof(uint64_t));
+        for (size_t i = 0; i < k; i++)
+            mono[i * n + (n - h)] = p->q[i].value - 1;
+        hers_rns_ntt(p, mono, k);
+        uint32_t g = hers_expand_element(n, j);
+        for (size_t r = 0; r < h && r + h < d && st == HERS_OK; r++) {
+            st = hers_apply_galois(p, gk, g, &out[r], &tau);
+            if (st == HERS_OK)
+                st = hers_sub(p, &out[r], &tau, &out[r + h]);
+            if (st == HERS_OK)
+                st = hers_add(p, &out[r], &tau, &out[r]);
+            if (st != HERS_OK)
+                break;
+            hers_ciphertext *c = &out[r + h];
+            for (size_t part = 0; part < 2; part++)
+                hers_rns_mul(p, hers_ct_poly(c, part, 0), hers_ct_poly(c, part, 0), mono, k);
+        }
+    }
+    hers_ciphertext_free(&tau);
+    hers_free(mono);
+    return st;
+}
+
+hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t d, double in_worst,
+                              double in_sd, double *worst, double *sd)
+{
+    if (!worst || !sd)
+        return hers_error(HERS_ERR_ARG, "expand noise: NULL argument");
+    double kw, ks;
+    hers_status st = hers_galois_noise(p, digit_bits, &kw, &ks);
+    if (st != HERS_OK)
+        return st;
+    /* One split: e' = e +- tau(e) + ks (the shift by x^-h keeps norms).
+     * Worst case: |e'| <= 2|e| + kw. Mean square: tau permutes the
+     * coefficients (with signs); e and tau(e) coincide on the 1/2^(j+1)
+     * fixed points of x -> x g_j, so E|e'|^2 <= 2 (1 + 2^-(j+1)) E|e|^2
+     * + ks^2 <= 3 E|e|^2 + ks^2. */
+    double w = in_worst, v = in_sd * in_sd;
+    for (size_t j = 0; j < hers_expand_levels(d); j++) {
+        w = 2 * w + kw;
+        v = 3 * v + ks * ks;
+    }
+    *worst = w;
+    *sd = sqrt(v);
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ compressed c0 */
+
+unsigned hers_c0_bits(const hers_params *p)
+{
+    unsigned b = 44;
+    for (uint64_t t = p->t; t; t >>= 1)
+        b++;
+    return b > 64 ? 64 : b;
+}
+
+/* (Q/q_i)^-1 mod q_i. */
+static uint64_t crt_inv(const hers_params *p, size_t i)
+{
+    uint64_t m = 1;
+    for (size_t r = 0; r < p->k; r++)
+        if (r != i)
+            m = hers_mul_mod(m, p->q[r].value % p->q[i].value, &p->q[i]);
+    return hers_inv_mod(m, &p->q[i]);
+}
+
+hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y)
+{
+    if (!p || !ct || !y || !ct->data)
+        return hers_error(HERS_ERR_ARG, "c0 compress: NULL argument");
+    if (ct->parts != 2 || ct->num_primes != p->k || !ct->ntt_form || !ct->has_seed)
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "c0 compress: needs a seeded 2-part NTT-form ciphertext over all primes");
+    size_t k = p->k, n = p->n;
+    unsigned K = hers_c0_bits(p);
+    uint64_t *x = hers_alloc_array(k * n, sizeof(uint64_t));
+    if (!x)
+        return hers_error(HERS_ERR_NOMEM, "c0 compress: out of memory");
+    memcpy(x, hers_ct_poly(ct, 0, 0), k * n * sizeof(uint64_t));
+    hers_rns_intt(p, x, k);
+    uint64_t inv[HERS_MAX_PRIMES];
+    for (size_t i = 0; i < k; i++)
+        inv[i] = crt_inv(p, i);
+    uint64_t kmask = K == 64 ? ~(uint64_t)0 : (((uint64_t)1 << K) - 1);
+    /* c0 / Q = frac(sum_i z_i / q_i), z_i = [x_i (Q/q_i)^-1]_{q_i}; so
+     * 2^K c0 / Q = sum_i z_i 2^K / q_i (mod 2^K). Integer parts exactly,
+     * fractions in double: an error of one unit in y only adds Q/2^K to the
+     * bounded rounding error (docs/design.md). */
+    for (size_t c = 0; c < n; c++) {
+        uint64_t ip = 0;
+        double fr = 0;
+        for (size_t i = 0; i < k; i++) {
+            uint64_t q = p->q[i].value;
+            uint64_t z = hers_mul_mod(x[i * n + c], inv[i], &p->q[i]);
+            unsigned __int128 num = (unsigned __int128)z << K;
+            ip += (uint64_t)(num / q);
+            fr += (double)(uint64_t)(num % q) / (double)q;
+        }
+        y[c] = (ip + (uint64_t)llround(fr)) & kmask;
+    }
+    hers_free(x);
+    return HERS_OK;
+}
+
+hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
+                               const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct)
+{
+    if (!p || !y || !seed || !ct)
+        return hers_error(HERS_ERR_ARG, "c0 decompress: NULL argument");
+    size_t k = p->k, n = p->n;
+    unsigned K = hers_c0_bits(p);
+    uint64_t kmask = K == 64 ? ~(uint64_t)0 : (((uint64_t)1 << K) - 1);
+    /* Q as little-endian 64-bit limbs; A = floor(Q / 2^K) mod q_r, B = Q mod 2^K */
+    uint64_t limb[HERS_MAX_PRIMES + 1] = {0};
+    size_t nl = 1;
+    limb[0] = 1;
+    for (size_t i = 0; i < k; i++) {
+        unsigned __int128 carry = 0;
+        for (size_t l = 0; l < nl; l++) {
+            unsigned __int128 v = (unsigned __int128)limb[l] * p->q[i].value + carry;
+            limb[l] = (uint64_t)v;
+            carry = v >> 64;
+        }
+        if (carry)
+            limb[nl++] = (uint64_t)carry;
+    }
+    uint64_t B = limb[0] & kmask;
+    uint64_t shifted[HERS_MAX_PRIMES + 1] = {0};
+    for (size_t l = 0; l < nl; l++) {
+        unsigned __int128 v = limb[l];
+        if (l + 1 < nl)
+            v |= (unsigned __int128)limb[l + 1] << 64;
+        shifted[l] = (uint64_t)(v >> K);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (y[i] > kmask)
+            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
+    hers_status st = hers_ct_reserve(p, ct, 2, k, 0);
+    if (st != HERS_OK)
+        return st;
+    for (size_t r = 0; r < k; r++) {
+        const hers_modulus *m = &p->q[r];
+        uint64_t A = 0;
+        for (size_t l = nl; l-- > 0;)
+            A = hers_reduce128(A, shifted[l], m);
+        uint64_t *o = hers_ct_poly(ct, 0, r);
+        for (size_t c = 0; c < n; c++) {
+            unsigned __int128 yb = (unsigned __int128)y[c] * B;
+            uint64_t lo = (uint64_t)((yb + ((unsigned __int128)1 << (K - 1))) >> K);
+            o[c] = hers_add_mod(hers_mul_mod(y[c], A, m), hers_reduce64(lo, m), m->value);
+        }
+    }
+    hers_rns_ntt(p, hers_ct_poly(ct, 0, 0), k);
+    ct->ntt_form = 1;
+    ct->form = HERS_FORM_BFV;
+    ct->has_seed = 1;
+    memcpy(ct->seed, seed, HERS_SEED_BYTES);
+    return hers_ciphertext_expand_seed(p, ct);
+}
