@@ -123,10 +123,10 @@ static void transcript(const char *set, hers_params *p)
             hash_ct(label, &ex[i]);
             hers_ciphertext_free(&ex[i]);
         }
-        uint64_t *y = calloc(n, 8);
+        uint64_t *y = calloc(2 * n, 8);
         CHECK_OK(hers_c0_compress(p, &b, y));
         snprintf(label, sizeof label, "%s.c0_compressed", set);
-        hash_words(label, y, n);
+        hash_words(label, y, 2 * n);
         free(y);
         hers_galois_key_free(gk);
     }

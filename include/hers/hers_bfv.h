@@ -341,12 +341,15 @@ hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t 
 /* ------------------------------------------------------------ compressed c0 */
 /* Upload form of a seeded ciphertext's c0: each coefficient (as an integer
  * mod Q, coefficient form) is sent as y = round(2^K c0 / Q) mod 2^K, K bits;
- * the receiver takes round(y Q / 2^K). Added noise |.| <= Q/2^(K+1) + 1
- * (docs/design.md). K = hers_c0_bits(p) = min(64, bitlen(t) + 44). */
+ * the receiver takes round(y Q / 2^K). Added noise |.| <= Q/2^K + 1
+ * (docs/design.md). K = hers_c0_bits(p) = min(95, ceil(log2 Q),
+ * 2 bitlen(t) + 28): the kernel needs probe noise below ~Q / (t^2 2^13).
+ * y: 2N words, y[c] = bits 0..31 of value c, y[N + c] = bits 32..K-1. */
 unsigned hers_c0_bits(const hers_params *p);
-/* ct: 2-part, all primes, seeded (c1 from the seed), NTT form. y: N words. */
+/* ct: 2-part, all primes, seeded (c1 from the seed), NTT form. */
 hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y);
-/* Rebuilds ct (NTT form, seeded, part 1 expanded from seed) from y. */
+/* Rebuilds ct (NTT form, seeded, part 1 expanded from seed) from y
+ * (HERS_ERR_FORMAT when a value is >= 2^K). */
 hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
                                const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct);
 

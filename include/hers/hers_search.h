@@ -208,11 +208,63 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
 void hers_query_free(hers_query *q);
 size_t hers_query_count(const hers_query *q);
 size_t hers_query_d(const hers_query *q);
-/* Upload record (versioned, checksummed; docs/formats.md "Query and result"). */
+/* Upload record (versioned, checksummed; docs/formats.md "Query and result");
+ * either form (the kind field). hers_search refuses a compact query. */
 hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
                                  size_t *len);
 hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
                                    hers_query **out);
+
+/* ------------------------------------------------------------ compact queries */
+/* Query forms (the record's kind field carries it):
+ *   HERS_QUERY_FULL: d ciphertexts per probe (hers_query_encrypt): no
+ *     Galois keys, the most noise margin, ~51 KB per dimension at n4096.
+ *   HERS_QUERY_COMPACT: one ciphertext per N components (coefficient i =
+ *     p_i 2^-e_i mod t), secret-key encrypted and sent as its 32-byte seed
+ *     plus c0 compressed to K = hers_c0_bits bits per coefficient (~32 KB
+ *     per probe at n4096 for any d <= N). The server expands it
+ *     (hers_query_expand) with the gallery's Galois keys (uploaded once with
+ *     the public material, hers_query_galois_keygen) into the full form.
+ * hers_query_default_form: compact when the predicted heuristic margin of
+ * the search with an expanded probe (hers_search_noise_bound_form) is >= 4
+ * bits, else full (docs/design.md, "Compact queries"). */
+typedef enum hers_query_form { HERS_QUERY_FULL = 0, HERS_QUERY_COMPACT = 1 } hers_query_form;
+
+const char *hers_query_form_name(hers_query_form f);          /* "full", "compact" */
+hers_status hers_query_form_parse(const char *s, hers_query_form *out);
+hers_query_form hers_query_get_form(const hers_query *q);
+
+/* The Galois elements a compact query of dimension d needs (ceil(log2
+ * min(d, N)) of them), and keys for them (seed NULL: fresh randomness). Keys
+ * made for d also serve every smaller d. */
+hers_status hers_query_galois_elements(const hers_params *p, size_t d, uint32_t *elements,
+                                       size_t *count);
+hers_status hers_query_galois_keygen(const hers_params *p, const hers_secret_key *sk, size_t d,
+                                     const uint8_t *seed, hers_galois_key **out);
+/* Key holder: count probes (as hers_query_encrypt) in the compact form. */
+hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_key *sk,
+                                       const int32_t *probes, size_t count, size_t d, uint32_t scale,
+                                       const uint8_t *seed, hers_query **out);
+/* Server: compact -> full (d constant-polynomial ciphertexts per probe, what
+ * hers_search consumes); one task per (probe, chunk) on `threads` workers
+ * (0 = online CPUs). HERS_ERR_MISMATCH when gk lacks an element. */
+hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
+                              unsigned threads, hers_query **out);
+/* Noise of one probe component as the kernel sees it (worst case and
+ * standard deviation), for a fresh (full; probe_public as in
+ * hers_search_noise_bound) or an expanded compact probe. */
+hers_status hers_query_probe_noise(const hers_params *p, hers_query_form form, size_t d,
+                                   int probe_public, double *worst, double *sd);
+/* hers_search_noise_bound with a probe noise of worst case b2 and variance v2. */
+hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode mode, size_t d,
+                                          int gallery_public, double b2, double v2,
+                                          double *worst_bits, double *heuristic_bits);
+/* The same for secret-key probes of the given form. */
+hers_status hers_search_noise_bound_form(const hers_params *p, hers_search_mode mode, size_t d,
+                                         int gallery_public, hers_query_form form,
+                                         double *worst_bits, double *heuristic_bits);
+hers_query_form hers_query_default_form(const hers_params *p, hers_search_mode mode, size_t d,
+                                        int gallery_public);
 
 /* ------------------------------------------------------------ search */
 

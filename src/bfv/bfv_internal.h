@@ -125,6 +125,8 @@ struct hers_galois_key {
     uint64_t *data;
     int has_seed;        /* 1: a = expand_uniform(seed, HERS_STREAM_GK_A + (g << 8) + t) */
     uint8_t seed[HERS_SEED_BYTES];
+    uint32_t *perm;      /* count*n: NTT-domain permutation of each element
+                            (derived, not serialised) */
 };
 
 /* Digits per prime and total for digit width w (galois.c). */
@@ -132,6 +134,8 @@ size_t hers_galois_digits(const hers_params *p, unsigned w);
 unsigned hers_galois_default_bits(const hers_params *p);
 hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w,
                                   hers_galois_key **gk);
+/* Fills gk->perm from gk->elements (after they are set). */
+void hers_galois_key_finish(const hers_params *p, hers_galois_key *gk);
 
 /* ------------------------------------------------------------------ helpers
  * for serialisation and the search kernel. */

@@ -97,7 +97,14 @@ void hers_galois_key_free(hers_galois_key *gk)
     if (!gk)
         return;
     hers_free(gk->data);
+    hers_free(gk->perm);
     hers_free(gk);
+}
+
+void hers_galois_key_finish(const hers_params *p, hers_galois_key *gk)
+{
+    for (size_t e = 0; e < gk->count; e++)
+        galois_perm(p->n, p->log_n, gk->elements[e], gk->perm + e * p->n);
 }
 
 size_t hers_galois_key_count(const hers_galois_key *gk) { return gk ? gk->count : 0; }
@@ -140,7 +147,10 @@ hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w
     gk->digits = hers_galois_digits(p, w);
     gk->count = count;
     gk->data = hers_alloc_array(count * gk->digits * 2 * p->k * p->n, sizeof(uint64_t));
-    if (!gk->data) {
+    gk->perm = hers_alloc_array(count * p->n, sizeof(uint32_t));
+    if (!gk->data || !gk->perm) {
+        hers_free(gk->data);
+        hers_free(gk->perm);
         hers_free(gk);
         return hers_error(HERS_ERR_NOMEM, "galois key: out of memory");
     }
@@ -210,6 +220,7 @@ hers_status hers_keygen_galois_seeded(const hers_params *p, const hers_secret_ke
         }
     }
     hers_prg_wipe(&g);
+    hers_galois_key_finish(p, gk);
 done:
     hers_free_secret(ts, kn * sizeof(uint64_t));
     hers_free_secret(tmp, kn * sizeof(uint64_t));
@@ -306,14 +317,13 @@ hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, u
     if (e < 0)
         return hers_error(HERS_ERR_ARG, "galois: no key for element %u", g);
     size_t k = p->k, n = p->n, kn = k * n;
-    uint64_t *scr = hers_bfv_scratch(4 * kn + (n + 1) / 2);
+    uint64_t *scr = hers_bfv_scratch(4 * kn);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "galois: out of memory");
     uint64_t *acc0 = scr, *acc1 = scr + kn, *cf = scr + 2 * kn, *dg = scr + 3 * kn;
-    uint32_t *perm = (uint32_t *)(scr + 4 * kn);
+    const uint32_t *perm = gk->perm + (size_t)e * n;
     int ntt = in->ntt_form;
     if (ntt) {
-        galois_perm(n, p->log_n, g, perm);
         for (size_t i = 0; i < k; i++) {
             galois_ntt(hers_ct_poly(in, 0, i), acc0 + i * n, n, perm);
             galois_ntt(hers_ct_poly(in, 1, i), dg + i * n, n, perm);
@@ -483,10 +493,13 @@ hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t 
 
 unsigned hers_c0_bits(const hers_params *p)
 {
-    unsigned b = 44;
+    unsigned tb = 0;
     for (uint64_t t = p->t; t; t >>= 1)
-        b++;
-    return b > 64 ? 64 : b;
+        tb++;
+    unsigned b = 2 * tb + 28, qb = (unsigned)ceil(p->log_q);
+    if (b > qb)
+        b = qb;
+    return b > 95 ? 95 : b;
 }
 
 /* (Q/q_i)^-1 mod q_i. */
@@ -497,6 +510,13 @@ static uint64_t crt_inv(const hers_params *p, size_t i)
         if (r != i)
             m = hers_mul_mod(m, p->q[r].value % p->q[i].value, &p->q[i]);
     return hers_inv_mod(m, &p->q[i]);
+}
+
+typedef unsigned __int128 u128;
+
+static u128 mask_bits(unsigned K)
+{
+    return K >= 128 ? ~(u128)0 : (((u128)1 << K) - 1);
 }
 
 hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y)
@@ -513,28 +533,58 @@ hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, ui
         return hers_error(HERS_ERR_NOMEM, "c0 compress: out of memory");
     memcpy(x, hers_ct_poly(ct, 0, 0), k * n * sizeof(uint64_t));
     hers_rns_intt(p, x, k);
-    uint64_t inv[HERS_MAX_PRIMES];
-    for (size_t i = 0; i < k; i++)
+    /* c0 / Q = frac(sum_i z_i / q_i), z_i = [x_i (Q/q_i)^-1]_{q_i}, so
+     * 2^K c0 / Q = sum_i z_i (I_i + r_i / q_i) (mod 2^K) with
+     * 2^K = I_i q_i + r_i. z_i I_i is needed mod 2^K only (wrapping u128
+     * product); z_i r_i < 2^124 is divided exactly; the fractions are summed
+     * in double: an error of one unit in y only adds Q/2^K to the bounded
+     * rounding error (docs/design.md). */
+    uint64_t inv[HERS_MAX_PRIMES], rem[HERS_MAX_PRIMES];
+    u128 quo[HERS_MAX_PRIMES];
+    for (size_t i = 0; i < k; i++) {
+        uint64_t q = p->q[i].value;
         inv[i] = crt_inv(p, i);
-    uint64_t kmask = K == 64 ? ~(uint64_t)0 : (((uint64_t)1 << K) - 1);
-    /* c0 / Q = frac(sum_i z_i / q_i), z_i = [x_i (Q/q_i)^-1]_{q_i}; so
-     * 2^K c0 / Q = sum_i z_i 2^K / q_i (mod 2^K). Integer parts exactly,
-     * fractions in double: an error of one unit in y only adds Q/2^K to the
-     * bounded rounding error (docs/design.md). */
+        u128 two_k = (u128)1 << K;
+        quo[i] = two_k / q;
+        rem[i] = (uint64_t)(two_k % q);
+    }
+    u128 km = mask_bits(K);
     for (size_t c = 0; c < n; c++) {
-        uint64_t ip = 0;
+        u128 ip = 0;
         double fr = 0;
         for (size_t i = 0; i < k; i++) {
             uint64_t q = p->q[i].value;
             uint64_t z = hers_mul_mod(x[i * n + c], inv[i], &p->q[i]);
-            unsigned __int128 num = (unsigned __int128)z << K;
-            ip += (uint64_t)(num / q);
-            fr += (double)(uint64_t)(num % q) / (double)q;
+            u128 zr = (u128)z * rem[i];
+            ip += (u128)z * quo[i] + zr / q;
+            fr += (double)(uint64_t)(zr % q) / (double)q;
         }
-        y[c] = (ip + (uint64_t)llround(fr)) & kmask;
+        u128 v = (ip + (u128)(uint64_t)llround(fr)) & km;
+        y[c] = (uint64_t)v & 0xffffffffu;
+        y[n + c] = (uint64_t)(v >> 32);
     }
     hers_free(x);
     return HERS_OK;
+}
+
+/* (a * b) >> s rounded to nearest, a, b < 2^96, s in [1, 127]: a 256-bit
+ * product from 64-bit halves. */
+static u128 mul_shift_round(u128 a, u128 b, unsigned s)
+{
+    uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64), b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
+    u128 p00 = (u128)a0 * b0, p01 = (u128)a0 * b1, p10 = (u128)a1 * b0, p11 = (u128)a1 * b1;
+    /* words w0..w3 of the product */
+    u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
+    uint64_t w0 = (uint64_t)p00, w1 = (uint64_t)mid;
+    u128 hi = (mid >> 64) + (p01 >> 64) + (p10 >> 64) + p11;
+    /* + 2^(s-1) */
+    u128 lo = ((u128)w1 << 64) | w0;
+    u128 add = (u128)1 << (s - 1);
+    u128 lo2 = lo + add;
+    if (lo2 < lo)
+        hi++;
+    /* (hi:lo2) >> s, s < 128 */
+    return (lo2 >> s) | (hi << (128 - s));
 }
 
 hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
@@ -544,32 +594,32 @@ hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
         return hers_error(HERS_ERR_ARG, "c0 decompress: NULL argument");
     size_t k = p->k, n = p->n;
     unsigned K = hers_c0_bits(p);
-    uint64_t kmask = K == 64 ? ~(uint64_t)0 : (((uint64_t)1 << K) - 1);
-    /* Q as little-endian 64-bit limbs; A = floor(Q / 2^K) mod q_r, B = Q mod 2^K */
-    uint64_t limb[HERS_MAX_PRIMES + 1] = {0};
+    for (size_t i = 0; i < n; i++)
+        if (y[i] >> 32 || (y[n + i] >> (K - 32)))
+            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
+    /* Q as little-endian 64-bit limbs; Q = A 2^K + B */
+    uint64_t limb[HERS_MAX_PRIMES + 2] = {0};
     size_t nl = 1;
     limb[0] = 1;
     for (size_t i = 0; i < k; i++) {
-        unsigned __int128 carry = 0;
+        u128 carry = 0;
         for (size_t l = 0; l < nl; l++) {
-            unsigned __int128 v = (unsigned __int128)limb[l] * p->q[i].value + carry;
+            u128 v = (u128)limb[l] * p->q[i].value + carry;
             limb[l] = (uint64_t)v;
             carry = v >> 64;
         }
         if (carry)
             limb[nl++] = (uint64_t)carry;
     }
-    uint64_t B = limb[0] & kmask;
-    uint64_t shifted[HERS_MAX_PRIMES + 1] = {0};
-    for (size_t l = 0; l < nl; l++) {
-        unsigned __int128 v = limb[l];
-        if (l + 1 < nl)
-            v |= (unsigned __int128)limb[l + 1] << 64;
-        shifted[l] = (uint64_t)(v >> K);
+    u128 B = (((u128)limb[1] << 64) | limb[0]) & mask_bits(K);
+    uint64_t shifted[HERS_MAX_PRIMES + 2] = {0};
+    unsigned ws = K / 64, bs = K % 64;
+    for (size_t l = 0; l + ws < nl; l++) {
+        uint64_t v = limb[l + ws] >> bs;
+        if (bs && l + ws + 1 < nl)
+            v |= limb[l + ws + 1] << (64 - bs);
+        shifted[l] = v;
     }
-    for (size_t i = 0; i < n; i++)
-        if (y[i] > kmask)
-            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
     hers_status st = hers_ct_reserve(p, ct, 2, k, 0);
     if (st != HERS_OK)
         return st;
@@ -580,9 +630,11 @@ hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
             A = hers_reduce128(A, shifted[l], m);
         uint64_t *o = hers_ct_poly(ct, 0, r);
         for (size_t c = 0; c < n; c++) {
-            unsigned __int128 yb = (unsigned __int128)y[c] * B;
-            uint64_t lo = (uint64_t)((yb + ((unsigned __int128)1 << (K - 1))) >> K);
-            o[c] = hers_add_mod(hers_mul_mod(y[c], A, m), hers_reduce64(lo, m), m->value);
+            u128 v = ((u128)y[n + c] << 32) | y[c];
+            u128 lo = mul_shift_round(v, B, K);
+            uint64_t ym = hers_reduce128((uint64_t)(v >> 64), (uint64_t)v, m);
+            o[c] = hers_add_mod(hers_mul_mod(ym, A, m),
+                                hers_reduce128((uint64_t)(lo >> 64), (uint64_t)lo, m), m->value);
         }
     }
     hers_rns_ntt(p, hers_ct_poly(ct, 0, 0), k);

@@ -177,6 +177,7 @@ hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, s
         gk->has_seed = 1;
         memcpy(gk->seed, body + 8, HERS_SEED_BYTES);
     }
+    hers_galois_key_finish(p, gk);
     *out = gk;
     return HERS_OK;
 }

@@ -274,18 +274,17 @@ static void fresh_noise(double N, int pub, double *bound, double *var)
     *var = pub ? v * (1 + 4 * N / 3) : v;
 }
 
-hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
-                                    int gallery_public, int probe_public, double *worst_bits,
-                                    double *heuristic_bits)
+hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode mode, size_t d,
+                                          int gallery_public, double b2, double v2,
+                                          double *worst_bits, double *heuristic_bits)
 {
     if (!p || !worst_bits || !heuristic_bits)
         return hers_error(HERS_ERR_ARG, "noise bound: NULL argument");
     if (d == 0 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "noise bound: d = %zu outside 1..%d", d, HERS_SEARCH_MAX_D);
     double N = (double)p->n, t = (double)p->t, D = (double)d;
-    double b1, v1, b2, v2;
+    double b1, v1;
     fresh_noise(N, gallery_public, &b1, &v1);
-    fresh_noise(N, probe_public, &b2, &v2);
     double worst, sd, det;
     if (mode == HERS_MODE_BOTH_ENCRYPTED) {
         /* per dimension (-m1 + t e1)(-m2 + t e2), m1 the gallery plaintext
@@ -309,4 +308,16 @@ hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode,
     *worst_bits = half_q - log2(worst);
     *heuristic_bits = half_q - log2(6 * sd + det);
     return HERS_OK;
+}
+
+hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
+                                    int gallery_public, int probe_public, double *worst_bits,
+                                    double *heuristic_bits)
+{
+    if (!p)
+        return hers_error(HERS_ERR_ARG, "noise bound: NULL argument");
+    double b2, v2;
+    fresh_noise((double)p->n, probe_public, &b2, &v2);
+    return hers_search_noise_bound_probe(p, mode, d, gallery_public, b2, v2, worst_bits,
+                                         heuristic_bits);
 }

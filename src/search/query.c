@@ -6,12 +6,15 @@
  *
  *   0   8   magic "HERSQRY\0"
  *   8   4   version (1)
- *   12  4   kind: 1 = seed-compressed (seed + c0), 2 = full (c0 + c1)
+ *   12  4   kind (the query-form field): 1 = seed-compressed (seed + c0),
+ *           2 = full (c0 + c1), 3 = compact (one ciphertext per N
+ *           components, query_compact.c)
  *   16  32  parameter-set id
  *   48  8   count (probes, 1..2^20)
  *   56  4   d (1..1024)
  *   60  4   scale (1..32767)
- *   64  ..  count*d ciphertexts, probe-major: [seed 32] c0 packed [c1 packed]
+ *   64  ..  kinds 1, 2: count*d ciphertexts, probe-major: [seed 32] c0 packed
+ *           [c1 packed]; kind 3: count*ceil(d/N) x [seed 32 | N K-bit values]
  *   end 32  BLAKE2b-256 of all preceding bytes
  */
 #include <string.h>
@@ -23,7 +26,7 @@
 #define QUERY_MAGIC "HERSQRY"
 #define QUERY_VERSION 1
 #define QUERY_HEADER 64
-#define QUERY_MAX_COUNT ((size_t)1 << 20)
+#define QUERY_MAX_COUNT HERS_QUERY_MAX_COUNT
 
 void hers_query_free(hers_query *q)
 {
@@ -32,18 +35,22 @@ void hers_query_free(hers_query *q)
     for (size_t i = 0; q->cts && i < q->count * q->d; i++)
         hers_ciphertext_free(&q->cts[i]);
     hers_free(q->cts);
+    hers_free(q->y);
+    hers_free(q->seeds);
+    hers_free(q->arena);
     hers_free(q);
 }
 
 size_t hers_query_count(const hers_query *q) { return q->count; }
 size_t hers_query_d(const hers_query *q) { return q->d; }
 
-static hers_status query_alloc(const hers_params *p, size_t count, size_t d, uint32_t scale,
-                               hers_query **out)
+hers_status hers_query_alloc(const hers_params *p, size_t count, size_t d, uint32_t scale,
+                             hers_query **out)
 {
     hers_query *q = hers_alloc(sizeof *q);
     if (!q)
         return hers_error(HERS_ERR_NOMEM, "query: out of memory");
+    memset(q, 0, sizeof *q);
     memcpy(q->params_id, p->id, HERS_PARAMS_ID_BYTES);
     q->count = count;
     q->d = d;
@@ -114,7 +121,7 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
     if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "query: key")) != HERS_OK)
         return st;
     hers_query *q = NULL;
-    if ((st = query_alloc(p, count, d, scale, &q)) != HERS_OK)
+    if ((st = hers_query_alloc(p, count, d, scale, &q)) != HERS_OK)
         return st;
     struct enc_ctx c;
     memset(&c, 0, sizeof c);
@@ -165,6 +172,8 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
 
 static int query_seeded(const hers_query *q)
 {
+    if (q->compact)
+        return 0;
     for (size_t i = 0; i < q->count * q->d; i++)
         if (!q->cts[i].has_seed)
             return 0;
@@ -184,19 +193,23 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
     int seeded = query_seeded(q);
     size_t pb = se_poly_bytes(p, p->k);
     size_t rec = seeded ? HERS_SEED_BYTES + pb : 2 * pb;
-    size_t total = QUERY_HEADER + q->count * q->d * rec + SE_CHECKSUM_BYTES;
+    size_t payload = q->compact ? hers_query_compact_record_bytes(p, q->count, q->d)
+                                : q->count * q->d * rec;
+    size_t total = QUERY_HEADER + payload + SE_CHECKSUM_BYTES;
     uint8_t *b = hers_alloc(total);
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "query serialize: out of memory");
     memcpy(b, QUERY_MAGIC, 8);
     se_put_u32(b + 8, QUERY_VERSION);
-    se_put_u32(b + 12, seeded ? 1 : 2);
+    se_put_u32(b + 12, q->compact ? 3 : seeded ? 1 : 2);
     memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
     se_put_u64(b + 48, q->count);
     se_put_u32(b + 56, (uint32_t)q->d);
     se_put_u32(b + 60, q->scale);
     uint8_t *o = b + QUERY_HEADER;
-    for (size_t i = 0; i < q->count * q->d; i++) {
+    if (q->compact)
+        o = hers_query_compact_pack(p, q, o);
+    for (size_t i = 0; !q->compact && i < q->count * q->d; i++) {
         const hers_ciphertext *ct = &q->cts[i];
         if (seeded) {
             memcpy(o, ct->seed, HERS_SEED_BYTES);
@@ -228,7 +241,7 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
     if (se_get_u32(b + 8) != QUERY_VERSION)
         return hers_error(HERS_ERR_VERSION, "query: unsupported version %u", se_get_u32(b + 8));
     uint32_t kind = se_get_u32(b + 12);
-    if (kind != 1 && kind != 2)
+    if (kind < 1 || kind > 3)
         return hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
@@ -240,6 +253,23 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
                           (unsigned long long)count, d, scale);
     size_t pb = se_poly_bytes(p, p->k);
     size_t rec = kind == 1 ? HERS_SEED_BYTES + pb : 2 * pb;
+    if (kind == 3) {
+        if (len - QUERY_HEADER - SE_CHECKSUM_BYTES != hers_query_compact_record_bytes(p, count, d))
+            return hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match a compact query of %llu x %u",
+                              len, (unsigned long long)count, d);
+        if (!se_checksum_ok(b, len))
+            return hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
+        hers_query *q = NULL;
+        hers_status st = hers_query_compact_alloc(p, count, d, scale, &q);
+        if (st == HERS_OK)
+            st = hers_query_compact_unpack(p, b + QUERY_HEADER, q);
+        if (st != HERS_OK) {
+            hers_query_free(q);
+            return st;
+        }
+        *out = q;
+        return HERS_OK;
+    }
     if ((len - QUERY_HEADER - SE_CHECKSUM_BYTES) / rec != count * d ||
         (len - QUERY_HEADER - SE_CHECKSUM_BYTES) % rec != 0)
         return hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match %llu x %u ciphertexts", len,
@@ -247,7 +277,7 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
     if (!se_checksum_ok(b, len))
         return hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
     hers_query *q = NULL;
-    hers_status st = query_alloc(p, count, d, scale, &q);
+    hers_status st = hers_query_alloc(p, count, d, scale, &q);
     if (st != HERS_OK)
         return st;
     const uint8_t *in = b + QUERY_HEADER;

@@ -55,6 +55,8 @@ hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
         st = hers_search_check_id(p, q->params_id, "reference search: query");
     if (st != HERS_OK)
         return st;
+    if (q->compact)
+        return hers_error(HERS_ERR_ARG, "reference search: compact query: expand it first");
     if (q->d != g->d)
         return hers_error(HERS_ERR_MISMATCH, "reference search: d differs (%zu vs %zu)", q->d, g->d);
     int ee = g->mode == HERS_MODE_BOTH_ENCRYPTED;

@@ -195,6 +195,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         st = hers_search_check_params(p, ix->mode);
     if (st != HERS_OK)
         return st;
+    if (q->compact)
+        return hers_error(HERS_ERR_ARG, "search: the query is in the compact form: expand it first "
+                                        "(hers_query_expand, with the gallery's Galois keys)");
     if (q->d != ix->d)
         return hers_error(HERS_ERR_MISMATCH, "search: probes have d = %zu, the gallery d = %zu", q->d,
                           ix->d);

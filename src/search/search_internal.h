@@ -69,8 +69,25 @@ struct hers_query {
     uint8_t params_id[HERS_PARAMS_ID_BYTES];
     size_t count, d;
     uint32_t scale;
-    hers_ciphertext *cts;  /* count * d */
+    hers_ciphertext *cts;  /* count * d (full form); NULL when compact */
+    /* compact form (query_compact.c): per (probe, chunk) a seed and the N
+     * compressed c0 values; chunks = ceil(d / N) */
+    int compact;
+    size_t chunks;
+    uint64_t *y;           /* count * chunks * 2N (hers_c0_compress layout) */
+    uint8_t *seeds;        /* count * chunks * 32 */
+    uint64_t *arena;       /* NULL, or the residues of every cts[i] (borrowed) */
 };
+#define HERS_QUERY_MAX_COUNT ((size_t)1 << 20)
+/* A full-form query of count x d empty ciphertexts (query.c). */
+hers_status hers_query_alloc(const hers_params *p, size_t count, size_t d, uint32_t scale,
+                             hers_query **out);
+hers_status hers_query_compact_alloc(const hers_params *p, size_t count, size_t d, uint32_t scale,
+                                     hers_query **out);
+/* Record body of a compact query (query_compact.c). */
+size_t hers_query_compact_record_bytes(const hers_params *p, size_t count, size_t d);
+uint8_t *hers_query_compact_pack(const hers_params *p, const hers_query *q, uint8_t *o);
+hers_status hers_query_compact_unpack(const hers_params *p, const uint8_t *in, hers_query *q);
 
 struct hers_result {
     uint8_t params_id[HERS_PARAMS_ID_BYTES];

@@ -1,0 +1,281 @@
+/* test_search_compact.c - the one-ciphertext (compact) query end to end:
+ * key holder encrypts compactly, the record round-trips, the server expands
+ * with the Galois keys and searches; the decrypted scores must be exactly the
+ * plaintext inner products for d in {1, 16, 64, 128, 512}, partial blocks,
+ * d > N (several chunks), wide and narrow sets and n4096, every SIMD level
+ * and thread count (expansions bit-identical), and the measured noise must
+ * meet the predicted heuristic margin. Also: both forms give the same
+ * scores, the default-form rule, and every refusal. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
+#include "hers/hers_search.h"
+#include "support/check.h"
+
+static int quick;
+
+static int32_t *make_data(size_t n, size_t d, uint32_t s)
+{
+    int32_t *q = malloc(n * d * sizeof *q);
+    float *x = malloc(d * sizeof *x);
+    for (size_t r = 0; r < n; r++) {
+        double nn = 0;
+        for (size_t i = 0; i < d; i++) {
+            x[i] = (float)((double)(test_rand() % 2000001) / 1e6 - 1.0);
+            nn += (double)x[i] * x[i];
+        }
+        nn = sqrt(nn);
+        for (size_t i = 0; i < d; i++)
+            x[i] = (float)(x[i] / nn * 0.9999);
+        CHECK_OK(hers_quant_vector(x, d, s, q + r * d));
+    }
+    free(x);
+    return q;
+}
+
+static int check_scores(const hers_params *p, const hers_secret_key *sk, const hers_result *res,
+                        const int32_t *g, size_t n, const int32_t *probes, size_t count, size_t d)
+{
+    int64_t *got = malloc(n * sizeof *got);
+    int ok = 1;
+    for (size_t r = 0; r < count; r++) {
+        CHECK_OK(hers_result_decrypt(p, sk, res, r, got));
+        for (size_t x = 0; x < n; x++) {
+            int64_t want = 0;
+            for (size_t i = 0; i < d; i++)
+                want += (int64_t)g[x * d + i] * probes[r * d + i];
+            if (got[x] != want) {
+                if (ok)
+                    fprintf(stderr, "  probe %zu template %zu: %lld != %lld\n", r, x, (long long)got[x],
+                            (long long)want);
+                ok = 0;
+            }
+        }
+    }
+    free(got);
+    return ok;
+}
+
+static int queries_equal(const hers_query *a, const hers_query *b, const hers_params *p)
+{
+    uint8_t *ba = NULL, *bb = NULL;
+    size_t la = 0, lb = 0;
+    CHECK_OK(hers_query_serialize(p, a, &ba, &la));
+    CHECK_OK(hers_query_serialize(p, b, &bb, &lb));
+    int eq = ba && bb && la == lb && memcmp(ba, bb, la) == 0;
+    hers_free(ba);
+    hers_free(bb);
+    return eq;
+}
+
+static void run_case(const hers_params *p, const char *name, const hers_secret_key *sk,
+                     const hers_galois_key *gk, hers_searcher **sr, size_t n, size_t d)
+{
+    uint32_t s = HERS_SEARCH_DEFAULT_SCALE;
+    size_t count = 2;
+    int32_t *g = make_data(n, d, s), *pr = make_data(count, d, s);
+    hers_enroll_opts eo;
+    hers_enroll_opts_default(&eo);
+    eo.threads = 1;
+    hers_gallery *gal = NULL;
+    hers_index *ix = NULL;
+    CHECK_OK(hers_gallery_enroll(p, sk, NULL, g, n, d, &eo, &gal));
+    CHECK_OK(hers_index_build(p, gal, 1, &ix));
+    hers_query *cq = NULL, *cq2 = NULL, *ref = NULL, *eq = NULL;
+    CHECK_OK(hers_query_encrypt_compact(p, sk, pr, count, d, s, NULL, &cq));
+    if (!cq || !ix) {
+        hers_gallery_free(gal);
+        hers_index_free(ix);
+        free(g);
+        free(pr);
+        return;
+    }
+    CHECK(hers_query_get_form(cq) == HERS_QUERY_COMPACT);
+    /* record round trip; size = header + chunks x (seed + N K-bit values) */
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    CHECK_OK(hers_query_serialize(p, cq, &buf, &len));
+    size_t nn = hers_params_n(p), chunks = (d + nn - 1) / nn;
+    CHECK(len == 64 + count * chunks * (32 + nn / 8 * hers_c0_bits(p)) + 32);
+    CHECK_OK(hers_query_deserialize(p, buf, len, &cq2));
+    /* fuzz seed (fuzz/search_record_fuzz.h: mode byte, then the record; its
+     * parameter set is this N = 1024 wide one) */
+    const char *seed_dir = getenv("HERS_WRITE_FUZZ_SEEDS");
+    if (seed_dir && nn == 1024 && d == 16 && hers_params_num_primes(p) == 2) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/fuzz_query/compact", seed_dir);
+        FILE *f = fopen(path, "wb");
+        CHECK(f != NULL);
+        if (f) {
+            fputc(1, f);
+            fwrite(buf, 1, len, f);
+            fclose(f);
+        }
+    }
+    CHECK(cq2 && hers_query_get_form(cq2) == HERS_QUERY_COMPACT && hers_query_d(cq2) == d);
+    /* the server refuses to search a compact query */
+    hers_result *res = NULL;
+    CHECK(hers_search(sr[0], p, ix, cq2, NULL, &res) == HERS_ERR_ARG && !res);
+    CHECK(hers_query_expand(p, gk, cq2, 1, &ref) == HERS_OK);
+    int all_ok = 1;
+    FOR_EACH_SIMD(level) {
+        for (int th = 0; th < 2; th++) {
+            CHECK_OK(hers_query_expand(p, gk, cq2, (unsigned)th + 1, &eq));
+            CHECK(eq && ref && queries_equal(eq, ref, p));
+            CHECK(eq && hers_query_get_form(eq) == HERS_QUERY_FULL);
+            CHECK_OK(hers_search(sr[th], p, ix, eq, NULL, &res));
+            if (res)
+                all_ok &= check_scores(p, sk, res, g, n, pr, count, d);
+            hers_result_free(res);
+            res = NULL;
+            hers_query_free(eq);
+            eq = NULL;
+        }
+        (void)level;
+    }
+    CHECK(all_ok);
+    /* measured noise against the predicted heuristic and the full form */
+    CHECK_OK(hers_search(sr[1], p, ix, ref, NULL, &res));
+    double meas = 1e9, b, worst, heur, fw, fh;
+    for (size_t r = 0; res && r < count; r++) {
+        CHECK_OK(hers_result_noise_budget(p, sk, res, r, &b));
+        meas = b < meas ? b : meas;
+    }
+    CHECK_OK(hers_search_noise_bound_form(p, HERS_MODE_BOTH_ENCRYPTED, d, 0, HERS_QUERY_COMPACT, &worst,
+                                          &heur));
+    CHECK_OK(hers_search_noise_bound_form(p, HERS_MODE_BOTH_ENCRYPTED, d, 0, HERS_QUERY_FULL, &fw, &fh));
+    printf("  %s n = %zu d = %zu: compact query %zu bytes/probe; result budget %.1f bits "
+           "(heuristic %.1f, worst %.1f; full form heuristic %.1f)\n",
+           name, n, d, (len - 96) / count, meas, heur, worst, fh);
+    CHECK(meas >= heur - 1);
+    hers_result_free(res);
+    res = NULL;
+    /* the full form of the same probes gives the same scores */
+    hers_query *fq = NULL;
+    CHECK_OK(hers_query_encrypt(p, sk, NULL, pr, count, d, s, NULL, &fq));
+    CHECK_OK(hers_search(sr[1], p, ix, fq, NULL, &res));
+    if (res)
+        CHECK(check_scores(p, sk, res, g, n, pr, count, d));
+    hers_result_free(res);
+    hers_query_free(fq);
+    /* corrupted record */
+    buf[100] ^= 4;
+    hers_query *bad = NULL;
+    CHECK(hers_query_deserialize(p, buf, len, &bad) == HERS_ERR_CHECKSUM && !bad);
+    CHECK(hers_query_deserialize(p, buf, len - 1, &bad) != HERS_OK && !bad);
+    hers_free(buf);
+    hers_query_free(cq);
+    hers_query_free(cq2);
+    hers_query_free(ref);
+    hers_index_free(ix);
+    hers_gallery_free(gal);
+    free(g);
+    free(pr);
+}
+
+static hers_params *make_set(size_t n, int narrow)
+{
+    hers_params_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.n = n;
+    spec.t = 1032193;
+    spec.num_primes = narrow ? 3 : 2;
+    for (size_t j = 0; j < spec.num_primes; j++)
+        spec.prime_bits[j] = narrow ? 30 : 50;
+    spec.q_one_mod_t = narrow ? HERS_Q_PRODUCT_ONE_MOD_T : HERS_Q_EACH_ONE_MOD_T;
+    spec.security = HERS_SEC_NONE;
+    hers_params *p = NULL;
+    CHECK_OK(hers_params_create(&p, &spec));
+    return p;
+}
+
+static void run_set(hers_params *p, const char *name, hers_searcher **sr, const size_t *ds, size_t nd,
+                    size_t extra)
+{
+    uint8_t seed[32] = {15};
+    seed[1] = (uint8_t)test_rand();
+    hers_secret_key *sk = NULL;
+    hers_galois_key *gk = NULL;
+    CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
+    CHECK_OK(hers_query_galois_keygen(p, sk, HERS_SEARCH_MAX_D, NULL, &gk));
+    for (size_t i = 0; sk && gk && i < nd; i++)
+        run_case(p, name, sk, gk, sr, hers_params_n(p) + extra, ds[i]);
+    /* keys for d = 16 do not expand d = 64 */
+    hers_galois_key *g16 = NULL;
+    CHECK_OK(hers_query_galois_keygen(p, sk, 16, NULL, &g16));
+    int32_t *pr = make_data(1, 64, HERS_SEARCH_DEFAULT_SCALE);
+    hers_query *cq = NULL, *eq = NULL;
+    CHECK_OK(hers_query_encrypt_compact(p, sk, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &cq));
+    CHECK(hers_query_expand(p, g16, cq, 1, &eq) == HERS_ERR_MISMATCH && !eq);
+    CHECK_OK(hers_query_expand(p, gk, cq, 1, &eq));
+    hers_query *eq2 = NULL;
+    CHECK(hers_query_expand(p, gk, eq, 1, &eq2) == HERS_ERR_ARG && !eq2);
+    CHECK(hers_query_encrypt_compact(p, NULL, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &eq2) ==
+          HERS_ERR_ARG);
+    free(pr);
+    hers_query_free(cq);
+    hers_query_free(eq);
+    hers_galois_key_free(g16);
+    hers_galois_key_free(gk);
+    hers_secret_key_free(sk);
+}
+
+int main(void)
+{
+    test_rand_seed(test_seed());
+    quick = getenv("HERS_TEST_QUICK") != NULL;
+    hers_searcher *sr[2] = {NULL, NULL};
+    CHECK_OK(hers_searcher_create(1, &sr[0]));
+    CHECK_OK(hers_searcher_create(2, &sr[1]));
+    hers_query_form f;
+    CHECK(hers_query_form_parse("compact", &f) == HERS_OK && f == HERS_QUERY_COMPACT);
+    CHECK(hers_query_form_parse("full", &f) == HERS_OK && f == HERS_QUERY_FULL);
+    CHECK(hers_query_form_parse("tiny", &f) == HERS_ERR_ARG);
+    CHECK(strcmp(hers_query_form_name(HERS_QUERY_COMPACT), "compact") == 0);
+
+    hers_params *wide = make_set(1024, 0), *narrow = make_set(1024, 1), *small = make_set(256, 0);
+    size_t dw[] = {1, 16, 64, 128, 512};
+    size_t dq[] = {1, 64, 512};
+    if (wide)
+        run_set(wide, "wide1024", sr, quick ? dq : dw, quick ? 3 : 5, 37);
+    size_t dn[] = {16, 128};
+    if (narrow)
+        run_set(narrow, "narrow1024", sr, dn, 2, 5);
+    size_t ds[] = {300, 512}; /* d > N: two chunks, the last partial */
+    if (small)
+        run_set(small, "n256", sr, ds, 2, 3);
+    hers_params *pd = NULL;
+    CHECK_OK(hers_params_create_named(&pd, "n4096"));
+    size_t d4[] = {64};
+    if (pd) {
+        run_set(pd, "n4096", sr, d4, 1, 100);
+        /* the default-form rule on the default set */
+        for (size_t d = 64; d <= 1024; d *= 4) {
+            double w, h, fw, fh, pw, ph;
+            CHECK_OK(hers_search_noise_bound_form(pd, HERS_MODE_BOTH_ENCRYPTED, d, 0, HERS_QUERY_COMPACT,
+                                                  &w, &h));
+            CHECK_OK(hers_search_noise_bound_form(pd, HERS_MODE_BOTH_ENCRYPTED, d, 0, HERS_QUERY_FULL,
+                                                  &fw, &fh));
+            CHECK_OK(hers_search_noise_bound_form(pd, HERS_MODE_BOTH_ENCRYPTED, d, 1, HERS_QUERY_COMPACT,
+                                                  &pw, &ph));
+            hers_query_form def = hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, d, 0);
+            hers_query_form defp = hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, d, 1);
+            printf("  n4096 d = %zu: compact heuristic %.1f (worst %.1f), full %.1f (worst %.1f); "
+                   "public-key gallery compact %.1f; default %s / %s\n",
+                   d, h, w, fh, fw, ph, hers_query_form_name(def), hers_query_form_name(defp));
+            CHECK(def == (h >= 4 ? HERS_QUERY_COMPACT : HERS_QUERY_FULL));
+            CHECK(defp == (ph >= 4 ? HERS_QUERY_COMPACT : HERS_QUERY_FULL));
+        }
+        CHECK(hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, 64, 0) == HERS_QUERY_COMPACT);
+    }
+    hers_params_free(pd);
+    hers_params_free(wide);
+    hers_params_free(narrow);
+    hers_params_free(small);
+    hers_searcher_free(sr[0]);
+    hers_searcher_free(sr[1]);
+    return test_finish();
+}
