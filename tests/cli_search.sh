@@ -27,6 +27,22 @@ awk -F '\t' 'NF != 4 { exit 1 } $2 < 1 || $2 > 5 { exit 1 }' "$T/r.tsv" || fail 
 awk -F '\t' 'BEGIN { p = -1 } $1 == p && $4 > last + 0 { exit 1 } { p = $1; last = $4 }' "$T/r.tsv" || fail "scores not sorted"
 head -1 "$T/r.tsv" | grep -q "^0	1	t0	" || fail "probe 0 should find t0 first: $(head -1 "$T/r.tsv")"
 
+# compact queries: one ciphertext per probe, expanded with galois.key (written by
+# keygen): the same rows; auto (the default) and full too; no galois.key: compact is
+# refused, auto falls back to the full form
+[ -s "$T/k/galois.key" ] || fail "missing galois.key"
+for qf in compact full auto; do
+    "$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --top 5 --query-form $qf > "$T/rq.tsv" || fail "search --query-form $qf"
+    cmp -s "$T/r.tsv" "$T/rq.tsv" || fail "--query-form $qf results differ"
+done
+mkdir "$T/kn" && cp "$T/k/params.hers" "$T/k/secret.key" "$T/k/public.key" "$T/k/relin.key" "$T/kn/"
+"$H" search --keys "$T/kn" --gallery "$T/g.gal" --probe "$T/p.npy" --top 5 > "$T/rq.tsv" || fail "auto without galois.key"
+cmp -s "$T/r.tsv" "$T/rq.tsv" || fail "auto without galois.key differs"
+"$H" search --keys "$T/kn" --gallery "$T/g.gal" --probe "$T/p.npy" --query-form compact 2> "$T/e.txt" && fail "compact without galois.key"
+grep -q "Galois keys" "$T/e.txt" || fail "compact without galois.key: $(cat "$T/e.txt")"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --query-form tiny 2> "$T/e.txt" && fail "--query-form tiny"
+grep -q "query-form" "$T/e.txt" || fail "--query-form tiny: $(cat "$T/e.txt")"
+
 # threshold: every entry >= 0.5, and the relinearised result form gives the same rows
 "$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 > "$T/a.tsv" || fail "threshold"
 awk -F '\t' '$4 < 0.5 { exit 1 }' "$T/a.tsv" || fail "threshold violated"
@@ -54,6 +70,9 @@ cmp -s "$T/a.tsv" "$T/as.tsv" || fail "s4096 switched results differ"
 "$H" enroll --keys "$T/ks" --db "$T/sdb" --in "$T/g.npy" --ids "$T/ids.txt" 2>/dev/null || fail "enroll s4096 db"
 "$H" search --keys "$T/ks" --db "$T/sdb" --probe "$T/p.npy" --top 5 > "$T/rsd.tsv" || fail "search s4096 db"
 cmp -s "$T/r.tsv" "$T/rsd.tsv" || fail "s4096 db results differ"
+# the database holds the Galois keys (stored by init): compact queries through the store
+"$H" search --keys "$T/ks" --db "$T/sdb" --probe "$T/p.npy" --top 5 --query-form compact > "$T/rsc.tsv" || fail "search s4096 db compact"
+cmp -s "$T/r.tsv" "$T/rsc.tsv" || fail "s4096 db compact results differ"
 
 # errors: one line, non-zero status
 err() { # expected-substring command...

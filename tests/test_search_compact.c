@@ -13,6 +13,8 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
 #include "hers/hers_search.h"
+#include "hers/hers_serial.h"
+#include "hers/hers_store.h"
 #include "support/check.h"
 
 static int quick;
@@ -223,6 +225,56 @@ static void run_set(hers_params *p, const char *name, hers_searcher **sr, const 
     hers_secret_key_free(sk);
 }
 
+/* The store keeps the Galois keys with the public material: put once,
+ * served by every later handle; refused read-only and for other params. */
+static void check_store(hers_params *p, hers_params *other)
+{
+    char dir[] = "/tmp/hers-compact-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64];
+    snprintf(path, sizeof path, "%s/db", dir);
+    hers_secret_key *sk = NULL, *sko = NULL;
+    hers_public_key *pk = NULL;
+    hers_galois_key *gk = NULL, *gko = NULL;
+    CHECK_OK(hers_keygen_secret(p, &sk));
+    CHECK_OK(hers_keygen_public(p, sk, &pk));
+    CHECK_OK(hers_query_galois_keygen(p, sk, 64, NULL, &gk));
+    CHECK_OK(hers_keygen_secret(other, &sko));
+    CHECK_OK(hers_query_galois_keygen(other, sko, 64, NULL, &gko));
+    CHECK_OK(hers_db_create(path, p, pk, NULL, NULL, 0));
+    hers_db *db = NULL;
+    CHECK_OK(hers_db_open(path, 0, &db));
+    CHECK(db && hers_db_galois_key(db) == NULL);
+    CHECK(hers_db_put_galois_key(db, gko) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_db_put_galois_key(db, gk));
+    CHECK(hers_db_galois_key(db) != NULL);
+    hers_db_close(db);
+    db = NULL;
+    CHECK_OK(hers_db_open(path, 1, &db));
+    const hers_galois_key *got = hers_db_galois_key(db);
+    size_t a = 0, b = 0;
+    CHECK(got != NULL);
+    if (got) {
+        CHECK_OK(hers_galois_key_serialized_size(p, gk, &a));
+        CHECK_OK(hers_galois_key_serialized_size(p, got, &b));
+        uint8_t *x = malloc(a), *y = malloc(b);
+        CHECK(a == b && hers_galois_key_serialize(p, gk, x, a, NULL) == HERS_OK &&
+              hers_galois_key_serialize(p, got, y, b, NULL) == HERS_OK && memcmp(x, y, a) == 0);
+        free(x);
+        free(y);
+    }
+    CHECK(hers_db_put_galois_key(db, gk) == HERS_ERR_STATE);
+    hers_db_close(db);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+    hers_galois_key_free(gk);
+    hers_galois_key_free(gko);
+    hers_public_key_free(pk);
+    hers_secret_key_free(sk);
+    hers_secret_key_free(sko);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -249,6 +301,8 @@ int main(void)
         run_set(small, "n256", sr, ds, 2, 3);
     hers_params *pd = NULL;
     CHECK_OK(hers_params_create_named(&pd, "n4096"));
+    if (wide && small)
+        check_store(wide, small);
     size_t d4[] = {64};
     if (pd) {
         run_set(pd, "n4096", sr, d4, 1, 100);

@@ -79,6 +79,13 @@ void hers_db_close(hers_db *db);
 const hers_params *hers_db_params(const hers_db *db);
 const hers_public_key *hers_db_public_key(const hers_db *db);
 const hers_relin_key *hers_db_relin_key(const hers_db *db);   /* NULL if none */
+/* The gallery's Galois keys (public material for compact queries, uploaded
+ * once per gallery): NULL if none stored. */
+const hers_galois_key *hers_db_galois_key(const hers_db *db);
+/* Stores (replaces) them in one transaction; the handle then serves them.
+ * HERS_ERR_MISMATCH for keys of another parameter set, HERS_ERR_STATE on a
+ * read-only handle. */
+hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk);
 
 /* HERS_OK if sk is the secret key behind the database's public key (an
  * encryption under the public key decrypts correctly with sk), else

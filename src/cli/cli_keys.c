@@ -1,6 +1,7 @@
 /* cli_keys.c - loading the key directory (cli_keys.h). */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_keys.h"
@@ -51,11 +52,25 @@ int cli_keys_load(const char *cmd, const char *dir, int secret, int pub, int rel
     return 0;
 }
 
+int cli_keys_load_galois(const char *cmd, const char *dir, cli_keys *k)
+{
+    char *path = cli_keys_path(dir, CLI_KEYS_GALOIS);
+    if (!path)
+        return cli_fail(cmd, "out of memory");
+    int rc = 0;
+    if (access(path, F_OK) == 0 && hers_galois_key_read(path, k->p, &k->gk) != HERS_OK)
+        rc = strstr(hers_last_error(), path) ? cli_fail(cmd, "%s", hers_last_error())
+                                             : cli_fail(cmd, "%s: %s", path, hers_last_error());
+    free(path);
+    return rc;
+}
+
 void cli_keys_free(cli_keys *k)
 {
     hers_secret_key_free(k->sk);
     hers_public_key_free(k->pk);
     hers_relin_key_free(k->rk);
+    hers_galois_key_free(k->gk);
     hers_params_free(k->p);
     memset(k, 0, sizeof *k);
 }

@@ -14,6 +14,7 @@
 
 #include "cli/cli.h"
 #include "cli/cli_keys.h"
+#include "hers/hers_search.h"
 #include "hers/hers_serial.h"
 
 #define CMD "keygen"
@@ -32,6 +33,7 @@ static int write_file(const char *dir, const char *name, int what, const cli_key
                   : hers_secret_key_write(path, k->p, k->sk);
         break;
     case 2: st = hers_public_key_write(path, k->p, k->pk); break;
+    case 4: st = hers_galois_key_write(path, k->p, k->gk); break;
     default: st = hers_relin_key_write(path, k->p, k->rk); break;
     }
     int rc = st == HERS_OK ? 0 : cli_fail(CMD, "%s: %s", path, hers_last_error());
@@ -45,7 +47,8 @@ int hers_cmd_keygen(int argc, char **argv)
     static const char *const flags[] = {"--force", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers keygen --keys DIR [--params NAME] [--passphrase-file F] [--force]\n"
-               "  Generates a BFV key set in DIR: %s, %s (mode 0600, keep it), %s, %s.\n"
+               "  Generates a BFV key set in DIR: %s, %s (mode 0600, keep it), %s, %s,\n"
+               "  and galois.key (compact queries; N <= 8192).\n"
                "  NAME: n2048, n4096 (default), n8192, n16384, n32768.\n"
                "  --passphrase-file F encrypts the secret key with the passphrase on the first\n"
                "  line of F (Argon2id + XSalsa20-Poly1305; F must be mode 600 or a pipe).\n"
@@ -94,6 +97,15 @@ int hers_cmd_keygen(int argc, char **argv)
              write_file(dir, CLI_KEYS_SECRET, 1, &k, pass, pass_len) ||
              write_file(dir, CLI_KEYS_PUBLIC, 2, &k, NULL, 0) ||
              write_file(dir, CLI_KEYS_RELIN, 3, &k, NULL, 0);
+    /* Galois keys for compact queries of any d (<= 1024): ~2 MB at N = 4096;
+     * skipped for N > 8192 (tens of MB; compact queries then fall back to the
+     * full form) */
+    if (rc == 0 && hers_params_n(k.p) <= 8192) {
+        if (hers_query_galois_keygen(k.p, k.sk, HERS_SEARCH_MAX_D, NULL, &k.gk) != HERS_OK)
+            rc = cli_fail_lib(CMD, "Galois key generation");
+        else
+            rc = write_file(dir, CLI_KEYS_GALOIS, 4, &k, NULL, 0);
+    }
     if (rc == 0)
         fprintf(stderr, "hers keygen: wrote %s (N = %zu, t = %llu, log2 Q = %.1f) to %s%s\n", name,
                 hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hers_params_log_q(k.p),

@@ -18,6 +18,7 @@
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
+#include "cli/cli_query.h"
 #include "cli/cli_rank.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
@@ -30,15 +31,18 @@ int hers_cmd_search(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--gallery", "--probe", "--top",
                                              "--threshold", "--out", "--threads", "--result",
-                                             "--passphrase-file", NULL};
+                                             "--passphrase-file", "--query-form", NULL};
     static const char *const flags[] = {"--help", NULL};
     if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
                "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized]\n"
+               "                   [--query-form full|compact|auto]\n"
                "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"
                "  probe<TAB>rank<TAB>id<TAB>score (score = cosine estimate). Default --top 10;\n"
                "  --threshold S lists every entry with score >= S (at most K with --top).\n"
                "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
+               "  --query-form: compact = one ciphertext per probe, expanded with DIR/galois.key;\n"
+               "  auto (default) = compact where the noise budget allows it (docs/design.md).\n"
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         return 0;
     }
@@ -77,6 +81,10 @@ int hers_cmd_search(int argc, char **argv)
                            so.shrink == HERS_RESULT_RELINEARIZED, &k))
         return 1;
     so.rk = k.rk;
+    if (cli_keys_load_galois(CMD, dir, &k)) {
+        cli_keys_free(&k);
+        return 1;
+    }
     hers_gallery *g = NULL;
     hers_index *ix = NULL;
     hers_matrix x = {0, 0, NULL};
@@ -108,8 +116,13 @@ int hers_cmd_search(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", ppath, hers_last_error());
         goto done;
     }
-    if (hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, d, s, NULL, &q) != HERS_OK ||
-        hers_index_build(k.p, g, (unsigned)threads, &ix) != HERS_OK ||
+    if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, k.gk,
+                       hers_gallery_mode(g), hers_gallery_public_key_encrypted(g), qm.data, qm.rows,
+                       d, s, (unsigned)threads, &q, NULL, NULL)) {
+        rc = 1;
+        goto done;
+    }
+    if (hers_index_build(k.p, g, (unsigned)threads, &ix) != HERS_OK ||
         hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
         hers_search(sr, k.p, ix, q, &so, &res) != HERS_OK) {
         rc = cli_fail(CMD, "%s: %s", gpath, hers_last_error());

@@ -19,6 +19,7 @@
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
+#include "cli/cli_query.h"
 #include "cli/cli_rank.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
@@ -82,18 +83,20 @@ int cli_db_search(int argc, char **argv)
 {
     static const char *const with_value[] = {"--db", "--keys", "--probe", "--model", "--top",
                                              "--threshold", "--out", "--threads", "--max-memory",
-                                             "--passphrase-file", NULL};
+                                             "--passphrase-file", "--query-form", NULL};
     static const char *const flags[] = {"--timing", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers search --db DIR --keys DIR --probe P.npy [--model M] [--top K]\n"
                "                   [--threshold S] [--out R.tsv] [--threads T] [--max-memory MB]\n"
-               "                   [--timing] [--passphrase-file F]\n"
+               "                   [--timing] [--passphrase-file F] [--query-form full|compact|auto]\n"
                "  Encrypted search of every row of P against the database's live templates (one\n"
                "  consistent snapshot). TSV rows probe<TAB>rank<TAB>id<TAB>score. Default --top 10;\n"
                "  --threshold S lists every entry with score >= S (at most K with --top).\n"
                "  --max-memory MB streams the gallery through a kernel-form index of at most MB\n"
                "  (automatic when the whole index would exceed half the RAM). --timing prints\n"
-               "  build / search / decrypt times to stderr.\n");
+               "  build / search / decrypt times to stderr. --query-form compact sends one\n"
+               "  ciphertext per probe, expanded with the database's Galois keys (auto: full, as\n"
+               "  the store may sum public-key and overlapping segments; docs/design.md).\n");
         return 0;
     }
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
@@ -194,8 +197,15 @@ int cli_db_search(int argc, char **argv)
         }
     }
     double t0 = cli_now(), tb = 0, ts = 0;
-    if (hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, d, s, NULL, &q) != HERS_OK ||
-        hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
+    /* gallery_public = 1: the store does not record how its segments were
+     * encrypted, so "auto" assumes the worst */
+    if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, hers_db_galois_key(db),
+                       hers_db_snapshot_mode(snap), 1, qm.data, qm.rows, d, s, (unsigned)threads,
+                       &q, NULL, NULL)) {
+        rc = 1;
+        goto done;
+    }
+    if (hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
         run_search(snap, k.p, sr, q, chunk, (unsigned)threads, &tb, &ts, &res) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;

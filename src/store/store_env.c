@@ -20,6 +20,7 @@
 #define META_PARAMS "params"
 #define META_PK "public_key"
 #define META_RK "relin_key"
+#define META_GK "galois_key"
 #define META_STATE "state"
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -286,6 +287,7 @@ static hers_status put_record(hers_db *db, MDB_txn *txn, const char *key, int wh
     switch (what) {
     case 0: st = hers_params_serialized_size(db->p, &size); break;
     case 1: st = hers_public_key_serialized_size(db->p, obj, &size); break;
+    case 3: st = hers_galois_key_serialized_size(db->p, obj, &size); break;
     default: st = hers_relin_key_serialized_size(db->p, obj, &size); break;
     }
     if (st != HERS_OK)
@@ -296,6 +298,7 @@ static hers_status put_record(hers_db *db, MDB_txn *txn, const char *key, int wh
     switch (what) {
     case 0: st = hers_params_serialize(db->p, buf, size, &w); break;
     case 1: st = hers_public_key_serialize(db->p, obj, buf, size, &w); break;
+    case 3: st = hers_galois_key_serialize(db->p, obj, buf, size, &w); break;
     default: st = hers_relin_key_serialize(db->p, obj, buf, size, &w); break;
     }
     if (st == HERS_OK)
@@ -431,6 +434,8 @@ static hers_status load_meta(hers_db *db)
         st = hers_public_key_deserialize(db->p, v.mv_data, v.mv_size, &db->pk);
     if (st == HERS_OK && (st = get_meta(db, txn, META_RK, &v, 1)) == HERS_OK && v.mv_size)
         st = hers_relin_key_deserialize(db->p, v.mv_data, v.mv_size, &db->rk);
+    if (st == HERS_OK && (st = get_meta(db, txn, META_GK, &v, 1)) == HERS_OK && v.mv_size)
+        st = hers_galois_key_deserialize(db->p, v.mv_data, v.mv_size, &db->gk);
     store_state s;
     if (st == HERS_OK)
         st = store_state_read(db, txn, &s);
@@ -507,6 +512,7 @@ void hers_db_close(hers_db *db)
         mdb_env_close(db->env);
     hers_public_key_free(db->pk);
     hers_relin_key_free(db->rk);
+    hers_galois_key_free(db->gk);
     hers_params_free(db->p);
     free(db->dir);
     free(db);
@@ -515,6 +521,51 @@ void hers_db_close(hers_db *db)
 const hers_params *hers_db_params(const hers_db *db) { return db ? db->p : NULL; }
 const hers_public_key *hers_db_public_key(const hers_db *db) { return db ? db->pk : NULL; }
 const hers_relin_key *hers_db_relin_key(const hers_db *db) { return db ? db->rk : NULL; }
+const hers_galois_key *hers_db_galois_key(const hers_db *db) { return db ? db->gk : NULL; }
+
+hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk)
+{
+    if (!db || !gk)
+        return hers_error(HERS_ERR_ARG, "db galois key: NULL argument");
+    if (db->readonly)
+        return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
+    /* a round trip through the record validates the keys against the
+     * parameters and gives the handle its own copy */
+    size_t size = 0, w = 0;
+    hers_status st = hers_galois_key_serialized_size(db->p, gk, &size);
+    if (st != HERS_OK)
+        return st;
+    uint8_t *buf = hers_alloc(size);
+    if (!buf)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    hers_galois_key *copy = NULL;
+    if ((st = hers_galois_key_serialize(db->p, gk, buf, size, &w)) == HERS_OK)
+        st = hers_galois_key_deserialize(db->p, buf, w, &copy);
+    hers_free(buf);
+    if (st != HERS_OK)
+        return st;
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc) {
+        hers_galois_key_free(copy);
+        return store_mdb_error(db, rc, "begin");
+    }
+    st = put_record(db, txn, META_GK, 3, gk);
+    if (st == HERS_OK) {
+        rc = mdb_txn_commit(txn);
+        if (rc)
+            st = store_mdb_error(db, rc, "commit");
+    } else {
+        mdb_txn_abort(txn);
+    }
+    if (st != HERS_OK) {
+        hers_galois_key_free(copy);
+        return st;
+    }
+    hers_galois_key_free(db->gk);
+    db->gk = copy;
+    return HERS_OK;
+}
 
 size_t hers_db_max_overlap(const hers_db *db)
 {

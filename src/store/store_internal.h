@@ -55,6 +55,7 @@ struct hers_db {
     hers_params *p;
     hers_public_key *pk;
     hers_relin_key *rk;
+    hers_galois_key *gk;   /* NULL if none */
     char *dir;
     int readonly;
 };
