@@ -74,7 +74,8 @@ static int queries_equal(const hers_query *a, const hers_query *b, const hers_pa
 }
 
 static void run_case(const hers_params *p, const char *name, const hers_secret_key *sk,
-                     const hers_galois_key *gk, hers_searcher **sr, size_t n, size_t d)
+                     const hers_galois_key *gk, const hers_relin_key *rk, hers_searcher **sr,
+                     size_t n, size_t d)
 {
     uint32_t s = HERS_SEARCH_DEFAULT_SCALE;
     size_t count = 2;
@@ -155,6 +156,43 @@ static void run_case(const hers_params *p, const char *name, const hers_secret_k
     CHECK(meas >= heur - 1);
     hers_result_free(res);
     res = NULL;
+    /* compact results: relinearised, switched, every coefficient rounded to
+     * b0 / b1 bits; exact after the round trip */
+    {
+        hers_search_opts so = {HERS_RESULT_RELINEARIZED, rk};
+        hers_result *rr = NULL, *back = NULL;
+        uint8_t *rb = NULL;
+        size_t rl = 0;
+        unsigned b0, b1;
+        hers_result_compact_bits(p, &b0, &b1);
+        CHECK_OK(hers_search(sr[0], p, ix, ref, &so, &rr));
+        CHECK_OK(hers_result_serialize_compact(p, rr, &rb, &rl));
+        size_t blocks = (n + nn - 1) / nn;
+        CHECK(rl == 88 + count * blocks * (nn / 8 * (b0 + b1)) + 32);
+        CHECK_OK(hers_result_deserialize(p, rb, rl, &back));
+        double rbud = 1e9;
+        for (size_t r = 0; rr && r < count; r++) {
+            CHECK_OK(hers_result_noise_budget(p, sk, rr, r, &b));
+            rbud = b < rbud ? b : rbud;
+        }
+        if (back)
+            CHECK(check_scores(p, sk, back, g, n, pr, count, d));
+        printf("  %s d = %zu: compact result %.2f bytes/template (b0 = %u, b1 = %u bits; "
+               "relinearised result budget %.1f bits, >= 2 needed)\n",
+               name, d, (double)(rl - 120) / (double)(count * n), b0, b1, rbud);
+        CHECK(rbud >= 2);
+        hers_result_free(back);
+        back = NULL;
+        rb[rl / 2] ^= 1;
+        CHECK(hers_result_deserialize(p, rb, rl, &back) == HERS_ERR_CHECKSUM && !back);
+        hers_free(rb);
+        /* 3-part results are refused */
+        hers_result *full = NULL;
+        CHECK_OK(hers_search(sr[0], p, ix, ref, NULL, &full));
+        CHECK(hers_result_serialize_compact(p, full, &rb, &rl) == HERS_ERR_UNSUPPORTED && !rb);
+        hers_result_free(full);
+        hers_result_free(rr);
+    }
     /* the full form of the same probes gives the same scores */
     hers_query *fq = NULL;
     CHECK_OK(hers_query_encrypt(p, sk, NULL, pr, count, d, s, NULL, &fq));
@@ -201,10 +239,13 @@ static void run_set(hers_params *p, const char *name, hers_searcher **sr, const 
     seed[1] = (uint8_t)test_rand();
     hers_secret_key *sk = NULL;
     hers_galois_key *gk = NULL;
+    hers_relin_key *rk = NULL;
     CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
     CHECK_OK(hers_query_galois_keygen(p, sk, HERS_SEARCH_MAX_D, NULL, &gk));
-    for (size_t i = 0; sk && gk && i < nd; i++)
-        run_case(p, name, sk, gk, sr, hers_params_n(p) + extra, ds[i]);
+    CHECK_OK(hers_keygen_relin(p, sk, &rk));
+    for (size_t i = 0; sk && gk && rk && i < nd; i++)
+        run_case(p, name, sk, gk, rk, sr, hers_params_n(p) + extra, ds[i]);
+    hers_relin_key_free(rk);
     /* keys for d = 16 do not expand d = 64 */
     hers_galois_key *g16 = NULL;
     CHECK_OK(hers_query_galois_keygen(p, sk, 16, NULL, &g16));

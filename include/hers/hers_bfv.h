@@ -352,6 +352,15 @@ hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, ui
  * (HERS_ERR_FORMAT when a value is >= 2^K). */
 hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
                                const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct);
+/* The same rounding for any polynomial over the first L primes (coefficient
+ * form, L x N residues): y = round(2^K x / Q_L) mod 2^K, K in 1..95, y as
+ * above (2N words); unround: x = round(y Q_L / 2^K) mod q_i (HERS_ERR_FORMAT
+ * for values >= 2^K). |x' - x| <= Q_L / 2^K + 1 (mod Q_L). Compact results
+ * use it (hers_search.h). */
+hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t *x, unsigned K,
+                                 uint64_t *y);
+hers_status hers_poly_unround_bits(const hers_params *p, size_t L, unsigned K, const uint64_t *y,
+                                   uint64_t *x);
 
 #ifdef __cplusplus
 }

@@ -321,6 +321,18 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
                                   size_t *len);
 hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_t len,
                                     hers_result **out);
+/* Compact download record (version 2; hers_result_deserialize reads both) of
+ * 2-part BFV results (HERS_RESULT_RELINEARIZED, or plain-gallery): every
+ * coefficient of part 0 rounded to b0 = bitlen(t) + 2 bits and of part 1 to
+ * b1 = bitlen(t) + log2 N + 2 bits of Q_L (hers_poly_round_bits). The reader
+ * rebuilds ciphertexts whose added error e' satisfies t |e'| / Q_L < 1/4
+ * (|d0| <= Q_L/2^(b0+1), |d1 s| <= N Q_L/2^(b1+1), s ternary), so the scores
+ * stay exact whenever the result had >= 2 bits of noise budget
+ * (docs/design.md, "Shrinking the download"). n4096: 7.0 bytes per template
+ * (12.5 with residues). HERS_ERR_UNSUPPORTED for 3-part or BGV results. */
+hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                          size_t *len);
+void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1);
 
 /* ------------------------------------------------------------ key holder */
 

@@ -502,11 +502,11 @@ unsigned hers_c0_bits(const hers_params *p)
     return b > 95 ? 95 : b;
 }
 
-/* (Q/q_i)^-1 mod q_i. */
-static uint64_t crt_inv(const hers_params *p, size_t i)
+/* (Q_L/q_i)^-1 mod q_i over the first L primes. */
+static uint64_t crt_inv(const hers_params *p, size_t L, size_t i)
 {
     uint64_t m = 1;
-    for (size_t r = 0; r < p->k; r++)
+    for (size_t r = 0; r < L; r++)
         if (r != i)
             m = hers_mul_mod(m, p->q[r].value % p->q[i].value, &p->q[i]);
     return hers_inv_mod(m, &p->q[i]);
@@ -519,31 +519,23 @@ static u128 mask_bits(unsigned K)
     return K >= 128 ? ~(u128)0 : (((u128)1 << K) - 1);
 }
 
-hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y)
+hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t *x, unsigned K,
+                                 uint64_t *y)
 {
-    if (!p || !ct || !y || !ct->data)
-        return hers_error(HERS_ERR_ARG, "c0 compress: NULL argument");
-    if (ct->parts != 2 || ct->num_primes != p->k || !ct->ntt_form || !ct->has_seed)
-        return hers_error(HERS_ERR_UNSUPPORTED,
-                          "c0 compress: needs a seeded 2-part NTT-form ciphertext over all primes");
-    size_t k = p->k, n = p->n;
-    unsigned K = hers_c0_bits(p);
-    uint64_t *x = hers_alloc_array(k * n, sizeof(uint64_t));
-    if (!x)
-        return hers_error(HERS_ERR_NOMEM, "c0 compress: out of memory");
-    memcpy(x, hers_ct_poly(ct, 0, 0), k * n * sizeof(uint64_t));
-    hers_rns_intt(p, x, k);
-    /* c0 / Q = frac(sum_i z_i / q_i), z_i = [x_i (Q/q_i)^-1]_{q_i}, so
-     * 2^K c0 / Q = sum_i z_i (I_i + r_i / q_i) (mod 2^K) with
+    if (!p || !x || !y || L < 1 || L > p->k || K < 1 || K > 95)
+        return hers_error(HERS_ERR_ARG, "round bits: bad argument");
+    size_t n = p->n;
+    /* x / Q_L = frac(sum_i z_i / q_i), z_i = [x_i (Q_L/q_i)^-1]_{q_i}, so
+     * 2^K x / Q_L = sum_i z_i (I_i + r_i / q_i) (mod 2^K) with
      * 2^K = I_i q_i + r_i. z_i I_i is needed mod 2^K only (wrapping u128
      * product); z_i r_i < 2^124 is divided exactly; the fractions are summed
-     * in double: an error of one unit in y only adds Q/2^K to the bounded
+     * in double: an error of one unit in y only adds Q_L/2^K to the bounded
      * rounding error (docs/design.md). */
     uint64_t inv[HERS_MAX_PRIMES], rem[HERS_MAX_PRIMES];
     u128 quo[HERS_MAX_PRIMES];
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < L; i++) {
         uint64_t q = p->q[i].value;
-        inv[i] = crt_inv(p, i);
+        inv[i] = crt_inv(p, L, i);
         u128 two_k = (u128)1 << K;
         quo[i] = two_k / q;
         rem[i] = (uint64_t)(two_k % q);
@@ -552,7 +544,7 @@ hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, ui
     for (size_t c = 0; c < n; c++) {
         u128 ip = 0;
         double fr = 0;
-        for (size_t i = 0; i < k; i++) {
+        for (size_t i = 0; i < L; i++) {
             uint64_t q = p->q[i].value;
             uint64_t z = hers_mul_mod(x[i * n + c], inv[i], &p->q[i]);
             u128 zr = (u128)z * rem[i];
@@ -563,7 +555,6 @@ hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, ui
         y[c] = (uint64_t)v & 0xffffffffu;
         y[n + c] = (uint64_t)(v >> 32);
     }
-    hers_free(x);
     return HERS_OK;
 }
 
@@ -573,35 +564,31 @@ static u128 mul_shift_round(u128 a, u128 b, unsigned s)
 {
     uint64_t a0 = (uint64_t)a, a1 = (uint64_t)(a >> 64), b0 = (uint64_t)b, b1 = (uint64_t)(b >> 64);
     u128 p00 = (u128)a0 * b0, p01 = (u128)a0 * b1, p10 = (u128)a1 * b0, p11 = (u128)a1 * b1;
-    /* words w0..w3 of the product */
     u128 mid = (p00 >> 64) + (uint64_t)p01 + (uint64_t)p10;
     uint64_t w0 = (uint64_t)p00, w1 = (uint64_t)mid;
     u128 hi = (mid >> 64) + (p01 >> 64) + (p10 >> 64) + p11;
-    /* + 2^(s-1) */
     u128 lo = ((u128)w1 << 64) | w0;
-    u128 add = (u128)1 << (s - 1);
-    u128 lo2 = lo + add;
+    u128 lo2 = lo + ((u128)1 << (s - 1));
     if (lo2 < lo)
         hi++;
-    /* (hi:lo2) >> s, s < 128 */
     return (lo2 >> s) | (hi << (128 - s));
 }
 
-hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
-                               const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct)
+hers_status hers_poly_unround_bits(const hers_params *p, size_t L, unsigned K, const uint64_t *y,
+                                   uint64_t *x)
 {
-    if (!p || !y || !seed || !ct)
-        return hers_error(HERS_ERR_ARG, "c0 decompress: NULL argument");
-    size_t k = p->k, n = p->n;
-    unsigned K = hers_c0_bits(p);
+    if (!p || !x || !y || L < 1 || L > p->k || K < 1 || K > 95)
+        return hers_error(HERS_ERR_ARG, "unround bits: bad argument");
+    size_t n = p->n;
+    uint64_t lo_lim = K < 32 ? ((uint64_t)1 << K) : ((uint64_t)1 << 32);
     for (size_t i = 0; i < n; i++)
-        if (y[i] >> 32 || (y[n + i] >> (K - 32)))
-            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
-    /* Q as little-endian 64-bit limbs; Q = A 2^K + B */
+        if (y[i] >= lo_lim || (K <= 32 ? y[n + i] != 0 : (y[n + i] >> (K - 32)) != 0))
+            return hers_error(HERS_ERR_FORMAT, "unround bits: value above 2^%u", K);
+    /* Q_L as little-endian 64-bit limbs; Q_L = A 2^K + B */
     uint64_t limb[HERS_MAX_PRIMES + 2] = {0};
     size_t nl = 1;
     limb[0] = 1;
-    for (size_t i = 0; i < k; i++) {
+    for (size_t i = 0; i < L; i++) {
         u128 carry = 0;
         for (size_t l = 0; l < nl; l++) {
             u128 v = (u128)limb[l] * p->q[i].value + carry;
@@ -620,15 +607,12 @@ hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
             v |= limb[l + ws + 1] << (64 - bs);
         shifted[l] = v;
     }
-    hers_status st = hers_ct_reserve(p, ct, 2, k, 0);
-    if (st != HERS_OK)
-        return st;
-    for (size_t r = 0; r < k; r++) {
+    for (size_t r = 0; r < L; r++) {
         const hers_modulus *m = &p->q[r];
         uint64_t A = 0;
         for (size_t l = nl; l-- > 0;)
             A = hers_reduce128(A, shifted[l], m);
-        uint64_t *o = hers_ct_poly(ct, 0, r);
+        uint64_t *o = x + r * n;
         for (size_t c = 0; c < n; c++) {
             u128 v = ((u128)y[n + c] << 32) | y[c];
             u128 lo = mul_shift_round(v, B, K);
@@ -637,6 +621,42 @@ hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
                                 hers_reduce128((uint64_t)(lo >> 64), (uint64_t)lo, m), m->value);
         }
     }
+    return HERS_OK;
+}
+
+hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y)
+{
+    if (!p || !ct || !y || !ct->data)
+        return hers_error(HERS_ERR_ARG, "c0 compress: NULL argument");
+    if (ct->parts != 2 || ct->num_primes != p->k || !ct->ntt_form || !ct->has_seed)
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "c0 compress: needs a seeded 2-part NTT-form ciphertext over all primes");
+    size_t k = p->k, n = p->n;
+    uint64_t *x = hers_alloc_array(k * n, sizeof(uint64_t));
+    if (!x)
+        return hers_error(HERS_ERR_NOMEM, "c0 compress: out of memory");
+    memcpy(x, hers_ct_poly(ct, 0, 0), k * n * sizeof(uint64_t));
+    hers_rns_intt(p, x, k);
+    hers_status st = hers_poly_round_bits(p, k, x, hers_c0_bits(p), y);
+    hers_free(x);
+    return st;
+}
+
+hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
+                               const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct)
+{
+    if (!p || !y || !seed || !ct)
+        return hers_error(HERS_ERR_ARG, "c0 decompress: NULL argument");
+    size_t k = p->k;
+    unsigned K = hers_c0_bits(p);
+    for (size_t i = 0; i < p->n; i++)
+        if (y[i] >> 32 || (y[p->n + i] >> (K - 32)))
+            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
+    hers_status st = hers_ct_reserve(p, ct, 2, k, 0);
+    if (st != HERS_OK)
+        return st;
+    if ((st = hers_poly_unround_bits(p, k, K, y, hers_ct_poly(ct, 0, 0))) != HERS_OK)
+        return st;
     hers_rns_ntt(p, hers_ct_poly(ct, 0, 0), k);
     ct->ntt_form = 1;
     ct->form = HERS_FORM_BFV;

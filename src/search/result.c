@@ -14,9 +14,13 @@
  *   72  4   primes (1..k, a prefix)
  *   76  4   form (0 BFV, 1 BGV)
  *   80  4   NTT form (0 or 1)
- *   84  4   reserved (0)
+ *   84  4   packing: 0 (version 1: residues), or (version 2, compact
+ *           results) 1 | b0 << 8 | b1 << 16
  *   88  ..  count * ceil(n/N) ciphertexts, probe-major, each parts x primes
- *           residue blocks bit-packed (ceil(log2 q_j) bits per residue)
+ *           residue blocks bit-packed (ceil(log2 q_j) bits per residue);
+ *           compact: per ciphertext, part p (coefficient form) as N values
+ *           round(2^bp c / Q_L) mod 2^bp in two planes (bits 0..31, then
+ *           bits 32..bp-1; hers_poly_round_bits)
  *   end 32  BLAKE2b-256 of all preceding bytes
  */
 #include <math.h>
@@ -28,6 +32,7 @@
 
 #define RESULT_MAGIC "HERSRES"
 #define RESULT_VERSION 1
+#define RESULT_VERSION_COMPACT 2
 #define RESULT_HEADER 88
 #define RESULT_MAX_COUNT ((size_t)1 << 20)
 
@@ -86,6 +91,167 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     return HERS_OK;
 }
 
+void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1)
+{
+    unsigned tb = (unsigned)se_bitlen(p->t);
+    *b0 = tb + 2;
+    *b1 = tb + (unsigned)p->log_n + 2;
+}
+
+/* Bytes of one part rounded to b bits (two planes). */
+static size_t plane_bytes(const hers_params *p, unsigned b)
+{
+    return p->n / 8 * b;
+}
+
+static uint8_t *pack_planes(const hers_params *p, const uint64_t *y, unsigned b, uint8_t *o)
+{
+    unsigned lo = b < 32 ? b : 32;
+    se_pack(o, y, p->n, (int)lo);
+    o += p->n / 8 * lo;
+    if (b > 32) {
+        se_pack(o, y + p->n, p->n, (int)(b - 32));
+        o += p->n / 8 * (b - 32);
+    }
+    return o;
+}
+
+static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, uint64_t *y)
+{
+    unsigned lo = b < 32 ? b : 32;
+    int ok = se_unpack(y, in, p->n, (int)lo, (uint64_t)1 << lo);
+    in += p->n / 8 * lo;
+    if (b > 32)
+        ok &= se_unpack(y + p->n, in, p->n, (int)(b - 32), (uint64_t)1 << (b - 32));
+    else
+        memset(y + p->n, 0, p->n * sizeof(uint64_t));
+    return ok;
+}
+
+hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                          size_t *len)
+{
+    if (!p || !r || !buf || !len)
+        return hers_error(HERS_ERR_ARG, "compact result: NULL argument");
+    *buf = NULL;
+    *len = 0;
+    hers_status st = hers_search_check_id(p, r->params_id, "compact result");
+    if (st != HERS_OK)
+        return st;
+    size_t L = r->cts[0].num_primes;
+    for (size_t i = 0; i < r->count * r->blocks; i++) {
+        const hers_ciphertext *ct = &r->cts[i];
+        if (ct->parts != 2 || ct->form != HERS_FORM_BFV || ct->num_primes != L)
+            return hers_error(HERS_ERR_UNSUPPORTED,
+                              "compact result: needs 2-part BFV results (search with "
+                              "HERS_RESULT_RELINEARIZED)");
+    }
+    unsigned b0, b1;
+    hers_result_compact_bits(p, &b0, &b1);
+    if ((double)b1 > p->log_q)
+        return hers_error(HERS_ERR_UNSUPPORTED, "compact result: %u bits exceed log2 Q", b1);
+    size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
+    size_t total = RESULT_HEADER + r->count * r->blocks * rec + SE_CHECKSUM_BYTES;
+    uint8_t *b = hers_alloc(total);
+    uint64_t *x = hers_alloc_array(L * p->n, sizeof(uint64_t));
+    uint64_t *y = hers_alloc_array(2 * p->n, sizeof(uint64_t));
+    if (!b || !x || !y) {
+        hers_free(b);
+        hers_free(x);
+        hers_free(y);
+        return hers_error(HERS_ERR_NOMEM, "compact result: out of memory");
+    }
+    memcpy(b, RESULT_MAGIC, 8);
+    se_put_u32(b + 8, RESULT_VERSION_COMPACT);
+    se_put_u32(b + 12, (uint32_t)r->mode);
+    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    se_put_u64(b + 48, r->count);
+    se_put_u64(b + 56, r->n);
+    se_put_u32(b + 64, (uint32_t)r->d);
+    se_put_u32(b + 68, 2);
+    se_put_u32(b + 72, (uint32_t)L);
+    se_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
+    se_put_u32(b + 80, 0);
+    se_put_u32(b + 84, 1u | b0 << 8 | b1 << 16);
+    uint8_t *o = b + RESULT_HEADER;
+    for (size_t i = 0; i < r->count * r->blocks && st == HERS_OK; i++) {
+        const hers_ciphertext *ct = &r->cts[i];
+        for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
+            memcpy(x, hers_ct_poly(ct, part, 0), L * p->n * sizeof(uint64_t));
+            if (ct->ntt_form)
+                for (size_t j = 0; j < L; j++)
+                    hers_ntt_inverse(p->ntt[j], x + j * p->n);
+            unsigned bp = part ? b1 : b0;
+            if ((st = hers_poly_round_bits(p, L, x, bp, y)) == HERS_OK)
+                o = pack_planes(p, y, bp, o);
+        }
+    }
+    hers_free(x);
+    hers_free(y);
+    if (st != HERS_OK) {
+        hers_free(b);
+        return st;
+    }
+    se_checksum(b, total - SE_CHECKSUM_BYTES, o);
+    *buf = b;
+    *len = total;
+    return HERS_OK;
+}
+
+static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, size_t len,
+                                       hers_result **out)
+{
+    uint32_t mode = se_get_u32(b + 12), d = se_get_u32(b + 64), parts = se_get_u32(b + 68);
+    uint32_t primes = se_get_u32(b + 72), form = se_get_u32(b + 76), nttf = se_get_u32(b + 80);
+    uint32_t pack = se_get_u32(b + 84);
+    uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
+    unsigned b0, b1;
+    hers_result_compact_bits(p, &b0, &b1);
+    if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || parts != 2 || primes == 0 || primes > p->k ||
+        form != HERS_FORM_BFV || nttf != 0 || pack != (1u | b0 << 8 | b1 << 16) || count == 0 ||
+        count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_FORMAT, "result: compact header field out of range");
+    uint64_t blocks = (n + p->n - 1) / p->n;
+    size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
+    size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
+    if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
+                          len, (unsigned long long)count, (unsigned long long)blocks);
+    if (!se_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    hers_result *r = NULL;
+    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    if (st != HERS_OK)
+        return st;
+    uint64_t *y = hers_alloc_array(2 * p->n, sizeof(uint64_t));
+    if (!y)
+        st = hers_error(HERS_ERR_NOMEM, "result: out of memory");
+    const uint8_t *in = b + RESULT_HEADER;
+    for (size_t i = 0; i < count * blocks && st == HERS_OK; i++) {
+        hers_ciphertext *ct = &r->cts[i];
+        if ((st = hers_ciphertext_init(p, 2, ct)) != HERS_OK)
+            break;
+        ct->num_primes = primes;
+        ct->form = HERS_FORM_BFV;
+        ct->ntt_form = 0;
+        for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
+            unsigned bp = part ? b1 : b0;
+            if (!unpack_planes(p, in, bp, y))
+                st = hers_error(HERS_ERR_FORMAT, "result: value out of range in ciphertext %zu", i);
+            else
+                st = hers_poly_unround_bits(p, primes, bp, y, hers_ct_poly(ct, part, 0));
+            in += plane_bytes(p, bp);
+        }
+    }
+    hers_free(y);
+    if (st != HERS_OK) {
+        hers_result_free(r);
+        return st;
+    }
+    *out = r;
+    return HERS_OK;
+}
+
 hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size_t len,
                                     hers_result **out)
 {
@@ -99,10 +265,13 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
         return hers_error(HERS_ERR_FORMAT, "result: truncated (%zu bytes)", len);
     if (memcmp(b, RESULT_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
-    if (se_get_u32(b + 8) != RESULT_VERSION)
-        return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", se_get_u32(b + 8));
+    uint32_t version = se_get_u32(b + 8);
+    if (version != RESULT_VERSION && version != RESULT_VERSION_COMPACT)
+        return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
+    if (version == RESULT_VERSION_COMPACT)
+        return deserialize_compact(p, b, len, out);
     uint32_t mode = se_get_u32(b + 12), d = se_get_u32(b + 64), parts = se_get_u32(b + 68);
     uint32_t primes = se_get_u32(b + 72), form = se_get_u32(b + 76), nttf = se_get_u32(b + 80);
     uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
