@@ -208,6 +208,12 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
 void hers_query_free(hers_query *q);
 size_t hers_query_count(const hers_query *q);
 size_t hers_query_d(const hers_query *q);
+uint32_t hers_query_scale(const hers_query *q);
+/* One query holding the probes of qs[0..n-1] in order (same parameters, d
+ * and scale, expanded form; the ciphertexts are copied): a server scans
+ * concurrent queries in one pass (each gallery tile read once for all
+ * their probes). */
+hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out);
 /* Upload record (versioned, checksummed; docs/formats.md "Query and result");
  * either form (the kind field). hers_search refuses a compact query. */
 hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
@@ -316,6 +322,9 @@ size_t hers_result_n(const hers_result *r);
 size_t hers_result_blocks(const hers_result *r);
 /* The ciphertext of (probe, block) (read-only view), NULL if out of range. */
 const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block);
+/* A read-only view of probes [first, first + count) of r: shares r's
+ * residues, so r must outlive it (free both with hers_result_free). */
+hers_status hers_result_view(const hers_result *r, size_t first, size_t count, hers_result **out);
 /* Download record (versioned, checksummed, residues bit-packed). */
 hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
                                   size_t *len);

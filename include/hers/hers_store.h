@@ -151,6 +151,22 @@ hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_pu
                            const int32_t *values, size_t m, size_t d, const char *const *ids,
                            const hers_db_enroll_opts *opts, uint64_t *first_slot);
 
+/* Appends templates encrypted elsewhere (a server receiving them from the
+ * key holder or a third party): record is a serialised hers_gallery
+ * (hers_gallery_serialize) of offset + m rows whose first `offset` rows
+ * (offset < N) are encryptions of zero, then the m templates. Fully
+ * validated (parameters, sizes, residues, checksum, mode and scale against
+ * opts, then as hers_db_enroll: dimension, model, ids), then stored as one
+ * segment, unchanged, at the first block b with b N + offset >= the next
+ * free slot (the slots skipped stay empty). A client that asks for
+ * offset = next_slot mod N wastes no slot unless another enrolment came
+ * first. The server cannot check that the offset rows and the slots after
+ * the m templates encrypt zeros: an enroller is trusted with the block it
+ * writes into (docs/security.md). Otherwise as hers_db_enroll. */
+hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
+                                  size_t m, const char *const *ids,
+                                  const hers_db_enroll_opts *opts, uint64_t *first_slot);
+
 /* Deletes count ids in one transaction; every id must exist
  * (HERS_ERR_NOTFOUND naming the first missing one, nothing deleted) and
  * appear once. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 
@@ -26,6 +27,8 @@ int hers_cmd_compact(int argc, char **argv)
                "  (when no other process has the database open).\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_compact(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--db"), *keys = cli_opt(argc, argv, "--keys");

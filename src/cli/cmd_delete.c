@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 
 #define CMD "delete"
@@ -27,6 +28,8 @@ int hers_cmd_delete(int argc, char **argv)
                "  The ciphertexts stay in the file until `hers compact`.\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_delete(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--db"), *file = cli_opt(argc, argv, "--ids");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 #include "hers/hers_io.h"
@@ -74,6 +75,8 @@ int hers_cmd_enroll(int argc, char **argv)
                "  With --db DIR instead of --gallery: append to a gallery database (hers enroll --db DIR --help).\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_enroll(argc, argv);
     if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_enroll.c) */
         return cli_db_enroll(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 
 #define CMD "info"
@@ -19,6 +20,8 @@ int hers_cmd_info(int argc, char **argv)
                "  object.\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_info(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--db");

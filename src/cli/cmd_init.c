@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 #include "hers/hers_reduce.h"
@@ -27,6 +28,8 @@ int hers_cmd_init(int argc, char **argv)
                CLI_KEYS_PARAMS, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_init(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *db = cli_opt(argc, argv, "--db"), *keys = cli_opt(argc, argv, "--keys");

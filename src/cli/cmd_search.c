@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
 #include "cli/cli_query.h"
@@ -46,6 +47,10 @@ int hers_cmd_search(int argc, char **argv)
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         return 0;
     }
+    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+        return cli_remote_search(argc, argv);
+    if (cli_opt(argc, argv, "--db") && cli_opt(argc, argv, "--query"))   /* server, files */
+        return cli_db_search_query(argc, argv);
     if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_search.c) */
         return cli_db_search(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))

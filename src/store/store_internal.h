@@ -101,6 +101,20 @@ hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const 
                               size_t d, uint64_t first_slot, const char *const *ids,
                               const hers_enroll_opts *eo);
 
+/* Writes a serialised gallery record (o = first_slot mod N zero rows, then
+ * m templates) as the next segment, with its catalog entries. */
+hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
+                             size_t len, uint64_t first_slot, size_t m, const char *const *ids);
+
+/* Catalog helpers of enrolment and deletion (store_write.c): ids valid and
+ * distinct; remove the pair of an id at `slot`; look an id up (1 found, 0
+ * absent, -1 error in *err); segments already covering `block`. */
+hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m);
+hers_status store_unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
+                            store_state *st);
+int store_lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err);
+hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count);
+
 /* Blocks per segment for dimension d (>= 1). */
 uint64_t store_segment_blocks(const hers_params *p, size_t d);
 

@@ -31,8 +31,17 @@ hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const 
     if (s == HERS_OK)
         s = hers_gallery_serialize(db->p, g, &ser, &len);
     hers_gallery_free(g);
-    if (s != HERS_OK)
-        return s;
+    if (s == HERS_OK)
+        s = store_put_record(db, txn, st, ser, len, first_slot, m, ids);
+    hers_free(ser);
+    return s;
+}
+
+hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
+                             size_t len, uint64_t first_slot, size_t m, const char *const *ids)
+{
+    size_t N = hers_params_n(db->p);
+    size_t o = (size_t)(first_slot % N);
     store_seg h;
     memset(&h, 0, sizeof h);
     h.first_block = first_slot / N;
@@ -44,13 +53,10 @@ hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const 
     store_u64_be(kb, st->next_segment);
     MDB_val k = {8, kb}, v = {STORE_SEG_HEADER + len, NULL};
     int rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
-    if (rc) {
-        hers_free(ser);
+    if (rc)
         return store_mdb_error(db, rc, "writing a segment");
-    }
     store_seg_encode(&h, v.mv_data);
     memcpy((uint8_t *)v.mv_data + STORE_SEG_HEADER, ser, len);
-    hers_free(ser);
     for (size_t i = 0; i < m; i++) {
         uint64_t slot = first_slot + i;
         uint8_t sb[8], le[8];
@@ -81,7 +87,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Checks ids: valid, distinct within the batch. */
-static hers_status check_ids(const hers_db *db, const char *const *ids, size_t m)
+hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m)
 {
     for (size_t i = 0; i < m; i++)
         if (!ids[i] || !store_id_valid(ids[i], strlen(ids[i])))
@@ -105,7 +111,7 @@ static hers_status check_ids(const hers_db *db, const char *const *ids, size_t m
 }
 
 /* Removes the catalog pair of an id known to exist at `slot`. */
-static hers_status unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
+hers_status store_unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
                              store_state *st)
 {
     uint8_t sb[8];
@@ -123,7 +129,7 @@ static hers_status unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t
 }
 
 /* Looks an id up: 1 and *slot if present, 0 if absent, -1 on error. */
-static int lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err)
+int store_lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err)
 {
     MDB_val k = {strlen(id), (void *)id}, v;
     int rc = mdb_get(txn, db->ids, &k, &v);
@@ -143,7 +149,7 @@ static int lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, 
 }
 
 /* Segments already covering block `block` (the last block, partly used). */
-static hers_status count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count)
+hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count)
 {
     MDB_cursor *c = NULL;
     MDB_val k, v;
@@ -171,6 +177,119 @@ static hers_status count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size
         st = store_mdb_error(db, rc, "segments");
     mdb_cursor_close(c);
     return st;
+}
+
+/* The checks and placement shared by both enrolment entry points, inside
+ * the write transaction: the state (read into *st), dimension, scale, mode,
+ * model, the scale's score bound, the first slot and the ids (validated,
+ * checked against the catalog, replaced ones unlinked). offset: SIZE_MAX to
+ * fill the last block from next_slot (rows encrypted here), else the
+ * number of zero rows o < N an already encrypted record starts with: it is
+ * placed at the first block b with b N + o >= the first free slot.
+ * *defids receives default ids (slot numbers) when ids is NULL. */
+static hers_status enroll_prepare(hers_db *db, MDB_txn *txn, store_state *st, size_t m, size_t d,
+                                  const char *const **ids, const hers_db_enroll_opts *opts,
+                                  size_t offset, char ***defids, uint64_t *first)
+{
+    size_t N = hers_params_n(db->p);
+    hers_status s = store_state_read(db, txn, st);
+    if (s != HERS_OK)
+        return s;
+    if (st->has_gallery) {
+        if (st->d != d)
+            return hers_error(HERS_ERR_MISMATCH,
+                              "%s: the gallery has dimension %u, the input %zu", db->dir, st->d,
+                              d);
+        if (st->scale != opts->scale || st->mode != (uint32_t)opts->mode)
+            return hers_error(HERS_ERR_MISMATCH,
+                              "%s: the gallery uses scale %u (%s), the input scale %u (%s)",
+                              db->dir, st->scale,
+                              hers_search_mode_name((hers_search_mode)st->mode), opts->scale,
+                              hers_search_mode_name(opts->mode));
+    }
+    if (st->model_len || st->has_gallery) {
+        if (st->model_len != opts->model_id_len ||
+            (st->model_len && memcmp(st->model_id, opts->model_id, st->model_len) != 0))
+            return hers_error(HERS_ERR_MISMATCH, "%s: %s", db->dir,
+                              !st->model_len ? "the gallery was enrolled without a model; the "
+                                               "input names one"
+                              : !opts->model_id_len ? "the gallery was compressed with a model: "
+                                                      "give the same model (--model)"
+                                                    : "model mismatch: the gallery was "
+                                                      "compressed with another model");
+    }
+    if ((s = hers_search_check_scale(d, opts->scale, hers_params_t(db->p))) != HERS_OK)
+        return s;
+    /* The first slot: fill the last block unless it has taken the most
+     * segments the noise bound allows. */
+    uint64_t s0 = st->next_slot;
+    if (s0 % N) {
+        size_t ov = 0, maxov = opts->mode == HERS_MODE_PLAIN_GALLERY ? STORE_MAX_OVERLAP
+                                                                     : store_max_overlap(db->p, d);
+        if ((s = store_count_overlap(db, txn, s0 / N, &ov)) != HERS_OK)
+            return s;
+        if (ov >= maxov)
+            s0 = (s0 / N + 1) * N;
+    }
+    if (offset != SIZE_MAX)   /* a record starting with `offset` zero rows */
+        s0 = (s0 / N + (s0 % N > offset ? 1 : 0)) * N + offset;
+    if (s0 + m > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_ARG, "%s: the gallery would exceed %llu slots", db->dir,
+                          (unsigned long long)HERS_SEARCH_MAX_N);
+    if (!*ids) {
+        char **di = calloc(m, sizeof *di);
+        if (!di)
+            return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+        *defids = di;
+        for (size_t i = 0; i < m; i++) {
+            if (!(di[i] = malloc(24)))
+                return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+            snprintf(di[i], 24, "%llu", (unsigned long long)(s0 + i));
+        }
+        *ids = (const char *const *)di;
+    }
+    if ((s = store_check_ids(db, *ids, m)) != HERS_OK)
+        return s;
+    for (size_t i = 0; i < m; i++) {
+        uint64_t old;
+        int f = store_lookup_id(db, txn, (*ids)[i], &old, &s);
+        if (f < 0)
+            return s;
+        if (f && !opts->replace)
+            return hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled (use --replace)",
+                              db->dir, (*ids)[i]);
+        if (f && (s = store_unlink_id(db, txn, (*ids)[i], old, st)) != HERS_OK)
+            return s;
+    }
+    *first = s0;
+    return HERS_OK;
+}
+
+/* Records the gallery's shape and model in the state, writes it, commits. */
+static hers_status enroll_commit(hers_db *db, MDB_txn *txn, store_state *st, size_t d,
+                                 const hers_db_enroll_opts *opts)
+{
+    st->has_gallery = 1;
+    st->d = (uint32_t)d;
+    st->scale = opts->scale;
+    st->mode = (uint32_t)opts->mode;
+    if (!st->model_len && opts->model_id_len) {
+        st->model_len = (uint32_t)opts->model_id_len;
+        memcpy(st->model_id, opts->model_id, opts->model_id_len);
+    }
+    hers_status s = store_state_write(db, txn, st);
+    if (s != HERS_OK)
+        return s;
+    int rc = mdb_txn_commit(txn);
+    return rc ? store_mdb_error(db, rc, "commit") : HERS_OK;
+}
+
+static void free_ids(char **ids, size_t m)
+{
+    if (ids)
+        for (size_t i = 0; i < m; i++)
+            free(ids[i]);
+    free(ids);
 }
 
 hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
@@ -201,85 +320,10 @@ hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_pu
     store_state st;
     char **defids = NULL;
     size_t N = hers_params_n(db->p);
-    hers_status s = store_state_read(db, txn, &st);
+    uint64_t s0 = 0;
+    hers_status s = enroll_prepare(db, txn, &st, m, d, &ids, opts, SIZE_MAX, &defids, &s0);
     if (s != HERS_OK)
         goto fail;
-    if (st.has_gallery) {
-        if (st.d != d) {
-            s = hers_error(HERS_ERR_MISMATCH, "%s: the gallery has dimension %u, the input %zu",
-                           db->dir, st.d, d);
-            goto fail;
-        }
-        if (st.scale != opts->scale || st.mode != (uint32_t)opts->mode) {
-            s = hers_error(HERS_ERR_MISMATCH,
-                           "%s: the gallery uses scale %u (%s), the input scale %u (%s)", db->dir,
-                           st.scale, hers_search_mode_name((hers_search_mode)st.mode), opts->scale,
-                           hers_search_mode_name(opts->mode));
-            goto fail;
-        }
-    }
-    if (st.model_len || st.has_gallery) {
-        if (st.model_len != opts->model_id_len ||
-            (st.model_len && memcmp(st.model_id, opts->model_id, st.model_len) != 0)) {
-            s = hers_error(HERS_ERR_MISMATCH, "%s: %s", db->dir,
-                           !st.model_len ? "the gallery was enrolled without a model; the input "
-                                           "names one"
-                           : !opts->model_id_len ? "the gallery was compressed with a model: "
-                                                   "give the same model (--model)"
-                                                 : "model mismatch: the gallery was compressed "
-                                                   "with another model");
-            goto fail;
-        }
-    }
-    if ((s = hers_search_check_scale(d, opts->scale, hers_params_t(db->p))) != HERS_OK)
-        goto fail;
-    /* The first slot: fill the last block unless it has taken the most
-     * segments the noise bound allows. */
-    uint64_t s0 = st.next_slot;
-    if (s0 % N) {
-        size_t ov = 0, maxov = opts->mode == HERS_MODE_PLAIN_GALLERY ? STORE_MAX_OVERLAP
-                                                                     : store_max_overlap(db->p, d);
-        if ((s = count_overlap(db, txn, s0 / N, &ov)) != HERS_OK)
-            goto fail;
-        if (ov >= maxov)
-            s0 = (s0 / N + 1) * N;
-    }
-    if (s0 + m > HERS_SEARCH_MAX_N) {
-        s = hers_error(HERS_ERR_ARG, "%s: the gallery would exceed %llu slots", db->dir,
-                       (unsigned long long)HERS_SEARCH_MAX_N);
-        goto fail;
-    }
-    if (!ids) {
-        defids = calloc(m, sizeof *defids);
-        if (!defids) {
-            s = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-            goto fail;
-        }
-        for (size_t i = 0; i < m; i++) {
-            defids[i] = malloc(24);
-            if (!defids[i]) {
-                s = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-                goto fail;
-            }
-            snprintf(defids[i], 24, "%llu", (unsigned long long)(s0 + i));
-        }
-        ids = (const char *const *)defids;
-    }
-    if ((s = check_ids(db, ids, m)) != HERS_OK)
-        goto fail;
-    for (size_t i = 0; i < m; i++) {
-        uint64_t old;
-        int f = lookup_id(db, txn, ids[i], &old, &s);
-        if (f < 0)
-            goto fail;
-        if (f && !opts->replace) {
-            s = hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled (use --replace)",
-                           db->dir, ids[i]);
-            goto fail;
-        }
-        if (f && (s = unlink_id(db, txn, ids[i], old, &st)) != HERS_OK)
-            goto fail;
-    }
     hers_enroll_opts eo;
     hers_enroll_opts_default(&eo);
     eo.mode = opts->mode;
@@ -305,33 +349,72 @@ hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_pu
             goto fail;
         cur = stop;
     }
-    st.has_gallery = 1;
-    st.d = (uint32_t)d;
-    st.scale = opts->scale;
-    st.mode = (uint32_t)opts->mode;
-    if (!st.model_len && opts->model_id_len) {
-        st.model_len = (uint32_t)opts->model_id_len;
-        memcpy(st.model_id, opts->model_id, opts->model_id_len);
-    }
-    if ((s = store_state_write(db, txn, &st)) != HERS_OK)
-        goto fail;
-    rc = mdb_txn_commit(txn);
+    s = enroll_commit(db, txn, &st, d, opts);
     txn = NULL;
-    if (rc) {
-        s = store_mdb_error(db, rc, "commit");
-        goto fail;
-    }
-    if (first_slot)
+    if (s == HERS_OK && first_slot)
         *first_slot = s0;
-    s = HERS_OK;
 fail:
     if (txn)
         mdb_txn_abort(txn);
-    if (defids) {
-        for (size_t i = 0; i < m; i++)
-            free(defids[i]);
-        free(defids);
+    free_ids(defids, m);
+    return s;
+}
+
+hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
+                                  size_t m, const char *const *ids,
+                                  const hers_db_enroll_opts *opts, uint64_t *first_slot)
+{
+    hers_db_enroll_opts def;
+    if (!opts) {
+        hers_db_enroll_opts_default(&def);
+        opts = &def;
     }
+    if (!db || !record || m == 0 || opts->model_id_len > HERS_DB_MAX_MODEL_ID ||
+        (opts->model_id_len && !opts->model_id))
+        return hers_error(HERS_ERR_ARG, "db enroll: invalid argument (m = %zu)", m);
+    if (db->readonly)
+        return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
+    size_t N = hers_params_n(db->p);
+    if (offset >= N)
+        return hers_error(HERS_ERR_ARG, "%s: offset %zu is not below N = %zu", db->dir, offset, N);
+    /* Full validation of the record (parameters, sizes, residues, checksum)
+     * before anything is written. */
+    hers_gallery *g = NULL;
+    hers_status s = hers_gallery_deserialize(db->p, record, len, &g);
+    if (s != HERS_OK)
+        return s;
+    size_t gn = hers_gallery_n(g), d = hers_gallery_d(g);
+    hers_search_mode gm = hers_gallery_mode(g);
+    uint32_t gs = hers_gallery_scale(g);
+    hers_gallery_free(g);
+    if (gn != offset + m)
+        return hers_error(HERS_ERR_ARG,
+                          "%s: the gallery record holds %zu rows, expected %zu zero rows and %zu "
+                          "templates", db->dir, gn, offset, m);
+    if (gm != opts->mode || gs != opts->scale)
+        return hers_error(HERS_ERR_MISMATCH,
+                          "%s: the record is %s with scale %u, the request says %s, scale %u",
+                          db->dir, hers_search_mode_name(gm), gs,
+                          hers_search_mode_name(opts->mode), opts->scale);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    store_state st;
+    char **defids = NULL;
+    uint64_t s0 = 0;
+    s = enroll_prepare(db, txn, &st, m, d, &ids, opts, offset, &defids, &s0);
+    if (s == HERS_OK)
+        s = store_put_record(db, txn, &st, record, len, s0, m, ids);
+    if (s == HERS_OK) {
+        s = enroll_commit(db, txn, &st, d, opts);
+        txn = NULL;
+    }
+    if (s == HERS_OK && first_slot)
+        *first_slot = s0;
+    if (txn)
+        mdb_txn_abort(txn);
+    free_ids(defids, m);
     return s;
 }
 
@@ -341,7 +424,7 @@ hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count)
         return hers_error(HERS_ERR_ARG, "db delete: NULL argument");
     if (db->readonly)
         return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
-    hers_status s = check_ids(db, ids, count);
+    hers_status s = store_check_ids(db, ids, count);
     if (s != HERS_OK)
         return s;
     MDB_txn *txn = NULL;
@@ -353,7 +436,7 @@ hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count)
         goto fail;
     for (size_t i = 0; i < count; i++) {
         uint64_t slot;
-        int f = lookup_id(db, txn, ids[i], &slot, &s);
+        int f = store_lookup_id(db, txn, ids[i], &slot, &s);
         if (f < 0)
             goto fail;
         if (!f) {
@@ -361,7 +444,7 @@ hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count)
                            db->dir, ids[i]);
             goto fail;
         }
-        if ((s = unlink_id(db, txn, ids[i], slot, &st)) != HERS_OK)
+        if ((s = store_unlink_id(db, txn, ids[i], slot, &st)) != HERS_OK)
             goto fail;
     }
     if ((s = store_state_write(db, txn, &st)) != HERS_OK)

@@ -1,0 +1,246 @@
+/*
+ * hers_net.h - the HERS service: wire records of the protocol (also used
+ * over files), bearer-token files, the gallery service (an in-memory index
+ * per gallery database, updated incrementally, searches coalesced), the
+ * HTTP(S) server on libmicrohttpd and the HTTP client on libcurl.
+ * Layer: above store, below cli. The server side never holds a secret key:
+ * every decoder here refuses a record that carries one.
+ *
+ * Records (little-endian, exact length, BLAKE2b-256 of every preceding byte
+ * at the end; docs/formats.md "Service records"):
+ *   HERSINI  gallery creation: model id, parameter set, public key, optional
+ *            relinearisation key (also the answer of GET .../keys).
+ *   HERSENR  enrolment: mode, scale, offset o, m ids, model id, one gallery
+ *            record of o zero rows then the m templates.
+ *   HERSRSP  search response: the result records of the index chunks (their
+ *            first blocks) and the catalog (live slot, id) of the snapshot
+ *            searched, so the key holder ranks without telling the server
+ *            which ids it looks at.
+ * Every decoder validates sizes before allocating and returns an error,
+ * never crashes (fuzz/fuzz_net.c).
+ */
+#ifndef HERS_NET_H
+#define HERS_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_bfv.h"
+#include "hers/hers_search.h"
+#include "hers/hers_status.h"
+#include "hers/hers_store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define HERS_NET_VERSION 1
+#define HERS_NET_MAX_MODEL_ID 32
+
+/* ------------------------------------------------------------ records */
+
+/* Gallery creation / public material. */
+typedef struct hers_net_init {
+    hers_params *p;
+    hers_public_key *pk;
+    hers_relin_key *rk;          /* may be NULL */
+    uint8_t model_id[HERS_NET_MAX_MODEL_ID];
+    size_t model_id_len;         /* 0: none */
+} hers_net_init;
+
+hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
+                                 const hers_relin_key *rk, const uint8_t *model_id,
+                                 size_t model_id_len, uint8_t **buf, size_t *len);
+/* Fills *out (free with hers_net_init_free). A secret-key record or a
+ * passphrase-protected key anywhere is refused (HERS_ERR_ARG). */
+hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out);
+void hers_net_init_free(hers_net_init *in);
+
+/* Enrolment. */
+typedef struct hers_net_enroll {
+    hers_search_mode mode;
+    uint32_t scale;
+    int replace;
+    size_t offset;               /* zero rows before the templates, < N */
+    size_t m;                    /* templates */
+    char **ids;                  /* m ids (NUL-terminated), NULL: the slot numbers */
+    uint8_t model_id[HERS_NET_MAX_MODEL_ID];
+    size_t model_id_len;
+    const uint8_t *record;       /* the gallery record, inside the decoded buffer */
+    size_t record_len;
+} hers_net_enroll;
+
+/* g: the gallery of offset + m rows (offset zero rows first); ids: m ids,
+ * or NULL for the default ids (the slot numbers the server assigns). */
+hers_status hers_net_enroll_encode(const hers_params *p, const hers_gallery *g, size_t offset,
+                                   const char *const *ids, size_t m, int replace,
+                                   const uint8_t *model_id, size_t model_id_len, uint8_t **buf,
+                                   size_t *len);
+/* Checks the framing, ids and checksum; the gallery record itself is
+ * validated by the store when it is appended (hers_db_enroll_record).
+ * out->record points into buf. */
+hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll *out);
+void hers_net_enroll_free(hers_net_enroll *e);
+
+/* Search response (decoded by the key holder). */
+typedef struct hers_net_response hers_net_response;
+
+hers_status hers_net_response_decode(const hers_params *p, const void *buf, size_t len,
+                                     hers_net_response **out);
+void hers_net_response_free(hers_net_response *r);
+size_t hers_net_response_count(const hers_net_response *r);   /* probes */
+size_t hers_net_response_slots(const hers_net_response *r);
+size_t hers_net_response_live(const hers_net_response *r);
+uint32_t hers_net_response_scale(const hers_net_response *r);
+size_t hers_net_response_d(const hers_net_response *r);
+/* Id of live entry i (live slots in slot order), NULL if out of range. */
+const char *hers_net_response_id(const hers_net_response *r, size_t i);
+/* Key holder: scores[i] = <g, p> of live entry i for probe `probe`
+ * (hers_net_response_live(r) entries). */
+hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                      const hers_net_response *r, size_t probe, int64_t *scores);
+
+/* ------------------------------------------------------------ tokens */
+
+typedef enum hers_scope {
+    HERS_SCOPE_SEARCH = 1,   /* describe, search */
+    HERS_SCOPE_ENROLL = 2,   /* describe, enrol, delete */
+    HERS_SCOPE_ADMIN = 3     /* everything: create, drop, compact, metrics too */
+} hers_scope;
+
+const char *hers_scope_name(hers_scope s);
+hers_status hers_scope_parse(const char *s, hers_scope *out);
+
+typedef struct hers_tokens hers_tokens;
+
+/* Token file: one entry per line, "<64 hex: BLAKE2b-256 of the token>
+ * <gallery name or *> <scope> [label]"; '#' comments and blank lines
+ * skipped. Strict: any malformed line is an error naming the line. */
+hers_status hers_tokens_load(const char *path, hers_tokens **out);
+void hers_tokens_free(hers_tokens *t);
+size_t hers_tokens_count(const hers_tokens *t);
+/* Makes a new random token ("hers_" + 64 hex digits, 256 bits from the
+ * CSPRNG) into token (capacity >= 70) and appends its hash line to path
+ * (created with mode 0600 if missing). */
+hers_status hers_tokens_add(const char *path, const char *gallery, hers_scope scope,
+                            const char *label, char *token, size_t cap);
+
+/* Result of an authorisation check. */
+typedef enum hers_auth {
+    HERS_AUTH_OK = 0,
+    HERS_AUTH_UNAUTHENTICATED = 1,   /* no token or an unknown one: 401 */
+    HERS_AUTH_FORBIDDEN = 2          /* valid token, wrong gallery or scope: 403 */
+} hers_auth;
+
+/* token: the presented bearer token (may be NULL); gallery NULL: a route
+ * that concerns every gallery (needs '*'). The token's hash is compared with
+ * every entry in constant time (sodium_memcmp, no early exit). */
+hers_auth hers_tokens_check(const hers_tokens *t, const char *token, const char *gallery,
+                            hers_scope need);
+/* 1 if the token may see the gallery at all (any scope): listing. */
+int hers_tokens_sees(const hers_tokens *t, const char *token, const char *gallery);
+
+/* ------------------------------------------------------------ service */
+
+/* One gallery database held open with its kernel-form index in memory. */
+typedef struct hers_service hers_service;
+
+/* Opens the database at dir and builds its index. threads: workers of
+ * index building and scans (0 = online CPUs). */
+hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
+void hers_service_close(hers_service *s);
+hers_db *hers_service_db(hers_service *s);
+
+/* Searches a query record (HERSQRY) against one consistent snapshot.
+ * Queries that arrive while a scan of this gallery runs wait and are
+ * scanned together in the next pass (one read of the index for all). The
+ * response record (HERSRSP) is allocated with hers_alloc. shrink: result
+ * form (HERS_RESULT_FULL or HERS_RESULT_SWITCHED). */
+hers_status hers_service_search(hers_service *s, const void *query, size_t len,
+                                hers_result_shrink shrink, uint8_t **resp, size_t *resp_len);
+/* Appends an enrolment record (HERSENR); 201 semantics: returns after the
+ * LMDB commit, then updates the index. */
+hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
+                                uint64_t *first_slot, size_t *count);
+hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count);
+/* Keyless compaction (drops fully deleted segments), then rebuilds. */
+hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats);
+/* Info of the database plus the service's view. */
+typedef struct hers_service_stats {
+    uint64_t index_bytes;      /* kernel-form bytes in memory */
+    size_t chunks;             /* index chunks */
+    uint64_t passes;           /* scans run */
+    uint64_t probes;           /* probes scanned */
+    uint64_t queries;          /* queries answered */
+} hers_service_stats;
+hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *st);
+
+/* ------------------------------------------------------------ server */
+
+typedef void (*hers_log_fn)(void *user, const char *line);
+
+typedef struct hers_server_config {
+    const char *root;            /* galleries: subdirectories of root */
+    const char *host;            /* listen address (numeric IPv4 or IPv6) */
+    unsigned port;               /* 0: ephemeral */
+    const char *tokens_path;
+    const char *tls_cert, *tls_key;   /* both or neither (PEM) */
+    int insecure;                /* allow plain HTTP on a non-loopback address */
+    int log_json;                /* request logs as JSON lines */
+    hers_log_fn log;             /* NULL: no logs */
+    void *log_user;
+    unsigned threads;            /* scan workers per gallery, 0 = online CPUs */
+    unsigned max_connections;    /* default 64 */
+    unsigned max_per_ip;         /* default 32 */
+    unsigned timeout_s;          /* idle connection timeout, default 30 */
+    uint64_t max_body_search;    /* bytes; default 64 MiB */
+    uint64_t max_body_enroll;    /* default 256 MiB */
+    uint64_t max_body_admin;     /* create (keys): default 64 MiB; delete: same */
+} hers_server_config;
+
+void hers_server_config_default(hers_server_config *c);
+
+typedef struct hers_server hers_server;
+
+/* Loads the tokens, opens every gallery under root, starts listening. */
+hers_status hers_server_start(const hers_server_config *c, hers_server **out);
+unsigned hers_server_port(const hers_server *s);
+/* Re-reads the token file (SIGHUP); on error the old tokens stay. */
+hers_status hers_server_reload_tokens(hers_server *s);
+/* Stops accepting, waits for in-flight requests (at most timeout_s more),
+ * closes every gallery (all writes are committed when acknowledged). */
+void hers_server_stop(hers_server *s);
+
+/* The routes served, "METHOD /v1/path" with {name} placeholders, NULL
+ * terminated (docs/api.md must describe each: tests/cli_serve_api.sh). */
+const char *const *hers_server_routes(void);
+
+/* ------------------------------------------------------------ client */
+
+typedef struct hers_client hers_client;
+
+/* url: http(s)://host:port (no trailing path); token may be NULL;
+ * cacert: PEM file of the CA to trust for https (NULL: system store). */
+hers_status hers_client_create(const char *url, const char *token, const char *cacert,
+                               hers_client **out);
+void hers_client_free(hers_client *c);
+/* One request. body may be NULL. *resp allocated with malloc (NUL
+ * terminated, *resp_len excludes it); *http_status the HTTP code. A
+ * transport failure (refused, TLS, timeout) is HERS_ERR_IO with curl's
+ * message; any HTTP status returns HERS_OK. */
+hers_status hers_client_call(hers_client *c, const char *method, const char *path,
+                             const void *body, size_t len, const char *content_type,
+                             uint8_t **resp, size_t *resp_len, long *http_status);
+
+/* ------------------------------------------------------------ JSON */
+
+/* Flat JSON object lookup for the client and tests: finds "key" at the top
+ * level of obj (len bytes) and returns its string value (unescaped into
+ * out, cap bytes) or its number / literal text. 0 found, -1 absent or
+ * malformed. */
+int hers_json_get(const char *obj, size_t len, const char *key, char *out, size_t cap);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_NET_H */

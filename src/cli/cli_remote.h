@@ -1,0 +1,31 @@
+/* cli_remote.h - the client side of the HERS service: `hers init | enroll |
+ * search | delete | info | compact --server URL --gallery NAME
+ * --token-file F [--cacert F]` (cli_remote.c), and the key holder's
+ * printing of a search response shared with `hers results decrypt`. */
+#ifndef HERS_CLI_REMOTE_H
+#define HERS_CLI_REMOTE_H
+
+#include <stdio.h>
+
+#include "cli/cli_rank.h"
+#include "hers/hers_net.h"
+
+int cli_remote_init(int argc, char **argv);
+int cli_remote_enroll(int argc, char **argv);
+int cli_remote_search(int argc, char **argv);
+int cli_remote_delete(int argc, char **argv);
+int cli_remote_info(int argc, char **argv);
+int cli_remote_compact(int argc, char **argv);
+
+/* `hers search --db DIR --query Q --out R` (the server's step over files). */
+int cli_db_search_query(int argc, char **argv);
+
+/* Decrypts every probe of r and writes the TSV rows probe, rank, id, score
+ * (as `hers search`) to f. Returns 0 or 1 after one error line. */
+int cli_print_response(const char *cmd, const hers_params *p, const hers_secret_key *sk,
+                       const hers_net_response *r, const cli_rank_opts *ro, FILE *f);
+
+/* Parses --top / --threshold into ro (scale left 0). 0, or the exit status. */
+int cli_rank_options(const char *cmd, int argc, char **argv, cli_rank_opts *ro);
+
+#endif

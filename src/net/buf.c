@@ -1,0 +1,186 @@
+/* buf.c - byte buffers and readers of the net layer (net_internal.h). */
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "net/net_internal.h"
+
+void net_buf_put(net_buf *b, const void *p, size_t n)
+{
+    if (b->failed || n == 0)
+        return;
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        uint8_t *d = realloc(b->data, cap);
+        if (!d) {
+            b->failed = 1;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+void net_buf_u32(net_buf *b, uint32_t v)
+{
+    uint8_t x[4];
+    for (int i = 0; i < 4; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    net_buf_put(b, x, 4);
+}
+
+void net_buf_u64(net_buf *b, uint64_t v)
+{
+    uint8_t x[8];
+    for (int i = 0; i < 8; i++)
+        x[i] = (uint8_t)(v >> (8 * i));
+    net_buf_put(b, x, 8);
+}
+
+void net_buf_str(net_buf *b, const char *s)
+{
+    net_buf_put(b, s, strlen(s));
+}
+
+void net_buf_printf(net_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        b->failed = 1;
+        return;
+    }
+    if ((size_t)n < sizeof tmp) {
+        net_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->failed = 1;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    net_buf_put(b, big, (size_t)n);
+    free(big);
+}
+
+void net_buf_json_str(net_buf *b, const char *s)
+{
+    net_buf_put(b, "\"", 1);
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\') {
+            char e[2] = {'\\', (char)*c};
+            net_buf_put(b, e, 2);
+        } else if (*c < 0x20 || *c == 0x7f) {
+            net_buf_printf(b, "\\u%04x", *c);
+        } else {
+            net_buf_put(b, c, 1);
+        }
+    }
+    net_buf_put(b, "\"", 1);
+}
+
+hers_status net_buf_finish(net_buf *b, int checksum, uint8_t **out, size_t *len)
+{
+    if (checksum && !b->failed) {
+        uint8_t h[NET_HASH];
+        crypto_generichash(h, sizeof h, b->data, b->len, NULL, 0);
+        net_buf_put(b, h, sizeof h);
+    }
+    if (b->failed) {
+        net_buf_free(b);
+        return hers_error(HERS_ERR_NOMEM, "net: out of memory for a %zu-byte record", b->len);
+    }
+    *out = hers_alloc(b->len ? b->len : 1);
+    if (!*out) {
+        net_buf_free(b);
+        return hers_error(HERS_ERR_NOMEM, "net: out of memory for a %zu-byte record", b->len);
+    }
+    memcpy(*out, b->data, b->len);
+    *len = b->len;
+    net_buf_free(b);
+    return HERS_OK;
+}
+
+void net_buf_free(net_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+int net_rd_bytes(net_rd *r, const uint8_t **p, size_t n)
+{
+    if (n > r->len - r->pos)
+        return -1;
+    *p = r->p + r->pos;
+    r->pos += n;
+    return 0;
+}
+
+int net_rd_u32(net_rd *r, uint32_t *v)
+{
+    const uint8_t *p;
+    if (net_rd_bytes(r, &p, 4))
+        return -1;
+    *v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    return 0;
+}
+
+int net_rd_u64(net_rd *r, uint64_t *v)
+{
+    const uint8_t *p;
+    if (net_rd_bytes(r, &p, 8))
+        return -1;
+    *v = 0;
+    for (int i = 0; i < 8; i++)
+        *v |= (uint64_t)p[i] << (8 * i);
+    return 0;
+}
+
+hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
+                        const char *what)
+{
+    const uint8_t *b = buf;
+    if (!buf || len < 8 + 4 + NET_HASH)
+        return hers_error(HERS_ERR_FORMAT, "%s: %zu bytes is too short", what, len);
+    if (memcmp(b, magic, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "%s: bad magic (not a %.7s record)", what, magic);
+    uint32_t ver = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 |
+                   (uint32_t)b[11] << 24;
+    if (ver != HERS_NET_VERSION)
+        return hers_error(HERS_ERR_VERSION, "%s: version %u (this build reads %d)", what, ver,
+                          HERS_NET_VERSION);
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    uint8_t h[NET_HASH];
+    crypto_generichash(h, sizeof h, b, len - NET_HASH, NULL, 0);
+    if (sodium_memcmp(h, b + len - NET_HASH, NET_HASH) != 0)
+        return hers_error(HERS_ERR_CHECKSUM, "%s: checksum mismatch (corrupted or truncated)",
+                          what);
+#endif
+    r->p = b;
+    r->len = len - NET_HASH;
+    r->pos = 12;
+    return HERS_OK;
+}
+
+int net_id_valid(const char *s, size_t len)
+{
+    if (len < 1 || len > HERS_SEARCH_MAX_ID)
+        return 0;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0)
+            return 0;
+    return 1;
+}

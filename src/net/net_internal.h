@@ -1,0 +1,56 @@
+/* net_internal.h - private helpers of the net layer: a growable byte
+ * buffer (writer), a bounds-checked reader, record checksums. */
+#ifndef HERS_NET_INTERNAL_H
+#define HERS_NET_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_net.h"
+
+#define NET_HASH 32
+
+typedef struct net_buf {
+    uint8_t *data;
+    size_t len, cap;
+    int failed;        /* an allocation failed: every later put is ignored */
+} net_buf;
+
+void net_buf_put(net_buf *b, const void *p, size_t n);
+void net_buf_u32(net_buf *b, uint32_t v);
+void net_buf_u64(net_buf *b, uint64_t v);
+void net_buf_str(net_buf *b, const char *s);        /* no NUL */
+void net_buf_printf(net_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* JSON string literal with escapes. */
+void net_buf_json_str(net_buf *b, const char *s);
+/* Appends BLAKE2b-256 of the buffer so far; then moves it to *out (hers_alloc). */
+hers_status net_buf_finish(net_buf *b, int checksum, uint8_t **out, size_t *len);
+void net_buf_free(net_buf *b);
+
+typedef struct net_rd {
+    const uint8_t *p;
+    size_t len, pos;
+} net_rd;
+
+int net_rd_bytes(net_rd *r, const uint8_t **p, size_t n);   /* 0 ok, -1 short */
+int net_rd_u32(net_rd *r, uint32_t *v);
+int net_rd_u64(net_rd *r, uint64_t *v);
+
+/* Checks magic (8 bytes), minimum length and the trailing checksum; on
+ * success r covers the body between the magic and the checksum. */
+hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
+                        const char *what);
+
+/* 1 if the id is valid (1..255 bytes, no tab, CR, LF, NUL). */
+int net_id_valid(const char *s, size_t len);
+
+/* Search response record (HERSRSP): parts results (part i covers blocks
+ * from first_block[i]), then the catalog: live (slot, id) pairs, slots
+ * ascending. */
+hers_status net_response_encode(const hers_params *p, uint32_t scale, size_t d, size_t count,
+                                uint64_t slots, size_t parts, const size_t *first_block,
+                                const hers_result *const *res, size_t live,
+                                const uint64_t *live_slots, const char *blob,
+                                const size_t *id_off, uint8_t **buf, size_t *len);
+
+#endif

@@ -1,0 +1,477 @@
+/* proto.c - the service records HERSINI, HERSENR and HERSRSP (hers_net.h,
+ * docs/formats.md "Service records"). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "hers/hers_serial.h"
+#include "net/net_internal.h"
+
+/* ------------------------------------------------------------ HERSINI */
+
+static void put_record(net_buf *b, const uint8_t *rec, size_t len)
+{
+    net_buf_u64(b, len);
+    net_buf_put(b, rec, len);
+}
+
+hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
+                                 const hers_relin_key *rk, const uint8_t *model_id,
+                                 size_t model_id_len, uint8_t **buf, size_t *len)
+{
+    if (!p || !pk || !buf || !len || model_id_len > HERS_NET_MAX_MODEL_ID ||
+        (model_id_len && !model_id))
+        return hers_error(HERS_ERR_ARG, "init record: invalid argument");
+    net_buf b = {0};
+    uint8_t mid[HERS_NET_MAX_MODEL_ID] = {0};
+    if (model_id_len)
+        memcpy(mid, model_id, model_id_len);
+    net_buf_put(&b, "HERSINI", 8);
+    net_buf_u32(&b, HERS_NET_VERSION);
+    net_buf_u32(&b, (uint32_t)model_id_len);
+    net_buf_put(&b, mid, sizeof mid);
+    net_buf_u32(&b, rk ? 3 : 2);
+    size_t sz = 0, w = 0;
+    uint8_t *tmp = NULL;
+    hers_status st = hers_params_serialized_size(p, &sz);
+    if (st == HERS_OK && (tmp = malloc(sz)) != NULL &&
+        (st = hers_params_serialize(p, tmp, sz, &w)) == HERS_OK)
+        put_record(&b, tmp, w);
+    free(tmp);
+    tmp = NULL;
+    if (st == HERS_OK && (st = hers_public_key_serialized_size(p, pk, &sz)) == HERS_OK &&
+        (tmp = malloc(sz)) != NULL && (st = hers_public_key_serialize(p, pk, tmp, sz, &w)) == HERS_OK)
+        put_record(&b, tmp, w);
+    free(tmp);
+    tmp = NULL;
+    if (st == HERS_OK && rk && (st = hers_relin_key_serialized_size(p, rk, &sz)) == HERS_OK &&
+        (tmp = malloc(sz)) != NULL && (st = hers_relin_key_serialize(p, rk, tmp, sz, &w)) == HERS_OK)
+        put_record(&b, tmp, w);
+    free(tmp);
+    if (st != HERS_OK) {
+        net_buf_free(&b);
+        return st;
+    }
+    return net_buf_finish(&b, 1, buf, len);
+}
+
+void hers_net_init_free(hers_net_init *in)
+{
+    if (!in)
+        return;
+    hers_relin_key_free(in->rk);
+    hers_public_key_free(in->pk);
+    hers_params_free(in->p);
+    memset(in, 0, sizeof *in);
+}
+
+/* Reads one length-prefixed object record and checks its type. */
+static hers_status rd_object(net_rd *r, hers_object_type want, const uint8_t **rec, size_t *len)
+{
+    uint64_t l;
+    const uint8_t *p;
+    if (net_rd_u64(r, &l) || l > r->len - r->pos || net_rd_bytes(r, &p, (size_t)l))
+        return hers_error(HERS_ERR_FORMAT, "init record: truncated key record");
+    hers_object_type t;
+    size_t total = 0;
+    if (hers_secret_key_is_protected(p, (size_t)l))
+        return hers_error(HERS_ERR_ARG, "init record: a secret key was sent; refused (the "
+                                        "server never accepts a secret key)");
+    if (hers_serial_peek(p, (size_t)l, &t, NULL, &total) != HERS_OK)
+        return hers_error(HERS_ERR_FORMAT, "init record: %s", hers_last_error());
+    if (t == HERS_OBJ_SECRET_KEY)
+        return hers_error(HERS_ERR_ARG, "init record: a secret key was sent; refused (the "
+                                        "server never accepts a secret key)");
+    if (t != want)
+        return hers_error(HERS_ERR_FORMAT, "init record: expected a %s record, got a %s",
+                          hers_object_type_name(want), hers_object_type_name(t));
+    *rec = p;
+    *len = (size_t)l;
+    return HERS_OK;
+}
+
+hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "init record: out is NULL");
+    memset(out, 0, sizeof *out);
+    net_rd r;
+    hers_status st = net_rd_open(&r, buf, len, "HERSINI", "init record");
+    if (st != HERS_OK)
+        return st;
+    uint32_t mlen, nrec;
+    const uint8_t *mid, *rec;
+    size_t rl;
+    if (net_rd_u32(&r, &mlen) || net_rd_bytes(&r, &mid, HERS_NET_MAX_MODEL_ID) ||
+        net_rd_u32(&r, &nrec))
+        return hers_error(HERS_ERR_FORMAT, "init record: truncated header");
+    if (mlen > HERS_NET_MAX_MODEL_ID || nrec < 2 || nrec > 3)
+        return hers_error(HERS_ERR_FORMAT, "init record: model id length %u or %u records",
+                          mlen, nrec);
+    for (size_t i = mlen; i < HERS_NET_MAX_MODEL_ID; i++)
+        if (mid[i])
+            return hers_error(HERS_ERR_FORMAT, "init record: model id padding is not zero");
+    memcpy(out->model_id, mid, mlen);
+    out->model_id_len = mlen;
+    if ((st = rd_object(&r, HERS_OBJ_PARAMS, &rec, &rl)) != HERS_OK ||
+        (st = hers_params_deserialize(rec, rl, &out->p)) != HERS_OK)
+        goto fail;
+    if ((st = rd_object(&r, HERS_OBJ_PUBLIC_KEY, &rec, &rl)) != HERS_OK ||
+        (st = hers_public_key_deserialize(out->p, rec, rl, &out->pk)) != HERS_OK)
+        goto fail;
+    if (nrec == 3 && ((st = rd_object(&r, HERS_OBJ_RELIN_KEY, &rec, &rl)) != HERS_OK ||
+                      (st = hers_relin_key_deserialize(out->p, rec, rl, &out->rk)) != HERS_OK))
+        goto fail;
+    if (r.pos != r.len) {
+        st = hers_error(HERS_ERR_FORMAT, "init record: %zu trailing bytes", r.len - r.pos);
+        goto fail;
+    }
+    return HERS_OK;
+fail:
+    hers_net_init_free(out);
+    return st;
+}
+
+/* ------------------------------------------------------------ HERSENR */
+
+hers_status hers_net_enroll_encode(const hers_params *p, const hers_gallery *g, size_t offset,
+                                   const char *const *ids, size_t m, int replace,
+                                   const uint8_t *model_id, size_t model_id_len, uint8_t **buf,
+                                   size_t *len)
+{
+    if (!p || !g || !buf || !len || m == 0 || hers_gallery_n(g) != offset + m ||
+        model_id_len > HERS_NET_MAX_MODEL_ID || (model_id_len && !model_id))
+        return hers_error(HERS_ERR_ARG, "enrol record: invalid argument");
+    uint8_t *rec = NULL;
+    size_t rl = 0;
+    hers_status st = hers_gallery_serialize(p, g, &rec, &rl);
+    if (st != HERS_OK)
+        return st;
+    net_buf b = {0};
+    uint8_t mid[HERS_NET_MAX_MODEL_ID] = {0};
+    if (model_id_len)
+        memcpy(mid, model_id, model_id_len);
+    net_buf_put(&b, "HERSENR", 8);
+    net_buf_u32(&b, HERS_NET_VERSION);
+    net_buf_u32(&b, (replace ? 1u : 0u) | (ids ? 0u : 2u));
+    net_buf_u32(&b, (uint32_t)hers_gallery_mode(g));
+    net_buf_u32(&b, hers_gallery_scale(g));
+    net_buf_u32(&b, (uint32_t)offset);
+    net_buf_u64(&b, m);
+    net_buf_u32(&b, (uint32_t)model_id_len);
+    net_buf_put(&b, mid, sizeof mid);
+    for (size_t i = 0; ids && i < m; i++) {
+        size_t l = strlen(ids[i]);
+        if (!net_id_valid(ids[i], l)) {
+            hers_free(rec);
+            net_buf_free(&b);
+            return hers_error(HERS_ERR_ARG, "enrol record: id %zu is invalid", i + 1);
+        }
+        uint8_t l8 = (uint8_t)l;
+        net_buf_put(&b, &l8, 1);
+        net_buf_put(&b, ids[i], l);
+    }
+    put_record(&b, rec, rl);
+    hers_free(rec);
+    return net_buf_finish(&b, 1, buf, len);
+}
+
+void hers_net_enroll_free(hers_net_enroll *e)
+{
+    if (!e)
+        return;
+    if (e->ids)
+        for (size_t i = 0; i < e->m; i++)
+            free(e->ids[i]);
+    free(e->ids);
+    memset(e, 0, sizeof *e);
+}
+
+hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll *out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "enrol record: out is NULL");
+    memset(out, 0, sizeof *out);
+    net_rd r;
+    hers_status st = net_rd_open(&r, buf, len, "HERSENR", "enrol record");
+    if (st != HERS_OK)
+        return st;
+    uint32_t flags, mode, scale, offset, mlen;
+    uint64_t m, rl;
+    const uint8_t *mid, *rec;
+    if (net_rd_u32(&r, &flags) || net_rd_u32(&r, &mode) || net_rd_u32(&r, &scale) ||
+        net_rd_u32(&r, &offset) || net_rd_u64(&r, &m) || net_rd_u32(&r, &mlen) ||
+        net_rd_bytes(&r, &mid, HERS_NET_MAX_MODEL_ID))
+        return hers_error(HERS_ERR_FORMAT, "enrol record: truncated header");
+    if (flags > 3 || mode > 1 || scale < 1 || scale > HERS_SEARCH_MAX_SCALE ||
+        offset >= 32768 || mlen > HERS_NET_MAX_MODEL_ID)
+        return hers_error(HERS_ERR_FORMAT,
+                          "enrol record: flags %u, mode %u, scale %u, offset %u or model id "
+                          "length %u out of range", flags, mode, scale, offset, mlen);
+    /* every id takes at least 2 bytes: bound m by the bytes left before
+     * allocating (default ids: by the slot space) */
+    int defids = (flags & 2) != 0;
+    if (m == 0 || m > (defids ? HERS_SEARCH_MAX_N : (r.len - r.pos) / 2))
+        return hers_error(HERS_ERR_FORMAT, "enrol record: %llu ids do not fit in %zu bytes",
+                          (unsigned long long)m, r.len - r.pos);
+    for (size_t i = mlen; i < HERS_NET_MAX_MODEL_ID; i++)
+        if (mid[i])
+            return hers_error(HERS_ERR_FORMAT, "enrol record: model id padding is not zero");
+    out->replace = (int)(flags & 1);
+    out->mode = (hers_search_mode)mode;
+    out->scale = scale;
+    out->offset = offset;
+    memcpy(out->model_id, mid, mlen);
+    out->model_id_len = mlen;
+    out->m = (size_t)m;
+    if (defids)
+        goto record;
+    out->ids = calloc((size_t)m, sizeof *out->ids);
+    if (!out->ids)
+        return hers_error(HERS_ERR_NOMEM, "enrol record: out of memory for %llu ids",
+                          (unsigned long long)m);
+    for (size_t i = 0; i < out->m; i++) {
+        const uint8_t *l8, *idb;
+        if (net_rd_bytes(&r, &l8, 1) || net_rd_bytes(&r, &idb, *l8)) {
+            st = hers_error(HERS_ERR_FORMAT, "enrol record: truncated id %zu", i + 1);
+            goto fail;
+        }
+        if (!net_id_valid((const char *)idb, *l8)) {
+            st = hers_error(HERS_ERR_FORMAT,
+                            "enrol record: id %zu is invalid (1..255 bytes, no tab, CR, LF, NUL)",
+                            i + 1);
+            goto fail;
+        }
+        if (!(out->ids[i] = malloc((size_t)*l8 + 1))) {
+            st = hers_error(HERS_ERR_NOMEM, "enrol record: out of memory");
+            goto fail;
+        }
+        memcpy(out->ids[i], idb, *l8);
+        out->ids[i][*l8] = 0;
+    }
+record:
+    if (net_rd_u64(&r, &rl) || rl != r.len - r.pos || net_rd_bytes(&r, &rec, (size_t)rl)) {
+        st = hers_error(HERS_ERR_FORMAT,
+                        "enrol record: the gallery record length does not match the body");
+        goto fail;
+    }
+    out->record = rec;
+    out->record_len = (size_t)rl;
+    return HERS_OK;
+fail:
+    hers_net_enroll_free(out);
+    return st;
+}
+
+/* ------------------------------------------------------------ HERSRSP */
+
+struct hers_net_response {
+    uint32_t scale;
+    size_t d, count, parts, live, blocks, N;
+    uint64_t slots;
+    size_t *first_block;
+    hers_result **res;
+    uint64_t *live_slots;
+    char **ids;
+};
+
+hers_status net_response_encode(const hers_params *p, uint32_t scale, size_t d, size_t count,
+                                uint64_t slots, size_t parts, const size_t *first_block,
+                                const hers_result *const *res, size_t live,
+                                const uint64_t *live_slots, const char *blob,
+                                const size_t *id_off, uint8_t **buf, size_t *len)
+{
+    net_buf b = {0};
+    net_buf_put(&b, "HERSRSP", 8);
+    net_buf_u32(&b, HERS_NET_VERSION);
+    net_buf_u32(&b, scale);
+    net_buf_u32(&b, (uint32_t)d);
+    net_buf_u32(&b, (uint32_t)parts);
+    net_buf_u64(&b, count);
+    net_buf_u64(&b, slots);
+    net_buf_u64(&b, live);
+    for (size_t i = 0; i < parts; i++) {
+        uint8_t *rec = NULL;
+        size_t rl = 0;
+        hers_status st = hers_result_serialize(p, res[i], &rec, &rl);
+        if (st != HERS_OK) {
+            net_buf_free(&b);
+            return st;
+        }
+        net_buf_u64(&b, first_block[i]);
+        put_record(&b, rec, rl);
+        hers_free(rec);
+    }
+    for (size_t i = 0; i < live; i++) {
+        const char *id = blob + id_off[i];
+        size_t l = strlen(id);
+        uint8_t l8 = (uint8_t)l;
+        net_buf_u64(&b, live_slots[i]);
+        net_buf_put(&b, &l8, 1);
+        net_buf_put(&b, id, l);
+    }
+    return net_buf_finish(&b, 1, buf, len);
+}
+
+void hers_net_response_free(hers_net_response *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->parts; i++)
+        hers_result_free(r->res ? r->res[i] : NULL);
+    if (r->ids)
+        for (size_t i = 0; i < r->live; i++)
+            free(r->ids[i]);
+    free(r->ids);
+    free(r->live_slots);
+    free(r->res);
+    free(r->first_block);
+    free(r);
+}
+
+hers_status hers_net_response_decode(const hers_params *p, const void *buf, size_t len,
+                                     hers_net_response **out)
+{
+    if (!out || !p)
+        return hers_error(HERS_ERR_ARG, "search response: NULL argument");
+    *out = NULL;
+    net_rd r;
+    hers_status st = net_rd_open(&r, buf, len, "HERSRSP", "search response");
+    if (st != HERS_OK)
+        return st;
+    uint32_t scale, d, parts;
+    uint64_t count, slots, live;
+    if (net_rd_u32(&r, &scale) || net_rd_u32(&r, &d) || net_rd_u32(&r, &parts) ||
+        net_rd_u64(&r, &count) || net_rd_u64(&r, &slots) || net_rd_u64(&r, &live))
+        return hers_error(HERS_ERR_FORMAT, "search response: truncated header");
+    size_t N = hers_params_n(p);
+    uint64_t blocks = (slots + N - 1) / N;
+    if (scale < 1 || scale > HERS_SEARCH_MAX_SCALE || d < 1 || d > HERS_SEARCH_MAX_D ||
+        count < 1 || count > ((uint64_t)1 << 20) || slots < 1 || slots > HERS_SEARCH_MAX_N ||
+        live > slots || parts < 1 || parts > blocks || live > (r.len - r.pos) / 10)
+        return hers_error(HERS_ERR_FORMAT,
+                          "search response: scale %u, d %u, %llu probes, %llu slots, %llu live "
+                          "or %u parts out of range", scale, d, (unsigned long long)count,
+                          (unsigned long long)slots, (unsigned long long)live, parts);
+    hers_net_response *o = calloc(1, sizeof *o);
+    if (!o)
+        return hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+    o->scale = scale;
+    o->d = d;
+    o->count = (size_t)count;
+    o->slots = slots;
+    o->blocks = (size_t)blocks;
+    o->N = N;
+    o->first_block = calloc(parts, sizeof *o->first_block);
+    o->res = calloc(parts, sizeof *o->res);
+    o->live_slots = calloc(live ? (size_t)live : 1, sizeof *o->live_slots);
+    o->ids = calloc(live ? (size_t)live : 1, sizeof *o->ids);
+    if (!o->first_block || !o->res || !o->live_slots || !o->ids) {
+        st = hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+        goto fail;
+    }
+    o->parts = parts;
+    size_t next = 0;   /* parts must tile blocks [0, blocks) in order */
+    for (size_t i = 0; i < parts; i++) {
+        uint64_t fb, rl;
+        const uint8_t *rec;
+        if (net_rd_u64(&r, &fb) || net_rd_u64(&r, &rl) || rl > r.len - r.pos ||
+            net_rd_bytes(&r, &rec, (size_t)rl)) {
+            st = hers_error(HERS_ERR_FORMAT, "search response: truncated part %zu", i);
+            goto fail;
+        }
+        if (fb != next) {
+            st = hers_error(HERS_ERR_FORMAT, "search response: part %zu starts at block %llu, "
+                                             "expected %zu", i, (unsigned long long)fb, next);
+            goto fail;
+        }
+        if ((st = hers_result_deserialize(p, rec, (size_t)rl, &o->res[i])) != HERS_OK)
+            goto fail;
+        size_t nb = hers_result_blocks(o->res[i]);
+        size_t rn = hers_result_n(o->res[i]);
+        if (hers_result_count(o->res[i]) != o->count || nb == 0 || nb > o->blocks - next ||
+            (next + nb < o->blocks ? rn != nb * N : rn != slots - (uint64_t)next * N)) {
+            st = hers_error(HERS_ERR_FORMAT,
+                            "search response: part %zu has %zu probes and %zu blocks, expected "
+                            "%zu probes within %zu blocks", i, hers_result_count(o->res[i]), nb,
+                            o->count, o->blocks - next);
+            goto fail;
+        }
+        o->first_block[i] = next;
+        next += nb;
+    }
+    if (next != o->blocks) {
+        st = hers_error(HERS_ERR_FORMAT, "search response: parts cover %zu of %zu blocks", next,
+                        o->blocks);
+        goto fail;
+    }
+    for (size_t i = 0; i < live; i++) {
+        uint64_t slot;
+        const uint8_t *l8, *idb;
+        if (net_rd_u64(&r, &slot) || net_rd_bytes(&r, &l8, 1) || net_rd_bytes(&r, &idb, *l8)) {
+            st = hers_error(HERS_ERR_FORMAT, "search response: truncated catalog entry %zu", i);
+            goto fail;
+        }
+        if (slot >= slots || (i && slot <= o->live_slots[i - 1]) ||
+            !net_id_valid((const char *)idb, *l8)) {
+            st = hers_error(HERS_ERR_FORMAT,
+                            "search response: catalog entry %zu (slot %llu) is invalid", i,
+                            (unsigned long long)slot);
+            goto fail;
+        }
+        o->live_slots[i] = slot;
+        if (!(o->ids[i] = malloc((size_t)*l8 + 1))) {
+            st = hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+            goto fail;
+        }
+        memcpy(o->ids[i], idb, *l8);
+        o->ids[i][*l8] = 0;
+        o->live = i + 1;
+    }
+    if (r.pos != r.len) {
+        st = hers_error(HERS_ERR_FORMAT, "search response: %zu trailing bytes", r.len - r.pos);
+        goto fail;
+    }
+    o->live = (size_t)live;
+    *out = o;
+    return HERS_OK;
+fail:
+    hers_net_response_free(o);
+    return st;
+}
+
+size_t hers_net_response_count(const hers_net_response *r) { return r ? r->count : 0; }
+size_t hers_net_response_slots(const hers_net_response *r) { return r ? (size_t)r->slots : 0; }
+size_t hers_net_response_live(const hers_net_response *r) { return r ? r->live : 0; }
+uint32_t hers_net_response_scale(const hers_net_response *r) { return r ? r->scale : 0; }
+size_t hers_net_response_d(const hers_net_response *r) { return r ? r->d : 0; }
+
+const char *hers_net_response_id(const hers_net_response *r, size_t i)
+{
+    return r && i < r->live ? r->ids[i] : NULL;
+}
+
+hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                      const hers_net_response *r, size_t probe, int64_t *scores)
+{
+    if (!p || !sk || !r || !scores || probe >= r->count)
+        return hers_error(HERS_ERR_ARG, "search response: invalid argument");
+    size_t li = 0;
+    hers_status st = HERS_OK;
+    for (size_t i = 0; i < r->parts && st == HERS_OK; i++) {
+        size_t n = hers_result_n(r->res[i]);
+        uint64_t base = (uint64_t)r->first_block[i] * r->N;
+        int64_t *tmp = hers_alloc_array(n, sizeof *tmp);
+        if (!tmp)
+            return hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+        st = hers_result_decrypt(p, sk, r->res[i], probe, tmp);
+        while (st == HERS_OK && li < r->live && r->live_slots[li] < base + n) {
+            scores[li] = tmp[r->live_slots[li] - base];
+            li++;
+        }
+        hers_free_secret(tmp, n * sizeof *tmp);
+    }
+    if (st == HERS_OK && li != r->live)
+        st = hers_error(HERS_ERR_FORMAT, "search response: catalog slot beyond the results");
+    return st;
+}

@@ -1,0 +1,646 @@
+/*
+ * service.c - one gallery database held open by the server, with its
+ * kernel-form index in memory (hers_net.h "service").
+ *
+ * State. An immutable, reference-counted `gstate` is the view a search
+ * uses: the index as a list of chunks (each a hers_index over a block range,
+ * themselves reference-counted and shared between states), the shape and
+ * the catalog (live slots ascending and their ids). Writes (enrol, delete,
+ * compact) are serialised by `wlock`; each commits to LMDB first, then
+ * builds the next state and swaps it in, so a search sees either the state
+ * before or after a write, never a mix, and a 201 is only sent after the
+ * commit.
+ *
+ * Incremental index. Blocks are only ever written at the end (appends), so
+ * an enrolment rebuilds only the chunks covering its first block onwards:
+ * the full blocks become one chunk, the partial last block another. Full
+ * chunks are then merged like a binary counter (two neighbours of which
+ * the older is not larger are rebuilt as one), so the chunk count stays
+ * about log2(blocks) and each block is rebuilt O(log blocks) times in all.
+ *
+ * Coalescing. A search enqueues its query; if no scan of this gallery is
+ * running, the caller becomes the scanner: it takes every queued query,
+ * concatenates them (hers_query_concat), scans every chunk once for all of
+ * them, hands each its view of the result and repeats while queries are
+ * waiting. Others sleep until their answer is ready.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "net/net_internal.h"
+
+typedef struct chunk {
+    atomic_int refs;
+    size_t b0, nb;
+    hers_index *ix;
+} chunk;
+
+typedef struct gstate {
+    atomic_int refs;
+    size_t nchunks;
+    chunk **chunks;
+    uint64_t slots;
+    size_t d;
+    uint32_t scale;
+    hers_search_mode mode;
+    size_t live;
+    uint64_t *live_slots;  /* ascending */
+    size_t *id_off;        /* offsets into blob */
+    char *blob;            /* NUL-terminated ids back to back */
+    size_t blob_len;
+} gstate;
+
+typedef struct job {
+    hers_query *q;
+    hers_result_shrink shrink;
+    int done;
+    hers_status st;
+    char err[256];
+    uint8_t *resp;
+    size_t resp_len;
+    struct job *next;
+} job;
+
+struct hers_service {
+    hers_db *db;
+    unsigned threads;
+    pthread_mutex_t wlock;     /* writers */
+    pthread_mutex_t lock;      /* cur, queue, counters */
+    pthread_cond_t cv;
+    gstate *cur;
+    job *head, *tail;
+    int scanning;
+    hers_searcher *sr;
+    uint64_t passes, probes, queries;
+};
+
+static void chunk_unref(chunk *c)
+{
+    if (c && atomic_fetch_sub(&c->refs, 1) == 1) {
+        hers_index_free(c->ix);
+        free(c);
+    }
+}
+
+static void state_unref(gstate *g)
+{
+    if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
+        return;
+    for (size_t i = 0; i < g->nchunks; i++)
+        chunk_unref(g->chunks[i]);
+    free(g->chunks);
+    free(g->live_slots);
+    free(g->id_off);
+    free(g->blob);
+    free(g);
+}
+
+static gstate *state_get(hers_service *s)
+{
+    pthread_mutex_lock(&s->lock);
+    gstate *g = s->cur;
+    if (g)
+        atomic_fetch_add(&g->refs, 1);
+    pthread_mutex_unlock(&s->lock);
+    return g;
+}
+
+static void state_set(hers_service *s, gstate *g)
+{
+    pthread_mutex_lock(&s->lock);
+    gstate *old = s->cur;
+    s->cur = g;
+    pthread_mutex_unlock(&s->lock);
+    state_unref(old);
+}
+
+static hers_status build_chunk(hers_db_snapshot *snap, size_t b0, size_t nb, unsigned threads,
+                               chunk **out)
+{
+    chunk *c = calloc(1, sizeof *c);
+    if (!c)
+        return hers_error(HERS_ERR_NOMEM, "service: out of memory");
+    hers_status st = hers_db_snapshot_index(snap, b0, nb, threads, &c->ix);
+    if (st != HERS_OK) {
+        free(c);
+        return st;
+    }
+    atomic_init(&c->refs, 1);
+    c->b0 = b0;
+    c->nb = nb;
+    *out = c;
+    return HERS_OK;
+}
+
+/* Catalog helpers. */
+static hers_status cat_reserve(gstate *g, size_t live, size_t blob)
+{
+    g->live_slots = malloc((live ? live : 1) * sizeof *g->live_slots);
+    g->id_off = malloc((live ? live : 1) * sizeof *g->id_off);
+    g->blob = malloc(blob ? blob : 1);
+    if (!g->live_slots || !g->id_off || !g->blob)
+        return hers_error(HERS_ERR_NOMEM, "service: out of memory for the catalog");
+    return HERS_OK;
+}
+
+static void cat_add(gstate *g, uint64_t slot, const char *id)
+{
+    size_t l = strlen(id) + 1;
+    g->live_slots[g->live] = slot;
+    g->id_off[g->live] = g->blob_len;
+    memcpy(g->blob + g->blob_len, id, l);
+    g->blob_len += l;
+    g->live++;
+}
+
+/* The catalog of a snapshot, read from LMDB (open, compaction). */
+static hers_status cat_from_snapshot(gstate *g, hers_db_snapshot *snap)
+{
+    uint64_t n = g->slots;
+    uint8_t *live = malloc(n ? (size_t)n : 1);
+    if (!live)
+        return hers_error(HERS_ERR_NOMEM, "service: out of memory");
+    hers_status st = n ? hers_db_snapshot_live_map(snap, 0, n, live) : HERS_OK;
+    size_t cnt = 0, bytes = 0;
+    for (uint64_t i = 0; st == HERS_OK && i < n; i++)
+        if (live[i]) {
+            const char *id = hers_db_snapshot_id(snap, i);
+            if (!id) {
+                st = hers_error(HERS_ERR_FORMAT, "service: live slot %llu has no id",
+                                (unsigned long long)i);
+                break;
+            }
+            cnt++;
+            bytes += strlen(id) + 1;
+        }
+    if (st == HERS_OK)
+        st = cat_reserve(g, cnt, bytes);
+    for (uint64_t i = 0; st == HERS_OK && i < n; i++)
+        if (live[i])
+            cat_add(g, i, hers_db_snapshot_id(snap, i));
+    free(live);
+    return st;
+}
+
+static int cmp_cstr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* next's catalog = old's minus the ids in `drop` (sorted), plus the m new
+ * (first_slot + i, ids[i]). */
+static hers_status cat_update(gstate *next, const gstate *old, const char **drop, size_t ndrop,
+                              uint64_t first_slot, const char *const *ids, size_t m)
+{
+    size_t add = 0;
+    for (size_t i = 0; i < m; i++)
+        add += strlen(ids[i]) + 1;
+    hers_status st = cat_reserve(next, old->live + m, old->blob_len + add);
+    if (st != HERS_OK)
+        return st;
+    for (size_t i = 0; i < old->live; i++) {
+        const char *id = old->blob + old->id_off[i];
+        if (ndrop && bsearch(&id, drop, ndrop, sizeof *drop, cmp_cstr))
+            continue;
+        cat_add(next, old->live_slots[i], id);
+    }
+    for (size_t i = 0; i < m; i++)
+        cat_add(next, first_slot + i, ids[i]);
+    return HERS_OK;
+}
+
+/* Index chunks of next: old's chunks entirely before block `from` are
+ * shared, blocks [from', blocks) rebuilt (from' = start of the first chunk
+ * reaching `from`), then full chunks merged. */
+static hers_status index_update(hers_service *s, gstate *next, const gstate *old, size_t from,
+                                hers_db_snapshot *snap)
+{
+    size_t N = hers_params_n(hers_db_params(s->db));
+    size_t blocks = (size_t)((next->slots + N - 1) / N), full = (size_t)(next->slots / N);
+    next->chunks = calloc(blocks + 2, sizeof *next->chunks);
+    if (!next->chunks)
+        return hers_error(HERS_ERR_NOMEM, "service: out of memory");
+    size_t start = 0;
+    if (old)
+        for (size_t i = 0; i < old->nchunks; i++) {
+            chunk *c = old->chunks[i];
+            /* shared only if untouched and built full (a chunk built when
+             * its last block was partial covers fewer templates) */
+            if (c->b0 + c->nb > from || c->b0 + c->nb > full ||
+                hers_index_n(c->ix) != c->nb * N)
+                break;
+            atomic_fetch_add(&c->refs, 1);
+            next->chunks[next->nchunks++] = c;
+            start = c->b0 + c->nb;
+        }
+    hers_status st = HERS_OK;
+    if (start < full)
+        st = build_chunk(snap, start, full - start, s->threads, &next->chunks[next->nchunks++]);
+    if (st != HERS_OK) {
+        next->nchunks--;
+        return st;
+    }
+    /* merge full chunks: binary counter */
+    while (next->nchunks >= 2) {
+        chunk *a = next->chunks[next->nchunks - 2], *b = next->chunks[next->nchunks - 1];
+        if (a->nb > b->nb)
+            break;
+        chunk *c = NULL;
+        if ((st = build_chunk(snap, a->b0, a->nb + b->nb, s->threads, &c)) != HERS_OK)
+            return st;
+        chunk_unref(a);
+        chunk_unref(b);
+        next->nchunks -= 2;
+        next->chunks[next->nchunks++] = c;
+    }
+    if (full < blocks) {
+        if ((st = build_chunk(snap, full, blocks - full, s->threads,
+                              &next->chunks[next->nchunks])) != HERS_OK)
+            return st;
+        next->nchunks++;
+    }
+    return HERS_OK;
+}
+
+static gstate *state_new(hers_db_snapshot *snap)
+{
+    gstate *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    atomic_init(&g->refs, 1);
+    g->slots = hers_db_snapshot_slots(snap);
+    g->d = hers_db_snapshot_d(snap);
+    g->scale = hers_db_snapshot_scale(snap);
+    g->mode = hers_db_snapshot_mode(snap);
+    return g;
+}
+
+/* A fresh state of the whole database. */
+static hers_status rebuild(hers_service *s)
+{
+    hers_db_snapshot *snap = NULL;
+    hers_status st = hers_db_snapshot_open(s->db, &snap);
+    if (st != HERS_OK)
+        return st;
+    gstate *g = state_new(snap);
+    if (!g)
+        st = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+    if (st == HERS_OK)
+        st = cat_from_snapshot(g, snap);
+    if (st == HERS_OK && g->d)
+        st = index_update(s, g, NULL, 0, snap);
+    hers_db_snapshot_close(snap);
+    if (st != HERS_OK) {
+        state_unref(g);
+        return st;
+    }
+    state_set(s, g);
+    return HERS_OK;
+}
+
+hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out)
+{
+    if (!dir || !out)
+        return hers_error(HERS_ERR_ARG, "service: NULL argument");
+    *out = NULL;
+    hers_service *s = calloc(1, sizeof *s);
+    if (!s)
+        return hers_error(HERS_ERR_NOMEM, "service: out of memory");
+    s->threads = threads;
+    pthread_mutex_init(&s->wlock, NULL);
+    pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->cv, NULL);
+    hers_status st = hers_db_open(dir, 0, &s->db);
+    if (st == HERS_OK)
+        st = hers_searcher_create(threads, &s->sr);
+    if (st == HERS_OK)
+        st = rebuild(s);
+    if (st != HERS_OK) {
+        hers_service_close(s);
+        return st;
+    }
+    *out = s;
+    return HERS_OK;
+}
+
+void hers_service_close(hers_service *s)
+{
+    if (!s)
+        return;
+    state_unref(s->cur);
+    hers_searcher_free(s->sr);
+    hers_db_close(s->db);
+    pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->lock);
+    pthread_mutex_destroy(&s->wlock);
+    free(s);
+}
+
+hers_db *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
+
+/* ------------------------------------------------------------ search */
+
+/* Scans every chunk of g for the batch q; res[i] gets chunk i's result. */
+static hers_status scan(hers_service *s, const gstate *g, const hers_query *q,
+                        hers_result_shrink shrink, hers_result **res)
+{
+    const hers_params *p = hers_db_params(s->db);
+    hers_search_opts so = {shrink, hers_db_relin_key(s->db)};
+    for (size_t i = 0; i < g->nchunks; i++) {
+        hers_status st = hers_search(s->sr, p, g->chunks[i]->ix, q, &so, &res[i]);
+        if (st != HERS_OK)
+            return st;
+    }
+    return HERS_OK;
+}
+
+/* One pass for the jobs of the list (same shrink); fills each job. */
+static void run_pass(hers_service *s, job *jobs)
+{
+    size_t nj = 0, probes = 0;
+    for (job *j = jobs; j; j = j->next) {
+        nj++;
+        probes += hers_query_count(j->q);
+    }
+    gstate *g = state_get(s);
+    const hers_params *p = hers_db_params(s->db);
+    hers_query **qs = calloc(nj, sizeof *qs);
+    hers_result **res = g ? calloc(g->nchunks ? g->nchunks : 1, sizeof *res) : NULL;
+    size_t *fb = g ? calloc(g->nchunks ? g->nchunks : 1, sizeof *fb) : NULL;
+    hers_query *batch = NULL;
+    hers_status st = HERS_OK;
+    if (!qs || !res || !fb)
+        st = hers_error(HERS_ERR_NOMEM, "search: out of memory");
+    else if (!g->d || !g->slots)
+        st = hers_error(HERS_ERR_STATE, "search: the gallery is empty");
+    size_t k = 0;
+    for (job *j = jobs; st == HERS_OK && j; j = j->next) {
+        if (hers_query_d(j->q) != g->d)
+            st = hers_error(HERS_ERR_MISMATCH, "search: probes have dimension %zu, the "
+                                               "gallery %zu", hers_query_d(j->q), g->d);
+        qs[k++] = j->q;
+    }
+    if (st == HERS_OK && nj > 1)
+        st = hers_query_concat((const hers_query *const *)qs, nj, &batch);
+    if (st == HERS_OK)
+        st = scan(s, g, nj > 1 ? batch : qs[0], jobs->shrink, res);
+    if (st == HERS_OK)
+        for (size_t i = 0; i < g->nchunks; i++)
+            fb[i] = g->chunks[i]->b0;
+    size_t first = 0;
+    for (job *j = jobs; j; j = j->next) {
+        size_t c = hers_query_count(j->q);
+        hers_status js = st;
+        hers_result **views = NULL;
+        if (js == HERS_OK && !(views = calloc(g->nchunks, sizeof *views)))
+            js = hers_error(HERS_ERR_NOMEM, "search: out of memory");
+        for (size_t i = 0; js == HERS_OK && i < g->nchunks; i++)
+            js = hers_result_view(res[i], first, c, &views[i]);
+        if (js == HERS_OK)
+            js = net_response_encode(p, g->scale, g->d, c, g->slots, g->nchunks, fb,
+                                     (const hers_result *const *)views, g->live, g->live_slots,
+                                     g->blob, g->id_off, &j->resp, &j->resp_len);
+        for (size_t i = 0; views && i < g->nchunks; i++)
+            hers_result_free(views[i]);
+        free(views);
+        j->st = js;
+        if (js != HERS_OK)
+            snprintf(j->err, sizeof j->err, "%s", hers_last_error());
+        first += c;
+    }
+    for (size_t i = 0; res && g && i < g->nchunks; i++)
+        hers_result_free(res[i]);
+    hers_query_free(batch);
+    free(res);
+    free(fb);
+    free(qs);
+    state_unref(g);
+    pthread_mutex_lock(&s->lock);
+    s->passes++;
+    s->probes += probes;
+    s->queries += nj;
+    pthread_mutex_unlock(&s->lock);
+}
+
+hers_status hers_service_search(hers_service *s, const void *query, size_t len,
+                                hers_result_shrink shrink, uint8_t **resp, size_t *resp_len)
+{
+    if (!s || !query || !resp || !resp_len)
+        return hers_error(HERS_ERR_ARG, "search: NULL argument");
+    if (shrink != HERS_RESULT_FULL && shrink != HERS_RESULT_SWITCHED)
+        return hers_error(HERS_ERR_ARG, "search: result form must be full or switched");
+    *resp = NULL;
+    job j;
+    memset(&j, 0, sizeof j);
+    j.shrink = shrink;
+    hers_status st = hers_query_deserialize(hers_db_params(s->db), query, len, &j.q);
+    if (st != HERS_OK)
+        return st;
+    gstate *g = state_get(s);
+    if (g && g->d && hers_query_scale(j.q) != g->scale)
+        st = hers_error(HERS_ERR_MISMATCH, "search: the query uses scale %u, the gallery %u",
+                        hers_query_scale(j.q), g->scale);
+    state_unref(g);
+    if (st != HERS_OK) {
+        hers_query_free(j.q);
+        return st;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->tail)
+        s->tail->next = &j;
+    else
+        s->head = &j;
+    s->tail = &j;
+    while (!j.done) {
+        if (!s->scanning) {
+            /* become the scanner: take every waiting job of the first one's form */
+            s->scanning = 1;
+            job *take = NULL, **tt = &take, *keep = NULL, **kt = &keep;
+            hers_result_shrink f = s->head->shrink;
+            for (job *x = s->head, *nx; x; x = nx) {
+                nx = x->next;
+                x->next = NULL;
+                if (x->shrink == f) {
+                    *tt = x;
+                    tt = &x->next;
+                } else {
+                    *kt = x;
+                    kt = &x->next;
+                }
+            }
+            s->head = keep;
+            s->tail = NULL;
+            for (job *x = keep; x; x = x->next)
+                s->tail = x;
+            pthread_mutex_unlock(&s->lock);
+            run_pass(s, take);
+            pthread_mutex_lock(&s->lock);
+            for (job *x = take; x; x = x->next)
+                x->done = 1;
+            s->scanning = 0;
+            pthread_cond_broadcast(&s->cv);
+        } else {
+            pthread_cond_wait(&s->cv, &s->lock);
+        }
+    }
+    pthread_mutex_unlock(&s->lock);
+    hers_query_free(j.q);
+    if (j.st != HERS_OK)
+        return hers_error(j.st, "%s", j.err);
+    *resp = j.resp;
+    *resp_len = j.resp_len;
+    return HERS_OK;
+}
+
+/* ------------------------------------------------------------ writes */
+
+hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
+                                uint64_t *first_slot, size_t *count)
+{
+    hers_net_enroll e;
+    hers_status st = hers_net_enroll_decode(req, len, &e);
+    if (st != HERS_OK)
+        return st;
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    o.mode = e.mode;
+    o.scale = e.scale;
+    o.replace = e.replace;
+    o.model_id = e.model_id;
+    o.model_id_len = e.model_id_len;
+    pthread_mutex_lock(&s->wlock);
+    uint64_t s0 = 0;
+    st = hers_db_enroll_record(s->db, e.record, e.record_len, e.offset, e.m,
+                               (const char *const *)e.ids, &o, &s0);
+    hers_status ds = HERS_OK;
+    if (st == HERS_OK && !e.ids) {   /* the default ids the store gave: slot numbers */
+        if (!(e.ids = calloc(e.m, sizeof *e.ids)))
+            ds = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+        for (size_t i = 0; ds == HERS_OK && i < e.m; i++)
+            if (!(e.ids[i] = malloc(24)))
+                ds = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+            else
+                snprintf(e.ids[i], 24, "%llu", (unsigned long long)(s0 + i));
+        if (ds != HERS_OK && rebuild(s) != HERS_OK)
+            st = ds;
+    }
+    if (st == HERS_OK && ds == HERS_OK) {
+        /* committed: the next state */
+        gstate *old = state_get(s), *next = NULL;
+        hers_db_snapshot *snap = NULL;
+        const char **drop = NULL;
+        hers_status bs = hers_db_snapshot_open(s->db, &snap);
+        if (bs == HERS_OK && !(next = state_new(snap)))
+            bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+        if (bs == HERS_OK && e.replace) {
+            if (!(drop = malloc(e.m * sizeof *drop)))
+                bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+            else {
+                memcpy(drop, e.ids, e.m * sizeof *drop);
+                qsort(drop, e.m, sizeof *drop, cmp_cstr);
+            }
+        }
+        if (bs == HERS_OK)
+            bs = cat_update(next, old, drop, e.replace ? e.m : 0, s0,
+                            (const char *const *)e.ids, e.m);
+        if (bs == HERS_OK)
+            bs = index_update(s, next, old, (size_t)(s0 / hers_params_n(hers_db_params(s->db))),
+                              snap);
+        hers_db_snapshot_close(snap);
+        free(drop);
+        state_unref(old);
+        if (bs == HERS_OK)
+            state_set(s, next);
+        else {
+            state_unref(next);
+            /* the commit stands; a full rebuild brings the view up to date */
+            if (rebuild(s) != HERS_OK)
+                st = bs;
+        }
+    }
+    pthread_mutex_unlock(&s->wlock);
+    if (st == HERS_OK) {
+        if (first_slot)
+            *first_slot = s0;
+        if (count)
+            *count = e.m;
+    }
+    hers_net_enroll_free(&e);
+    return st;
+}
+
+hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count)
+{
+    pthread_mutex_lock(&s->wlock);
+    hers_status st = hers_db_delete(s->db, ids, count);
+    if (st == HERS_OK) {
+        gstate *old = state_get(s);
+        gstate *next = calloc(1, sizeof *next);
+        const char **drop = malloc((count ? count : 1) * sizeof *drop);
+        hers_status bs = next && drop ? HERS_OK
+                                      : hers_error(HERS_ERR_NOMEM, "service: out of memory");
+        if (bs == HERS_OK) {
+            atomic_init(&next->refs, 1);
+            next->slots = old->slots;
+            next->d = old->d;
+            next->scale = old->scale;
+            next->mode = old->mode;
+            memcpy(drop, ids, count * sizeof *drop);
+            qsort(drop, count, sizeof *drop, cmp_cstr);
+            bs = cat_update(next, old, drop, count, 0, NULL, 0);
+        }
+        if (bs == HERS_OK && !(next->chunks = calloc(old->nchunks + 1, sizeof *next->chunks)))
+            bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
+        for (size_t i = 0; bs == HERS_OK && i < old->nchunks; i++) {
+            atomic_fetch_add(&old->chunks[i]->refs, 1);
+            next->chunks[next->nchunks++] = old->chunks[i];
+        }
+        free(drop);
+        state_unref(old);
+        if (bs == HERS_OK)
+            state_set(s, next);
+        else {
+            state_unref(next);
+            if (rebuild(s) != HERS_OK)
+                st = bs;
+        }
+    }
+    pthread_mutex_unlock(&s->wlock);
+    return st;
+}
+
+hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats)
+{
+    pthread_mutex_lock(&s->wlock);
+    hers_status st = hers_db_compact(s->db, NULL, s->threads, stats);
+    if (st == HERS_OK)
+        st = rebuild(s);
+    pthread_mutex_unlock(&s->wlock);
+    return st;
+}
+
+hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *out)
+{
+    /* compaction reopens the LMDB environment: never read beside it */
+    pthread_mutex_lock(&s->wlock);
+    hers_status st = hers_db_get_info(s->db, info);
+    pthread_mutex_unlock(&s->wlock);
+    if (st != HERS_OK || !out)
+        return st;
+    memset(out, 0, sizeof *out);
+    gstate *g = state_get(s);
+    for (size_t i = 0; g && i < g->nchunks; i++)
+        out->index_bytes += hers_index_bytes(g->chunks[i]->ix);
+    out->chunks = g ? g->nchunks : 0;
+    state_unref(g);
+    pthread_mutex_lock(&s->lock);
+    out->passes = s->passes;
+    out->probes = s->probes;
+    out->queries = s->queries;
+    pthread_mutex_unlock(&s->lock);
+    return HERS_OK;
+}
