@@ -61,14 +61,20 @@ int hers_cmd_serve(int argc, char **argv)
         "--root", "--listen", "--tokens", "--tls-cert", "--tls-key", "--port-file", "--log",
         "--threads", "--max-connections", "--max-per-ip", "--timeout", "--max-body-search",
         "--max-body-enroll", "--max-body-admin", NULL};
-    static const char *const flags[] = {"--insecure", "--help", NULL};
+    static const char *const flags[] = {"--insecure", "--routes", "--help", NULL};
     const char *cmd = "serve";
+    if (cli_flag(argc, argv, "--routes")) {   /* the served routes, one per line (docs test) */
+        for (const char *const *r = hers_server_routes(); *r; r++)
+            printf("%s\n", *r);
+        return 0;
+    }
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers serve --root DIR --listen HOST:PORT --tokens FILE\n"
                "                  [--tls-cert F --tls-key F] [--port-file F] [--insecure]\n"
                "                  [--log text|json] [--threads T] [--max-connections N]\n"
                "                  [--max-per-ip N] [--timeout S] [--max-body-search MB]\n"
                "                  [--max-body-enroll MB] [--max-body-admin MB]\n"
+               "       hers serve --routes   (lists the routes served)\n"
                "  Serves every gallery database under DIR over HTTP(S) (routes: docs/api.md).\n"
                "  Plain HTTP only on loopback unless --insecure. --listen 127.0.0.1:0 binds an\n"
                "  ephemeral port; --port-file writes it. SIGHUP reloads the tokens; SIGTERM\n"
