@@ -35,6 +35,8 @@
 static hers_params *P;
 static hers_secret_key *SK;
 static hers_public_key *PK;
+static hers_galois_key *GK;
+static int COMPACT;   /* search_exact sends compact (one-ciphertext) queries */
 static char root[200];
 static char tokpath[300];
 static hers_server *SRV;
@@ -211,7 +213,8 @@ static int search_exact(const char *token, size_t count, uint64_t *state, size_t
     uint8_t *body = NULL, *resp = NULL;
     size_t len = 0, rl = 0;
     int ok = -1;
-    if (hers_query_encrypt(P, SK, NULL, &pr[0][0], count, D, 125, NULL, &q) != HERS_OK ||
+    if ((COMPACT ? hers_query_encrypt_compact(P, SK, &pr[0][0], count, D, 125, NULL, &q)
+                 : hers_query_encrypt(P, SK, NULL, &pr[0][0], count, D, 125, NULL, &q)) != HERS_OK ||
         hers_query_serialize(P, q, &body, &len) != HERS_OK)
         goto done;
     long hc = http("POST", "/v1/galleries/g1/search", token, body, len, &resp, &rl);
@@ -281,7 +284,8 @@ static void test_records(void)
     uint8_t *b = NULL;
     size_t len = 0;
     hers_net_init in;
-    CHECK_OK(hers_net_init_encode(P, PK, NULL, (const uint8_t *)"0123456789abcdef", 16, &b, &len));
+    CHECK_OK(hers_net_init_encode(P, PK, NULL, NULL, (const uint8_t *)"0123456789abcdef", 16, &b,
+                                  &len));
     CHECK_OK(hers_net_init_decode(b, len, &in));
     CHECK(in.model_id_len == 16 && !memcmp(in.model_id, "0123456789abcdef", 16) && !in.rk);
     hers_net_init_free(&in);
@@ -601,6 +605,9 @@ static void test_round_trip(void)
     size_t seen = 0;
     CHECK(search_exact(T_SEARCH, 3, &st, &seen) == 1);
     CHECK(seen == model_live());
+    COMPACT = 1;   /* one-ciphertext probes, expanded by the server with the Galois keys */
+    CHECK(search_exact(T_SEARCH, 2, &st, &seen) == 1);
+    COMPACT = 0;
     /* delete 3: never reported again */
     uint8_t *r = NULL;
     size_t rl = 0;
@@ -710,6 +717,7 @@ int main(void)
     CHECK_OK(hers_params_create_named(&P, "n4096"));
     CHECK_OK(hers_keygen_secret_seeded(P, seed, &SK));
     CHECK_OK(hers_keygen_public(P, SK, &PK));
+    CHECK_OK(hers_query_galois_keygen(P, SK, D, NULL, &GK));
     char gdir[260];
     snprintf(gdir, sizeof gdir, "%s/galleries", root);
     mkdir(gdir, 0700);
@@ -720,7 +728,7 @@ int main(void)
     /* create g1 over HTTP (public material only) */
     uint8_t *b = NULL;
     size_t len = 0;
-    CHECK_OK(hers_net_init_encode(P, PK, NULL, NULL, 0, &b, &len));
+    CHECK_OK(hers_net_init_encode(P, PK, NULL, GK, NULL, 0, &b, &len));
     CHECK(http("POST", "/v1/galleries/g1", T_ADMIN, b, len, NULL, NULL) == 201);
     CHECK(http("POST", "/v1/galleries/g1", T_ADMIN, b, len, NULL, NULL) == 409);
     CHECK(http("POST", "/v1/galleries/g2", T_ADMIN, b, len, NULL, NULL) == 201);
@@ -733,6 +741,7 @@ int main(void)
     test_load();
     hers_server_stop(SRV);
     hers_public_key_free(PK);
+    hers_galois_key_free(GK);
     hers_secret_key_free(SK);
     hers_params_free(P);
     char cmd[600];

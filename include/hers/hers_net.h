@@ -9,7 +9,8 @@
  * Records (little-endian, exact length, BLAKE2b-256 of every preceding byte
  * at the end; docs/formats.md "Service records"):
  *   HERSINI  gallery creation: model id, parameter set, public key, optional
- *            relinearisation key (also the answer of GET .../keys).
+ *            relinearisation key, optional Galois keys (compact queries);
+ *            also the answer of GET .../keys.
  *   HERSENR  enrolment: mode, scale, offset o, m ids, model id, one gallery
  *            record of o zero rows then the m templates.
  *   HERSRSP  search response: the result records of the index chunks (their
@@ -44,12 +45,14 @@ typedef struct hers_net_init {
     hers_params *p;
     hers_public_key *pk;
     hers_relin_key *rk;          /* may be NULL */
+    hers_galois_key *gk;         /* may be NULL: Galois keys for compact queries */
     uint8_t model_id[HERS_NET_MAX_MODEL_ID];
     size_t model_id_len;         /* 0: none */
 } hers_net_init;
 
 hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
-                                 const hers_relin_key *rk, const uint8_t *model_id,
+                                 const hers_relin_key *rk, const hers_galois_key *gk,
+                                 const uint8_t *model_id,
                                  size_t model_id_len, uint8_t **buf, size_t *len);
 /* Fills *out (free with hers_net_init_free). A secret-key record or a
  * passphrase-protected key anywhere is refused (HERS_ERR_ARG). */
@@ -142,19 +145,24 @@ int hers_tokens_sees(const hers_tokens *t, const char *token, const char *galler
 
 /* ------------------------------------------------------------ service */
 
-/* One gallery database held open with its kernel-form index in memory. */
+/* One gallery database held open with its kernel-form index in memory.
+ * DIR/galois.key (optional, public) holds the Galois keys that let the
+ * service expand compact queries (hers_query_expand). */
 typedef struct hers_service hers_service;
+#define HERS_SERVICE_GALOIS_FILE "galois.key"
 
 /* Opens the database at dir and builds its index. threads: workers of
  * index building and scans (0 = online CPUs). */
 hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
 void hers_service_close(hers_service *s);
 hers_db *hers_service_db(hers_service *s);
+const hers_galois_key *hers_service_galois_key(hers_service *s);   /* NULL if none */
 
 /* Searches a query record (HERSQRY) against one consistent snapshot.
  * Queries that arrive while a scan of this gallery runs wait and are
  * scanned together in the next pass (one read of the index for all). The
- * response record (HERSRSP) is allocated with hers_alloc. shrink: result
+ * response record (HERSRSP) is allocated with hers_alloc. A compact query is
+ * expanded first (HERS_ERR_MISMATCH when the gallery has no Galois keys). shrink: result
  * form (HERS_RESULT_FULL or HERS_RESULT_SWITCHED). */
 hers_status hers_service_search(hers_service *s, const void *query, size_t len,
                                 hers_result_shrink shrink, uint8_t **resp, size_t *resp_len);

@@ -18,6 +18,7 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
 #include "hers/hers_reduce.h"
+#include "hers/hers_serial.h"
 
 typedef struct remote {
     hers_client *c;
@@ -147,18 +148,23 @@ int cli_remote_init(int argc, char **argv)
     remote r;
     if (remote_open(cmd, argc, argv, &r))
         return 1;
-    char *rp = cli_keys_path(keys, CLI_KEYS_RELIN);
+    char *rp = cli_keys_path(keys, CLI_KEYS_RELIN), *gp = cli_keys_path(keys, "galois.key");
     int have_rk = rp && access(rp, F_OK) == 0;
     free(rp);
     cli_keys k;
+    hers_galois_key *gk = NULL;
     if (cli_keys_load(cmd, keys, 0, 1, have_rk, &k)) {
+        free(gp);
         hers_client_free(r.c);
         return 1;
     }
+    int rc = 0;
+    if (gp && access(gp, F_OK) == 0 && hers_galois_key_read(gp, k.p, &gk) != HERS_OK)
+        rc = cli_fail(cmd, "%s", hers_last_error());
+    free(gp);
     uint8_t mid[HERS_MODEL_ID_BYTES];
     size_t mlen = 0;
-    int rc = 0;
-    if (model) {
+    if (!rc && model) {
         hers_reduce_model *m = NULL;
         if (hers_reduce_model_load(model, &m) != HERS_OK ||
             hers_reduce_model_id(m, mid) != HERS_OK)
@@ -168,7 +174,7 @@ int cli_remote_init(int argc, char **argv)
     }
     uint8_t *body = NULL, *resp = NULL;
     size_t len = 0, rlen = 0;
-    if (!rc && hers_net_init_encode(k.p, k.pk, k.rk, mlen ? mid : NULL, mlen, &body, &len) !=
+    if (!rc && hers_net_init_encode(k.p, k.pk, k.rk, gk, mlen ? mid : NULL, mlen, &body, &len) !=
                    HERS_OK)
         rc = cli_fail(cmd, "%s", hers_last_error());
     if (!rc)
@@ -182,6 +188,7 @@ int cli_remote_init(int argc, char **argv)
     }
     free(resp);
     hers_free(body);
+    hers_galois_key_free(gk);
     cli_keys_free(&k);
     hers_client_free(r.c);
     return rc;
@@ -335,9 +342,14 @@ int cli_remote_search(int argc, char **argv)
 {
     static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--probe", "--model",
                                              "--top", "--threshold", "--out", "--threads",
-                                             "--result", "--passphrase-file", NULL};
+                                             "--result", "--passphrase-file", "--query-form",
+                                             NULL};
     static const char *const flags[] = {"--timing", NULL};
     const char *cmd = "search";
+    hers_query_form qf = HERS_QUERY_FULL;
+    if (cli_opt(argc, argv, "--query-form") &&
+        hers_query_form_parse(cli_opt(argc, argv, "--query-form"), &qf) != HERS_OK)
+        return cli_fail_lib(cmd, "--query-form");
     if (cli_check_opts(cmd, argc, argv, with_value, flags))
         return 2;
     const char *keys = cli_opt(argc, argv, "--keys"), *ppath = cli_opt(argc, argv, "--probe");
@@ -384,8 +396,11 @@ int cli_remote_search(int argc, char **argv)
     }
     double t0 = cli_now();
     if (hers_quant_matrix(&x, info.scale, &qm) != HERS_OK ||
-        hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, info.d, info.scale, NULL, &q) !=
-            HERS_OK ||
+        (qf == HERS_QUERY_COMPACT
+             ? hers_query_encrypt_compact(k.p, k.sk, qm.data, qm.rows, info.d, info.scale, NULL,
+                                          &q)
+             : hers_query_encrypt(k.p, k.sk, NULL, qm.data, qm.rows, info.d, info.scale, NULL,
+                                  &q)) != HERS_OK ||
         hers_query_serialize(k.p, q, &body, &blen) != HERS_OK) {
         rc = cli_fail(cmd, "%s: %s", ppath, hers_last_error());
         goto done;

@@ -74,9 +74,13 @@ static int write_all(const char *cmd, const char *path, const void *buf, size_t 
 static int query_encrypt(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--probe", "--model", "--scale", "--out",
-                                             "--passphrase-file", NULL};
+                                             "--passphrase-file", "--form", NULL};
     static const char *const flags[] = {"--public-key-only", NULL};
     const char *cmd = "query";
+    hers_query_form qf = HERS_QUERY_FULL;
+    if (cli_opt(argc, argv, "--form") &&
+        hers_query_form_parse(cli_opt(argc, argv, "--form"), &qf) != HERS_OK)
+        return cli_fail_lib(cmd, "--form");
     if (cli_check_opts(cmd, argc - 1, argv + 1, with_value, flags))
         return 2;
     const char *keys = cli_opt(argc, argv, "--keys"), *ppath = cli_opt(argc, argv, "--probe");
@@ -101,8 +105,12 @@ static int query_encrypt(int argc, char **argv)
     size_t mlen = 0;
     int rc = cli_db_vectors(cmd, ppath, model, &x, mid, &mlen);
     if (!rc && (hers_quant_matrix(&x, (uint32_t)scale, &qm) != HERS_OK ||
-                hers_query_encrypt(k.p, pub ? NULL : k.sk, pub ? k.pk : NULL, qm.data, qm.rows,
-                                   qm.cols, (uint32_t)scale, NULL, &q) != HERS_OK ||
+                (qf == HERS_QUERY_COMPACT && !pub
+                     ? hers_query_encrypt_compact(k.p, k.sk, qm.data, qm.rows, qm.cols,
+                                                  (uint32_t)scale, NULL, &q)
+                     : hers_query_encrypt(k.p, pub ? NULL : k.sk, pub ? k.pk : NULL, qm.data,
+                                          qm.rows, qm.cols, (uint32_t)scale, NULL, &q)) !=
+                    HERS_OK ||
                 hers_query_serialize(k.p, q, &buf, &len) != HERS_OK))
         rc = cli_fail(cmd, "%s: %s", ppath, hers_last_error());
     if (!rc)
@@ -123,7 +131,10 @@ int hers_cmd_query(int argc, char **argv)
     if (argc >= 2 && !strcmp(argv[1], "encrypt") && !cli_flag(argc, argv, "--help"))
         return query_encrypt(argc, argv);
     printf("usage: hers query encrypt --keys DIR --probe P.npy [--model M] [--scale S]\n"
-           "                          --out Q.hq [--public-key-only] [--passphrase-file F]\n"
+           "                          --out Q.hq [--form full|compact] [--public-key-only]\n"
+           "                          [--passphrase-file F]\n"
+           "  --form compact: one ciphertext per probe (the server needs the gallery's Galois\n"
+           "  keys, DIR/galois.key, to expand it).\n"
            "  Key holder: compresses (M), normalises, quantises (scale S, default 125: use\n"
            "  the gallery's) and encrypts every row of P into the query record Q. The server\n"
            "  answers it with `hers search --db DIR --query Q --out R`; `hers results decrypt`\n"

@@ -16,7 +16,8 @@ static void put_record(net_buf *b, const uint8_t *rec, size_t len)
 }
 
 hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
-                                 const hers_relin_key *rk, const uint8_t *model_id,
+                                 const hers_relin_key *rk, const hers_galois_key *gk,
+                                 const uint8_t *model_id,
                                  size_t model_id_len, uint8_t **buf, size_t *len)
 {
     if (!p || !pk || !buf || !len || model_id_len > HERS_NET_MAX_MODEL_ID ||
@@ -30,7 +31,8 @@ hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk
     net_buf_u32(&b, HERS_NET_VERSION);
     net_buf_u32(&b, (uint32_t)model_id_len);
     net_buf_put(&b, mid, sizeof mid);
-    net_buf_u32(&b, rk ? 3 : 2);
+    /* records: params, public key, then flags of the optional ones */
+    net_buf_u32(&b, (rk ? 1u : 0u) | (gk ? 2u : 0u));
     size_t sz = 0, w = 0;
     uint8_t *tmp = NULL;
     hers_status st = hers_params_serialized_size(p, &sz);
@@ -48,6 +50,11 @@ hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk
         (tmp = malloc(sz)) != NULL && (st = hers_relin_key_serialize(p, rk, tmp, sz, &w)) == HERS_OK)
         put_record(&b, tmp, w);
     free(tmp);
+    tmp = NULL;
+    if (st == HERS_OK && gk && (st = hers_galois_key_serialized_size(p, gk, &sz)) == HERS_OK &&
+        (tmp = malloc(sz)) != NULL && (st = hers_galois_key_serialize(p, gk, tmp, sz, &w)) == HERS_OK)
+        put_record(&b, tmp, w);
+    free(tmp);
     if (st != HERS_OK) {
         net_buf_free(&b);
         return st;
@@ -59,6 +66,7 @@ void hers_net_init_free(hers_net_init *in)
 {
     if (!in)
         return;
+    hers_galois_key_free(in->gk);
     hers_relin_key_free(in->rk);
     hers_public_key_free(in->pk);
     hers_params_free(in->p);
@@ -105,8 +113,8 @@ hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out
     if (net_rd_u32(&r, &mlen) || net_rd_bytes(&r, &mid, HERS_NET_MAX_MODEL_ID) ||
         net_rd_u32(&r, &nrec))
         return hers_error(HERS_ERR_FORMAT, "init record: truncated header");
-    if (mlen > HERS_NET_MAX_MODEL_ID || nrec < 2 || nrec > 3)
-        return hers_error(HERS_ERR_FORMAT, "init record: model id length %u or %u records",
+    if (mlen > HERS_NET_MAX_MODEL_ID || nrec > 3)
+        return hers_error(HERS_ERR_FORMAT, "init record: model id length %u or record flags %u",
                           mlen, nrec);
     for (size_t i = mlen; i < HERS_NET_MAX_MODEL_ID; i++)
         if (mid[i])
@@ -119,8 +127,11 @@ hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out
     if ((st = rd_object(&r, HERS_OBJ_PUBLIC_KEY, &rec, &rl)) != HERS_OK ||
         (st = hers_public_key_deserialize(out->p, rec, rl, &out->pk)) != HERS_OK)
         goto fail;
-    if (nrec == 3 && ((st = rd_object(&r, HERS_OBJ_RELIN_KEY, &rec, &rl)) != HERS_OK ||
-                      (st = hers_relin_key_deserialize(out->p, rec, rl, &out->rk)) != HERS_OK))
+    if ((nrec & 1) && ((st = rd_object(&r, HERS_OBJ_RELIN_KEY, &rec, &rl)) != HERS_OK ||
+                       (st = hers_relin_key_deserialize(out->p, rec, rl, &out->rk)) != HERS_OK))
+        goto fail;
+    if ((nrec & 2) && ((st = rd_object(&r, HERS_OBJ_GALOIS_KEY, &rec, &rl)) != HERS_OK ||
+                       (st = hers_galois_key_deserialize(out->p, rec, rl, &out->gk)) != HERS_OK))
         goto fail;
     if (r.pos != r.len) {
         st = hers_error(HERS_ERR_FORMAT, "init record: %zu trailing bytes", r.len - r.pos);

@@ -473,6 +473,12 @@ static enum MHD_Result h_create(hers_server *s, struct MHD_Connection *c, req *r
     st = dir ? hers_db_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
                               in.model_id_len)
              : hers_error(HERS_ERR_NOMEM, "out of memory");
+    if (st == HERS_OK && in.gk) {   /* public: the service expands compact queries with it */
+        char *gp = join(dir, HERS_SERVICE_GALOIS_FILE);
+        st = gp ? hers_galois_key_write(gp, in.p, in.gk)
+                : hers_error(HERS_ERR_NOMEM, "out of memory");
+        free(gp);
+    }
     free(dir);
     hers_net_init_free(&in);
     if (st == HERS_OK)
@@ -571,8 +577,8 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         size_t len = 0;
         if ((st = hers_service_info(g->svc, &in, &ss)) != HERS_OK ||
             (st = hers_net_init_encode(hers_db_params(db), hers_db_public_key(db),
-                                       hers_db_relin_key(db), in.model_id, in.model_id_len, &buf,
-                                       &len)) != HERS_OK)
+                                       hers_db_relin_key(db), hers_service_galois_key(g->svc),
+                                       in.model_id, in.model_id_len, &buf, &len)) != HERS_OK)
             return send_status(c, r, st);
         enum MHD_Result ret = send_buf(c, r, 200, buf, len, "application/octet-stream", 1);
         hers_free(buf);

@@ -15,6 +15,9 @@ hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query 
         return hers_error(HERS_ERR_ARG, "query concat: no queries");
     size_t count = 0, d = qs[0]->d;
     for (size_t i = 0; i < n; i++) {
+        if (qs[i] && qs[i]->compact)
+            return hers_error(HERS_ERR_ARG, "query concat: query %zu is compact (expand it "
+                                            "first)", i);
         if (!qs[i] || qs[i]->d != d || qs[i]->scale != qs[0]->scale ||
             memcmp(qs[i]->params_id, qs[0]->params_id, HERS_PARAMS_ID_BYTES) != 0)
             return hers_error(HERS_ERR_MISMATCH,
