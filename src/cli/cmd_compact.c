@@ -25,6 +25,8 @@ int hers_cmd_compact(int argc, char **argv)
                "  With the key holder's --keys (secret key): re-encrypts the live templates\n"
                "  densely, physically removing every deleted ciphertext. Then shrinks data.mdb\n"
                "  (when no other process has the database open).\n");
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */

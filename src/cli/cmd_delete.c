@@ -26,6 +26,8 @@ int hers_cmd_delete(int argc, char **argv)
                "  Deletes the templates whose ids are listed (one per line) in one transaction:\n"
                "  no search returns them any more. Unknown ids: error, nothing deleted.\n"
                "  The ciphertexts stay in the file until `hers compact`.\n");
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */

@@ -73,6 +73,8 @@ int hers_cmd_enroll(int argc, char **argv)
                "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n"
                "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
                "  With --db DIR instead of --gallery: append to a gallery database (hers enroll --db DIR --help).\n");
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */

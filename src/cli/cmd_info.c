@@ -18,6 +18,8 @@ int hers_cmd_info(int argc, char **argv)
                "  Prints the parameters, gallery shape (d, scale, mode, model id), counts (live,\n"
                "  enrolled, slots, segments, blocks) and sizes of the database. --json: one JSON\n"
                "  object.\n");
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */

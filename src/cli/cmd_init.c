@@ -26,6 +26,8 @@ int hers_cmd_init(int argc, char **argv)
                "  directory (public material only). --model M records the reduction model whose\n"
                "  outputs will be enrolled (enroll and search then require the same model).\n",
                CLI_KEYS_PARAMS, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */

@@ -45,6 +45,8 @@ int hers_cmd_search(int argc, char **argv)
                "  --query-form: compact = one ciphertext per probe, expanded with DIR/galois.key;\n"
                "  auto (default) = compact where the noise budget allows it (docs/design.md).\n"
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
+        printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
