@@ -60,6 +60,8 @@ done < "$T/routes"
 # ---- keys, data, tokens
 "$H" keygen --keys "$T/k" 2>/dev/null || fail "keygen"
 mkdir "$T/pub" && cp "$T/k/params.hers" "$T/k/public.key" "$T/pub/"
+# the Galois keys (public) let both sides use compact queries (--query-form auto)
+[ -f "$T/k/galois.key" ] && cp "$T/k/galois.key" "$T/pub/"
 "$H" gen --out "$T/a.npy" --ids 30 --per-id 4 --dim 16 --seed 3 >/dev/null || fail "gen"
 "$H" gen --out "$T/b.npy" --ids 3 --per-id 3 --dim 16 --seed 4 >/dev/null || fail "gen b"
 "$H" gen --out "$T/p.npy" --ids 3 --per-id 2 --dim 16 --seed 5 >/dev/null || fail "gen p"
@@ -91,6 +93,11 @@ grep -q "^enrolled 120 templates into g: slots 0..119$" "$T/e1" || fail "enroll 
     fail "search"
 [ "$(wc -l < "$T/local.tsv")" -eq 30 ] || fail "local search rows"
 cmp "$T/local.tsv" "$T/remote.tsv" || fail "remote TSV differs from the local one"
+for form in full compact; do
+    "$H" search $R --token-file "$T/search.tok" --keys "$T/k" --probe "$T/p.npy" --top 5 \
+        --query-form $form > "$T/remote.$form" 2>/dev/null || fail "remote search, $form query"
+    cmp "$T/local.tsv" "$T/remote.$form" || fail "remote TSV differs ($form query)"
+done
 # wrong scope and a missing token give one error line each
 "$H" search $R --token-file "$T/enroll.tok" --keys "$T/k" --probe "$T/p.npy" 2> "$T/err" >/dev/null &&
     fail "search with an enrol token"

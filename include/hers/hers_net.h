@@ -146,17 +146,15 @@ int hers_tokens_sees(const hers_tokens *t, const char *token, const char *galler
 /* ------------------------------------------------------------ service */
 
 /* One gallery database held open with its kernel-form index in memory.
- * DIR/galois.key (optional, public) holds the Galois keys that let the
+ * The database's Galois keys (hers_db_galois_key, optional) let the
  * service expand compact queries (hers_query_expand). */
 typedef struct hers_service hers_service;
-#define HERS_SERVICE_GALOIS_FILE "galois.key"
 
 /* Opens the database at dir and builds its index. threads: workers of
  * index building and scans (0 = online CPUs). */
 hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
 void hers_service_close(hers_service *s);
 hers_db *hers_service_db(hers_service *s);
-const hers_galois_key *hers_service_galois_key(hers_service *s);   /* NULL if none */
 
 /* Searches a query record (HERSQRY) against one consistent snapshot.
  * Queries that arrive while a scan of this gallery runs wait and are

@@ -148,20 +148,15 @@ int cli_remote_init(int argc, char **argv)
     remote r;
     if (remote_open(cmd, argc, argv, &r))
         return 1;
-    char *rp = cli_keys_path(keys, CLI_KEYS_RELIN), *gp = cli_keys_path(keys, "galois.key");
+    char *rp = cli_keys_path(keys, CLI_KEYS_RELIN);
     int have_rk = rp && access(rp, F_OK) == 0;
     free(rp);
     cli_keys k;
-    hers_galois_key *gk = NULL;
     if (cli_keys_load(cmd, keys, 0, 1, have_rk, &k)) {
-        free(gp);
         hers_client_free(r.c);
         return 1;
     }
-    int rc = 0;
-    if (gp && access(gp, F_OK) == 0 && hers_galois_key_read(gp, k.p, &gk) != HERS_OK)
-        rc = cli_fail(cmd, "%s", hers_last_error());
-    free(gp);
+    int rc = cli_keys_load_galois(cmd, keys, &k);   /* public too: compact queries */
     uint8_t mid[HERS_MODEL_ID_BYTES];
     size_t mlen = 0;
     if (!rc && model) {
@@ -174,7 +169,7 @@ int cli_remote_init(int argc, char **argv)
     }
     uint8_t *body = NULL, *resp = NULL;
     size_t len = 0, rlen = 0;
-    if (!rc && hers_net_init_encode(k.p, k.pk, k.rk, gk, mlen ? mid : NULL, mlen, &body, &len) !=
+    if (!rc && hers_net_init_encode(k.p, k.pk, k.rk, k.gk, mlen ? mid : NULL, mlen, &body, &len) !=
                    HERS_OK)
         rc = cli_fail(cmd, "%s", hers_last_error());
     if (!rc)
@@ -188,7 +183,6 @@ int cli_remote_init(int argc, char **argv)
     }
     free(resp);
     hers_free(body);
-    hers_galois_key_free(gk);
     cli_keys_free(&k);
     hers_client_free(r.c);
     return rc;
@@ -346,10 +340,10 @@ int cli_remote_search(int argc, char **argv)
                                              NULL};
     static const char *const flags[] = {"--timing", NULL};
     const char *cmd = "search";
+    const char *qfs = cli_opt(argc, argv, "--query-form");
     hers_query_form qf = HERS_QUERY_FULL;
-    if (cli_opt(argc, argv, "--query-form") &&
-        hers_query_form_parse(cli_opt(argc, argv, "--query-form"), &qf) != HERS_OK)
-        return cli_fail_lib(cmd, "--query-form");
+    if (qfs && strcmp(qfs, "auto") && hers_query_form_parse(qfs, &qf) != HERS_OK)
+        return cli_fail(cmd, "--query-form must be full, compact or auto, got '%s'", qfs);
     if (cli_check_opts(cmd, argc, argv, with_value, flags))
         return 2;
     const char *keys = cli_opt(argc, argv, "--keys"), *ppath = cli_opt(argc, argv, "--probe");
@@ -392,6 +386,20 @@ int cli_remote_search(int argc, char **argv)
     if (x.cols != info.d) {
         rc = cli_fail(cmd, "%s: probes have dimension %zu, the gallery %s has %zu", ppath, x.cols,
                       r.gallery, info.d);
+        goto done;
+    }
+    /* auto (the default): compact when the gallery has Galois keys and the
+     * noise margin allows it, as the local search decides */
+    char gks[8] = "0";
+    jget(&info, "galois_keys", gks, sizeof gks);
+    int has_gk = !strcmp(gks, "1");
+    if (!qfs || !strcmp(qfs, "auto"))
+        qf = has_gk && info.mode == HERS_MODE_BOTH_ENCRYPTED
+                 ? hers_query_default_form(k.p, info.mode, info.d, 1)
+                 : HERS_QUERY_FULL;
+    else if (qf == HERS_QUERY_COMPACT && !has_gk) {
+        rc = cli_fail(cmd, "--query-form compact needs the gallery's Galois keys (init it from "
+                           "a key directory with galois.key)");
         goto done;
     }
     double t0 = cli_now();

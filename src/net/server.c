@@ -349,7 +349,7 @@ static const char *bearer(struct MHD_Connection *c)
 /* ------------------------------------------------------------ handlers */
 
 static void info_json(net_buf *b, const char *name, const hers_db_info *in,
-                      const hers_service_stats *ss, const hers_params *p)
+                      const hers_service_stats *ss, const hers_params *p, int galois)
 {
     char mid[2 * HERS_DB_MAX_MODEL_ID + 1] = "";
     for (size_t i = 0; i < in->model_id_len; i++)
@@ -360,7 +360,8 @@ static void info_json(net_buf *b, const char *name, const hers_db_info *in,
         snprintf(pidh + 2 * i, 3, "%02x", pid[i]);
     net_buf_str(b, "{\"name\": ");
     net_buf_json_str(b, name);
-    net_buf_printf(b, ", \"format\": %u, \"params\": ", in->format);
+    net_buf_printf(b, ", \"format\": %u, \"galois_keys\": %d, \"params\": ", in->format,
+                   galois);
     net_buf_json_str(b, in->params_name);
     net_buf_printf(b, ", \"params_id\": \"%s\", \"N\": %zu, \"t\": %llu, \"primes\": %zu, "
                       "\"log_q\": %.1f, \"d\": %zu, \"scale\": %u, \"mode\": \"%s\", "
@@ -474,10 +475,10 @@ static enum MHD_Result h_create(hers_server *s, struct MHD_Connection *c, req *r
                               in.model_id_len)
              : hers_error(HERS_ERR_NOMEM, "out of memory");
     if (st == HERS_OK && in.gk) {   /* public: the service expands compact queries with it */
-        char *gp = join(dir, HERS_SERVICE_GALOIS_FILE);
-        st = gp ? hers_galois_key_write(gp, in.p, in.gk)
-                : hers_error(HERS_ERR_NOMEM, "out of memory");
-        free(gp);
+        hers_db *h = NULL;
+        if ((st = hers_db_open(dir, 0, &h)) == HERS_OK)
+            st = hers_db_put_galois_key(h, in.gk);
+        hers_db_close(h);
     }
     free(dir);
     hers_net_init_free(&in);
@@ -566,7 +567,8 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         hers_service_stats ss;
         if ((st = hers_service_info(g->svc, &in, &ss)) != HERS_OK)
             return send_status(c, r, st);
-        info_json(&b, g->name, &in, &ss, hers_db_params(hers_service_db(g->svc)));
+        info_json(&b, g->name, &in, &ss, hers_db_params(hers_service_db(g->svc)),
+                  hers_db_galois_key(hers_service_db(g->svc)) != NULL);
         return send_json(c, r, 200, &b);
     }
     case R_KEYS: {
@@ -577,7 +579,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         size_t len = 0;
         if ((st = hers_service_info(g->svc, &in, &ss)) != HERS_OK ||
             (st = hers_net_init_encode(hers_db_params(db), hers_db_public_key(db),
-                                       hers_db_relin_key(db), hers_service_galois_key(g->svc),
+                                       hers_db_relin_key(db), hers_db_galois_key(db),
                                        in.model_id, in.model_id_len, &buf, &len)) != HERS_OK)
             return send_status(c, r, st);
         enum MHD_Result ret = send_buf(c, r, 200, buf, len, "application/octet-stream", 1);

@@ -29,10 +29,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "hers/hers_mem.h"
-#include "hers/hers_serial.h"
 #include "net/net_internal.h"
 
 typedef struct chunk {
@@ -69,7 +67,6 @@ typedef struct job {
 
 struct hers_service {
     hers_db *db;
-    hers_galois_key *gk;       /* DIR/galois.key if present: compact queries */
     unsigned threads;
     pthread_mutex_t wlock;     /* writers */
     pthread_mutex_t lock;      /* cur, queue, counters */
@@ -318,18 +315,6 @@ hers_status hers_service_open(const char *dir, unsigned threads, hers_service **
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cv, NULL);
     hers_status st = hers_db_open(dir, 0, &s->db);
-    if (st == HERS_OK) {
-        size_t l = strlen(dir) + sizeof "/" HERS_SERVICE_GALOIS_FILE;
-        char *gp = malloc(l);
-        if (!gp)
-            st = hers_error(HERS_ERR_NOMEM, "service: out of memory");
-        else {
-            snprintf(gp, l, "%s/%s", dir, HERS_SERVICE_GALOIS_FILE);
-            if (access(gp, F_OK) == 0)
-                st = hers_galois_key_read(gp, hers_db_params(s->db), &s->gk);
-            free(gp);
-        }
-    }
     if (st == HERS_OK)
         st = hers_searcher_create(threads, &s->sr);
     if (st == HERS_OK)
@@ -347,7 +332,6 @@ void hers_service_close(hers_service *s)
     if (!s)
         return;
     state_unref(s->cur);
-    hers_galois_key_free(s->gk);
     hers_searcher_free(s->sr);
     hers_db_close(s->db);
     pthread_cond_destroy(&s->cv);
@@ -357,7 +341,6 @@ void hers_service_close(hers_service *s)
 }
 
 hers_db *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
-const hers_galois_key *hers_service_galois_key(hers_service *s) { return s ? s->gk : NULL; }
 
 /* ------------------------------------------------------------ search */
 
@@ -459,9 +442,10 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
         return st;
     if (hers_query_get_form(j.q) == HERS_QUERY_COMPACT) {   /* expand with the Galois keys */
         hers_query *full = NULL;
-        st = !s->gk ? hers_error(HERS_ERR_MISMATCH, "search: a compact query, but the gallery "
-                                                    "has no Galois keys: send a full query")
-                    : hers_query_expand(hers_db_params(s->db), s->gk, j.q, s->threads, &full);
+        const hers_galois_key *gk = hers_db_galois_key(s->db);
+        st = !gk ? hers_error(HERS_ERR_MISMATCH, "search: a compact query, but the gallery has "
+                                                 "no Galois keys: send a full query")
+                 : hers_query_expand(hers_db_params(s->db), gk, j.q, s->threads, &full);
         hers_query_free(j.q);
         j.q = full;
         if (st != HERS_OK)
