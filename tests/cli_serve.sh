@@ -62,6 +62,7 @@ done < "$T/routes"
 mkdir "$T/pub" && cp "$T/k/params.hers" "$T/k/public.key" "$T/pub/"
 # the Galois keys (public) let both sides use compact queries (--query-form auto)
 [ -f "$T/k/galois.key" ] && cp "$T/k/galois.key" "$T/pub/"
+cp "$T/k/relin.key" "$T/pub/"   # relinearized and compact results
 "$H" gen --out "$T/a.npy" --ids 30 --per-id 4 --dim 16 --seed 3 >/dev/null || fail "gen"
 "$H" gen --out "$T/b.npy" --ids 3 --per-id 3 --dim 16 --seed 4 >/dev/null || fail "gen b"
 "$H" gen --out "$T/p.npy" --ids 3 --per-id 2 --dim 16 --seed 5 >/dev/null || fail "gen p"
@@ -97,6 +98,11 @@ for form in full compact; do
     "$H" search $R --token-file "$T/search.tok" --keys "$T/k" --probe "$T/p.npy" --top 5 \
         --query-form $form > "$T/remote.$form" 2>/dev/null || fail "remote search, $form query"
     cmp "$T/local.tsv" "$T/remote.$form" || fail "remote TSV differs ($form query)"
+done
+for res in switched relinearized compact; do
+    "$H" search $R --token-file "$T/search.tok" --keys "$T/k" --probe "$T/p.npy" --top 5 \
+        --result $res > "$T/remote.$res" 2>/dev/null || fail "remote search, $res results"
+    cmp "$T/local.tsv" "$T/remote.$res" || fail "remote TSV differs ($res results)"
 done
 # wrong scope and a missing token give one error line each
 "$H" search $R --token-file "$T/enroll.tok" --keys "$T/k" --probe "$T/p.npy" 2> "$T/err" >/dev/null &&

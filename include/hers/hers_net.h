@@ -163,7 +163,8 @@ hers_db *hers_service_db(hers_service *s);
  * expanded first (HERS_ERR_MISMATCH when the gallery has no Galois keys). shrink: result
  * form (HERS_RESULT_FULL or HERS_RESULT_SWITCHED). */
 hers_status hers_service_search(hers_service *s, const void *query, size_t len,
-                                hers_result_shrink shrink, uint8_t **resp, size_t *resp_len);
+                                hers_result_shrink shrink, int compact, uint8_t **resp,
+                                size_t *resp_len);
 /* Appends an enrolment record (HERSENR); 201 semantics: returns after the
  * LMDB commit, then updates the index. */
 hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,

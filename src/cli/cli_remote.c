@@ -351,8 +351,10 @@ int cli_remote_search(int argc, char **argv)
     const char *form = cli_opt(argc, argv, "--result");
     if (!keys || !ppath)
         return cli_fail(cmd, "--keys and --probe are required");
-    if (form && strcmp(form, "full") && strcmp(form, "switched"))
-        return cli_fail(cmd, "--result must be full or switched with --server, got '%s'", form);
+    if (form && strcmp(form, "full") && strcmp(form, "switched") && strcmp(form, "relinearized") &&
+        strcmp(form, "compact"))
+        return cli_fail(cmd, "--result must be full, switched, relinearized or compact, got '%s'",
+                        form);
     cli_rank_opts ro;
     int orc = cli_rank_options(cmd, argc, argv, &ro);
     if (orc)
@@ -414,10 +416,9 @@ int cli_remote_search(int argc, char **argv)
         goto done;
     }
     double t1 = cli_now();
-    if ((rc = remote_call(cmd, &r, "POST",
-                          form && !strcmp(form, "switched") ? "/search?result=switched"
-                                                            : "/search",
-                          body, blen, NULL, 200, &resp, &rlen)) != 0)
+    char spath[64];
+    snprintf(spath, sizeof spath, "/search%s%s", form ? "?result=" : "", form ? form : "");
+    if ((rc = remote_call(cmd, &r, "POST", spath, body, blen, NULL, 200, &resp, &rlen)) != 0)
         goto done;
     double t2 = cli_now();
     if (hers_net_response_decode(k.p, resp, rlen, &res) != HERS_OK ||

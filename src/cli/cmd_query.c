@@ -201,8 +201,10 @@ int cli_db_search_query(int argc, char **argv)
     const char *out = cli_opt(argc, argv, "--out"), *form = cli_opt(argc, argv, "--result");
     if (!dir || !qp || !out)
         return cli_fail(cmd, "--db, --query and --out are required (the server's step; no keys)");
-    if (form && strcmp(form, "full") && strcmp(form, "switched"))
-        return cli_fail(cmd, "--result must be full or switched, got '%s'", form);
+    if (form && strcmp(form, "full") && strcmp(form, "switched") && strcmp(form, "relinearized") &&
+        strcmp(form, "compact"))
+        return cli_fail(cmd, "--result must be full, switched, relinearized or compact, got '%s'",
+                        form);
     uint64_t threads;
     if (cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
@@ -214,10 +216,11 @@ int cli_db_search_query(int argc, char **argv)
     if (!rc && hers_service_open(dir, (unsigned)threads, &s) != HERS_OK)
         rc = cli_fail(cmd, "%s", hers_last_error());
     double t1 = cli_now();
-    if (!rc && hers_service_search(s, q, ql,
-                                   form && !strcmp(form, "switched") ? HERS_RESULT_SWITCHED
-                                                                     : HERS_RESULT_FULL,
-                                   &resp, &rl) != HERS_OK)
+    hers_result_shrink sh = !form || !strcmp(form, "full") ? HERS_RESULT_FULL
+                            : !strcmp(form, "switched")    ? HERS_RESULT_SWITCHED
+                                                           : HERS_RESULT_RELINEARIZED;
+    if (!rc && hers_service_search(s, q, ql, sh, form && !strcmp(form, "compact"), &resp, &rl) !=
+                   HERS_OK)
         rc = cli_fail(cmd, "%s: %s", qp, hers_last_error());
     if (!rc)
         rc = write_all(cmd, out, resp, rl);

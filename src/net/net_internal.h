@@ -47,7 +47,8 @@ int net_id_valid(const char *s, size_t len);
 /* Search response record (HERSRSP): parts results (part i covers blocks
  * from first_block[i]), then the catalog: live (slot, id) pairs, slots
  * ascending. */
-hers_status net_response_encode(const hers_params *p, uint32_t scale, size_t d, size_t count,
+hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
+                                size_t count,
                                 uint64_t slots, size_t parts, const size_t *first_block,
                                 const hers_result *const *res, size_t live,
                                 const uint64_t *live_slots, const char *blob,

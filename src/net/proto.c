@@ -286,7 +286,8 @@ struct hers_net_response {
     char **ids;
 };
 
-hers_status net_response_encode(const hers_params *p, uint32_t scale, size_t d, size_t count,
+hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
+                                size_t count,
                                 uint64_t slots, size_t parts, const size_t *first_block,
                                 const hers_result *const *res, size_t live,
                                 const uint64_t *live_slots, const char *blob,
@@ -304,7 +305,8 @@ hers_status net_response_encode(const hers_params *p, uint32_t scale, size_t d, 
     for (size_t i = 0; i < parts; i++) {
         uint8_t *rec = NULL;
         size_t rl = 0;
-        hers_status st = hers_result_serialize(p, res[i], &rec, &rl);
+        hers_status st = compact ? hers_result_serialize_compact(p, res[i], &rec, &rl)
+                                 : hers_result_serialize(p, res[i], &rec, &rl);
         if (st != HERS_OK) {
             net_buf_free(&b);
             return st;

@@ -612,14 +612,19 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
     case R_SEARCH: {
         const char *form = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "result");
         hers_result_shrink sh = HERS_RESULT_FULL;
+        int compact = 0;
         if (form && !strcmp(form, "switched"))
             sh = HERS_RESULT_SWITCHED;
+        else if (form && !strcmp(form, "relinearized"))
+            sh = HERS_RESULT_RELINEARIZED;
+        else if (form && !strcmp(form, "compact"))
+            compact = 1;
         else if (form && strcmp(form, "full"))
-            return send_error(c, r, 400, "result must be full or switched");
+            return send_error(c, r, 400, "result must be full, switched, relinearized or compact");
         uint8_t *resp = NULL;
         size_t len = 0;
-        if ((st = hers_service_search(g->svc, r->body.data, r->body.len, sh, &resp, &len)) !=
-            HERS_OK)
+        if ((st = hers_service_search(g->svc, r->body.data, r->body.len, sh, compact, &resp,
+                                      &len)) != HERS_OK)
             return send_status(c, r, st);
         enum MHD_Result ret = send_buf(c, r, 200, resp, len, "application/octet-stream", 1);
         hers_free(resp);

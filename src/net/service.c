@@ -57,6 +57,7 @@ typedef struct gstate {
 typedef struct job {
     hers_query *q;
     hers_result_shrink shrink;
+    int compact;           /* compact result records */
     int done;
     hers_status st;
     char err[256];
@@ -401,7 +402,7 @@ static void run_pass(hers_service *s, job *jobs)
         for (size_t i = 0; js == HERS_OK && i < g->nchunks; i++)
             js = hers_result_view(res[i], first, c, &views[i]);
         if (js == HERS_OK)
-            js = net_response_encode(p, g->scale, g->d, c, g->slots, g->nchunks, fb,
+            js = net_response_encode(p, j->compact, g->scale, g->d, c, g->slots, g->nchunks, fb,
                                      (const hers_result *const *)views, g->live, g->live_slots,
                                      g->blob, g->id_off, &j->resp, &j->resp_len);
         for (size_t i = 0; views && i < g->nchunks; i++)
@@ -427,16 +428,23 @@ static void run_pass(hers_service *s, job *jobs)
 }
 
 hers_status hers_service_search(hers_service *s, const void *query, size_t len,
-                                hers_result_shrink shrink, uint8_t **resp, size_t *resp_len)
+                                hers_result_shrink shrink, int compact, uint8_t **resp,
+                                size_t *resp_len)
 {
     if (!s || !query || !resp || !resp_len)
         return hers_error(HERS_ERR_ARG, "search: NULL argument");
-    if (shrink != HERS_RESULT_FULL && shrink != HERS_RESULT_SWITCHED)
-        return hers_error(HERS_ERR_ARG, "search: result form must be full or switched");
+    if (compact)
+        shrink = HERS_RESULT_RELINEARIZED;
+    if (shrink > HERS_RESULT_RELINEARIZED)
+        return hers_error(HERS_ERR_ARG, "search: unknown result form");
+    if (shrink == HERS_RESULT_RELINEARIZED && !hers_db_relin_key(s->db))
+        return hers_error(HERS_ERR_MISMATCH, "search: relinearized and compact results need the "
+                                             "gallery's relinearisation key (none stored)");
     *resp = NULL;
     job j;
     memset(&j, 0, sizeof j);
     j.shrink = shrink;
+    j.compact = compact;
     hers_status st = hers_query_deserialize(hers_db_params(s->db), query, len, &j.q);
     if (st != HERS_OK)
         return st;
