@@ -170,6 +170,17 @@ static void run_case(const hers_params *p, const char *name, const hers_secret_k
         size_t blocks = (n + nn - 1) / nn;
         CHECK(rl == 88 + count * blocks * (nn / 8 * (b0 + b1)) + 32);
         CHECK_OK(hers_result_deserialize(p, rb, rl, &back));
+        if (seed_dir && nn == 1024 && d == 16 && hers_params_num_primes(p) == 2) {
+            char path[1024];
+            snprintf(path, sizeof path, "%s/fuzz_result/compact", seed_dir);
+            FILE *f = fopen(path, "wb");
+            CHECK(f != NULL);
+            if (f) {
+                fputc(1, f);
+                fwrite(rb, 1, rl, f);
+                fclose(f);
+            }
+        }
         double rbud = 1e9;
         for (size_t r = 0; rr && r < count; r++) {
             CHECK_OK(hers_result_noise_budget(p, sk, rr, r, &b));
