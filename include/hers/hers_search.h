@@ -338,7 +338,9 @@ hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_
  * (|d0| <= Q_L/2^(b0+1), |d1 s| <= N Q_L/2^(b1+1), s ternary), so the scores
  * stay exact whenever the result had >= 2 bits of noise budget
  * (docs/design.md, "Shrinking the download"). n4096: 7.0 bytes per template
- * (12.5 with residues). HERS_ERR_UNSUPPORTED for 3-part or BGV results. */
+ * (12.5 with residues). HERS_ERR_UNSUPPORTED for 3-part or BGV results.
+ * A result read from a compact record serialises compactly again
+ * (hers_result_serialize gives the same bytes). */
 hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
                                           size_t *len);
 void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1);

@@ -57,6 +57,8 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     hers_status st = hers_search_check_id(p, r->params_id, "result serialize");
     if (st != HERS_OK)
         return st;
+    if (r->compact)
+        return hers_result_serialize_compact(p, r, buf, len);
     const hers_ciphertext *c0 = &r->cts[0];
     for (size_t i = 0; i < r->count * r->blocks; i++) {
         const hers_ciphertext *ct = &r->cts[i];
@@ -248,6 +250,7 @@ static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, s
         hers_result_free(r);
         return st;
     }
+    r->compact = 1;
     *out = r;
     return HERS_OK;
 }

@@ -96,6 +96,7 @@ struct hers_result {
     hers_ciphertext *cts;  /* count * blocks, (probe, block) at probe*blocks + block */
     uint64_t *arena;       /* NULL, or one block holding the residues of every
                               ciphertext (borrowed by them) of a search's output */
+    int compact;           /* read from a compact record: serialises as one */
 };
 
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
