@@ -15,6 +15,7 @@
 #include "hers/hers_search.h"
 #include "hers/hers_serial.h"
 #include "hers/hers_store.h"
+#include "search/search_internal.h"
 #include "support/check.h"
 
 static int quick;
@@ -274,6 +275,16 @@ static void run_set(hers_params *p, const char *name, hers_searcher **sr, const 
     CHECK_OK(hers_query_encrypt_compact(p, sk, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &cq));
     CHECK(hers_query_expand(p, g16, cq, 1, &eq) == HERS_ERR_MISMATCH && !eq);
     CHECK_OK(hers_query_expand(p, gk, cq, 1, &eq));
+    /* expanding into a reused output gives the same ciphertexts */
+    hers_query *ref2 = NULL;
+    CHECK_OK(hers_query_expand(p, gk, cq, 1, &ref2));
+    if (eq && ref2) {
+        memset(eq->arena, 0xa5, 2 * hers_params_num_primes(p) * hers_params_n(p) * 64 * 8);
+        CHECK_OK(hers_query_expand_into(p, gk, cq, 2, eq));
+        CHECK(queries_equal(eq, ref2, p));
+        CHECK(hers_query_expand_into(p, gk, cq, 1, cq) == HERS_ERR_ARG);
+    }
+    hers_query_free(ref2);
     hers_query *eq2 = NULL;
     CHECK(hers_query_expand(p, gk, eq, 1, &eq2) == HERS_ERR_ARG && !eq2);
     CHECK(hers_query_encrypt_compact(p, NULL, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &eq2) ==

@@ -256,6 +256,12 @@ hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_k
  * (0 = online CPUs). HERS_ERR_MISMATCH when gk lacks an element. */
 hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
                               unsigned threads, hers_query **out);
+/* The same into an earlier output of hers_query_expand with the same
+ * parameters, count and d (a server worker reuses its buffers: no allocation,
+ * zero-filling or page faults per query). On error out's contents are
+ * undefined (but it can be freed or reused). */
+hers_status hers_query_expand_into(const hers_params *p, const hers_galois_key *gk,
+                                   const hers_query *in, unsigned threads, hers_query *out);
 /* Noise of one probe component as the kernel sees it (worst case and
  * standard deviation), for a fresh (full; probe_public as in
  * hers_search_noise_bound) or an expanded compact probe. */

@@ -254,12 +254,9 @@ static void exp_task(void *vctx, size_t task, unsigned w)
         hers_task_error_set(&c->err, st, NULL);
 }
 
-hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
-                              unsigned threads, hers_query **out)
+static hers_status expand_check(const hers_params *p, const hers_galois_key *gk,
+                                const hers_query *in)
 {
-    if (!out)
-        return hers_error(HERS_ERR_ARG, "query expand: out is NULL");
-    *out = NULL;
     if (!p || !gk || !in)
         return hers_error(HERS_ERR_ARG, "query expand: NULL argument");
     hers_status st = hers_search_check_id(p, in->params_id, "query expand");
@@ -276,6 +273,43 @@ hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, c
             return hers_error(HERS_ERR_MISMATCH,
                               "query expand: the Galois keys lack element %u (d = %zu needs %zu keys)",
                               el[j], in->d, cnt);
+    return HERS_OK;
+}
+
+static hers_status expand_run(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
+                              unsigned threads, hers_query *q)
+{
+    struct exp_ctx c;
+    memset(&c, 0, sizeof c);
+    c.p = p;
+    c.gk = gk;
+    c.in = in;
+    c.out = q;
+    size_t tasks = in->count * in->chunks;
+    unsigned nt = hers_pool_resolve_threads(threads);
+    if (nt > tasks)
+        nt = (unsigned)tasks;
+    hers_pool *pool = NULL;
+    hers_status st = hers_pool_create(nt, &pool);
+    if (st == HERS_OK) {
+        hers_task_error_init(&c.err);
+        hers_pool_run(pool, exp_task, &c, tasks);
+        hers_pool_free(pool);
+        hers_task_error_destroy(&c.err);
+        st = hers_task_error_raise(&c.err);
+    }
+    return st;
+}
+
+hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
+                              unsigned threads, hers_query **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "query expand: out is NULL");
+    *out = NULL;
+    hers_status st = expand_check(p, gk, in);
+    if (st != HERS_OK)
+        return st;
     hers_query *q = NULL;
     if ((st = hers_query_alloc(p, in->count, in->d, in->scale, &q)) != HERS_OK)
         return st;
@@ -289,30 +323,27 @@ hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, c
     }
     for (size_t i = 0; i < in->count * in->d; i++)
         (void)hers_ciphertext_init_borrowed(p, 2, q->arena + i * per, &q->cts[i]);
-    struct exp_ctx c;
-    memset(&c, 0, sizeof c);
-    c.p = p;
-    c.gk = gk;
-    c.in = in;
-    c.out = q;
-    size_t tasks = in->count * in->chunks;
-    unsigned nt = hers_pool_resolve_threads(threads);
-    if (nt > tasks)
-        nt = (unsigned)tasks;
-    hers_pool *pool = NULL;
-    if ((st = hers_pool_create(nt, &pool)) == HERS_OK) {
-        hers_task_error_init(&c.err);
-        hers_pool_run(pool, exp_task, &c, tasks);
-        hers_pool_free(pool);
-        hers_task_error_destroy(&c.err);
-        st = hers_task_error_raise(&c.err);
-    }
-    if (st != HERS_OK) {
+    if ((st = expand_run(p, gk, in, threads, q)) != HERS_OK) {
         hers_query_free(q);
         return st;
     }
     *out = q;
     return HERS_OK;
+}
+
+hers_status hers_query_expand_into(const hers_params *p, const hers_galois_key *gk,
+                                   const hers_query *in, unsigned threads, hers_query *out)
+{
+    hers_status st = expand_check(p, gk, in);
+    if (st != HERS_OK)
+        return st;
+    if (!out || out->compact || !out->arena || out->count != in->count || out->d != in->d ||
+        hers_search_check_id(p, out->params_id, "query expand into") != HERS_OK)
+        return hers_error(HERS_ERR_ARG,
+                          "query expand into: the output must come from hers_query_expand with the "
+                          "same parameters, probe count and d");
+    out->scale = in->scale;
+    return expand_run(p, gk, in, threads, out);
 }
 
 /* ------------------------------------------------------------ record */
