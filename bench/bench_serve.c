@@ -1,0 +1,337 @@
+/*
+ * bench_serve.c - `hers bench serve [--n N] [--d D] [--threads T] [--reps R]
+ * [--seconds S] [--enroll E] [--json]`: the HERS service on loopback
+ * (in-process server, 127.0.0.1, ephemeral port) against the in-process
+ * search of the same gallery:
+ *   - single-client search latency p50 / p99 (one probe) and its ratio to
+ *     hers_search of the same query on the same index;
+ *   - throughput with 1, 8 and 32 concurrent clients (one probe each
+ *     request), with the passes the server ran (coalescing);
+ *   - kernel cost per probe x template x dimension of a 16-probe batch
+ *     in process (what a coalesced pass runs);
+ *   - process RSS against the kernel-form bytes of the index;
+ *   - enrolment throughput over HTTP (client encryption included).
+ * Targets (issue 13, not asserted): latency ratio <= 1.25, 32-client
+ * throughput >= 4x the 1-client one, RSS <= 1.15 x kernel form + fixed.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "cli/cli.h"
+#include "hers/hers_cpu.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_net.h"
+#include "hers/hers_search.h"
+#include "hers/hers_store.h"
+
+#define CMD "bench serve"
+
+static int32_t *rows(size_t n, size_t d, uint64_t seed)
+{
+    int32_t *q = hers_alloc_array(n, d * sizeof *q);
+    uint64_t x = seed | 1;
+    for (size_t i = 0; q && i < n * d; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        q[i] = (int32_t)(x % 9) - 4;   /* small: every row within the norm bound */
+    }
+    return q;
+}
+
+static double rss_mb(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0, res = 0;
+    if (f) {
+        if (fscanf(f, "%ld %ld", &pages, &res) != 2)
+            res = 0;
+        fclose(f);
+    }
+    return (double)res * (double)sysconf(_SC_PAGESIZE) / 1048576.0;
+}
+
+typedef struct load {
+    const char *url, *token;
+    const uint8_t *body;
+    size_t len;
+    double until;
+    long done, failed;
+} load;
+
+static void *client_loop(void *arg)
+{
+    load *l = arg;
+    hers_client *c = NULL;
+    if (hers_client_create(l->url, l->token, NULL, &c) != HERS_OK)
+        return NULL;
+    while (bench_now() < l->until) {
+        uint8_t *r = NULL;
+        size_t rl = 0;
+        long code = 0;
+        if (hers_client_call(c, "POST", "/v1/galleries/b/search", l->body, l->len, NULL, &r, &rl,
+                             &code) == HERS_OK && code == 200)
+            l->done++;
+        else
+            l->failed++;
+        free(r);
+    }
+    hers_client_free(c);
+    return NULL;
+}
+
+static long describe(const char *url, const char *token, const char *key)
+{
+    hers_client *c = NULL;
+    uint8_t *r = NULL;
+    size_t rl = 0;
+    long code = 0, v = -1;
+    char s[64];
+    if (hers_client_create(url, token, NULL, &c) == HERS_OK &&
+        hers_client_call(c, "GET", "/v1/galleries/b", NULL, 0, NULL, &r, &rl, &code) == HERS_OK &&
+        code == 200 && hers_json_get((const char *)r, rl, key, s, sizeof s) == 0)
+        v = atol(s);
+    free(r);
+    hers_client_free(c);
+    return v;
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+int hers_bench_serve(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--n", "--d", "--threads", "--reps", "--seconds",
+                                             "--enroll", NULL};
+    static const char *const flags[] = {"--json", "--help", NULL};
+    if (cli_flag(argc, argv, "--help")) {
+        printf("usage: hers bench serve [--n N] [--d D] [--threads T] [--reps R] [--seconds S]\n"
+               "                        [--enroll E] [--json]\n"
+               "  The service on 127.0.0.1 (in process): latency vs in-process search,\n"
+               "  throughput at 1/8/32 clients, RSS vs kernel form, enrolment rate.\n"
+               "  Defaults: n = 2^20, d = 64, reps 30, 3 s per throughput level, E = 4096.\n");
+        return 0;
+    }
+    if (cli_check_opts(CMD, argc, argv, with_value, flags))
+        return 2;
+    uint64_t n, d, threads, reps, secs, ne;
+    if (cli_opt_u64(CMD, argc, argv, "--n", (uint64_t)1 << 20, 1, (uint64_t)1 << 26, &n) ||
+        cli_opt_u64(CMD, argc, argv, "--d", 64, 1, HERS_SEARCH_MAX_D, &d) ||
+        cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads) ||
+        cli_opt_u64(CMD, argc, argv, "--reps", 30, 3, 100000, &reps) ||
+        cli_opt_u64(CMD, argc, argv, "--seconds", 3, 1, 3600, &secs) ||
+        cli_opt_u64(CMD, argc, argv, "--enroll", 4096, 1, (uint64_t)1 << 20, &ne))
+        return 2;
+    int json = cli_flag(argc, argv, "--json");
+    bench_print_env(stdout, "serve", (int)threads);
+    hers_params *p = NULL;
+    hers_secret_key *sk = NULL;
+    hers_public_key *pk = NULL;
+    if (hers_params_create_named(&p, "n4096") != HERS_OK || hers_keygen_secret(p, &sk) != HERS_OK ||
+        hers_keygen_public(p, sk, &pk) != HERS_OK)
+        return cli_fail_lib(CMD, "keys");
+    char root[] = "/tmp/hers_bench_serve_XXXXXX";
+    if (!mkdtemp(root))
+        return cli_fail(CMD, "mkdtemp failed");
+    char gdir[300], dbdir[340], tok[340], admin[80];
+    snprintf(gdir, sizeof gdir, "%s/galleries", root);
+    snprintf(dbdir, sizeof dbdir, "%s/b", gdir);
+    snprintf(tok, sizeof tok, "%s/tokens", root);
+    mkdir(gdir, 0700);
+    int32_t *vals = rows((size_t)n, (size_t)d, 7), *probe = rows(16, (size_t)d, 99);
+    hers_db *db = NULL;
+    hers_db_enroll_opts eo;
+    hers_db_enroll_opts_default(&eo);
+    eo.threads = (unsigned)threads;
+    double t0 = bench_now();
+    if (!vals || !probe || hers_tokens_add(tok, "*", HERS_SCOPE_ADMIN, NULL, admin, sizeof admin) ||
+        hers_db_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
+        hers_db_open(dbdir, 0, &db) != HERS_OK ||
+        hers_db_enroll(db, sk, NULL, vals, (size_t)n, (size_t)d, NULL, &eo, NULL) != HERS_OK)
+        return cli_fail_lib(CMD, "setup");
+    double t_enrol_local = bench_now() - t0;
+    /* in-process baseline: the same index form the server holds */
+    hers_db_snapshot *snap = NULL;
+    hers_index *ix = NULL;
+    hers_searcher *sr = NULL;
+    hers_query *q1 = NULL, *q16 = NULL;
+    hers_result *res = NULL;
+    uint8_t *body = NULL;
+    size_t blen = 0;
+    if (hers_db_snapshot_open(db, &snap) != HERS_OK ||
+        hers_db_snapshot_index(snap, 0, hers_db_snapshot_blocks(snap), (unsigned)threads, &ix) !=
+            HERS_OK ||
+        hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
+        hers_query_encrypt(p, sk, NULL, probe, 1, (size_t)d, 125, NULL, &q1) != HERS_OK ||
+        hers_query_encrypt(p, sk, NULL, probe, 16, (size_t)d, 125, NULL, &q16) != HERS_OK ||
+        hers_query_serialize(p, q1, &body, &blen) != HERS_OK)
+        return cli_fail_lib(CMD, "baseline");
+    hers_db_snapshot_close(snap);
+    double *lat = calloc(reps, sizeof *lat);
+    for (uint64_t i = 0; i < reps; i++) {
+        double a = bench_now();
+        hers_search(sr, p, ix, q1, NULL, &res);
+        lat[i] = bench_now() - a;
+        hers_result_free(res);
+        res = NULL;
+    }
+    double inproc = bench_median_of(lat, reps);
+    double a16 = bench_now();
+    hers_search(sr, p, ix, q16, NULL, &res);
+    double batch16 = bench_now() - a16;
+    hers_result_free(res);
+    double kernel_ns = batch16 * 1e9 / (16.0 * (double)n * (double)d);
+    uint64_t kform = hers_index_bytes(ix);
+    hers_index_free(ix);
+    hers_searcher_free(sr);
+    hers_db_close(db);
+    /* the server */
+    hers_server_config c;
+    hers_server_config_default(&c);
+    c.root = gdir;
+    c.tokens_path = tok;
+    c.threads = (unsigned)threads;
+    c.max_connections = 128;
+    c.max_per_ip = 128;
+    c.max_body_search = 1u << 30;
+    hers_server *srv = NULL;
+    double rss0 = rss_mb();
+    if (hers_server_start(&c, &srv) != HERS_OK)
+        return cli_fail_lib(CMD, "server");
+    double rss_server = rss_mb() - rss0;
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", hers_server_port(srv));
+    long index_bytes = describe(url, admin, "index_bytes");
+    /* single-client latency */
+    load one = {url, admin, body, blen, 0, 0, 0};
+    hers_client *cl = NULL;
+    hers_client_create(url, admin, NULL, &cl);
+    for (uint64_t i = 0; i < reps; i++) {
+        uint8_t *r = NULL;
+        size_t rl = 0;
+        long code = 0;
+        double a = bench_now();
+        hers_client_call(cl, "POST", "/v1/galleries/b/search", body, blen, NULL, &r, &rl, &code);
+        lat[i] = bench_now() - a;
+        free(r);
+        if (code != 200)
+            return cli_fail(CMD, "search answered %ld", code);
+    }
+    hers_client_free(cl);
+    qsort(lat, reps, sizeof *lat, cmp_d);
+    double p50 = lat[reps / 2], p99 = lat[(size_t)((double)(reps - 1) * 0.99)];
+    (void)one;
+    /* throughput at 1, 8, 32 clients */
+    int levels[3] = {1, 8, 32};
+    double qps[3];
+    long passes[3], queries[3];
+    for (int li = 0; li < 3; li++) {
+        int k = levels[li];
+        pthread_t th[32];
+        load ls[32];
+        long q0 = describe(url, admin, "search_queries"), p0 = describe(url, admin, "search_passes");
+        double start = bench_now();
+        for (int i = 0; i < k; i++) {
+            ls[i] = (load){url, admin, body, blen, start + (double)secs, 0, 0};
+            pthread_create(&th[i], NULL, client_loop, &ls[i]);
+        }
+        long done = 0;
+        for (int i = 0; i < k; i++) {
+            pthread_join(th[i], NULL);
+            done += ls[i].done;
+        }
+        double el = bench_now() - start;
+        qps[li] = (double)done / el;
+        queries[li] = describe(url, admin, "search_queries") - q0;
+        passes[li] = describe(url, admin, "search_passes") - p0;
+    }
+    double rss_all = rss_mb();
+    /* enrolment over HTTP: batches of 1024 (client encryption included) */
+    double te = bench_now();
+    size_t enrolled = 0;
+    hers_client_create(url, admin, NULL, &cl);
+    while (enrolled < ne) {
+        size_t m = ne - enrolled < 1024 ? (size_t)(ne - enrolled) : 1024;
+        long off = describe(url, admin, "next_offset");
+        int32_t *v = calloc((size_t)off + m, (size_t)d * sizeof *v);
+        int32_t *src = rows(m, (size_t)d, 1000 + enrolled);
+        memcpy(v + (size_t)off * d, src, m * d * sizeof *v);
+        hers_enroll_opts go;
+        hers_enroll_opts_default(&go);
+        go.threads = (unsigned)threads;
+        hers_gallery *g = NULL;
+        uint8_t *eb = NULL, *r = NULL;
+        size_t el = 0, rl = 0;
+        long code = 0;
+        if (hers_gallery_enroll(p, sk, NULL, v, (size_t)off + m, (size_t)d, &go, &g) != HERS_OK ||
+            hers_net_enroll_encode(p, g, (size_t)off, NULL, m, 0, NULL, 0, &eb, &el) != HERS_OK ||
+            hers_client_call(cl, "POST", "/v1/galleries/b/templates", eb, el, NULL, &r, &rl,
+                             &code) != HERS_OK || code != 201)
+            return cli_fail(CMD, "enrolment over HTTP failed (%ld)", code);
+        free(r);
+        hers_free(eb);
+        hers_gallery_free(g);
+        hers_free(src);
+        free(v);
+        enrolled += m;
+    }
+    hers_client_free(cl);
+    double enrol_rate = (double)enrolled / (bench_now() - te);
+    hers_server_stop(srv);
+    double nd = (double)n * (double)d;
+    if (json) {
+        printf("{\"n\": %llu, \"d\": %llu, \"threads\": %llu, \"simd\": \"%s\", \"reps\": %llu, "
+               "\"inprocess_search_s\": %.6f, \"latency_p50_s\": %.6f, \"latency_p99_s\": %.6f, "
+               "\"latency_ratio_p50\": %.3f, \"qps_1\": %.3f, \"qps_8\": %.3f, \"qps_32\": %.3f, "
+               "\"qps_32_over_1\": %.3f, \"passes_32\": %ld, \"queries_32\": %ld, "
+               "\"kernel_ns_per_probe_template_dim_batch16\": %.4f, \"kernel_form_bytes\": %llu, "
+               "\"index_bytes\": %ld, \"server_rss_mb_after_start\": %.1f, "
+               "\"process_rss_mb\": %.1f, \"rss_over_kernel_form\": %.3f, "
+               "\"enroll_http_templates_per_s\": %.1f, \"enroll_local_templates_per_s\": %.1f}\n",
+               (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
+               hers_simd_name(hers_simd_active()), (unsigned long long)reps, inproc, p50, p99,
+               p50 / inproc, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
+               kernel_ns, (unsigned long long)kform, index_bytes, rss_server, rss_all,
+               rss_server * 1048576.0 / (double)kform, enrol_rate, (double)n / t_enrol_local);
+    } else {
+        printf("gallery %llu x %llu (n4096), kernel form %.1f MiB, server index %.1f MiB\n",
+               (unsigned long long)n, (unsigned long long)d, (double)kform / 1048576.0,
+               (double)index_bytes / 1048576.0);
+        printf("in-process search (1 probe): %.3f ms; over HTTP p50 %.3f ms, p99 %.3f ms "
+               "(ratio %.2f)\n", inproc * 1e3, p50 * 1e3, p99 * 1e3, p50 / inproc);
+        for (int li = 0; li < 3; li++)
+            printf("throughput %2d clients: %.2f searches/s (%ld queries in %ld passes)\n",
+                   levels[li], qps[li], queries[li], passes[li]);
+        printf("32 / 1 clients: %.2fx\n", qps[2] / qps[0]);
+        printf("kernel, 16-probe batch in process: %.3f ns per probe x template x dimension "
+               "(%s)\n", kernel_ns, hers_simd_name(hers_simd_active()));
+        printf("RSS: +%.1f MiB at server start (index %.1f MiB: %.3fx), %.1f MiB process total\n",
+               rss_server, (double)kform / 1048576.0, rss_server * 1048576.0 / (double)kform,
+               rss_all);
+        printf("enrolment over HTTP: %.0f templates/s (local enrolment %.0f/s)\n", enrol_rate,
+               (double)n / t_enrol_local);
+        (void)nd;
+    }
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", root);
+    hers_free(body);
+    hers_query_free(q1);
+    hers_query_free(q16);
+    free(lat);
+    hers_free(vals);
+    hers_free(probe);
+    hers_public_key_free(pk);
+    hers_secret_key_free(sk);
+    hers_params_free(p);
+    return 0;
+}
