@@ -63,6 +63,8 @@ typedef struct job {
     char err[256];
     uint8_t *resp;
     size_t resp_len;
+    struct pass *ps;       /* the pass that scanned this job (shared results) */
+    size_t first;          /* its first probe in the pass */
     struct job *next;
 } job;
 
@@ -359,7 +361,32 @@ static hers_status scan(hers_service *s, const gstate *g, const hers_query *q,
     return HERS_OK;
 }
 
-/* One pass for the jobs of the list (same shrink); fills each job. */
+/* The results of one pass, shared by its jobs: each caller encodes its own
+ * response from views of them (in its own thread, while the next pass may
+ * already scan), and the last one frees them. */
+typedef struct pass {
+    atomic_int refs;
+    gstate *g;
+    hers_result **res;   /* per chunk, every probe of the pass */
+    size_t *fb;          /* first block per chunk */
+    hers_status st;
+    char err[256];
+} pass;
+
+static void pass_unref(pass *ps)
+{
+    if (!ps || atomic_fetch_sub(&ps->refs, 1) != 1)
+        return;
+    for (size_t i = 0; ps->res && ps->g && i < ps->g->nchunks; i++)
+        hers_result_free(ps->res[i]);
+    free(ps->res);
+    free(ps->fb);
+    state_unref(ps->g);
+    free(ps);
+}
+
+/* One pass for the jobs of the list (same shrink): scans, then hands every
+ * job the shared results (j->ps, j->first). */
 static void run_pass(hers_service *s, job *jobs)
 {
     size_t nj = 0, probes = 0;
@@ -367,14 +394,20 @@ static void run_pass(hers_service *s, job *jobs)
         nj++;
         probes += hers_query_count(j->q);
     }
+    pass *ps = calloc(1, sizeof *ps);
     gstate *g = state_get(s);
-    const hers_params *p = hers_db_params(s->db);
     hers_query **qs = calloc(nj, sizeof *qs);
-    hers_result **res = g ? calloc(g->nchunks ? g->nchunks : 1, sizeof *res) : NULL;
-    size_t *fb = g ? calloc(g->nchunks ? g->nchunks : 1, sizeof *fb) : NULL;
     hers_query *batch = NULL;
     hers_status st = HERS_OK;
-    if (!qs || !res || !fb)
+    if (ps) {
+        atomic_init(&ps->refs, 1);
+        ps->g = g;
+        ps->res = calloc(g->nchunks ? g->nchunks : 1, sizeof *ps->res);
+        ps->fb = calloc(g->nchunks ? g->nchunks : 1, sizeof *ps->fb);
+    } else {
+        state_unref(g);
+    }
+    if (!ps || !qs || !ps->res || !ps->fb)
         st = hers_error(HERS_ERR_NOMEM, "search: out of memory");
     else if (!g->d || !g->slots)
         st = hers_error(HERS_ERR_STATE, "search: the gallery is empty");
@@ -388,43 +421,50 @@ static void run_pass(hers_service *s, job *jobs)
     if (st == HERS_OK && nj > 1)
         st = hers_query_concat((const hers_query *const *)qs, nj, &batch);
     if (st == HERS_OK)
-        st = scan(s, g, nj > 1 ? batch : qs[0], jobs->shrink, res);
+        st = scan(s, g, nj > 1 ? batch : qs[0], jobs->shrink, ps->res);
+    hers_query_free(batch);
+    free(qs);
     if (st == HERS_OK)
         for (size_t i = 0; i < g->nchunks; i++)
-            fb[i] = g->chunks[i]->b0;
+            ps->fb[i] = g->chunks[i]->b0;
     size_t first = 0;
     for (job *j = jobs; j; j = j->next) {
-        size_t c = hers_query_count(j->q);
-        hers_status js = st;
-        hers_result **views = NULL;
-        if (js == HERS_OK && !(views = calloc(g->nchunks, sizeof *views)))
-            js = hers_error(HERS_ERR_NOMEM, "search: out of memory");
-        for (size_t i = 0; js == HERS_OK && i < g->nchunks; i++)
-            js = hers_result_view(res[i], first, c, &views[i]);
-        if (js == HERS_OK)
-            js = net_response_encode(p, j->compact, g->scale, g->d, c, g->slots, g->nchunks, fb,
-                                     (const hers_result *const *)views, g->live, g->live_slots,
-                                     g->blob, g->id_off, &j->resp, &j->resp_len);
-        for (size_t i = 0; views && i < g->nchunks; i++)
-            hers_result_free(views[i]);
-        free(views);
-        j->st = js;
-        if (js != HERS_OK)
+        j->st = st;
+        if (st != HERS_OK) {
             snprintf(j->err, sizeof j->err, "%s", hers_last_error());
-        first += c;
+            continue;
+        }
+        atomic_fetch_add(&ps->refs, 1);
+        j->ps = ps;
+        j->first = first;
+        first += hers_query_count(j->q);
     }
-    for (size_t i = 0; res && g && i < g->nchunks; i++)
-        hers_result_free(res[i]);
-    hers_query_free(batch);
-    free(res);
-    free(fb);
-    free(qs);
-    state_unref(g);
+    pass_unref(ps);
     pthread_mutex_lock(&s->lock);
     s->passes++;
     s->probes += probes;
     s->queries += nj;
     pthread_mutex_unlock(&s->lock);
+}
+
+/* The caller's response from its share of a pass. */
+static hers_status encode_job(hers_service *s, job *j)
+{
+    pass *ps = j->ps;
+    const gstate *g = ps->g;
+    size_t c = hers_query_count(j->q);
+    hers_result **views = calloc(g->nchunks ? g->nchunks : 1, sizeof *views);
+    hers_status st = views ? HERS_OK : hers_error(HERS_ERR_NOMEM, "search: out of memory");
+    for (size_t i = 0; st == HERS_OK && i < g->nchunks; i++)
+        st = hers_result_view(ps->res[i], j->first, c, &views[i]);
+    if (st == HERS_OK)
+        st = net_response_encode(hers_db_params(s->db), j->compact, g->scale, g->d, c, g->slots,
+                                 g->nchunks, ps->fb, (const hers_result *const *)views, g->live,
+                                 g->live_slots, g->blob, g->id_off, &j->resp, &j->resp_len);
+    for (size_t i = 0; views && i < g->nchunks; i++)
+        hers_result_free(views[i]);
+    free(views);
+    return st;
 }
 
 hers_status hers_service_search(hers_service *s, const void *query, size_t len,
@@ -507,6 +547,12 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
         }
     }
     pthread_mutex_unlock(&s->lock);
+    if (j.st == HERS_OK) {
+        j.st = encode_job(s, &j);
+        if (j.st != HERS_OK)
+            snprintf(j.err, sizeof j.err, "%s", hers_last_error());
+    }
+    pass_unref(j.ps);
     hers_query_free(j.q);
     if (j.st != HERS_OK)
         return hers_error(j.st, "%s", j.err);
