@@ -44,13 +44,13 @@ hers_query_form hers_query_get_form(const hers_query *q)
 
 static size_t chunks_of(const hers_params *p, size_t d)
 {
-    return (d + p->n - 1) / p->n;
+    return (d + hers_params_n(p) - 1) / hers_params_n(p);
 }
 
 static size_t chunk_d(const hers_params *p, size_t d, size_t c)
 {
-    size_t rest = d - c * p->n;
-    return rest < p->n ? rest : p->n;
+    size_t rest = d - c * hers_params_n(p);
+    return rest < hers_params_n(p) ? rest : hers_params_n(p);
 }
 
 hers_status hers_query_galois_elements(const hers_params *p, size_t d, uint32_t *el, size_t *count)
@@ -59,7 +59,7 @@ hers_status hers_query_galois_elements(const hers_params *p, size_t d, uint32_t 
         return hers_error(HERS_ERR_ARG, "query galois elements: NULL argument");
     if (d < 1 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "query galois elements: d = %zu (1..%d)", d, HERS_SEARCH_MAX_D);
-    return hers_expand_elements(p->n, d < p->n ? d : p->n, el, count);
+    return hers_expand_elements(hers_params_n(p), d < hers_params_n(p) ? d : hers_params_n(p), el, count);
 }
 
 hers_status hers_query_galois_keygen(const hers_params *p, const hers_secret_key *sk, size_t d,
@@ -74,7 +74,7 @@ hers_status hers_query_galois_keygen(const hers_params *p, const hers_secret_key
     if (st != HERS_OK)
         return st;
     if (cnt == 0) /* d = 1: no key switch, but keep one key so the object exists */
-        el[cnt++] = hers_expand_element(p->n, 0);
+        el[cnt++] = hers_expand_element(hers_params_n(p), 0);
     return seed ? hers_keygen_galois_seeded(p, sk, el, cnt, 0, seed, out)
                 : hers_keygen_galois(p, sk, el, cnt, 0, out);
 }
@@ -86,7 +86,7 @@ hers_status hers_query_probe_noise(const hers_params *p, hers_query_form form, s
 {
     if (!p || !worst || !sd)
         return hers_error(HERS_ERR_ARG, "query noise: NULL argument");
-    double N = (double)p->n;
+    double N = (double)hers_params_n(p);
     if (form == HERS_QUERY_FULL) {
         *worst = probe_public ? 21 * (2 * N + 1) : 21;
         *sd = sqrt(probe_public ? 10.5 * (1 + 4 * N / 3) : 10.5);
@@ -94,8 +94,8 @@ hers_status hers_query_probe_noise(const hers_params *p, hers_query_form form, s
     }
     /* compressed c0: |error| <= Q/2^K + 1 (rounding both ways, one unit of
      * y), roughly uniform in +-Q/2^(K+1) */
-    double r = exp2(p->log_q - (double)hers_c0_bits(p));
-    size_t dd = d < p->n ? d : p->n;
+    double r = exp2(hers_params_log_q(p) - (double)hers_c0_bits(p));
+    size_t dd = d < hers_params_n(p) ? d : hers_params_n(p);
     return hers_expand_noise(p, 0, dd, 21 + r + 1, sqrt(10.5 + r * r / 12), worst, sd);
 }
 
@@ -130,13 +130,13 @@ hers_status hers_query_compact_alloc(const hers_params *p, size_t count, size_t 
     if (!q)
         return hers_error(HERS_ERR_NOMEM, "query: out of memory");
     memset(q, 0, sizeof *q);
-    memcpy(q->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(q->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     q->count = count;
     q->d = d;
     q->scale = scale;
     q->compact = 1;
     q->chunks = chunks_of(p, d);
-    q->y = hers_alloc_array(count * q->chunks * 2 * p->n, sizeof(uint64_t));
+    q->y = hers_alloc_array(count * q->chunks * 2 * hers_params_n(p), sizeof(uint64_t));
     q->seeds = hers_alloc_array(count * q->chunks, HERS_SEED_BYTES);
     if (!q->y || !q->seeds) {
         hers_query_free(q);
@@ -162,7 +162,7 @@ hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_k
     if (st == HERS_OK)
         st = hers_search_check_values(probes, count, d, scale, "compact query");
     if (st == HERS_OK)
-        st = hers_search_check_scale(d, scale, p->t);
+        st = hers_search_check_scale(d, scale, hers_params_t(p));
     if (st == HERS_OK)
         st = hers_bfv_check_id(p, sk->params_id, "compact query: key");
     if (st != HERS_OK)
@@ -177,21 +177,25 @@ hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_k
         hers_query_free(q);
         return st;
     }
-    size_t n = p->n;
+    size_t n = hers_params_n(p);
     int64_t *v = hers_alloc_array(n, sizeof(int64_t));
     hers_plaintext pt = {0};
     hers_ciphertext ct = {0};
     if (!v)
         st = hers_error(HERS_ERR_NOMEM, "compact query: out of memory");
-    uint64_t inv2 = hers_inv_mod(2, &p->t_mod);
+    hers_modulus tm;
+    if (st == HERS_OK)
+        st = hers_modulus_init(&tm, hers_params_t(p));
+    uint64_t inv2 = st == HERS_OK ? hers_inv_mod(2, &tm) : 0;
     for (size_t r = 0; r < count && st == HERS_OK; r++) {
         for (size_t c = 0; c < q->chunks && st == HERS_OK; c++) {
             size_t dc = chunk_d(p, d, c), task = r * q->chunks + c;
             for (size_t i = 0; i < dc; i++) {
                 int64_t x = probes[r * d + c * n + i];
-                uint64_t u = x < 0 ? p->t - (uint64_t)(-x) % p->t : (uint64_t)x % p->t;
-                uint64_t f = hers_pow_mod(inv2, hers_expand_doublings(dc, i), &p->t_mod);
-                v[i] = (int64_t)hers_mul_mod(u, f, &p->t_mod);
+                uint64_t t = hers_params_t(p);
+                uint64_t u = x < 0 ? t - (uint64_t)(-x) % t : (uint64_t)x % t;
+                uint64_t f = hers_pow_mod(inv2, hers_expand_doublings(dc, i), &tm);
+                v[i] = (int64_t)hers_mul_mod(u, f, &tm);
             }
             uint8_t s[HERS_SEED_BYTES];
             hers_prg g;
@@ -244,11 +248,11 @@ static void exp_task(void *vctx, size_t task, unsigned w)
     const hers_params *p = c->p;
     size_t r = task / c->in->chunks, ch = task % c->in->chunks;
     hers_ciphertext ct = {0};
-    hers_status st = hers_c0_decompress(p, c->in->y + task * 2 * p->n, c->in->seeds + task * HERS_SEED_BYTES,
+    hers_status st = hers_c0_decompress(p, c->in->y + task * 2 * hers_params_n(p), c->in->seeds + task * HERS_SEED_BYTES,
                                         &ct);
     if (st == HERS_OK)
         st = hers_expand(p, c->gk, &ct, chunk_d(p, c->in->d, ch),
-                         &c->out->cts[r * c->in->d + ch * p->n]);
+                         &c->out->cts[r * c->in->d + ch * hers_params_n(p)]);
     hers_ciphertext_free(&ct);
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
@@ -315,7 +319,7 @@ hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, c
         return st;
     /* every output ciphertext's residues in one block (huge pages where
      * available): one allocation instead of count x d */
-    size_t per = 2 * p->k * p->n;
+    size_t per = 2 * hers_params_num_primes(p) * hers_params_n(p);
     q->arena = hers_alloc_array(in->count * in->d, per * sizeof(uint64_t));
     if (!q->arena) {
         hers_query_free(q);
@@ -350,7 +354,7 @@ hers_status hers_query_expand_into(const hers_params *p, const hers_galois_key *
 
 size_t hers_query_compact_record_bytes(const hers_params *p, size_t count, size_t d)
 {
-    size_t per = HERS_SEED_BYTES + p->n / 8 * hers_c0_bits(p);
+    size_t per = HERS_SEED_BYTES + hers_params_n(p) / 8 * hers_c0_bits(p);
     return count * chunks_of(p, d) * per;
 }
 
@@ -358,13 +362,13 @@ uint8_t *hers_query_compact_pack(const hers_params *p, const hers_query *q, uint
 {
     unsigned K = hers_c0_bits(p);
     for (size_t i = 0; i < q->count * q->chunks; i++) {
-        const uint64_t *y = q->y + i * 2 * p->n;
+        const uint64_t *y = q->y + i * 2 * hers_params_n(p);
         memcpy(o, q->seeds + i * HERS_SEED_BYTES, HERS_SEED_BYTES);
         o += HERS_SEED_BYTES;
-        se_pack(o, y, p->n, 32);
-        o += p->n / 8 * 32;
-        se_pack(o, y + p->n, p->n, (int)K - 32);
-        o += p->n / 8 * (K - 32);
+        se_pack(o, y, hers_params_n(p), 32);
+        o += hers_params_n(p) / 8 * 32;
+        se_pack(o, y + hers_params_n(p), hers_params_n(p), (int)K - 32);
+        o += hers_params_n(p) / 8 * (K - 32);
     }
     return o;
 }
@@ -373,13 +377,13 @@ hers_status hers_query_compact_unpack(const hers_params *p, const uint8_t *in, h
 {
     unsigned K = hers_c0_bits(p);
     for (size_t i = 0; i < q->count * q->chunks; i++) {
-        uint64_t *y = q->y + i * 2 * p->n;
+        uint64_t *y = q->y + i * 2 * hers_params_n(p);
         memcpy(q->seeds + i * HERS_SEED_BYTES, in, HERS_SEED_BYTES);
         in += HERS_SEED_BYTES;
-        int ok = se_unpack(y, in, p->n, 32, (uint64_t)1 << 32);
-        in += p->n / 8 * 32;
-        ok &= se_unpack(y + p->n, in, p->n, (int)K - 32, (uint64_t)1 << (K - 32));
-        in += p->n / 8 * (K - 32);
+        int ok = se_unpack(y, in, hers_params_n(p), 32, (uint64_t)1 << 32);
+        in += hers_params_n(p) / 8 * 32;
+        ok &= se_unpack(y + hers_params_n(p), in, hers_params_n(p), (int)K - 32, (uint64_t)1 << (K - 32));
+        in += hers_params_n(p) / 8 * (K - 32);
         if (!ok)
             return hers_error(HERS_ERR_FORMAT, "query: compressed value out of range");
     }

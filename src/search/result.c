@@ -95,25 +95,27 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
 
 void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1)
 {
-    unsigned tb = (unsigned)se_bitlen(p->t);
+    unsigned tb = (unsigned)se_bitlen(hers_params_t(p)), log_n = 0;
+    while (((size_t)1 << log_n) < hers_params_n(p))
+        log_n++;
     *b0 = tb + 2;
-    *b1 = tb + (unsigned)p->log_n + 2;
+    *b1 = tb + log_n + 2;
 }
 
 /* Bytes of one part rounded to b bits (two planes). */
 static size_t plane_bytes(const hers_params *p, unsigned b)
 {
-    return p->n / 8 * b;
+    return hers_params_n(p) / 8 * b;
 }
 
 static uint8_t *pack_planes(const hers_params *p, const uint64_t *y, unsigned b, uint8_t *o)
 {
     unsigned lo = b < 32 ? b : 32;
-    se_pack(o, y, p->n, (int)lo);
-    o += p->n / 8 * lo;
+    se_pack(o, y, hers_params_n(p), (int)lo);
+    o += hers_params_n(p) / 8 * lo;
     if (b > 32) {
-        se_pack(o, y + p->n, p->n, (int)(b - 32));
-        o += p->n / 8 * (b - 32);
+        se_pack(o, y + hers_params_n(p), hers_params_n(p), (int)(b - 32));
+        o += hers_params_n(p) / 8 * (b - 32);
     }
     return o;
 }
@@ -121,12 +123,12 @@ static uint8_t *pack_planes(const hers_params *p, const uint64_t *y, unsigned b,
 static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, uint64_t *y)
 {
     unsigned lo = b < 32 ? b : 32;
-    int ok = se_unpack(y, in, p->n, (int)lo, (uint64_t)1 << lo);
-    in += p->n / 8 * lo;
+    int ok = se_unpack(y, in, hers_params_n(p), (int)lo, (uint64_t)1 << lo);
+    in += hers_params_n(p) / 8 * lo;
     if (b > 32)
-        ok &= se_unpack(y + p->n, in, p->n, (int)(b - 32), (uint64_t)1 << (b - 32));
+        ok &= se_unpack(y + hers_params_n(p), in, hers_params_n(p), (int)(b - 32), (uint64_t)1 << (b - 32));
     else
-        memset(y + p->n, 0, p->n * sizeof(uint64_t));
+        memset(y + hers_params_n(p), 0, hers_params_n(p) * sizeof(uint64_t));
     return ok;
 }
 
@@ -150,13 +152,13 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     }
     unsigned b0, b1;
     hers_result_compact_bits(p, &b0, &b1);
-    if ((double)b1 > p->log_q)
+    if ((double)b1 > hers_params_log_q(p))
         return hers_error(HERS_ERR_UNSUPPORTED, "compact result: %u bits exceed log2 Q", b1);
     size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
     size_t total = RESULT_HEADER + r->count * r->blocks * rec + SE_CHECKSUM_BYTES;
     uint8_t *b = hers_alloc(total);
-    uint64_t *x = hers_alloc_array(L * p->n, sizeof(uint64_t));
-    uint64_t *y = hers_alloc_array(2 * p->n, sizeof(uint64_t));
+    uint64_t *x = hers_alloc_array(L * hers_params_n(p), sizeof(uint64_t));
+    uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
     if (!b || !x || !y) {
         hers_free(b);
         hers_free(x);
@@ -166,7 +168,7 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     memcpy(b, RESULT_MAGIC, 8);
     se_put_u32(b + 8, RESULT_VERSION_COMPACT);
     se_put_u32(b + 12, (uint32_t)r->mode);
-    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     se_put_u64(b + 48, r->count);
     se_put_u64(b + 56, r->n);
     se_put_u32(b + 64, (uint32_t)r->d);
@@ -179,10 +181,10 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     for (size_t i = 0; i < r->count * r->blocks && st == HERS_OK; i++) {
         const hers_ciphertext *ct = &r->cts[i];
         for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
-            memcpy(x, hers_ct_poly(ct, part, 0), L * p->n * sizeof(uint64_t));
+            memcpy(x, hers_ct_poly(ct, part, 0), L * hers_params_n(p) * sizeof(uint64_t));
             if (ct->ntt_form)
                 for (size_t j = 0; j < L; j++)
-                    hers_ntt_inverse(p->ntt[j], x + j * p->n);
+                    hers_ntt_inverse(hers_params_ntt(p, j), x + j * hers_params_n(p));
             unsigned bp = part ? b1 : b0;
             if ((st = hers_poly_round_bits(p, L, x, bp, y)) == HERS_OK)
                 o = pack_planes(p, y, bp, o);
@@ -209,11 +211,11 @@ static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, s
     uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
     unsigned b0, b1;
     hers_result_compact_bits(p, &b0, &b1);
-    if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || parts != 2 || primes == 0 || primes > p->k ||
+    if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || parts != 2 || primes == 0 || primes > hers_params_num_primes(p) ||
         form != HERS_FORM_BFV || nttf != 0 || pack != (1u | b0 << 8 | b1 << 16) || count == 0 ||
         count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
         return hers_error(HERS_ERR_FORMAT, "result: compact header field out of range");
-    uint64_t blocks = (n + p->n - 1) / p->n;
+    uint64_t blocks = (n + hers_params_n(p) - 1) / hers_params_n(p);
     size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
     size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
     if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
@@ -225,7 +227,7 @@ static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, s
     hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
     if (st != HERS_OK)
         return st;
-    uint64_t *y = hers_alloc_array(2 * p->n, sizeof(uint64_t));
+    uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
     if (!y)
         st = hers_error(HERS_ERR_NOMEM, "result: out of memory");
     const uint8_t *in = b + RESULT_HEADER;
