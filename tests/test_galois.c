@@ -316,10 +316,11 @@ static void test_c0_compress(hers_params *p)
     mpz_clears(Q, bound, NULL);
     free(v);
     /* out-of-range y refused */
-    y[n] = (uint64_t)1 << (hers_c0_bits(p) - 32);
+    unsigned K = hers_c0_bits(p);
+    y[n] = K > 32 ? (uint64_t)1 << (K - 32) : 1;
     CHECK(hers_c0_decompress(p, y, ct.seed, &back) == HERS_ERR_FORMAT);
     y[n] = 0;
-    y[0] = (uint64_t)1 << 32;
+    y[0] = K < 32 ? (uint64_t)1 << K : (uint64_t)1 << 32;
     CHECK(hers_c0_decompress(p, y, ct.seed, &back) == HERS_ERR_FORMAT);
     free(a);
     free(b);
@@ -417,6 +418,13 @@ int main(void)
     test_c0_compress(toy);
     test_c0_compress(p256);
     test_c0_compress(p4k);
+    /* K = ceil(log2 Q) = 30 < 32: the high plane is empty */
+    hers_params *tiny = test_params(16, 97, 1, 30, HERS_Q_EACH_ONE_MOD_T);
+    if (tiny) {
+        CHECK(hers_c0_bits(tiny) == 30);
+        test_c0_compress(tiny);
+        hers_params_free(tiny);
+    }
     test_serial(toy);
     test_simd(p256);
     test_simd(p4k);

@@ -649,9 +649,6 @@ hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
         return hers_error(HERS_ERR_ARG, "c0 decompress: NULL argument");
     size_t k = p->k;
     unsigned K = hers_c0_bits(p);
-    for (size_t i = 0; i < p->n; i++)
-        if (y[i] >> 32 || (y[p->n + i] >> (K - 32)))
-            return hers_error(HERS_ERR_FORMAT, "c0 decompress: value above 2^%u", K);
     hers_status st = hers_ct_reserve(p, ct, 2, k, 0);
     if (st != HERS_OK)
         return st;

@@ -358,32 +358,41 @@ size_t hers_query_compact_record_bytes(const hers_params *p, size_t count, size_
     return count * chunks_of(p, d) * per;
 }
 
+/* N values of K bits in two planes: bits 0..min(K,32)-1, then bits 32..K-1. */
 uint8_t *hers_query_compact_pack(const hers_params *p, const hers_query *q, uint8_t *o)
 {
-    unsigned K = hers_c0_bits(p);
+    unsigned K = hers_c0_bits(p), lo = K < 32 ? K : 32;
+    size_t n = hers_params_n(p);
     for (size_t i = 0; i < q->count * q->chunks; i++) {
-        const uint64_t *y = q->y + i * 2 * hers_params_n(p);
+        const uint64_t *y = q->y + i * 2 * n;
         memcpy(o, q->seeds + i * HERS_SEED_BYTES, HERS_SEED_BYTES);
         o += HERS_SEED_BYTES;
-        se_pack(o, y, hers_params_n(p), 32);
-        o += hers_params_n(p) / 8 * 32;
-        se_pack(o, y + hers_params_n(p), hers_params_n(p), (int)K - 32);
-        o += hers_params_n(p) / 8 * (K - 32);
+        se_pack(o, y, n, (int)lo);
+        o += n / 8 * lo;
+        if (K > 32) {
+            se_pack(o, y + n, n, (int)K - 32);
+            o += n / 8 * (K - 32);
+        }
     }
     return o;
 }
 
 hers_status hers_query_compact_unpack(const hers_params *p, const uint8_t *in, hers_query *q)
 {
-    unsigned K = hers_c0_bits(p);
+    unsigned K = hers_c0_bits(p), lo = K < 32 ? K : 32;
+    size_t n = hers_params_n(p);
     for (size_t i = 0; i < q->count * q->chunks; i++) {
-        uint64_t *y = q->y + i * 2 * hers_params_n(p);
+        uint64_t *y = q->y + i * 2 * n;
         memcpy(q->seeds + i * HERS_SEED_BYTES, in, HERS_SEED_BYTES);
         in += HERS_SEED_BYTES;
-        int ok = se_unpack(y, in, hers_params_n(p), 32, (uint64_t)1 << 32);
-        in += hers_params_n(p) / 8 * 32;
-        ok &= se_unpack(y + hers_params_n(p), in, hers_params_n(p), (int)K - 32, (uint64_t)1 << (K - 32));
-        in += hers_params_n(p) / 8 * (K - 32);
+        int ok = se_unpack(y, in, n, (int)lo, (uint64_t)1 << lo);
+        in += n / 8 * lo;
+        if (K > 32) {
+            ok &= se_unpack(y + n, in, n, (int)K - 32, (uint64_t)1 << (K - 32));
+            in += n / 8 * (K - 32);
+        } else {
+            memset(y + n, 0, n * sizeof(uint64_t));
+        }
         if (!ok)
             return hers_error(HERS_ERR_FORMAT, "query: compressed value out of range");
     }
