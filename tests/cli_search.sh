@@ -48,6 +48,8 @@ grep -q "query-form" "$T/e.txt" || fail "--query-form tiny: $(cat "$T/e.txt")"
 awk -F '\t' '$4 < 0.5 { exit 1 }' "$T/a.tsv" || fail "threshold violated"
 "$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 --result relinearized > "$T/b.tsv" || fail "relinearized"
 cmp -s "$T/a.tsv" "$T/b.tsv" || fail "relinearized results differ"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 --result compact --query-form compact > "$T/b.tsv" || fail "compact result"
+cmp -s "$T/a.tsv" "$T/b.tsv" || fail "compact results differ"
 
 # plain-gallery mode and public-key enrolment give the same rankings
 "$H" enroll --keys "$T/k" --gallery "$T/pg.gal" --in "$T/g.npy" --ids "$T/ids.txt" --mode plain-gallery 2>/dev/null || fail "enroll plain"

@@ -1,6 +1,6 @@
 /* cmd_search.c - `hers search --keys DIR --gallery FILE --probe P.npy
  * [--top K] [--threshold S] [--out R.tsv] [--threads T]
- * [--result full|switched|relinearized]`.
+ * [--result full|switched|relinearized|compact] [--query-form full|compact|auto]`.
  *
  * Plays both roles in one process: the key holder normalises, quantises
  * (the gallery's scale) and encrypts the probes; the server builds the
@@ -36,7 +36,7 @@ int hers_cmd_search(int argc, char **argv)
     static const char *const flags[] = {"--help", NULL};
     if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
         printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
-               "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized]\n"
+               "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized|compact]\n"
                "                   [--query-form full|compact|auto]\n"
                "  Encrypts every row of P, searches the encrypted gallery and writes TSV rows\n"
                "  probe<TAB>rank<TAB>id<TAB>score (score = cosine estimate). Default --top 10;\n"
@@ -44,6 +44,8 @@ int hers_cmd_search(int argc, char **argv)
                "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
                "  --query-form: compact = one ciphertext per probe, expanded with DIR/galois.key;\n"
                "  auto (default) = compact where the noise budget allows it (docs/design.md).\n"
+               "  --result compact: relinearised results sent as the compact record (7 B per\n"
+               "  template at n4096; needs relin.key).\n"
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
@@ -72,6 +74,7 @@ int hers_cmd_search(int argc, char **argv)
     if (have_thr && !(thr >= -4.0 && thr <= 4.0))
         return cli_fail(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
     hers_search_opts so = {HERS_RESULT_FULL, NULL};
+    int compact_result = 0;
     const char *rf = cli_opt(argc, argv, "--result");
     if (rf) {
         if (!strcmp(rf, "full"))
@@ -80,8 +83,10 @@ int hers_cmd_search(int argc, char **argv)
             so.shrink = HERS_RESULT_SWITCHED;
         else if (!strcmp(rf, "relinearized"))
             so.shrink = HERS_RESULT_RELINEARIZED;
+        else if (!strcmp(rf, "compact"))
+            so.shrink = HERS_RESULT_RELINEARIZED, compact_result = 1;
         else
-            return cli_fail(CMD, "--result must be full, switched or relinearized, got '%s'", rf);
+            return cli_fail(CMD, "--result must be full, switched, relinearized or compact, got '%s'", rf);
     }
     cli_keys k;
     if (cli_keys_load_pass(CMD, dir, cli_opt(argc, argv, "--passphrase-file"), 1, 0,
@@ -134,6 +139,22 @@ int hers_cmd_search(int argc, char **argv)
         hers_search(sr, k.p, ix, q, &so, &res) != HERS_OK) {
         rc = cli_fail(CMD, "%s: %s", gpath, hers_last_error());
         goto done;
+    }
+    if (compact_result) {
+        /* what the server sends back: the compact record; the key holder
+         * reads it */
+        uint8_t *rb = NULL;
+        size_t rl = 0;
+        hers_result *back = NULL;
+        if (hers_result_serialize_compact(k.p, res, &rb, &rl) != HERS_OK ||
+            hers_result_deserialize(k.p, rb, rl, &back) != HERS_OK) {
+            hers_free(rb);
+            rc = cli_fail(CMD, "compact result: %s", hers_last_error());
+            goto done;
+        }
+        hers_free(rb);
+        hers_result_free(res);
+        res = back;
     }
     hers_index_free(ix);
     ix = NULL;
