@@ -25,6 +25,10 @@
 extern "C" {
 #endif
 
+/* 128-bit unsigned integer (a GCC/Clang extension; __extension__ keeps
+ * programs that include this header with -pedantic warning-free). */
+__extension__ typedef unsigned __int128 hers_uint128;
+
 typedef struct hers_modulus {
     uint64_t value;      /* q */
     uint64_t barrett_hi; /* floor(2^128 / q) >> 64 */
@@ -63,14 +67,14 @@ static inline uint64_t hers_neg_mod(uint64_t a, uint64_t q)
 /* Reduces a 128-bit value x (hi:lo) mod q, any x < 2^128. */
 static inline uint64_t hers_reduce128(uint64_t hi, uint64_t lo, const hers_modulus *m)
 {
-    unsigned __int128 x = ((unsigned __int128)hi << 64) | lo;
+    hers_uint128 x = ((hers_uint128)hi << 64) | lo;
     /* quotient estimate floor(x * floor(2^128/q) / 2^128), off by at most 2 */
-    unsigned __int128 a = (unsigned __int128)lo * m->barrett_lo;
-    unsigned __int128 b = (unsigned __int128)lo * m->barrett_hi;
-    unsigned __int128 c = (unsigned __int128)hi * m->barrett_lo;
-    unsigned __int128 d = (unsigned __int128)hi * m->barrett_hi;
-    unsigned __int128 mid = (a >> 64) + (uint64_t)b + (uint64_t)c;
-    unsigned __int128 qt = d + (b >> 64) + (c >> 64) + (mid >> 64);
+    hers_uint128 a = (hers_uint128)lo * m->barrett_lo;
+    hers_uint128 b = (hers_uint128)lo * m->barrett_hi;
+    hers_uint128 c = (hers_uint128)hi * m->barrett_lo;
+    hers_uint128 d = (hers_uint128)hi * m->barrett_hi;
+    hers_uint128 mid = (a >> 64) + (uint64_t)b + (uint64_t)c;
+    hers_uint128 qt = d + (b >> 64) + (c >> 64) + (mid >> 64);
     uint64_t r = (uint64_t)(x - qt * m->value);
     r -= m->value & (0 - (uint64_t)(r >= m->value));
     r -= m->value & (0 - (uint64_t)(r >= m->value));
@@ -86,20 +90,20 @@ static inline uint64_t hers_reduce64(uint64_t a, const hers_modulus *m)
 /* a * b mod q; a, b any 64-bit values. */
 static inline uint64_t hers_mul_mod(uint64_t a, uint64_t b, const hers_modulus *m)
 {
-    unsigned __int128 p = (unsigned __int128)a * b;
+    hers_uint128 p = (hers_uint128)a * b;
     return hers_reduce128((uint64_t)(p >> 64), (uint64_t)p, m);
 }
 
 /* Shoup precomputation for a fixed w in [0, q): floor(w * 2^64 / q). */
 static inline uint64_t hers_shoup_precompute(uint64_t w, uint64_t q)
 {
-    return (uint64_t)(((unsigned __int128)w << 64) / q);
+    return (uint64_t)(((hers_uint128)w << 64) / q);
 }
 
 /* a * w mod q in [0, 2q), a any 64-bit value, w in [0, q). */
 static inline uint64_t hers_mul_shoup_lazy(uint64_t a, uint64_t w, uint64_t w_shoup, uint64_t q)
 {
-    uint64_t hi = (uint64_t)(((unsigned __int128)a * w_shoup) >> 64);
+    uint64_t hi = (uint64_t)(((hers_uint128)a * w_shoup) >> 64);
     return a * w - hi * q;
 }
 

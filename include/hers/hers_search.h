@@ -79,6 +79,12 @@ extern "C" {
 #define HERS_SEARCH_DEFAULT_SCALE 125 /* = HERS_QUANT_DEFAULT_SCALE */
 #define HERS_SEARCH_MAX_SCALE 32767   /* = HERS_QUANT_MAX_SCALE */
 
+/* Versions of the records this module writes (docs/formats.md); readers of
+ * the result record accept versions 1 (full) and 2 (compact). */
+#define HERS_GALLERY_FILE_VERSION 1
+#define HERS_QUERY_RECORD_VERSION 1
+#define HERS_RESULT_RECORD_VERSION 2
+
 /* Worst-case |<q(x), q(y)>| of quantised unit vectors, dimension d, scale s:
  * min(d s^2, floor((s + sqrt(d)/2)^2), 4 s^2), exact in integers; the same
  * value as hers_quant_score_bound (hers_quant.h; the search layer sits below

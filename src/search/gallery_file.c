@@ -41,7 +41,7 @@
 #include "search/search_internal.h"
 
 #define GAL_MAGIC "HERSGAL"
-#define GAL_VERSION 1
+#define GAL_VERSION HERS_GALLERY_FILE_VERSION
 #define GAL_HEADER 232
 
 static void header_write(const hers_gallery *g, uint8_t h[GAL_HEADER])
