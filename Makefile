@@ -4,7 +4,7 @@ BUILD      ?= build
 JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE_ARGS ?=
 
-.PHONY: all deps check check-asan fuzz bench demo clean format
+.PHONY: all deps check check-asan fuzz bench demo clean format install uninstall deb
 
 all: deps $(BUILD)/Makefile
 	cmake --build $(BUILD) -j $(JOBS)
@@ -41,5 +41,20 @@ demo: all
 	./scripts/setup-deps --demo
 	$(BUILD)/hers demo $(DEMO_ARGS)
 
+# Installation (docs/install.md): PREFIX (default /usr/local) and DESTDIR are
+# honoured; uninstall removes what the last install listed in its manifest.
+PREFIX ?= /usr/local
+install: all
+	DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix "$(PREFIX)"
+
+uninstall:
+	DESTDIR="$(DESTDIR)" sh scripts/uninstall $(BUILD)/install_manifest.txt
+
+# Debian packages (libhers0, libhers-dev, hers) of the committed tree into
+# build-deb/, checked by lintian; scripts/test-deb installs and smoke-tests them.
+deb: deps
+	./scripts/setup-deps --deb
+	./scripts/build-deb build-deb
+
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-deb
