@@ -57,6 +57,11 @@ ok "every installed header compiles alone with -std=c17 -pedantic"
 # The examples, built from the installed copy only (no -I into the source tree).
 mkdir -p "$T/ex" && cp "$SRC"/examples/*.c "$SRC/examples/Makefile" "$T/ex/"
 CFLAGS="-O2 -std=c17 -Wall -Wextra -Werror -pedantic"
+# An ASan+UBSan build of the library (make check-asan) needs the same runtime
+# in the programs that link it.
+if nm -D "$LIBDIR/libhers.so" 2>/dev/null | grep -q __asan_init; then
+    CFLAGS="$CFLAGS -fsanitize=address,undefined"
+fi
 if make -s -C "$T/ex" CFLAGS="$CFLAGS" >"$T/make.log" 2>&1; then ok "examples build (shared)"; else
     bad "examples build: $(head -5 "$T/make.log")"
 fi
