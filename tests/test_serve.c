@@ -65,6 +65,8 @@ static void random_row(int32_t *q, uint64_t *state)
     hers_quant_vector(x, D, 125, q);
 }
 
+static unsigned MAXCONN = 64, MAXPERIP = 48;
+
 static void start_server(unsigned timeout_s)
 {
     hers_server_config c;
@@ -74,8 +76,8 @@ static void start_server(unsigned timeout_s)
     c.threads = 2;
     c.timeout_s = timeout_s;
     c.max_body_search = 8u << 20;
-    c.max_connections = 64;
-    c.max_per_ip = 48;
+    c.max_connections = MAXCONN;
+    c.max_per_ip = MAXPERIP;
     CHECK_OK(hers_server_start(&c, &SRV));
     snprintf(url, sizeof url, "http://127.0.0.1:%u", hers_server_port(SRV));
 }
@@ -703,6 +705,37 @@ static void test_load(void)
     CHECK(search_exact(T_SEARCH, 2, &st, &seen) == 1 && seen == model_live());
 }
 
+/* Connection limits: with 3 connections per client address allowed, 3
+ * stalled clients leave no room for a 4th; once they are gone, requests
+ * are served again. */
+static void test_limits(void)
+{
+    hers_server_stop(SRV);
+    MAXPERIP = 3;
+    start_server(5);
+    int fds[3];
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((uint16_t)hers_server_port(SRV));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    for (int i = 0; i < 3; i++) {
+        fds[i] = socket(AF_INET, SOCK_STREAM, 0);
+        CHECK(connect(fds[i], (struct sockaddr *)&a, sizeof a) == 0);
+        send(fds[i], "GET /v1/hea", 11, MSG_NOSIGNAL);
+    }
+    usleep(200 * 1000);
+    long c = http("GET", "/v1/health", NULL, NULL, 0, NULL, NULL);
+    CHECK(c == 0 || c == 503);
+    for (int i = 0; i < 3; i++)
+        close(fds[i]);
+    usleep(300 * 1000);
+    CHECK(http("GET", "/v1/health", NULL, NULL, 0, NULL, NULL) == 200);
+    hers_server_stop(SRV);
+    MAXPERIP = 48;
+    start_server(2);
+}
+
 int main(void)
 {
     printf("test_serve: seed %llu\n", (unsigned long long)test_seed());
@@ -739,6 +772,7 @@ int main(void)
     test_auth();
     test_bad_requests();
     test_load();
+    test_limits();
     hers_server_stop(SRV);
     hers_public_key_free(PK);
     hers_galois_key_free(GK);
