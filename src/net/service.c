@@ -563,6 +563,30 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
 
 /* ------------------------------------------------------------ writes */
 
+/* After a committed write: installs next, or, when building it failed,
+ * rebuilds the whole view from the database (the commit stands either way).
+ * HERS_OK unless the rebuild fails too (then bs). */
+static hers_status install(hers_service *s, gstate *next, hers_status bs)
+{
+    if (bs == HERS_OK) {
+        state_set(s, next);
+        return HERS_OK;
+    }
+    state_unref(next);
+    return rebuild(s) == HERS_OK ? HERS_OK : bs;
+}
+
+/* A sorted copy of n ids (for cat_update's lookups), NULL when out of memory. */
+static const char **sorted_ids(const char *const *ids, size_t n)
+{
+    const char **d = malloc((n ? n : 1) * sizeof *d);
+    if (d) {
+        memcpy(d, ids, n * sizeof *d);
+        qsort(d, n, sizeof *d, cmp_cstr);
+    }
+    return d;
+}
+
 hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
                                 uint64_t *first_slot, size_t *count)
 {
@@ -601,14 +625,9 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
         hers_status bs = hers_db_snapshot_open(s->db, &snap);
         if (bs == HERS_OK && !(next = state_new(snap)))
             bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
-        if (bs == HERS_OK && e.replace) {
-            if (!(drop = malloc(e.m * sizeof *drop)))
-                bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
-            else {
-                memcpy(drop, e.ids, e.m * sizeof *drop);
-                qsort(drop, e.m, sizeof *drop, cmp_cstr);
-            }
-        }
+        if (bs == HERS_OK && e.replace &&
+            !(drop = sorted_ids((const char *const *)e.ids, e.m)))
+            bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
         if (bs == HERS_OK)
             bs = cat_update(next, old, drop, e.replace ? e.m : 0, s0,
                             (const char *const *)e.ids, e.m);
@@ -618,14 +637,7 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
         hers_db_snapshot_close(snap);
         free(drop);
         state_unref(old);
-        if (bs == HERS_OK)
-            state_set(s, next);
-        else {
-            state_unref(next);
-            /* the commit stands; a full rebuild brings the view up to date */
-            if (rebuild(s) != HERS_OK)
-                st = bs;
-        }
+        st = install(s, next, bs);
     }
     pthread_mutex_unlock(&s->wlock);
     if (st == HERS_OK) {
@@ -645,17 +657,15 @@ hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t 
     if (st == HERS_OK) {
         gstate *old = state_get(s);
         gstate *next = calloc(1, sizeof *next);
-        const char **drop = malloc((count ? count : 1) * sizeof *drop);
+        const char **drop = sorted_ids(ids, count);
         hers_status bs = next && drop ? HERS_OK
                                       : hers_error(HERS_ERR_NOMEM, "service: out of memory");
-        if (bs == HERS_OK) {
+        if (bs == HERS_OK) {   /* same shape and chunks, fewer live ids */
             atomic_init(&next->refs, 1);
             next->slots = old->slots;
             next->d = old->d;
             next->scale = old->scale;
             next->mode = old->mode;
-            memcpy(drop, ids, count * sizeof *drop);
-            qsort(drop, count, sizeof *drop, cmp_cstr);
             bs = cat_update(next, old, drop, count, 0, NULL, 0);
         }
         if (bs == HERS_OK && !(next->chunks = calloc(old->nchunks + 1, sizeof *next->chunks)))
@@ -666,13 +676,7 @@ hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t 
         }
         free(drop);
         state_unref(old);
-        if (bs == HERS_OK)
-            state_set(s, next);
-        else {
-            state_unref(next);
-            if (rebuild(s) != HERS_OK)
-                st = bs;
-        }
+        st = install(s, next, bs);
     }
     pthread_mutex_unlock(&s->wlock);
     return st;
