@@ -626,8 +626,19 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         if ((st = hers_service_search(g->svc, r->body.data, r->body.len, sh, compact, &resp,
                                       &len)) != HERS_OK)
             return send_status(c, r, st);
-        enum MHD_Result ret = send_buf(c, r, 200, resp, len, "application/octet-stream", 1);
-        hers_free(resp);
+        /* handed over without a copy (megabytes per probe); freed by MHD */
+        struct MHD_Response *mr =
+            MHD_create_response_from_buffer_with_free_callback(len, resp, hers_free);
+        if (!mr) {
+            hers_free(resp);
+            return MHD_NO;
+        }
+        MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
+        MHD_add_response_header(mr, "Cache-Control", "no-store");
+        r->status = 200;
+        r->bytes_out = len;
+        enum MHD_Result ret = MHD_queue_response(c, 200, mr);
+        MHD_destroy_response(mr);
         return ret;
     }
     case R_COMPACT: {
