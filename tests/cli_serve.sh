@@ -161,7 +161,9 @@ R="--server http://127.0.0.1:$PORT --gallery g"
       i=$((i + 1))
   done ) &
 LOOP=$!
-sleep 0.4
+# kill once a few enrolments are acknowledged (bounded wait; the stream goes on meanwhile)
+i=0
+while [ "$(wc -l < "$T/acked")" -lt 4 ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 kill -9 "$SPID"; wait "$SPID" 2>/dev/null; SPID=""
 wait "$LOOP"
 [ -z "$SPID" ] || fail "server not killed"
