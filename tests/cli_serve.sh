@@ -121,8 +121,12 @@ grep -q third1 "$T/remote.tsv" && fail "a deleted template was returned"
 grep -q "^templates     128 live" "$T/info" || fail "remote info: $(cat "$T/info")"
 # SIGHUP: a token added while running works after the reload
 (umask 077; "$H" token add --tokens "$T/tokens" --gallery g --scope search > "$T/new.tok" 2>/dev/null)
-kill -HUP "$SPID"; sleep 0.5
-"$H" info $R --token-file "$T/new.tok" > /dev/null 2>&1 || fail "new token after SIGHUP"
+kill -HUP "$SPID"
+i=0   # the reload is asynchronous: bounded retries
+until "$H" info $R --token-file "$T/new.tok" > /dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 50 ] || fail "new token after SIGHUP"
+    sleep 0.2
+done
 grep -q '"route": "POST /v1/galleries/{name}/search", "gallery": "g", "status": 200' "$T/serve.log" ||
     fail "no JSON request log"
 stop_server
