@@ -177,16 +177,21 @@ typedef struct hers_db_compact_stats {
     uint64_t slots_before, slots_after;   /* next_slot */
     uint64_t file_before, file_after;     /* data.mdb bytes */
     int shrunk;                            /* 1 if data.mdb was rewritten compactly */
+    char not_shrunk[256];                  /* why not, when shrunk = 0 ("" if nothing to say) */
 } hers_db_compact_stats;
 
 /* Reclaims space. sk NULL (anyone): drops the segments none of whose slots
  * is live. sk given (key holder): decrypts every live template and
  * re-encrypts them densely (slots 0..live-1, enrolment order kept, ids kept)
  * into fresh segments, replacing all ciphertext data: deleted templates
- * are then physically gone and the slot space shrinks. Both then rewrite
- * data.mdb compactly (LMDB compacting copy + atomic rename) if no other
- * process has the database open; otherwise the freed pages are reused by
- * later writes and stats->shrunk = 0. */
+ * are then physically gone and the slot space shrinks. The compaction is
+ * one LMDB write transaction: it commits whole or not at all, and is safe
+ * beside readers and writers in other processes. Then data.mdb is replaced
+ * by a compacted copy (LMDB compacting copy, fsync, atomic rename) only if
+ * no other handle in any process has the database open (the open lock,
+ * DIR/hers.lock); otherwise, or when the copy fails (e.g. no space for it),
+ * the call still succeeds with stats->shrunk = 0 and stats->not_shrunk
+ * saying why, and LMDB reuses the freed pages for later writes. */
 hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
                             hers_db_compact_stats *stats);
 

@@ -572,18 +572,22 @@ int cli_remote_compact(int argc, char **argv)
     double t0 = cli_now();
     int rc = remote_call(cmd, &r, "POST", "/compact", NULL, 0, NULL, 200, &resp, &rlen);
     if (!rc) {
-        char v[7][32];
+        char v[7][32], why[256];
+        if (hers_json_get((const char *)resp, rlen, "not_shrunk", why, sizeof why))
+            why[0] = 0;
+        char tail[300] = "";
         static const char *const keys[] = {"segments_before", "segments_after", "slots_before",
                                            "slots_after", "file_before", "file_after", "shrunk"};
         for (int i = 0; i < 7; i++)
             if (hers_json_get((const char *)resp, rlen, keys[i], v[i], sizeof v[i]))
                 snprintf(v[i], sizeof v[i], "?");
+        if (strcmp(v[6], "1") != 0)
+            snprintf(tail, sizeof tail, " (file not shrunk%s%s)", why[0] ? ": " : "", why);
         fprintf(stderr,
                 "hers compact: %s: segments %s -> %s, slots %s -> %s, data.mdb %s -> %s bytes%s "
                 "(%.2f s)\n",
                 r.gallery, v[0], v[1], v[2], v[3], v[4], v[5],
-                !strcmp(v[6], "1") ? "" : " (not shrunk: the database is open elsewhere)",
-                cli_now() - t0);
+                tail, cli_now() - t0);
     }
     free(resp);
     hers_client_free(r.c);

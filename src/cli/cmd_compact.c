@@ -52,6 +52,10 @@ int hers_cmd_compact(int argc, char **argv)
     double t0 = cli_now();
     if (!rc && hers_db_compact(db, k.sk, (unsigned)threads, &cs) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
+    char tail[300] = "";
+    if (!rc && !cs.shrunk)
+        snprintf(tail, sizeof tail, " (file not shrunk%s%s)", cs.not_shrunk[0] ? ": " : "",
+                 cs.not_shrunk);
     if (!rc)
         fprintf(stderr,
                 "hers compact: %s: segments %llu -> %llu, slots %llu -> %llu, data.mdb %llu -> "
@@ -59,7 +63,7 @@ int hers_cmd_compact(int argc, char **argv)
                 dir, (unsigned long long)cs.segments_before, (unsigned long long)cs.segments_after,
                 (unsigned long long)cs.slots_before, (unsigned long long)cs.slots_after,
                 (unsigned long long)cs.file_before, (unsigned long long)cs.file_after,
-                cs.shrunk ? "" : " (not shrunk: the database is open elsewhere)", cli_now() - t0);
+                tail, cli_now() - t0);
     hers_db_close(db);
     cli_keys_free(&k);
     return rc;

@@ -648,11 +648,13 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         net_buf_printf(&b,
                        "{\"segments_before\": %llu, \"segments_after\": %llu, "
                        "\"slots_before\": %llu, \"slots_after\": %llu, \"file_before\": %llu, "
-                       "\"file_after\": %llu, \"shrunk\": %d}",
+                       "\"file_after\": %llu, \"shrunk\": %d, \"not_shrunk\": ",
                        (unsigned long long)cs.segments_before,
                        (unsigned long long)cs.segments_after, (unsigned long long)cs.slots_before,
                        (unsigned long long)cs.slots_after, (unsigned long long)cs.file_before,
                        (unsigned long long)cs.file_after, cs.shrunk);
+        net_buf_json_str(&b, cs.not_shrunk);
+        net_buf_printf(&b, "}");
         return send_json(c, r, 200, &b);
     }
     default:

@@ -1,7 +1,7 @@
 /*
  * store_compact.c - hers_db_compact: dropping dead segments (anyone), dense
  * re-encryption of the live templates (key holder), and shrinking data.mdb
- * with LMDB's compacting copy when no other process has it open.
+ * with LMDB's compacting copy when no other handle has it open (store_lock.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,80 +178,93 @@ done:
     return s;
 }
 
-/* Rewrites data.mdb compactly if no other process has the environment
- * open (LMDB holds a shared fcntl lock on byte 0 of lock.mdb in every
- * process that has it open). Reopens db->env. */
-static hers_status shrink(hers_db *db, int *shrunk)
+/* Writes a compacted copy of data.mdb into DIR/compact.tmp/ (fsync'ed). */
+static hers_status compacted_copy(hers_db *db, const char *tmpd)
+{
+    MDB_env *env = NULL;
+    int rc;
+    hers_status st = HERS_OK;
+    if (mkdir(tmpd, 0700) != 0)
+        return hers_error(HERS_ERR_IO, "%s: %s", tmpd, strerror(errno));
+    if ((rc = mdb_env_create(&env)) != 0 || (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
+        (rc = mdb_env_set_mapsize(env, STORE_MAP_SIZE)) != 0 ||
+        (rc = mdb_env_open(env, db->dir, MDB_NOTLS | MDB_RDONLY, 0600)) != 0 ||
+        (rc = mdb_env_copy2(env, tmpd, MDB_CP_COMPACT)) != 0)
+        st = store_mdb_error(db, rc, "compacting copy");
+    if (env)
+        mdb_env_close(env);
+    char *copy = join(tmpd, "data.mdb");
+    int fd = copy ? open(copy, O_RDONLY) : -1;
+    if (st == HERS_OK && (fd < 0 || fsync(fd) != 0))
+        st = hers_error(HERS_ERR_IO, "%s: %s", copy ? copy : tmpd, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    free(copy);
+    return st;
+}
+
+static void remove_tmp(const char *tmpd)
+{
+    char *a = join(tmpd, "data.mdb"), *b = join(tmpd, "lock.mdb");
+    if (a)
+        remove(a);
+    if (b)
+        remove(b);
+    rmdir(tmpd);
+    free(a);
+    free(b);
+}
+
+/* Replaces data.mdb by a compacted copy when no other handle, in any
+ * process, has the database open (store_lock.c: the write lock of
+ * hers.lock). Never fails the compaction: when the file cannot be shrunk
+ * (open elsewhere, no space for the copy, ...), *note says why and the
+ * database stays as the committed compaction left it. Reopens db->env. */
+static hers_status shrink(hers_db *db, int *shrunk, char *note, size_t note_cap)
 {
     *shrunk = 0;
     char *lock = join(db->dir, "lock.mdb"), *data = join(db->dir, "data.mdb"),
          *tmpd = join(db->dir, "compact.tmp");
-    char *tmpdata = tmpd ? join(tmpd, "data.mdb") : NULL;
-    char *tmplock = tmpd ? join(tmpd, "lock.mdb") : NULL;
     hers_status st = HERS_OK;
-    int fd = -1, rc;
-    if (!lock || !data || !tmpdata || !tmplock) {
+    int rc;
+    if (!lock || !data || !tmpd) {
         st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+        goto done;
+    }
+    if (!store_lock_try_exclusive(db)) {
+        snprintf(note, note_cap, "the database is open in another process or handle");
         goto done;
     }
     mdb_env_close(db->env);
     db->env = NULL;
-    fd = open(lock, O_RDWR);
-    struct flock fl;
-    memset(&fl, 0, sizeof fl);
-    fl.l_type = F_WRLCK;
-    fl.l_whence = SEEK_SET;
-    fl.l_start = 0;
-    fl.l_len = 1;
-    int alone = fd >= 0 && fcntl(fd, F_SETLK, &fl) == 0;
-    if (alone) {
-        remove(tmpdata);
-        remove(tmplock);
-        rmdir(tmpd);
-        MDB_env *env = NULL;
-        if (mkdir(tmpd, 0700) != 0) {
-            st = hers_error(HERS_ERR_IO, "%s: %s", tmpd, strerror(errno));
-        } else if ((rc = mdb_env_create(&env)) != 0 ||
-                   (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
-                   (rc = mdb_env_set_mapsize(env, STORE_MAP_SIZE)) != 0 ||
-                   (rc = mdb_env_open(env, db->dir, MDB_NOTLS | MDB_RDONLY, 0600)) != 0 ||
-                   (rc = mdb_env_copy2(env, tmpd, MDB_CP_COMPACT)) != 0) {
-            st = store_mdb_error(db, rc, "compacting copy");
-        }
-        if (env)
-            mdb_env_close(env);
-        /* mdb_env_close dropped this process's fcntl locks on lock.mdb:
-         * retake ours before replacing the file. */
-        if (st == HERS_OK && fcntl(fd, F_SETLK, &fl) != 0)
-            st = hers_error(HERS_ERR_STATE, "%s: another process opened the database", db->dir);
-        if (st == HERS_OK) {
-            if (rename(tmpdata, data) != 0) {
-                st = hers_error(HERS_ERR_IO, "%s: rename: %s", data, strerror(errno));
-            } else {
-                int dfd = open(db->dir, O_RDONLY);
-                if (dfd >= 0) {
-                    fsync(dfd);
-                    close(dfd);
-                }
-                /* the lock file describes the old file: start afresh */
-                remove(lock);
-                *shrunk = 1;
+    remove_tmp(tmpd);   /* left over by a crash */
+    if (compacted_copy(db, tmpd) != HERS_OK) {
+        snprintf(note, note_cap, "%s", hers_last_error());
+    } else {
+        char *copy = join(tmpd, "data.mdb");
+        if (!copy || rename(copy, data) != 0) {
+            snprintf(note, note_cap, "%s: rename: %s", data, strerror(errno));
+        } else {
+            int dfd = open(db->dir, O_RDONLY);
+            if (dfd >= 0) {
+                fsync(dfd);
+                close(dfd);
             }
+            /* The lock file describes the old file; nobody has it open. */
+            remove(lock);
+            *shrunk = 1;
         }
-        remove(tmpdata);
-        remove(tmplock);
-        rmdir(tmpd);
+        free(copy);
     }
-    if (fd >= 0)
-        close(fd);
+    remove_tmp(tmpd);
+    store_lock_shared(db);
     MDB_env *env = NULL;
     if ((rc = mdb_env_create(&env)) != 0 || (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
         (rc = mdb_env_set_mapsize(env, STORE_MAP_SIZE)) != 0 ||
         (rc = mdb_env_open(env, db->dir, MDB_NOTLS, 0600)) != 0) {
         if (env)
             mdb_env_close(env);
-        if (st == HERS_OK)
-            st = store_mdb_error(db, rc, "reopening");
+        st = store_mdb_error(db, rc, "reopening");
     } else {
         db->env = env;   /* dbi handles stay valid: same names, same order */
     }
@@ -259,8 +272,6 @@ done:
     free(lock);
     free(data);
     free(tmpd);
-    free(tmpdata);
-    free(tmplock);
     return st;
 }
 
@@ -372,7 +383,7 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
         s = store_mdb_error(db, rc, "commit");
         goto fail;
     }
-    if ((s = shrink(db, &stats->shrunk)) != HERS_OK)
+    if ((s = shrink(db, &stats->shrunk, stats->not_shrunk, sizeof stats->not_shrunk)) != HERS_OK)
         return s;
     if ((s = reopen_dbis(db)) != HERS_OK)
         return s;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "hers/hers_mem.h"
 #include "hers/hers_serial.h"
@@ -62,8 +63,24 @@ uint64_t store_get_u64_be(const uint8_t in[8])
     return v;
 }
 
+/* LMDB reports a write that the file system cut short (disk full) as EIO,
+ * and ENOSPC / EDQUOT / EFBIG as themselves: say which it is when the file
+ * system of the database has (almost) no space left. */
+static int out_of_space(const hers_db *db, int rc)
+{
+    if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
+        return 1;
+    struct statvfs vs;
+    return rc == EIO && db && db->dir && statvfs(db->dir, &vs) == 0 &&
+           (uint64_t)vs.f_bavail * vs.f_frsize < STORE_LOW_SPACE_BYTES;
+}
+
 hers_status store_mdb_error(const hers_db *db, int rc, const char *what)
 {
+    if (out_of_space(db, rc))
+        return hers_error(HERS_ERR_IO, "%s: %s: no space left on device%s (the database is "
+                          "unchanged)", db && db->dir ? db->dir : "database", what,
+                          rc == EFBIG ? ": file size limit" : rc == EDQUOT ? ": disk quota" : "");
     hers_status s = (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
                      rc == MDB_VERSION_MISMATCH || rc == MDB_BAD_VALSIZE)
                         ? HERS_ERR_FORMAT
@@ -259,7 +276,16 @@ static hers_status env_open(hers_db *db, unsigned flags)
 
 static hers_status open_dbis(hers_db *db, MDB_txn *txn, unsigned flags)
 {
+    static const char *const names[] = {"meta", "ids", "slots", "segments", NULL};
+    MDB_envinfo ei;
     int rc;
+    if (!(flags & MDB_CREATE)) {
+        hers_status st;
+        if ((rc = mdb_env_info(db->env, &ei)) != 0)
+            return store_mdb_error(db, rc, "environment");
+        if ((st = store_lmdb_check_tables(db, txn, ei.me_last_pgno, names)) != HERS_OK)
+            return st;
+    }
     if ((rc = mdb_dbi_open(txn, "meta", flags, &db->meta)) != 0 ||
         (rc = mdb_dbi_open(txn, "ids", flags, &db->ids)) != 0 ||
         (rc = mdb_dbi_open(txn, "slots", flags, &db->slots)) != 0 ||
@@ -347,6 +373,7 @@ hers_status hers_db_create(const char *dir, const hers_params *p, const hers_pub
     }
     hers_db db;
     memset(&db, 0, sizeof db);
+    db.lock_fd = -1;
     db.dir = (char *)dir;
     db.p = (hers_params *)p;
     hers_status st = env_open(&db, 0);
@@ -467,6 +494,7 @@ hers_status hers_db_open(const char *dir, int readonly, hers_db **out)
         return hers_error(HERS_ERR_NOMEM, "db open: out of memory");
     }
     db->readonly = readonly;
+    db->lock_fd = -1;
     struct stat sb;
     hers_status st = HERS_OK;
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
@@ -474,10 +502,8 @@ hers_status hers_db_open(const char *dir, int readonly, hers_db **out)
     else if (stat(dm, &sb) != 0)
         st = hers_error(HERS_ERR_NOTFOUND, "%s: not a hers database (no data.mdb; run hers init)",
                         dir);
-    else if ((uint64_t)sb.st_size < 2 * 4096)
-        st = hers_error(HERS_ERR_FORMAT, "%s: data.mdb truncated (%lld bytes)", dir,
-                        (long long)sb.st_size);
-    else
+    else if ((st = store_lock_open(db, readonly)) == HERS_OK &&
+             (st = store_lmdb_check_file(dir, dm, NULL)) == HERS_OK)
         st = env_open(db, readonly ? MDB_RDONLY : 0);
     if (st == HERS_OK) {
         /* A truncated file would fault when LMDB touches a page past its
@@ -510,6 +536,7 @@ void hers_db_close(hers_db *db)
         return;
     if (db->env)
         mdb_env_close(db->env);
+    store_lock_close(db);
     hers_public_key_free(db->pk);
     hers_relin_key_free(db->rk);
     hers_galois_key_free(db->gk);

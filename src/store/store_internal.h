@@ -49,6 +49,10 @@ typedef struct store_seg {
     const uint8_t *gallery;  /* serialised hers_gallery (points into LMDB) */
 } store_seg;
 
+/* Free space under which a failed write (EIO from LMDB) is reported as a
+ * full disk: LMDB needs at least a transaction's dirty pages. */
+#define STORE_LOW_SPACE_BYTES ((uint64_t)4 << 20)
+
 struct hers_db {
     MDB_env *env;
     MDB_dbi meta, ids, slots, segs;
@@ -58,6 +62,7 @@ struct hers_db {
     hers_galois_key *gk;   /* NULL if none */
     char *dir;
     int readonly;
+    int lock_fd;           /* DIR/hers.lock, read-locked while open; -1 if none */
 };
 
 struct hers_db_snapshot {
@@ -66,6 +71,26 @@ struct hers_db_snapshot {
     store_state st;
     MDB_cursor *slot_cur;
 };
+
+/* The checks liblmdb does not make (store_lmdb_check.c). check_file: both
+ * meta pages of data.mdb (magic, version, page size, last page within the
+ * file, free-list and main table roots), before LMDB maps the file;
+ * *last_pg = the newest meta page's last page. check_tables: the MDB_db
+ * records of the named tables (NULL-terminated names) in the main table,
+ * before any of them is used. HERS_ERR_FORMAT naming dir on a bad value. */
+hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64_t *last_pg);
+hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t last_pg,
+                                    const char *const *names);
+
+/* Cross-process open lock (DIR/hers.lock, open-file-description record
+ * locks, so two handles in one process exclude each other too): every open
+ * handle holds a read lock; replacing data.mdb by a compacted copy needs the
+ * write lock, i.e. no other handle anywhere. store_lock_open waits while a
+ * compaction replaces the file. */
+hers_status store_lock_open(hers_db *db, int readonly);
+int store_lock_try_exclusive(hers_db *db);   /* 1 if taken (read lock kept otherwise) */
+void store_lock_shared(hers_db *db);         /* write lock back to the read lock */
+void store_lock_close(hers_db *db);
 
 /* An LMDB error as a hers_status (HERS_ERR_IO, or FORMAT for MDB_CORRUPTED
  * and friends) with "dir: what: mdb message". */

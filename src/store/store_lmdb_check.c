@@ -1,0 +1,147 @@
+/*
+ * store_lmdb_check.c - checks of the LMDB structures that liblmdb trusts
+ * without checking, made before LMDB touches them: liblmdb asserts (abort)
+ * on a table root of 0 or 1 (mdb_page_search: "root > 1") and faults on a
+ * page past the end of the file, so a corrupt data.mdb would kill the process
+ * that opens it (the CLI, or a server holding many galleries).
+ *
+ * Layout read here (liblmdb 0.9, 64-bit; stable since the data format
+ * version 1 of 2011): pages 0 and 1 of data.mdb are the two meta pages,
+ * each a 16-byte page header (pgno u64, pad u16, flags u16, ...) followed by
+ *   +0  magic u32 = 0xBEEFC0DE     +4  version u32 = 1
+ *   +8  address u64                +16 mapsize u64
+ *   +24 free-list table (MDB_db)   +72 main table (MDB_db)
+ *   +120 last page number u64      +128 transaction id u64
+ * and an MDB_db (48 bytes) is pad u32 (the page size, in the free-list
+ * table), flags u16, depth u16, branch/leaf/overflow page counts u64,
+ * entries u64, root page u64 (all host order = little-endian on x86-64).
+ * The named tables' MDB_db records are the values of the main table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store/store_internal.h"
+
+#define META_MAGIC 0xBEEFC0DEu
+#define META_VERSION 1u
+#define PAGE_HDR 16
+#define META_BYTES (PAGE_HDR + 136)
+#define P_META 0x08u
+#define P_INVALID (~(uint64_t)0)
+#define DB_BYTES 48
+#define MAX_DEPTH 32           /* liblmdb's cursor stack (CURSOR_STACK) */
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+
+/* One MDB_db record: an empty table has root P_INVALID and depth 0; any
+ * other root is a data page, 2 <= root <= last_pg. */
+static const char *table_problem(const uint8_t *db, uint64_t last_pg)
+{
+    uint16_t depth = rd16(db + 6);
+    uint64_t root = rd64(db + 40);
+    if (root == P_INVALID)
+        return depth == 0 ? NULL : "empty table with a non-zero depth";
+    if (root < 2)
+        return "table root is a meta page";
+    if (root > last_pg)
+        return "table root past the last page";
+    if (depth == 0 || depth > MAX_DEPTH)
+        return "table depth out of range";
+    return NULL;
+}
+
+static hers_status corrupt(const char *dir, int page, const char *what)
+{
+    return hers_error(HERS_ERR_FORMAT, "%s: data.mdb meta page %d: %s (corrupt database)", dir, page,
+                      what);
+}
+
+hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64_t *last_pg_out)
+{
+    int fd = open(data_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return hers_error(errno == ENOENT ? HERS_ERR_NOTFOUND : HERS_ERR_IO, "%s: %s", data_path,
+                          strerror(errno));
+    off_t size = lseek(fd, 0, SEEK_END);
+    uint8_t m[2][META_BYTES];
+    uint32_t psize = 0;
+    hers_status st = HERS_OK;
+    if (size < 0) {
+        st = hers_error(HERS_ERR_IO, "%s: %s", data_path, strerror(errno));
+        goto done;
+    }
+    if (pread(fd, m[0], META_BYTES, 0) != META_BYTES) {
+        st = hers_error(HERS_ERR_FORMAT, "%s: data.mdb truncated (%lld bytes)", dir,
+                        (long long)size);
+        goto done;
+    }
+    psize = rd32(m[0] + PAGE_HDR + 24);
+    if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
+        st = corrupt(dir, 0, "page size out of range");
+        goto done;
+    }
+    if ((uint64_t)size < 2 * (uint64_t)psize ||
+        pread(fd, m[1], META_BYTES, (off_t)psize) != META_BYTES) {
+        st = hers_error(HERS_ERR_FORMAT, "%s: data.mdb truncated (%lld bytes)", dir,
+                        (long long)size);
+        goto done;
+    }
+    uint64_t file_pages = (uint64_t)size / psize, newest_last = 0, newest_txn = 0;
+    for (int i = 0; i < 2; i++) {
+        const uint8_t *pg = m[i], *mm = pg + PAGE_HDR;
+        const char *why = NULL;
+        uint64_t last = rd64(mm + 120);
+        if (rd64(pg) != (uint64_t)i || !(rd16(pg + 10) & P_META))
+            why = "not a meta page";
+        else if (rd32(mm) != META_MAGIC)
+            why = "bad magic";
+        else if (rd32(mm + 4) != META_VERSION)
+            why = "unsupported LMDB data version";
+        else if (i == 1 && rd32(mm + 24) != psize)
+            why = "page sizes of the two meta pages differ";
+        else if (last < 1 || last >= file_pages)
+            why = last < 1 ? "last page number below 1" : "last page past the end of the file";
+        else if ((why = table_problem(mm + 24, last)) == NULL)
+            why = table_problem(mm + 72, last);
+        if (why) {
+            st = corrupt(dir, i, why);
+            goto done;
+        }
+        if (i == 0 || rd64(mm + 128) > newest_txn) {
+            newest_txn = rd64(mm + 128);
+            newest_last = last;
+        }
+    }
+    if (last_pg_out)
+        *last_pg_out = newest_last;
+done:
+    close(fd);
+    return st;
+}
+
+hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t last_pg,
+                                    const char *const *names)
+{
+    MDB_dbi main_dbi;
+    int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
+    if (rc)
+        return store_mdb_error(db, rc, "opening the main table");
+    for (size_t i = 0; names[i]; i++) {
+        MDB_val k = {strlen(names[i]), (void *)names[i]}, v;
+        rc = mdb_get(txn, main_dbi, &k, &v);
+        if (rc == MDB_NOTFOUND)
+            continue;    /* reported by the caller as a missing table */
+        if (rc)
+            return store_mdb_error(db, rc, "reading the table records");
+        const char *why = v.mv_size != DB_BYTES ? "malformed table record"
+                                                : table_problem(v.mv_data, last_pg);
+        if (why)
+            return hers_error(HERS_ERR_FORMAT, "%s: data.mdb table '%s': %s (corrupt database)",
+                              db->dir, names[i], why);
+    }
+    return HERS_OK;
+}
