@@ -15,10 +15,13 @@
  * and an MDB_db (48 bytes) is pad u32 (the page size, in the free-list
  * table), flags u16, depth u16, branch/leaf/overflow page counts u64,
  * entries u64, root page u64 (all host order = little-endian on x86-64).
+ * The free-list table has flags MDB_INTEGERKEY, the main table and hers's
+ * named tables none (they are opened without flags).
  * The named tables' MDB_db records are the values of the main table.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -37,12 +40,17 @@ static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
 static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
-/* One MDB_db record: an empty table has root P_INVALID and depth 0; any
- * other root is a data page, 2 <= root <= last_pg. */
-static const char *table_problem(const uint8_t *db, uint64_t last_pg)
+/* One MDB_db record with the flags the table must have (liblmdb reads the
+ * pages of a table according to its flags: a wrong MDB_DUPSORT or
+ * MDB_INTEGERKEY bit makes it follow garbage pointers): an empty table has
+ * root P_INVALID and depth 0; any other root is a data page,
+ * 2 <= root <= last_pg. */
+static const char *table_problem(const uint8_t *db, uint64_t last_pg, uint16_t flags)
 {
     uint16_t depth = rd16(db + 6);
     uint64_t root = rd64(db + 40);
+    if (rd16(db + 4) != flags)
+        return "unexpected table flags";
     if (root == P_INVALID)
         return depth == 0 ? NULL : "empty table with a non-zero depth";
     if (root < 2)
@@ -51,6 +59,56 @@ static const char *table_problem(const uint8_t *db, uint64_t last_pg)
         return "table root past the last page";
     if (depth == 0 || depth > MAX_DEPTH)
         return "table depth out of range";
+    return NULL;
+}
+
+/* The root page of a table, read with pread before LMDB maps it: its
+ * header names itself (liblmdb writes every page's number into it), it is
+ * a branch or a leaf page, and every node it holds lies inside it, with
+ * child pages (branch) and overflow pages (leaf F_BIGDATA) within the
+ * file. Deeper pages are reached only through such checked nodes. */
+#define P_BRANCH 0x01u
+#define P_LEAF 0x02u
+#define F_BIGDATA 0x01u
+static const char *page_problem(int fd, uint32_t psize, uint64_t pgno, uint64_t last_pg)
+{
+    uint8_t pg[65536];
+    if (pgno == P_INVALID)
+        return NULL;
+    if (pread(fd, pg, psize, (off_t)(pgno * psize)) != (ssize_t)psize)
+        return "table root page unreadable";
+    uint16_t flags = rd16(pg + 10), lower = rd16(pg + 12), upper = rd16(pg + 14);
+    int branch = (flags & P_BRANCH) != 0;
+    if (rd64(pg) != pgno)
+        return "table root page does not carry its own number";
+    if ((flags & (P_BRANCH | P_LEAF)) == 0 || (flags & (P_BRANCH | P_LEAF)) == (P_BRANCH | P_LEAF) ||
+        (flags & ~(P_BRANCH | P_LEAF)) != 0)
+        return "table root is not a branch or leaf page";
+    if (lower < PAGE_HDR || upper > psize || lower > upper || (lower - PAGE_HDR) % 2 != 0)
+        return "table root page bounds out of range";
+    for (uint32_t i = 0; i < (uint32_t)(lower - PAGE_HDR) / 2; i++) {
+        uint32_t at = rd16(pg + PAGE_HDR + 2 * i);
+        if (at < upper || at + 8 > psize)
+            return "table root node outside its page";
+        const uint8_t *node = pg + at;
+        uint32_t dsize = rd16(node) | (uint32_t)rd16(node + 2) << 16;
+        uint16_t nflags = rd16(node + 4), ksize = rd16(node + 6);
+        if ((uint64_t)at + 8 + ksize > psize)
+            return "table root key outside its page";
+        if (branch) {
+            uint64_t child = (uint64_t)dsize | (uint64_t)nflags << 32;
+            if (child < 2 || child > last_pg)
+                return "table root child page out of range";
+        } else if (nflags & F_BIGDATA) {
+            if ((uint64_t)at + 8 + ksize + 8 > psize)
+                return "table root node outside its page";
+            uint64_t ov = rd64(node + 8 + ksize);
+            if (ov < 2 || ov > last_pg)
+                return "overflow page out of range";
+        } else if ((uint64_t)at + 8 + ksize + dsize > psize) {
+            return "table root value outside its page";
+        }
+    }
     return NULL;
 }
 
@@ -105,8 +163,18 @@ hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64
             why = "page sizes of the two meta pages differ";
         else if (last < 1 || last >= file_pages)
             why = last < 1 ? "last page number below 1" : "last page past the end of the file";
-        else if ((why = table_problem(mm + 24, last)) == NULL)
-            why = table_problem(mm + 72, last);
+        else if ((why = table_problem(mm + 24, last, MDB_INTEGERKEY)) == NULL &&
+                 (why = table_problem(mm + 72, last, 0)) == NULL) {
+            /* hers's main table holds exactly its four named tables (one
+             * leaf page), or nothing in the meta page of the empty
+             * environment that precedes the creating transaction */
+            uint16_t depth = rd16(mm + 72 + 6);
+            uint64_t entries = rd64(mm + 72 + 32);
+            if (!(depth == 1 && entries == 4) && !(depth == 0 && entries == 0))
+                why = "main table is not the four hers tables";
+            else if ((why = page_problem(fd, psize, rd64(mm + 72 + 40), last)) == NULL)
+                why = page_problem(fd, psize, rd64(mm + 24 + 40), last);
+        }
         if (why) {
             st = corrupt(dir, i, why);
             goto done;
@@ -126,7 +194,15 @@ done:
 hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t last_pg,
                                     const char *const *names)
 {
+    MDB_stat ms;
     MDB_dbi main_dbi;
+    int fd = -1;
+    size_t n = strlen(db->dir);
+    char path[4096];
+    if (n + sizeof "/data.mdb" > sizeof path)
+        return hers_error(HERS_ERR_ARG, "%s: path too long", db->dir);
+    memcpy(path, db->dir, n);
+    memcpy(path + n, "/data.mdb", sizeof "/data.mdb");
     int rc = mdb_dbi_open(txn, NULL, 0, &main_dbi);
     if (rc)
         return store_mdb_error(db, rc, "opening the main table");
@@ -135,13 +211,27 @@ hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t la
         rc = mdb_get(txn, main_dbi, &k, &v);
         if (rc == MDB_NOTFOUND)
             continue;    /* reported by the caller as a missing table */
-        if (rc)
+        if (rc) {
+            if (fd >= 0)
+                close(fd);
             return store_mdb_error(db, rc, "reading the table records");
+        }
         const char *why = v.mv_size != DB_BYTES ? "malformed table record"
-                                                : table_problem(v.mv_data, last_pg);
+                                                : table_problem(v.mv_data, last_pg, 0);
+        if (!why) {
+            if (fd < 0 && ((rc = mdb_env_stat(mdb_txn_env(txn), &ms)) != 0 ||
+                           (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0))
+                return rc ? store_mdb_error(db, rc, "environment")
+                          : hers_error(HERS_ERR_IO, "%s: %s", path, strerror(errno));
+            why = page_problem(fd, ms.ms_psize, rd64((const uint8_t *)v.mv_data + 40), last_pg);
+        }
+        if (why && fd >= 0)
+            close(fd);
         if (why)
             return hers_error(HERS_ERR_FORMAT, "%s: data.mdb table '%s': %s (corrupt database)",
                               db->dir, names[i], why);
     }
+    if (fd >= 0)
+        close(fd);
     return HERS_OK;
 }
