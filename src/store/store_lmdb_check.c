@@ -161,9 +161,16 @@ hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64
             why = "unsupported LMDB data version";
         else if (i == 1 && rd32(mm + 24) != psize)
             why = "page sizes of the two meta pages differ";
-        else if (last < 1 || last >= file_pages)
-            why = last < 1 ? "last page number below 1" : "last page past the end of the file";
-        else if ((why = table_problem(mm + 24, last, MDB_INTEGERKEY)) == NULL &&
+        else if (last < 1)
+            why = "last page number below 1";
+        else if (last >= file_pages) {
+            st = hers_error(HERS_ERR_FORMAT,
+                            "%s: data.mdb truncated or corrupt (%lld bytes; meta page %d names "
+                            "%llu pages of %u bytes)", dir, (long long)size, i,
+                            (unsigned long long)last + 1, psize);
+            goto done;
+        }
+        if (!why && (why = table_problem(mm + 24, last, MDB_INTEGERKEY)) == NULL &&
                  (why = table_problem(mm + 72, last, 0)) == NULL) {
             /* hers's main table holds exactly its four named tables (one
              * leaf page), or nothing in the meta page of the empty
