@@ -29,5 +29,5 @@ int hers_cmd_bench(int argc, char **argv)
     for (size_t i = 0; targets[i].name; i++)
         if (!strcmp(argv[1], targets[i].name))
             return targets[i].fn(argc - 1, argv + 1);
-    return cli_fail("bench", "unknown target '%s' (hers bench --help)", argv[1]);
+    return cli_usage("bench", "unknown target '%s' (hers bench --help)", argv[1]);
 }

@@ -116,6 +116,14 @@ hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode,
                                     int gallery_public, int probe_public, double *worst_bits,
                                     double *heuristic_bits);
 
+/* Template ids: 1..HERS_SEARCH_MAX_ID bytes of valid UTF-8 (shortest
+ * forms, no surrogates, <= U+10FFFF) without control characters (U+0000..
+ * U+001F, U+007F: tab, CR, LF, NUL among them), so an id can always be
+ * printed as one TSV field. NULL if id[0..len) is valid, else a short
+ * reason ("empty", "longer than 255 bytes", "control character",
+ * "invalid UTF-8"). */
+const char *hers_id_problem(const char *id, size_t len);
+
 /* ------------------------------------------------------------ gallery */
 
 typedef struct hers_gallery hers_gallery;  /* opaque, immutable once built */
@@ -147,8 +155,8 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
                                 size_t d, const hers_enroll_opts *opts, hers_gallery **out);
 void hers_gallery_free(hers_gallery *g);
 
-/* Replaces the ids: n strings of 1..HERS_SEARCH_MAX_ID bytes without tab,
- * CR, LF or NUL; all distinct. Copied. */
+/* Replaces the ids: n strings valid for hers_id_problem; all distinct.
+ * Copied. */
 hers_status hers_gallery_set_ids(hers_gallery *g, const char *const *ids, size_t n);
 const char *hers_gallery_id(const hers_gallery *g, size_t index);  /* NULL if out of range */
 

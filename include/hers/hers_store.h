@@ -141,8 +141,7 @@ void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
  * hers_gallery_enroll) in one transaction. Exactly one of sk / pk non-NULL
  * for both-encrypted mode (both NULL for plain-gallery): sk must be the
  * secret key behind the database's public key (checked:
- * HERS_ERR_MISMATCH), pk normally hers_db_public_key(db) (a third party). ids: m distinct ids (1..255 bytes, no tab, CR, LF,
- * NUL) or NULL for the slot numbers as decimal strings. An id already in the
+ * HERS_ERR_MISMATCH), pk normally hers_db_public_key(db) (a third party). ids: m distinct ids (valid for hers_id_problem) or NULL for the slot numbers as decimal strings. An id already in the
  * database is an error (HERS_ERR_EXISTS) unless opts->replace. The model id
  * must equal the recorded one (if the database records a model, a call
  * without one is refused too). *first_slot (may be NULL) receives the slot of

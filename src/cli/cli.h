@@ -11,6 +11,8 @@
 
 /* Prints "hers <cmd>: <message>" to stderr (one line) and returns 1. */
 int cli_fail(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A usage error (missing or malformed option): the same line, returns 2. */
+int cli_usage(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Same, appending hers_last_error(). */
 int cli_fail_lib(const char *cmd, const char *what);
 

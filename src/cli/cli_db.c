@@ -29,9 +29,9 @@ static void on_fault(int sig)
 int cli_db_open(const char *cmd, const char *dir, int readonly, hers_db **out)
 {
     int len = snprintf(fault_msg, sizeof fault_msg,
-                       "hers %s: %s: corrupt database (invalid page in data.mdb; run hers check, "
-                       "restore a backup)\n",
-                       cmd, dir);
+                       "hers %s: %s: corrupt database (invalid page in data.mdb; %srestore a "
+                       "backup)\n",
+                       cmd, dir, strcmp(cmd, "check") ? "run hers check, " : "");
     fault_len = len > 0 && (size_t)len < sizeof fault_msg ? (size_t)len : 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -57,25 +57,22 @@ int cli_db_read_ids(const char *cmd, const char *path, size_t want, char ***out,
     FILE *f = fopen(path, "rb");
     if (!f)
         return cli_fail(cmd, "%s: cannot open the id file", path);
-    size_t cap = want ? want : 64, n = 0, lineno = 0;
+    size_t cap = want ? want : 64, n = 0, lineno = 0, bufcap = 0;
     char **ids = calloc(cap, sizeof *ids);
-    char line[HERS_SEARCH_MAX_ID + 4];
+    char *line = NULL;
+    ssize_t got;
     int rc = ids ? 0 : cli_fail(cmd, "out of memory");
-    while (!rc && fgets(line, sizeof line, f)) {
+    /* getline, not fgets: it returns the true length, so a NUL inside an
+     * id is seen (fgets + strlen silently cut the id there). */
+    while (!rc && (got = getline(&line, &bufcap, f)) >= 0) {
         lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            rc = cli_fail(cmd, "%s:%zu: id longer than %d bytes", path, lineno, HERS_SEARCH_MAX_ID);
-            break;
-        }
-        if (len < sizeof line - 1 && memchr(line, '\0', len) != NULL) {
-            rc = cli_fail(cmd, "%s:%zu: NUL byte in an id", path, lineno);
-            break;
-        }
+        size_t len = (size_t)got;
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (len == 0 || len > HERS_SEARCH_MAX_ID || strchr(line, '\t')) {
-            rc = cli_fail(cmd, "%s:%zu: invalid id (empty, too long or with a tab)", path, lineno);
+            len--;
+        const char *why = hers_id_problem(line, len);
+        if (why) {
+            rc = cli_fail(cmd, "%s:%zu: invalid id (%s)", path, lineno,
+                          memchr(line, '\0', len) ? "NUL byte" : why);
             break;
         }
         if (want && n >= want) {
@@ -91,13 +88,14 @@ int cli_db_read_ids(const char *cmd, const char *path, size_t want, char ***out,
             ids = ni;
             cap *= 2;
         }
-        ids[n] = strdup(line);
+        ids[n] = strndup(line, len);
         if (!ids[n]) {
             rc = cli_fail(cmd, "out of memory");
             break;
         }
         n++;
     }
+    free(line);
     if (!rc && ferror(f))
         rc = cli_fail(cmd, "%s: read error", path);
     fclose(f);
@@ -124,7 +122,7 @@ int cli_db_vectors(const char *cmd, const char *path, const char *model, hers_ma
         hers_reduce_model *m = NULL;
         if (hers_reduce_model_load(model, &m) != HERS_OK) {
             hers_matrix_free(x);
-            return cli_fail(cmd, "%s: %s", model, hers_last_error());
+            return cli_fail_lib(cmd, model);
         }
         int rc = 0;
         hers_matrix z = {0, 0, NULL};
@@ -143,6 +141,10 @@ int cli_db_vectors(const char *cmd, const char *path, const char *model, hers_ma
         *x = z;
         *model_len = HERS_MODEL_ID_BYTES;
     }
+    if (x->rows == 0) {
+        hers_matrix_free(x);
+        return cli_fail(cmd, "%s: no rows (the input holds 0 vectors)", path);
+    }
     if (x->cols == 0 || x->cols > HERS_SEARCH_MAX_D) {
         size_t c = x->cols;
         hers_matrix_free(x);
@@ -157,8 +159,14 @@ int cli_db_same_params(const char *cmd, const char *keys, const hers_params *kp,
                        const hers_db *db)
 {
     if (memcmp(hers_params_id(kp), hers_params_id(hers_db_params(db)), 32) != 0)
-        return cli_fail(cmd, "%s: wrong keys: their parameters (N = %zu) are not the database's "
-                        "(N = %zu)", keys, hers_params_n(kp), hers_params_n(hers_db_params(db)));
+    {
+        const hers_params *dp = hers_db_params(db);
+        const char *kn = hers_params_name(kp), *dn = hers_params_name(dp);
+        return cli_fail(cmd, "%s: wrong keys: their parameter set %s (N = %zu, %zu primes) is not "
+                        "the database's %s (N = %zu, %zu primes)", keys, *kn ? kn : "(custom)",
+                        hers_params_n(kp), hers_params_num_primes(kp), *dn ? dn : "(custom)",
+                        hers_params_n(dp), hers_params_num_primes(dp));
+    }
     return 0;
 }
 

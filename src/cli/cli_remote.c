@@ -34,7 +34,7 @@ static int remote_open(const char *cmd, int argc, char **argv, remote *r)
     r->gallery = cli_opt(argc, argv, "--gallery");
     const char *tf = cli_opt(argc, argv, "--token-file");
     if (!r->url || !r->gallery || !tf)
-        return cli_fail(cmd, "--server URL, --gallery NAME and --token-file F are required");
+        return cli_usage(cmd, "--server URL, --gallery NAME and --token-file F are required");
     char *tok = NULL;
     size_t tl = 0;
     if (cli_passphrase_read(cmd, tf, &tok, &tl))
@@ -144,7 +144,7 @@ int cli_remote_init(int argc, char **argv)
         return 2;
     const char *keys = cli_opt(argc, argv, "--keys"), *model = cli_opt(argc, argv, "--model");
     if (!keys)
-        return cli_fail(cmd, "--keys DIR is required");
+        return cli_usage(cmd, "--keys DIR is required");
     remote r;
     if (remote_open(cmd, argc, argv, &r))
         return 1;
@@ -163,7 +163,7 @@ int cli_remote_init(int argc, char **argv)
         hers_reduce_model *m = NULL;
         if (hers_reduce_model_load(model, &m) != HERS_OK ||
             hers_reduce_model_id(m, mid) != HERS_OK)
-            rc = cli_fail(cmd, "%s: %s", model, hers_last_error());
+            rc = cli_fail_lib(cmd, model);
         hers_reduce_model_free(m);
         mlen = sizeof mid;
     }
@@ -203,9 +203,9 @@ int cli_remote_enroll(int argc, char **argv)
     const char *idpath = cli_opt(argc, argv, "--ids"), *model = cli_opt(argc, argv, "--model");
     int pub_only = cli_flag(argc, argv, "--public-key-only") || cli_flag(argc, argv, "--public");
     if (!in)
-        return cli_fail(cmd, "--in is required");
+        return cli_usage(cmd, "--in is required");
     if (!keys && !pub_only)
-        return cli_fail(cmd, "--keys DIR is required (or --public-key-only)");
+        return cli_usage(cmd, "--keys DIR is required (or --public-key-only)");
     uint64_t scale = 0, threads;
     if (cli_opt_u64(cmd, argc, argv, "--scale", 0, 1, HERS_SEARCH_MAX_SCALE, &scale) ||
         cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 256, &threads))
@@ -262,7 +262,7 @@ int cli_remote_enroll(int argc, char **argv)
     }
     const hers_params *p = k.p ? k.p : pub.p;
     if (!p) {
-        rc = cli_fail(cmd, "--keys DIR is required for a plain gallery");
+        rc = cli_usage(cmd, "--keys DIR is required for a plain gallery");
         goto done;
     }
     uint8_t mid[HERS_MODEL_ID_BYTES];
@@ -350,7 +350,7 @@ int cli_remote_search(int argc, char **argv)
     const char *out = cli_opt(argc, argv, "--out"), *model = cli_opt(argc, argv, "--model");
     const char *form = cli_opt(argc, argv, "--result");
     if (!keys || !ppath)
-        return cli_fail(cmd, "--keys and --probe are required");
+        return cli_usage(cmd, "--keys and --probe are required");
     if (form && strcmp(form, "full") && strcmp(form, "switched") && strcmp(form, "relinearized") &&
         strcmp(form, "compact"))
         return cli_fail(cmd, "--result must be full, switched, relinearized or compact, got '%s'",
@@ -469,7 +469,7 @@ int cli_remote_delete(int argc, char **argv)
         return 2;
     const char *file = cli_opt(argc, argv, "--ids"), *one = cli_opt(argc, argv, "--id");
     if (!file == !one)
-        return cli_fail(cmd, "one of --ids FILE or --id ID is required");
+        return cli_usage(cmd, "one of --ids FILE or --id ID is required");
     char **ids = NULL;
     size_t n = 0;
     if (file && cli_db_read_ids(cmd, file, 0, &ids, &n))

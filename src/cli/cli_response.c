@@ -17,7 +17,7 @@ int cli_rank_options(const char *cmd, int argc, char **argv, cli_rank_opts *ro)
         cli_opt_double(cmd, argc, argv, "--threshold", 0, &thr))
         return 2;
     if (ro->have_threshold && !(thr >= -4.0 && thr <= 4.0))
-        return cli_fail(cmd, "--threshold must be a cosine in [-4, 4], got %g", thr);
+        return cli_usage(cmd, "--threshold must be a cosine in [-4, 4], got %g", thr);
     ro->top = top;
     ro->threshold = thr;
     ro->scale = 0;

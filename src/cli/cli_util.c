@@ -1,5 +1,6 @@
 /* cli_util.c - option parsing, errors, timing and progress for the CLI. */
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,17 @@ int cli_fail(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     return 1;
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hers %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return 2;
 }
 
 int cli_fail_lib(const char *cmd, const char *what)
@@ -100,8 +112,8 @@ int cli_opt_double(const char *cmd, int argc, char **argv, const char *name, dou
     char *end;
     errno = 0;
     double x = strtod(v, &end);
-    if (errno || end == v || *end)
-        return cli_fail(cmd, "%s must be a number, got '%s'", name, v);
+    if (errno || end == v || *end || !isfinite(x))
+        return cli_fail(cmd, "%s must be a finite number, got '%s'", name, v);
     *out = x;
     return 0;
 }

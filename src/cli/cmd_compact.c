@@ -36,7 +36,7 @@ int hers_cmd_compact(int argc, char **argv)
     const char *dir = cli_opt(argc, argv, "--db"), *keys = cli_opt(argc, argv, "--keys");
     uint64_t threads;
     if (!dir)
-        return cli_fail(CMD, "--db DIR is required");
+        return cli_usage(CMD, "--db DIR is required");
     if (cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
     hers_db *db = NULL;

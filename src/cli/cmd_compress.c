@@ -20,19 +20,19 @@ int hers_cmd_compress(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, comp_vals, comp_flags))
-        return 1;
+        return 2;
     const char *mp = cli_opt(argc, argv, "--model"), *in = cli_opt(argc, argv, "--in"),
                *outp = cli_opt(argc, argv, "--out");
     if (!mp || !in || !outp)
-        return cli_fail(cmd, "--model, --in and --out are required (see hers compress --help)");
+        return cli_usage(cmd, "--model, --in and --out are required (see hers compress --help)");
     uint64_t threads;
     if (cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 1024, &threads))
-        return 1;
+        return 2;
     if (threads)
         openblas_set_num_threads((int)threads);
     hers_reduce_model *m = NULL;
     if (hers_reduce_model_load(mp, &m) != HERS_OK)
-        return cli_fail_lib(cmd, "model");
+        return cli_fail_lib(cmd, mp);
     hers_matrix x = {0}, z = {0};
     if (hers_matrix_read(in, &x) != HERS_OK) {
         hers_reduce_model_free(m);

@@ -28,10 +28,10 @@ int hers_cmd_convert(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, conv_opts, conv_flags))
-        return 1;
+        return 2;
     const char *in = cli_opt(argc, argv, "--in"), *out = cli_opt(argc, argv, "--out");
     if (!in || !out)
-        return cli_fail(cmd, "--in and --out are required (see hers convert --help)");
+        return cli_usage(cmd, "--in and --out are required (see hers convert --help)");
     if (cli_flag(argc, argv, "--labels")) {
         hers_labels l;
         if (hers_labels_read(in, &l) != HERS_OK)
@@ -44,12 +44,12 @@ int hers_cmd_convert(int argc, char **argv)
     }
     uint64_t dim;
     if (cli_opt_u64(cmd, argc, argv, "--dim", 0, 1, HERS_IO_MAX_DIM, &dim))
-        return 1;
+        return 2;
     hers_matrix m;
     hers_status st;
     if (hers_vec_format_from_path(in) == HERS_FMT_RAW) {
         if (!dim)
-            return cli_fail(cmd, "%s: raw float32 input needs --dim", in);
+            return cli_usage(cmd, "%s: raw float32 input needs --dim", in);
         st = hers_matrix_read_raw(in, (size_t)dim, &m);
     } else {
         st = hers_matrix_read(in, &m);

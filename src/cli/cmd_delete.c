@@ -37,7 +37,7 @@ int hers_cmd_delete(int argc, char **argv)
     const char *dir = cli_opt(argc, argv, "--db"), *file = cli_opt(argc, argv, "--ids");
     const char *one = cli_opt(argc, argv, "--id");
     if (!dir || (!file == !one))
-        return cli_fail(CMD, "--db and one of --ids FILE or --id ID are required");
+        return cli_usage(CMD, "--db and one of --ids FILE or --id ID are required");
     char **ids = NULL;
     size_t n = 0;
     char *single[1] = {(char *)one};

@@ -287,7 +287,7 @@ static int parse(int argc, char **argv, demo_cfg *c)
     static const char *const flags[] = {"--quick", "--json", "--synthetic", "--no-sweep",
                                         "--help", NULL};
     if (cli_check_opts(CMD, argc, argv, vals, flags))
-        return 1;
+        return 2;
     memset(c, 0, sizeof *c);
     c->quick = cli_flag(argc, argv, "--quick");
     c->json = cli_flag(argc, argv, "--json");
@@ -306,7 +306,7 @@ static int parse(int argc, char **argv, demo_cfg *c)
         cli_opt_u64(CMD, argc, argv, "--batch", 32, 1, 4096, &batch) ||
         cli_opt_u64(CMD, argc, argv, "--gallery", c->quick ? 3000 : 0, 0, 100000000, &gal) ||
         cli_opt_u64(CMD, argc, argv, "--id-sample", c->quick ? 1000 : 3000, 10, 100000, &ids))
-        return 1;
+        return 2;
     c->probes = (size_t)probes;
     c->dim = (size_t)dim;
     c->steps = steps;
@@ -557,8 +557,9 @@ int hers_cmd_demo(int argc, char **argv)
         return 0;
     }
     demo_cfg cfg;
-    if (parse(argc, argv, &cfg))
-        return 1;
+    int prc = parse(argc, argv, &cfg);
+    if (prc)
+        return prc;   /* 2: usage */
     demo_results *r = calloc(1, sizeof *r);
     if (!r)
         return cli_fail(CMD, "out of memory");

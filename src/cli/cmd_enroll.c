@@ -20,52 +20,12 @@
 
 #define CMD "enroll"
 
-/* Reads one id per line (CRLF accepted, a final newline optional). */
-static int read_ids(const char *path, size_t want, char ***out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return cli_fail(CMD, "%s: cannot open the id file", path);
-    char **ids = calloc(want ? want : 1, sizeof *ids);
-    char line[1024];
-    size_t n = 0, lineno = 0;
-    int rc = 0;
-    while (!rc && fgets(line, sizeof line, f)) {
-        lineno++;
-        size_t len = strlen(line);
-        if (len == sizeof line - 1 && line[len - 1] != '\n') {
-            rc = cli_fail(CMD, "%s:%zu: id longer than %d bytes", path, lineno, HERS_SEARCH_MAX_ID);
-            break;
-        }
-        while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-            line[--len] = '\0';
-        if (n >= want) {
-            rc = cli_fail(CMD, "%s: more ids than the %zu vectors", path, want);
-            break;
-        }
-        ids[n] = malloc(len + 1);
-        memcpy(ids[n], line, len + 1);
-        n++;
-    }
-    fclose(f);
-    if (!rc && n != want)
-        rc = cli_fail(CMD, "%s: %zu ids for %zu vectors", path, n, want);
-    if (rc) {
-        for (size_t i = 0; i < n; i++)
-            free(ids[i]);
-        free(ids);
-        return rc;
-    }
-    *out = ids;
-    return 0;
-}
-
 int hers_cmd_enroll(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--gallery", "--in", "--ids", "--mode",
                                              "--scale", "--threads", "--passphrase-file", NULL};
     static const char *const flags[] = {"--public", "--help", NULL};
-    if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
+    if (cli_flag(argc, argv, "--help") && !cli_flag(argc, argv, "--db")) {
         printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
                "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
                "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"
@@ -77,16 +37,19 @@ int hers_cmd_enroll(int argc, char **argv)
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
-    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+    /* presence, not value: "--db" or "--server" without a value is reported
+     * by that mode's option check ("option --db needs a value") */
+    if (cli_flag(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
         return cli_remote_enroll(argc, argv);
-    if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_enroll.c) */
+    if (cli_flag(argc, argv, "--db"))   /* the gallery database (src/cli/db_enroll.c) */
         return cli_db_enroll(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");
     const char *in = cli_opt(argc, argv, "--in"), *idpath = cli_opt(argc, argv, "--ids");
     if (!dir || !gpath || !in)
-        return cli_fail(CMD, "--keys, --gallery and --in are required");
+        return cli_usage(CMD, "--keys, --gallery and --in are required (or --db DIR: a gallery "
+                                   "database; see hers enroll --help)");
     uint64_t scale, threads;
     if (cli_opt_u64(CMD, argc, argv, "--scale", HERS_SEARCH_DEFAULT_SCALE, 1, HERS_SEARCH_MAX_SCALE,
                     &scale) ||
@@ -123,7 +86,8 @@ int hers_cmd_enroll(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
         goto done;
     }
-    if (idpath && (rc = read_ids(idpath, x.rows, &ids)) != 0)
+    size_t nids = 0;
+    if (idpath && (rc = cli_db_read_ids(CMD, idpath, x.rows, &ids, &nids)) != 0)
         goto done;
     hers_matrix_normalize_rows(&x);
     if (hers_quant_matrix(&x, o.scale, &qm) != HERS_OK) {

@@ -77,7 +77,7 @@ static int read_matrix(const char *cmd, const char *path, uint64_t dim, hers_mat
     hers_status st;
     if (hers_vec_format_from_path(path) == HERS_FMT_RAW) {
         if (!dim)
-            return cli_fail(cmd, "%s: raw float32 input needs --dim", path);
+            return cli_usage(cmd, "%s: raw float32 input needs --dim", path);
         st = hers_matrix_read_raw(path, (size_t)dim, m);
     } else {
         st = hers_matrix_read(path, m);
@@ -374,7 +374,7 @@ int hers_cmd_eval(int argc, char **argv)
             return 0;
     }
     if (cli_check_opts(cmd, argc, argv, eval_opts, eval_flags))
-        return 1;
+        return 2;
     uint64_t k, s, threads, verif, errp, dim, gpi, maxp;
     if (cli_opt_u64(cmd, argc, argv, "--k", 100, 1, 1000000, &k) ||
         cli_opt_u64(cmd, argc, argv, "--quantize", 0, 1, HERS_QUANT_MAX_SCALE, &s) ||
@@ -384,7 +384,7 @@ int hers_cmd_eval(int argc, char **argv)
         cli_opt_u64(cmd, argc, argv, "--dim", 0, 1, HERS_IO_MAX_DIM, &dim) ||
         cli_opt_u64(cmd, argc, argv, "--gallery-per-id", 0, 1, UINT32_MAX, &gpi) ||
         cli_opt_u64(cmd, argc, argv, "--max-probes", 0, 1, UINT64_MAX, &maxp))
-        return 1;
+        return 2;
     const char *gp = cli_opt(argc, argv, "--gallery"), *glp = cli_opt(argc, argv, "--gallery-labels");
     const char *pp = cli_opt(argc, argv, "--probe"), *plp = cli_opt(argc, argv, "--probe-labels");
     const char *in = cli_opt(argc, argv, "--in"), *lp = cli_opt(argc, argv, "--labels");
@@ -393,7 +393,7 @@ int hers_cmd_eval(int argc, char **argv)
     int rc = 0;
     if (in) {
         if (!lp || !gpi || gp || pp)
-            return cli_fail(cmd, "--in needs --labels and --gallery-per-id (and no --gallery "
+            return cli_usage(cmd, "--in needs --labels and --gallery-per-id (and no --gallery "
                                  "/ --probe)");
         hers_matrix x = {0};
         hers_labels xl = {0};
@@ -420,7 +420,7 @@ int hers_cmd_eval(int argc, char **argv)
         }
     } else {
         if (!gp || !glp || !pp || !plp)
-            return cli_fail(cmd, "--gallery, --gallery-labels, --probe and --probe-labels are "
+            return cli_usage(cmd, "--gallery, --gallery-labels, --probe and --probe-labels are "
                                  "required (or --in, --labels, --gallery-per-id)");
         if (read_matrix(cmd, gp, dim, &g) || read_labels(cmd, glp, g.rows, &gl) ||
             read_matrix(cmd, pp, dim, &p) || read_labels(cmd, plp, p.rows, &pl)) {
@@ -431,7 +431,7 @@ int hers_cmd_eval(int argc, char **argv)
     const char *split_out = cli_opt(argc, argv, "--split-out");
     if (split_out) {
         if (!in) {
-            rc = cli_fail(cmd, "--split-out needs --in, --labels and --gallery-per-id");
+            rc = cli_usage(cmd, "--split-out needs --in, --labels and --gallery-per-id");
             goto done;
         }
         const char *suffix[4] = {"gallery.npy", "gallery-labels.npy", "probe.npy",
@@ -480,7 +480,7 @@ int hers_cmd_eval(int argc, char **argv)
     }
     int int_only = cli_flag(argc, argv, "--int-only");
     if (int_only && !s) {
-        rc = cli_fail(cmd, "--int-only needs --quantize S");
+        rc = cli_usage(cmd, "--int-only needs --quantize S");
         hers_free(fm);
         goto done;
     }

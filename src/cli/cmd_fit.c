@@ -74,18 +74,18 @@ int hers_cmd_fit(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, fit_vals, fit_flags))
-        return 1;
+        return 2;
     const char *in = cli_opt(argc, argv, "--in"), *lab = cli_opt(argc, argv, "--labels");
     const char *outp = cli_opt(argc, argv, "--out"), *method = cli_opt(argc, argv, "--method");
     if (!in || !outp || !cli_opt(argc, argv, "--dim"))
-        return cli_fail(cmd, "--in, --dim and --out are required (see hers fit --help)");
+        return cli_usage(cmd, "--in, --dim and --out are required (see hers fit --help)");
     if (!method)
         method = "deepmds";
     int is_pca = !strcmp(method, "pca");
     if (!is_pca && strcmp(method, "deepmds"))
         return cli_fail(cmd, "--method must be deepmds or pca, got '%s'", method);
     if (!is_pca && !lab)
-        return cli_fail(cmd, "--method deepmds needs --labels (identities of the rows)");
+        return cli_usage(cmd, "--method deepmds needs --labels (identities of the rows)");
     uint64_t dim, steps, seed, threads, pca_dim, cand;
     double lr, ratio, cov;
     if (cli_opt_u64(cmd, argc, argv, "--dim", 0, 1, HERS_REDUCE_MAX_DIM, &dim) ||
@@ -97,7 +97,7 @@ int hers_cmd_fit(int argc, char **argv)
         cli_opt_double(cmd, argc, argv, "--lr", 1e-3, &lr) ||
         cli_opt_double(cmd, argc, argv, "--ratio", 0.0, &ratio) ||
         cli_opt_double(cmd, argc, argv, "--cov", 10.0, &cov))
-        return 1;
+        return 2;
     if (!(lr > 0) || !isfinite(lr) || !(ratio >= 0) || !(cov >= 0))
         return cli_fail(cmd, "--lr must be > 0, --ratio and --cov >= 0");
     fit_ui ui = {cli_flag(argc, argv, "--quiet"), cli_is_tty(), cli_now()};

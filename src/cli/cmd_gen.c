@@ -38,14 +38,14 @@ int hers_cmd_gen(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, gen_opts, gen_flags))
-        return 1;
+        return 2;
     const char *out = cli_opt(argc, argv, "--out");
     const char *lout = cli_opt(argc, argv, "--labels-out");
     if (!out)
-        return cli_fail(cmd, "--out is required (see hers gen --help)");
+        return cli_usage(cmd, "--out is required (see hers gen --help)");
     if (!cli_opt(argc, argv, "--ids") || !cli_opt(argc, argv, "--per-id") ||
         !cli_opt(argc, argv, "--dim"))
-        return cli_fail(cmd, "--ids, --per-id and --dim are required");
+        return cli_usage(cmd, "--ids, --per-id and --dim are required");
     hers_vec_format f = hers_vec_format_from_path(out);
     if (f != HERS_FMT_NPY && f != HERS_FMT_FVECS && f != HERS_FMT_RAW)
         return cli_fail(cmd, "%s: output must end in .npy, .fvecs or .f32", out);
@@ -60,7 +60,7 @@ int hers_cmd_gen(int argc, char **argv)
         cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 1024, &threads) ||
         cli_opt_double(cmd, argc, argv, "--spread", p.spread, &p.spread) ||
         cli_opt_double(cmd, argc, argv, "--warp", p.warp, &p.warp))
-        return 1;
+        return 2;
     p.identities = (size_t)ids;
     p.per_identity = (size_t)per;
     p.dim = (size_t)dim;
@@ -69,7 +69,7 @@ int hers_cmd_gen(int argc, char **argv)
     p.threads = (unsigned)threads;
     p.nonlinear = cli_flag(argc, argv, "--nonlinear");
     if (p.nonlinear && !p.latent_dim)
-        return cli_fail(cmd, "--nonlinear needs --latent-dim");
+        return cli_usage(cmd, "--nonlinear needs --latent-dim");
     if (hers_synth_check(&p) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());
     /* Generated in chunks of identities and streamed to the file, so the

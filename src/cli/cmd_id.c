@@ -118,10 +118,10 @@ int hers_cmd_id(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, id_opts, id_flags))
-        return 1;
+        return 2;
     const char *in = cli_opt(argc, argv, "--in");
     if (!in)
-        return cli_fail(cmd, "--in FILE is required (see hers id --help)");
+        return cli_usage(cmd, "--in FILE is required (see hers id --help)");
     hers_id_params p;
     hers_id_params_default(&p);
     const char *method = cli_opt(argc, argv, "--method");
@@ -146,7 +146,7 @@ int hers_cmd_id(int argc, char **argv)
         cli_opt_u64(cmd, argc, argv, "--dim", 0, 1, HERS_IO_MAX_DIM, &dim) ||
         cli_opt_double(cmd, argc, argv, "--discard", 0.1, &p.twonn_discard) ||
         cli_opt_double(cmd, argc, argv, "--edge-quantile", 1.0, &p.edge_quantile))
-        return 1;
+        return 2;
     p.k = (size_t)k;
     p.sample = (size_t)sample;
     p.threads = (unsigned)threads;
@@ -161,7 +161,7 @@ int hers_cmd_id(int argc, char **argv)
     hers_status st;
     if (hers_vec_format_from_path(in) == HERS_FMT_RAW) {
         if (!dim)
-            return cli_fail(cmd, "%s: raw float32 input needs --dim", in);
+            return cli_usage(cmd, "%s: raw float32 input needs --dim", in);
         st = hers_matrix_read_raw(in, (size_t)dim, &m);
     } else {
         st = hers_matrix_read(in, &m);

@@ -28,7 +28,7 @@ int hers_cmd_info(int argc, char **argv)
         return 2;
     const char *dir = cli_opt(argc, argv, "--db");
     if (!dir)
-        return cli_fail(CMD, "--db DIR is required");
+        return cli_usage(CMD, "--db DIR is required");
     hers_db *db = NULL;
     if (cli_db_open(CMD, dir, 1, &db))
         return 1;

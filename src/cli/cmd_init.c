@@ -37,7 +37,7 @@ int hers_cmd_init(int argc, char **argv)
     const char *db = cli_opt(argc, argv, "--db"), *keys = cli_opt(argc, argv, "--keys");
     const char *model = cli_opt(argc, argv, "--model");
     if (!db || !keys)
-        return cli_fail(CMD, "--db and --keys are required");
+        return cli_usage(CMD, "--db and --keys are required");
     char *rp = cli_keys_path(keys, CLI_KEYS_RELIN);
     int have_rk = rp && access(rp, F_OK) == 0;
     free(rp);
@@ -51,7 +51,7 @@ int hers_cmd_init(int argc, char **argv)
         hers_reduce_model *m = NULL;
         if (hers_reduce_model_load(model, &m) != HERS_OK ||
             hers_reduce_model_id(m, mid) != HERS_OK)
-            rc = cli_fail(CMD, "%s: %s", model, hers_last_error());
+            rc = cli_fail_lib(CMD, model);
         hers_reduce_model_free(m);
         mlen = sizeof mid;
     }

@@ -48,12 +48,18 @@ int hers_cmd_keygen(int argc, char **argv)
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers keygen --keys DIR [--params NAME] [--passphrase-file F] [--force]\n"
                "  Generates a BFV key set in DIR: %s, %s (mode 0600, keep it), %s, %s,\n"
-               "  and galois.key (compact queries; N <= 8192).\n"
-               "  NAME: n2048, n4096 (default), n8192, n16384, n32768.\n"
+               "  and galois.key (compact queries; N <= 8192).\n",
+               CLI_KEYS_PARAMS, CLI_KEYS_SECRET, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
+        printf(
+               "  NAME (docs/design.md, \"Parameter sets\"):");
+        for (const char *const *n = hers_params_names(); *n; n++)
+            if (strcmp(*n, "default") != 0)   /* the alias of n4096 */
+                printf(" %s%s", *n, strcmp(*n, "n4096") ? "" : " (default)");
+        printf(".\n"
+               "  DIR is created (or restricted) to mode 0700.\n"
                "  --passphrase-file F encrypts the secret key with the passphrase on the first\n"
                "  line of F (Argon2id + XSalsa20-Poly1305; F must be mode 600 or a pipe).\n"
-               "  --force overwrites an existing key set.\n",
-               CLI_KEYS_PARAMS, CLI_KEYS_SECRET, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
+               "  --force overwrites an existing key set.\n");
         return 0;
     }
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
@@ -61,15 +67,17 @@ int hers_cmd_keygen(int argc, char **argv)
     const char *dir = cli_opt(argc, argv, "--keys");
     const char *name = cli_opt(argc, argv, "--params") ? cli_opt(argc, argv, "--params") : "n4096";
     if (!dir)
-        return cli_fail(CMD, "--keys DIR is required");
+        return cli_usage(CMD, "--keys DIR is required");
     const char *passfile = cli_opt(argc, argv, "--passphrase-file");
     char *pass = NULL;
     size_t pass_len = 0;
     if (passfile && cli_passphrase_read(CMD, passfile, &pass, &pass_len))
         return 1;
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+    /* The key directory holds the secret key: 0700 whether it is new or not. */
+    if ((mkdir(dir, 0700) != 0 && errno != EEXIST) || chmod(dir, 0700) != 0) {
         cli_passphrase_free(pass, pass_len);
-        return cli_fail(CMD, "%s: cannot create directory: %s", dir, strerror(errno));
+        return cli_fail(CMD, "%s: cannot create or restrict the directory: %s", dir,
+                        strerror(errno));
     }
     char *sp = cli_keys_path(dir, CLI_KEYS_SECRET);
     if (!sp) {

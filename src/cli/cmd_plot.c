@@ -134,12 +134,12 @@ int hers_cmd_plot(int argc, char **argv)
         return 0;
     }
     if (cli_check_opts(cmd, argc, argv, plot_opts, plot_flags))
-        return 1;
+        return 2;
     const char *in = cli_opt(argc, argv, "--in"), *out = cli_opt(argc, argv, "--out");
     const char *xc = cli_opt(argc, argv, "--x"), *yc = cli_opt(argc, argv, "--y");
     const char *sc = cli_opt(argc, argv, "--series"), *where = cli_opt(argc, argv, "--where");
     if (!in || !out || !xc || !yc)
-        return cli_fail(cmd, "--in, --out, --x and --y are required (see hers plot --help)");
+        return cli_usage(cmd, "--in, --out, --x and --y are required (see hers plot --help)");
     hers_plot p = {0};
     if (parse_range(cmd, "--x-range", cli_opt(argc, argv, "--x-range"), &p.x_min, &p.x_max) ||
         parse_range(cmd, "--y-range", cli_opt(argc, argv, "--y-range"), &p.y_min, &p.y_max))

@@ -86,7 +86,7 @@ static int query_encrypt(int argc, char **argv)
     const char *keys = cli_opt(argc, argv, "--keys"), *ppath = cli_opt(argc, argv, "--probe");
     const char *out = cli_opt(argc, argv, "--out"), *model = cli_opt(argc, argv, "--model");
     if (!keys || !ppath || !out)
-        return cli_fail(cmd, "--keys, --probe and --out are required");
+        return cli_usage(cmd, "--keys, --probe and --out are required");
     uint64_t scale;
     if (cli_opt_u64(cmd, argc, argv, "--scale", HERS_SEARCH_DEFAULT_SCALE, 1,
                     HERS_SEARCH_MAX_SCALE, &scale))
@@ -160,7 +160,7 @@ int hers_cmd_results(int argc, char **argv)
     const char *keys = cli_opt(argc, argv, "--keys"), *in = cli_opt(argc, argv, "--in");
     const char *out = cli_opt(argc, argv, "--out");
     if (!keys || !in)
-        return cli_fail(cmd, "--keys and --in are required");
+        return cli_usage(cmd, "--keys and --in are required");
     cli_rank_opts ro;
     int orc = cli_rank_options(cmd, argc, argv, &ro);
     if (orc)

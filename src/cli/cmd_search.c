@@ -34,7 +34,7 @@ int hers_cmd_search(int argc, char **argv)
                                              "--threshold", "--out", "--threads", "--result",
                                              "--passphrase-file", "--query-form", NULL};
     static const char *const flags[] = {"--help", NULL};
-    if (cli_flag(argc, argv, "--help") && !cli_opt(argc, argv, "--db")) {
+    if (cli_flag(argc, argv, "--help") && !cli_flag(argc, argv, "--db")) {
         printf("usage: hers search --keys DIR --gallery FILE --probe P.npy [--top K] [--threshold S]\n"
                "                   [--out R.tsv] [--threads T] [--result full|switched|relinearized|compact]\n"
                "                   [--query-form full|compact|auto]\n"
@@ -51,18 +51,21 @@ int hers_cmd_search(int argc, char **argv)
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
         return 0;
     }
-    if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
+    /* presence, not value: "--db" or "--server" without a value is reported
+     * by that mode's option check ("option --db needs a value") */
+    if (cli_flag(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
         return cli_remote_search(argc, argv);
-    if (cli_opt(argc, argv, "--db") && cli_opt(argc, argv, "--query"))   /* server, files */
+    if (cli_flag(argc, argv, "--db") && cli_flag(argc, argv, "--query"))   /* server, files */
         return cli_db_search_query(argc, argv);
-    if (cli_opt(argc, argv, "--db"))   /* the gallery database (src/cli/db_search.c) */
+    if (cli_flag(argc, argv, "--db"))   /* the gallery database (src/cli/db_search.c) */
         return cli_db_search(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--keys"), *gpath = cli_opt(argc, argv, "--gallery");
     const char *ppath = cli_opt(argc, argv, "--probe"), *out = cli_opt(argc, argv, "--out");
     if (!dir || !gpath || !ppath)
-        return cli_fail(CMD, "--keys, --gallery and --probe are required");
+        return cli_usage(CMD, "--keys, --gallery and --probe are required (or --db DIR: a gallery "
+                                   "database; see hers search --help)");
     uint64_t top, threads;
     int have_top = cli_opt(argc, argv, "--top") != NULL;
     int have_thr = cli_opt(argc, argv, "--threshold") != NULL;
@@ -72,7 +75,7 @@ int hers_cmd_search(int argc, char **argv)
         cli_opt_double(CMD, argc, argv, "--threshold", 0, &thr))
         return 2;
     if (have_thr && !(thr >= -4.0 && thr <= 4.0))
-        return cli_fail(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
+        return cli_usage(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
     hers_search_opts so = {HERS_RESULT_FULL, NULL};
     int compact_result = 0;
     const char *rf = cli_opt(argc, argv, "--result");

@@ -93,7 +93,7 @@ int hers_cmd_serve(int argc, char **argv)
     c.tls_key = cli_opt(argc, argv, "--tls-key");
     c.insecure = cli_flag(argc, argv, "--insecure");
     if (!c.root || !listen_at || !c.tokens_path)
-        return cli_fail(cmd, "--root, --listen and --tokens are required");
+        return cli_usage(cmd, "--root, --listen and --tokens are required");
     char host[128];
     if (parse_listen(listen_at, host, sizeof host, &c.port))
         return cli_fail(cmd, "--listen must be HOST:PORT (e.g. 127.0.0.1:8443), got '%s'",
@@ -182,7 +182,7 @@ int hers_cmd_token(int argc, char **argv)
     const char *path = cli_opt(argc, argv, "--tokens"), *gal = cli_opt(argc, argv, "--gallery");
     const char *sc = cli_opt(argc, argv, "--scope");
     if (!path || !gal || !sc)
-        return cli_fail(cmd, "--tokens, --gallery and --scope are required");
+        return cli_usage(cmd, "--tokens, --gallery and --scope are required");
     hers_scope scope;
     if (hers_scope_parse(sc, &scope) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());

@@ -45,9 +45,9 @@ int cli_db_enroll(int argc, char **argv)
     const char *model = cli_opt(argc, argv, "--model");
     int pub_only = cli_flag(argc, argv, "--public-key-only") || cli_flag(argc, argv, "--public");
     if (!dir || !in)
-        return cli_fail(CMD, "--db and --in are required");
+        return cli_usage(CMD, "--db and --in are required");
     if (!keys && !pub_only)
-        return cli_fail(CMD, "--keys DIR is required (or --public-key-only)");
+        return cli_usage(CMD, "--keys DIR is required (or --public-key-only)");
     uint64_t scale = 0, threads;
     if (cli_opt_u64(CMD, argc, argv, "--scale", 0, 1, HERS_SEARCH_MAX_SCALE, &scale) ||
         cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))

@@ -105,7 +105,7 @@ int cli_db_search(int argc, char **argv)
     const char *ppath = cli_opt(argc, argv, "--probe"), *out = cli_opt(argc, argv, "--out");
     const char *model = cli_opt(argc, argv, "--model");
     if (!dir || !keys || !ppath)
-        return cli_fail(CMD, "--db, --keys and --probe are required");
+        return cli_usage(CMD, "--db, --keys and --probe are required");
     uint64_t top, threads, maxmem;
     int have_top = cli_opt(argc, argv, "--top") != NULL;
     int have_thr = cli_opt(argc, argv, "--threshold") != NULL;
@@ -116,7 +116,7 @@ int cli_db_search(int argc, char **argv)
         cli_opt_double(CMD, argc, argv, "--threshold", 0, &thr))
         return 2;
     if (have_thr && !(thr >= -4.0 && thr <= 4.0))
-        return cli_fail(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
+        return cli_usage(CMD, "--threshold must be a cosine in [-4, 4], got %g", thr);
     cli_keys k;
     if (cli_keys_load_pass(CMD, keys, cli_opt(argc, argv, "--passphrase-file"), 1, 0, 0,
                            &k))

@@ -1,6 +1,7 @@
 /* matrix.c - float matrix and label vector allocation, row normalisation. */
 #include "hers/hers_matrix.h"
 
+#include <float.h>
 #include <math.h>
 
 #include "hers/hers_mem.h"
@@ -56,9 +57,17 @@ void hers_matrix_normalize_rows(hers_matrix *m)
         for (size_t c = 0; c < m->cols; c++)
             s += (double)row[c] * row[c];
         if (s > 0) {
-            float inv = (float)(1.0 / sqrt(s));
-            for (size_t c = 0; c < m->cols; c++)
-                row[c] *= inv;
+            double n = sqrt(s);
+            if (1.0 / n <= FLT_MAX) {
+                float inv = (float)(1.0 / n);
+                for (size_t c = 0; c < m->cols; c++)
+                    row[c] *= inv;
+            } else {
+                /* tiny rows (|x| ~ 1e-40, denormal floats): 1/n overflows a
+                 * float, so divide in double */
+                for (size_t c = 0; c < m->cols; c++)
+                    row[c] = (float)((double)row[c] / n);
+            }
         }
     }
 }

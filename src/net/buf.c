@@ -177,10 +177,5 @@ hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magi
 
 int net_id_valid(const char *s, size_t len)
 {
-    if (len < 1 || len > HERS_SEARCH_MAX_ID)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\t' || s[i] == '\r' || s[i] == '\n' || s[i] == 0)
-            return 0;
-    return 1;
+    return hers_id_problem(s, len) == NULL;
 }

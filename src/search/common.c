@@ -321,3 +321,37 @@ hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode,
     return hers_search_noise_bound_probe(p, mode, d, gallery_public, b2, v2, worst_bits,
                                          heuristic_bits);
 }
+
+const char *hers_id_problem(const char *id, size_t len)
+{
+    if (!id || len == 0)
+        return "empty";
+    if (len > HERS_SEARCH_MAX_ID)
+        return "longer than 255 bytes";
+    const unsigned char *s = (const unsigned char *)id;
+    for (size_t i = 0; i < len;) {
+        unsigned c = s[i];
+        if (c < 0x20 || c == 0x7f)
+            return "control character";
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        /* lead byte: length and the smallest code point of that length */
+        size_t n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3
+                 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+        if (n == 0 || i + n > len)
+            return "invalid UTF-8";
+        uint32_t cp = c & (0x7fu >> n);
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return "invalid UTF-8";
+            cp = cp << 6 | (s[i + k] & 0x3f);
+        }
+        if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return "invalid UTF-8";
+        i += n;
+    }
+    return NULL;
+}

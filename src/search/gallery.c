@@ -58,12 +58,7 @@ size_t gal_rec_bytes(const hers_params *p, gal_kind kind)
 
 int gal_id_valid(const char *s, size_t len)
 {
-    if (len == 0 || len > HERS_SEARCH_MAX_ID)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '\t' || s[i] == '\n' || s[i] == '\r' || s[i] == '\0')
-            return 0;
-    return 1;
+    return hers_id_problem(s, len) == NULL;
 }
 
 static hers_status ids_alloc(hers_gallery *g, size_t bytes)
@@ -379,10 +374,33 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
     double worst, heur;
     if ((st = hers_search_noise_bound(p, opts->mode, d, pk != NULL, 1, &worst, &heur)) != HERS_OK)
         return st;
-    if (worst < 1.0)
+    if (worst < 1.0) {
+        /* name a way out: the largest d these parameters and this key allow */
+        size_t max_d = 0;
+        for (size_t lo = 1, hi = d - 1; lo <= hi && hi >= 1;) {
+            size_t mid = lo + (hi - lo) / 2;
+            double w = 0, h = 0;
+            if (hers_search_noise_bound(p, opts->mode, mid, pk != NULL, 1, &w, &h) == HERS_OK &&
+                w >= 1.0) {
+                max_d = mid;
+                lo = mid + 1;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        const char *set = hers_params_name(p);
+        char way[160];
+        if (max_d)
+            snprintf(way, sizeof way, "this set allows d <= %zu%s: compress to that d%s", max_d,
+                     pk ? " with the public key" : "", pk ? ", enrol with the secret key," : "");
+        else
+            snprintf(way, sizeof way, "no d works with this set%s",
+                     pk ? " and the public key: enrol with the secret key" : "");
         return hers_error(HERS_ERR_NOISE,
-                          "enroll: d = %zu leaves a worst-case noise budget of %.1f bits with these "
-                          "parameters (need >= 1)", d, worst);
+                          "enroll: d = %zu leaves a worst-case noise budget of %.1f bits with the "
+                          "parameter set %s (need >= 1); %s or use a set with more noise room "
+                          "(n4096)", d, worst, *set ? set : "(custom)", way);
+    }
     gal_kind kind;
     if (opts->mode == HERS_MODE_PLAIN_GALLERY) {
         if (sk || pk)

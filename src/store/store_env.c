@@ -91,12 +91,7 @@ hers_status store_mdb_error(const hers_db *db, int rc, const char *what)
 
 int store_id_valid(const char *id, size_t len)
 {
-    if (len == 0 || len > HERS_SEARCH_MAX_ID)
-        return 0;
-    for (size_t i = 0; i < len; i++)
-        if (id[i] == '\t' || id[i] == '\r' || id[i] == '\n' || id[i] == '\0')
-            return 0;
-    return 1;
+    return hers_id_problem(id, len) == NULL;
 }
 
 size_t store_max_overlap(const hers_params *p, size_t d)
