@@ -158,6 +158,10 @@ int hers_bench_store(int argc, char **argv)
         goto done;
     double sm[5], sd[5], sk_[5], ss[5];
     size_t blocks = hers_db_snapshot_blocks(snap), chunk = blocks >= 4 ? blocks / 4 : 1;
+    hers_db_search_opts stream;
+    hers_db_search_opts_default(&stream);
+    stream.chunk_blocks = chunk;
+    stream.threads = (unsigned)threads;
     for (int rep = 0; rep < 5; rep++) {
         t0 = bench_now();
         hers_search(sr, p, ix_mem, q, NULL, &r1);
@@ -177,17 +181,7 @@ int hers_bench_store(int argc, char **argv)
         r1 = NULL;
         /* streamed: build + search per chunk, placed into a full result */
         t0 = bench_now();
-        hers_result_zero(p, HERS_MODE_BOTH_ENCRYPTED, 1, n, d, &r2);
-        for (size_t b = 0; b < blocks; b += chunk) {
-            size_t nb = blocks - b < chunk ? blocks - b : chunk;
-            hers_index *ci = NULL;
-            hers_db_snapshot_index(snap, b, nb, (unsigned)threads, &ci);
-            hers_search(sr, p, ci, q, NULL, &r1);
-            hers_result_place(r2, b, r1);
-            hers_result_free(r1);
-            r1 = NULL;
-            hers_index_free(ci);
-        }
+        hers_db_search(snap, sr, q, &stream, &r2, NULL);
         ss[rep] = bench_now() - t0;
         hers_result_free(r2);
         r2 = NULL;

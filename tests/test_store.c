@@ -14,7 +14,6 @@
 #include "hers/hers_quant.h"
 #include "hers/hers_search.h"
 #include "hers/hers_store.h"
-#include "search/search_merge.h"
 #include "support/check.h"
 
 #define D 16
@@ -99,23 +98,28 @@ static void verify(hers_db *db, size_t chunk)
     hers_result *res = NULL;
     CHECK_OK(hers_query_encrypt(P, SK, NULL, probes, got, D, 125, NULL, &q));
     CHECK_OK(hers_searcher_create(2, &sr));
-    if (chunk == 0) {
-        hers_index *ix = NULL;
-        CHECK_OK(hers_db_snapshot_index(s, 0, blocks, 2, &ix));
-        CHECK_OK(hers_search(sr, P, ix, q, NULL, &res));
-        hers_index_free(ix);
-    } else {
-        CHECK_OK(hers_result_zero(P, HERS_MODE_BOTH_ENCRYPTED, got, n, D, &res));
-        for (size_t b = 0; b < blocks; b += chunk) {
-            size_t nb = blocks - b < chunk ? blocks - b : chunk;
-            hers_index *ix = NULL;
-            hers_result *part = NULL;
-            CHECK_OK(hers_db_snapshot_index(s, b, nb, 1, &ix));
-            CHECK_OK(hers_search(sr, P, ix, q, NULL, &part));
-            CHECK_OK(hers_result_place(res, b, part));
-            hers_index_free(ix);
-            hers_result_free(part);
-        }
+    /* hers_db_search: one pass (chunk 0) or streamed chunks of `chunk`
+     * blocks; a streamed result equals the one-pass result byte for byte */
+    hers_db_search_opts so;
+    hers_db_search_stats st;
+    hers_db_search_opts_default(&so);
+    so.threads = 2;
+    so.chunk_blocks = chunk ? chunk : blocks;
+    CHECK_OK(hers_db_search(s, sr, q, &so, &res, &st));
+    CHECK(st.chunks == (chunk ? (blocks + chunk - 1) / chunk : 1));
+    if (chunk && res) {
+        hers_result *one = NULL;
+        so.chunk_blocks = 0;   /* automatic: the whole gallery fits */
+        CHECK_OK(hers_db_search(s, NULL, q, &so, &one, &st));
+        CHECK(st.chunks == 1);
+        uint8_t *b1 = NULL, *b2 = NULL;
+        size_t l1 = 0, l2 = 0;
+        CHECK_OK(hers_result_serialize(P, res, &b1, &l1));
+        CHECK_OK(hers_result_serialize(P, one, &b2, &l2));
+        CHECK(l1 == l2 && b1 && b2 && memcmp(b1, b2, l1) == 0);
+        hers_free(b1);
+        hers_free(b2);
+        hers_result_free(one);
     }
     uint8_t *lm = malloc(n);
     CHECK_OK(hers_db_snapshot_live_map(s, 0, n, lm));

@@ -220,6 +220,46 @@ hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
 hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
                                    unsigned threads, hers_index **out);
 
+/* ------------------------------------------------------------ search */
+
+/* Searching a snapshot's gallery (what `hers search --db` and the
+ * benchmarks run). The kernel form of the whole gallery is built and
+ * scanned in one pass when it fits the memory budget; otherwise the blocks
+ * are built and scanned in chunks ("streaming") and each chunk's result
+ * blocks are placed into one result over every slot: the same ciphertexts,
+ * bit for bit, either way. */
+typedef struct hers_db_search_opts {
+    /* Budget for the kernel-form index, bytes. 0: automatic, half the
+     * physical RAM. */
+    uint64_t max_index_bytes;
+    /* Blocks per chunk; 0: as many as max_index_bytes allows (at least 1).
+     * A value >= the gallery's blocks searches in one pass. */
+    size_t chunk_blocks;
+    unsigned threads;          /* index build workers, 0 = online CPUs */
+    /* Result form (hers_search_opts); a streamed search supports only
+     * HERS_RESULT_FULL (the chunks' results are placed as they come). */
+    hers_search_opts search;
+} hers_db_search_opts;
+
+typedef struct hers_db_search_stats {
+    size_t chunks;             /* 1: one pass over an index of the whole gallery */
+    size_t chunk_blocks;       /* blocks per chunk */
+    uint64_t index_bytes;      /* kernel-form bytes of the largest chunk */
+    double build_seconds;      /* building kernel forms from the segments (wall) */
+    double scan_seconds;       /* the fused kernel (wall) */
+} hers_db_search_stats;
+
+/* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */
+void hers_db_search_opts_default(hers_db_search_opts *o);
+
+/* Scores every probe of q against every slot of the snapshot (deleted and
+ * padding slots included: hers_db_snapshot_live_map tells which to keep).
+ * sr: a searcher (NULL: one is made with opts->threads). opts and stats may
+ * be NULL. *out has hers_db_snapshot_slots(s) templates. */
+hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
+                           const hers_db_search_opts *opts, hers_result **out,
+                           hers_db_search_stats *stats);
+
 /* The id of a live slot (NUL-terminated, valid until the snapshot closes),
  * NULL if the slot is deleted, padding or out of range. */
 const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot);

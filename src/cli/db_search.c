@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cli/cli_db.h"
@@ -25,59 +24,8 @@
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
 #include "hers/hers_reduce.h"
-#include "search/search_merge.h"
 
 #define CMD "search"
-
-/* Scores every probe of q against the snapshot's gallery, chunk_blocks
- * blocks at a time (0: all at once). */
-static hers_status run_search(hers_db_snapshot *snap, const hers_params *p, hers_searcher *sr,
-                              const hers_query *q, size_t chunk_blocks, unsigned threads,
-                              double *build_s, double *search_s, hers_result **out)
-{
-    size_t blocks = hers_db_snapshot_blocks(snap);
-    hers_index *ix = NULL;
-    hers_status st;
-    *build_s = *search_s = 0;
-    if (chunk_blocks == 0 || chunk_blocks >= blocks) {
-        double t0 = cli_now();
-        if ((st = hers_db_snapshot_index(snap, 0, blocks, threads, &ix)) != HERS_OK)
-            return st;
-        double t1 = cli_now();
-        st = hers_search(sr, p, ix, q, NULL, out);
-        *build_s = t1 - t0;
-        *search_s = cli_now() - t1;
-        hers_index_free(ix);
-        return st;
-    }
-    hers_result *full = NULL;
-    if ((st = hers_result_zero(p, hers_db_snapshot_mode(snap), hers_query_count(q),
-                               (size_t)hers_db_snapshot_slots(snap), hers_db_snapshot_d(snap),
-                               &full)) != HERS_OK)
-        return st;
-    for (size_t b0 = 0; b0 < blocks && st == HERS_OK; b0 += chunk_blocks) {
-        size_t nb = blocks - b0 < chunk_blocks ? blocks - b0 : chunk_blocks;
-        hers_result *part = NULL;
-        double t0 = cli_now();
-        if ((st = hers_db_snapshot_index(snap, b0, nb, threads, &ix)) != HERS_OK)
-            break;
-        double t1 = cli_now();
-        st = hers_search(sr, p, ix, q, NULL, &part);
-        *build_s += t1 - t0;
-        *search_s += cli_now() - t1;
-        hers_index_free(ix);
-        ix = NULL;
-        if (st == HERS_OK)
-            st = hers_result_place(full, b0, part);
-        hers_result_free(part);
-    }
-    if (st != HERS_OK) {
-        hers_result_free(full);
-        return st;
-    }
-    *out = full;
-    return HERS_OK;
-}
 
 int cli_db_search(int argc, char **argv)
 {
@@ -180,23 +128,12 @@ int cli_db_search(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", ppath, hers_last_error());
         goto done;
     }
-    /* chunking */
-    size_t N = hers_params_n(k.p), blocks = hers_db_snapshot_blocks(snap);
-    uint64_t per_block = (uint64_t)N * d * hers_params_num_primes(k.p) * 8u *
-                         (hers_db_snapshot_mode(snap) == HERS_MODE_BOTH_ENCRYPTED ? 2u : 1u);
-    size_t chunk = 0;
-    if (maxmem) {
-        uint64_t c = (maxmem << 20) / per_block;
-        chunk = c ? (size_t)c : 1;
-    } else {
-        long pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
-        uint64_t ram = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz : 0;
-        if (ram && per_block * blocks > ram / 2) {
-            uint64_t c = ram / 4 / per_block;
-            chunk = c ? (size_t)c : 1;
-        }
-    }
-    double t0 = cli_now(), tb = 0, ts = 0;
+    hers_db_search_opts so;
+    hers_db_search_stats ss;
+    hers_db_search_opts_default(&so);
+    so.max_index_bytes = maxmem << 20;   /* 0: half the RAM */
+    so.threads = (unsigned)threads;
+    double t0 = cli_now();
     /* gallery_public = 1: the store does not record how its segments were
      * encrypted, so "auto" assumes the worst */
     if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, hers_db_galois_key(db),
@@ -206,7 +143,7 @@ int cli_db_search(int argc, char **argv)
         goto done;
     }
     if (hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
-        run_search(snap, k.p, sr, q, chunk, (unsigned)threads, &tb, &ts, &res) != HERS_OK) {
+        hers_db_search(snap, sr, q, &so, &res, &ss) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
@@ -262,8 +199,8 @@ int cli_db_search(int argc, char **argv)
         fprintf(stderr,
                 "hers search: %zu probes x %zu slots x %zu dims (%zu live), %s: index build %.3f s,"
                 " kernel %.3f s, encrypt+other %.3f s, decrypt+rank %.3f s\n",
-                qm.rows, n, d, nl, chunk ? "streaming" : "in memory", tb, ts, t1 - t0 - tb - ts,
-                cli_now() - t1);
+                qm.rows, n, d, nl, ss.chunks > 1 ? "streaming" : "in memory", ss.build_seconds,
+                ss.scan_seconds, t1 - t0 - ss.build_seconds - ss.scan_seconds, cli_now() - t1);
 done:
     if (f && f != stdout)
         fclose(f);
