@@ -1,0 +1,305 @@
+"""hers: homomorphically encrypted representation search, from Python.
+
+A numpy-native binding of the hers C library (libhers) with the conventions
+faiss users know::
+
+    import hers
+    keys = hers.KeySet.generate("n4096")          # the key holder's keys
+    idx = hers.Index(keys, d=64)                   # an encrypted gallery, in memory
+    ids = idx.add(x)                               # x: (n, 64) unit vectors
+    D, I = idx.search(q, k=10)                     # cosine estimates and ids
+
+Vectors are quantised (round(scale * x), scale 125 by default), encrypted with
+BFV and packed dimension-major; a search scores every gallery template
+without decrypting it, and only the key holder decrypts the scores. Every
+encryption, search and decryption runs in C with the GIL released.
+See docs/python.md.
+"""
+import os
+import threading
+
+import numpy as np
+
+from . import _hers
+from ._hers import (Error, ArgumentError, NoMemoryError, FormatError, VersionError,
+                    ChecksumError, ParamsError, InsecureError, MismatchError, NoiseError,
+                    UnsupportedError, CryptoError, StateError, NotFoundError, ExistsError,
+                    NumericError, InternalError)
+
+__all__ = ["KeySet", "Index", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
+           "encrypt_query", "decrypt_results", "Error", "DEFAULT_SCALE", "version"]
+
+DEFAULT_SCALE = _hers.DEFAULT_SCALE
+
+
+def version():
+    """The version of the C library in use."""
+    return _hers.version()
+
+
+def _matrix(x, name="x", dim=None):
+    """x as a C-contiguous float32 (n, d) array: no copy when it already is one."""
+    a = np.asarray(x)
+    if a.ndim == 1 and dim is not None and a.shape[0] == dim:
+        a = a.reshape(1, dim)
+    if a.ndim != 2:
+        raise ValueError(f"{name}: need a 2-D array (n, d), got shape {a.shape}")
+    if dim is not None and a.shape[1] != dim:
+        raise ValueError(f"{name}: need {dim} columns, got {a.shape[1]}")
+    if not np.issubdtype(a.dtype, np.number):
+        raise TypeError(f"{name}: need numbers, got dtype {a.dtype}")
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
+class KeySet:
+    """A BFV key set: parameters, public and relinearisation keys, and (for
+    the key holder) the secret key. Directories use the layout of
+    `hers keygen` (params.hers, secret.key mode 0600, public.key, relin.key),
+    so keys move freely between Python and the CLI."""
+
+    def __init__(self, params, sk, pk, rk):
+        self._p, self._sk, self._pk, self._rk = params, sk, pk, rk
+        info = _hers.params_info(params)
+        self.params = info["name"] or "custom"
+        self.n = info["n"]
+        self.t = info["t"]
+
+    @classmethod
+    def generate(cls, params="n4096"):
+        p = _hers.params(params)
+        sk, pk, rk = _hers.keygen(p)
+        return cls(p, sk, pk, rk)
+
+    @classmethod
+    def load(cls, path, passphrase=None):
+        p, sk, pk, rk = _hers.load_keys(os.fspath(path), _pass(passphrase))
+        return cls(p, sk, pk, rk)
+
+    def save(self, path, passphrase=None):
+        path = os.fspath(path)
+        os.makedirs(path, mode=0o700, exist_ok=True)
+        os.chmod(path, 0o700)
+        _hers.save_keys(path, self._p, self._sk, self._pk, self._rk, _pass(passphrase))
+
+    @property
+    def has_secret(self):
+        return self._sk is not None
+
+    def public(self):
+        """The public material only (what a server or a third party gets)."""
+        return KeySet(self._p, None, self._pk, self._rk)
+
+    def _need_secret(self, what):
+        if self._sk is None:
+            raise StateError(f"{what} needs the secret key (this KeySet is public)")
+
+
+def _pass(passphrase):
+    if passphrase is None:
+        return None
+    return passphrase.encode() if isinstance(passphrase, str) else bytes(passphrase)
+
+
+class Index:
+    """An encrypted gallery in memory, searched by the key holder's probes.
+
+    add() encrypts a batch of templates (one or more blocks of N slots);
+    search() encrypts the probes, runs the fused encrypted kernel over every
+    batch and decrypts and ranks the scores. remove() hides ids from later
+    results (their ciphertexts stay until the index is rebuilt, like the
+    database before `hers compact`)."""
+
+    def __init__(self, keys, d, scale=DEFAULT_SCALE, threads=0):
+        if not isinstance(keys, KeySet):
+            raise TypeError("keys: need a hers.KeySet")
+        if not 1 <= int(d) <= 1024:
+            raise ValueError(f"d must be in 1..1024, got {d}")
+        self.keys, self.d, self.scale, self.threads = keys, int(d), int(scale), int(threads)
+        self._batches = []          # (index capsule, ids array)
+        self._removed = set()
+        self._string_ids = None     # None until the first add decides
+        self._next = 0
+        self._local = threading.local()
+
+    def __len__(self):
+        return sum(len(ids) for _, ids in self._batches) - len(self._removed)
+
+    @property
+    def ntotal(self):
+        return len(self)
+
+    def add(self, x, ids=None):
+        """Encrypts and adds the rows of x (unit vectors, shape (n, d)).
+        ids: integers or strings (default: consecutive integers). Returns
+        the ids as an array."""
+        x = _matrix(x, "x", self.d)
+        n = x.shape[0]
+        if n == 0:
+            raise ValueError("x: no rows")
+        if ids is None:
+            if self._string_ids:
+                raise ValueError("this index has string ids: give ids")
+            ids = np.arange(self._next, self._next + n, dtype=np.int64)
+            self._string_ids = False
+        else:
+            ids = list(ids) if not isinstance(ids, np.ndarray) else ids
+            if len(ids) != n:
+                raise ValueError(f"ids: {len(ids)} ids for {n} rows")
+            strings = isinstance(ids[0], str)
+            if self._string_ids is not None and strings != self._string_ids:
+                raise TypeError("ids: every id of an index must be str or every id int")
+            self._string_ids = strings
+            if strings:
+                for i in ids:
+                    if not isinstance(i, str) or not i or len(i.encode()) > 255 or \
+                            any(ord(c) < 32 or ord(c) == 127 for c in i):
+                        raise ValueError(f"invalid id {i!r}: 1..255 bytes, no control characters")
+                ids = np.array(ids, dtype=object)
+            else:
+                ids = np.asarray(ids, dtype=np.int64)
+        q = _hers.quantize(x, n, self.d, self.scale)
+        self.keys._need_secret("Index.add")
+        g = _hers.enroll(self.keys._p, self.keys._sk, None, q, n, self.d, self.scale,
+                         self.threads)
+        ix = _hers.index_build(self.keys._p, g, self.threads)
+        self._batches.append((ix, ids))
+        if not self._string_ids:
+            self._next = max(self._next, int(ids.max()) + 1)
+        return ids
+
+    def remove(self, ids):
+        """Hides ids from later searches. Returns how many were present."""
+        present = set()
+        for _, b in self._batches:
+            present.update(b.tolist())
+        gone = [i for i in (ids.tolist() if isinstance(ids, np.ndarray) else list(ids))
+                if i in present and i not in self._removed]
+        self._removed.update(gone)
+        return len(gone)
+
+    def _searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:   # one per thread: a searcher runs one search at a time
+            s = self._local.searcher = _hers.searcher(self.threads)
+        return s
+
+    def search_scores(self, q):
+        """Integer encrypted-then-decrypted scores <q(x), q(y)>, shape (nq, ntotal
+        including removed), and the ids in the same column order."""
+        self.keys._need_secret("Index.search")
+        q = _matrix(q, "q", self.d)
+        m = q.shape[0]
+        if m == 0:
+            raise ValueError("q: no rows")
+        qq = _hers.quantize(q, m, self.d, self.scale)
+        query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, self.d, self.scale)
+        cols, allids = [], []
+        for ix, ids in self._batches:
+            r = _hers.search(self._searcher(), self.keys._p, ix, query)
+            sc = np.frombuffer(_hers.result_decrypt(self.keys._p, self.keys._sk, r),
+                               dtype=np.int64).reshape(m, -1)
+            cols.append(sc[:, :len(ids)])
+            allids.append(ids)
+        if not cols:
+            return np.zeros((m, 0), np.int64), np.zeros(0, np.int64)
+        return np.concatenate(cols, axis=1), np.concatenate(allids)
+
+    def search(self, q, k=10):
+        """(D, I): the k best cosine estimates (float32, score / scale^2) and
+        their ids per probe, best first (ties: earlier added first); -1 (or
+        None for string ids) and -inf pad when fewer than k remain."""
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        scores, ids = self.search_scores(q)
+        m = scores.shape[0]
+        if self._removed:
+            keep = np.array([i not in self._removed for i in ids.tolist()], dtype=bool)
+            scores, ids = scores[:, keep], ids[keep]
+        kk = min(k, scores.shape[1])
+        D = np.full((m, k), -np.inf, dtype=np.float32)
+        I = np.full((m, k), None, dtype=object) if self._string_ids else \
+            np.full((m, k), -1, dtype=np.int64)
+        if kk:
+            order = np.argsort(-scores, axis=1, kind="stable")[:, :kk]
+            D[:, :kk] = np.take_along_axis(scores, order, axis=1) / float(self.scale) ** 2
+            I[:, :kk] = ids[order]
+        return D, I
+
+    def search_bytes(self, query_bytes):
+        """Server side of the protocol over bytes: the encrypted query record
+        (encrypt_query) in, one result record per batch out (a list of bytes,
+        in batch order; decrypt_results takes it)."""
+        query = _hers.query_from_bytes(self.keys._p, query_bytes)
+        out = []
+        for ix, _ in self._batches:
+            r = _hers.search(self._searcher(), self.keys._p, ix, query)
+            out.append(_hers.result_to_bytes(self.keys._p, r))
+        return out
+
+
+def encrypt_query(keys, q, scale=DEFAULT_SCALE):
+    """Key holder: the query record (bytes) of the probes q (n, d)."""
+    keys._need_secret("encrypt_query")
+    q = _matrix(q, "q")
+    qq = _hers.quantize(q, q.shape[0], q.shape[1], int(scale))
+    query = _hers.query_encrypt(keys._p, keys._sk, qq, q.shape[0], q.shape[1], int(scale))
+    return _hers.query_to_bytes(keys._p, query)
+
+
+def decrypt_results(keys, results):
+    """Key holder: integer scores (nq, templates) from result records (bytes,
+    or the list Index.search_bytes returns; padding slots included)."""
+    keys._need_secret("decrypt_results")
+    if isinstance(results, (bytes, bytearray, memoryview)):
+        results = [results]
+    cols = []
+    for b in results:
+        r = _hers.result_from_bytes(keys._p, bytes(b))
+        m, n = _hers.result_shape(r)
+        cols.append(np.frombuffer(_hers.result_decrypt(keys._p, keys._sk, r),
+                                  dtype=np.int64).reshape(m, n))
+    return np.concatenate(cols, axis=1)
+
+
+class Model:
+    """A dimensionality reduction (PCA or DeepMDS++) in the model file format
+    of `hers fit` (checksummed, versioned)."""
+
+    def __init__(self, capsule):
+        self._m = capsule
+        self.in_dim, self.out_dim, self.id = _hers.model_dims(capsule)
+
+    def transform(self, x):
+        x = _matrix(x, "x", self.in_dim)
+        out = _hers.model_apply(self._m, x, x.shape[0], self.in_dim)
+        return np.frombuffer(out, dtype=np.float32).reshape(x.shape[0], self.out_dim)
+
+    def save(self, path):
+        _hers.model_save(self._m, os.fspath(path))
+
+    @classmethod
+    def load(cls, path):
+        return cls(_hers.model_load(os.fspath(path)))
+
+
+def fit_pca(x, dim):
+    x = _matrix(x)
+    return Model(_hers.pca_fit(x, x.shape[0], x.shape[1], int(dim)))
+
+
+def fit_deepmds(x, labels, dim):
+    x = _matrix(x)
+    lab = np.ascontiguousarray(np.asarray(labels), dtype=np.int32)
+    if lab.shape != (x.shape[0],):
+        raise ValueError(f"labels: need shape ({x.shape[0]},), got {lab.shape}")
+    return Model(_hers.deepmds_fit(x, lab, x.shape[0], x.shape[1], int(dim)))
+
+
+def intrinsic_dimension(x, method="geodesic", k=0, sample=-1, full=False):
+    """The intrinsic dimensionality of the rows of x (the geodesic estimator
+    of the HERS paper by default; "twonn" and "mle" too). full=True returns
+    the estimator's details as a dict."""
+    x = _matrix(x)
+    r = _hers.intrinsic_dimension(x, x.shape[0], x.shape[1], method, int(k), int(sample))
+    return r if full else r["id"]

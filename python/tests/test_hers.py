@@ -1,0 +1,231 @@
+"""pytest suite of the hers Python package (run by `make check` through ctest)."""
+import os
+import resource
+import threading
+
+import numpy as np
+import pytest
+
+import hers
+
+SEED = int(os.environ.get("HERS_TEST_SEED", "20261205"))
+print(f"seed {SEED}")
+
+
+@pytest.fixture(scope="module")
+def keys():
+    return hers.KeySet.generate("n4096")
+
+
+def unit_rows(rng, n, d, shrink=0.999):
+    x = rng.normal(size=(n, d))
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return (x * shrink).astype(np.float32)   # norms < 1: no rescaling in the quantiser
+
+
+def np_quantize(x, s=hers.DEFAULT_SCALE):
+    v = x.astype(np.float64) * s
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5)   # round half away from zero
+    return np.clip(q, -s, s).astype(np.int64)
+
+
+@pytest.mark.parametrize("d,n", [(16, 5000), (64, 300)])
+def test_scores_exact(keys, d, n):
+    rng = np.random.default_rng(SEED + d)
+    g, q = unit_rows(rng, n, d), unit_rows(rng, 3, d)
+    idx = hers.Index(keys, d)
+    idx.add(g[: n // 2])
+    idx.add(g[n // 2:])                       # two batches, partial blocks
+    scores, ids = idx.search_scores(q)
+    want = np_quantize(q) @ np_quantize(g).T
+    assert scores.shape == (3, n)
+    assert np.array_equal(scores, want)
+    assert np.array_equal(ids, np.arange(n))
+
+
+def test_search_topk(keys):
+    rng = np.random.default_rng(SEED)
+    g = unit_rows(rng, 2000, 32)
+    idx = hers.Index(keys, 32)
+    idx.add(g)
+    D, I = idx.search(g[[7, 1999]], k=5)
+    assert D.dtype == np.float32 and I.dtype == np.int64 and D.shape == (2, 5)
+    assert list(I[:, 0]) == [7, 1999]
+    want = np_quantize(g[[7, 1999]]) @ np_quantize(g).T
+    for r in range(2):
+        order = np.argsort(-want[r], kind="stable")[:5]
+        assert list(I[r]) == list(order)
+        assert np.allclose(D[r], want[r][order] / hers.DEFAULT_SCALE ** 2)
+    # k beyond the gallery: -1 / -inf padding
+    small = hers.Index(keys, 32)
+    small.add(g[:3])
+    D, I = small.search(g[:1], k=5)
+    assert list(I[0, 3:]) == [-1, -1] and np.all(np.isneginf(D[0, 3:]))
+
+
+def test_string_ids_and_remove(keys):
+    rng = np.random.default_rng(SEED + 1)
+    g = unit_rows(rng, 10, 8)
+    idx = hers.Index(keys, 8)
+    names = [f"person-{i}" for i in range(10)]
+    out = idx.add(g, ids=names)
+    assert out.dtype == object and len(idx) == 10
+    D, I = idx.search(g[3], k=2)
+    assert I[0, 0] == "person-3" and I.dtype == object
+    assert idx.remove(["person-3", "nobody"]) == 1
+    assert len(idx) == 9
+    D, I = idx.search(g[3], k=10)
+    assert "person-3" not in list(I[0]) and I[0, 9] is None
+    with pytest.raises(TypeError):
+        idx.add(g[:1], ids=[5])
+    with pytest.raises(ValueError):
+        idx.add(g[:1], ids=["tab\there"])
+
+
+def test_input_conversion(keys):
+    rng = np.random.default_rng(SEED + 2)
+    wide = unit_rows(rng, 50, 32)
+    g64 = wide.astype(np.float64)
+    idx = hers.Index(keys, 16)
+    nc = np.zeros((50, 32), np.float32)
+    nc[:, ::2] = wide[:, :16]
+    view = nc[:, ::2]                          # non-contiguous
+    assert not view.flags["C_CONTIGUOUS"]
+    idx.add(view)
+    idx.add(g64[:, :16] / np.linalg.norm(g64[:, :16], axis=1, keepdims=True) * 0.999)
+    idx.add((wide[:2, :16] / np.linalg.norm(wide[:2, :16], axis=1, keepdims=True)).tolist())
+    assert len(idx) == 102
+    with pytest.raises(ValueError, match="columns"):
+        idx.add(wide)                          # 32 columns for d = 16
+    with pytest.raises(ValueError, match="2-D"):
+        idx.add(np.zeros((2, 2, 16), np.float32))
+    with pytest.raises(TypeError):
+        idx.add(np.array([["a"] * 16]))
+    with pytest.raises(hers.ArgumentError, match="norm"):
+        idx.add(np.full((1, 16), 3.0))         # not a unit vector: the library refuses
+    with pytest.raises(ValueError):
+        hers.Index(keys, 0)
+
+
+def test_errors_are_mapped(keys, tmp_path):
+    with pytest.raises(hers.ArgumentError) as e:
+        hers.KeySet.generate("n1234")
+    assert isinstance(e.value, hers.Error) and "n1234" in str(e.value)
+    assert e.value.status == 1 and str(e.value).startswith("unknown parameter set")
+    with pytest.raises(hers.Error):
+        hers.KeySet.load(tmp_path / "missing")
+    q = hers.encrypt_query(keys, unit_rows(np.random.default_rng(3), 1, 8))
+    bad = bytearray(q)
+    bad[len(bad) // 2] ^= 1
+    idx = hers.Index(keys, 8)
+    idx.add(unit_rows(np.random.default_rng(4), 4, 8))
+    with pytest.raises((hers.ChecksumError, hers.FormatError)):
+        idx.search_bytes(bytes(bad))
+    with pytest.raises(hers.StateError):
+        hers.Index(keys.public(), 8).add(unit_rows(np.random.default_rng(5), 1, 8))
+
+
+def test_keys_save_load(keys, tmp_path):
+    keys.save(tmp_path / "k")
+    assert oct(os.stat(tmp_path / "k" / "secret.key").st_mode & 0o777) == "0o600"
+    k2 = hers.KeySet.load(tmp_path / "k")
+    g = unit_rows(np.random.default_rng(6), 20, 8)
+    idx = hers.Index(k2, 8)
+    idx.add(g)
+    assert idx.search(g[4], k=1)[1][0, 0] == 4
+    keys.save(tmp_path / "p", passphrase="correct horse")
+    with pytest.raises(hers.CryptoError):
+        hers.KeySet.load(tmp_path / "p")
+    with pytest.raises(hers.CryptoError):
+        hers.KeySet.load(tmp_path / "p", passphrase="wrong")
+    assert hers.KeySet.load(tmp_path / "p", passphrase="correct horse").has_secret
+    pub = keys.public()
+    pub.save(tmp_path / "pub")
+    assert not (tmp_path / "pub" / "secret.key").exists()
+    assert not hers.KeySet.load(tmp_path / "pub").has_secret
+
+
+def test_protocol_bytes(keys):
+    rng = np.random.default_rng(SEED + 7)
+    g, q = unit_rows(rng, 5000, 16), unit_rows(rng, 2, 16)
+    server = hers.Index(keys, 16)
+    server.add(g)
+    query = hers.encrypt_query(keys, q)                  # key holder
+    assert isinstance(query, bytes)
+    results = server.search_bytes(query)                 # server: never decrypts
+    scores = hers.decrypt_results(keys, results)[:, :5000]
+    assert np.array_equal(scores, np_quantize(q) @ np_quantize(g).T)
+
+
+def test_threads_search_concurrently(keys):
+    rng = np.random.default_rng(SEED + 8)
+    g = unit_rows(rng, 4096, 64)
+    idx = hers.Index(keys, 64)
+    idx.add(g)
+    want = idx.search_scores(g[:4])[0]
+    got, errors = [None, None], []
+
+    def run(i):
+        try:
+            for _ in range(3):
+                got[i] = idx.search_scores(g[:4])[0]
+        except Exception as e:   # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    assert all(np.array_equal(x, want) for x in got)
+
+
+def test_no_rss_growth(keys):
+    rng = np.random.default_rng(SEED + 9)
+    g, q = unit_rows(rng, 4, 4), unit_rows(rng, 1, 4)
+
+    def rss_kb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * resource.getpagesize() // 1024
+
+    for i in range(1000):
+        idx = hers.Index(keys, 4)
+        idx.add(g)
+        idx.search(q, k=2)
+        if i == 99:
+            base = rss_kb()
+    growth = rss_kb() - base
+    assert growth < 16 * 1024, f"RSS grew by {growth} KiB over 900 add/search calls"
+
+
+def test_models_and_intrinsic_dimension(tmp_path):
+    rng = np.random.default_rng(SEED + 10)
+    latent = rng.normal(size=(600, 3))
+    x = (latent @ rng.normal(size=(3, 40))).astype(np.float32)
+    m = hers.fit_pca(x, 8)
+    assert (m.in_dim, m.out_dim) == (40, 8)
+    y = m.transform(x)
+    assert y.shape == (600, 8) and np.allclose(np.linalg.norm(y, axis=1), 1, atol=1e-4)
+    m.save(tmp_path / "m.model")
+    assert np.array_equal(hers.Model.load(tmp_path / "m.model").transform(x), y)
+    idim = hers.intrinsic_dimension(x, sample=600)
+    assert 1 <= idim <= 6
+    labels = np.repeat(np.arange(60), 10)
+    dm = hers.fit_deepmds(x, labels, 4)
+    assert dm.transform(x[:5]).shape == (5, 4)
+
+
+def test_pip_install_offline(tmp_path):
+    """pip install ./python --no-build-isolation works offline (Debian's setuptools)."""
+    import subprocess
+    import sys
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    r = subprocess.run([sys.executable, "-m", "pip", "install", "--no-build-isolation", "--no-deps",
+                        "--no-index", "--target", str(tmp_path / "site"), "-q", here],
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    r = subprocess.run([sys.executable, "-c", "import hers, sys; print(hers.__file__, hers.version())"],
+                       env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and str(tmp_path) in r.stdout, r.stderr
