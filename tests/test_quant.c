@@ -7,6 +7,7 @@
 
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
+#include "hers/hers_search.h"
 #include "support/check.h"
 
 /* Exact max over ||x|| <= 1 of ||q(x)||^2 for small (d, s): choose nonzero
@@ -111,6 +112,41 @@ static void test_bound(void)
     CHECK_EQ_U64(hers_quant_min_modulus(64, 125), 33283);
     CHECK_EQ_U64(hers_quant_score_bound(0, 125), 0);
     CHECK_EQ_U64(hers_quant_score_bound(64, 0), 0);
+    /* The edges of every regime against an exact integer oracle: B is the
+     * largest integer with B <= d s^2, B <= 4 s^2 and 4B - 4s^2 - d <= 4 s
+     * sqrt(d), i.e. (4B - 4s^2 - d)^2 <= 16 s^2 d when the left side is >= 0. */
+    static const uint32_t scales[] = {1, 2, 3, 125, 126, 500, 4096, 32766, 32767};
+    for (size_t si = 0; si < sizeof scales / sizeof scales[0]; si++) {
+        uint32_t s = scales[si];
+        uint64_t s2 = (uint64_t)s * s;
+        size_t ds[] = {1, 2, 3, 4, 63, 64, 65, (size_t)(4 * s2 - 1), (size_t)(4 * s2),
+                       (size_t)(4 * s2 + 1), HERS_QUANT_MAX_DIM - 1, HERS_QUANT_MAX_DIM};
+        for (size_t di = 0; di < sizeof ds / sizeof ds[0]; di++) {
+            size_t d = ds[di];
+            if (d < 1 || d > HERS_QUANT_MAX_DIM)
+                continue;
+            uint64_t lim = (uint64_t)d * s2 < 4 * s2 ? (uint64_t)d * s2 : 4 * s2;
+#define FITS(B) ((__int128)4 * (B) - 4 * (__int128)s2 - (__int128)d < 0 ||                          \
+                 ((__int128)4 * (B) - 4 * (__int128)s2 - (__int128)d) *                            \
+                         ((__int128)4 * (B) - 4 * (__int128)s2 - (__int128)d) <=                   \
+                     (__int128)16 * s2 * d)
+            /* start near the real value, then step to the exact largest B */
+            long double est = (long double)s + sqrtl((long double)d) / 2;
+            uint64_t want = (uint64_t)(est * est);
+            if (want > lim)
+                want = lim;
+            while (want > 0 && !FITS(want))
+                want--;
+            while (want < lim && FITS(want + 1))
+                want++;
+#undef FITS
+            CHECK_EQ_U64(hers_quant_score_bound(d, s), want);
+            CHECK_EQ_U64(hers_search_score_bound(d, s), want);   /* the same function */
+        }
+    }
+    CHECK_EQ_U64(hers_quant_score_bound(HERS_QUANT_MAX_DIM + 1, 125), 0);
+    CHECK_EQ_U64(hers_quant_score_bound(64, HERS_QUANT_MAX_SCALE + 1), 0);
+    CHECK_EQ_U64(hers_search_score_bound(64, HERS_QUANT_MAX_SCALE + 1), 0);
     /* (b) against a floating-point evaluation, with integer-exact corners. */
     for (int i = 0; i < 2000; i++) {
         size_t d = 1 + test_rand() % 4096;

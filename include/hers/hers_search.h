@@ -67,6 +67,7 @@
 #include <stdint.h>
 
 #include "hers/hers_bfv.h"
+#include "hers/hers_quant.h"
 #include "hers/hers_status.h"
 
 #ifdef __cplusplus
@@ -76,8 +77,8 @@ extern "C" {
 #define HERS_SEARCH_MAX_D 1024
 #define HERS_SEARCH_MAX_N ((size_t)1 << 32)
 #define HERS_SEARCH_MAX_ID 255        /* bytes per template id */
-#define HERS_SEARCH_DEFAULT_SCALE 125 /* = HERS_QUANT_DEFAULT_SCALE */
-#define HERS_SEARCH_MAX_SCALE 32767   /* = HERS_QUANT_MAX_SCALE */
+#define HERS_SEARCH_DEFAULT_SCALE HERS_QUANT_DEFAULT_SCALE
+#define HERS_SEARCH_MAX_SCALE HERS_QUANT_MAX_SCALE
 
 /* Versions of the records this module writes (docs/formats.md); readers of
  * the result record accept versions 1 (full) and 2 (compact). */
@@ -85,11 +86,9 @@ extern "C" {
 #define HERS_QUERY_RECORD_VERSION 1
 #define HERS_RESULT_RECORD_VERSION 2
 
-/* Worst-case |<q(x), q(y)>| of quantised unit vectors, dimension d, scale s:
- * min(d s^2, floor((s + sqrt(d)/2)^2), 4 s^2), exact in integers; the same
- * value as hers_quant_score_bound (hers_quant.h; the search layer sits below
- * the reduce layer, so it carries its own copy, and a test keeps the two
- * equal). 0 if d or s is out of range. */
+/* Worst-case |<q(x), q(y)>| of quantised unit vectors: hers_quant_score_bound
+ * (hers_quant.h), the one implementation of the no-wrap bound; kept under
+ * this name for the search API. 0 if d or s is out of range. */
 uint64_t hers_search_score_bound(size_t d, uint32_t scale);
 /* HERS_OK if t > 2 * bound (no score can wrap mod t), HERS_ERR_PARAMS with
  * a message naming d, s, t and the bound otherwise. */

@@ -36,13 +36,19 @@ int32_t hers_quant_value(double x, uint32_t s)
     return (int32_t)round(y); /* half away from zero: symmetric in sign */
 }
 
-static uint64_t isqrt_u64(uint64_t n)
+/* floor(sqrt(x)), exact for every 64-bit x (digit-by-digit, no floating
+ * point: the no-wrap bound must never round up or down by one). */
+static uint64_t isqrt_u64(uint64_t x)
 {
-    uint64_t r = (uint64_t)sqrtl((long double)n);
-    while (r > 0 && r * r > n)
-        r--;
-    while ((r + 1) * (r + 1) <= n)
-        r++;
+    uint64_t r = 0;
+    for (uint64_t b = UINT64_C(1) << 62; b; b >>= 2) {
+        if (x >= r + b) {
+            x -= r + b;
+            r = (r >> 1) + b;
+        } else {
+            r >>= 1;
+        }
+    }
     return r;
 }
 

@@ -5,6 +5,7 @@
 #include <sodium.h>
 
 #include "hers/hers_mem.h"
+#include "hers/hers_quant.h"
 
 #include "search/search_internal.h"
 
@@ -219,31 +220,9 @@ int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, u
 
 /* ------------------------------------------------------------ score bound */
 
-static uint64_t isqrt64(uint64_t x)
-{
-    uint64_t r = 0;
-    for (uint64_t b = UINT64_C(1) << 62; b; b >>= 2) {
-        if (x >= r + b) {
-            x -= r + b;
-            r = (r >> 1) + b;
-        } else {
-            r >>= 1;
-        }
-    }
-    return r;
-}
-
 uint64_t hers_search_score_bound(size_t d, uint32_t s)
 {
-    if (d == 0 || d > ((size_t)1 << 20) || s == 0 || s > HERS_SEARCH_MAX_SCALE)
-        return 0;
-    uint64_t s2 = (uint64_t)s * s, a = (uint64_t)d * s2, c = 4 * s2;
-    /* (s + sqrt(d)/2)^2 = (4 s^2 + d + 4 s sqrt(d)) / 4; with an integer A,
-     * floor((A + y) / 4) = floor((A + floor(y)) / 4), and
-     * floor(4 s sqrt(d)) = isqrt(16 s^2 d) (16 s^2 d < 2^55). */
-    uint64_t b = (4 * s2 + d + isqrt64(16 * s2 * d)) / 4;
-    uint64_t m = a < b ? a : b;
-    return m < c ? m : c;
+    return hers_quant_score_bound(d, s);   /* the one bound (hers_quant.h) */
 }
 
 hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t)
