@@ -23,6 +23,7 @@
 #include <hers/hers_reduce.h>
 #include <hers/hers_search.h>
 #include <hers/hers_serial.h>
+#include <hers/hers_store.h>
 #include <hers/hers_version.h>
 
 /* ------------------------------------------------------------ errors */
@@ -527,6 +528,339 @@ FROM_BYTES(result, hers_result, hers_result_deserialize)
 TO_BYTES(gallery, hers_gallery, hers_gallery_serialize)
 FROM_BYTES(gallery, hers_gallery, hers_gallery_deserialize)
 
+
+/* ------------------------------------------------------------ gallery database (hers_store.h) */
+
+/* A database handle travels in a capsule around this box so that close()
+ * can release the LMDB environment before the capsule dies (LMDB allows one
+ * handle per environment per process). The Python layer serialises writes
+ * and close against searches with a lock (hers_store.h: reads from several
+ * threads, one write at a time). */
+typedef struct pydb {
+    hers_db *db;
+} pydb;
+
+static void db_destroy(PyObject *cap)
+{
+    pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
+    if (b) {
+        hers_db_close(b->db);
+        PyMem_Free(b);
+    }
+}
+
+static hers_db *db_get(PyObject *cap)
+{
+    pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
+    if (!b)
+        return NULL;
+    if (!b->db) {
+        PyErr_SetString(status_errors[HERS_ERR_STATE], "the database is closed");
+        return NULL;
+    }
+    return b->db;
+}
+
+/* db_create(dir, params, pk, rk|None) */
+static PyObject *py_db_create(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *dir;
+    PyObject *pc, *pkc, *rkc;
+    if (!PyArg_ParseTuple(args, "sOOO", &dir, &pc, &pkc, &rkc))
+        return NULL;
+    hers_params *p = params_get(pc);
+    hers_public_key *pk = public_key_get(pkc);
+    hers_relin_key *rk = rkc == Py_None ? NULL : relin_key_get(rkc);
+    if (!p || !pk || PyErr_Occurred())
+        return NULL;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_create(dir, p, pk, rk, NULL, 0);
+    Py_END_ALLOW_THREADS
+    if (s)
+        return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* db_open(dir, readonly) -> db */
+static PyObject *py_db_open(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *dir;
+    int readonly;
+    if (!PyArg_ParseTuple(args, "sp", &dir, &readonly))
+        return NULL;
+    pydb *b = PyMem_Malloc(sizeof *b);
+    if (!b)
+        return PyErr_NoMemory();
+    b->db = NULL;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_open(dir, readonly, &b->db);
+    Py_END_ALLOW_THREADS
+    if (s) {
+        PyMem_Free(b);
+        return raise_status(s);
+    }
+    PyObject *c = PyCapsule_New(b, "hers.db", db_destroy);
+    if (!c) {
+        hers_db_close(b->db);
+        PyMem_Free(b);
+    }
+    return c;
+}
+
+static PyObject *py_db_close(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap))
+        return NULL;
+    pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
+    if (!b)
+        return NULL;
+    hers_db_close(b->db);
+    b->db = NULL;
+    Py_RETURN_NONE;
+}
+
+/* db_info(db) -> dict */
+static PyObject *py_db_info(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap;
+    if (!PyArg_ParseTuple(args, "O", &cap))
+        return NULL;
+    hers_db *db = db_get(cap);
+    if (!db)
+        return NULL;
+    hers_db_info in;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_get_info(db, &in);
+    Py_END_ALLOW_THREADS
+    if (s)
+        return raise_status(s);
+    return Py_BuildValue("{s:n,s:K,s:s,s:i,s:n,s:I,s:s,s:K,s:K,s:K,s:K,s:K}",
+                         "N", (Py_ssize_t)in.N, "t", (unsigned long long)in.t,
+                         "params", in.params_name, "has_gallery", in.has_gallery,
+                         "d", (Py_ssize_t)in.d, "scale", (unsigned)in.scale,
+                         "mode", hers_search_mode_name(in.mode),
+                         "next_slot", (unsigned long long)in.next_slot,
+                         "live", (unsigned long long)in.live,
+                         "segments", (unsigned long long)in.segments,
+                         "blocks", (unsigned long long)in.blocks,
+                         "file_bytes", (unsigned long long)in.file_bytes);
+}
+
+/* db_check_key(db, sk): MismatchError unless sk is the database's key. */
+static PyObject *py_db_check_key(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *skc;
+    if (!PyArg_ParseTuple(args, "OO", &cap, &skc))
+        return NULL;
+    hers_db *db = db_get(cap);
+    hers_secret_key *sk = db ? secret_key_get(skc) : NULL;
+    if (!db || !sk)
+        return NULL;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_check_secret_key(db, sk);
+    Py_END_ALLOW_THREADS
+    if (s)
+        return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* A list of str as UTF-8 C strings (pointers into the list's str objects,
+ * valid while `list` lives). NULL with an exception on anything else. */
+static const char **id_strings(PyObject *list, Py_ssize_t want)
+{
+    if (!PyList_Check(list) || PyList_GET_SIZE(list) != want) {
+        PyErr_Format(PyExc_ValueError, "ids: need a list of %zd str", want);
+        return NULL;
+    }
+    const char **v = PyMem_Calloc((size_t)(want ? want : 1), sizeof *v);
+    if (!v)
+        return (const char **)PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < want; i++) {
+        PyObject *o = PyList_GET_ITEM(list, i);
+        Py_ssize_t len;
+        v[i] = PyUnicode_Check(o) ? PyUnicode_AsUTF8AndSize(o, &len) : NULL;
+        if (!v[i]) {
+            if (!PyErr_Occurred())
+                PyErr_Format(PyExc_TypeError, "ids[%zd]: need a str", i);
+            PyMem_Free(v);
+            return NULL;
+        }
+        const char *why = hers_id_problem(v[i], (size_t)len);
+        if (why || strlen(v[i]) != (size_t)len) {
+            PyErr_Format(PyExc_ValueError, "ids[%zd] = %R: %s", i, o, why ? why : "NUL byte");
+            PyMem_Free(v);
+            return NULL;
+        }
+    }
+    return v;
+}
+
+/* db_enroll(db, sk, values int32 buffer, m, d, ids list[str], scale, threads) -> first slot */
+static PyObject *py_db_enroll(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *skc, *vo, *idl;
+    Py_ssize_t m, d;
+    unsigned int scale, threads;
+    if (!PyArg_ParseTuple(args, "OOOnnOII", &cap, &skc, &vo, &m, &d, &idl, &scale, &threads))
+        return NULL;
+    hers_db *db = db_get(cap);
+    hers_secret_key *sk = db ? secret_key_get(skc) : NULL;
+    if (!db || !sk)
+        return NULL;
+    if (m <= 0 || d <= 0) {
+        PyErr_SetString(PyExc_ValueError, "db_enroll: m and d must be positive");
+        return NULL;
+    }
+    const char **ids = id_strings(idl, m);
+    if (!ids)
+        return NULL;
+    Py_buffer v;
+    if (get_array(vo, &v, "i", 4, m * d, "db_enroll") != 0) {
+        PyMem_Free(ids);
+        return NULL;
+    }
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    o.scale = scale;
+    o.threads = threads;
+    uint64_t first = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_enroll(db, sk, NULL, (const int32_t *)v.buf, (size_t)m, (size_t)d,
+                       (const char *const *)ids, &o, &first);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&v);
+    PyMem_Free(ids);
+    return s ? raise_status(s) : PyLong_FromUnsignedLongLong(first);
+}
+
+/* db_enroll_gallery(db, params, gallery, ids list[str], scale, threads): a
+ * gallery encrypted in memory (offset 0: it starts at a fresh block), stored
+ * unchanged through its serialised record. */
+static PyObject *py_db_enroll_gallery(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *pc, *gc, *idl;
+    unsigned int scale, threads;
+    if (!PyArg_ParseTuple(args, "OOOOII", &cap, &pc, &gc, &idl, &scale, &threads))
+        return NULL;
+    hers_db *db = db_get(cap);
+    hers_params *p = db ? params_get(pc) : NULL;
+    hers_gallery *g = p ? gallery_get(gc) : NULL;
+    if (!db || !p || !g)
+        return NULL;
+    Py_ssize_t m = PyList_Check(idl) ? PyList_GET_SIZE(idl) : -1;
+    const char **ids = id_strings(idl, m);
+    if (!ids)
+        return NULL;
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    o.scale = scale;
+    o.threads = threads;
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_gallery_serialize(p, g, &rec, &len);
+    if (!s)
+        s = hers_db_enroll_record(db, rec, len, 0, (size_t)m, (const char *const *)ids, &o, NULL);
+    Py_END_ALLOW_THREADS
+    hers_free(rec);
+    PyMem_Free(ids);
+    if (s)
+        return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* db_delete(db, ids list[str]) */
+static PyObject *py_db_delete(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *idl;
+    if (!PyArg_ParseTuple(args, "OO", &cap, &idl))
+        return NULL;
+    hers_db *db = db_get(cap);
+    if (!db)
+        return NULL;
+    Py_ssize_t m = PyList_Check(idl) ? PyList_GET_SIZE(idl) : -1;
+    const char **ids = id_strings(idl, m);
+    if (!ids)
+        return NULL;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_delete(db, (const char *const *)ids, (size_t)m);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(ids);
+    if (s)
+        return raise_status(s);
+    Py_RETURN_NONE;
+}
+
+/* db_search(db, searcher, query) -> (result, ids): the result over every slot
+ * of one snapshot and, per slot, its id (str) or None (deleted, padding). */
+static PyObject *py_db_search(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cap, *sc, *qc;
+    if (!PyArg_ParseTuple(args, "OOO", &cap, &sc, &qc))
+        return NULL;
+    hers_db *db = db_get(cap);
+    hers_searcher *sr = db ? searcher_get(sc) : NULL;
+    hers_query *q = sr ? query_get(qc) : NULL;
+    if (!db || !sr || !q)
+        return NULL;
+    hers_db_snapshot *snap = NULL;
+    hers_result *r = NULL;
+    hers_status s;
+    uint64_t slots = 0;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_db_snapshot_open(db, &snap);
+    if (!s) {
+        slots = hers_db_snapshot_slots(snap);
+        if (slots)
+            s = hers_db_search(snap, sr, q, NULL, &r, NULL);
+    }
+    Py_END_ALLOW_THREADS
+    if (s) {
+        hers_db_snapshot_close(snap);
+        return raise_status(s);
+    }
+    PyObject *ids = PyList_New((Py_ssize_t)slots);
+    for (uint64_t x = 0; ids && x < slots; x++) {
+        const char *id = hers_db_snapshot_id(snap, x);
+        PyObject *o = id ? PyUnicode_DecodeUTF8(id, (Py_ssize_t)strlen(id), "strict")
+                         : Py_NewRef(Py_None);
+        if (!o)
+            Py_CLEAR(ids);
+        else
+            PyList_SET_ITEM(ids, (Py_ssize_t)x, o);
+    }
+    hers_db_snapshot_close(snap);
+    if (!ids) {
+        hers_result_free(r);
+        return NULL;
+    }
+    if (!r)
+        return Py_BuildValue("(ON)", Py_None, ids);
+    PyObject *rc = result_wrap(r);
+    if (!rc) {
+        Py_DECREF(ids);
+        return NULL;
+    }
+    return Py_BuildValue("(NN)", rc, ids);
+}
+
 /* ------------------------------------------------------------ reduction */
 
 static PyObject *py_intrinsic_dimension(PyObject *self, PyObject *args)
@@ -724,6 +1058,15 @@ static PyMethodDef methods[] = {
     {"model_dims", py_model_dims, METH_VARARGS, "model_dims(m) -> (in, out, id)"},
     {"model_save", py_model_save, METH_VARARGS, "model_save(m, path)"},
     {"model_load", py_model_load, METH_VARARGS, "model_load(path) -> model"},
+    {"db_create", py_db_create, METH_VARARGS, "db_create(dir, p, pk, rk|None)"},
+    {"db_open", py_db_open, METH_VARARGS, "db_open(dir, readonly) -> db"},
+    {"db_close", py_db_close, METH_VARARGS, "db_close(db)"},
+    {"db_info", py_db_info, METH_VARARGS, "db_info(db) -> dict"},
+    {"db_check_key", py_db_check_key, METH_VARARGS, "db_check_key(db, sk)"},
+    {"db_enroll", py_db_enroll, METH_VARARGS, "db_enroll(db, sk, values, m, d, ids, scale, threads)"},
+    {"db_enroll_gallery", py_db_enroll_gallery, METH_VARARGS, "db_enroll_gallery(db, p, g, ids, scale, threads)"},
+    {"db_delete", py_db_delete, METH_VARARGS, "db_delete(db, ids)"},
+    {"db_search", py_db_search, METH_VARARGS, "db_search(db, searcher, query) -> (result|None, ids)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hers",

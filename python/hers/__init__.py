@@ -26,7 +26,7 @@ from ._hers import (Error, ArgumentError, NoMemoryError, FormatError, VersionErr
                     UnsupportedError, CryptoError, StateError, NotFoundError, ExistsError,
                     NumericError, InternalError)
 
-__all__ = ["KeySet", "Index", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
+__all__ = ["KeySet", "Index", "DbIndex", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
            "encrypt_query", "decrypt_results", "Error", "DEFAULT_SCALE", "version"]
 
 DEFAULT_SCALE = _hers.DEFAULT_SCALE
@@ -94,6 +94,21 @@ class KeySet:
             raise StateError(f"{what} needs the secret key (this KeySet is public)")
 
 
+def _topk(scores, ids, k, scale, string_ids):
+    """The k best columns of scores per row, best first (ties: earlier
+    column first), as (D float32 = score / scale^2, I), padded with -inf and
+    -1 (None for string ids)."""
+    m = scores.shape[0]
+    kk = min(k, scores.shape[1])
+    D = np.full((m, k), -np.inf, dtype=np.float32)
+    I = np.full((m, k), None, dtype=object) if string_ids else np.full((m, k), -1, dtype=np.int64)
+    if kk:
+        order = np.argsort(-scores, axis=1, kind="stable")[:, :kk]
+        D[:, :kk] = np.take_along_axis(scores, order, axis=1) / float(scale) ** 2
+        I[:, :kk] = ids[order]
+    return D, I
+
+
 def _pass(passphrase):
     if passphrase is None:
         return None
@@ -115,14 +130,14 @@ class Index:
         if not 1 <= int(d) <= 1024:
             raise ValueError(f"d must be in 1..1024, got {d}")
         self.keys, self.d, self.scale, self.threads = keys, int(d), int(scale), int(threads)
-        self._batches = []          # (index capsule, ids array)
+        self._batches = []          # (index, ids array, gallery): the gallery for save()
         self._removed = set()
         self._string_ids = None     # None until the first add decides
         self._next = 0
         self._local = threading.local()
 
     def __len__(self):
-        return sum(len(ids) for _, ids in self._batches) - len(self._removed)
+        return sum(len(ids) for _, ids, _ in self._batches) - len(self._removed)
 
     @property
     def ntotal(self):
@@ -162,7 +177,7 @@ class Index:
         g = _hers.enroll(self.keys._p, self.keys._sk, None, q, n, self.d, self.scale,
                          self.threads)
         ix = _hers.index_build(self.keys._p, g, self.threads)
-        self._batches.append((ix, ids))
+        self._batches.append((ix, ids, g))
         if not self._string_ids:
             self._next = max(self._next, int(ids.max()) + 1)
         return ids
@@ -170,7 +185,7 @@ class Index:
     def remove(self, ids):
         """Hides ids from later searches. Returns how many were present."""
         present = set()
-        for _, b in self._batches:
+        for _, b, _ in self._batches:
             present.update(b.tolist())
         gone = [i for i in (ids.tolist() if isinstance(ids, np.ndarray) else list(ids))
                 if i in present and i not in self._removed]
@@ -194,7 +209,7 @@ class Index:
         qq = _hers.quantize(q, m, self.d, self.scale)
         query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, self.d, self.scale)
         cols, allids = [], []
-        for ix, ids in self._batches:
+        for ix, ids, _ in self._batches:
             r = _hers.search(self._searcher(), self.keys._p, ix, query)
             sc = np.frombuffer(_hers.result_decrypt(self.keys._p, self.keys._sk, r),
                                dtype=np.int64).reshape(m, -1)
@@ -212,19 +227,10 @@ class Index:
         if k < 1:
             raise ValueError("k must be >= 1")
         scores, ids = self.search_scores(q)
-        m = scores.shape[0]
         if self._removed:
             keep = np.array([i not in self._removed for i in ids.tolist()], dtype=bool)
             scores, ids = scores[:, keep], ids[keep]
-        kk = min(k, scores.shape[1])
-        D = np.full((m, k), -np.inf, dtype=np.float32)
-        I = np.full((m, k), None, dtype=object) if self._string_ids else \
-            np.full((m, k), -1, dtype=np.int64)
-        if kk:
-            order = np.argsort(-scores, axis=1, kind="stable")[:, :kk]
-            D[:, :kk] = np.take_along_axis(scores, order, axis=1) / float(self.scale) ** 2
-            I[:, :kk] = ids[order]
-        return D, I
+        return _topk(scores, ids, k, self.scale, bool(self._string_ids))
 
     def search_bytes(self, query_bytes):
         """Server side of the protocol over bytes: the encrypted query record
@@ -232,10 +238,183 @@ class Index:
         in batch order; decrypt_results takes it)."""
         query = _hers.query_from_bytes(self.keys._p, query_bytes)
         out = []
-        for ix, _ in self._batches:
+        for ix, _, _ in self._batches:
             r = _hers.search(self._searcher(), self.keys._p, ix, query)
             out.append(_hers.result_to_bytes(self.keys._p, r))
         return out
+
+
+    def save(self, db_dir):
+        """Writes the index as a new gallery database (the format of `hers
+        enroll --db`, docs/formats.md) in db_dir, which must not exist or be
+        empty. The ciphertexts are stored as they are (no re-encryption);
+        integer ids become decimal strings; removed ids are deleted. Open it
+        with Index.open(db_dir, keys) or search it with `hers search --db`."""
+        db_dir = os.fspath(db_dir)
+        _hers.db_create(db_dir, self.keys._p, self.keys._pk, self.keys._rk)
+        db = _hers.db_open(db_dir, False)
+        try:
+            for _, ids, g in self._batches:
+                _hers.db_enroll_gallery(db, self.keys._p, g, [str(i) for i in ids.tolist()],
+                                        self.scale, self.threads)
+            if self._removed:
+                _hers.db_delete(db, [str(i) for i in self._removed])
+        finally:
+            _hers.db_close(db)
+
+    @staticmethod
+    def open(db_dir, keys, d=None, int_ids=False, threads=0, readonly=False):
+        """The gallery database in db_dir as a DbIndex (same add / search /
+        remove / len; every write is durable when the call returns). With d
+        given, a missing or empty db_dir is created for keys."""
+        return DbIndex(db_dir, keys, d=d, int_ids=int_ids, threads=threads, readonly=readonly)
+
+
+class DbIndex:
+    """An encrypted gallery in a database directory (hers_store.h; the one
+    `hers enroll --db` / `hers search --db` use). Ids in a database are
+    strings: I is an object array of str, or int64 with int_ids=True (ids
+    then must be integers; they are stored as decimal strings). Searches may
+    run from several threads at once; writes are serialised. close() (or a
+    with block) releases the database; one DbIndex per database per process."""
+
+    def __init__(self, db_dir, keys, d=None, int_ids=False, threads=0, readonly=False):
+        if not isinstance(keys, KeySet):
+            raise TypeError("keys: need a hers.KeySet")
+        db_dir = os.fspath(db_dir)
+        if d is not None and not readonly and \
+                (not os.path.exists(db_dir) or not os.listdir(db_dir)):
+            _hers.db_create(db_dir, keys._p, keys._pk, keys._rk)
+        self.keys, self.path, self.int_ids = keys, db_dir, bool(int_ids)
+        self.threads = int(threads)
+        self._db = _hers.db_open(db_dir, bool(readonly))
+        self._lock = threading.Lock()          # one write at a time (hers_store.h)
+        self._cond = threading.Condition()     # close() waits for running searches
+        self._readers = 0
+        self._local = threading.local()
+        if keys.has_secret:
+            _hers.db_check_key(self._db, keys._sk)
+        info = _hers.db_info(self._db)
+        if info["has_gallery"]:
+            self.d, self.scale = info["d"], info["scale"]
+            if d is not None and int(d) != self.d:
+                raise MismatchError(f"{db_dir}: the database holds d = {self.d}, not {d}")
+        else:
+            if d is None:
+                raise ValueError(f"{db_dir}: empty database: give d")
+            self.d, self.scale = int(d), DEFAULT_SCALE
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        with self._lock, self._cond:
+            self._cond.wait_for(lambda: self._readers == 0)
+            _hers.db_close(self._db)
+
+    def info(self):
+        """The database's counters (live, next_slot, segments, blocks, ...)."""
+        return _hers.db_info(self._db)
+
+    def __len__(self):
+        return self.info()["live"]
+
+    @property
+    def ntotal(self):
+        return len(self)
+
+    def _str_ids(self, ids, n=None):
+        ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+        if n is not None and len(ids) != n:
+            raise ValueError(f"ids: {len(ids)} ids for {n} rows")
+        if self.int_ids:
+            if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+                       for i in ids):
+                raise TypeError("ids: this index has integer ids (int_ids=True)")
+            return [str(int(i)) for i in ids]
+        if not all(isinstance(i, str) for i in ids):
+            raise TypeError("ids: a database's ids are str (or open it with int_ids=True)")
+        return ids
+
+    def add(self, x, ids=None):
+        """Encrypts and stores the rows of x in one transaction. ids default
+        to the slot numbers (as the CLI does). Returns the ids."""
+        self.keys._need_secret("DbIndex.add")
+        x = _matrix(x, "x", self.d)
+        n = x.shape[0]
+        if n == 0:
+            raise ValueError("x: no rows")
+        q = _hers.quantize(x, n, self.d, self.scale)
+        with self._lock:
+            if ids is None:
+                first = self.info()["next_slot"]
+                ids = list(range(first, first + n)) if self.int_ids else \
+                    [str(i) for i in range(first, first + n)]
+            sids = self._str_ids(ids, n)
+            _hers.db_enroll(self._db, self.keys._sk, q, n, self.d, sids, self.scale,
+                            self.threads)
+        return np.asarray([int(i) for i in sids], np.int64) if self.int_ids else \
+            np.array(sids, dtype=object)
+
+    def remove(self, ids):
+        """Deletes ids (every one must exist: NotFoundError otherwise, and
+        nothing is deleted). Returns how many were deleted."""
+        sids = self._str_ids(ids)
+        if sids:
+            with self._lock:
+                _hers.db_delete(self._db, sids)
+        return len(sids)
+
+    def _searcher(self):
+        s = getattr(self._local, "searcher", None)
+        if s is None:
+            s = self._local.searcher = _hers.searcher(self.threads)
+        return s
+
+    def _search_db(self, query):
+        # searches run concurrently with each other and with writes (LMDB
+        # snapshots); close() waits until none is running
+        with self._cond:
+            self._readers += 1
+        try:
+            return _hers.db_search(self._db, self._searcher(), query)
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    def search_scores(self, q):
+        """Integer scores of the live templates, shape (nq, live), and their ids."""
+        self.keys._need_secret("DbIndex.search")
+        q = _matrix(q, "q", self.d)
+        m = q.shape[0]
+        if m == 0:
+            raise ValueError("q: no rows")
+        qq = _hers.quantize(q, m, self.d, self.scale)
+        query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, self.d, self.scale)
+        r, slot_ids = self._search_db(query)
+        if r is None:
+            return np.zeros((m, 0), np.int64), self._id_array([])
+        sc = np.frombuffer(_hers.result_decrypt(self.keys._p, self.keys._sk, r),
+                           dtype=np.int64).reshape(m, -1)
+        live = np.array([i is not None for i in slot_ids], dtype=bool)
+        return sc[:, :len(slot_ids)][:, live], \
+            self._id_array([i for i in slot_ids if i is not None])
+
+    def _id_array(self, ids):
+        return np.asarray([int(i) for i in ids], np.int64) if self.int_ids else \
+            np.array(ids, dtype=object)
+
+    def search(self, q, k=10):
+        """(D, I) as Index.search; I pads with -1 (int_ids) or None."""
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        scores, ids = self.search_scores(q)
+        return _topk(scores, ids, k, self.scale, not self.int_ids)
 
 
 def encrypt_query(keys, q, scale=DEFAULT_SCALE):

@@ -229,3 +229,86 @@ def test_pip_install_offline(tmp_path):
                        env={**os.environ, "PYTHONPATH": str(tmp_path / "site")}, cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and str(tmp_path) in r.stdout, r.stderr
+
+
+def test_database_save_open(keys, tmp_path):
+    """Index.save writes a gallery database; Index.open reads it (int and str
+    ids), and the CLI (`hers search --db`) ranks it the same way."""
+    rng = np.random.default_rng(SEED + 11)
+    g, q = unit_rows(rng, 700, 16), unit_rows(rng, 3, 16)
+    mem = hers.Index(keys, 16)
+    mem.add(g[:400])
+    mem.add(g[400:])                       # two batches: two segments
+    assert mem.remove([17]) == 1
+    mem.save(tmp_path / "db")
+    with pytest.raises(hers.ExistsError):
+        mem.save(tmp_path / "db")          # never over an existing database
+    want = np_quantize(q) @ np_quantize(g).T
+    with hers.Index.open(tmp_path / "db", keys, int_ids=True) as db:
+        assert len(db) == 699 and db.d == 16
+        scores, ids = db.search_scores(q)
+        live = np.delete(np.arange(700), 17)
+        assert np.array_equal(ids, live) and np.array_equal(scores, want[:, live])
+        D, I = db.search(q, k=4)
+        Dm, Im = mem.search(q, k=4)
+        assert np.array_equal(D, Dm) and np.array_equal(I, Im) and I.dtype == np.int64
+        assert list(db.add(g[:2], ids=[5000, 5001])) == [5000, 5001]
+        assert db.remove([5000]) == 1 and len(db) == 700
+        with pytest.raises(hers.NotFoundError, match="5000"):
+            db.remove([5000])
+        with pytest.raises(hers.ExistsError):
+            db.add(g[:1], ids=[5001])
+        with pytest.raises(TypeError):
+            db.add(g[:1], ids=["x"])
+    with pytest.raises(hers.StateError, match="closed"):
+        db.search(q)
+    # the CLI searches what Python saved, with keys Python saved
+    hers_bin = os.environ.get("HERS_BIN")
+    if hers_bin:
+        import subprocess
+        keys.save(tmp_path / "keys")
+        np.save(tmp_path / "q.npy", q)
+        r = subprocess.run([hers_bin, "search", "--keys", str(tmp_path / "keys"), "--db",
+                            str(tmp_path / "db"), "--probe", str(tmp_path / "q.npy"),
+                            "--top", "1"], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        rows = [line.split("\t") for line in r.stdout.splitlines() if line[:1].isdigit()]
+        assert [int(row[2]) for row in rows] == list(Im[:, 0])
+
+
+def test_database_string_ids_threads_and_keys(keys, tmp_path):
+    rng = np.random.default_rng(SEED + 12)
+    g = unit_rows(rng, 300, 8)
+    names = [f"face-{i}" for i in range(300)]
+    db = hers.Index.open(tmp_path / "db", keys, d=8)   # created: empty directory
+    out = db.add(g, ids=names)
+    assert out.dtype == object and len(db) == 300
+    with pytest.raises(ValueError, match="control"):
+        db.add(g[:1], ids=["tab\there"])
+    want = db.search(g[:5], k=3)
+    got, errors = [None, None], []
+
+    def run(i):
+        try:
+            for _ in range(3):
+                got[i] = db.search(g[:5], k=3)
+        except Exception as e:   # noqa: BLE001 - reported below
+            errors.append(e)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    assert not errors
+    for D, I in got:
+        assert np.array_equal(D, want[0]) and np.array_equal(I, want[1])
+    assert list(want[1][:, 0]) == names[:5]
+    db.remove(["face-0"])
+    assert db.search(g[:1], k=1)[1][0, 0] != "face-0"
+    db.close()
+    other = hers.KeySet.generate("n4096")
+    with pytest.raises(hers.MismatchError):
+        hers.Index.open(tmp_path / "db", other)
+    with pytest.raises(hers.NotFoundError):
+        hers.Index.open(tmp_path / "missing", keys)
