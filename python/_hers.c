@@ -19,6 +19,7 @@
 #include <hers/hers_bfv.h>
 #include <hers/hers_id.h>
 #include <hers/hers_mem.h>
+#include <hers/hers_net.h>
 #include <hers/hers_quant.h>
 #include <hers/hers_reduce.h>
 #include <hers/hers_search.h>
@@ -66,6 +67,7 @@ static PyObject *raise_status(hers_status s)
     X(query, hers_query, hers_query_free)                                                          \
     X(result, hers_result, hers_result_free)                                                       \
     X(searcher, hers_searcher, hers_searcher_free)                                                 \
+    X(client, hers_client, hers_client_free)                                                       \
     X(model, hers_reduce_model, hers_reduce_model_free)
 
 #define CAPSULE_FUNCS(name, type, freefn)                                                          \
@@ -861,6 +863,166 @@ static PyObject *py_db_search(PyObject *self, PyObject *args)
     return Py_BuildValue("(NN)", rc, ids);
 }
 
+
+/* ------------------------------------------------------------ service client (hers_net.h) */
+
+/* client_create(url, token|None, cacert|None) -> client */
+static PyObject *py_client_create(PyObject *self, PyObject *args)
+{
+    (void)self;
+    const char *url, *token, *cacert;
+    if (!PyArg_ParseTuple(args, "szz", &url, &token, &cacert))
+        return NULL;
+    hers_client *c = NULL;
+    hers_status s = hers_client_create(url, token, cacert, &c);
+    return s ? raise_status(s) : client_wrap(c);
+}
+
+/* client_call(client, method, path, body|None, content_type|None) -> (http status, bytes).
+ * One call at a time per client (the Python layer locks). */
+static PyObject *py_client_call(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cc, *bo;
+    const char *method, *path, *type;
+    if (!PyArg_ParseTuple(args, "OssOz", &cc, &method, &path, &bo, &type))
+        return NULL;
+    hers_client *c = client_get(cc);
+    if (!c)
+        return NULL;
+    Py_buffer b = {0};
+    if (bo != Py_None && PyObject_GetBuffer(bo, &b, PyBUF_SIMPLE) != 0)
+        return NULL;
+    uint8_t *resp = NULL;
+    size_t len = 0;
+    long code = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_client_call(c, method, path, bo == Py_None ? NULL : b.buf,
+                         bo == Py_None ? 0 : (size_t)b.len, type, &resp, &len, &code);
+    Py_END_ALLOW_THREADS
+    if (bo != Py_None)
+        PyBuffer_Release(&b);
+    if (s)
+        return raise_status(s);
+    PyObject *out = Py_BuildValue("(ly#)", code, resp ? (const char *)resp : "", (Py_ssize_t)len);
+    free(resp);   /* malloc'ed by the client (hers_net.h) */
+    return out;
+}
+
+/* net_init_encode(p, pk, rk|None) -> HERSINI bytes (public material only) */
+static PyObject *py_net_init_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *pc, *pkc, *rkc;
+    if (!PyArg_ParseTuple(args, "OOO", &pc, &pkc, &rkc))
+        return NULL;
+    hers_params *p = params_get(pc);
+    hers_public_key *pk = p ? public_key_get(pkc) : NULL;
+    hers_relin_key *rk = rkc == Py_None ? NULL : relin_key_get(rkc);
+    if (!p || !pk || PyErr_Occurred())
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_net_init_encode(p, pk, rk, NULL, NULL, 0, &buf, &len);
+    Py_END_ALLOW_THREADS
+    if (s)
+        return raise_status(s);
+    PyObject *b = bytes_of(buf, len);
+    hers_free(buf);
+    return b;
+}
+
+/* net_enroll_encode(p, gallery of offset + m rows, offset, ids list[str]|None, m, replace) -> HERSENR */
+static PyObject *py_net_enroll_encode(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *pc, *gc, *idl;
+    Py_ssize_t offset, m;
+    int replace;
+    if (!PyArg_ParseTuple(args, "OOnOnp", &pc, &gc, &offset, &idl, &m, &replace))
+        return NULL;
+    hers_params *p = params_get(pc);
+    hers_gallery *g = p ? gallery_get(gc) : NULL;
+    if (!p || !g)
+        return NULL;
+    if (offset < 0 || m <= 0) {
+        PyErr_SetString(PyExc_ValueError, "net_enroll_encode: need offset >= 0 and m > 0");
+        return NULL;
+    }
+    const char **ids = NULL;
+    if (idl != Py_None && !(ids = id_strings(idl, m)))
+        return NULL;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_net_enroll_encode(p, g, (size_t)offset, (const char *const *)ids, (size_t)m, replace,
+                               NULL, 0, &buf, &len);
+    Py_END_ALLOW_THREADS
+    PyMem_Free(ids);
+    if (s)
+        return raise_status(s);
+    PyObject *b = bytes_of(buf, len);
+    hers_free(buf);
+    return b;
+}
+
+/* net_response_decrypt(p, sk, HERSRSP bytes) -> (int64 bytes probes x live, [ids], probes, live):
+ * the key holder's scores of every live entry, in slot order. */
+static PyObject *py_net_response_decrypt(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *pc, *skc;
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "OOy*", &pc, &skc, &b))
+        return NULL;
+    hers_params *p = params_get(pc);
+    hers_secret_key *sk = p ? secret_key_get(skc) : NULL;
+    if (!p || !sk) {
+        PyBuffer_Release(&b);
+        return NULL;
+    }
+    hers_net_response *r = NULL;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_net_response_decode(p, b.buf, (size_t)b.len, &r);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    if (s)
+        return raise_status(s);
+    size_t count = hers_net_response_count(r), live = hers_net_response_live(r);
+    PyObject *scores = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(count * live * 8));
+    PyObject *ids = scores ? PyList_New((Py_ssize_t)live) : NULL;
+    for (size_t i = 0; ids && i < live; i++) {
+        const char *id = hers_net_response_id(r, i);
+        PyObject *o = PyUnicode_DecodeUTF8(id ? id : "", id ? (Py_ssize_t)strlen(id) : 0, "strict");
+        if (!o)
+            Py_CLEAR(ids);
+        else
+            PyList_SET_ITEM(ids, (Py_ssize_t)i, o);
+    }
+    if (!ids) {
+        Py_XDECREF(scores);
+        hers_net_response_free(r);
+        return NULL;
+    }
+    int64_t *sc = (int64_t *)PyBytes_AS_STRING(scores);
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < count && !s; i++)
+        s = hers_net_response_decrypt(p, sk, r, i, sc + i * live);
+    Py_END_ALLOW_THREADS
+    hers_net_response_free(r);
+    if (s) {
+        Py_DECREF(scores);
+        Py_DECREF(ids);
+        return raise_status(s);
+    }
+    return Py_BuildValue("(NNnn)", scores, ids, (Py_ssize_t)count, (Py_ssize_t)live);
+}
+
 /* ------------------------------------------------------------ reduction */
 
 static PyObject *py_intrinsic_dimension(PyObject *self, PyObject *args)
@@ -1067,6 +1229,11 @@ static PyMethodDef methods[] = {
     {"db_enroll_gallery", py_db_enroll_gallery, METH_VARARGS, "db_enroll_gallery(db, p, g, ids, scale, threads)"},
     {"db_delete", py_db_delete, METH_VARARGS, "db_delete(db, ids)"},
     {"db_search", py_db_search, METH_VARARGS, "db_search(db, searcher, query) -> (result|None, ids)"},
+    {"client_create", py_client_create, METH_VARARGS, "client_create(url, token, cacert) -> client"},
+    {"client_call", py_client_call, METH_VARARGS, "client_call(c, method, path, body, type) -> (status, bytes)"},
+    {"net_init_encode", py_net_init_encode, METH_VARARGS, "net_init_encode(p, pk, rk) -> HERSINI"},
+    {"net_enroll_encode", py_net_enroll_encode, METH_VARARGS, "net_enroll_encode(p, g, offset, ids, m, replace) -> HERSENR"},
+    {"net_response_decrypt", py_net_response_decrypt, METH_VARARGS, "net_response_decrypt(p, sk, HERSRSP) -> (scores, ids, probes, live)"},
     {NULL, NULL, 0, NULL}};
 
 static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_hers",

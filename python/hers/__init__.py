@@ -26,7 +26,7 @@ from ._hers import (Error, ArgumentError, NoMemoryError, FormatError, VersionErr
                     UnsupportedError, CryptoError, StateError, NotFoundError, ExistsError,
                     NumericError, InternalError)
 
-__all__ = ["KeySet", "Index", "DbIndex", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
+__all__ = ["KeySet", "Index", "DbIndex", "Client", "AuthError", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
            "encrypt_query", "decrypt_results", "Error", "DEFAULT_SCALE", "version"]
 
 DEFAULT_SCALE = _hers.DEFAULT_SCALE
@@ -415,6 +415,140 @@ class DbIndex:
             raise ValueError("k must be >= 1")
         scores, ids = self.search_scores(q)
         return _topk(scores, ids, k, self.scale, not self.int_ids)
+
+
+class AuthError(Error):
+    """The server refused the token (HTTP 401) or its gallery or scope (403)."""
+
+
+_HTTP_ERRORS = {400: ArgumentError, 401: AuthError, 403: AuthError, 404: NotFoundError,
+                409: ExistsError, 413: ArgumentError, 422: MismatchError, 503: NoMemoryError}
+
+
+class Client:
+    """A gallery held by `hers serve` (docs/api.md), searched by the key
+    holder: the same add / search / remove / len as Index, over HTTP(S).
+    The server never sees a secret key, a plaintext template or a score:
+    templates and probes are encrypted here, the server's response (the
+    encrypted scores of every live entry and their ids) is decrypted and
+    ranked here. Ids on a server are strings (I is an object array), or
+    int64 with int_ids=True. An HTTP error raises the hers.Error subclass of
+    its status (404 NotFoundError, 409 ExistsError, 422 MismatchError, 401 /
+    403 AuthError, ...) with the server's message and e.http_status."""
+
+    def __init__(self, url, gallery, token, keys, cacert=None, int_ids=False):
+        if not isinstance(keys, KeySet):
+            raise TypeError("keys: need a hers.KeySet")
+        self.url, self.gallery, self.keys, self.int_ids = url, gallery, keys, bool(int_ids)
+        self._c = _hers.client_create(url, token, None if cacert is None else os.fspath(cacert))
+        self._lock = threading.Lock()     # one request at a time per connection handle
+
+    def _call(self, method, route, body=None, ctype=None, ok=(200,)):
+        path = f"/v1/galleries/{self.gallery}{route}"
+        with self._lock:
+            code, resp = _hers.client_call(self._c, method, path, body, ctype)
+        if code not in ok:
+            msg = resp.decode("utf-8", "replace")
+            try:
+                import json
+                msg = json.loads(msg).get("error", msg)
+            except ValueError:
+                pass
+            e = _HTTP_ERRORS.get(code, Error)(f"{method} {self.url}{path}: HTTP {code}: {msg}")
+            e.http_status = code
+            raise e
+        return resp
+
+    def create(self):
+        """Creates the gallery on the server from the public material (admin token)."""
+        self._call("POST", "", _hers.net_init_encode(self.keys._p, self.keys._pk, self.keys._rk),
+                   "application/octet-stream", ok=(201,))
+        return self
+
+    def describe(self):
+        """The server's description of the gallery (dict: d, scale, live, next_offset, ...)."""
+        import json
+        return json.loads(self._call("GET", ""))
+
+    def __len__(self):
+        return int(self.describe()["live"])
+
+    def add(self, x, ids=None, replace=False):
+        """Encrypts the rows of x here and enrols them (one transaction on
+        the server). ids default to the slot numbers the server assigns.
+        Returns the ids."""
+        self.keys._need_secret("Client.add")
+        info = self.describe()
+        d = int(info["d"]) if int(info.get("has_gallery", 0)) else None
+        scale = int(info["scale"]) if d else DEFAULT_SCALE
+        x = _matrix(x, "x", d)
+        m, d = x.shape
+        if m == 0:
+            raise ValueError("x: no rows")
+        sids = None
+        if ids is not None:
+            sids = _as_str_ids(ids, m, self.int_ids)
+        o = int(info.get("next_offset", 0)) if d else 0
+        q = np.frombuffer(_hers.quantize(x, m, d, scale), dtype=np.int32)
+        vals = np.concatenate([np.zeros(o * d, np.int32), q])   # o zero rows first
+        g = _hers.enroll(self.keys._p, self.keys._sk, None, vals, o + m, d, scale, 0)
+        body = _hers.net_enroll_encode(self.keys._p, g, o, sids, m, bool(replace))
+        import json
+        first = int(json.loads(self._call("POST", "/templates", body, "application/octet-stream",
+                                          ok=(201,))).get("first_slot", 0))
+        if sids is None:
+            sids = [str(i) for i in range(first, first + m)]
+        return np.asarray([int(i) for i in sids], np.int64) if self.int_ids else \
+            np.array(sids, dtype=object)
+
+    def remove(self, ids):
+        """Deletes ids on the server (all or none: NotFoundError). Returns the count."""
+        sids = _as_str_ids(ids, None, self.int_ids)
+        if not sids:
+            return 0
+        self._call("POST", "/templates/delete", "".join(i + "\n" for i in sids).encode(),
+                   "text/plain")
+        return len(sids)
+
+    def search_scores(self, q):
+        """Integer scores of every live entry (nq, live) and their ids."""
+        self.keys._need_secret("Client.search")
+        info = self.describe()
+        has = int(info.get("has_gallery", 0))
+        scale = int(info["scale"]) if has else DEFAULT_SCALE
+        q = _matrix(q, "q", int(info["d"]) if has else None)
+        m, d = q.shape
+        if m == 0:
+            raise ValueError("q: no rows")
+        qq = _hers.quantize(q, m, d, scale)
+        query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, d, scale)
+        body = _hers.query_to_bytes(self.keys._p, query)
+        resp = self._call("POST", "/search", body, "application/octet-stream")
+        sc, ids, count, live = _hers.net_response_decrypt(self.keys._p, self.keys._sk, resp)
+        ids = np.asarray([int(i) for i in ids], np.int64) if self.int_ids else \
+            np.array(ids, dtype=object)
+        return np.frombuffer(sc, dtype=np.int64).reshape(count, live), ids, scale
+
+    def search(self, q, k=10):
+        """(D, I) as Index.search, ranked here from the server's response."""
+        k = int(k)
+        if k < 1:
+            raise ValueError("k must be >= 1")
+        scores, ids, scale = self.search_scores(q)
+        return _topk(scores, ids, k, scale, not self.int_ids)
+
+
+def _as_str_ids(ids, n, int_ids):
+    ids = ids.tolist() if isinstance(ids, np.ndarray) else list(ids)
+    if n is not None and len(ids) != n:
+        raise ValueError(f"ids: {len(ids)} ids for {n} rows")
+    if int_ids:
+        if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in ids):
+            raise TypeError("ids: integer ids expected (int_ids=True)")
+        return [str(int(i)) for i in ids]
+    if not all(isinstance(i, str) for i in ids):
+        raise TypeError("ids: str expected (or int_ids=True)")
+    return ids
 
 
 def encrypt_query(keys, q, scale=DEFAULT_SCALE):

@@ -312,3 +312,82 @@ def test_database_string_ids_threads_and_keys(keys, tmp_path):
         hers.Index.open(tmp_path / "db", other)
     with pytest.raises(hers.NotFoundError):
         hers.Index.open(tmp_path / "missing", keys)
+
+
+@pytest.fixture
+def server(tmp_path):
+    """`hers serve` on 127.0.0.1, an ephemeral port, stopped by the test."""
+    import subprocess
+    import time
+    hers_bin = os.environ.get("HERS_BIN")
+    if not hers_bin:
+        pytest.skip("HERS_BIN not set (ctest sets it)")
+    (tmp_path / "root").mkdir()
+    tokens = {}
+    for name, gal, scope in [("admin", "*", "admin"), ("search", "g", "search"),
+                             ("other", "h", "admin")]:
+        r = subprocess.run([hers_bin, "token", "add", "--tokens", str(tmp_path / "tokens"),
+                            "--gallery", gal, "--scope", scope],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 0, r.stderr
+        tokens[name] = r.stdout.strip()
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen([hers_bin, "serve", "--root", str(tmp_path / "root"), "--listen",
+                             "127.0.0.1:0", "--tokens", str(tmp_path / "tokens"),
+                             "--port-file", str(port_file), "--threads", "1"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not (port_file.exists() and port_file.read_text().strip()):
+            assert proc.poll() is None, proc.stderr.read().decode()
+            assert time.monotonic() < deadline, "hers serve did not start in 20 s"
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port_file.read_text().strip()}", tokens
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_client_round_trip(keys, server):
+    url, tokens = server
+    rng = np.random.default_rng(SEED + 13)
+    g, q = unit_rows(rng, 300, 16), unit_rows(rng, 3, 16)
+    admin = hers.Client(url, "g", tokens["admin"], keys, int_ids=True).create()
+    with pytest.raises(hers.ExistsError) as e:
+        admin.create()
+    assert e.value.http_status == 409
+    assert list(admin.add(g[:100])) == list(range(100))          # slot numbers
+    admin.add(g[100:], ids=range(100, 300))                      # second segment, same block
+    assert len(admin) == 300
+    cli = hers.Client(url, "g", tokens["search"], keys, int_ids=True)
+    scores, ids, _ = cli.search_scores(q)
+    assert np.array_equal(ids, np.arange(300))
+    assert np.array_equal(scores, np_quantize(q) @ np_quantize(g).T)   # exact through HTTP
+    mem = hers.Index(keys, 16)
+    mem.add(g)
+    D, I = cli.search(q, k=5)
+    Dm, Im = mem.search(q, k=5)
+    assert np.array_equal(D, Dm) and np.array_equal(I, Im)
+    assert admin.remove([int(I[0, 0])]) == 1
+    assert int(I[0, 0]) not in cli.search(q[:1], k=5)[1][0]
+    with pytest.raises(hers.NotFoundError):
+        admin.remove([int(I[0, 0])])
+    with pytest.raises(hers.AuthError) as e:
+        cli.add(g[:1], ids=[999])                                # a search token cannot enrol
+    assert e.value.http_status == 403
+    with pytest.raises(hers.AuthError):
+        hers.Client(url, "g", "hers_" + "0" * 64, keys).search(q)
+    with pytest.raises(hers.NotFoundError):
+        hers.Client(url, "nope", tokens["admin"], keys).search(q)
+    with pytest.raises(ValueError, match="16 columns"):
+        cli.search(unit_rows(rng, 1, 8))                         # d = 8 against d = 16
+    s = hers.Client(url, "s", tokens["admin"], keys).create()    # string ids
+    s.add(g[:3], ids=["ann", "bob", "cy"])
+    D, I = s.search(g[1], k=2)
+    assert I.dtype == object and I[0, 0] == "bob"
+    with pytest.raises(hers.Error):
+        hers.Client("http://127.0.0.1:1", "g", None, keys).search(q)   # refused: IOError
