@@ -79,6 +79,65 @@ static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total
         hers_narrow_pack(narrow + r * HERS_NROW, canon + r * HERS_TILE);
 }
 
+/* The multi-probe kernels (native where the CPU has them, and the emulated
+ * IFMA body) for every group size 1..MULTI_MAX: probe r is the probe p with
+ * its residues rotated by r within each row (distinct probes, still < q);
+ * each probe's result must equal the term-by-term reference. */
+#define MULTI_MAX 9
+static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, int ee,
+                      const hers_modulus *m, const hers_kmod *km, size_t stride)
+{
+    size_t pw = d * 2 * k * HERS_TILE, rows = ee ? 3 * k : 2 * k;
+    uint64_t *ps[MULTI_MAX], *outs[MULTI_MAX], *want = hers_alloc_array(3 * k * stride, 8);
+    for (size_t r = 0; r < MULTI_MAX; r++) {
+        ps[r] = hers_alloc_array(pw, 8);
+        outs[r] = hers_alloc_array(3 * k * stride, 8);
+        for (size_t w = 0; w < pw; w++)
+            ps[r][w] = p[w - w % HERS_TILE + (w + r) % HERS_TILE];
+    }
+    for (size_t np = 1; np <= MULTI_MAX; np++) {
+        for (int native = 0; native < 2; native++) {
+            hers_kernel_ee_multi_fn *f = NULL;
+            if (native) {
+                if (hers_cpu_max_simd() < HERS_SIMD_AVX512)
+                    continue;
+                f = ee ? hers_kernel_ee_multi_select(HERS_SIMD_AVX512, 0)
+                       : hers_kernel_pe_multi_select(HERS_SIMD_AVX512, 0);
+                CHECK(f != NULL);
+                if (!f)
+                    continue;
+            }
+            for (size_t r = 0; r < np; r++)
+                memset(outs[r], 0xff, 3 * k * stride * 8);
+            const uint64_t *const *pc = (const uint64_t *const *)ps;
+            if (f)
+                f(g, pc, np, d, k, km, outs, stride);
+            else if (ee)
+                ifma_kernel_ee_multi(g, pc, np, d, k, km, outs, stride);
+            else
+                ifma_kernel_pe_multi(g, pc, np, d, k, km, outs, stride);
+            for (size_t r = 0; r < np; r++) {
+                if (ee)
+                    ref_ee(g, ps[r], d, k, m, want, stride);
+                else
+                    ref_pe(g, ps[r], d, k, m, want, stride);
+                for (size_t row = 0; row < rows; row++)
+                    if (memcmp(outs[r] + row * stride, want + row * stride, HERS_TILE * 8) != 0) {
+                        fprintf(stderr, "multi kernel (%s, %s) d=%zu k=%zu np=%zu probe %zu row %zu "
+                                        "differs\n", native ? "native" : "emulated",
+                                ee ? "ee" : "pe", d, k, np, r, row);
+                        CHECK(0);
+                    }
+            }
+        }
+    }
+    for (size_t r = 0; r < MULTI_MAX; r++) {
+        hers_free(ps[r]);
+        hers_free(outs[r]);
+    }
+    hers_free(want);
+}
+
 /* One case: the kernels of every level (and, for the wide form, the
  * emulated IFMA body) against the term-by-term reference. narrow: the
  * gallery in the narrow layout (every q < 2^30), read with the canonical
@@ -140,6 +199,7 @@ static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const 
             ifma_kernel_pe(gp, p, d, k, km, got, stride);
         for (size_t r = 0; r < rows; r++)
             CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
+        run_multi(ee ? g : gp, p, d, k, ee, m, km, stride);
     }
 done:
     hers_free(g);
@@ -176,6 +236,35 @@ int main(void)
             if (hers_kmod_reduce(hi, lo, &km[j]) != hers_reduce128(hi, lo, &m[j]))
                 CHECK(0);
         }
+
+    /* the multi-probe kernels' vector fold (emulated IFMA): lo + 2^52 hi
+     * mod q for every lo < 2^62, hi < 2^60 (the accumulator ranges), edges
+     * included, against hers_reduce128 */
+    for (int j = 0; j < MAXK; j++) {
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &km[j]);
+        for (int r = 0; r < 4000; r++) {
+            uint64_t lo[8], hi[8], got[8];
+            for (int l = 0; l < 8; l++) {
+                lo[l] = test_rand() >> 2;
+                hi[l] = test_rand() >> 4;
+                int e = (r + l) % 6;
+                if (e == 1) lo[l] = (UINT64_C(1) << 62) - 1 - (test_rand() & 7);
+                if (e == 2) hi[l] = (UINT64_C(1) << 60) - 1 - (test_rand() & 7);
+                if (e == 3) lo[l] = hi[l] = 0;
+                if (e == 4) lo[l] = qs[j] * (test_rand() & 0xfff);
+            }
+            __m512i vlo, vhi;
+            memcpy(vlo.v, lo, sizeof lo);
+            memcpy(vhi.v, hi, sizeof hi);
+            _mm512_storeu_si512(got, ifma_fold_vec(vlo, vhi, &fc));
+            for (int l = 0; l < 8; l++) {
+                unsigned __int128 v = (unsigned __int128)lo[l] + ((unsigned __int128)hi[l] << 52);
+                if (got[l] != hers_reduce128((uint64_t)(v >> 64), (uint64_t)v, &m[j]))
+                    CHECK(0);
+            }
+        }
+    }
 
     /* bit-packing: round trip and the byte layout (LSB first) vs a bit loop */
     for (int bits = 1; bits <= 64; bits++) {

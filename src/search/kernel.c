@@ -25,6 +25,16 @@ hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level, int narrow)
     }
 }
 
+hers_kernel_ee_multi_fn *hers_kernel_ee_multi_select(hers_simd level, int narrow)
+{
+    return !narrow && level == HERS_SIMD_AVX512 ? hers_kernel_ee_multi_avx512 : NULL;
+}
+
+hers_kernel_pe_multi_fn *hers_kernel_pe_multi_select(hers_simd level, int narrow)
+{
+    return !narrow && level == HERS_SIMD_AVX512 ? hers_kernel_pe_multi_avx512 : NULL;
+}
+
 void hers_kmod_init(hers_kmod *m, uint64_t q)
 {
     m->q = q;

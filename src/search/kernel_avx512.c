@@ -23,3 +23,17 @@ void hers_kernel_pe_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_
 {
     ifma_kernel_pe(g, p, d, k, mods, out, stride);
 }
+
+void hers_kernel_ee_multi_avx512(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride)
+{
+    ifma_kernel_ee_multi(g, p, np, d, k, mods, out, stride);
+}
+
+void hers_kernel_pe_multi_avx512(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride)
+{
+    ifma_kernel_pe_multi(g, p, np, d, k, mods, out, stride);
+}

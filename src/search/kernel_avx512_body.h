@@ -4,8 +4,10 @@
  * and by tests/test_search_kernel.c against a scalar emulation of the few
  * intrinsics used (tests/support/search_avx512_emul.h), so the kernel's logic
  * is tested on machines without AVX-512. Intrinsics used: __m512i,
- * _mm512_setzero_si512, _mm512_load_si512, _mm512_storeu_si512,
- * _mm512_add_epi64, _mm512_madd52lo_epu64, _mm512_madd52hi_epu64.
+ * _mm512_setzero_si512, _mm512_set1_epi64, _mm512_load_si512,
+ * _mm512_storeu_si512, _mm512_add_epi64, _mm512_sub_epi64, _mm512_and_si512,
+ * _mm512_srli_epi64, _mm512_min_epu64, _mm512_madd52lo_epu64,
+ * _mm512_madd52hi_epu64.
  *
  * vpmadd52luq / vpmadd52huq multiply the low 52 bits of two lanes and add
  * the low / high 52 bits of the 104-bit product to a 64-bit accumulator.
@@ -94,6 +96,214 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
         for (size_t l = 0; l < 8; l++) {
             out[j * stride + l] = r0[l];
             out[(k + j) * stride + l] = r1[l];
+        }
+    }
+}
+
+/* ------------------------------------------------------ several probes
+ *
+ * The multi-probe kernels multiply one gallery tile with a group of up to
+ * IFMA_GROUP probe tiles while its rows are in registers: per (prime,
+ * dimension) the gallery rows are loaded once and serve every probe of the
+ * group (6 IFMA per probe), so the scan is bound by the multiplier (2 IFMA
+ * per cycle on Zen 5) instead of by loads. The tile's rows of one prime
+ * (d x 2 x 8 words, 8 KiB at d = 64) stay in L1 for the next group.
+ * Register budget (ee): 6 accumulators x 4 probes + 3 gallery + 3 probe
+ * vectors = 30 of the 32 zmm registers.
+ *
+ * The per-lane fold is vectorised with IFMA (the scalar fold of the
+ * single-probe kernel would cost as much as the products here). A sum is
+ * V = lo + 2^52 hi with lo < 2^62, hi < 2^60 (the ranges above); with
+ * l = lo mod 2^52, h = hi + floor(lo / 2^52) < 2^61 = a + 2^52 b
+ * (a < 2^52, b < 2^9):  V = l + 2^52 a + 2^104 b, and each term is reduced
+ * to [0, 2q) by a Shoup multiplication in 52-bit arithmetic (x < 2^52,
+ * w < q, w' = floor(w 2^52 / q): x w - floor(x w' / 2^52) q lies in
+ * [0, 2q), 2q < 2^51, so it is exact mod 2^52). The sum < 6q < 2^53 is
+ * brought to [0, q) by three conditional subtractions (min(s, s - c): a
+ * wrapped difference is the larger). The result is the canonical residue,
+ * the same as every other level's. */
+#define IFMA_GROUP 4
+#define IFMA_M52 ((UINT64_C(1) << 52) - 1)
+
+/* The constants of the vector fold for one modulus q < 2^50. */
+typedef struct ifma_fold_consts {
+    __m512i q, q2, q4, m52;
+    __m512i w1, w1s;    /* 1 and floor(2^52 / q) */
+    __m512i w52, w52s;  /* 2^52 mod q and its Shoup factor */
+    __m512i w104, w104s; /* 2^104 mod q and its Shoup factor */
+} ifma_fold_consts;
+
+static inline uint64_t ifma_shoup52(uint64_t w, uint64_t q)
+{
+    return (uint64_t)(((unsigned __int128)w << 52) / q);
+}
+
+static inline void ifma_fold_init(ifma_fold_consts *c, const hers_kmod *m)
+{
+    uint64_t q = m->q;
+    uint64_t w52 = (uint64_t)(((unsigned __int128)1 << 52) % q);
+    uint64_t w104 = (uint64_t)(((unsigned __int128)w52 << 52) % q);
+    c->q = _mm512_set1_epi64((long long)q);
+    c->q2 = _mm512_set1_epi64((long long)(2 * q));
+    c->q4 = _mm512_set1_epi64((long long)(4 * q));
+    c->m52 = _mm512_set1_epi64((long long)IFMA_M52);
+    c->w1 = _mm512_set1_epi64(1);
+    c->w1s = _mm512_set1_epi64((long long)ifma_shoup52(1, q));
+    c->w52 = _mm512_set1_epi64((long long)w52);
+    c->w52s = _mm512_set1_epi64((long long)ifma_shoup52(w52, q));
+    c->w104 = _mm512_set1_epi64((long long)w104);
+    c->w104s = _mm512_set1_epi64((long long)ifma_shoup52(w104, q));
+}
+
+/* x w mod q in [0, 2q), x < 2^52 (see above). */
+static inline __m512i ifma_mulmod_lazy(__m512i x, __m512i w, __m512i ws, const ifma_fold_consts *c)
+{
+    __m512i z = _mm512_setzero_si512();
+    __m512i qe = _mm512_madd52hi_epu64(z, x, ws);
+    __m512i r = _mm512_sub_epi64(_mm512_madd52lo_epu64(z, x, w), _mm512_madd52lo_epu64(z, qe, c->q));
+    return _mm512_and_si512(r, c->m52);
+}
+
+/* min(s, s - c): s - c when s >= c (unsigned), else s. */
+static inline __m512i ifma_csub(__m512i s, __m512i c)
+{
+    return _mm512_min_epu64(s, _mm512_sub_epi64(s, c));
+}
+
+/* (lo + 2^52 hi) mod q in [0, q), lo < 2^62, hi < 2^60. */
+static inline __m512i ifma_fold_vec(__m512i lo, __m512i hi, const ifma_fold_consts *c)
+{
+    __m512i l = _mm512_and_si512(lo, c->m52);
+    __m512i h = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
+    __m512i a = _mm512_and_si512(h, c->m52), b = _mm512_srli_epi64(h, 52);
+    __m512i s = ifma_mulmod_lazy(l, c->w1, c->w1s, c);
+    s = _mm512_add_epi64(s, ifma_mulmod_lazy(a, c->w52, c->w52s, c));
+    s = _mm512_add_epi64(s, ifma_mulmod_lazy(b, c->w104, c->w104s, c));
+    s = ifma_csub(s, c->q4);
+    s = ifma_csub(s, c->q2);
+    return ifma_csub(s, c->q);
+}
+
+/* (x - y) mod q for x, y in [0, q). */
+static inline __m512i ifma_submod(__m512i x, __m512i y, const ifma_fold_consts *c)
+{
+    return ifma_csub(_mm512_sub_epi64(_mm512_add_epi64(x, c->q), y), c->q);
+}
+
+/* One prime j of the gallery tile g against np <= IFMA_GROUP probe tiles. */
+static inline __attribute__((always_inline)) void
+ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
+              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride)
+{
+    __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP], l2[IFMA_GROUP],
+        h2[IFMA_GROUP];
+#pragma GCC unroll 4
+    for (size_t r = 0; r < IFMA_GROUP; r++)
+        l0[r] = h0[r] = l1[r] = h1[r] = l2[r] = h2[r] = _mm512_setzero_si512();
+    const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0);
+    const size_t off = HERS_TILE_EE(d, j, 0, 0);
+    for (size_t i = 0, o = 0; i < d; i++, o += 2 * HERS_TILE) {
+        __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
+        __m512i x1 = _mm512_load_si512((const void *)(g0 + o + HERS_TILE));
+        __m512i xs = _mm512_add_epi64(x0, x1);
+#pragma GCC unroll 4
+        for (size_t r = 0; r < IFMA_GROUP; r++) {
+            if (r >= np)
+                break;
+            const uint64_t *pr = p[r] + off + o;
+            __m512i y0 = _mm512_load_si512((const void *)pr);
+            __m512i y1 = _mm512_load_si512((const void *)(pr + HERS_TILE));
+            __m512i ys = _mm512_add_epi64(y0, y1);
+            l0[r] = _mm512_madd52lo_epu64(l0[r], x0, y0);
+            h0[r] = _mm512_madd52hi_epu64(h0[r], x0, y0);
+            l2[r] = _mm512_madd52lo_epu64(l2[r], x1, y1);
+            h2[r] = _mm512_madd52hi_epu64(h2[r], x1, y1);
+            l1[r] = _mm512_madd52lo_epu64(l1[r], xs, ys);
+            h1[r] = _mm512_madd52hi_epu64(h1[r], xs, ys);
+        }
+    }
+#pragma GCC unroll 4
+    for (size_t r = 0; r < IFMA_GROUP; r++) {
+        if (r >= np)
+            break;
+        __m512i r0 = ifma_fold_vec(l0[r], h0[r], fc), r2 = ifma_fold_vec(l2[r], h2[r], fc);
+        __m512i r1 = ifma_fold_vec(l1[r], h1[r], fc);
+        r1 = ifma_submod(ifma_submod(r1, r0, fc), r2, fc);
+        _mm512_storeu_si512((void *)(out[r] + j * stride), r0);
+        _mm512_storeu_si512((void *)(out[r] + (k + j) * stride), r1);
+        _mm512_storeu_si512((void *)(out[r] + (2 * k + j) * stride), r2);
+    }
+}
+
+static void ifma_kernel_ee_multi(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride)
+{
+    for (size_t j = 0; j < k; j++) {
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &mods[j]);
+        for (size_t r = 0; r < np; r += IFMA_GROUP) {
+            size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
+            switch (n) { /* constant group sizes: the accumulators stay in registers */
+            case 4: ifma_ee_group(g, p + r, 4, d, j, k, &fc, out + r, stride); break;
+            case 3: ifma_ee_group(g, p + r, 3, d, j, k, &fc, out + r, stride); break;
+            case 2: ifma_ee_group(g, p + r, 2, d, j, k, &fc, out + r, stride); break;
+            default: ifma_ee_group(g, p + r, 1, d, j, k, &fc, out + r, stride); break;
+            }
+        }
+    }
+}
+
+/* Plain gallery: one prime j against np <= IFMA_GROUP probes (4 IFMA each). */
+static inline __attribute__((always_inline)) void
+ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
+              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride)
+{
+    __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP];
+#pragma GCC unroll 4
+    for (size_t r = 0; r < IFMA_GROUP; r++)
+        l0[r] = h0[r] = l1[r] = h1[r] = _mm512_setzero_si512();
+    const uint64_t *gj = g + HERS_TILE_PG(d, j, 0);
+    const size_t off = HERS_TILE_EE(d, j, 0, 0);
+    for (size_t i = 0; i < d; i++) {
+        __m512i x = _mm512_load_si512((const void *)(gj + i * HERS_TILE));
+#pragma GCC unroll 4
+        for (size_t r = 0; r < IFMA_GROUP; r++) {
+            if (r >= np)
+                break;
+            const uint64_t *pr = p[r] + off + i * 2 * HERS_TILE;
+            __m512i y0 = _mm512_load_si512((const void *)pr);
+            __m512i y1 = _mm512_load_si512((const void *)(pr + HERS_TILE));
+            l0[r] = _mm512_madd52lo_epu64(l0[r], x, y0);
+            h0[r] = _mm512_madd52hi_epu64(h0[r], x, y0);
+            l1[r] = _mm512_madd52lo_epu64(l1[r], x, y1);
+            h1[r] = _mm512_madd52hi_epu64(h1[r], x, y1);
+        }
+    }
+#pragma GCC unroll 4
+    for (size_t r = 0; r < IFMA_GROUP; r++) {
+        if (r >= np)
+            break;
+        _mm512_storeu_si512((void *)(out[r] + j * stride), ifma_fold_vec(l0[r], h0[r], fc));
+        _mm512_storeu_si512((void *)(out[r] + (k + j) * stride), ifma_fold_vec(l1[r], h1[r], fc));
+    }
+}
+
+static void ifma_kernel_pe_multi(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride)
+{
+    for (size_t j = 0; j < k; j++) {
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &mods[j]);
+        for (size_t r = 0; r < np; r += IFMA_GROUP) {
+            size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
+            switch (n) {
+            case 4: ifma_pe_group(g, p + r, 4, d, j, k, &fc, out + r, stride); break;
+            case 3: ifma_pe_group(g, p + r, 3, d, j, k, &fc, out + r, stride); break;
+            case 2: ifma_pe_group(g, p + r, 2, d, j, k, &fc, out + r, stride); break;
+            default: ifma_pe_group(g, p + r, 1, d, j, k, &fc, out + r, stride); break;
+            }
         }
     }
 }

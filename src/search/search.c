@@ -79,6 +79,10 @@ hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_
 
 /* ------------------------------------------------------------ the scan */
 
+/* Probes scanned in one pass over the index (their tiles of one tile index
+ * share L2 with the gallery tile). */
+#define HERS_SEARCH_MAX_BATCH 16
+
 struct scan_ctx {
     const hers_params *p;
     const hers_index *ix;
@@ -91,6 +95,8 @@ struct scan_ctx {
     hers_simd level;
     hers_kernel_ee_fn *ee;
     hers_kernel_pe_fn *pe;
+    hers_kernel_ee_multi_fn *ee_multi; /* NULL: the level has none */
+    hers_kernel_pe_multi_fn *pe_multi;
     const hers_search_opts *opts;
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     hers_task_error err;
@@ -125,13 +131,26 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     size_t s0 = sgi * c->tg, s1 = s0 + c->tg < ix->tiles ? s0 + c->tg : ix->tiles;
     size_t b0 = bgi * c->bg, b1 = b0 + c->bg < ix->blocks ? b0 + c->bg : ix->blocks;
     size_t count = c->rc, tiles = ix->tiles, N = ix->N;
+    int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
+    hers_kernel_ee_multi_fn *multi = ee ? c->ee_multi : c->pe_multi;
     for (size_t s = s0; s < s1; s++)
         for (size_t b = b0; b < b1; b++) {
             const uint64_t *g = ix->data + (s * ix->blocks + b) * ix->tile_words;
+            if (multi && count > 1) {
+                /* every gallery row loaded once for the whole batch */
+                const uint64_t *pts[HERS_SEARCH_MAX_BATCH];
+                uint64_t *outs[HERS_SEARCH_MAX_BATCH];
+                for (size_t r = 0; r < count; r++) {
+                    pts[r] = c->probe + (r * tiles + s) * c->ptw;
+                    outs[r] = c->res->cts[(c->r0 + r) * ix->blocks + b].data + s * HERS_TILE;
+                }
+                multi(g, pts, count, ix->d, ix->k, ix->kmod, outs, N);
+                continue;
+            }
             for (size_t r = 0; r < count; r++) {
                 const uint64_t *pt = c->probe + (r * tiles + s) * c->ptw;
                 uint64_t *o = c->res->cts[(c->r0 + r) * ix->blocks + b].data + s * HERS_TILE;
-                if (ix->mode == HERS_MODE_BOTH_ENCRYPTED)
+                if (ee)
                     c->ee(g, pt, ix->d, ix->k, ix->kmod, o, N);
                 else
                     c->pe(g, pt, ix->d, ix->k, ix->kmod, o, N);
@@ -247,10 +266,12 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.ptw = hers_kernel_probe_words(c.level, ix->d, p->k);
     c.ee = hers_kernel_ee_select(c.level, ix->narrow);
     c.pe = hers_kernel_pe_select(c.level, ix->narrow);
+    c.ee_multi = hers_kernel_ee_multi_select(c.level, ix->narrow);
+    c.pe_multi = hers_kernel_pe_multi_select(c.level, ix->narrow);
     /* Probes per pass: their tiles of one tile index (ptw words each) should
      * sit in L2 next to the gallery tile, about 512 KiB; at least 1. */
     size_t batch = ((size_t)512 << 10) / (c.ptw * sizeof(uint64_t));
-    batch = batch < 1 ? 1 : batch > 16 ? 16 : batch;
+    batch = batch < 1 ? 1 : batch > HERS_SEARCH_MAX_BATCH ? HERS_SEARCH_MAX_BATCH : batch;
     if (batch > q->count)
         batch = q->count;
     /* probe tiles: the searcher's scratch, grown when needed and reused (no

@@ -134,6 +134,26 @@ void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_
 void hers_kernel_pe_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride);
 
+/* Several probes against one gallery tile: probe tiles p[0 .. np-1] (np >=
+ * 1, each in the layout above), result tiles out[0 .. np-1] (each as out of
+ * the single-probe kernel, same stride); results identical to np calls of
+ * the single-probe kernel. Levels with a multi-probe kernel load each
+ * gallery row once per group of probes instead of once per probe. */
+typedef void hers_kernel_ee_multi_fn(const uint64_t *g, const uint64_t *const *p, size_t np,
+                                     size_t d, size_t k, const hers_kmod *mods,
+                                     uint64_t *const *out, size_t stride);
+typedef hers_kernel_ee_multi_fn hers_kernel_pe_multi_fn;
+void hers_kernel_ee_multi_avx512(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride);
+void hers_kernel_pe_multi_avx512(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
+                                 size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                 size_t stride);
+/* The multi-probe kernels of a level, or NULL where it has none (the caller
+ * then calls the single-probe kernel once per probe). */
+hers_kernel_ee_multi_fn *hers_kernel_ee_multi_select(hers_simd level, int narrow);
+hers_kernel_pe_multi_fn *hers_kernel_pe_multi_select(hers_simd level, int narrow);
+
 /* Orders the non-temporal stores some kernels write their results with
  * (sfence on x86; nothing elsewhere). Call once after a run of kernel calls,
  * before the results are handed to another thread. */

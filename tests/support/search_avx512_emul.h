@@ -49,6 +49,42 @@ static inline emul_m512i _mm512_add_epi64(emul_m512i a, emul_m512i b)
     return a;
 }
 
+static inline emul_m512i _mm512_set1_epi64(long long x)
+{
+    emul_m512i r;
+    for (int i = 0; i < 8; i++)
+        r.v[i] = (uint64_t)x;
+    return r;
+}
+
+static inline emul_m512i _mm512_sub_epi64(emul_m512i a, emul_m512i b)
+{
+    for (int i = 0; i < 8; i++)
+        a.v[i] -= b.v[i];
+    return a;
+}
+
+static inline emul_m512i _mm512_and_si512(emul_m512i a, emul_m512i b)
+{
+    for (int i = 0; i < 8; i++)
+        a.v[i] &= b.v[i];
+    return a;
+}
+
+static inline emul_m512i _mm512_srli_epi64(emul_m512i a, unsigned int n)
+{
+    for (int i = 0; i < 8; i++)
+        a.v[i] = n > 63 ? 0 : a.v[i] >> n;
+    return a;
+}
+
+static inline emul_m512i _mm512_min_epu64(emul_m512i a, emul_m512i b)
+{
+    for (int i = 0; i < 8; i++)
+        a.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
+    return a;
+}
+
 static inline emul_m512i _mm512_madd52lo_epu64(emul_m512i a, emul_m512i b, emul_m512i c)
 {
     for (int i = 0; i < 8; i++) {
