@@ -239,6 +239,11 @@ typedef struct hers_db_search_opts {
     /* Result form (hers_search_opts); a streamed search supports only
      * HERS_RESULT_FULL (the chunks' results are placed as they come). */
     hers_search_opts search;
+    /* 0: every segment's BLAKE2b-256 is verified before it is used (the
+     * default). 1: streamed searches skip it (residues are still range
+     * checked, so a damaged segment gives wrong scores for its own blocks,
+     * never a crash); `hers check` verifies everything. */
+    int skip_checksums;
 } hers_db_search_opts;
 
 typedef struct hers_db_search_stats {
@@ -247,6 +252,9 @@ typedef struct hers_db_search_stats {
     uint64_t index_bytes;      /* kernel-form bytes of the largest chunk */
     double build_seconds;      /* building kernel forms from the segments (wall) */
     double scan_seconds;       /* the fused kernel (wall) */
+    double read_wait_seconds;  /* waiting for the reader thread (streamed, both-encrypted) */
+    double total_seconds;      /* the whole call (wall) */
+    uint64_t bytes_read;       /* segment bytes the search read (streamed, both-encrypted) */
 } hers_db_search_stats;
 
 /* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */

@@ -47,4 +47,44 @@ hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk
  * (2) or plain (0). */
 int hers_gallery_kind(const hers_gallery *g);
 
+/* A gallery record read in place (a store segment mapped by LMDB): the
+ * header checks of hers_gallery_deserialize, nothing copied, ids not parsed
+ * (a segment's ids are unused); recs points into buf. The checksum is a
+ * separate call so that a reader thread can verify ahead of the decoding;
+ * residues are range-checked while the kernel form is built. */
+typedef struct hers_gallery_ref {
+    hers_search_mode mode;
+    int kind;                  /* hers_gallery_kind */
+    size_t n, d, blocks;
+    uint32_t scale;
+    size_t rec_bytes;
+    const uint8_t *recs;       /* record (b, i) at (b d + i) rec_bytes */
+    const uint8_t *buf;        /* the whole record, len bytes */
+    size_t len;
+} hers_gallery_ref;
+hers_status hers_gallery_ref_parse(const hers_params *p, const void *buf, size_t len,
+                                   hers_gallery_ref *out);
+/* 1 if the record's BLAKE2b-256 matches. */
+int hers_gallery_ref_checksum_ok(const hers_gallery_ref *g);
+
+/* Blocks [src_block, src_block + nb) of a both-encrypted record feed blocks
+ * [dst_block, dst_block + nb) of an index. */
+typedef struct hers_index_part {
+    const hers_gallery_ref *g;
+    size_t src_block, dst_block, nb;
+} hers_index_part;
+
+/* Overwrites every block of a both-encrypted ix with the sum of the parts'
+ * kernel forms (blocks no part covers become zero): the words
+ * hers_index_zero + hers_index_add_gallery of each part would give, bit for
+ * bit, decoded in place with `threads` workers (0 = online CPUs). Any
+ * residue >= its prime: HERS_ERR_FORMAT. */
+hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_index_part *parts,
+                            size_t nparts, unsigned threads);
+
+/* Reuses ix for n templates (ceil(n / N) <= its current blocks): the tiles
+ * are re-laid for the smaller block count (contents undefined until
+ * filled). */
+hers_status hers_index_reshape(hers_index *ix, size_t n);
+
 #endif

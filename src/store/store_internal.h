@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "hers/hers_store.h"
+#include "search/search_merge.h"
 
 /* Virtual map size: the file only grows as pages are used. */
 #define STORE_MAP_SIZE ((size_t)1 << 40)
@@ -142,5 +143,32 @@ hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_
 
 /* Blocks per segment for dimension d (>= 1). */
 uint64_t store_segment_blocks(const hers_params *p, size_t d);
+
+/* ---- segments as in-place views (store_segments.c) */
+typedef struct store_segref {
+    uint64_t key;
+    store_seg h;
+    hers_gallery_ref g;      /* both-encrypted only (plain: zeroed) */
+    int ready;               /* bytes read (and checksum verified if asked) */
+} store_segref;
+
+/* Every segment of the snapshot in key (= slot) order, headers decoded and
+ * checked against the state. *out: free(). */
+hers_status store_segments_list(hers_db_snapshot *s, store_segref **out, size_t *count);
+/* The run [*a, *b) of segments overlapping blocks [lo, hi). */
+void store_segments_range(const hers_db *db, const store_segref *segs, size_t n, uint64_t lo,
+                          uint64_t hi, size_t *a, size_t *b);
+/* Reads segments [a, b) not yet ready into memory on `threads` threads
+ * (madvise WILLNEED, then the checksum if verify, else a touch per page)
+ * and marks them ready. HERS_ERR_CHECKSUM naming a bad segment. */
+hers_status store_segments_read(const hers_db *db, store_segref *segs, size_t a, size_t b,
+                                int verify, unsigned threads);
+/* Marks a segment's pages as the first to evict (MADV_COLD). */
+void store_segment_cold(const store_segref *r);
+/* Both-encrypted: fills ix (blocks [first_block, first_block + blocks) of
+ * the gallery, ix already shaped for them) from the segments. */
+hers_status store_segments_index(hers_db_snapshot *s, store_segref *segs, size_t nseg,
+                                 size_t first_block, size_t blocks, unsigned threads,
+                                 int verify, hers_index *ix);
 
 #endif

@@ -80,6 +80,20 @@ hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size
     hers_status st = hers_index_zero(db->p, (hers_search_mode)s->st.mode, (size_t)n, s->st.d, &ix);
     if (st != HERS_OK)
         return st;
+    if (s->st.mode == HERS_MODE_BOTH_ENCRYPTED) {
+        /* in place, every checksum verified */
+        store_segref *segs = NULL;
+        size_t nseg = 0;
+        if ((st = store_segments_list(s, &segs, &nseg)) == HERS_OK)
+            st = store_segments_index(s, segs, nseg, first_block, blocks, threads, 1, ix);
+        free(segs);
+        if (st != HERS_OK) {
+            hers_index_free(ix);
+            return st;
+        }
+        *out = ix;
+        return HERS_OK;
+    }
     MDB_cursor *c = NULL;
     MDB_val k, v;
     int rc = mdb_cursor_open(s->txn, db->segs, &c);
