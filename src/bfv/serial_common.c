@@ -192,6 +192,11 @@ hers_status hers_serial_peek(const void *buf, size_t len, hers_object_type *type
     return HERS_OK;
 }
 
+int hers_secret_key_is_protected(const void *buf, size_t len)
+{
+    return buf && len >= 8 && memcmp(buf, HERS_SKPW_MAGIC, 8) == 0;
+}
+
 hers_status ser_open(const void *buf, size_t len, hers_object_type type, const hers_params *p,
                      const uint8_t **body, size_t *body_len)
 {

@@ -85,6 +85,12 @@ static inline size_t ser_total(size_t body)
     return HERS_SERIAL_HEADER_BYTES + body + HERS_SERIAL_CHECKSUM_BYTES;
 }
 
+/* The first 8 bytes of a passphrase-protected secret key
+ * (serial_sk_protected.c); hers_secret_key_is_protected (serial_common.c,
+ * beside hers_serial_peek) recognises it, so that serial_keys.c does not
+ * depend on serial_sk_protected.c, which depends on it. */
+#define HERS_SKPW_MAGIC "HERSSKPW"
+
 /* Validates an NTT-table-compatible ring degree from a record. */
 int ser_valid_n(uint64_t n);
 

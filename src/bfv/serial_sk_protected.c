@@ -37,7 +37,7 @@
 #include "hers/hers_random.h"
 #include "hers/hers_serial.h"
 
-#define SKPW_MAGIC "HERSSKPW"
+#define SKPW_MAGIC HERS_SKPW_MAGIC
 #define SKPW_ALG_ARGON2ID13 2u
 #define SKPW_SALT 16
 #define SKPW_NONCE 24
@@ -111,11 +111,6 @@ hers_status hers_secret_key_protected_size(const hers_params *p, size_t *size)
         return st;
     *size = HERS_SKPW_HEADER_BYTES + SKPW_MAC + rec + SKPW_CHECKSUM;
     return HERS_OK;
-}
-
-int hers_secret_key_is_protected(const void *buf, size_t len)
-{
-    return buf && len >= 8 && memcmp(buf, SKPW_MAGIC, 8) == 0;
 }
 
 hers_status hers_secret_key_seal(const hers_params *p, const hers_secret_key *sk, const void *pass,

@@ -197,6 +197,22 @@ done:
     return HERS_OK;
 }
 
+/* Declared in search_merge.h (the store builds indexes from segments); here
+ * so that index_merge.c depends on index.c and not the other way round. */
+hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                            hers_index **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "index: out is NULL");
+    *out = NULL;
+    hers_status st = hers_search_check_params(p, mode);
+    if (st != HERS_OK)
+        return st;
+    if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
+        return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
+    return hers_index_alloc(p, mode, n, d, out);
+}
+
 hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
                               uint64_t seed, hers_index **out)
 {

@@ -8,20 +8,6 @@
 #include "search/search_internal.h"
 #include "search/search_merge.h"
 
-hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
-                            hers_index **out)
-{
-    if (!out)
-        return hers_error(HERS_ERR_ARG, "index: out is NULL");
-    *out = NULL;
-    hers_status st = hers_search_check_params(p, mode);
-    if (st != HERS_OK)
-        return st;
-    if (n == 0 || n > HERS_SEARCH_MAX_N || d == 0 || d > HERS_SEARCH_MAX_D)
-        return hers_error(HERS_ERR_ARG, "index: n = %zu or d = %zu out of range", n, d);
-    return hers_index_alloc(p, mode, n, d, out);
-}
-
 hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t dst_block,
                                    const hers_gallery *g, size_t src_block, size_t nb,
                                    unsigned threads)
