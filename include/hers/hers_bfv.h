@@ -40,6 +40,8 @@
 #ifndef HERS_BFV_H
 #define HERS_BFV_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -99,33 +101,33 @@ typedef struct hers_params hers_params;   /* opaque, immutable */
  * enough, HE Standard max log Q for N and the security level) and
  * precomputes NTT tables and RNS constants. Errors: HERS_ERR_PARAMS (invalid)
  * or HERS_ERR_INSECURE (log Q too large for the requested security). */
-hers_status hers_params_create(hers_params **out, const hers_params_spec *spec);
+HERS_API hers_status hers_params_create(hers_params **out, const hers_params_spec *spec);
 /* Named default sets: "n2048", "n4096" (= "default"), "n8192", "n16384",
  * "n32768" (50-bit primes, each = 1 mod 2N*t), and "s4096" (N = 4096,
  * t = 1032193, three primes below 2^30, product mode, 128-bit security: for
  * the narrow 32-bit-lane search kernel). All are HE Standard 128-bit. */
-hers_status hers_params_create_named(hers_params **out, const char *name);
+HERS_API hers_status hers_params_create_named(hers_params **out, const char *name);
 /* NULL-terminated list of the names above. */
-const char *const *hers_params_names(void);
-void hers_params_free(hers_params *p);
+HERS_API const char *const *hers_params_names(void);
+HERS_API void hers_params_free(hers_params *p);
 
-size_t hers_params_n(const hers_params *p);
-uint64_t hers_params_t(const hers_params *p);
-size_t hers_params_num_primes(const hers_params *p);
-uint64_t hers_params_prime(const hers_params *p, size_t i);
-const hers_ntt_table *hers_params_ntt(const hers_params *p, size_t i);
-double hers_params_log_q(const hers_params *p);     /* log2 Q */
-int hers_params_can_batch(const hers_params *p);    /* t prime, t = 1 mod 2N */
-int hers_params_q_one_mod_t(const hers_params *p);  /* Q = 1 (mod t) */
-hers_security hers_params_security(const hers_params *p);
-const char *hers_params_name(const hers_params *p); /* "" if custom */
+HERS_API size_t hers_params_n(const hers_params *p);
+HERS_API uint64_t hers_params_t(const hers_params *p);
+HERS_API size_t hers_params_num_primes(const hers_params *p);
+HERS_API uint64_t hers_params_prime(const hers_params *p, size_t i);
+HERS_API const hers_ntt_table *hers_params_ntt(const hers_params *p, size_t i);
+HERS_API double hers_params_log_q(const hers_params *p);     /* log2 Q */
+HERS_API int hers_params_can_batch(const hers_params *p);    /* t prime, t = 1 mod 2N */
+HERS_API int hers_params_q_one_mod_t(const hers_params *p);  /* Q = 1 (mod t) */
+HERS_API hers_security hers_params_security(const hers_params *p);
+HERS_API const char *hers_params_name(const hers_params *p); /* "" if custom */
 /* 32-byte identifier: a hash of (N, t, primes); objects carry it so that
  * mixing objects of different parameter sets is detected. */
-const uint8_t *hers_params_id(const hers_params *p);
+HERS_API const uint8_t *hers_params_id(const hers_params *p);
 
 /* Largest log2 Q allowed by the Homomorphic Encryption Standard (2018),
  * ternary secret, classical attacks, for n in 1024..32768. */
-hers_status hers_he_standard_max_log_q(size_t n, hers_security sec, int *max_bits);
+HERS_API hers_status hers_he_standard_max_log_q(size_t n, hers_security sec, int *max_bits);
 
 /* ------------------------------------------------------------ keys */
 
@@ -133,18 +135,18 @@ typedef struct hers_secret_key hers_secret_key;  /* opaque; wiped on free */
 typedef struct hers_public_key hers_public_key;  /* opaque */
 typedef struct hers_relin_key hers_relin_key;    /* opaque */
 
-hers_status hers_keygen_secret(const hers_params *p, hers_secret_key **sk);
-hers_status hers_keygen_secret_seeded(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
-                                      hers_secret_key **sk);
-hers_status hers_keygen_public(const hers_params *p, const hers_secret_key *sk, hers_public_key **pk);
-hers_status hers_keygen_public_seeded(const hers_params *p, const hers_secret_key *sk,
-                                      const uint8_t seed[HERS_SEED_BYTES], hers_public_key **pk);
-hers_status hers_keygen_relin(const hers_params *p, const hers_secret_key *sk, hers_relin_key **rk);
-hers_status hers_keygen_relin_seeded(const hers_params *p, const hers_secret_key *sk,
-                                     const uint8_t seed[HERS_SEED_BYTES], hers_relin_key **rk);
-void hers_secret_key_free(hers_secret_key *sk);
-void hers_public_key_free(hers_public_key *pk);
-void hers_relin_key_free(hers_relin_key *rk);
+HERS_API hers_status hers_keygen_secret(const hers_params *p, hers_secret_key **sk);
+HERS_API hers_status hers_keygen_secret_seeded(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
+                                               hers_secret_key **sk);
+HERS_API hers_status hers_keygen_public(const hers_params *p, const hers_secret_key *sk, hers_public_key **pk);
+HERS_API hers_status hers_keygen_public_seeded(const hers_params *p, const hers_secret_key *sk,
+                                               const uint8_t seed[HERS_SEED_BYTES], hers_public_key **pk);
+HERS_API hers_status hers_keygen_relin(const hers_params *p, const hers_secret_key *sk, hers_relin_key **rk);
+HERS_API hers_status hers_keygen_relin_seeded(const hers_params *p, const hers_secret_key *sk,
+                                              const uint8_t seed[HERS_SEED_BYTES], hers_relin_key **rk);
+HERS_API void hers_secret_key_free(hers_secret_key *sk);
+HERS_API void hers_public_key_free(hers_public_key *pk);
+HERS_API void hers_relin_key_free(hers_relin_key *rk);
 
 /* ------------------------------------------------------------ plaintexts */
 
@@ -157,21 +159,21 @@ typedef struct hers_plaintext {
     size_t ntt_primes;
 } hers_plaintext;
 
-hers_status hers_plaintext_init(const hers_params *p, hers_plaintext *pt);
-void hers_plaintext_free(hers_plaintext *pt);
+HERS_API hers_status hers_plaintext_init(const hers_params *p, hers_plaintext *pt);
+HERS_API void hers_plaintext_free(hers_plaintext *pt);
 /* Computes pt->ntt (idempotent). */
-hers_status hers_plaintext_to_ntt(const hers_params *p, hers_plaintext *pt);
+HERS_API hers_status hers_plaintext_to_ntt(const hers_params *p, hers_plaintext *pt);
 
 /* Batch encoding: slot i holds values[i] mod t (count <= N; the remaining
  * slots are 0). Values may be negative. Needs hers_params_can_batch. */
-hers_status hers_encode_batch(const hers_params *p, const int64_t *values, size_t count,
-                              hers_plaintext *pt);
+HERS_API hers_status hers_encode_batch(const hers_params *p, const int64_t *values, size_t count,
+                                       hers_plaintext *pt);
 /* Decodes all N slots, centred: each in (-t/2, t/2]. */
-hers_status hers_decode_batch(const hers_params *p, const hers_plaintext *pt, int64_t *values);
+HERS_API hers_status hers_decode_batch(const hers_params *p, const hers_plaintext *pt, int64_t *values);
 /* Coefficient encoding: coefficient i = values[i] mod t. */
-hers_status hers_encode_coeff(const hers_params *p, const int64_t *values, size_t count,
-                              hers_plaintext *pt);
-hers_status hers_decode_coeff(const hers_params *p, const hers_plaintext *pt, int64_t *values);
+HERS_API hers_status hers_encode_coeff(const hers_params *p, const int64_t *values, size_t count,
+                                       hers_plaintext *pt);
+HERS_API hers_status hers_decode_coeff(const hers_params *p, const hers_plaintext *pt, int64_t *values);
 
 /* ------------------------------------------------------------ ciphertexts */
 
@@ -191,14 +193,14 @@ typedef struct hers_ciphertext {
 
 /* Allocates a zero ciphertext with `parts` parts over all k primes, NTT
  * form, HERS_FORM_BFV (overwrites *ct without freeing it). */
-hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct);
 /* The same shape (parts x k primes x N, NTT form, HERS_FORM_BFV) over
  * caller-owned residues `data` (parts * k * N words, contents kept), marked
  * borrowed: the data must outlive ct and is never freed through it. */
-hers_status hers_ciphertext_init_borrowed(const hers_params *p, size_t parts, uint64_t *data,
-                                          hers_ciphertext *ct);
-void hers_ciphertext_free(hers_ciphertext *ct);
-hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *dst);
+HERS_API hers_status hers_ciphertext_init_borrowed(const hers_params *p, size_t parts, uint64_t *data,
+                                                   hers_ciphertext *ct);
+HERS_API void hers_ciphertext_free(hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_copy(const hers_ciphertext *src, hers_ciphertext *dst);
 /* Pointer to part `part`, prime `prime` (n residues). */
 static inline uint64_t *hers_ct_poly(const hers_ciphertext *ct, size_t part, size_t prime)
 {
@@ -206,55 +208,55 @@ static inline uint64_t *hers_ct_poly(const hers_ciphertext *ct, size_t part, siz
 }
 
 /* Public-key encryption: (c0, c1) = (pk0 u + e0 + Delta m, pk1 u + e1). */
-hers_status hers_encrypt_public(const hers_params *p, const hers_public_key *pk,
-                                const hers_plaintext *pt, hers_ciphertext *ct);
-hers_status hers_encrypt_public_seeded(const hers_params *p, const hers_public_key *pk,
-                                       const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
-                                       hers_ciphertext *ct);
+HERS_API hers_status hers_encrypt_public(const hers_params *p, const hers_public_key *pk,
+                                         const hers_plaintext *pt, hers_ciphertext *ct);
+HERS_API hers_status hers_encrypt_public_seeded(const hers_params *p, const hers_public_key *pk,
+                                                const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
+                                                hers_ciphertext *ct);
 /* Secret-key encryption: c1 = a expanded from a fresh 32-byte seed (stored in
  * ct->seed, has_seed = 1), c0 = -a s + e + Delta m. The serialised form omits
  * c1 (about half the size). */
-hers_status hers_encrypt_secret(const hers_params *p, const hers_secret_key *sk,
-                                const hers_plaintext *pt, hers_ciphertext *ct);
-hers_status hers_encrypt_secret_seeded(const hers_params *p, const hers_secret_key *sk,
-                                       const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
-                                       hers_ciphertext *ct);
+HERS_API hers_status hers_encrypt_secret(const hers_params *p, const hers_secret_key *sk,
+                                         const hers_plaintext *pt, hers_ciphertext *ct);
+HERS_API hers_status hers_encrypt_secret_seeded(const hers_params *p, const hers_secret_key *sk,
+                                                const hers_plaintext *pt, const uint8_t seed[HERS_SEED_BYTES],
+                                                hers_ciphertext *ct);
 /* Re-creates part 1 from ct->seed (after deserialising a seeded ciphertext). */
-hers_status hers_ciphertext_expand_seed(const hers_params *p, hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_expand_seed(const hers_params *p, hers_ciphertext *ct);
 
 /* Decrypts 2- or 3-part ciphertexts in either form, full or switched modulus. */
-hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk,
-                         const hers_ciphertext *ct, hers_plaintext *pt);
+HERS_API hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                  const hers_ciphertext *ct, hers_plaintext *pt);
 /* Remaining noise budget in bits: log2(Q'/(2*|noise|)) - where decryption is
  * correct while it is > 0. Key holder only: never send it to the server. */
-hers_status hers_noise_budget(const hers_params *p, const hers_secret_key *sk,
-                              const hers_ciphertext *ct, double *bits);
+HERS_API hers_status hers_noise_budget(const hers_params *p, const hers_secret_key *sk,
+                                       const hers_ciphertext *ct, double *bits);
 
 /* ------------------------------------------------------------ evaluation */
 /* Operands must share parameters, form, prime count and NTT state (add and
  * sub accept a 2-part and a 3-part operand: the result has 3 parts); `out`
  * may alias an input and is (re)allocated as needed. */
 
-hers_status hers_add(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
-                     hers_ciphertext *out);
-hers_status hers_sub(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
-                     hers_ciphertext *out);
-hers_status hers_negate(const hers_params *p, const hers_ciphertext *a, hers_ciphertext *out);
+HERS_API hers_status hers_add(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                              hers_ciphertext *out);
+HERS_API hers_status hers_sub(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                              hers_ciphertext *out);
+HERS_API hers_status hers_negate(const hers_params *p, const hers_ciphertext *a, hers_ciphertext *out);
 /* ct x pt (pt->ntt is computed if missing; pt is const-cast internally only
  * through hers_plaintext_to_ntt, so call that first when sharing pt). */
-hers_status hers_mul_plain(const hers_params *p, const hers_ciphertext *a, const hers_plaintext *pt,
-                           hers_ciphertext *out);
+HERS_API hers_status hers_mul_plain(const hers_params *p, const hers_ciphertext *a, const hers_plaintext *pt,
+                                    hers_ciphertext *out);
 /* ct x ct, BFV: tensor product, then scale by t/Q and round (3 parts out),
  * exactly (Halevi-Polyakov-Shoup; see docs/design.md). Inputs: 2-part,
  * HERS_FORM_BFV, over all k primes, both in NTT form or both not; the output
  * has the inputs' NTT state. */
-hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
-                     hers_ciphertext *out);
+HERS_API hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_ciphertext *b,
+                              hers_ciphertext *out);
 /* 3 parts -> 2 parts with the relinearisation key (any prime prefix; a
  * 2-part input is copied). HERS_FORM_BGV inputs are refused
  * (HERS_ERR_UNSUPPORTED): decrypt them as 3-part ciphertexts instead. */
-hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
-                             const hers_ciphertext *in, hers_ciphertext *out);
+HERS_API hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
+                                      const hers_ciphertext *in, hers_ciphertext *out);
 /* Drops primes: keeps the first `num_primes` (>= 1), rescaling so the result
  * still decrypts (BFV: round(Q'/Q * c); BGV: c' = (c - delta)/q_last with
  * delta = c mod q_last, delta = 0 mod t). Dropping q_l from a BGV-form
@@ -263,11 +265,11 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk,
  * which is 1 when every prime is = 1 mod t), so a BGV ciphertext decrypts
  * to the same message at every level. The result has no seed; `out` may
  * alias `in`. */
-hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
-                            hers_ciphertext *out);
+HERS_API hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
+                                     hers_ciphertext *out);
 /* Converts a ciphertext to / from NTT form (in place). */
-hers_status hers_ciphertext_to_ntt(const hers_params *p, hers_ciphertext *ct);
-hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_to_ntt(const hers_params *p, hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct);
 
 
 /* ------------------------------------------------------------ Galois automorphisms */
@@ -289,33 +291,33 @@ typedef struct hers_galois_key hers_galois_key;  /* opaque, immutable */
 /* Keys for `count` (1..HERS_GALOIS_MAX_ELEMENTS) distinct odd elements g in
  * [3, 2N); digit_bits 0 = the default, else 8..32 (and >= ceil(bitlen(q_i)/16)
  * so a prime has at most 16 digits). Seed: as the other keys. */
-hers_status hers_keygen_galois(const hers_params *p, const hers_secret_key *sk,
-                               const uint32_t *elements, size_t count, unsigned digit_bits,
-                               hers_galois_key **gk);
-hers_status hers_keygen_galois_seeded(const hers_params *p, const hers_secret_key *sk,
-                                      const uint32_t *elements, size_t count, unsigned digit_bits,
-                                      const uint8_t seed[HERS_SEED_BYTES], hers_galois_key **gk);
-void hers_galois_key_free(hers_galois_key *gk);
-size_t hers_galois_key_count(const hers_galois_key *gk);
-uint32_t hers_galois_key_element(const hers_galois_key *gk, size_t i);
-int hers_galois_key_has(const hers_galois_key *gk, uint32_t g);
-unsigned hers_galois_key_digit_bits(const hers_galois_key *gk);
+HERS_API hers_status hers_keygen_galois(const hers_params *p, const hers_secret_key *sk,
+                                        const uint32_t *elements, size_t count, unsigned digit_bits,
+                                        hers_galois_key **gk);
+HERS_API hers_status hers_keygen_galois_seeded(const hers_params *p, const hers_secret_key *sk,
+                                               const uint32_t *elements, size_t count, unsigned digit_bits,
+                                               const uint8_t seed[HERS_SEED_BYTES], hers_galois_key **gk);
+HERS_API void hers_galois_key_free(hers_galois_key *gk);
+HERS_API size_t hers_galois_key_count(const hers_galois_key *gk);
+HERS_API uint32_t hers_galois_key_element(const hers_galois_key *gk, size_t i);
+HERS_API int hers_galois_key_has(const hers_galois_key *gk, uint32_t g);
+HERS_API unsigned hers_galois_key_digit_bits(const hers_galois_key *gk);
 
 /* Applies tau_g to plaintext coefficients (coefficient encoding; oracle for
  * tests): coefficient i goes to i*g mod 2N, negated when that is >= N. */
-hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_plaintext *in,
-                                  hers_plaintext *out);
+HERS_API hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_plaintext *in,
+                                           hers_plaintext *out);
 /* out = KeySwitch(tau_g(in)): a 2-part HERS_FORM_BFV ciphertext over all k
  * primes (NTT form or not; out gets the same), encrypting tau_g(m) under s.
  * HERS_ERR_ARG when gk has no key for g; BGV form and 3 parts are refused.
  * out may alias in. */
-hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, uint32_t g,
-                              const hers_ciphertext *in, hers_ciphertext *out);
+HERS_API hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, uint32_t g,
+                                       const hers_ciphertext *in, hers_ciphertext *out);
 /* Noise added by one key switch with w-bit digits (digit_bits 0 = default):
  * *worst = sum over digits of N (2^w_ij - 1) * 21 (infinity-norm bound),
  * *sd = its standard deviation (digits uniform, errors of variance 10.5). */
-hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double *worst,
-                              double *sd);
+HERS_API hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double *worst,
+                                       double *sd);
 
 /* ------------------------------------------------------------ coefficient expansion */
 /* SealPIR-style expansion, one substitution per tree node (Angel et al.
@@ -324,19 +326,19 @@ hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double 
  * constant 2^(e_i) m_i, e_i = hers_expand_doublings(d, i) <= ceil(log2 d).
  * Level j (0 <= j < ceil(log2 d)) uses g_j = N/2^j + 1; the keys needed are
  * hers_expand_elements(). Callers pre-multiply m_i by 2^-(e_i) mod t. */
-size_t hers_expand_levels(size_t d);                       /* ceil(log2 d) */
-uint32_t hers_expand_element(size_t n, size_t level);      /* N/2^level + 1 */
+HERS_API size_t hers_expand_levels(size_t d);                       /* ceil(log2 d) */
+HERS_API uint32_t hers_expand_element(size_t n, size_t level);      /* N/2^level + 1 */
 /* Writes the hers_expand_levels(d) elements; d in 1..N. */
-hers_status hers_expand_elements(size_t n, size_t d, uint32_t *elements, size_t *count);
-unsigned hers_expand_doublings(size_t d, size_t i);
+HERS_API hers_status hers_expand_elements(size_t n, size_t d, uint32_t *elements, size_t *count);
+HERS_API unsigned hers_expand_doublings(size_t d, size_t i);
 /* in: 2-part BFV, all primes, NTT form; out: array of d zero-initialised (or
  * previously used) ciphertexts, NTT form. */
-hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
-                        size_t d, hers_ciphertext *out);
+HERS_API hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
+                                 size_t d, hers_ciphertext *out);
 /* Worst-case and standard-deviation bounds on the noise of every expanded
  * output, from the input noise (worst, sd) and the key switches. */
-hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t d, double in_worst,
-                              double in_sd, double *worst, double *sd);
+HERS_API hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t d, double in_worst,
+                                       double in_sd, double *worst, double *sd);
 
 /* ------------------------------------------------------------ compressed c0 */
 /* Upload form of a seeded ciphertext's c0: each coefficient (as an integer
@@ -345,22 +347,22 @@ hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t 
  * (docs/design.md). K = hers_c0_bits(p) = min(95, ceil(log2 Q),
  * 2 bitlen(t) + 28): the kernel needs probe noise below ~Q / (t^2 2^13).
  * y: 2N words, y[c] = bits 0..31 of value c, y[N + c] = bits 32..K-1. */
-unsigned hers_c0_bits(const hers_params *p);
+HERS_API unsigned hers_c0_bits(const hers_params *p);
 /* ct: 2-part, all primes, seeded (c1 from the seed), NTT form. */
-hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y);
+HERS_API hers_status hers_c0_compress(const hers_params *p, const hers_ciphertext *ct, uint64_t *y);
 /* Rebuilds ct (NTT form, seeded, part 1 expanded from seed) from y
  * (HERS_ERR_FORMAT when a value is >= 2^K). */
-hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
-                               const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct);
+HERS_API hers_status hers_c0_decompress(const hers_params *p, const uint64_t *y,
+                                        const uint8_t seed[HERS_SEED_BYTES], hers_ciphertext *ct);
 /* The same rounding for any polynomial over the first L primes (coefficient
  * form, L x N residues): y = round(2^K x / Q_L) mod 2^K, K in 1..95, y as
  * above (2N words); unround: x = round(y Q_L / 2^K) mod q_i (HERS_ERR_FORMAT
  * for values >= 2^K). |x' - x| <= Q_L / 2^K + 1 (mod Q_L). Compact results
  * use it (hers_search.h). */
-hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t *x, unsigned K,
-                                 uint64_t *y);
-hers_status hers_poly_unround_bits(const hers_params *p, size_t L, unsigned K, const uint64_t *y,
-                                   uint64_t *x);
+HERS_API hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t *x, unsigned K,
+                                          uint64_t *y);
+HERS_API hers_status hers_poly_unround_bits(const hers_params *p, size_t L, unsigned K, const uint64_t *y,
+                                            uint64_t *x);
 
 #ifdef __cplusplus
 }

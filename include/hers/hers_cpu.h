@@ -15,6 +15,8 @@
 #ifndef HERS_CPU_H
 #define HERS_CPU_H
 
+#include "hers/hers_api.h"
+
 #include "hers/hers_status.h"
 
 #ifdef __cplusplus
@@ -30,25 +32,25 @@ typedef enum hers_simd {
 #define HERS_SIMD_LEVELS 3
 
 /* Highest level this CPU and OS support. */
-hers_simd hers_cpu_max_simd(void);
+HERS_API hers_simd hers_cpu_max_simd(void);
 
 /* Level kernels use now. */
-hers_simd hers_simd_active(void);
+HERS_API hers_simd hers_simd_active(void);
 
 /* Forces the active level (tests, benchmarks). Fails with
  * HERS_ERR_UNSUPPORTED if the CPU lacks it. Affects all threads; do not call
  * while other threads run kernels. */
-hers_status hers_simd_set(hers_simd level);
+HERS_API hers_status hers_simd_set(hers_simd level);
 
 /* "portable", "avx2", "avx512ifma". */
-const char *hers_simd_name(hers_simd level);
+HERS_API const char *hers_simd_name(hers_simd level);
 
 /* Parses a name accepted by HERS_SIMD ("portable", "avx2", "avx512",
  * "avx512ifma"). Returns HERS_ERR_ARG on an unknown name. */
-hers_status hers_simd_parse(const char *name, hers_simd *out);
+HERS_API hers_status hers_simd_parse(const char *name, hers_simd *out);
 
 /* CPU model string from cpuid (e.g. "AMD EPYC"), trimmed; never NULL. */
-const char *hers_cpu_model(void);
+HERS_API const char *hers_cpu_model(void);
 
 #ifdef __cplusplus
 }

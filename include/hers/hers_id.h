@@ -40,6 +40,8 @@
 #ifndef HERS_ID_H
 #define HERS_ID_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,7 +123,7 @@ typedef struct hers_id_result {
 } hers_id_result;
 
 /* Fills the defaults listed above. */
-void hers_id_params_default(hers_id_params *p);
+HERS_API void hers_id_params_default(hers_id_params *p);
 
 /* Estimates the intrinsic dimensionality of the rows of x (rows x cols,
  * any scale: rows are L2-normalised internally; zero rows are skipped).
@@ -130,13 +132,13 @@ void hers_id_params_default(hers_id_params *p);
  * HERS_ERR_NOMEM, HERS_ERR_NUMERIC (badly disconnected kNN graph: fewer
  * than half of the sources reach at least half of the other points; or
  * a degenerate histogram / fit). *out is fully written on success. */
-hers_status hers_id_estimate(const hers_matrix *x, const hers_id_params *p,
-                             hers_id_result *out);
+HERS_API hers_status hers_id_estimate(const hers_matrix *x, const hers_id_params *p,
+                                      hers_id_result *out);
 
 /* "geodesic", "twonn", "mle"; never NULL. */
-const char *hers_id_method_name(hers_id_method m);
+HERS_API const char *hers_id_method_name(hers_id_method m);
 /* Parses a method name; HERS_ERR_ARG if unknown. */
-hers_status hers_id_method_parse(const char *s, hers_id_method *out);
+HERS_API hers_status hers_id_method_parse(const char *s, hers_id_method *out);
 
 #ifdef __cplusplus
 }

@@ -42,6 +42,8 @@
 #ifndef HERS_IO_H
 #define HERS_IO_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,7 +68,7 @@ typedef struct hers_imatrix {
     int32_t *data;
 } hers_imatrix;
 
-void hers_imatrix_free(hers_imatrix *m);
+HERS_API void hers_imatrix_free(hers_imatrix *m);
 
 typedef enum hers_vec_format {
     HERS_FMT_UNKNOWN = 0,
@@ -83,21 +85,21 @@ typedef enum hers_vec_format {
  * .bvecs .ivecs .f32/.raw/.bin (raw), .idx/...-idx3-ubyte[.gz] (IDX),
  * .txt/.labels/.csv (text). A trailing ".gz" is looked through for IDX only.
  * HERS_FMT_UNKNOWN otherwise. */
-hers_vec_format hers_vec_format_from_path(const char *path);
-const char *hers_vec_format_name(hers_vec_format f);
+HERS_API hers_vec_format hers_vec_format_from_path(const char *path);
+HERS_API const char *hers_vec_format_name(hers_vec_format f);
 
 /* ---- generic matrix I/O (dispatch by extension) ---- */
 
 /* Reads .npy / .fvecs / .bvecs / .ivecs / IDX images (pixel/255) by
  * extension. Raw float32 needs hers_matrix_read_raw. */
-hers_status hers_matrix_read(const char *path, hers_matrix *out);
+HERS_API hers_status hers_matrix_read(const char *path, hers_matrix *out);
 /* Headerless LE float32; file length must be a multiple of 4 * dim,
  * dim in 1..HERS_IO_MAX_DIM. */
-hers_status hers_matrix_read_raw(const char *path, size_t dim, hers_matrix *out);
+HERS_API hers_status hers_matrix_read_raw(const char *path, size_t dim, hers_matrix *out);
 /* Writes .npy ('<f4', v1), .fvecs, or raw (.f32/.raw/.bin) by extension.
  * The file is written to "<path>.tmp" then renamed (no partial files). */
-hers_status hers_matrix_write(const char *path, const hers_matrix *m);
-hers_status hers_matrix_write_raw(const char *path, const hers_matrix *m);
+HERS_API hers_status hers_matrix_write(const char *path, const hers_matrix *m);
+HERS_API hers_status hers_matrix_write_raw(const char *path, const hers_matrix *m);
 
 /* ---- streaming matrix writer (for outputs larger than memory) ----
  * Declare the final shape, append row blocks, then close: the file appears
@@ -106,70 +108,70 @@ hers_status hers_matrix_write_raw(const char *path, const hers_matrix *m);
  * Values must be finite. Not thread-safe per object. */
 typedef struct hers_matrix_writer hers_matrix_writer;
 
-hers_status hers_matrix_writer_open(hers_matrix_writer **w, const char *path, size_t rows,
-                                    size_t cols);
+HERS_API hers_status hers_matrix_writer_open(hers_matrix_writer **w, const char *path, size_t rows,
+                                             size_t cols);
 /* Appends block->rows rows (block->cols must equal cols). */
-hers_status hers_matrix_writer_append(hers_matrix_writer *w, const hers_matrix *block);
+HERS_API hers_status hers_matrix_writer_append(hers_matrix_writer *w, const hers_matrix *block);
 /* Finishes and frees w (also on error, removing the temporary). */
-hers_status hers_matrix_writer_close(hers_matrix_writer *w);
+HERS_API hers_status hers_matrix_writer_close(hers_matrix_writer *w);
 /* Discards the output and frees w (NULL allowed). */
-void hers_matrix_writer_abort(hers_matrix_writer *w);
+HERS_API void hers_matrix_writer_abort(hers_matrix_writer *w);
 
 /* ---- in-memory parsers (buffer + length; for tests and fuzzing) ---- */
 
 /* Any matrix format; raw_dim is used only for HERS_FMT_RAW. */
-hers_status hers_matrix_parse(hers_vec_format fmt, const void *buf, size_t len,
-                              size_t raw_dim, hers_matrix *out);
-hers_status hers_npy_parse(const void *buf, size_t len, hers_matrix *out);
-hers_status hers_npy_parse_labels(const void *buf, size_t len, hers_labels *out);
-hers_status hers_fvecs_parse(const void *buf, size_t len, hers_matrix *out);
-hers_status hers_bvecs_parse(const void *buf, size_t len, hers_matrix *out);
-hers_status hers_ivecs_parse(const void *buf, size_t len, hers_imatrix *out);
-hers_status hers_raw_parse(const void *buf, size_t len, size_t dim, hers_matrix *out);
+HERS_API hers_status hers_matrix_parse(hers_vec_format fmt, const void *buf, size_t len,
+                                       size_t raw_dim, hers_matrix *out);
+HERS_API hers_status hers_npy_parse(const void *buf, size_t len, hers_matrix *out);
+HERS_API hers_status hers_npy_parse_labels(const void *buf, size_t len, hers_labels *out);
+HERS_API hers_status hers_fvecs_parse(const void *buf, size_t len, hers_matrix *out);
+HERS_API hers_status hers_bvecs_parse(const void *buf, size_t len, hers_matrix *out);
+HERS_API hers_status hers_ivecs_parse(const void *buf, size_t len, hers_imatrix *out);
+HERS_API hers_status hers_raw_parse(const void *buf, size_t len, size_t dim, hers_matrix *out);
 /* IDX images: rows = images, cols = height * width, values pixel / 255 in
  * [0, 1]. height / width may be NULL. gzip detected automatically. */
-hers_status hers_idx_parse_images(const void *buf, size_t len, hers_matrix *out,
-                                  size_t *height, size_t *width);
-hers_status hers_idx_parse_labels(const void *buf, size_t len, hers_labels *out);
+HERS_API hers_status hers_idx_parse_images(const void *buf, size_t len, hers_matrix *out,
+                                           size_t *height, size_t *width);
+HERS_API hers_status hers_idx_parse_labels(const void *buf, size_t len, hers_labels *out);
 /* Labels: .npy (detected by magic) or text. */
-hers_status hers_labels_parse(const void *buf, size_t len, hers_labels *out);
-hers_status hers_labels_parse_text(const void *buf, size_t len, hers_labels *out);
+HERS_API hers_status hers_labels_parse(const void *buf, size_t len, hers_labels *out);
+HERS_API hers_status hers_labels_parse_text(const void *buf, size_t len, hers_labels *out);
 
 /* ---- in-memory encoders (output allocated with hers_alloc; hers_free) ---- */
 
-hers_status hers_npy_encode(const hers_matrix *m, uint8_t **buf, size_t *len);
-hers_status hers_npy_encode_labels(const hers_labels *l, uint8_t **buf, size_t *len);
-hers_status hers_fvecs_encode(const hers_matrix *m, uint8_t **buf, size_t *len);
+HERS_API hers_status hers_npy_encode(const hers_matrix *m, uint8_t **buf, size_t *len);
+HERS_API hers_status hers_npy_encode_labels(const hers_labels *l, uint8_t **buf, size_t *len);
+HERS_API hers_status hers_fvecs_encode(const hers_matrix *m, uint8_t **buf, size_t *len);
 
 /* ---- per-format file functions ---- */
 
-hers_status hers_npy_read(const char *path, hers_matrix *out);
-hers_status hers_npy_write(const char *path, const hers_matrix *m);
-hers_status hers_npy_read_labels(const char *path, hers_labels *out);
-hers_status hers_npy_write_labels(const char *path, const hers_labels *l);
-hers_status hers_fvecs_read(const char *path, hers_matrix *out);
-hers_status hers_fvecs_write(const char *path, const hers_matrix *m);
-hers_status hers_bvecs_read(const char *path, hers_matrix *out);
-hers_status hers_ivecs_read(const char *path, hers_imatrix *out);
+HERS_API hers_status hers_npy_read(const char *path, hers_matrix *out);
+HERS_API hers_status hers_npy_write(const char *path, const hers_matrix *m);
+HERS_API hers_status hers_npy_read_labels(const char *path, hers_labels *out);
+HERS_API hers_status hers_npy_write_labels(const char *path, const hers_labels *l);
+HERS_API hers_status hers_fvecs_read(const char *path, hers_matrix *out);
+HERS_API hers_status hers_fvecs_write(const char *path, const hers_matrix *m);
+HERS_API hers_status hers_bvecs_read(const char *path, hers_matrix *out);
+HERS_API hers_status hers_ivecs_read(const char *path, hers_imatrix *out);
 
 /* Labels from .npy (any integer dtype, by magic), IDX labels (by magic,
  * plain or gzip), or text (one integer per line). */
-hers_status hers_labels_read(const char *path, hers_labels *out);
+HERS_API hers_status hers_labels_read(const char *path, hers_labels *out);
 /* .npy ('<i4', v1) if the name ends in .npy, else text, one per line. */
-hers_status hers_labels_write(const char *path, const hers_labels *l);
+HERS_API hers_status hers_labels_write(const char *path, const hers_labels *l);
 
 /* IDX files (plain or gzip), see hers_idx_parse_images. */
-hers_status hers_idx_read_images(const char *path, hers_matrix *out, size_t *height,
-                                 size_t *width);
-hers_status hers_idx_read_labels(const char *path, hers_labels *out);
+HERS_API hers_status hers_idx_read_images(const char *path, hers_matrix *out, size_t *height,
+                                          size_t *width);
+HERS_API hers_status hers_idx_read_labels(const char *path, hers_labels *out);
 
 /* Fashion-MNIST from `dir` (NULL: HERS_FASHION_MNIST_DIR), split "train"
  * (60,000) or "t10k" (10,000): <split>-images-idx3-ubyte[.gz] and
  * <split>-labels-idx1-ubyte[.gz]. images: n x 784, values in [0, 1] (not
  * normalised); labels 0..9. HERS_ERR_NOTFOUND if the files are absent;
  * HERS_ERR_FORMAT if the counts of images and labels differ. */
-hers_status hers_fashion_mnist_load(const char *dir, const char *split, hers_matrix *images,
-                                    hers_labels *labels);
+HERS_API hers_status hers_fashion_mnist_load(const char *dir, const char *split, hers_matrix *images,
+                                             hers_labels *labels);
 
 #ifdef __cplusplus
 }

@@ -8,6 +8,8 @@
 #ifndef HERS_MATRIX_H
 #define HERS_MATRIX_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,13 +31,13 @@ typedef struct hers_labels {
 } hers_labels;
 
 /* Allocates rows x cols zeros (64-byte aligned). HERS_ERR_NOMEM/ARG. */
-hers_status hers_matrix_alloc(hers_matrix *m, size_t rows, size_t cols);
-void hers_matrix_free(hers_matrix *m);
-hers_status hers_labels_alloc(hers_labels *l, size_t count);
-void hers_labels_free(hers_labels *l);
+HERS_API hers_status hers_matrix_alloc(hers_matrix *m, size_t rows, size_t cols);
+HERS_API void hers_matrix_free(hers_matrix *m);
+HERS_API hers_status hers_labels_alloc(hers_labels *l, size_t count);
+HERS_API void hers_labels_free(hers_labels *l);
 
 /* Scales every non-zero row to unit L2 norm (zero rows stay zero). */
-void hers_matrix_normalize_rows(hers_matrix *m);
+HERS_API void hers_matrix_normalize_rows(hers_matrix *m);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,8 @@
 #ifndef HERS_MEM_H
 #define HERS_MEM_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 
 #ifdef __cplusplus
@@ -18,15 +20,15 @@ extern "C" {
 
 #define HERS_ALIGN 64
 
-void *hers_alloc(size_t size);
+HERS_API void *hers_alloc(size_t size);
 /* count * size with overflow check. */
-void *hers_alloc_array(size_t count, size_t size);
-void hers_free(void *p);
-void hers_free_secret(void *p, size_t size);
+HERS_API void *hers_alloc_array(size_t count, size_t size);
+HERS_API void hers_free(void *p);
+HERS_API void hers_free_secret(void *p, size_t size);
 /* Wipes a buffer that held secret data. */
-void hers_wipe(void *p, size_t size);
+HERS_API void hers_wipe(void *p, size_t size);
 /* Constant-time equality of two buffers: 1 if equal, 0 otherwise. */
-int hers_ct_equal(const void *a, const void *b, size_t size);
+HERS_API int hers_ct_equal(const void *a, const void *b, size_t size);
 
 #ifdef __cplusplus
 }

@@ -44,6 +44,8 @@
 #ifndef HERS_METRICS_H
 #define HERS_METRICS_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -71,28 +73,28 @@ typedef struct hers_topk {
     float *scores;     /* probes x k scores (exact integers for _quant) */
 } hers_topk;
 
-void hers_topk_free(hers_topk *t);
+HERS_API void hers_topk_free(hers_topk *t);
 
 /* Exact top-k by inner product (gallery rows <= 2^32 - 1, k >= 1, same
  * column count, finite values). opts may be NULL (defaults). */
-hers_status hers_topk_search(const hers_matrix *gallery, const hers_matrix *probes, size_t k,
-                             const hers_scan_opts *opts, hers_topk *out);
+HERS_API hers_status hers_topk_search(const hers_matrix *gallery, const hers_matrix *probes, size_t k,
+                                      const hers_scan_opts *opts, hers_topk *out);
 
 /* The same on quantised matrices (same scale), scores = integer inner
  * products <q, p> exactly: the integers are multiplied as floats, and every
  * product and partial sum is an integer of magnitude <= the score bound B
  * (Cauchy-Schwarz on |q|, |p|), so float arithmetic is exact when
  * B <= 2^24 (any scale <= 2047); HERS_ERR_PARAMS otherwise. */
-hers_status hers_topk_search_quant(const hers_qmatrix *gallery, const hers_qmatrix *probes,
-                                  size_t k, const hers_scan_opts *opts, hers_topk *out);
+HERS_API hers_status hers_topk_search_quant(const hers_qmatrix *gallery, const hers_qmatrix *probes,
+                                           size_t k, const hers_scan_opts *opts, hers_topk *out);
 
 /* Visits every score tile: tile[i * gn + j] = <probe p0 + i, gallery g0 + j>
  * for i < pn, j < gn. Tiles of one probe block arrive in increasing g0. A
  * non-OK return from fn stops the scan and is returned. */
 typedef hers_status (*hers_tile_fn)(void *ctx, size_t p0, size_t pn, size_t g0, size_t gn,
                                     const float *tile);
-hers_status hers_score_scan(const hers_matrix *gallery, const hers_matrix *probes,
-                            const hers_scan_opts *opts, hers_tile_fn fn, void *ctx);
+HERS_API hers_status hers_score_scan(const hers_matrix *gallery, const hers_matrix *probes,
+                                     const hers_scan_opts *opts, hers_tile_fn fn, void *ctx);
 
 /* ---------------- identification and retrieval ---------------- */
 
@@ -103,11 +105,11 @@ typedef struct hers_ident {
     double *cmc;       /* cmc[r - 1] = rank-r accuracy, r = 1..max_rank */
 } hers_ident;
 
-void hers_ident_free(hers_ident *id);
+HERS_API void hers_ident_free(hers_ident *id);
 
 /* CMC from a top-k list. Label counts must match the matrices' rows. */
-hers_status hers_ident_eval(const hers_topk *t, const hers_labels *gallery_labels,
-                            const hers_labels *probe_labels, hers_ident *out);
+HERS_API hers_status hers_ident_eval(const hers_topk *t, const hers_labels *gallery_labels,
+                                     const hers_labels *probe_labels, hers_ident *out);
 
 typedef struct hers_retrieval {
     size_t k;               /* cut-off (<= topk k) */
@@ -120,19 +122,19 @@ typedef struct hers_retrieval {
 } hers_retrieval;
 
 /* Class-level retrieval metrics at cut-off k (1 <= k <= t->k). */
-hers_status hers_retrieval_eval(const hers_topk *t, size_t k, const hers_labels *gallery_labels,
-                                const hers_labels *probe_labels, hers_retrieval *out);
+HERS_API hers_status hers_retrieval_eval(const hers_topk *t, size_t k, const hers_labels *gallery_labels,
+                                         const hers_labels *probe_labels, hers_retrieval *out);
 
 /* Gallery / probe split by identity: for every label, its first
  * `gallery_per_id` rows (in row order) go to the gallery (is_gallery[i] = 1),
  * the rest are probes (0). is_gallery has labels->count entries. */
-hers_status hers_split_by_identity(const hers_labels *labels, size_t gallery_per_id,
-                                   uint8_t *is_gallery);
+HERS_API hers_status hers_split_by_identity(const hers_labels *labels, size_t gallery_per_id,
+                                            uint8_t *is_gallery);
 
 /* Copies the rows i with mask[i] == want (matrix and labels, either may be
  * NULL) into new objects. */
-hers_status hers_select_rows(const hers_matrix *m, const hers_labels *l, const uint8_t *mask,
-                             uint8_t want, hers_matrix *m_out, hers_labels *l_out);
+HERS_API hers_status hers_select_rows(const hers_matrix *m, const hers_labels *l, const uint8_t *mask,
+                                      uint8_t want, hers_matrix *m_out, hers_labels *l_out);
 
 /* ---------------- verification ---------------- */
 
@@ -143,13 +145,13 @@ typedef struct hers_pairs {
     float *imp;
 } hers_pairs;
 
-void hers_pairs_free(hers_pairs *p);
+HERS_API void hers_pairs_free(hers_pairs *p);
 
 /* All pairs of the given matrices (pass a subset of probes for big sets);
  * genuine iff the labels are equal. Memory: 4 bytes per pair. */
-hers_status hers_pairs_collect(const hers_matrix *gallery, const hers_labels *gallery_labels,
-                               const hers_matrix *probes, const hers_labels *probe_labels,
-                               const hers_scan_opts *opts, hers_pairs *out);
+HERS_API hers_status hers_pairs_collect(const hers_matrix *gallery, const hers_labels *gallery_labels,
+                                        const hers_matrix *probes, const hers_labels *probe_labels,
+                                        const hers_scan_opts *opts, hers_pairs *out);
 
 /* Sorted copies of the genuine and impostor scores (descending). */
 typedef struct hers_roc {
@@ -166,21 +168,21 @@ typedef struct hers_roc_point {
 } hers_roc_point;
 
 /* Copies and sorts (n_gen >= 1, n_imp >= 1, finite scores). */
-hers_status hers_roc_build(const float *gen, size_t n_gen, const float *imp, size_t n_imp,
-                           hers_roc *out);
-void hers_roc_free(hers_roc *r);
+HERS_API hers_status hers_roc_build(const float *gen, size_t n_gen, const float *imp, size_t n_imp,
+                                    hers_roc *out);
+HERS_API void hers_roc_free(hers_roc *r);
 
 /* TAR at a target FAR in [0, 1] (exact, see the header comment). */
-hers_status hers_roc_tar_at_far(const hers_roc *r, double far, hers_roc_point *out);
+HERS_API hers_status hers_roc_tar_at_far(const hers_roc *r, double far, hers_roc_point *out);
 
 /* Up to max_pts points at log-spaced target FARs from 1 / n_imp to 1
  * (max_pts >= 2); both coordinates non-decreasing. Returns the count. */
-size_t hers_roc_curve(const hers_roc *r, hers_roc_point *pts, size_t max_pts);
+HERS_API size_t hers_roc_curve(const hers_roc *r, hers_roc_point *pts, size_t max_pts);
 
 /* Equal error rate, defined exactly as the smallest e such that one
  * threshold has both FAR <= e and FRR = 1 - TAR <= e (min over thresholds
  * of max(FAR, FRR)); NaN on bad input. */
-double hers_roc_eer(const hers_roc *r);
+HERS_API double hers_roc_eer(const hers_roc *r);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,8 @@
 #ifndef HERS_MODARITH_H
 #define HERS_MODARITH_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,7 +39,7 @@ typedef struct hers_modulus {
 } hers_modulus;
 
 /* q in [2, 2^62). HERS_ERR_ARG otherwise. */
-hers_status hers_modulus_init(hers_modulus *m, uint64_t q);
+HERS_API hers_status hers_modulus_init(hers_modulus *m, uint64_t q);
 
 /* Constant-time select: returns mask ? a : b (mask is 0 or all ones). */
 static inline uint64_t hers_ct_select(uint64_t mask, uint64_t a, uint64_t b)
@@ -115,27 +117,27 @@ static inline uint64_t hers_mul_shoup(uint64_t a, uint64_t w, uint64_t w_shoup, 
 }
 
 /* base^exp mod q (exp public). */
-uint64_t hers_pow_mod(uint64_t base, uint64_t exp, const hers_modulus *m);
+HERS_API uint64_t hers_pow_mod(uint64_t base, uint64_t exp, const hers_modulus *m);
 /* Inverse of a mod q (q prime, a != 0 mod q); 0 if a = 0 mod q. */
-uint64_t hers_inv_mod(uint64_t a, const hers_modulus *m);
+HERS_API uint64_t hers_inv_mod(uint64_t a, const hers_modulus *m);
 /* a^-1 mod m for any modulus m >= 2 (extended Euclid; not constant
  * time: public values only); 0 if gcd(a, m) != 1. */
-uint64_t hers_inv_mod_any(uint64_t a, uint64_t m);
+HERS_API uint64_t hers_inv_mod_any(uint64_t a, uint64_t m);
 
 /* Deterministic Miller-Rabin, exact for every 64-bit n. */
-int hers_is_prime(uint64_t n);
+HERS_API int hers_is_prime(uint64_t n);
 
 /* Writes the `count` largest primes p < 2^bits with p = 1 (mod step), in
  * descending order, skipping any listed in `exclude` (may be NULL).
  * bits in [2, 62], step >= 2 even. HERS_ERR_PARAMS if too few exist. */
-hers_status hers_primes_below(int bits, uint64_t step, size_t count, const uint64_t *exclude,
-                              size_t exclude_count, uint64_t *out);
+HERS_API hers_status hers_primes_below(int bits, uint64_t step, size_t count, const uint64_t *exclude,
+                                       size_t exclude_count, uint64_t *out);
 
 /* The smallest generator g of the multiplicative group mod prime q, then a
  * primitive `order`-th root of unity g^((q-1)/order) (order | q-1), chosen
  * as the minimal one among the primitive roots of that order so the choice is
  * canonical. HERS_ERR_ARG if order does not divide q-1. */
-hers_status hers_primitive_root(uint64_t q, uint64_t order, uint64_t *root);
+HERS_API hers_status hers_primitive_root(uint64_t q, uint64_t order, uint64_t *root);
 
 #ifdef __cplusplus
 }

@@ -23,6 +23,8 @@
 #ifndef HERS_NET_H
 #define HERS_NET_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,14 +52,14 @@ typedef struct hers_net_init {
     size_t model_id_len;         /* 0: none */
 } hers_net_init;
 
-hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
-                                 const hers_relin_key *rk, const hers_galois_key *gk,
-                                 const uint8_t *model_id,
-                                 size_t model_id_len, uint8_t **buf, size_t *len);
+HERS_API hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
+                                          const hers_relin_key *rk, const hers_galois_key *gk,
+                                          const uint8_t *model_id,
+                                          size_t model_id_len, uint8_t **buf, size_t *len);
 /* Fills *out (free with hers_net_init_free). A secret-key record or a
  * passphrase-protected key anywhere is refused (HERS_ERR_ARG). */
-hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out);
-void hers_net_init_free(hers_net_init *in);
+HERS_API hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out);
+HERS_API void hers_net_init_free(hers_net_init *in);
 
 /* Enrolment. */
 typedef struct hers_net_enroll {
@@ -75,33 +77,33 @@ typedef struct hers_net_enroll {
 
 /* g: the gallery of offset + m rows (offset zero rows first); ids: m ids,
  * or NULL for the default ids (the slot numbers the server assigns). */
-hers_status hers_net_enroll_encode(const hers_params *p, const hers_gallery *g, size_t offset,
-                                   const char *const *ids, size_t m, int replace,
-                                   const uint8_t *model_id, size_t model_id_len, uint8_t **buf,
-                                   size_t *len);
+HERS_API hers_status hers_net_enroll_encode(const hers_params *p, const hers_gallery *g, size_t offset,
+                                            const char *const *ids, size_t m, int replace,
+                                            const uint8_t *model_id, size_t model_id_len, uint8_t **buf,
+                                            size_t *len);
 /* Checks the framing, ids and checksum; the gallery record itself is
  * validated by the store when it is appended (hers_db_enroll_record).
  * out->record points into buf. */
-hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll *out);
-void hers_net_enroll_free(hers_net_enroll *e);
+HERS_API hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll *out);
+HERS_API void hers_net_enroll_free(hers_net_enroll *e);
 
 /* Search response (decoded by the key holder). */
 typedef struct hers_net_response hers_net_response;
 
-hers_status hers_net_response_decode(const hers_params *p, const void *buf, size_t len,
-                                     hers_net_response **out);
-void hers_net_response_free(hers_net_response *r);
-size_t hers_net_response_count(const hers_net_response *r);   /* probes */
-size_t hers_net_response_slots(const hers_net_response *r);
-size_t hers_net_response_live(const hers_net_response *r);
-uint32_t hers_net_response_scale(const hers_net_response *r);
-size_t hers_net_response_d(const hers_net_response *r);
+HERS_API hers_status hers_net_response_decode(const hers_params *p, const void *buf, size_t len,
+                                              hers_net_response **out);
+HERS_API void hers_net_response_free(hers_net_response *r);
+HERS_API size_t hers_net_response_count(const hers_net_response *r);   /* probes */
+HERS_API size_t hers_net_response_slots(const hers_net_response *r);
+HERS_API size_t hers_net_response_live(const hers_net_response *r);
+HERS_API uint32_t hers_net_response_scale(const hers_net_response *r);
+HERS_API size_t hers_net_response_d(const hers_net_response *r);
 /* Id of live entry i (live slots in slot order), NULL if out of range. */
-const char *hers_net_response_id(const hers_net_response *r, size_t i);
+HERS_API const char *hers_net_response_id(const hers_net_response *r, size_t i);
 /* Key holder: scores[i] = <g, p> of live entry i for probe `probe`
  * (hers_net_response_live(r) entries). */
-hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
-                                      const hers_net_response *r, size_t probe, int64_t *scores);
+HERS_API hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                               const hers_net_response *r, size_t probe, int64_t *scores);
 
 /* ------------------------------------------------------------ tokens */
 
@@ -111,22 +113,22 @@ typedef enum hers_scope {
     HERS_SCOPE_ADMIN = 3     /* everything: create, drop, compact, metrics too */
 } hers_scope;
 
-const char *hers_scope_name(hers_scope s);
-hers_status hers_scope_parse(const char *s, hers_scope *out);
+HERS_API const char *hers_scope_name(hers_scope s);
+HERS_API hers_status hers_scope_parse(const char *s, hers_scope *out);
 
 typedef struct hers_tokens hers_tokens;
 
 /* Token file: one entry per line, "<64 hex: BLAKE2b-256 of the token>
  * <gallery name or *> <scope> [label]"; '#' comments and blank lines
  * skipped. Strict: any malformed line is an error naming the line. */
-hers_status hers_tokens_load(const char *path, hers_tokens **out);
-void hers_tokens_free(hers_tokens *t);
-size_t hers_tokens_count(const hers_tokens *t);
+HERS_API hers_status hers_tokens_load(const char *path, hers_tokens **out);
+HERS_API void hers_tokens_free(hers_tokens *t);
+HERS_API size_t hers_tokens_count(const hers_tokens *t);
 /* Makes a new random token ("hers_" + 64 hex digits, 256 bits from the
  * CSPRNG) into token (capacity >= 70) and appends its hash line to path
  * (created with mode 0600 if missing). */
-hers_status hers_tokens_add(const char *path, const char *gallery, hers_scope scope,
-                            const char *label, char *token, size_t cap);
+HERS_API hers_status hers_tokens_add(const char *path, const char *gallery, hers_scope scope,
+                                     const char *label, char *token, size_t cap);
 
 /* Result of an authorisation check. */
 typedef enum hers_auth {
@@ -138,10 +140,10 @@ typedef enum hers_auth {
 /* token: the presented bearer token (may be NULL); gallery NULL: a route
  * that concerns every gallery (needs '*'). The token's hash is compared with
  * every entry in constant time (sodium_memcmp, no early exit). */
-hers_auth hers_tokens_check(const hers_tokens *t, const char *token, const char *gallery,
-                            hers_scope need);
+HERS_API hers_auth hers_tokens_check(const hers_tokens *t, const char *token, const char *gallery,
+                                     hers_scope need);
 /* 1 if the token may see the gallery at all (any scope): listing. */
-int hers_tokens_sees(const hers_tokens *t, const char *token, const char *gallery);
+HERS_API int hers_tokens_sees(const hers_tokens *t, const char *token, const char *gallery);
 
 /* ------------------------------------------------------------ service */
 
@@ -152,9 +154,9 @@ typedef struct hers_service hers_service;
 
 /* Opens the database at dir and builds its index. threads: workers of
  * index building and scans (0 = online CPUs). */
-hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
-void hers_service_close(hers_service *s);
-hers_db *hers_service_db(hers_service *s);
+HERS_API hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
+HERS_API void hers_service_close(hers_service *s);
+HERS_API hers_db *hers_service_db(hers_service *s);
 
 /* Searches a query record (HERSQRY) against one consistent snapshot.
  * Queries that arrive while a scan of this gallery runs wait and are
@@ -162,16 +164,16 @@ hers_db *hers_service_db(hers_service *s);
  * response record (HERSRSP) is allocated with hers_alloc. A compact query is
  * expanded first (HERS_ERR_MISMATCH when the gallery has no Galois keys). shrink: result
  * form (HERS_RESULT_FULL or HERS_RESULT_SWITCHED). */
-hers_status hers_service_search(hers_service *s, const void *query, size_t len,
-                                hers_result_shrink shrink, int compact, uint8_t **resp,
-                                size_t *resp_len);
+HERS_API hers_status hers_service_search(hers_service *s, const void *query, size_t len,
+                                         hers_result_shrink shrink, int compact, uint8_t **resp,
+                                         size_t *resp_len);
 /* Appends an enrolment record (HERSENR); 201 semantics: returns after the
  * LMDB commit, then updates the index. */
-hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
-                                uint64_t *first_slot, size_t *count);
-hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count);
+HERS_API hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
+                                         uint64_t *first_slot, size_t *count);
+HERS_API hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count);
 /* Keyless compaction (drops fully deleted segments), then rebuilds. */
-hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats);
+HERS_API hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats);
 /* Info of the database plus the service's view. */
 typedef struct hers_service_stats {
     uint64_t index_bytes;      /* kernel-form bytes in memory */
@@ -180,7 +182,7 @@ typedef struct hers_service_stats {
     uint64_t probes;           /* probes scanned */
     uint64_t queries;          /* queries answered */
 } hers_service_stats;
-hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *st);
+HERS_API hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *st);
 
 /* ------------------------------------------------------------ server */
 
@@ -205,22 +207,22 @@ typedef struct hers_server_config {
     uint64_t max_body_admin;     /* create (keys): default 64 MiB; delete: same */
 } hers_server_config;
 
-void hers_server_config_default(hers_server_config *c);
+HERS_API void hers_server_config_default(hers_server_config *c);
 
 typedef struct hers_server hers_server;
 
 /* Loads the tokens, opens every gallery under root, starts listening. */
-hers_status hers_server_start(const hers_server_config *c, hers_server **out);
-unsigned hers_server_port(const hers_server *s);
+HERS_API hers_status hers_server_start(const hers_server_config *c, hers_server **out);
+HERS_API unsigned hers_server_port(const hers_server *s);
 /* Re-reads the token file (SIGHUP); on error the old tokens stay. */
-hers_status hers_server_reload_tokens(hers_server *s);
+HERS_API hers_status hers_server_reload_tokens(hers_server *s);
 /* Stops accepting, waits for in-flight requests (at most timeout_s more),
  * closes every gallery (all writes are committed when acknowledged). */
-void hers_server_stop(hers_server *s);
+HERS_API void hers_server_stop(hers_server *s);
 
 /* The routes served, "METHOD /v1/path" with {name} placeholders, NULL
  * terminated (docs/api.md must describe each: tests/cli_serve_api.sh). */
-const char *const *hers_server_routes(void);
+HERS_API const char *const *hers_server_routes(void);
 
 /* ------------------------------------------------------------ client */
 
@@ -228,16 +230,16 @@ typedef struct hers_client hers_client;
 
 /* url: http(s)://host:port (no trailing path); token may be NULL;
  * cacert: PEM file of the CA to trust for https (NULL: system store). */
-hers_status hers_client_create(const char *url, const char *token, const char *cacert,
-                               hers_client **out);
-void hers_client_free(hers_client *c);
+HERS_API hers_status hers_client_create(const char *url, const char *token, const char *cacert,
+                                        hers_client **out);
+HERS_API void hers_client_free(hers_client *c);
 /* One request. body may be NULL. *resp allocated with malloc (NUL
  * terminated, *resp_len excludes it); *http_status the HTTP code. A
  * transport failure (refused, TLS, timeout) is HERS_ERR_IO with curl's
  * message; any HTTP status returns HERS_OK. */
-hers_status hers_client_call(hers_client *c, const char *method, const char *path,
-                             const void *body, size_t len, const char *content_type,
-                             uint8_t **resp, size_t *resp_len, long *http_status);
+HERS_API hers_status hers_client_call(hers_client *c, const char *method, const char *path,
+                                      const void *body, size_t len, const char *content_type,
+                                      uint8_t **resp, size_t *resp_len, long *http_status);
 
 /* ------------------------------------------------------------ JSON */
 
@@ -245,7 +247,7 @@ hers_status hers_client_call(hers_client *c, const char *method, const char *pat
  * level of obj (len bytes) and returns its string value (unescaped into
  * out, cap bytes) or its number / literal text. 0 found, -1 absent or
  * malformed. */
-int hers_json_get(const char *obj, size_t len, const char *key, char *out, size_t cap);
+HERS_API int hers_json_get(const char *obj, size_t len, const char *key, char *out, size_t cap);
 
 #ifdef __cplusplus
 }

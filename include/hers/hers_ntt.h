@@ -21,6 +21,8 @@
 #ifndef HERS_NTT_H
 #define HERS_NTT_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,31 +47,31 @@ typedef struct hers_ntt_table {
     void *simd;              /* level-specific precomputation (may be NULL) */
 } hers_ntt_table;
 
-hers_status hers_ntt_table_create(hers_ntt_table **out, size_t n, uint64_t q);
-void hers_ntt_table_free(hers_ntt_table *t);
+HERS_API hers_status hers_ntt_table_create(hers_ntt_table **out, size_t n, uint64_t q);
+HERS_API void hers_ntt_table_free(hers_ntt_table *t);
 
-void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a);
-void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a);
+HERS_API void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a);
+HERS_API void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a);
 /* Out-of-place inverse: dst = inverse NTT of src (n values each; dst == src
  * allowed, other overlaps not). Same result as copying, then
  * hers_ntt_inverse; saves the copy on the AVX2 path. */
-void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst);
+HERS_API void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst);
 
 /* Coefficient-wise, length n, all values in [0, q), out may alias inputs. */
-void hers_poly_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
-void hers_poly_sub(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
-void hers_poly_neg(uint64_t *out, const uint64_t *a, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_add(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_sub(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_neg(uint64_t *out, const uint64_t *a, size_t n, const hers_modulus *q);
 /* out = a * b (pointwise; NTT domain multiplication). */
-void hers_poly_mul(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_mul(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
 /* acc = acc + a * b (pointwise). */
-void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */
-void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
+HERS_API void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
 /* out = a * s + e mod q for a scalar s in [0, q) and small signed e
  * (|e| <= 127, q > 256): the scaled message plus the error of an
  * encryption, in one pass. */
-void hers_poly_mul_scalar_add_small(uint64_t *out, const uint64_t *a, uint64_t s, const int8_t *e,
-                                    size_t n, const hers_modulus *q);
+HERS_API void hers_poly_mul_scalar_add_small(uint64_t *out, const uint64_t *a, uint64_t s, const int8_t *e,
+                                             size_t n, const hers_modulus *q);
 
 #ifdef __cplusplus
 }

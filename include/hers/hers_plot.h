@@ -18,6 +18,8 @@
 #ifndef HERS_PLOT_H
 #define HERS_PLOT_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 
 #include "hers/hers_status.h"
@@ -47,10 +49,10 @@ typedef struct hers_plot {
 } hers_plot;
 
 /* Renders the chart into a new NUL-terminated buffer (hers_free). */
-hers_status hers_plot_svg_render(const hers_plot *p, char **svg, size_t *len);
+HERS_API hers_status hers_plot_svg_render(const hers_plot *p, char **svg, size_t *len);
 
 /* Renders and writes `path` (via "<path>.tmp" and rename). */
-hers_status hers_plot_svg_write(const char *path, const hers_plot *p);
+HERS_API hers_status hers_plot_svg_write(const char *path, const hers_plot *p);
 
 #ifdef __cplusplus
 }

@@ -43,6 +43,8 @@
 #ifndef HERS_QUANT_H
 #define HERS_QUANT_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,51 +68,51 @@ typedef struct hers_qmatrix {
     int32_t *data;
 } hers_qmatrix;
 
-void hers_qmatrix_free(hers_qmatrix *q);
+HERS_API void hers_qmatrix_free(hers_qmatrix *q);
 
 /* One value: clamp(round(s * x), -s, s); NaN maps to 0 (the matrix and
  * vector functions reject NaN before calling this). */
-int32_t hers_quant_value(double x, uint32_t s);
+HERS_API int32_t hers_quant_value(double x, uint32_t s);
 
 /* Quantises one vector of dimension d (see the header comment for the norm
  * rules). HERS_ERR_ARG on bad arguments or a row that is not a unit vector. */
-hers_status hers_quant_vector(const float *x, size_t d, uint32_t s, int32_t *out);
+HERS_API hers_status hers_quant_vector(const float *x, size_t d, uint32_t s, int32_t *out);
 
 /* Quantises every row of `in` into `out` (allocated; pass an empty struct). */
-hers_status hers_quant_matrix(const hers_matrix *in, uint32_t s, hers_qmatrix *out);
+HERS_API hers_status hers_quant_matrix(const hers_matrix *in, uint32_t s, hers_qmatrix *out);
 
 /* Converts a quantised matrix back to floats: q / s (dequantised vector,
  * norm ~ 1) when `divide` is non-zero, else the integers themselves
  * (exact in float since |q_i| <= 32767). `out` is allocated. */
-hers_status hers_qmatrix_to_float(const hers_qmatrix *q, int divide, hers_matrix *out);
+HERS_API hers_status hers_qmatrix_to_float(const hers_qmatrix *q, int divide, hers_matrix *out);
 
 /* Worst-case |<q(x), q(y)>| over ||x||, ||y|| <= 1 for dimension d and
  * scale s: min(d s^2, floor((s + sqrt(d)/2)^2), 4 s^2), computed exactly in
  * integers. 0 if d or s is out of range. */
-uint64_t hers_quant_score_bound(size_t d, uint32_t s);
+HERS_API uint64_t hers_quant_score_bound(size_t d, uint32_t s);
 
 /* Smallest plaintext modulus that cannot wrap: 2 * bound + 1 (0 if d or s
  * is out of range). */
-uint64_t hers_quant_min_modulus(size_t d, uint32_t s);
+HERS_API uint64_t hers_quant_min_modulus(size_t d, uint32_t s);
 
 /* HERS_OK if plaintext modulus t decrypts every possible score of (d, s)
  * exactly (t > 2 * bound); HERS_ERR_PARAMS with a message naming d, s, t,
  * the bound and the smallest safe t otherwise (also for d or s out of
  * range). The encryption layer calls this before enrolling or searching. */
-hers_status hers_quant_check(size_t d, uint32_t s, uint64_t t);
+HERS_API hers_status hers_quant_check(size_t d, uint32_t s, uint64_t t);
 
 /* Largest scale s such that hers_quant_check(d, s, t) passes (0 if none). */
-uint32_t hers_quant_max_scale(size_t d, uint64_t t);
+HERS_API uint32_t hers_quant_max_scale(size_t d, uint64_t t);
 
 /* Worst-case |<x, y> - <q(x), q(y)> / s^2| for ||x||, ||y|| <= 1 without
  * renormalisation: with q = s x + e, |e_i| <= 1/2,
  *     <q, p> / s^2 - <x, y> = (<x, f> + <e, y>) / s + <e, f> / s^2,
  * hence <= sqrt(d) / s + d / (4 s^2). A loose analytical ceiling; the
  * errors measured on real data are far smaller (docs/accuracy.md). */
-double hers_quant_error_bound(size_t d, uint32_t s);
+HERS_API double hers_quant_error_bound(size_t d, uint32_t s);
 
 /* Exact integer inner product of two quantised rows (int64 accumulation). */
-int64_t hers_quant_dot(const int32_t *a, const int32_t *b, size_t d);
+HERS_API int64_t hers_quant_dot(const int32_t *a, const int32_t *b, size_t d);
 
 /* Score error statistics of quantisation on real data: for every pair
  * (probe row i, gallery row j) with i < probes->rows, j < gallery->rows
@@ -124,8 +126,8 @@ typedef struct hers_quant_error {
     int64_t max_score;     /* max |<q, p>| seen (compare with the bound) */
 } hers_quant_error;
 
-hers_status hers_quant_measure_error(const hers_matrix *gallery, const hers_matrix *probes,
-                                     uint32_t s, hers_quant_error *out);
+HERS_API hers_status hers_quant_measure_error(const hers_matrix *gallery, const hers_matrix *probes,
+                                              uint32_t s, hers_quant_error *out);
 
 #ifdef __cplusplus
 }

@@ -15,6 +15,8 @@
 #ifndef HERS_RANDOM_H
 #define HERS_RANDOM_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -35,27 +37,27 @@ typedef struct hers_prg {
 } hers_prg;
 
 /* Initialises libsodium once (thread-safe). HERS_ERR_CRYPTO on failure. */
-hers_status hers_random_init(void);
+HERS_API hers_status hers_random_init(void);
 
 /* Fills buf with CSPRNG output. */
-hers_status hers_random_bytes(void *buf, size_t len);
+HERS_API hers_status hers_random_bytes(void *buf, size_t len);
 
 /* Seeds a PRG from `seed` (32 bytes) and a 64-bit stream/domain id. */
-void hers_prg_init(hers_prg *g, const uint8_t seed[HERS_SEED_BYTES], uint64_t stream);
+HERS_API void hers_prg_init(hers_prg *g, const uint8_t seed[HERS_SEED_BYTES], uint64_t stream);
 /* Seeds a PRG from the CSPRNG. */
-hers_status hers_prg_init_random(hers_prg *g, uint64_t stream);
+HERS_API hers_status hers_prg_init_random(hers_prg *g, uint64_t stream);
 
-void hers_prg_bytes(hers_prg *g, void *out, size_t len);
-uint64_t hers_prg_u64(hers_prg *g);
+HERS_API void hers_prg_bytes(hers_prg *g, void *out, size_t len);
+HERS_API uint64_t hers_prg_u64(hers_prg *g);
 /* Uniform in [0, bound) by rejection sampling (bound >= 1). Time depends
  * only on the PRG output, not on secret data. */
-uint64_t hers_prg_uniform(hers_prg *g, uint64_t bound);
+HERS_API uint64_t hers_prg_uniform(hers_prg *g, uint64_t bound);
 /* Uniform double in [0, 1) with 53 random bits. */
-double hers_prg_double(hers_prg *g);
+HERS_API double hers_prg_double(hers_prg *g);
 /* Standard normal (Box-Muller); for data generation, not for secrets. */
-double hers_prg_normal(hers_prg *g);
+HERS_API double hers_prg_normal(hers_prg *g);
 
-void hers_prg_wipe(hers_prg *g);
+HERS_API void hers_prg_wipe(hers_prg *g);
 
 #ifdef __cplusplus
 }

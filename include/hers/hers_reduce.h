@@ -34,6 +34,8 @@
 #ifndef HERS_REDUCE_H
 #define HERS_REDUCE_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -86,26 +88,26 @@ typedef struct hers_reduce_model {
 
 /* Widths of a stage in -> out (chunk = (in - out) / 3, remainder taken off
  * the last layer). Requires 1 <= out <= in. */
-void hers_reduce_stage_widths(size_t in, size_t out, size_t widths[4]);
+HERS_API void hers_reduce_stage_widths(size_t in, size_t out, size_t widths[4]);
 
 /* The DeepMDS++ chain from in_dim to dim: halve until the target, starting at
  * the largest dim * 2^k <= in_dim / 2 (784 -> 64 gives 256, 128, 64; 512 ->
  * 16 gives 256, 128, 64, 32, 16); a single stage when dim > in_dim / 2.
  * Writes up to max_stages outputs into outs and their count into *n.
  * HERS_ERR_ARG if dim is 0 or > in_dim, or the chain is too long. */
-hers_status hers_reduce_chain(size_t in_dim, size_t dim, size_t *outs, size_t max_stages,
-                              size_t *n);
+HERS_API hers_status hers_reduce_chain(size_t in_dim, size_t dim, size_t *outs, size_t max_stages,
+                                       size_t *n);
 
-void hers_reduce_model_free(hers_reduce_model *m);
+HERS_API void hers_reduce_model_free(hers_reduce_model *m);
 
 /* Number of float parameters in the model (PCA arrays and stages). */
-size_t hers_reduce_model_params(const hers_reduce_model *m);
+HERS_API size_t hers_reduce_model_params(const hers_reduce_model *m);
 
 /* Applies the model to every row of x (rows x in_dim) and writes out, which
  * this call allocates (rows x out_dim, unit rows). Processes 1024 rows at a
  * time. On error *out is left empty. Thread-safe for a shared model. */
-hers_status hers_reduce_apply(const hers_reduce_model *m, const hers_matrix *x,
-                              hers_matrix *out);
+HERS_API hers_status hers_reduce_apply(const hers_reduce_model *m, const hers_matrix *x,
+                                       hers_matrix *out);
 
 /* ---------------- PCA ---------------- */
 
@@ -115,7 +117,7 @@ hers_status hers_reduce_apply(const hers_reduce_model *m, const hers_matrix *x,
  * that the largest-magnitude entry of each component is positive.
  * whiten != 0 scales component i by 1/sqrt(eigenvalue_i + 1e-12).
  * Returns a model with method HERS_REDUCE_PCA (caller frees). */
-hers_status hers_pca_fit(const hers_matrix *x, size_t dim, int whiten, hers_reduce_model **out);
+HERS_API hers_status hers_pca_fit(const hers_matrix *x, size_t dim, int whiten, hers_reduce_model **out);
 
 /* ---------------- DeepMDS++ ---------------- */
 
@@ -168,15 +170,15 @@ typedef struct hers_deepmds_options {
  * front end pca_dim = 4 * dim when that is < in_dim (set 0 for the full
  * learned chain from in_dim), and steps per stage scaled with the data
  * (n / 50 in [300, 600]) so a 60,000 x 784 fit takes minutes on 2 cores. */
-void hers_deepmds_options_default(hers_deepmds_options *o, size_t n, size_t in_dim, size_t dim);
+HERS_API void hers_deepmds_options_default(hers_deepmds_options *o, size_t n, size_t in_dim, size_t dim);
 
 /* Trains DeepMDS++ on x (rows unit-normalised internally) with identity
  * labels (one per row; at least two identities, and at least one identity
  * with two rows). Stage s is added after stages 1..s-1 were trained, and
  * all stages keep training. progress may be NULL. */
-hers_status hers_deepmds_fit(const hers_matrix *x, const hers_labels *labels,
-                             const hers_deepmds_options *opt, hers_deepmds_progress_fn progress,
-                             void *user, hers_reduce_model **out);
+HERS_API hers_status hers_deepmds_fit(const hers_matrix *x, const hers_labels *labels,
+                                      const hers_deepmds_options *opt, hers_deepmds_progress_fn progress,
+                                      void *user, hers_reduce_model **out);
 
 /* ---------------- model file ---------------- */
 
@@ -186,23 +188,23 @@ hers_status hers_deepmds_fit(const hers_matrix *x, const hers_labels *labels,
 /* Serialises the model (format in docs/formats.md): header, stage table,
  * float32 little-endian weights, BLAKE2b-256 checksum. *buf is allocated
  * with hers_alloc (free with hers_free). */
-hers_status hers_reduce_model_write_mem(const hers_reduce_model *m, uint8_t **buf, size_t *len);
+HERS_API hers_status hers_reduce_model_write_mem(const hers_reduce_model *m, uint8_t **buf, size_t *len);
 /* Parses and validates a serialised model (magic, version, method, dims,
  * stage shapes, sizes against len, checksum, finite weights). Never reads
  * outside buf[0..len). */
-hers_status hers_reduce_model_read_mem(const uint8_t *buf, size_t len, hers_reduce_model **out);
-hers_status hers_reduce_model_save(const hers_reduce_model *m, const char *path);
-hers_status hers_reduce_model_load(const char *path, hers_reduce_model **out);
+HERS_API hers_status hers_reduce_model_read_mem(const uint8_t *buf, size_t len, hers_reduce_model **out);
+HERS_API hers_status hers_reduce_model_save(const hers_reduce_model *m, const char *path);
+HERS_API hers_status hers_reduce_model_load(const char *path, hers_reduce_model **out);
 
 /* Model id: BLAKE2b-128 of the serialised contents (everything but the
  * checksum), so a database can record which model compressed its gallery.
  * Equal ids <=> identical models. */
-hers_status hers_reduce_model_id(const hers_reduce_model *m, uint8_t id[HERS_MODEL_ID_BYTES]);
+HERS_API hers_status hers_reduce_model_id(const hers_reduce_model *m, uint8_t id[HERS_MODEL_ID_BYTES]);
 /* Same as lowercase hex (2 * HERS_MODEL_ID_BYTES + 1 bytes with the NUL). */
-hers_status hers_reduce_model_id_hex(const hers_reduce_model *m,
-                                     char hex[2 * HERS_MODEL_ID_BYTES + 1]);
+HERS_API hers_status hers_reduce_model_id_hex(const hers_reduce_model *m,
+                                              char hex[2 * HERS_MODEL_ID_BYTES + 1]);
 
-const char *hers_reduce_method_name(hers_reduce_method method);
+HERS_API const char *hers_reduce_method_name(hers_reduce_method method);
 
 #ifdef __cplusplus
 }

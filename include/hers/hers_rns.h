@@ -29,6 +29,8 @@
 #ifndef HERS_RNS_H
 #define HERS_RNS_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -57,12 +59,12 @@ typedef struct hers_rns_base {
 
 /* k distinct primes (or pairwise coprime moduli) in [2, 2^62), 1 <= k <=
  * HERS_RNS_MAX. HERS_ERR_ARG otherwise. */
-hers_status hers_rns_base_create(hers_rns_base **out, const uint64_t *moduli, size_t k);
-void hers_rns_base_free(hers_rns_base *b);
+HERS_API hers_status hers_rns_base_create(hers_rns_base **out, const uint64_t *moduli, size_t k);
+HERS_API void hers_rns_base_free(hers_rns_base *b);
 
 /* CRT composition of one value: residues r[0..k-1] (stride `stride` between
  * consecutive moduli, i.e. r[i*stride]) -> x in [0, M) as b->limbs limbs. */
-void hers_rns_compose(const hers_rns_base *b, const uint64_t *r, size_t stride, uint64_t *x);
+HERS_API void hers_rns_compose(const hers_rns_base *b, const uint64_t *r, size_t stride, uint64_t *x);
 
 /* Fast base conversion from base `from` to the moduli `to` (exact). */
 typedef struct hers_rns_conv {
@@ -73,15 +75,15 @@ typedef struct hers_rns_conv {
     uint64_t m_mod[HERS_RNS_MAX]; /* M mod to_j */
 } hers_rns_conv;
 
-hers_status hers_rns_conv_create(hers_rns_conv **out, const hers_rns_base *from, const uint64_t *to,
-                                 size_t k_to);
-void hers_rns_conv_free(hers_rns_conv *c);
+HERS_API hers_status hers_rns_conv_create(hers_rns_conv **out, const hers_rns_base *from, const uint64_t *to,
+                                          size_t k_to);
+HERS_API void hers_rns_conv_free(hers_rns_conv *c);
 
 /* in: from->k polys of n residues; out: k_to polys of n residues (must not
  * alias in). centered = 0: converts x in [0, M); centered = 1: converts the
  * representative of x in [-M/2, M/2). */
-void hers_rns_convert(const hers_rns_conv *c, const uint64_t *in, uint64_t *out, size_t n,
-                      int centered);
+HERS_API void hers_rns_convert(const hers_rns_conv *c, const uint64_t *in, uint64_t *out, size_t n,
+                               int centered);
 
 /*
  * Scale-and-round: for x held in a base A = D*E whose first kd moduli make
@@ -105,9 +107,9 @@ typedef struct hers_rns_scaler {
     uint64_t self_shoup[HERS_RNS_MAX];
 } hers_rns_scaler;
 
-hers_status hers_rns_scaler_create(hers_rns_scaler **out, const hers_rns_base *in, size_t kd, uint64_t T);
-void hers_rns_scaler_free(hers_rns_scaler *s);
-void hers_rns_scale_round(const hers_rns_scaler *s, const uint64_t *in, uint64_t *out, size_t n);
+HERS_API hers_status hers_rns_scaler_create(hers_rns_scaler **out, const hers_rns_base *in, size_t kd, uint64_t T);
+HERS_API void hers_rns_scaler_free(hers_rns_scaler *s);
+HERS_API void hers_rns_scale_round(const hers_rns_scaler *s, const uint64_t *in, uint64_t *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -63,6 +63,8 @@
 #ifndef HERS_SEARCH_H
 #define HERS_SEARCH_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -89,10 +91,10 @@ extern "C" {
 /* Worst-case |<q(x), q(y)>| of quantised unit vectors: hers_quant_score_bound
  * (hers_quant.h), the one implementation of the no-wrap bound; kept under
  * this name for the search API. 0 if d or s is out of range. */
-uint64_t hers_search_score_bound(size_t d, uint32_t scale);
+HERS_API uint64_t hers_search_score_bound(size_t d, uint32_t scale);
 /* HERS_OK if t > 2 * bound (no score can wrap mod t), HERS_ERR_PARAMS with
  * a message naming d, s, t and the bound otherwise. */
-hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t);
+HERS_API hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t);
 
 typedef enum hers_search_mode {
     HERS_MODE_BOTH_ENCRYPTED = 0,
@@ -100,8 +102,8 @@ typedef enum hers_search_mode {
 } hers_search_mode;
 
 /* "both-encrypted", "plain-gallery". */
-const char *hers_search_mode_name(hers_search_mode m);
-hers_status hers_search_mode_parse(const char *s, hers_search_mode *out);
+HERS_API const char *hers_search_mode_name(hers_search_mode m);
+HERS_API hers_status hers_search_mode_parse(const char *s, hers_search_mode *out);
 
 /* Predicted remaining noise budget (bits, as hers_noise_budget measures it:
  * log2(Q/2) - log2 of the noise magnitude) of a full (unshrunk) search
@@ -111,9 +113,9 @@ hers_status hers_search_mode_parse(const char *s, hers_search_mode *out);
  * with the public key (secret-key encryption otherwise; ignored for the
  * plain gallery). Derivation: docs/design.md, "Encrypted search: the fused
  * kernel and its noise". Enrolment refuses a d whose worst case is < 1 bit. */
-hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
-                                    int gallery_public, int probe_public, double *worst_bits,
-                                    double *heuristic_bits);
+HERS_API hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode, size_t d,
+                                             int gallery_public, int probe_public, double *worst_bits,
+                                             double *heuristic_bits);
 
 /* Template ids: 1..HERS_SEARCH_MAX_ID bytes of valid UTF-8 (shortest
  * forms, no surrogates, <= U+10FFFF) without control characters (U+0000..
@@ -121,7 +123,7 @@ hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode,
  * printed as one TSV field. NULL if id[0..len) is valid, else a short
  * reason ("empty", "longer than 255 bytes", "control character",
  * "invalid UTF-8"). */
-const char *hers_id_problem(const char *id, size_t len);
+HERS_API const char *hers_id_problem(const char *id, size_t len);
 
 /* ------------------------------------------------------------ gallery */
 
@@ -136,7 +138,7 @@ typedef struct hers_enroll_opts {
 } hers_enroll_opts;
 
 /* Fills {both-encrypted, 125, 0, NULL}. */
-void hers_enroll_opts_default(hers_enroll_opts *o);
+HERS_API void hers_enroll_opts_default(hers_enroll_opts *o);
 
 /* Enrols n templates of d quantised components (row-major int32, values in
  * [-scale, scale], each row with ||v||^2 <= hers_search_score_bound(d, s)).
@@ -149,24 +151,24 @@ void hers_enroll_opts_default(hers_enroll_opts *o);
  * Errors: HERS_ERR_ARG (ranges, row norms, keys), HERS_ERR_PARAMS (t too
  * small for d and s, no batching, primes >= 2^50, Q != 1 mod t),
  * HERS_ERR_MISMATCH (key of other parameters), HERS_ERR_NOMEM. */
-hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
-                                const hers_public_key *pk, const int32_t *values, size_t n,
-                                size_t d, const hers_enroll_opts *opts, hers_gallery **out);
-void hers_gallery_free(hers_gallery *g);
+HERS_API hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
+                                         const hers_public_key *pk, const int32_t *values, size_t n,
+                                         size_t d, const hers_enroll_opts *opts, hers_gallery **out);
+HERS_API void hers_gallery_free(hers_gallery *g);
 
 /* Replaces the ids: n strings valid for hers_id_problem; all distinct.
  * Copied. */
-hers_status hers_gallery_set_ids(hers_gallery *g, const char *const *ids, size_t n);
-const char *hers_gallery_id(const hers_gallery *g, size_t index);  /* NULL if out of range */
+HERS_API hers_status hers_gallery_set_ids(hers_gallery *g, const char *const *ids, size_t n);
+HERS_API const char *hers_gallery_id(const hers_gallery *g, size_t index);  /* NULL if out of range */
 
-size_t hers_gallery_n(const hers_gallery *g);
-size_t hers_gallery_d(const hers_gallery *g);
-size_t hers_gallery_blocks(const hers_gallery *g);        /* ceil(n / N) */
-hers_search_mode hers_gallery_mode(const hers_gallery *g);
-uint32_t hers_gallery_scale(const hers_gallery *g);
-int hers_gallery_public_key_encrypted(const hers_gallery *g);
+HERS_API size_t hers_gallery_n(const hers_gallery *g);
+HERS_API size_t hers_gallery_d(const hers_gallery *g);
+HERS_API size_t hers_gallery_blocks(const hers_gallery *g);        /* ceil(n / N) */
+HERS_API hers_search_mode hers_gallery_mode(const hers_gallery *g);
+HERS_API uint32_t hers_gallery_scale(const hers_gallery *g);
+HERS_API int hers_gallery_public_key_encrypted(const hers_gallery *g);
 /* Bytes of the encrypted (or plain) payload at rest, ids and headers excluded. */
-uint64_t hers_gallery_payload_bytes(const hers_gallery *g);
+HERS_API uint64_t hers_gallery_payload_bytes(const hers_gallery *g);
 
 /* Gallery file (docs/formats.md, "Gallery file"): versioned, explicit
  * little-endian, residues bit-packed, BLAKE2b-256 checksum. The reader
@@ -174,14 +176,14 @@ uint64_t hers_gallery_payload_bytes(const hers_gallery *g);
  * parameters, ranges, ids, checksum) and never crashes on malformed input:
  * HERS_ERR_FORMAT / VERSION / CHECKSUM / MISMATCH / IO / NOMEM. Writing is
  * atomic (temporary file + rename). */
-hers_status hers_gallery_write(const char *path, const hers_params *p, const hers_gallery *g);
-hers_status hers_gallery_read(const char *path, const hers_params *p, hers_gallery **out);
+HERS_API hers_status hers_gallery_write(const char *path, const hers_params *p, const hers_gallery *g);
+HERS_API hers_status hers_gallery_read(const char *path, const hers_params *p, hers_gallery **out);
 /* The same record in memory (for tests, fuzzing and transport). *buf is
  * allocated with hers_alloc (hers_free it). */
-hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, uint8_t **buf,
-                                   size_t *len);
-hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size_t len,
-                                     hers_gallery **out);
+HERS_API hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, uint8_t **buf,
+                                            size_t *len);
+HERS_API hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size_t len,
+                                              hers_gallery **out);
 
 /* ------------------------------------------------------------ server index */
 
@@ -190,19 +192,19 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size
  * both-encrypted with two primes (16 plain-gallery). */
 typedef struct hers_index hers_index;
 
-hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsigned threads,
-                             hers_index **out);
-void hers_index_free(hers_index *ix);
-uint64_t hers_index_bytes(const hers_index *ix);
-size_t hers_index_n(const hers_index *ix);
-size_t hers_index_d(const hers_index *ix);
-hers_search_mode hers_index_mode(const hers_index *ix);
+HERS_API hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsigned threads,
+                                      hers_index **out);
+HERS_API void hers_index_free(hers_index *ix);
+HERS_API uint64_t hers_index_bytes(const hers_index *ix);
+HERS_API size_t hers_index_n(const hers_index *ix);
+HERS_API size_t hers_index_d(const hers_index *ix);
+HERS_API hers_search_mode hers_index_mode(const hers_index *ix);
 
 /* Benchmarks only: an index of n x d uniformly random residues (no
  * encryption, nothing decrypts), to time the kernel on galleries too large
  * to enrol in a benchmark run. */
-hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
-                              uint64_t seed, hers_index **out);
+HERS_API hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
+                                       uint64_t seed, hers_index **out);
 
 /* ------------------------------------------------------------ queries */
 
@@ -215,24 +217,24 @@ typedef struct hers_query hers_query;
  * randomness, or a 32-byte seed (tests). The count * d ciphertexts are
  * encrypted on a pool of one worker per online CPU; each has its own PRG
  * stream of the seed, so a seeded output does not depend on the schedule. */
-hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
-                               const hers_public_key *pk, const int32_t *probes, size_t count,
-                               size_t d, uint32_t scale, const uint8_t *seed, hers_query **out);
-void hers_query_free(hers_query *q);
-size_t hers_query_count(const hers_query *q);
-size_t hers_query_d(const hers_query *q);
-uint32_t hers_query_scale(const hers_query *q);
+HERS_API hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
+                                        const hers_public_key *pk, const int32_t *probes, size_t count,
+                                        size_t d, uint32_t scale, const uint8_t *seed, hers_query **out);
+HERS_API void hers_query_free(hers_query *q);
+HERS_API size_t hers_query_count(const hers_query *q);
+HERS_API size_t hers_query_d(const hers_query *q);
+HERS_API uint32_t hers_query_scale(const hers_query *q);
 /* One query holding the probes of qs[0..n-1] in order (same parameters, d
  * and scale, expanded form; the ciphertexts are copied): a server scans
  * concurrent queries in one pass (each gallery tile read once for all
  * their probes). */
-hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out);
+HERS_API hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out);
 /* Upload record (versioned, checksummed; docs/formats.md "Query and result");
  * either form (the kind field). hers_search refuses a compact query. */
-hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
-                                 size_t *len);
-hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
-                                   hers_query **out);
+HERS_API hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
+                                          size_t *len);
+HERS_API hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
+                                            hers_query **out);
 
 /* ------------------------------------------------------------ compact queries */
 /* Query forms (the record's kind field carries it):
@@ -249,47 +251,47 @@ hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t
  * bits, else full (docs/design.md, "Compact queries"). */
 typedef enum hers_query_form { HERS_QUERY_FULL = 0, HERS_QUERY_COMPACT = 1 } hers_query_form;
 
-const char *hers_query_form_name(hers_query_form f);          /* "full", "compact" */
-hers_status hers_query_form_parse(const char *s, hers_query_form *out);
-hers_query_form hers_query_get_form(const hers_query *q);
+HERS_API const char *hers_query_form_name(hers_query_form f);          /* "full", "compact" */
+HERS_API hers_status hers_query_form_parse(const char *s, hers_query_form *out);
+HERS_API hers_query_form hers_query_get_form(const hers_query *q);
 
 /* The Galois elements a compact query of dimension d needs (ceil(log2
  * min(d, N)) of them), and keys for them (seed NULL: fresh randomness). Keys
  * made for d also serve every smaller d. */
-hers_status hers_query_galois_elements(const hers_params *p, size_t d, uint32_t *elements,
-                                       size_t *count);
-hers_status hers_query_galois_keygen(const hers_params *p, const hers_secret_key *sk, size_t d,
-                                     const uint8_t *seed, hers_galois_key **out);
+HERS_API hers_status hers_query_galois_elements(const hers_params *p, size_t d, uint32_t *elements,
+                                                size_t *count);
+HERS_API hers_status hers_query_galois_keygen(const hers_params *p, const hers_secret_key *sk, size_t d,
+                                              const uint8_t *seed, hers_galois_key **out);
 /* Key holder: count probes (as hers_query_encrypt) in the compact form. */
-hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_key *sk,
-                                       const int32_t *probes, size_t count, size_t d, uint32_t scale,
-                                       const uint8_t *seed, hers_query **out);
+HERS_API hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_key *sk,
+                                                const int32_t *probes, size_t count, size_t d, uint32_t scale,
+                                                const uint8_t *seed, hers_query **out);
 /* Server: compact -> full (d constant-polynomial ciphertexts per probe, what
  * hers_search consumes); one task per (probe, chunk) on `threads` workers
  * (0 = online CPUs). HERS_ERR_MISMATCH when gk lacks an element. */
-hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
-                              unsigned threads, hers_query **out);
+HERS_API hers_status hers_query_expand(const hers_params *p, const hers_galois_key *gk, const hers_query *in,
+                                       unsigned threads, hers_query **out);
 /* The same into an earlier output of hers_query_expand with the same
  * parameters, count and d (a server worker reuses its buffers: no allocation,
  * zero-filling or page faults per query). On error out's contents are
  * undefined (but it can be freed or reused). */
-hers_status hers_query_expand_into(const hers_params *p, const hers_galois_key *gk,
-                                   const hers_query *in, unsigned threads, hers_query *out);
+HERS_API hers_status hers_query_expand_into(const hers_params *p, const hers_galois_key *gk,
+                                            const hers_query *in, unsigned threads, hers_query *out);
 /* Noise of one probe component as the kernel sees it (worst case and
  * standard deviation), for a fresh (full; probe_public as in
  * hers_search_noise_bound) or an expanded compact probe. */
-hers_status hers_query_probe_noise(const hers_params *p, hers_query_form form, size_t d,
-                                   int probe_public, double *worst, double *sd);
+HERS_API hers_status hers_query_probe_noise(const hers_params *p, hers_query_form form, size_t d,
+                                            int probe_public, double *worst, double *sd);
 /* hers_search_noise_bound with a probe noise of worst case b2 and variance v2. */
-hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode mode, size_t d,
-                                          int gallery_public, double b2, double v2,
-                                          double *worst_bits, double *heuristic_bits);
+HERS_API hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode mode, size_t d,
+                                                   int gallery_public, double b2, double v2,
+                                                   double *worst_bits, double *heuristic_bits);
 /* The same for secret-key probes of the given form. */
-hers_status hers_search_noise_bound_form(const hers_params *p, hers_search_mode mode, size_t d,
-                                         int gallery_public, hers_query_form form,
-                                         double *worst_bits, double *heuristic_bits);
-hers_query_form hers_query_default_form(const hers_params *p, hers_search_mode mode, size_t d,
-                                        int gallery_public);
+HERS_API hers_status hers_search_noise_bound_form(const hers_params *p, hers_search_mode mode, size_t d,
+                                                  int gallery_public, hers_query_form form,
+                                                  double *worst_bits, double *heuristic_bits);
+HERS_API hers_query_form hers_query_default_form(const hers_params *p, hers_search_mode mode, size_t d,
+                                                 int gallery_public);
 
 /* ------------------------------------------------------------ search */
 
@@ -314,9 +316,9 @@ typedef struct hers_search_opts {
 typedef struct hers_searcher hers_searcher;   /* thread pool */
 
 /* threads: 0 = online CPUs, at most 256. */
-hers_status hers_searcher_create(unsigned threads, hers_searcher **out);
-void hers_searcher_free(hers_searcher *s);
-unsigned hers_searcher_threads(const hers_searcher *s);
+HERS_API hers_status hers_searcher_create(unsigned threads, hers_searcher **out);
+HERS_API void hers_searcher_free(hers_searcher *s);
+HERS_API unsigned hers_searcher_threads(const hers_searcher *s);
 
 /* One ciphertext per (probe, block). */
 typedef struct hers_result hers_result;
@@ -324,31 +326,31 @@ typedef struct hers_result hers_result;
 /* Scores every probe of q against every template of ix, in one pass over the
  * index (probes share each gallery tile while it is in cache). opts may be
  * NULL (HERS_RESULT_FULL). */
-hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
-                        const hers_query *q, const hers_search_opts *opts, hers_result **out);
+HERS_API hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
+                                 const hers_query *q, const hers_search_opts *opts, hers_result **out);
 
 /* Reference path, slow: per dimension a generic BFV ct x ct multiplication
  * (tensor + scale-and-round), relinearisation and addition (the authors'
  * method), or ct x pt for plain-gallery indexes; single thread. Result in
  * BFV form, 2 parts. For tests and benchmarks. */
-hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
-                                  const hers_query *q, const hers_relin_key *rk,
-                                  hers_result **out);
+HERS_API hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
+                                           const hers_query *q, const hers_relin_key *rk,
+                                           hers_result **out);
 
-void hers_result_free(hers_result *r);
-size_t hers_result_count(const hers_result *r);   /* probes */
-size_t hers_result_n(const hers_result *r);
-size_t hers_result_blocks(const hers_result *r);
+HERS_API void hers_result_free(hers_result *r);
+HERS_API size_t hers_result_count(const hers_result *r);   /* probes */
+HERS_API size_t hers_result_n(const hers_result *r);
+HERS_API size_t hers_result_blocks(const hers_result *r);
 /* The ciphertext of (probe, block) (read-only view), NULL if out of range. */
-const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block);
+HERS_API const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block);
 /* A read-only view of probes [first, first + count) of r: shares r's
  * residues, so r must outlive it (free both with hers_result_free). */
-hers_status hers_result_view(const hers_result *r, size_t first, size_t count, hers_result **out);
+HERS_API hers_status hers_result_view(const hers_result *r, size_t first, size_t count, hers_result **out);
 /* Download record (versioned, checksummed, residues bit-packed). */
-hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
-                                  size_t *len);
-hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_t len,
-                                    hers_result **out);
+HERS_API hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                           size_t *len);
+HERS_API hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_t len,
+                                             hers_result **out);
 /* Compact download record (version 2; hers_result_deserialize reads both) of
  * 2-part BFV results (HERS_RESULT_RELINEARIZED, or plain-gallery): every
  * coefficient of part 0 rounded to b0 = bitlen(t) + 2 bits and of part 1 to
@@ -360,20 +362,20 @@ hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_
  * (12.5 with residues). HERS_ERR_UNSUPPORTED for 3-part or BGV results.
  * A result read from a compact record serialises compactly again
  * (hers_result_serialize gives the same bytes). */
-hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
-                                          size_t *len);
-void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1);
+HERS_API hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
+                                                   size_t *len);
+HERS_API void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1);
 
 /* ------------------------------------------------------------ key holder */
 
 /* Decrypts the scores of probe `probe`: scores[x] = <g_x, p> for x < n
  * (exact integers in (-t/2, t/2]). scores has hers_result_n(r) entries. */
-hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
-                                const hers_result *r, size_t probe, int64_t *scores);
+HERS_API hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
+                                         const hers_result *r, size_t probe, int64_t *scores);
 /* Smallest remaining noise budget (bits) over the probe's blocks. Key
  * holder only: never send it to the server. */
-hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key *sk,
-                                     const hers_result *r, size_t probe, double *bits);
+HERS_API hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key *sk,
+                                              const hers_result *r, size_t probe, double *bits);
 
 typedef struct hers_match {
     size_t index;     /* gallery row */
@@ -382,13 +384,13 @@ typedef struct hers_match {
 
 /* The min(k, n) best entries, by score descending then index ascending,
  * into out (capacity k). *count = entries written. */
-hers_status hers_top_k(const int64_t *scores, size_t n, size_t k, hers_match *out, size_t *count);
+HERS_API hers_status hers_top_k(const int64_t *scores, size_t n, size_t k, hers_match *out, size_t *count);
 /* Every entry with score >= min_score, same order; *out allocated with
  * hers_alloc (NULL when none), free with hers_free. */
-hers_status hers_threshold(const int64_t *scores, size_t n, int64_t min_score, hers_match **out,
-                           size_t *count);
+HERS_API hers_status hers_threshold(const int64_t *scores, size_t n, int64_t min_score, hers_match **out,
+                                    size_t *count);
 /* The smallest integer score whose cosine estimate score / s^2 is >= c. */
-int64_t hers_score_from_cosine(double c, uint32_t scale);
+HERS_API int64_t hers_score_from_cosine(double c, uint32_t scale);
 
 #ifdef __cplusplus
 }

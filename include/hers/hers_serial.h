@@ -54,6 +54,8 @@
 #ifndef HERS_SERIAL_H
 #define HERS_SERIAL_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,7 +83,7 @@ typedef enum hers_object_type {
 } hers_object_type;
 
 /* "params", "secret key", ... ("unknown" otherwise). */
-const char *hers_object_type_name(hers_object_type t);
+HERS_API const char *hers_object_type_name(hers_object_type t);
 
 /* Reads the fixed header of a record (len >= HERS_SERIAL_HEADER_BYTES; the
  * body and checksum are not needed nor checked): object type, parameter-set
@@ -89,64 +91,64 @@ const char *hers_object_type_name(hers_object_type t);
  * checksum), so that a stream reader knows how many bytes follow. Checks the
  * magic, tag, version and that the size is <= HERS_SERIAL_MAX_BYTES.
  * Any output pointer may be NULL. */
-hers_status hers_serial_peek(const void *buf, size_t len, hers_object_type *type,
-                             uint8_t params_id[32], uint64_t *total_size);
+HERS_API hers_status hers_serial_peek(const void *buf, size_t len, hers_object_type *type,
+                                      uint8_t params_id[32], uint64_t *total_size);
 
 /* ------------------------------------------------------------ parameters */
 /* Body: N, t, the primes, the security level and the name; read back through
  * hers_params_create (full validation) or hers_params_create_named. */
 
-hers_status hers_params_serialized_size(const hers_params *p, size_t *size);
-hers_status hers_params_serialize(const hers_params *p, void *buf, size_t cap, size_t *written);
-hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **out);
-hers_status hers_params_write(const char *path, const hers_params *p);
-hers_status hers_params_read(const char *path, hers_params **out);
+HERS_API hers_status hers_params_serialized_size(const hers_params *p, size_t *size);
+HERS_API hers_status hers_params_serialize(const hers_params *p, void *buf, size_t cap, size_t *written);
+HERS_API hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **out);
+HERS_API hers_status hers_params_write(const char *path, const hers_params *p);
+HERS_API hers_status hers_params_read(const char *path, hers_params **out);
 
 /* ------------------------------------------------------------ keys */
 /* Public and relinearisation keys made with a seed (their uniform parts
  * expanded from 32 bytes) are stored seed-compressed: about half size. */
 
-hers_status hers_secret_key_serialized_size(const hers_params *p, size_t *size);
+HERS_API hers_status hers_secret_key_serialized_size(const hers_params *p, size_t *size);
 /* The output holds the secret: wipe it (hers_wipe) after use. */
-hers_status hers_secret_key_serialize(const hers_params *p, const hers_secret_key *sk, void *buf,
-                                      size_t cap, size_t *written);
-hers_status hers_secret_key_deserialize(const hers_params *p, const void *buf, size_t len,
-                                        hers_secret_key **out);
+HERS_API hers_status hers_secret_key_serialize(const hers_params *p, const hers_secret_key *sk, void *buf,
+                                               size_t cap, size_t *written);
+HERS_API hers_status hers_secret_key_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                 hers_secret_key **out);
 /* Mode 0600, atomic (temp file + rename); the buffer is wiped. */
-hers_status hers_secret_key_write(const char *path, const hers_params *p, const hers_secret_key *sk);
+HERS_API hers_status hers_secret_key_write(const char *path, const hers_params *p, const hers_secret_key *sk);
 /* The file's bytes are wiped after parsing. A passphrase-protected file
  * (hers_secret_key_write_protected) is HERS_ERR_CRYPTO "... the secret key is
  * passphrase-protected (a passphrase is needed)". */
-hers_status hers_secret_key_read(const char *path, const hers_params *p, hers_secret_key **out);
+HERS_API hers_status hers_secret_key_read(const char *path, const hers_params *p, hers_secret_key **out);
 
-hers_status hers_public_key_serialized_size(const hers_params *p, const hers_public_key *pk,
-                                            size_t *size);
-hers_status hers_public_key_serialize(const hers_params *p, const hers_public_key *pk, void *buf,
-                                      size_t cap, size_t *written);
-hers_status hers_public_key_deserialize(const hers_params *p, const void *buf, size_t len,
-                                        hers_public_key **out);
-hers_status hers_public_key_write(const char *path, const hers_params *p, const hers_public_key *pk);
-hers_status hers_public_key_read(const char *path, const hers_params *p, hers_public_key **out);
+HERS_API hers_status hers_public_key_serialized_size(const hers_params *p, const hers_public_key *pk,
+                                                     size_t *size);
+HERS_API hers_status hers_public_key_serialize(const hers_params *p, const hers_public_key *pk, void *buf,
+                                               size_t cap, size_t *written);
+HERS_API hers_status hers_public_key_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                 hers_public_key **out);
+HERS_API hers_status hers_public_key_write(const char *path, const hers_params *p, const hers_public_key *pk);
+HERS_API hers_status hers_public_key_read(const char *path, const hers_params *p, hers_public_key **out);
 
-hers_status hers_relin_key_serialized_size(const hers_params *p, const hers_relin_key *rk,
-                                           size_t *size);
-hers_status hers_relin_key_serialize(const hers_params *p, const hers_relin_key *rk, void *buf,
-                                     size_t cap, size_t *written);
-hers_status hers_relin_key_deserialize(const hers_params *p, const void *buf, size_t len,
-                                       hers_relin_key **out);
-hers_status hers_relin_key_write(const char *path, const hers_params *p, const hers_relin_key *rk);
-hers_status hers_relin_key_read(const char *path, const hers_params *p, hers_relin_key **out);
+HERS_API hers_status hers_relin_key_serialized_size(const hers_params *p, const hers_relin_key *rk,
+                                                    size_t *size);
+HERS_API hers_status hers_relin_key_serialize(const hers_params *p, const hers_relin_key *rk, void *buf,
+                                              size_t cap, size_t *written);
+HERS_API hers_status hers_relin_key_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                hers_relin_key **out);
+HERS_API hers_status hers_relin_key_write(const char *path, const hers_params *p, const hers_relin_key *rk);
+HERS_API hers_status hers_relin_key_read(const char *path, const hers_params *p, hers_relin_key **out);
 
 /* Galois keys (hers_keygen_galois): seed-compressed when made with a seed
  * (only part 0 of each digit travels). Public material: upload once. */
-hers_status hers_galois_key_serialized_size(const hers_params *p, const hers_galois_key *gk,
-                                            size_t *size);
-hers_status hers_galois_key_serialize(const hers_params *p, const hers_galois_key *gk, void *buf,
-                                      size_t cap, size_t *written);
-hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, size_t len,
-                                        hers_galois_key **out);
-hers_status hers_galois_key_write(const char *path, const hers_params *p, const hers_galois_key *gk);
-hers_status hers_galois_key_read(const char *path, const hers_params *p, hers_galois_key **out);
+HERS_API hers_status hers_galois_key_serialized_size(const hers_params *p, const hers_galois_key *gk,
+                                                     size_t *size);
+HERS_API hers_status hers_galois_key_serialize(const hers_params *p, const hers_galois_key *gk, void *buf,
+                                               size_t cap, size_t *written);
+HERS_API hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                 hers_galois_key **out);
+HERS_API hers_status hers_galois_key_write(const char *path, const hers_params *p, const hers_galois_key *gk);
+HERS_API hers_status hers_galois_key_read(const char *path, const hers_params *p, hers_galois_key **out);
 
 /* ------------------------------------------------------------ passphrase-protected secret key */
 /* A secret-key record (above) sealed with a key derived from a passphrase:
@@ -200,48 +202,48 @@ typedef struct hers_pwhash_cost {
 } hers_pwhash_cost;
 
 /* Size of the protected envelope for parameters p. */
-hers_status hers_secret_key_protected_size(const hers_params *p, size_t *size);
+HERS_API hers_status hers_secret_key_protected_size(const hers_params *p, size_t *size);
 /* Seals sk into buf (cap >= hers_secret_key_protected_size). cost NULL means
  * the default; a cost outside the reader's ranges is HERS_ERR_ARG. */
-hers_status hers_secret_key_seal(const hers_params *p, const hers_secret_key *sk, const void *pass,
-                                 size_t pass_len, const hers_pwhash_cost *cost, void *buf,
-                                 size_t cap, size_t *written);
+HERS_API hers_status hers_secret_key_seal(const hers_params *p, const hers_secret_key *sk, const void *pass,
+                                          size_t pass_len, const hers_pwhash_cost *cost, void *buf,
+                                          size_t cap, size_t *written);
 /* Opens an envelope (length exact). Errors: HERS_ERR_FORMAT, HERS_ERR_VERSION,
  * HERS_ERR_CHECKSUM, HERS_ERR_MISMATCH (other parameter set),
  * HERS_ERR_CRYPTO (wrong passphrase), HERS_ERR_NOMEM, HERS_ERR_ARG. */
-hers_status hers_secret_key_unseal(const hers_params *p, const void *buf, size_t len,
-                                   const void *pass, size_t pass_len, hers_secret_key **out);
+HERS_API hers_status hers_secret_key_unseal(const hers_params *p, const void *buf, size_t len,
+                                            const void *pass, size_t pass_len, hers_secret_key **out);
 /* Validates everything but the passphrase (no KDF): size, magic, version,
  * costs, checksum. cost (may be NULL) receives the stored KDF cost. */
-hers_status hers_secret_key_protected_peek(const void *buf, size_t len, hers_pwhash_cost *cost);
+HERS_API hers_status hers_secret_key_protected_peek(const void *buf, size_t len, hers_pwhash_cost *cost);
 /* 1 if buf starts like a protected envelope (magic "HERS" + "SKPW"), else 0. */
-int hers_secret_key_is_protected(const void *buf, size_t len);
+HERS_API int hers_secret_key_is_protected(const void *buf, size_t len);
 /* Sets *is_protected to 1 if the file starts like a protected envelope, 0
  * otherwise (a plain or damaged file). Errors: HERS_ERR_NOTFOUND, HERS_ERR_IO. */
-hers_status hers_secret_key_file_is_protected(const char *path, int *is_protected);
+HERS_API hers_status hers_secret_key_file_is_protected(const char *path, int *is_protected);
 /* File forms: mode 0600, atomic (temp file + fsync + rename), default cost
  * for the writer; messages are prefixed with the path. */
-hers_status hers_secret_key_write_protected(const char *path, const hers_params *p,
-                                            const hers_secret_key *sk, const void *pass,
-                                            size_t pass_len);
-hers_status hers_secret_key_write_protected_cost(const char *path, const hers_params *p,
-                                                 const hers_secret_key *sk, const void *pass,
-                                                 size_t pass_len, const hers_pwhash_cost *cost);
-hers_status hers_secret_key_read_protected(const char *path, const hers_params *p,
-                                           const void *pass, size_t pass_len,
-                                           hers_secret_key **out);
+HERS_API hers_status hers_secret_key_write_protected(const char *path, const hers_params *p,
+                                                     const hers_secret_key *sk, const void *pass,
+                                                     size_t pass_len);
+HERS_API hers_status hers_secret_key_write_protected_cost(const char *path, const hers_params *p,
+                                                          const hers_secret_key *sk, const void *pass,
+                                                          size_t pass_len, const hers_pwhash_cost *cost);
+HERS_API hers_status hers_secret_key_read_protected(const char *path, const hers_params *p,
+                                                    const void *pass, size_t pass_len,
+                                                    hers_secret_key **out);
 
 /* ------------------------------------------------------------ plaintexts */
 /* Only the coefficients (pt->coeffs) are stored; the NTT cache is not (call
  * hers_plaintext_to_ntt after reading). */
 
-hers_status hers_plaintext_serialized_size(const hers_params *p, size_t *size);
-hers_status hers_plaintext_serialize(const hers_params *p, const hers_plaintext *pt, void *buf,
-                                     size_t cap, size_t *written);
-hers_status hers_plaintext_deserialize(const hers_params *p, const void *buf, size_t len,
-                                       hers_plaintext *out);
-hers_status hers_plaintext_write(const char *path, const hers_params *p, const hers_plaintext *pt);
-hers_status hers_plaintext_read(const char *path, const hers_params *p, hers_plaintext *out);
+HERS_API hers_status hers_plaintext_serialized_size(const hers_params *p, size_t *size);
+HERS_API hers_status hers_plaintext_serialize(const hers_params *p, const hers_plaintext *pt, void *buf,
+                                              size_t cap, size_t *written);
+HERS_API hers_status hers_plaintext_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                hers_plaintext *out);
+HERS_API hers_status hers_plaintext_write(const char *path, const hers_params *p, const hers_plaintext *pt);
+HERS_API hers_status hers_plaintext_read(const char *path, const hers_params *p, hers_plaintext *out);
 
 /* ------------------------------------------------------------ ciphertexts */
 /* Stored: parts (2 or 3), prime count (a prefix after modulus switching),
@@ -251,14 +253,14 @@ hers_status hers_plaintext_read(const char *path, const hers_params *p, hers_pla
  * evaluation functions clear it; code that edits part 1 by hand must too).
  * Sizes depend only on the shape: parts, primes, has_seed. */
 
-hers_status hers_ciphertext_serialized_size(const hers_params *p, const hers_ciphertext *ct,
-                                            size_t *size);
-hers_status hers_ciphertext_serialize(const hers_params *p, const hers_ciphertext *ct, void *buf,
-                                      size_t cap, size_t *written);
-hers_status hers_ciphertext_deserialize(const hers_params *p, const void *buf, size_t len,
-                                        hers_ciphertext *out);
-hers_status hers_ciphertext_write(const char *path, const hers_params *p, const hers_ciphertext *ct);
-hers_status hers_ciphertext_read(const char *path, const hers_params *p, hers_ciphertext *out);
+HERS_API hers_status hers_ciphertext_serialized_size(const hers_params *p, const hers_ciphertext *ct,
+                                                     size_t *size);
+HERS_API hers_status hers_ciphertext_serialize(const hers_params *p, const hers_ciphertext *ct, void *buf,
+                                               size_t cap, size_t *written);
+HERS_API hers_status hers_ciphertext_deserialize(const hers_params *p, const void *buf, size_t len,
+                                                 hers_ciphertext *out);
+HERS_API hers_status hers_ciphertext_write(const char *path, const hers_params *p, const hers_ciphertext *ct);
+HERS_API hers_status hers_ciphertext_read(const char *path, const hers_params *p, hers_ciphertext *out);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,8 @@
 #ifndef HERS_STATUS_H
 #define HERS_STATUS_H
 
+#include "hers/hers_api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,19 +39,19 @@ typedef enum hers_status {
 } hers_status;
 
 /* Short constant name of a status ("HERS_ERR_FORMAT"). Never NULL. */
-const char *hers_status_name(hers_status s);
+HERS_API const char *hers_status_name(hers_status s);
 
 /* Message of the last error set on this thread ("" if none). The pointer is
  * valid until the next failing hers call on this thread. */
-const char *hers_last_error(void);
+HERS_API const char *hers_last_error(void);
 
 /* Clears the thread's error message. */
-void hers_clear_error(void);
+HERS_API void hers_clear_error(void);
 
 /* Sets the thread's error message (printf format) and returns `s`, so that
  * library code can write `return hers_error(HERS_ERR_ARG, "d=%zu", d);`.
  * Messages longer than 511 bytes are truncated. */
-hers_status hers_error(hers_status s, const char *fmt, ...)
+HERS_API hers_status hers_error(hers_status s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus

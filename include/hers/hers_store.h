@@ -45,6 +45,8 @@
 #ifndef HERS_STORE_H
 #define HERS_STORE_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -65,37 +67,37 @@ typedef struct hers_db hers_db;
  * if it exists and is not empty: HERS_ERR_EXISTS) from public material
  * only. rk may be NULL. model_id (model_id_len bytes, 0..32) may be NULL: it
  * then gets recorded at the first enrolment that names a model. */
-hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
-                           const hers_relin_key *rk, const uint8_t *model_id,
-                           size_t model_id_len);
+HERS_API hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
+                                    const hers_relin_key *rk, const uint8_t *model_id,
+                                    size_t model_id_len);
 
 /* Opens an existing database (validates the format, the meta records and
  * their checksums, that the file is not truncated). readonly: no writes
  * through this handle (and the directory may be read-only). */
-hers_status hers_db_open(const char *dir, int readonly, hers_db **out);
-void hers_db_close(hers_db *db);
+HERS_API hers_status hers_db_open(const char *dir, int readonly, hers_db **out);
+HERS_API void hers_db_close(hers_db *db);
 
 /* The database's parameters and keys (owned by the handle). */
-const hers_params *hers_db_params(const hers_db *db);
-const hers_public_key *hers_db_public_key(const hers_db *db);
-const hers_relin_key *hers_db_relin_key(const hers_db *db);   /* NULL if none */
+HERS_API const hers_params *hers_db_params(const hers_db *db);
+HERS_API const hers_public_key *hers_db_public_key(const hers_db *db);
+HERS_API const hers_relin_key *hers_db_relin_key(const hers_db *db);   /* NULL if none */
 /* The gallery's Galois keys (public material for compact queries, uploaded
  * once per gallery): NULL if none stored. */
-const hers_galois_key *hers_db_galois_key(const hers_db *db);
+HERS_API const hers_galois_key *hers_db_galois_key(const hers_db *db);
 /* Stores (replaces) them in one transaction; the handle then serves them.
  * HERS_ERR_MISMATCH for keys of another parameter set, HERS_ERR_STATE on a
  * read-only handle. */
-hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk);
+HERS_API hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk);
 
 /* HERS_OK if sk is the secret key behind the database's public key (an
  * encryption under the public key decrypts correctly with sk), else
  * HERS_ERR_MISMATCH ("the secret key does not belong to ..."). Enrolment
  * and compaction with a secret key call it. */
-hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk);
+HERS_API hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk);
 
 /* Largest number of segments that may share one block (noise bound of the
  * summed encryptions: docs/design.md), >= 1. */
-size_t hers_db_max_overlap(const hers_db *db);
+HERS_API size_t hers_db_max_overlap(const hers_db *db);
 
 typedef struct hers_db_info {
     uint32_t format;           /* HERS_DB_FORMAT_VERSION */
@@ -120,7 +122,7 @@ typedef struct hers_db_info {
     uint64_t used_bytes;       /* pages in use inside data.mdb */
 } hers_db_info;
 
-hers_status hers_db_get_info(hers_db *db, hers_db_info *info);
+HERS_API hers_status hers_db_get_info(hers_db *db, hers_db_info *info);
 
 /* ------------------------------------------------------------ writes */
 
@@ -135,7 +137,7 @@ typedef struct hers_db_enroll_opts {
 } hers_db_enroll_opts;
 
 /* {both-encrypted, 125, 0, 0, NULL, 0, NULL} */
-void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
+HERS_API void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
 
 /* Appends m templates (row-major int32 m x d, quantised as for
  * hers_gallery_enroll) in one transaction. Exactly one of sk / pk non-NULL
@@ -146,9 +148,9 @@ void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
  * must equal the recorded one (if the database records a model, a call
  * without one is refused too). *first_slot (may be NULL) receives the slot of
  * row 0; rows get consecutive slots. */
-hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
-                           const int32_t *values, size_t m, size_t d, const char *const *ids,
-                           const hers_db_enroll_opts *opts, uint64_t *first_slot);
+HERS_API hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
+                                    const int32_t *values, size_t m, size_t d, const char *const *ids,
+                                    const hers_db_enroll_opts *opts, uint64_t *first_slot);
 
 /* Appends templates encrypted elsewhere (a server receiving them from the
  * key holder or a third party): record is a serialised hers_gallery
@@ -162,14 +164,14 @@ hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_pu
  * first. The server cannot check that the offset rows and the slots after
  * the m templates encrypt zeros: an enroller is trusted with the block it
  * writes into (docs/security.md). Otherwise as hers_db_enroll. */
-hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
-                                  size_t m, const char *const *ids,
-                                  const hers_db_enroll_opts *opts, uint64_t *first_slot);
+HERS_API hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
+                                           size_t m, const char *const *ids,
+                                           const hers_db_enroll_opts *opts, uint64_t *first_slot);
 
 /* Deletes count ids in one transaction; every id must exist
  * (HERS_ERR_NOTFOUND naming the first missing one, nothing deleted) and
  * appear once. */
-hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count);
+HERS_API hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count);
 
 typedef struct hers_db_compact_stats {
     uint64_t segments_before, segments_after;
@@ -191,8 +193,8 @@ typedef struct hers_db_compact_stats {
  * DIR/hers.lock); otherwise, or when the copy fails (e.g. no space for it),
  * the call still succeeds with stats->shrunk = 0 and stats->not_shrunk
  * saying why, and LMDB reuses the freed pages for later writes. */
-hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
-                            hers_db_compact_stats *stats);
+HERS_API hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
+                                     hers_db_compact_stats *stats);
 
 /* ------------------------------------------------------------ reads */
 
@@ -201,15 +203,15 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
  * it soon (a long-lived snapshot keeps old pages from being reused). */
 typedef struct hers_db_snapshot hers_db_snapshot;
 
-hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out);
-void hers_db_snapshot_close(hers_db_snapshot *s);
+HERS_API hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out);
+HERS_API void hers_db_snapshot_close(hers_db_snapshot *s);
 /* Gallery shape of the snapshot (d = 0 before the first enrolment). */
-uint64_t hers_db_snapshot_slots(const hers_db_snapshot *s);    /* next_slot */
-uint64_t hers_db_snapshot_live(const hers_db_snapshot *s);
-size_t hers_db_snapshot_blocks(const hers_db_snapshot *s);
-size_t hers_db_snapshot_d(const hers_db_snapshot *s);
-uint32_t hers_db_snapshot_scale(const hers_db_snapshot *s);
-hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
+HERS_API uint64_t hers_db_snapshot_slots(const hers_db_snapshot *s);    /* next_slot */
+HERS_API uint64_t hers_db_snapshot_live(const hers_db_snapshot *s);
+HERS_API size_t hers_db_snapshot_blocks(const hers_db_snapshot *s);
+HERS_API size_t hers_db_snapshot_d(const hers_db_snapshot *s);
+HERS_API uint32_t hers_db_snapshot_scale(const hers_db_snapshot *s);
+HERS_API hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
 
 /* Builds the kernel form of blocks [first_block, first_block + blocks)
  * (all segments' contributions summed; the index covers
@@ -217,8 +219,8 @@ hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
  * (0, hers_db_snapshot_blocks). Every segment read is checksum-verified
  * (HERS_ERR_CHECKSUM / FORMAT naming the segment). Peak memory: the index
  * plus one decoded segment. */
-hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
-                                   unsigned threads, hers_index **out);
+HERS_API hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
+                                            unsigned threads, hers_index **out);
 
 /* ------------------------------------------------------------ search */
 
@@ -258,23 +260,23 @@ typedef struct hers_db_search_stats {
 } hers_db_search_stats;
 
 /* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */
-void hers_db_search_opts_default(hers_db_search_opts *o);
+HERS_API void hers_db_search_opts_default(hers_db_search_opts *o);
 
 /* Scores every probe of q against every slot of the snapshot (deleted and
  * padding slots included: hers_db_snapshot_live_map tells which to keep).
  * sr: a searcher (NULL: one is made with opts->threads). opts and stats may
  * be NULL. *out has hers_db_snapshot_slots(s) templates. */
-hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
-                           const hers_db_search_opts *opts, hers_result **out,
-                           hers_db_search_stats *stats);
+HERS_API hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
+                                    const hers_db_search_opts *opts, hers_result **out,
+                                    hers_db_search_stats *stats);
 
 /* The id of a live slot (NUL-terminated, valid until the snapshot closes),
  * NULL if the slot is deleted, padding or out of range. */
-const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot);
+HERS_API const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot);
 
 /* live[x] = 1 if slot first + x is live, else 0, for x < count. */
-hers_status hers_db_snapshot_live_map(hers_db_snapshot *s, uint64_t first, uint64_t count,
-                                      uint8_t *live);
+HERS_API hers_status hers_db_snapshot_live_map(hers_db_snapshot *s, uint64_t first, uint64_t count,
+                                               uint8_t *live);
 
 /* ------------------------------------------------------------ check */
 
@@ -287,7 +289,7 @@ typedef void (*hers_db_problem_fn)(void *user, const char *problem);
  * bijection, slots < next_slot and covered by a segment, live count,
  * per-block overlap. *problems = number found (0: healthy). Returns an
  * error only if the check itself cannot run. */
-hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64_t *problems);
+HERS_API hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64_t *problems);
 
 #ifdef __cplusplus
 }

@@ -29,6 +29,8 @@
 #ifndef HERS_SYNTH_H
 #define HERS_SYNTH_H
 
+#include "hers/hers_api.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,18 +55,18 @@ typedef struct hers_synth_params {
 
 /* Fills defaults: spread 0.6, latent_dim 0, nonlinear 0, warp 0.5, seed 1;
  * sizes are left 0 (the caller sets identities, per_identity, dim). */
-void hers_synth_defaults(hers_synth_params *p);
+HERS_API void hers_synth_defaults(hers_synth_params *p);
 
 /* Validates p (HERS_ERR_ARG with the offending field otherwise). */
-hers_status hers_synth_check(const hers_synth_params *p);
+HERS_API hers_status hers_synth_check(const hers_synth_params *p);
 
 /* Generates all identities * per_identity rows. labels may be NULL. */
-hers_status hers_synth_generate(const hers_synth_params *p, hers_matrix *x, hers_labels *labels);
+HERS_API hers_status hers_synth_generate(const hers_synth_params *p, hers_matrix *x, hers_labels *labels);
 
 /* Generates identities [first, first + count) only: count * per_identity
  * rows, identical to the corresponding rows of hers_synth_generate. */
-hers_status hers_synth_generate_range(const hers_synth_params *p, size_t first, size_t count,
-                                      hers_matrix *x, hers_labels *labels);
+HERS_API hers_status hers_synth_generate_range(const hers_synth_params *p, size_t first, size_t count,
+                                               hers_matrix *x, hers_labels *labels);
 
 #ifdef __cplusplus
 }

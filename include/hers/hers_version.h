@@ -12,6 +12,8 @@
 #ifndef HERS_VERSION_H
 #define HERS_VERSION_H
 
+#include "hers/hers_api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -23,9 +25,9 @@ extern "C" {
 #define HERS_ABI_VERSION 0
 
 /* "MAJOR.MINOR.PATCH" of the library in use. Never NULL. */
-const char *hers_version_string(void);
+HERS_API const char *hers_version_string(void);
 /* The ABI (soname) version of the library in use. */
-int hers_abi_version(void);
+HERS_API int hers_abi_version(void);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,7 @@
 /*
  * fma_avx2.h - private to the AVX2 kernels (files compiled with AVX2 + FMA,
  * any layer above arithmetic may include it): exact integer arithmetic in
- * 4 double lanes.
+ * 4 double lanes. Shared with: bfv, search (scripts/check-layers).
  *
  * - An integer 0 <= x < 2^52 and the double 2^52 + x share their low 52
  *   bits, so conversions are one OR/XOR with the bits of 2^52 and one

@@ -2,7 +2,7 @@
  * search_merge.h - private plumbing for the store layer (src/store): indexes
  * summed from several galleries ("segments" enrolled at different times),
  * block-range views, result assembly, and gallery decryption for
- * compaction by the key holder.
+ * compaction by the key holder. Shared with: store (scripts/check-layers).
  *
  * Everything here relies on linearity: the kernel form of a block is
  * t^2*C[b][i] in NTT form (or the lifted plaintext), so the kernel form of
