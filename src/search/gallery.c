@@ -350,6 +350,13 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
                                 const hers_public_key *pk, const int32_t *values, size_t n,
                                 size_t d, const hers_enroll_opts *opts, hers_gallery **out)
 {
+    return gal_enroll(p, sk, pk, values, n, d, opts, NULL, out);
+}
+
+hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const hers_public_key *pk,
+                       const int32_t *values, size_t n, size_t d, const hers_enroll_opts *opts,
+                       uint8_t *recs, hers_gallery **out)
+{
     if (!out)
         return hers_error(HERS_ERR_ARG, "enroll: out is NULL");
     *out = NULL;
@@ -418,13 +425,15 @@ hers_status hers_gallery_enroll(const hers_params *p, const hers_secret_key *sk,
     hers_gallery *g = gal_new(p, opts->mode, kind, n, d, opts->scale);
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
-    g->recs = hers_alloc_array(g->blocks * d, g->rec_bytes);
+    g->recs = recs ? recs : hers_alloc_array(g->blocks * d, g->rec_bytes);
     if (!g->recs) {
         hers_gallery_free(g);
         return hers_error(HERS_ERR_NOMEM, "enroll: out of memory for %zu x %zu records of %zu bytes",
                           g->blocks, d, g->rec_bytes);
     }
     if ((st = gal_default_ids(g)) != HERS_OK) {
+        if (recs)
+            g->recs = NULL;   /* borrowed */
         hers_gallery_free(g);
         return st;
     }
@@ -494,6 +503,8 @@ done:
     hers_free(c.cts);
     hers_task_error_destroy(&c.err);
     if (st != HERS_OK) {
+        if (recs)
+            g->recs = NULL;   /* borrowed */
         hers_gallery_free(g);
         return st;
     }

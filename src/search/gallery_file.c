@@ -39,6 +39,7 @@
 
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
+#include "search/search_merge.h"
 
 #define GAL_MAGIC "HERSGAL"
 #define GAL_VERSION HERS_GALLERY_FILE_VERSION
@@ -91,6 +92,58 @@ hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, 
     *buf = b;
     *len = total;
     return HERS_OK;
+}
+
+/* Bytes of the default id table "0".."n-1". */
+static size_t default_ids_bytes(size_t n)
+{
+    size_t bytes = 0;
+    for (size_t lo = 0, lim = 10, digits = 1; lo < n; lo = lim, lim *= 10, digits++)
+        bytes += ((n < lim ? n : lim) - lo) * (digits + 1);
+    return bytes;
+}
+
+hers_status hers_gallery_enroll_record(const hers_params *p, const hers_secret_key *sk,
+                                       const hers_public_key *pk, const int32_t *values, size_t n,
+                                       size_t d, const hers_enroll_opts *opts, uint8_t **buf,
+                                       size_t *cap, size_t *len)
+{
+    if (!p || !buf || !cap || !len || !opts || n == 0 || n > HERS_SEARCH_MAX_N || d == 0 ||
+        d > HERS_SEARCH_MAX_D)
+        return hers_error(HERS_ERR_ARG, "enroll record: invalid argument");
+    gal_kind kind = opts->mode == HERS_MODE_PLAIN_GALLERY ? GAL_PLAIN
+                    : sk                                  ? GAL_SEEDED
+                                                          : GAL_PUBLIC;
+    size_t ids = default_ids_bytes(n), blocks = (n + p->n - 1) / p->n;
+    size_t total = GAL_HEADER + ids + blocks * d * gal_rec_bytes(p, kind) + SE_CHECKSUM_BYTES;
+    if (*cap < total) {
+        uint8_t *nb = hers_alloc(total);
+        if (!nb)
+            return hers_error(HERS_ERR_NOMEM, "enroll record: out of memory (%zu bytes)", total);
+        hers_free(*buf);
+        *buf = nb;
+        *cap = total;
+    }
+    hers_gallery *g = NULL;
+    hers_status st = gal_enroll(p, sk, pk, values, n, d, opts, *buf + GAL_HEADER + ids, &g);
+    if (st != HERS_OK)
+        return st;
+    if (g->ids_bytes != ids || total_size(g) != total) {   /* cannot happen */
+        g->recs = NULL;
+        hers_gallery_free(g);
+        return hers_error(HERS_ERR_INTERNAL, "enroll record: size mismatch");
+    }
+    header_write(g, *buf);
+    memcpy(*buf + GAL_HEADER, g->ids, ids);
+    g->recs = NULL;   /* borrowed */
+    hers_gallery_free(g);
+    *len = total;
+    return HERS_OK;
+}
+
+void hers_gallery_record_seal(uint8_t *buf, size_t len)
+{
+    se_checksum(buf, len - SE_CHECKSUM_BYTES, buf + len - SE_CHECKSUM_BYTES);
 }
 
 static int cmp_cstr(const void *a, const void *b)

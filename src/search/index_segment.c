@@ -14,6 +14,7 @@
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
 #include "search/search_merge.h"
+#include "search/index_fill.h"
 
 /* Mirrors the header checks of hers_gallery_deserialize (gallery_file.c),
  * without copying anything and without the checksum (separate call, so a
@@ -94,8 +95,10 @@ struct fill_ctx {
     hers_index *ix;
     const hers_index_part *parts;
     size_t nparts;
-    uint64_t **uni;                 /* per worker: k*N residues of c1 */
+    uint64_t **uni;                 /* per worker: k*N residues of c1, then N of c0 */
     uint64_t t2[HERS_MAX_PRIMES], t2s[HERS_MAX_PRIMES];
+    uint64_t w32[HERS_MAX_PRIMES];  /* floor(t2 2^32 / q), narrow form */
+    hers_fill_narrow_fn *narrow;
     hers_task_error err;
 };
 
@@ -146,6 +149,40 @@ static inline void put_narrow(uint64_t *row, const uint64_t v[HERS_TILE], int fi
     }
 }
 
+/* n residues of `bits` bits (same read-ahead guarantee as unpack8);
+ * nonzero if one is >= q. */
+static uint64_t unpack_all(const uint8_t *in, size_t n, int bits, uint64_t q, uint64_t *out)
+{
+    uint64_t bad = 0;
+    for (size_t r = 0; r < n; r += HERS_TILE)
+        bad |= unpack8(in, r, bits, q, out + r);
+    return bad;
+}
+
+void hers_fill_narrow_portable(uint64_t *rows, size_t stride, size_t tiles, const uint64_t *src0,
+                               const uint64_t *src1, uint64_t t2, uint64_t w, uint64_t q, int first)
+{
+    for (size_t s = 0; s < tiles; s++)
+        for (int part = 0; part < 2; part++) {
+            const uint64_t *src = (part ? src1 : src0) + s * HERS_TILE;
+            uint64_t *row = rows + s * stride + part * HERS_NROW;
+            for (int l = 0; l < HERS_NROW; l++) {
+                uint64_t v[2];
+                for (int h = 0; h < 2; h++) {
+                    uint64_t x = src[l + h * HERS_NROW];
+                    uint64_t r = x * t2 - ((x * w) >> 32) * q;   /* [0, 2q): 32-bit Shoup */
+                    r -= r >= q ? q : 0;
+                    if (!first) {
+                        r += h ? row[l] >> 32 : row[l] & 0xffffffffu;
+                        r -= r >= q ? q : 0;
+                    }
+                    v[h] = r;
+                }
+                row[l] = v[0] | v[1] << 32;
+            }
+        }
+}
+
 static void fill_task(void *vctx, size_t task, unsigned w)
 {
     struct fill_ctx *c = vctx;
@@ -171,7 +208,21 @@ static void fill_task(void *vctx, size_t task, unsigned w)
             c1 = rec + gal_poly_bytes(p);
         }
         uint64_t bad = 0;
-        for (size_t j = 0; j < k; j++) {
+        for (size_t j = 0; j < k && ix->narrow; j++) {
+            uint64_t q = p->q[j].value, *u0 = uni + k * N;
+            int bits = se_bitlen(q - 1);
+            bad |= unpack_all(c0, N, bits, q, u0);
+            const uint64_t *u1 = uni + j * N;
+            if (c1) {
+                u1 = u0 + N;
+                bad |= unpack_all(c1, N, bits, q, u0 + N);
+                c1 += N / 8 * (size_t)bits;
+            }
+            c->narrow(ix->data + b * tw + HERS_NTILE_EE(d, j, i, 0), B * tw, ix->tiles, u0, u1,
+                      c->t2[j], c->w32[j], q, first);
+            c0 += N / 8 * (size_t)bits;
+        }
+        for (size_t j = 0; j < k && !ix->narrow; j++) {
             uint64_t q = p->q[j].value;
             int bits = se_bitlen(q - 1);
             size_t off0 = ix->narrow ? HERS_NTILE_EE(d, j, i, 0) : HERS_TILE_EE(d, j, i, 0);
@@ -241,7 +292,10 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
     for (size_t j = 0; j < p->k; j++) {
         c.t2[j] = hers_mul_mod(p->t, p->t, &p->q[j]);
         c.t2s[j] = hers_shoup_precompute(c.t2[j], p->q[j].value);
+        c.w32[j] = (c.t2[j] << 32) / p->q[j].value;   /* narrow only: t2 < q < 2^30 */
     }
+    c.narrow = hers_simd_active() >= HERS_SIMD_AVX2 ? hers_fill_narrow_avx2
+                                                    : hers_fill_narrow_portable;
     hers_task_error_init(&c.err);
     size_t tasks = ix->blocks * ix->d;
     threads = hers_pool_resolve_threads(threads);
@@ -255,7 +309,7 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
         goto done;
     }
     for (unsigned w = 0; w < threads; w++)
-        if (!(c.uni[w] = hers_alloc_array(p->k * p->n, sizeof(uint64_t)))) {
+        if (!(c.uni[w] = hers_alloc_array((p->k + 2) * p->n, sizeof(uint64_t)))) {
             st = hers_error(HERS_ERR_NOMEM, "index fill: out of memory");
             goto done;
         }

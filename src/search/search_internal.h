@@ -44,6 +44,12 @@ hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind
 size_t gal_poly_bytes(const hers_params *p);
 /* Record size for a kind. */
 size_t gal_rec_bytes(const hers_params *p, gal_kind kind);
+/* hers_gallery_enroll writing the records into recs (blocks * d *
+ * rec_bytes bytes, borrowed: set g->recs = NULL before freeing g) when recs
+ * is not NULL. */
+hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const hers_public_key *pk,
+                       const int32_t *values, size_t n, size_t d, const hers_enroll_opts *opts,
+                       uint8_t *recs, hers_gallery **out);
 /* Default ids "0".."n-1". */
 hers_status gal_default_ids(hers_gallery *g);
 /* Validates an id (1..255 bytes, no tab/CR/LF/NUL). */

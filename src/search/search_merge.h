@@ -87,4 +87,16 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
  * filled). */
 hers_status hers_index_reshape(hers_index *ix, size_t n);
 
+/* The serialised gallery record (hers_gallery_serialize's bytes, default
+ * ids) of an enrolment, encrypted straight into a caller-owned buffer that
+ * is reused across calls (*buf / *cap grown with hers_alloc when too
+ * small; hers_free it at the end): *len bytes, all but the trailing
+ * checksum, which hers_gallery_record_seal writes (so that another thread
+ * can hash one record while the next one is being encrypted). */
+hers_status hers_gallery_enroll_record(const hers_params *p, const hers_secret_key *sk,
+                                       const hers_public_key *pk, const int32_t *values, size_t n,
+                                       size_t d, const hers_enroll_opts *opts, uint8_t **buf,
+                                       size_t *cap, size_t *len);
+void hers_gallery_record_seal(uint8_t *buf, size_t len);
+
 #endif

@@ -3,6 +3,7 @@
  * LMDB write transaction: every check happens inside the transaction and
  * any error aborts it, so a failed call leaves the database unchanged.
  */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,41 @@ hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const 
     return s;
 }
 
+/* LMDB's default key order: bytes, then the shorter key first. */
+static int key_cmp(const char *a, size_t al, const char *b, size_t bl)
+{
+    int c = memcmp(a, b, al < bl ? al : bl);
+    return c ? c : (al > bl) - (al < bl);
+}
+
+/* 1 if ids[0..m) are strictly ascending in key order. */
+static int ids_ascending(const char *const *ids, size_t m)
+{
+    for (size_t i = 1; i < m; i++)
+        if (key_cmp(ids[i - 1], strlen(ids[i - 1]), ids[i], strlen(ids[i])) >= 0)
+            return 0;
+    return 1;
+}
+
+/* 1 if ids[0..m) ascend and the first sorts after every stored id: then
+ * none exists yet and they can be appended. */
+int store_ids_append_ok(hers_db *db, MDB_txn *txn, const char *const *ids, size_t m)
+{
+    if (m == 0 || !ids_ascending(ids, m))
+        return 0;
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    if (mdb_cursor_open(txn, db->ids, &c) != 0)
+        return 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_LAST), ok;
+    if (rc == MDB_NOTFOUND)
+        ok = 1;
+    else
+        ok = rc == 0 && key_cmp(k.mv_data, k.mv_size, ids[0], strlen(ids[0])) < 0;
+    mdb_cursor_close(c);
+    return ok;
+}
+
 hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
                              size_t len, uint64_t first_slot, size_t m, const char *const *ids)
 {
@@ -57,6 +93,9 @@ hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const u
         return store_mdb_error(db, rc, "writing a segment");
     store_seg_encode(&h, v.mv_data);
     memcpy((uint8_t *)v.mv_data + STORE_SEG_HEADER, ser, len);
+    /* ids arriving in key order after every stored id (fixed-width
+     * counters, timestamps...) are appended: no B-tree search, full pages */
+    unsigned id_flags = store_ids_append_ok(db, txn, ids, m) ? MDB_APPEND : MDB_NOOVERWRITE;
     for (size_t i = 0; i < m; i++) {
         uint64_t slot = first_slot + i;
         uint8_t sb[8], le[8];
@@ -66,12 +105,14 @@ hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const u
         size_t il = strlen(ids[i]);
         MDB_val ik = {il, (void *)ids[i]}, iv = {8, le};
         MDB_val sk2 = {8, sb}, sv = {il + 1, (void *)ids[i]};
-        if ((rc = mdb_put(txn, db->ids, &ik, &iv, MDB_NOOVERWRITE)) != 0)
+        if ((rc = mdb_put(txn, db->ids, &ik, &iv, id_flags)) != 0)
             return rc == MDB_KEYEXIST
                        ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir,
                                     ids[i])
                        : store_mdb_error(db, rc, "writing an id");
-        if ((rc = mdb_put(txn, db->slots, &sk2, &sv, MDB_NOOVERWRITE)) != 0)
+        /* slots only grow: every new slot is past every stored one
+         * (MDB_APPEND refuses a key that is not, MDB_KEYEXIST) */
+        if ((rc = mdb_put(txn, db->slots, &sk2, &sv, MDB_APPEND)) != 0)
             return store_mdb_error(db, rc, "writing a slot");
     }
     st->next_segment++;
@@ -94,6 +135,8 @@ hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m)
             return hers_error(HERS_ERR_ARG,
                               "%s: id %zu is invalid (1..%d bytes, no tab, CR, LF)", db->dir,
                               i + 1, HERS_SEARCH_MAX_ID);
+    if (ids_ascending(ids, m))   /* distinct already */
+        return HERS_OK;
     const char **sorted = malloc((m ? m : 1) * sizeof *sorted);
     if (!sorted)
         return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
@@ -250,7 +293,9 @@ static hers_status enroll_prepare(hers_db *db, MDB_txn *txn, store_state *st, si
     }
     if ((s = store_check_ids(db, *ids, m)) != HERS_OK)
         return s;
-    for (size_t i = 0; i < m; i++) {
+    /* ids past every stored one cannot clash: no lookups */
+    int fresh = store_ids_append_ok(db, txn, *ids, m);
+    for (size_t i = 0; i < m && !fresh; i++) {
         uint64_t old;
         int f = store_lookup_id(db, txn, (*ids)[i], &old, &s);
         if (f < 0)
@@ -292,6 +337,95 @@ static void free_ids(char **ids, size_t m)
     free(ids);
 }
 
+/* One segment's encryption into a reused record buffer, on a helper
+ * thread (hers_db_enroll's pipeline). */
+struct seg_job {
+    const hers_params *p;
+    const hers_secret_key *sk;
+    const hers_public_key *pk;
+    hers_enroll_opts eo;
+    uint8_t seed[32];
+    const int32_t *rows;    /* m rows of d values */
+    size_t m, o, d;
+    int32_t *vbuf;          /* o zero rows + the m rows (template values: wiped) */
+    size_t vcap;            /* values vbuf holds */
+    uint8_t *buf;           /* the serialised record (reused) */
+    size_t cap, len;
+    pthread_t tid;
+    int running;
+    hers_status st;
+    char msg[512];
+};
+
+static void seg_job_run(struct seg_job *j)
+{
+    size_t need = (j->o + j->m) * j->d;
+    if (j->vcap < need) {
+        hers_free_secret(j->vbuf, j->vcap * sizeof(int32_t));
+        j->vcap = 0;
+        if (!(j->vbuf = hers_alloc_array(need, sizeof(int32_t)))) {
+            j->st = HERS_ERR_NOMEM;
+            snprintf(j->msg, sizeof j->msg, "out of memory for %zu rows", j->m);
+            return;
+        }
+        j->vcap = need;
+    }
+    memset(j->vbuf, 0, j->o * j->d * sizeof(int32_t));
+    memcpy(j->vbuf + j->o * j->d, j->rows, j->m * j->d * sizeof(int32_t));
+    j->st = hers_gallery_enroll_record(j->p, j->sk, j->pk, j->vbuf, j->o + j->m, j->d, &j->eo,
+                                       &j->buf, &j->cap, &j->len);
+    sodium_memzero(j->vbuf, need * sizeof(int32_t));
+    if (j->st != HERS_OK)
+        snprintf(j->msg, sizeof j->msg, "%s", hers_last_error());
+}
+
+static void *seg_job_main(void *vj)
+{
+    seg_job_run(vj);
+    return NULL;
+}
+
+/* Starts the segment of slots [cur, stop): stop = the segment boundary
+ * (segment_blocks blocks from cur's block) or end. */
+static void seg_job_start(struct seg_job *j, const int32_t *values, uint64_t s0, uint64_t cur,
+                          uint64_t end, uint64_t seg_blocks, size_t N, const uint8_t *seed,
+                          uint64_t key, uint64_t *stop)
+{
+    uint64_t lim = (cur / N + seg_blocks) * N;
+    *stop = lim < end ? lim : end;
+    j->rows = values + (cur - s0) * j->d;
+    j->m = (size_t)(*stop - cur);
+    j->o = (size_t)(cur % N);
+    j->eo.seed = NULL;
+    if (seed) {   /* deterministic (tests): per segment key */
+        uint8_t in[40];
+        memcpy(in, seed, 32);
+        store_u64_be(in + 32, key);
+        crypto_generichash(j->seed, sizeof j->seed, in, sizeof in, NULL, 0);
+        j->eo.seed = j->seed;
+    }
+    j->st = HERS_OK;
+    j->running = pthread_create(&j->tid, NULL, seg_job_main, j) == 0;
+    if (!j->running)
+        seg_job_run(j);   /* no thread: in line */
+}
+
+static hers_status seg_job_join(struct seg_job *j)
+{
+    if (j->running) {
+        pthread_join(j->tid, NULL);
+        j->running = 0;
+    }
+    return j->st == HERS_OK ? HERS_OK : hers_error(j->st, "%s", j->msg);
+}
+
+static void seg_job_free(struct seg_job *j)
+{
+    hers_free_secret(j->vbuf, j->vcap * sizeof(int32_t));
+    hers_free(j->buf);
+    sodium_memzero(j->seed, sizeof j->seed);
+}
+
 hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
                            const int32_t *values, size_t m, size_t d, const char *const *ids,
                            const hers_db_enroll_opts *opts, uint64_t *first_slot)
@@ -329,26 +463,47 @@ hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_pu
     eo.mode = opts->mode;
     eo.scale = opts->scale;
     eo.threads = opts->threads;
+    /* Two-stage pipeline over the segments: a helper thread encrypts
+     * segment j + 1 (on all the encryption workers) while this thread
+     * checksums segment j and writes it and its catalog entries. */
     uint64_t seg_blocks = store_segment_blocks(db->p, d);
-    uint64_t cur = s0, end = s0 + m;
-    while (cur < end) {
-        uint64_t lim = (cur / N + seg_blocks) * N;
-        uint64_t stop = lim < end ? lim : end;
-        uint8_t seed[32];
-        if (opts->seed) {
-            uint8_t in[40];
-            memcpy(in, opts->seed, 32);
-            store_u64_be(in + 32, st.next_segment);
-            crypto_generichash(seed, sizeof seed, in, sizeof in, NULL, 0);
-            eo.seed = seed;
-        }
-        s = store_put_segment(db, txn, &st, sk, pk, values + (cur - s0) * d, (size_t)(stop - cur),
-                              d, cur, ids + (cur - s0), &eo);
-        sodium_memzero(seed, sizeof seed);
-        if (s != HERS_OK)
-            goto fail;
-        cur = stop;
+    uint64_t cur = s0, end = s0 + m, key0 = st.next_segment;
+    struct seg_job job[2];
+    memset(job, 0, sizeof job);
+    for (int x = 0; x < 2; x++) {
+        job[x].p = db->p;
+        job[x].sk = sk;
+        job[x].pk = pk;
+        job[x].d = d;
+        job[x].eo = eo;
     }
+    uint64_t stop = 0;
+    seg_job_start(&job[0], values, s0, cur, end, seg_blocks, N, opts->seed, key0, &stop);
+    for (size_t j = 0; cur < end; j++) {
+        struct seg_job *jb = &job[j % 2];
+        s = seg_job_join(jb);
+        if (s != HERS_OK)
+            break;
+        uint64_t next_stop = 0;
+        if (stop < end)
+            seg_job_start(&job[(j + 1) % 2], values, s0, stop, end, seg_blocks, N, opts->seed,
+                          key0 + j + 1, &next_stop);
+        hers_gallery_record_seal(jb->buf, jb->len);
+        s = store_put_record(db, txn, &st, jb->buf, jb->len, cur, (size_t)(stop - cur),
+                             ids + (cur - s0));
+        if (s != HERS_OK)
+            break;
+        cur = stop;
+        stop = next_stop;
+    }
+    for (int x = 0; x < 2; x++) {
+        hers_status js = seg_job_join(&job[x]);
+        if (s == HERS_OK)
+            s = js;
+        seg_job_free(&job[x]);
+    }
+    if (s != HERS_OK)
+        goto fail;
     s = enroll_commit(db, txn, &st, d, opts);
     txn = NULL;
     if (s == HERS_OK && first_slot)
