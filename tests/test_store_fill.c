@@ -133,6 +133,72 @@ static void run(const char *name, const hers_params_spec *spec)
     CHECK(system(cmd) == 0);
 }
 
+static void count_problem(void *user, const char *problem)
+{
+    fprintf(stderr, "  problem: %s\n", problem);
+    ++*(uint64_t *)user;
+}
+
+/* Ids in key order past every stored id are appended (no lookups); a clash
+ * or an id sorting before the last one takes the general path. */
+static void catalog_append(void)
+{
+    hers_params *p = NULL;
+    hers_secret_key *sk = NULL;
+    hers_public_key *pk = NULL;
+    hers_params_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.n = 64;
+    spec.t = 1032193;
+    spec.num_primes = 2;
+    spec.prime_bits[0] = spec.prime_bits[1] = 50;
+    spec.q_one_mod_t = 1;
+    spec.security = HERS_SEC_NONE;
+    CHECK_OK(hers_params_create(&p, &spec));
+    CHECK_OK(hers_keygen_secret(p, &sk));
+    CHECK_OK(hers_keygen_public(p, sk, &pk));
+    char dir[] = "/tmp/hers_test_fill_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[300];
+    snprintf(path, sizeof path, "%s/db", dir);
+    CHECK_OK(hers_db_create(path, p, pk, NULL, NULL, 0));
+    hers_db *db = NULL;
+    CHECK_OK(hers_db_open(path, 0, &db));
+    int32_t v[20 * D];
+    rows(v, 20);
+    char buf[20][8];
+    const char *ids[20];
+    for (int i = 0; i < 20; i++) {
+        snprintf(buf[i], sizeof buf[i], "k%03d", i);
+        ids[i] = buf[i];
+    }
+    hers_db_enroll_opts o;
+    hers_db_enroll_opts_default(&o);
+    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 10, D, ids, &o, NULL));        /* empty table */
+    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 10, D, ids + 10, &o, NULL));   /* appended */
+    const char *clash[2] = {"k019", "k020"}, *before[2] = {"j5", "k0051"};
+    CHECK(hers_db_enroll(db, sk, NULL, v, 2, D, clash, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 2, D, before, &o, NULL));     /* general path */
+    hers_db_info in;
+    CHECK_OK(hers_db_get_info(db, &in));
+    CHECK(in.live == 22 && in.next_slot == 22);
+    uint64_t problems = 0, reported = 0;
+    CHECK_OK(hers_db_check(db, count_problem, &reported, &problems));
+    CHECK(problems == 0 && reported == 0);
+    hers_db_snapshot *s = NULL;
+    CHECK_OK(hers_db_snapshot_open(db, &s));
+    CHECK(s && hers_db_snapshot_id(s, 13) && !strcmp(hers_db_snapshot_id(s, 13), "k013"));
+    CHECK(s && hers_db_snapshot_id(s, 21) && !strcmp(hers_db_snapshot_id(s, 21), "k0051"));
+    hers_db_snapshot_close(s);
+    hers_db_close(db);
+    hers_secret_key_free(sk);
+    hers_public_key_free(pk);
+    hers_params_free(p);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void)
 {
     (void)test_seed();
@@ -156,5 +222,6 @@ int main(void)
     spec.security = HERS_SEC_NONE;
     hers_params_free(s4096);
     run("narrow (3 x 30-bit primes)", &spec);
+    catalog_append();
     return test_finish();
 }
