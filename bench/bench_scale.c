@@ -104,21 +104,70 @@ static int drop_cache(const char *dir)
     return dropped;
 }
 
+/* The key holder's side of a streamed search: every chunk's scores
+ * decrypted as they come and compared with the plaintext (every stride-th
+ * template of the chunk). */
+struct verifier {
+    const hers_params *p;
+    const hers_secret_key *sk;
+    const int32_t *probe;
+    uint64_t n, d, stride, checked, wrong;
+    int64_t *scores;
+    size_t cap;
+    hers_status st;
+};
+
+static void verify_scores(struct verifier *v, uint64_t first, const int64_t *scores, size_t count)
+{
+    uint64_t r0 = (first + v->stride - 1) / v->stride * v->stride;
+    for (uint64_t r = r0; r < first + count && r < v->n; r += v->stride) {
+        int64_t want = 0;
+        for (size_t i = 0; i < v->d; i++)
+            want += (int64_t)v->probe[i] * synth_value(r, v->d, i);
+        v->checked++;
+        if (scores[r - first] != want && v->wrong++ < 5)
+            fprintf(stderr, "bench scale: template %llu: score %lld, plaintext %lld\n",
+                    (unsigned long long)r, (long long)scores[r - first], (long long)want);
+    }
+}
+
+static int on_chunk(void *user, size_t first_block, const hers_result *part)
+{
+    struct verifier *v = user;
+    size_t n = hers_result_n(part);
+    if (n > v->cap) {
+        hers_free(v->scores);
+        v->cap = 0;
+        if (!(v->scores = hers_alloc_array(n, sizeof *v->scores))) {
+            v->st = HERS_ERR_NOMEM;
+            return 1;
+        }
+        v->cap = n;
+    }
+    if ((v->st = hers_result_decrypt(v->p, v->sk, part, 0, v->scores)) != HERS_OK)
+        return 1;
+    verify_scores(v, (uint64_t)first_block * hers_params_n(v->p), v->scores, n);
+    return 0;
+}
+
 int hers_bench_scale(int argc, char **argv)
 {
     static const char *const with_value[] = {"--n", "--d", "--db", "--params", "--threads",
                                              "--batch", "--sample", "--index-mb", "--chunk-blocks",
                                              NULL};
-    static const char *const flags[] = {"--json", "--keep", "--skip-checksums", "--help", NULL};
+    static const char *const flags[] = {"--json",  "--keep", "--skip-checksums", "--full-result",
+                                        "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers bench scale --db DIR [--n N] [--d D] [--params NAME] [--threads T]\n"
                "       [--batch ROWS] [--sample S] [--index-mb MB] [--chunk-blocks B]\n"
-               "       [--skip-checksums] [--keep] [--json]\n"
+               "       [--skip-checksums] [--full-result] [--keep] [--json]\n"
                "Enrols N synthetic templates (default 1000000, d 32, s4096) into a new database at\n"
                "DIR in batches of ROWS (default 1048576, one commit each), drops the page cache,\n"
                "searches one encrypted probe streamed from disk (index budget MB, default 2048),\n"
-               "checks S decrypted scores (default 0 = all) against the plaintext, prints the\n"
-               "figures and removes DIR (unless --keep). Exit 1 if a score differs.\n");
+               "decrypts each chunk's scores as it arrives (--full-result: one result over the\n"
+               "whole gallery, decrypted at the end) and checks S of them (default 0 = all)\n"
+               "against the plaintext, prints the figures and removes DIR (unless --keep).\n"
+               "Exit 1 if a score differs.\n");
         return 0;
     }
     if (cli_check_opts("bench scale", argc, argv, with_value, flags))
@@ -158,6 +207,8 @@ int hers_bench_scale(int argc, char **argv)
     char *idbuf = NULL;
     int64_t *scores = NULL;
     int rc = 1, created = 0;
+    struct verifier ver;
+    memset(&ver, 0, sizeof ver);
     if (hers_params_create_named(&p, pname) != HERS_OK || hers_keygen_secret(p, &sk) != HERS_OK ||
         hers_keygen_public(p, sk, &pk) != HERS_OK) {
         cli_fail_lib("bench scale", "keys");
@@ -228,34 +279,43 @@ int hers_bench_scale(int argc, char **argv)
     so.chunk_blocks = (size_t)chunk_blocks;
     so.skip_checksums = cli_flag(argc, argv, "--skip-checksums");
     hers_db_search_stats ss;
+    int full_result = cli_flag(argc, argv, "--full-result");
+    ver.p = p;
+    ver.sk = sk;
+    ver.probe = probe;
+    ver.n = n;
+    ver.d = d;
+    ver.stride = sample && sample < n ? n / sample : 1;
+    if (!full_result) {
+        so.on_chunk = on_chunk;
+        so.user = &ver;
+    }
     t0 = bench_now();
     c0 = cpu_now();
     if (hers_db_search(snap, NULL, q, &so, &res, &ss) != HERS_OK) {
-        cli_fail_lib("bench scale", "search");
+        cli_fail_lib("bench scale", ver.st != HERS_OK ? "decrypt" : "search");
         goto done;
     }
-    double t_search = bench_now() - t0, c_search = cpu_now() - c0;
-    /* 4. the key holder decrypts; scores checked against the plaintext */
-    size_t rn = hers_result_n(res);
-    scores = hers_alloc_array(rn, sizeof *scores);
-    t0 = bench_now();
-    if (!scores || hers_result_decrypt(p, sk, res, 0, scores) != HERS_OK) {
-        cli_fail_lib("bench scale", "decrypt");
-        goto done;
-    }
-    double t_decrypt = bench_now() - t0;
-    uint64_t checked = 0, wrong = 0, stride = sample && sample < n ? n / sample : 1;
-    for (uint64_t r = 0; r < n; r += stride) {
-        int64_t want = 0;
-        for (size_t i = 0; i < d; i++)
-            want += (int64_t)probe[i] * synth_value(r, d, i);
-        checked++;
-        if (r >= rn || scores[r] != want) {
-            if (wrong++ < 5)
-                fprintf(stderr, "bench scale: template %llu: score %lld, plaintext %lld\n",
-                        (unsigned long long)r, r < rn ? (long long)scores[r] : 0LL,
-                        (long long)want);
+    /* the search proper: without the key holder's decryption in the callback */
+    double t_search = bench_now() - t0 - ss.chunk_cb_seconds, c_search = cpu_now() - c0;
+    double t_decrypt = ss.chunk_cb_seconds;
+    if (full_result) {   /* 4. the key holder decrypts the whole result */
+        size_t rn = hers_result_n(res);
+        scores = hers_alloc_array(rn, sizeof *scores);
+        t0 = bench_now();
+        if (!scores || hers_result_decrypt(p, sk, res, 0, scores) != HERS_OK) {
+            cli_fail_lib("bench scale", "decrypt");
+            goto done;
         }
+        t_decrypt = bench_now() - t0;
+        verify_scores(&ver, 0, scores, rn < n ? rn : (size_t)n);
+    }
+    uint64_t checked = ver.checked, wrong = ver.wrong;
+    uint64_t want_checked = (n + ver.stride - 1) / ver.stride;
+    if (checked != want_checked) {
+        fprintf(stderr, "bench scale: %llu scores checked, expected %llu\n",
+                (unsigned long long)checked, (unsigned long long)want_checked);
+        wrong++;
     }
     double nd = (double)n * (double)d, gb = (double)ss.bytes_read / 1e9;
     if (json)
@@ -267,14 +327,16 @@ int hers_bench_scale(int argc, char **argv)
                "\"search_s\": %.3f, \"search_cpu_s\": %.3f, \"search_gb_read\": %.3f, \"search_gb_per_s\": %.3f, "
                "\"search_ns_per_template_dim\": %.3f, \"chunks\": %zu, \"chunk_blocks\": %zu, "
                "\"build_s\": %.3f, \"scan_s\": %.3f, \"read_wait_s\": %.3f, "
-               "\"checksums_verified\": %s, \"decrypt_s\": %.3f, \"checked\": %llu, "
+               "\"checksums_verified\": %s, \"full_result\": %s, \"decrypt_s\": %.3f, "
+               "\"checked\": %llu, "
                "\"wrong\": %llu, \"exact\": %s, \"peak_rss_mb\": %.1f}\n",
                pname, (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                scale, bmax, t_enrol, c_enrol, 1e9 * t_enrol / nd, (unsigned long long)disk,
                (double)disk / nd, (unsigned long long)info.payload_bytes,
                dropped ? "true" : "false", t_search, c_search, gb, gb / t_search, 1e9 * t_search / nd,
                ss.chunks, ss.chunk_blocks, ss.build_seconds, ss.scan_seconds,
-               ss.read_wait_seconds, so.skip_checksums ? "false" : "true", t_decrypt,
+               ss.read_wait_seconds, so.skip_checksums ? "false" : "true",
+               full_result ? "true" : "false", t_decrypt,
                (unsigned long long)checked, (unsigned long long)wrong, wrong ? "false" : "true",
                bench_peak_rss_mb());
     else {
@@ -295,6 +357,7 @@ int hers_bench_scale(int argc, char **argv)
     rc = wrong ? 1 : 0;
 done:
     hers_free(scores);
+    hers_free(ver.scores);
     hers_result_free(res);
     hers_query_free(q);
     hers_db_snapshot_close(snap);

@@ -32,6 +32,14 @@ grep -q 'enrol .*100.0%' "$T/a.err" || fail "no progress bar on stderr"
     --skip-checksums --batch 7000 --json > "$T/b.json" 2>/dev/null || fail "bench scale skip"
 exact "$T/b.json" "n4096 skip-checksums"
 grep -q '"checksums_verified": false' "$T/b.json" || fail "--skip-checksums not reported"
+grep -q '"full_result": false' "$T/b.json" || fail "chunks should be decrypted as they come"
+# one result over the whole gallery (streamed, then placed), sampled checks
+"$H" bench scale --n 20000 --d 16 --db "$T/db5" --chunk-blocks 2 --full-result --sample 999 \
+    --json > "$T/d.json" 2>/dev/null || fail "bench scale --full-result"
+exact "$T/d.json" "full result"
+grep -q '"full_result": true' "$T/d.json" || fail "--full-result not reported"
+grep -q '"chunks": 3,' "$T/d.json" || fail "20000 rows in 2-block chunks should be 3 chunks"
+grep -q '"checked": 1000,' "$T/d.json" || fail "--sample 999 of 20000 should check 1000 (every 20th)"
 # one pass (everything fits), kept database readable by the CLI
 "$H" bench scale --n 5000 --d 8 --db "$T/db3" --keep --json > "$T/c.json" 2>/dev/null \
     || fail "bench scale one pass"

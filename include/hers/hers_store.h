@@ -246,6 +246,15 @@ typedef struct hers_db_search_opts {
      * checked, so a damaged segment gives wrong scores for its own blocks,
      * never a crash); `hers check` verifies everything. */
     int skip_checksums;
+    /* NULL: one result over every slot (*out). Otherwise each chunk's
+     * result (blocks first_block.. of the gallery, i.e. slots first_block N
+     * ..) is handed to on_chunk as soon as it is computed, in block order,
+     * and freed when it returns; no result over the whole gallery is kept
+     * (*out is NULL): a 100M-template result would take 5-7 GB. A nonzero
+     * return stops the search with HERS_ERR_STATE. A search with on_chunk
+     * may use any result form (opts->search), streamed or not. */
+    int (*on_chunk)(void *user, size_t first_block, const hers_result *part);
+    void *user;
 } hers_db_search_opts;
 
 typedef struct hers_db_search_stats {
@@ -257,6 +266,7 @@ typedef struct hers_db_search_stats {
     double read_wait_seconds;  /* waiting for the reader thread (streamed, both-encrypted) */
     double total_seconds;      /* the whole call (wall) */
     uint64_t bytes_read;       /* segment bytes the search read (streamed, both-encrypted) */
+    double chunk_cb_seconds;   /* inside on_chunk (counted in total_seconds too) */
 } hers_db_search_stats;
 
 /* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */

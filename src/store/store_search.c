@@ -53,6 +53,18 @@ static size_t chunk_for(const hers_db_snapshot *s, const hers_db_search_opts *o,
     return fit ? (size_t)fit : 1;
 }
 
+/* A chunk's result: into the full result, or to the caller's on_chunk. */
+static hers_status deliver(const hers_db_search_opts *opts, hers_db_search_stats *stats,
+                           hers_result *full, size_t b0, const hers_result *part)
+{
+    if (!opts->on_chunk)
+        return hers_result_place(full, b0, part);
+    double t = now_seconds();
+    int stop = opts->on_chunk(opts->user, b0, part);
+    stats->chunk_cb_seconds += now_seconds() - t;
+    return stop ? hers_error(HERS_ERR_STATE, "db search: stopped by the chunk callback") : HERS_OK;
+}
+
 /* The reader thread: brings segments [a, b) into memory (and verifies
  * them) while the workers build and scan the previous chunk. */
 struct reader {
@@ -151,7 +163,7 @@ static hers_status stream_encrypted(hers_db_snapshot *s, hers_searcher *sr, cons
         st = hers_search(sr, p, ix, q, &opts->search, &part);
         double t3 = now_seconds();
         if (st == HERS_OK)
-            st = hers_result_place(full, b0, part);
+            st = deliver(opts, stats, full, b0, part);
         hers_result_free(part);
         stats->build_seconds += t2 - t1;
         stats->scan_seconds += t3 - t2;
@@ -216,21 +228,28 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
             st = hers_search(sr, p, ix, q, &opts->search, out);
             stats->build_seconds = t1 - t0;
             stats->scan_seconds = now_seconds() - t1;
+            if (st == HERS_OK && opts->on_chunk) {
+                st = deliver(opts, stats, NULL, 0, *out);
+                hers_result_free(*out);
+                *out = NULL;
+            }
         }
         stats->total_seconds = now_seconds() - t0;
         hers_index_free(ix);
         hers_searcher_free(own);
         return st;
     }
-    if (opts->search.shrink != HERS_RESULT_FULL) {
+    if (opts->search.shrink != HERS_RESULT_FULL && !opts->on_chunk) {
         hers_searcher_free(own);
         return hers_error(HERS_ERR_UNSUPPORTED,
                           "%s: a streamed search (%zu chunks) returns full results only",
                           s->db->dir, stats->chunks);
     }
     hers_result *full = NULL;
-    st = hers_result_zero(p, hers_db_snapshot_mode(s), hers_query_count(q),
-                          (size_t)hers_db_snapshot_slots(s), hers_db_snapshot_d(s), &full);
+    st = opts->on_chunk ? HERS_OK
+                        : hers_result_zero(p, hers_db_snapshot_mode(s), hers_query_count(q),
+                                           (size_t)hers_db_snapshot_slots(s),
+                                           hers_db_snapshot_d(s), &full);
     if (st == HERS_OK && hers_db_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED) {
         st = stream_encrypted(s, sr, q, opts, blocks, chunk, full, stats);
         blocks = 0;   /* done */
@@ -244,13 +263,13 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
         double t1 = now_seconds();
         if (hers_index_bytes(ix) > stats->index_bytes)
             stats->index_bytes = hers_index_bytes(ix);
-        st = hers_search(sr, p, ix, q, NULL, &part);
+        st = hers_search(sr, p, ix, q, &opts->search, &part);
         stats->build_seconds += t1 - t0;
         stats->scan_seconds += now_seconds() - t1;
         hers_index_free(ix);
         ix = NULL;
         if (st == HERS_OK)
-            st = hers_result_place(full, b0, part);
+            st = deliver(opts, stats, full, b0, part);
         hers_result_free(part);
     }
     hers_searcher_free(own);
