@@ -186,6 +186,29 @@ HERS_API hers_status hers_service_info(hers_service *s, hers_db_info *info, hers
 
 /* ------------------------------------------------------------ server */
 
+/* What the server does with one gallery. NULL in the config: the gallery
+ * service above (one database DIR/NAME per gallery). The cluster
+ * (hers_cluster.h) supplies one whose galleries are sharded over MPI ranks.
+ * gal is the backend's handle of an open gallery. */
+typedef struct hers_server_backend {
+    void *user;
+    /* creates gallery `name` under root from decoded public material */
+    hers_status (*create)(void *user, const char *root, const char *name,
+                          const hers_net_init *in);
+    hers_status (*open)(void *user, const char *root, const char *name, unsigned threads,
+                        void **gal);
+    /* drop: also removes the gallery's data */
+    void (*close)(void *user, const char *root, const char *name, void *gal, int drop);
+    hers_db *(*db)(void *gal);   /* parameters and public keys */
+    hers_status (*info)(void *gal, hers_db_info *info, hers_service_stats *st);
+    hers_status (*search)(void *gal, const void *query, size_t len, hers_result_shrink shrink,
+                          int compact, uint8_t **resp, size_t *resp_len);
+    hers_status (*enroll)(void *gal, const void *req, size_t len, uint64_t *first_slot,
+                          size_t *count);
+    hers_status (*del)(void *gal, const char *const *ids, size_t count);
+    hers_status (*compact)(void *gal, hers_db_compact_stats *stats);
+} hers_server_backend;
+
 typedef void (*hers_log_fn)(void *user, const char *line);
 
 typedef struct hers_server_config {
@@ -205,6 +228,7 @@ typedef struct hers_server_config {
     uint64_t max_body_search;    /* bytes; default 64 MiB */
     uint64_t max_body_enroll;    /* default 256 MiB */
     uint64_t max_body_admin;     /* create (keys): default 64 MiB; delete: same */
+    const hers_server_backend *backend;   /* NULL: the local gallery service */
 } hers_server_config;
 
 HERS_API void hers_server_config_default(hers_server_config *c);

@@ -184,6 +184,12 @@ HERS_API hers_status hers_gallery_serialize(const hers_params *p, const hers_gal
                                             size_t *len);
 HERS_API hers_status hers_gallery_deserialize(const hers_params *p, const void *buf, size_t len,
                                               hers_gallery **out);
+/* A new gallery of the listed blocks of g (ascending; g's last block, which
+ * may be partial, only last), their records copied unchanged, ids "0".."n-1".
+ * The cluster (hers_cluster.h) sends each shard its blocks of an enrolment. */
+HERS_API hers_status hers_gallery_take_blocks(const hers_params *p, const hers_gallery *g,
+                                              const size_t *blocks, size_t count,
+                                              hers_gallery **out);
 
 /* ------------------------------------------------------------ server index */
 

@@ -48,7 +48,8 @@ const char *const *hers_server_routes(void) { return routes; }
 
 typedef struct gallery {
     char name[80];
-    hers_service *svc;
+    void *svc;                        /* the backend's handle */
+    const hers_server_backend *be;
     atomic_int refs;
     int dropped;
     struct gallery *next;
@@ -59,6 +60,7 @@ static const int codes[NCODES] = {200, 201, 400, 401, 403, 404, 405, 409, 413, 4
 
 struct hers_server {
     hers_server_config cfg;
+    const hers_server_backend *be;
     char *root, *tokens_path, *host;
     struct MHD_Daemon *d;
     int lsock;
@@ -101,6 +103,81 @@ void hers_server_config_default(hers_server_config *c)
 }
 
 /* ------------------------------------------------------------ galleries */
+
+static char *join(const char *a, const char *b);
+static void remove_dir(const char *dir);
+
+/* The default backend: one gallery service (database root/name) per gallery. */
+static hers_status local_create(void *user, const char *root, const char *name,
+                                const hers_net_init *in)
+{
+    (void)user;
+    char *dir = join(root, name);
+    hers_status st = dir ? hers_db_create(dir, in->p, in->pk, in->rk,
+                                          in->model_id_len ? in->model_id : NULL,
+                                          in->model_id_len)
+                         : hers_error(HERS_ERR_NOMEM, "out of memory");
+    if (st == HERS_OK && in->gk) {   /* public: the service expands compact queries with it */
+        hers_db *h = NULL;
+        if ((st = hers_db_open(dir, 0, &h)) == HERS_OK)
+            st = hers_db_put_galois_key(h, in->gk);
+        hers_db_close(h);
+    }
+    free(dir);
+    return st;
+}
+
+static hers_status local_open(void *user, const char *root, const char *name, unsigned threads,
+                              void **gal)
+{
+    (void)user;
+    char *dir = join(root, name);
+    hers_service *svc = NULL;
+    hers_status st = dir ? hers_service_open(dir, threads, &svc)
+                         : hers_error(HERS_ERR_NOMEM, "out of memory");
+    free(dir);
+    *gal = svc;
+    return st;
+}
+
+static void local_close(void *user, const char *root, const char *name, void *gal, int drop)
+{
+    (void)user;
+    char *dir = drop ? join(root, name) : NULL;
+    hers_service_close(gal);
+    if (dir) {
+        remove_dir(dir);
+        free(dir);
+    }
+}
+
+static hers_db *local_db(void *gal) { return hers_service_db(gal); }
+static hers_status local_info(void *gal, hers_db_info *in, hers_service_stats *ss)
+{
+    return hers_service_info(gal, in, ss);
+}
+static hers_status local_search(void *gal, const void *q, size_t len, hers_result_shrink sh,
+                                int compact, uint8_t **resp, size_t *rl)
+{
+    return hers_service_search(gal, q, len, sh, compact, resp, rl);
+}
+static hers_status local_enroll(void *gal, const void *body, size_t len, uint64_t *first,
+                                size_t *count)
+{
+    return hers_service_enroll(gal, body, len, first, count);
+}
+static hers_status local_del(void *gal, const char *const *ids, size_t count)
+{
+    return hers_service_delete(gal, ids, count);
+}
+static hers_status local_compact(void *gal, hers_db_compact_stats *cs)
+{
+    return hers_service_compact(gal, cs);
+}
+
+static const hers_server_backend local_backend = {
+    NULL, local_create, local_open, local_close, local_db, local_info,
+    local_search, local_enroll, local_del, local_compact};
 
 static gallery *gal_get(hers_server *s, const char *name)
 {
@@ -146,29 +223,21 @@ static void gal_put(hers_server *s, gallery *g)
 {
     if (!g || atomic_fetch_sub(&g->refs, 1) != 1)
         return;
-    char *dir = g->dropped ? join(s->root, g->name) : NULL;
-    hers_service_close(g->svc);
-    if (dir) {
-        remove_dir(dir);
-        free(dir);
-    }
+    s->be->close(s->be->user, s->root, g->name, g->svc, g->dropped);
     free(g);
 }
 
 static hers_status gal_add(hers_server *s, const char *name)
 {
-    char *dir = join(s->root, name);
-    if (!dir)
-        return hers_error(HERS_ERR_NOMEM, "out of memory");
     gallery *g = calloc(1, sizeof *g);
-    hers_status st = g ? hers_service_open(dir, s->cfg.threads, &g->svc)
+    hers_status st = g ? s->be->open(s->be->user, s->root, name, s->cfg.threads, &g->svc)
                        : hers_error(HERS_ERR_NOMEM, "out of memory");
-    free(dir);
     if (st != HERS_OK) {
         free(g);
         return st;
     }
     snprintf(g->name, sizeof g->name, "%s", name);
+    g->be = s->be;
     atomic_init(&g->refs, 1);
     pthread_mutex_lock(&s->gal_lock);
     g->next = s->gals;
@@ -414,7 +483,7 @@ static enum MHD_Result h_metrics(hers_server *s, struct MHD_Connection *c, req *
     for (gallery *g = s->gals; g; g = g->next) {
         hers_db_info in;
         hers_service_stats ss;
-        if (hers_service_info(g->svc, &in, &ss) != HERS_OK)
+        if (g->be->info(g->svc, &in, &ss) != HERS_OK)
             continue;
         net_buf_printf(&b,
                        "hers_gallery_live_templates{gallery=\"%s\"} %llu\n"
@@ -470,17 +539,7 @@ static enum MHD_Result h_create(hers_server *s, struct MHD_Connection *c, req *r
         hers_net_init_free(&in);
         return send_error(c, r, 409, "the gallery exists");
     }
-    char *dir = join(s->root, r->gallery);
-    st = dir ? hers_db_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
-                              in.model_id_len)
-             : hers_error(HERS_ERR_NOMEM, "out of memory");
-    if (st == HERS_OK && in.gk) {   /* public: the service expands compact queries with it */
-        hers_db *h = NULL;
-        if ((st = hers_db_open(dir, 0, &h)) == HERS_OK)
-            st = hers_db_put_galois_key(h, in.gk);
-        hers_db_close(h);
-    }
-    free(dir);
+    st = s->be->create(s->be->user, s->root, r->gallery, &in);
     hers_net_init_free(&in);
     if (st == HERS_OK)
         st = gal_add(s, r->gallery);
@@ -565,19 +624,19 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
     case R_DESCRIBE: {
         hers_db_info in;
         hers_service_stats ss;
-        if ((st = hers_service_info(g->svc, &in, &ss)) != HERS_OK)
+        if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK)
             return send_status(c, r, st);
-        info_json(&b, g->name, &in, &ss, hers_db_params(hers_service_db(g->svc)),
-                  hers_db_galois_key(hers_service_db(g->svc)) != NULL);
+        info_json(&b, g->name, &in, &ss, hers_db_params(g->be->db(g->svc)),
+                  hers_db_galois_key(g->be->db(g->svc)) != NULL);
         return send_json(c, r, 200, &b);
     }
     case R_KEYS: {
-        hers_db *db = hers_service_db(g->svc);
+        hers_db *db = g->be->db(g->svc);
         hers_db_info in;
         hers_service_stats ss;
         uint8_t *buf = NULL;
         size_t len = 0;
-        if ((st = hers_service_info(g->svc, &in, &ss)) != HERS_OK ||
+        if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK ||
             (st = hers_net_init_encode(hers_db_params(db), hers_db_public_key(db),
                                        hers_db_relin_key(db), hers_db_galois_key(db),
                                        in.model_id, in.model_id_len, &buf, &len)) != HERS_OK)
@@ -589,7 +648,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
     case R_ENROLL: {
         uint64_t first = 0;
         size_t cnt = 0;
-        if ((st = hers_service_enroll(g->svc, r->body.data, r->body.len, &first, &cnt)) != HERS_OK)
+        if ((st = g->be->enroll(g->svc, r->body.data, r->body.len, &first, &cnt)) != HERS_OK)
             return send_status(c, r, st);
         net_buf_printf(&b, "{\"enrolled\": %zu, \"first_slot\": %llu}", cnt,
                        (unsigned long long)first);
@@ -602,7 +661,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         if (r->body.failed)
             return send_error(c, r, 503, "out of memory");
         if ((st = split_ids((char *)r->body.data, r->body.len - 1, &ids, &n)) == HERS_OK)
-            st = hers_service_delete(g->svc, (const char *const *)ids, n);
+            st = g->be->del(g->svc, (const char *const *)ids, n);
         free(ids);
         if (st != HERS_OK)
             return send_status(c, r, st);
@@ -623,8 +682,8 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
             return send_error(c, r, 400, "result must be full, switched, relinearized or compact");
         uint8_t *resp = NULL;
         size_t len = 0;
-        if ((st = hers_service_search(g->svc, r->body.data, r->body.len, sh, compact, &resp,
-                                      &len)) != HERS_OK)
+        if ((st = g->be->search(g->svc, r->body.data, r->body.len, sh, compact, &resp, &len)) !=
+            HERS_OK)
             return send_status(c, r, st);
         /* handed over without a copy (megabytes per probe); freed by MHD */
         struct MHD_Response *mr =
@@ -643,7 +702,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
     }
     case R_COMPACT: {
         hers_db_compact_stats cs;
-        if ((st = hers_service_compact(g->svc, &cs)) != HERS_OK)
+        if ((st = g->be->compact(g->svc, &cs)) != HERS_OK)
             return send_status(c, r, st);
         net_buf_printf(&b,
                        "{\"segments_before\": %llu, \"segments_after\": %llu, "
@@ -981,6 +1040,7 @@ hers_status hers_server_start(const hers_server_config *c, hers_server **out)
     if (!s)
         return hers_error(HERS_ERR_NOMEM, "out of memory");
     s->cfg = *c;
+    s->be = c->backend ? c->backend : &local_backend;
     s->lsock = -1;
     pthread_rwlock_init(&s->tok_lock, NULL);
     pthread_mutex_init(&s->gal_lock, NULL);
