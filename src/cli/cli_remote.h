@@ -19,6 +19,14 @@ int cli_remote_compact(int argc, char **argv);
 
 /* `hers search --db DIR --query Q --out R` (the server's step over files). */
 int cli_db_search_query(int argc, char **argv);
+/* Whole-file read (at most 4 GiB, malloc) and atomic write; 0 or 1 after
+ * printing one error line for command cmd. */
+int cli_read_all(const char *cmd, const char *path, uint8_t **buf, size_t *len);
+int cli_write_all(const char *cmd, const char *path, const void *buf, size_t len);
+/* The cluster (src/cli/cmd_cluster.c): `mpirun ... hers serve` once the
+ * server's options are parsed, and `mpirun ... hers search --root`. */
+int cli_serve_cluster(hers_server_config *c, const char *port_file);
+int cli_cluster_search(int argc, char **argv);
 
 /* Decrypts every probe of r and writes the TSV rows probe, rank, id, score
  * (as `hers search`) to f. Returns 0 or 1 after one error line. */

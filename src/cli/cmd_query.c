@@ -21,7 +21,7 @@
 #include "hers/hers_reduce.h"
 
 /* Reads a whole file (at most 4 GiB) into *buf (malloc). */
-static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *len)
+int cli_read_all(const char *cmd, const char *path, uint8_t **buf, size_t *len)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -52,7 +52,7 @@ static int read_all(const char *cmd, const char *path, uint8_t **buf, size_t *le
 }
 
 /* Writes buf to path atomically (temporary file + rename). */
-static int write_all(const char *cmd, const char *path, const void *buf, size_t len)
+int cli_write_all(const char *cmd, const char *path, const void *buf, size_t len)
 {
     size_t pl = strlen(path) + 8;
     char *tmp = malloc(pl);
@@ -114,7 +114,7 @@ static int query_encrypt(int argc, char **argv)
                 hers_query_serialize(k.p, q, &buf, &len) != HERS_OK))
         rc = cli_fail(cmd, "%s: %s", ppath, hers_last_error());
     if (!rc)
-        rc = write_all(cmd, out, buf, len);
+        rc = cli_write_all(cmd, out, buf, len);
     if (!rc)
         fprintf(stderr, "hers query: %zu probes x %zu (scale %u) encrypted to %s (%zu bytes)\n",
                 qm.rows, qm.cols, (unsigned)scale, out, len);
@@ -171,7 +171,7 @@ int hers_cmd_results(int argc, char **argv)
     uint8_t *buf = NULL;
     size_t len = 0;
     hers_net_response *r = NULL;
-    int rc = read_all(cmd, in, &buf, &len);
+    int rc = cli_read_all(cmd, in, &buf, &len);
     if (!rc && hers_net_response_decode(k.p, buf, len, &r) != HERS_OK)
         rc = cli_fail(cmd, "%s: %s", in, hers_last_error());
     FILE *f = NULL;
@@ -212,7 +212,7 @@ int cli_db_search_query(int argc, char **argv)
     size_t ql = 0, rl = 0;
     hers_service *s = NULL;
     double t0 = cli_now();
-    int rc = read_all(cmd, qp, &q, &ql);
+    int rc = cli_read_all(cmd, qp, &q, &ql);
     if (!rc && hers_service_open(dir, (unsigned)threads, &s) != HERS_OK)
         rc = cli_fail(cmd, "%s", hers_last_error());
     double t1 = cli_now();
@@ -223,7 +223,7 @@ int cli_db_search_query(int argc, char **argv)
                    HERS_OK)
         rc = cli_fail(cmd, "%s: %s", qp, hers_last_error());
     if (!rc)
-        rc = write_all(cmd, out, resp, rl);
+        rc = cli_write_all(cmd, out, resp, rl);
     if (!rc)
         fprintf(stderr, "hers search: %s answered from %s into %s (%zu bytes): index %.3f s, "
                         "search %.3f s\n", qp, dir, out, rl, t1 - t0, cli_now() - t1);

@@ -55,6 +55,8 @@ int hers_cmd_search(int argc, char **argv)
      * by that mode's option check ("option --db needs a value") */
     if (cli_flag(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
         return cli_remote_search(argc, argv);
+    if (cli_flag(argc, argv, "--root"))   /* a sharded gallery under mpirun: cmd_cluster.c */
+        return cli_cluster_search(argc, argv);
     if (cli_flag(argc, argv, "--db") && cli_flag(argc, argv, "--query"))   /* server, files */
         return cli_db_search_query(argc, argv);
     if (cli_flag(argc, argv, "--db"))   /* the gallery database (src/cli/db_search.c) */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/cli_remote.h"
+#include "hers/hers_cluster.h"
 #include "hers/hers_net.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -127,6 +129,8 @@ int hers_cmd_serve(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
+    if (hers_cluster_launched())   /* mpirun -np K hers serve: src/cli/cmd_cluster.c */
+        return cli_serve_cluster(&c, port_file);
     hers_server *s = NULL;
     if (hers_server_start(&c, &s) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());

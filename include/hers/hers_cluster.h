@@ -1,0 +1,96 @@
+/*
+ * hers_cluster.h - galleries sharded over the ranks of an Open MPI job
+ * (`mpirun -np K hers serve ...`, `mpirun -np K hers search --root ...`).
+ * Layer: above store and net, below cli. Design and layout: docs/deploy.md,
+ * "Cluster".
+ *
+ * Layout. A cluster gallery NAME under ROOT is a directory ROOT/NAME holding,
+ * on rank r's disk, shard r as its own gallery database ROOT/NAME/shard-r and
+ * its tag ROOT/NAME/shard-r.tag (gallery uuid, shard r, shard count K,
+ * parameter-set id); rank 0 also holds the descriptor ROOT/NAME/cluster.hers
+ * (uuid, K, parameter-set id). Ranks may share ROOT (one machine) or each
+ * have their own. A shard that is missing, belongs to another gallery, has
+ * another index or count, or another parameter set is refused at start.
+ *
+ * Search: rank 0 broadcasts the query record, every rank searches its shard
+ * (hers_service_search) and rank 0 gathers the per-shard responses in shard
+ * order and joins them into one HERSRSP: shard r's blocks follow shard
+ * r-1's, so the key holder decrypts and ranks exactly as for one node.
+ *
+ * Enrolment: rank 0 splits the record into its blocks of N templates and
+ * sends each whole block to the shard with the fewest slots (one record and
+ * one LMDB commit per shard); it answers 201 only when every shard that took
+ * part has committed. The id -> shard map is the union of the shards'
+ * catalogs (durable in their LMDB files), read at start and kept on rank 0.
+ *
+ * MPI: every MPI call is made by the thread that called hers_cluster_init
+ * (MPI_THREAD_FUNNELED), the "dispatcher"; HTTP threads hand it their
+ * operations and wait. All functions return a status with a message; none
+ * exits or prints.
+ */
+#ifndef HERS_CLUSTER_H
+#define HERS_CLUSTER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_net.h"
+#include "hers/hers_status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* 1 when hers was built with Open MPI. */
+int hers_cluster_built(void);
+/* 1 when this process was started by mpirun (Open MPI / PMIx environment). */
+int hers_cluster_launched(void);
+
+typedef struct hers_cluster hers_cluster;
+
+/* MPI_Init_thread (MPI_THREAD_FUNNELED); the calling thread is the
+ * dispatcher. HERS_ERR_UNSUPPORTED when built without MPI. */
+hers_status hers_cluster_init(int *argc, char ***argv, hers_cluster **out);
+unsigned hers_cluster_rank(const hers_cluster *c);
+unsigned hers_cluster_size(const hers_cluster *c);
+/* MPI_Finalize (after hers_cluster_run returned on every rank). */
+void hers_cluster_finalize(hers_cluster *c);
+/* Ends the whole job (MPI_Abort) with exit code `code`. */
+void hers_cluster_abort(hers_cluster *c, int code);
+
+/* Every rank calls it with the same root. Ranks other than 0 execute rank
+ * 0's operations on their shards until rank 0's body returns; rank 0 runs
+ * body(c, backend, user), where backend serves sharded galleries (give it to
+ * hers_server_start, or call it directly), then stops the others. Returns
+ * body's status on rank 0, the workers' own status elsewhere. */
+typedef hers_status (*hers_cluster_body)(hers_cluster *c, const hers_server_backend *backend,
+                                         void *user);
+hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads,
+                             hers_cluster_body body, void *user);
+
+/* Rank 0, inside body, when other threads (the HTTP server) use the backend:
+ * runs their operations on this thread until hers_cluster_dispatch_stop is
+ * called (from any thread). */
+void hers_cluster_dispatch(hers_cluster *c);
+void hers_cluster_dispatch_stop(hers_cluster *c);
+
+/* Per-shard view of a cluster gallery, read from the local disk without MPI
+ * (every shard's directory must be reachable from here, as on one machine):
+ * the descriptor and, per shard, its database's info (NULL fn: only checks). */
+typedef void (*hers_cluster_shard_fn)(void *user, unsigned shard, const char *dir,
+                                      const hers_db_info *info);
+hers_status hers_cluster_gallery_info(const char *root, const char *name, unsigned *shards,
+                                      hers_cluster_shard_fn fn, void *user);
+
+/* Joins the search responses (HERSRSP) of the shards, in shard order, into
+ * one: shard r's blocks follow shard r-1's (its last block padded to whole
+ * blocks), its catalog slots shifted alike. resp[r] may be NULL / 0 bytes
+ * for a shard without templates. *out allocated with hers_alloc. */
+hers_status hers_cluster_join_responses(const hers_params *p, const uint8_t *const *resp,
+                                        const size_t *len, size_t shards, uint8_t **out,
+                                        size_t *out_len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HERS_CLUSTER_H */

@@ -1,0 +1,190 @@
+/* cmd_cluster.c - the cluster commands (hers_cluster.h, docs/deploy.md
+ * "Cluster"): `mpirun -np K hers serve --root DIR ...` (rank 0 answers HTTP
+ * like the single-node server; every rank serves its shards) and
+ * `mpirun -np K hers search --root DIR --gallery NAME --query Q --out R`
+ * (batch: one search of a query file against the sharded gallery). */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/cli_remote.h"
+#include "hers/hers_cluster.h"
+#include "hers/hers_mem.h"
+
+typedef struct serve_ctx {
+    hers_server_config *cfg;
+    const char *port_file;
+    hers_server *s;
+    hers_cluster *cl;
+} serve_ctx;
+
+/* SIGHUP (tokens) and SIGTERM / SIGINT (drain, then stop the dispatcher)
+ * arrive through a pipe: Open MPI's own threads do not block signals, so a
+ * handler (any thread) forwards them to this thread. */
+static int sig_pipe[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+    unsigned char b = (unsigned char)sig;
+    ssize_t w = write(sig_pipe[1], &b, 1);
+    (void)w;
+}
+
+static void *signal_thread(void *arg)
+{
+    serve_ctx *x = arg;
+    for (;;) {
+        unsigned char b = 0;
+        ssize_t n = read(sig_pipe[0], &b, 1);
+        if (n != 1)
+            continue;
+        if (b == SIGHUP) {
+            if (hers_server_reload_tokens(x->s) == HERS_OK)
+                fprintf(stderr, "hers serve: tokens reloaded from %s\n", x->cfg->tokens_path);
+            else
+                fprintf(stderr, "hers serve: %s (the previous tokens stay)\n", hers_last_error());
+            continue;
+        }
+        fprintf(stderr, "hers serve: %s: draining and stopping the cluster\n",
+                b == SIGTERM ? "SIGTERM" : "SIGINT");
+        break;
+    }
+    hers_server_stop(x->s);   /* its galleries close through the dispatcher */
+    hers_cluster_dispatch_stop(x->cl);
+    return NULL;
+}
+
+static hers_status serve_body(hers_cluster *cl, const hers_server_backend *be, void *user)
+{
+    serve_ctx *x = user;
+    x->cl = cl;
+    x->cfg->backend = be;
+    hers_status st = hers_server_start(x->cfg, &x->s);
+    if (st != HERS_OK)
+        return st;
+    unsigned port = hers_server_port(x->s);
+    if (x->port_file) {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s.tmp", x->port_file);
+        FILE *f = fopen(tmp, "w");
+        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, x->port_file)) {
+            hers_server_stop(x->s);
+            return hers_error(HERS_ERR_IO, "%s: cannot write the port file", x->port_file);
+        }
+    }
+    fprintf(stderr, "hers serve: listening on %s://%s:%u (root %s), cluster of %u ranks, "
+                    "pid %ld\n", x->cfg->tls_cert ? "https" : "http", x->cfg->host, port,
+            x->cfg->root, hers_cluster_size(cl), (long)getpid());
+    pthread_t th;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    if (pipe(sig_pipe) != 0 || sigaction(SIGHUP, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
+        sigaction(SIGINT, &sa, NULL) || pthread_sigmask(SIG_UNBLOCK, &set, NULL) ||
+        pthread_create(&th, NULL, signal_thread, x) != 0) {
+        hers_server_stop(x->s);
+        return hers_error(HERS_ERR_NOMEM, "serve: cannot start the signal thread");
+    }
+    hers_cluster_dispatch(cl);   /* every MPI call of the job's life on this thread */
+    pthread_join(th, NULL);
+    fprintf(stderr, "hers serve: stopped\n");
+    return HERS_OK;
+}
+
+int cli_serve_cluster(hers_server_config *c, const char *port_file)
+{
+    hers_cluster *cl = NULL;
+    if (hers_cluster_init(NULL, NULL, &cl) != HERS_OK)
+        return cli_fail("serve", "%s", hers_last_error());
+    serve_ctx x = {c, port_file, NULL, NULL};
+    hers_status st = hers_cluster_run(cl, c->root, c->threads, serve_body, &x);
+    int rc = 0;
+    if (st != HERS_OK)
+        rc = cli_fail("serve", "rank %u: %s", hers_cluster_rank(cl), hers_last_error());
+    hers_cluster_finalize(cl);
+    return rc;
+}
+
+typedef struct search_ctx {
+    const char *root, *gallery, *query, *out;
+    hers_result_shrink shrink;
+    int compact;
+} search_ctx;
+
+static hers_status search_body(hers_cluster *cl, const hers_server_backend *be, void *user)
+{
+    search_ctx *x = user;
+    uint8_t *q = NULL, *resp = NULL;
+    size_t ql = 0, rl = 0;
+    void *g = NULL;
+    double t0 = cli_now();
+    if (cli_read_all("search", x->query, &q, &ql))
+        return hers_error(HERS_ERR_IO, "%s: cannot read the query", x->query);
+    hers_status st = be->open(be->user, x->root, x->gallery, 0, &g);
+    double t1 = cli_now();
+    if (st == HERS_OK)
+        st = be->search(g, q, ql, x->shrink, x->compact, &resp, &rl);
+    if (st == HERS_OK && cli_write_all("search", x->out, resp, rl))
+        st = hers_error(HERS_ERR_IO, "%s: write failed", x->out);
+    if (st == HERS_OK)
+        fprintf(stderr, "hers search: %s answered from %s/%s (%u shards) into %s (%zu bytes): "
+                        "open %.3f s, search %.3f s\n", x->query, x->root, x->gallery,
+                hers_cluster_size(cl), x->out, rl, t1 - t0, cli_now() - t1);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", hers_last_error());
+    if (g)
+        be->close(be->user, x->root, x->gallery, g, 0);
+    hers_free(resp);
+    free(q);
+    return st == HERS_OK ? st : hers_error(st, "%s", msg);
+}
+
+int cli_cluster_search(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--root", "--gallery", "--query", "--out",
+                                             "--threads", "--result", NULL};
+    static const char *const flags[] = {NULL};
+    const char *cmd = "search";
+    if (cli_check_opts(cmd, argc, argv, with_value, flags))
+        return 2;
+    search_ctx x = {cli_opt(argc, argv, "--root"), cli_opt(argc, argv, "--gallery"),
+                    cli_opt(argc, argv, "--query"), cli_opt(argc, argv, "--out"),
+                    HERS_RESULT_FULL, 0};
+    const char *form = cli_opt(argc, argv, "--result");
+    if (!x.root || !x.gallery || !x.query || !x.out)
+        return cli_usage(cmd, "--root, --gallery, --query and --out are required (under mpirun)");
+    if (form && !strcmp(form, "switched"))
+        x.shrink = HERS_RESULT_SWITCHED;
+    else if (form && !strcmp(form, "relinearized"))
+        x.shrink = HERS_RESULT_RELINEARIZED;
+    else if (form && !strcmp(form, "compact"))
+        x.compact = 1;
+    else if (form && strcmp(form, "full"))
+        return cli_usage(cmd, "--result must be full, switched, relinearized or compact, got '%s'",
+                         form);
+    uint64_t threads;
+    if (cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 256, &threads))
+        return 2;
+    if (!hers_cluster_launched())
+        return cli_fail(cmd, "--root searches a sharded gallery: run it under mpirun -np K "
+                             "(K = the gallery's shards)");
+    hers_cluster *cl = NULL;
+    if (hers_cluster_init(NULL, NULL, &cl) != HERS_OK)
+        return cli_fail(cmd, "%s", hers_last_error());
+    hers_status st = hers_cluster_run(cl, x.root, (unsigned)threads, search_body, &x);
+    int rc = 0;
+    if (st != HERS_OK)
+        rc = cli_fail(cmd, "rank %u: %s", hers_cluster_rank(cl), hers_last_error());
+    hers_cluster_finalize(cl);
+    return rc;
+}

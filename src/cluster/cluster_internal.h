@@ -1,0 +1,45 @@
+/* cluster_internal.h - private parts of the cluster layer: the on-disk
+ * layout (layout.c) and the id -> shard map (idmap.c). */
+#ifndef HERS_CLUSTER_INTERNAL_H
+#define HERS_CLUSTER_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hers/hers_cluster.h"
+#include "hers/hers_store.h"
+
+#define CL_UUID 16
+#define CL_MAX_SHARDS 4096
+#define CL_DESC_FILE "cluster.hers"
+
+typedef struct cl_desc {
+    uint8_t uuid[CL_UUID];
+    uint8_t params_id[32];
+    unsigned shards;
+} cl_desc;
+
+/* root/name/leaf (leaf NULL: root/name), malloc'ed; NULL when out of memory. */
+char *cl_path(const char *root, const char *name, const char *leaf);
+char *cl_shard_dir(const char *root, const char *name, unsigned shard);
+hers_status cl_desc_read(const char *root, const char *name, cl_desc *d);
+hers_status cl_desc_write(const char *root, const char *name, const cl_desc *d);
+hers_status cl_tag_write(const char *root, const char *name, unsigned shard, const cl_desc *d);
+/* Refuses a missing tag or shard directory, or one of another gallery,
+ * index, count or parameter set, naming it. */
+hers_status cl_tag_check(const char *root, const char *name, unsigned shard, const cl_desc *d);
+/* Removes shard's database files, directory and tag. */
+void cl_remove_shard(const char *root, const char *name, unsigned shard);
+
+/* id -> shard (open addressing; ids copied). */
+typedef struct cl_idmap cl_idmap;
+cl_idmap *cl_idmap_new(void);
+void cl_idmap_free(cl_idmap *m);
+/* -1 when absent. */
+int cl_idmap_get(const cl_idmap *m, const char *id);
+/* 0 ok, -1 out of memory. Replaces an existing entry. */
+int cl_idmap_put(cl_idmap *m, const char *id, unsigned shard);
+void cl_idmap_del(cl_idmap *m, const char *id);
+size_t cl_idmap_count(const cl_idmap *m);
+
+#endif

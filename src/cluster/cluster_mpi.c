@@ -1,0 +1,1068 @@
+/*
+ * cluster_mpi.c - the cluster on Open MPI (hers_cluster.h): the dispatcher,
+ * the operations every rank runs on its shard, and rank 0's backend for the
+ * server and the batch search.
+ *
+ * One operation = one collective exchange, in this order on every rank:
+ * the header (MPI_Bcast), the broadcast payload (the query, the public
+ * material), the per-rank payloads (point-to-point from rank 0: each shard's
+ * enrolment blocks, its ids to delete), the local work, then every rank's
+ * reply header (MPI_Gather) and payload (point-to-point to rank 0, in rank
+ * order). Only the dispatcher thread calls MPI (MPI_THREAD_FUNNELED); rank
+ * 0's HTTP threads queue their operations and wait for the replies. One
+ * operation is in flight at a time; the merging of replies (joining search
+ * responses) runs in the requesting thread, beside the next operation.
+ */
+#include <errno.h>
+#include <mpi.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cluster/cluster_internal.h"
+#include "hers/hers_mem.h"
+
+enum { OP_STOP = 1, OP_CREATE, OP_OPEN, OP_CLOSE, OP_SEARCH, OP_ENROLL, OP_DELETE, OP_INFO,
+       OP_COMPACT };
+
+#define TAG_SCATTER 11
+#define TAG_GATHER 12
+#define CHUNK ((size_t)1 << 30)
+
+typedef struct op_hdr {
+    uint32_t kind, flags, scatter, pad;
+    uint64_t bc_len;
+    char name[88];
+} op_hdr;
+
+/* What every rank says about its shard after an operation. */
+typedef struct shard_state {
+    hers_db_info info;
+    hers_service_stats ss;
+    uint64_t first_slot, count;   /* enrolment */
+    hers_db_compact_stats cs;     /* compaction */
+} shard_state;
+
+typedef struct reply {
+    int32_t st;
+    char msg[256];
+    uint8_t *data;
+    size_t len;
+} reply;
+
+typedef struct call {
+    op_hdr h;
+    const uint8_t *bc;
+    uint8_t **sc;          /* rank 0: per-rank payloads (NULL: none) */
+    size_t *sc_len;
+    reply *rep;            /* rank 0: size replies */
+    int done;
+    struct call *next;
+} call;
+
+typedef struct shard {
+    char name[88];
+    hers_service *svc;
+    struct shard *next;
+} shard;
+
+struct hers_cluster {
+    int rank, size;
+    pthread_t main;
+    char *root;
+    unsigned threads;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    call *head, *tail;
+    int stop;
+    shard *shards;         /* this rank's open shards */
+    hers_server_backend be;
+};
+
+int hers_cluster_built(void) { return 1; }
+
+int hers_cluster_launched(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+hers_status hers_cluster_init(int *argc, char ***argv, hers_cluster **out)
+{
+    *out = NULL;
+    int prov = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &prov) != MPI_SUCCESS)
+        return hers_error(HERS_ERR_IO, "cluster: MPI_Init_thread failed");
+    if (prov < MPI_THREAD_FUNNELED) {
+        MPI_Finalize();
+        return hers_error(HERS_ERR_UNSUPPORTED, "cluster: MPI lacks MPI_THREAD_FUNNELED");
+    }
+    hers_cluster *c = calloc(1, sizeof *c);
+    if (!c) {
+        MPI_Finalize();
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    }
+    MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    c->main = pthread_self();
+    pthread_mutex_init(&c->lock, NULL);
+    pthread_cond_init(&c->cv, NULL);
+    *out = c;
+    return HERS_OK;
+}
+
+unsigned hers_cluster_rank(const hers_cluster *c) { return (unsigned)c->rank; }
+unsigned hers_cluster_size(const hers_cluster *c) { return (unsigned)c->size; }
+
+void hers_cluster_finalize(hers_cluster *c)
+{
+    if (!c)
+        return;
+    MPI_Finalize();
+    pthread_cond_destroy(&c->cv);
+    pthread_mutex_destroy(&c->lock);
+    free(c->root);
+    free(c);
+}
+
+void hers_cluster_abort(hers_cluster *c, int code)
+{
+    (void)c;
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+/* ------------------------------------------------------------ transport */
+
+static void bcast_big(uint8_t *p, size_t n)
+{
+    for (size_t o = 0; o < n; o += CHUNK)
+        MPI_Bcast(p + o, (int)(n - o < CHUNK ? n - o : CHUNK), MPI_BYTE, 0, MPI_COMM_WORLD);
+}
+
+static void send_big(const uint8_t *p, size_t n, int to, int tag)
+{
+    for (size_t o = 0; o < n; o += CHUNK)
+        MPI_Send(p + o, (int)(n - o < CHUNK ? n - o : CHUNK), MPI_BYTE, to, tag, MPI_COMM_WORLD);
+}
+
+static void recv_big(uint8_t *p, size_t n, int from, int tag)
+{
+    for (size_t o = 0; o < n; o += CHUNK)
+        MPI_Recv(p + o, (int)(n - o < CHUNK ? n - o : CHUNK), MPI_BYTE, from, tag,
+                 MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
+static shard *shard_find(hers_cluster *c, const char *name)
+{
+    shard *s = c->shards;
+    while (s && strcmp(s->name, name))
+        s = s->next;
+    return s;
+}
+
+/* ------------------------------------------------------------ shard work */
+
+static hers_status state_of(hers_service *svc, shard_state *ss)
+{
+    return hers_service_info(svc, &ss->info, &ss->ss);
+}
+
+static hers_status reply_state(const shard_state *ss, reply *rp)
+{
+    if (!(rp->data = hers_alloc(sizeof *ss)))
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    memcpy(rp->data, ss, sizeof *ss);
+    rp->len = sizeof *ss;
+    return HERS_OK;
+}
+
+static hers_status do_create(hers_cluster *c, const op_hdr *h, const uint8_t *bc)
+{
+    if (h->bc_len < sizeof(cl_desc))
+        return hers_error(HERS_ERR_FORMAT, "cluster: short create message");
+    cl_desc d;
+    memcpy(&d, bc, sizeof d);
+    hers_net_init in;
+    hers_status st = hers_net_init_decode(bc + sizeof d, h->bc_len - sizeof d, &in);
+    if (st != HERS_OK)
+        return st;
+    char *gdir = cl_path(c->root, h->name, NULL), *dir = cl_shard_dir(c->root, h->name,
+                                                                       (unsigned)c->rank);
+    if (!gdir || !dir)
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    else if (mkdir(gdir, 0700) != 0 && errno != EEXIST)
+        st = hers_error(HERS_ERR_IO, "%s: %s", gdir, strerror(errno));
+    if (st == HERS_OK)
+        st = hers_db_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
+                            in.model_id_len);
+    if (st == HERS_OK && in.gk) {
+        hers_db *db = NULL;
+        if ((st = hers_db_open(dir, 0, &db)) == HERS_OK)
+            st = hers_db_put_galois_key(db, in.gk);
+        hers_db_close(db);
+    }
+    if (st == HERS_OK)
+        st = cl_tag_write(c->root, h->name, (unsigned)c->rank, &d);
+    hers_net_init_free(&in);
+    free(gdir);
+    free(dir);
+    return st;
+}
+
+/* Opens this rank's shard; replies its state, then its live ids (NUL-separated). */
+static hers_status do_open(hers_cluster *c, const op_hdr *h, const uint8_t *bc, reply *rp)
+{
+    if (h->bc_len != sizeof(cl_desc))
+        return hers_error(HERS_ERR_FORMAT, "cluster: bad open message");
+    if (shard_find(c, h->name))
+        return hers_error(HERS_ERR_STATE, "cluster: gallery %s is open already", h->name);
+    cl_desc d;
+    memcpy(&d, bc, sizeof d);
+    hers_status st = cl_tag_check(c->root, h->name, (unsigned)c->rank, &d);
+    if (st != HERS_OK)
+        return st;
+    char *dir = cl_shard_dir(c->root, h->name, (unsigned)c->rank);
+    shard *s = calloc(1, sizeof *s);
+    if (!dir || !s)
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (st == HERS_OK && (st = hers_service_open(dir, c->threads, &s->svc)) != HERS_OK)
+        st = hers_error(st, "shard %d (%s): %s", c->rank, dir, hers_last_error());
+    if (st == HERS_OK &&
+        memcmp(hers_params_id(hers_db_params(hers_service_db(s->svc))), d.params_id, 32))
+        st = hers_error(HERS_ERR_MISMATCH, "gallery %s: shard %d (%s) has another parameter set",
+                        h->name, c->rank, dir);
+    shard_state ss;
+    memset(&ss, 0, sizeof ss);
+    if (st == HERS_OK)
+        st = state_of(s->svc, &ss);
+    /* the live ids: the durable id -> shard map is the union of the catalogs */
+    size_t bytes = sizeof ss;
+    hers_db_snapshot *snap = NULL;
+    uint8_t *live = NULL;
+    uint64_t n = ss.info.next_slot;
+    if (st == HERS_OK && (st = hers_db_snapshot_open(hers_service_db(s->svc), &snap)) == HERS_OK) {
+        n = hers_db_snapshot_slots(snap);
+        live = malloc(n ? (size_t)n : 1);
+        st = !live ? hers_error(HERS_ERR_NOMEM, "cluster: out of memory")
+             : n   ? hers_db_snapshot_live_map(snap, 0, n, live)
+                   : HERS_OK;
+        for (uint64_t i = 0; st == HERS_OK && i < n; i++)
+            if (live[i])
+                bytes += strlen(hers_db_snapshot_id(snap, i)) + 1;
+        if (st == HERS_OK && !(rp->data = hers_alloc(bytes)))
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+        if (st == HERS_OK) {
+            memcpy(rp->data, &ss, sizeof ss);
+            size_t o = sizeof ss;
+            for (uint64_t i = 0; i < n; i++)
+                if (live[i]) {
+                    const char *id = hers_db_snapshot_id(snap, i);
+                    size_t l = strlen(id) + 1;
+                    memcpy(rp->data + o, id, l);
+                    o += l;
+                }
+            rp->len = bytes;
+        }
+        free(live);
+        hers_db_snapshot_close(snap);
+    }
+    if (st == HERS_OK) {
+        snprintf(s->name, sizeof s->name, "%s", h->name);
+        s->next = c->shards;
+        c->shards = s;
+    } else if (s) {
+        hers_service_close(s->svc);
+        free(s);
+    }
+    free(dir);
+    return st;
+}
+
+static void do_close(hers_cluster *c, const op_hdr *h)
+{
+    shard **pp = &c->shards;
+    while (*pp && strcmp((*pp)->name, h->name))
+        pp = &(*pp)->next;
+    if (*pp) {
+        shard *s = *pp;
+        *pp = s->next;
+        hers_service_close(s->svc);
+        free(s);
+    }
+    if (h->flags & 1) {   /* drop */
+        cl_remove_shard(c->root, h->name, (unsigned)c->rank);
+        char *gdir = cl_path(c->root, h->name, NULL), *desc = cl_path(c->root, h->name,
+                                                                       CL_DESC_FILE);
+        if (c->rank == 0 && desc)
+            unlink(desc);
+        if (gdir)
+            rmdir(gdir);   /* empty once every rank sharing it removed its shard */
+        free(gdir);
+        free(desc);
+    }
+}
+
+static hers_status exec_op(hers_cluster *c, const op_hdr *h, const uint8_t *bc, const uint8_t *sc,
+                           size_t sc_len, reply *rp)
+{
+    if (h->kind == OP_CREATE)
+        return do_create(c, h, bc);
+    if (h->kind == OP_OPEN)
+        return do_open(c, h, bc, rp);
+    if (h->kind == OP_CLOSE) {
+        do_close(c, h);
+        return HERS_OK;
+    }
+    shard *s = shard_find(c, h->name);
+    if (!s)
+        return hers_error(HERS_ERR_NOTFOUND, "cluster: gallery %s is not open on rank %d",
+                          h->name, c->rank);
+    shard_state ss;
+    memset(&ss, 0, sizeof ss);
+    hers_status st = HERS_OK;
+    switch (h->kind) {
+    case OP_SEARCH: {
+        if ((st = state_of(s->svc, &ss)) != HERS_OK || ss.info.next_slot == 0)
+            return st;   /* no templates here: an empty reply */
+        return hers_service_search(s->svc, bc, h->bc_len, (hers_result_shrink)(h->flags & 0xff),
+                                   (h->flags >> 8) & 1, &rp->data, &rp->len);
+    }
+    case OP_ENROLL:
+        if (sc_len)
+            st = hers_service_enroll(s->svc, sc, sc_len, &ss.first_slot, &ss.count);
+        break;
+    case OP_DELETE:
+        if (sc_len) {   /* NUL-separated ids */
+            size_t n = 0;
+            for (size_t i = 0; i < sc_len; i++)
+                n += sc[i] == 0;
+            const char **ids = malloc((n ? n : 1) * sizeof *ids);
+            if (!ids)
+                return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+            for (size_t i = 0, k = 0; i < sc_len; i += strlen((const char *)sc + i) + 1)
+                ids[k++] = (const char *)sc + i;
+            st = hers_service_delete(s->svc, ids, n);
+            free(ids);
+        }
+        break;
+    case OP_COMPACT:
+        st = hers_service_compact(s->svc, &ss.cs);
+        break;
+    case OP_INFO:
+        break;
+    default:
+        return hers_error(HERS_ERR_ARG, "cluster: unknown operation %u", h->kind);
+    }
+    hers_status is = state_of(s->svc, &ss);
+    if (st == HERS_OK)
+        st = is;
+    if (is == HERS_OK) {   /* the state even after a failure: rank 0 keeps its view right */
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", hers_last_error());
+        if (reply_state(&ss, rp) != HERS_OK && st == HERS_OK)
+            return HERS_ERR_NOMEM;
+        if (st != HERS_OK)
+            hers_error(st, "%s", msg);
+    }
+    return st;
+}
+
+/* One operation on every rank (rank 0 passes the header and payloads;
+ * the others receive them). rep: rank 0's replies (size entries). */
+static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t **sc0,
+                       size_t *sc_len0, reply *rep)
+{
+    MPI_Bcast(h, sizeof *h, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (h->kind == OP_STOP)
+        return;
+    uint8_t *bc = (uint8_t *)bc0, *mine = NULL;
+    size_t mine_len = 0;
+    if (c->rank != 0 && h->bc_len && !(bc = malloc(h->bc_len)))
+        MPI_Abort(MPI_COMM_WORLD, 3);   /* cannot take part: end the job, never hang */
+    if (h->bc_len)
+        bcast_big(bc, h->bc_len);
+    if (h->scatter) {
+        uint64_t *lens = NULL, my = 0;
+        if (c->rank == 0 && !(lens = calloc((size_t)c->size, sizeof *lens)))
+            MPI_Abort(MPI_COMM_WORLD, 3);
+        for (int r = 0; c->rank == 0 && r < c->size; r++)
+            lens[r] = sc_len0[r];
+        MPI_Scatter(lens, 1, MPI_UINT64_T, &my, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+        if (c->rank == 0) {
+            for (int r = 1; r < c->size; r++)
+                send_big(sc0[r], sc_len0[r], r, TAG_SCATTER);
+            mine = sc0[0];
+        } else if (my) {
+            if (!(mine = malloc(my)))
+                MPI_Abort(MPI_COMM_WORLD, 3);
+            recv_big(mine, my, 0, TAG_SCATTER);
+        }
+        mine_len = (size_t)my;
+        free(lens);
+    }
+    reply me;
+    memset(&me, 0, sizeof me);
+    hers_status st = exec_op(c, h, bc, mine, mine_len, &me);
+    me.st = st;
+    if (st != HERS_OK)
+        snprintf(me.msg, sizeof me.msg, "%s", hers_last_error());
+    if (c->rank != 0) {
+        if (bc != bc0)
+            free(bc);
+        if (h->scatter)
+            free(mine);
+    }
+    struct { int32_t st; uint32_t pad; uint64_t len; char msg[256]; } hd = {me.st, 0, me.len, {0}},
+        *all = NULL;
+    memcpy(hd.msg, me.msg, sizeof hd.msg);
+    if (c->rank == 0 && !(all = calloc((size_t)c->size, sizeof *all)))
+        MPI_Abort(MPI_COMM_WORLD, 3);
+    MPI_Gather(&hd, sizeof hd, MPI_BYTE, all, sizeof hd, MPI_BYTE, 0, MPI_COMM_WORLD);
+    if (c->rank != 0) {
+        send_big(me.data, me.len, 0, TAG_GATHER);
+        hers_free(me.data);
+        return;
+    }
+    rep[0] = me;
+    for (int r = 1; r < c->size; r++) {
+        rep[r].st = all[r].st;
+        memcpy(rep[r].msg, all[r].msg, sizeof rep[r].msg);
+        rep[r].len = all[r].len;
+        rep[r].data = all[r].len ? hers_alloc(all[r].len) : NULL;
+        if (all[r].len && !rep[r].data)
+            MPI_Abort(MPI_COMM_WORLD, 3);
+        recv_big(rep[r].data, all[r].len, r, TAG_GATHER);
+    }
+    free(all);
+}
+
+/* ------------------------------------------------------------ rank 0 */
+
+static void reply_free(reply *rep, int n)
+{
+    for (int r = 0; rep && r < n; r++)
+        hers_free(rep[r].data);
+    free(rep);
+}
+
+/* Runs op on every rank: inline on the dispatcher thread, else queued for
+ * it. *out: the replies (reply_free). HERS_OK when every rank succeeded,
+ * else the first failing rank's status and message. */
+static hers_status submit(hers_cluster *c, call *k, reply **out)
+{
+    k->rep = calloc((size_t)c->size, sizeof *k->rep);
+    if (!k->rep)
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (pthread_equal(pthread_self(), c->main)) {
+        collective(c, &k->h, k->bc, k->sc, k->sc_len, k->rep);
+    } else {
+        pthread_mutex_lock(&c->lock);
+        if (c->tail)
+            c->tail->next = k;
+        else
+            c->head = k;
+        c->tail = k;
+        pthread_cond_broadcast(&c->cv);
+        while (!k->done)
+            pthread_cond_wait(&c->cv, &c->lock);
+        pthread_mutex_unlock(&c->lock);
+    }
+    *out = k->rep;
+    for (int r = 0; r < c->size; r++)
+        if (k->rep[r].st != HERS_OK)
+            return hers_error((hers_status)k->rep[r].st, "%s%s", r ? "" : "",
+                              k->rep[r].msg[0] ? k->rep[r].msg : "shard failed");
+    return HERS_OK;
+}
+
+void hers_cluster_dispatch(hers_cluster *c)
+{
+    pthread_mutex_lock(&c->lock);
+    for (;;) {
+        while (!c->head && !c->stop)
+            pthread_cond_wait(&c->cv, &c->lock);
+        if (!c->head)
+            break;
+        call *k = c->head;
+        c->head = k->next;
+        if (!c->head)
+            c->tail = NULL;
+        pthread_mutex_unlock(&c->lock);
+        collective(c, &k->h, k->bc, k->sc, k->sc_len, k->rep);
+        pthread_mutex_lock(&c->lock);
+        k->done = 1;
+        pthread_cond_broadcast(&c->cv);
+    }
+    c->stop = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void hers_cluster_dispatch_stop(hers_cluster *c)
+{
+    pthread_mutex_lock(&c->lock);
+    c->stop = 1;
+    pthread_cond_broadcast(&c->cv);
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* Rank 0's handle of an open cluster gallery. */
+typedef struct cgal {
+    hers_cluster *c;
+    char name[88];
+    cl_desc desc;
+    hers_service *local;      /* rank 0's own shard: parameters and keys */
+    pthread_mutex_t wl;       /* writes: planning needs the shards' current fill */
+    pthread_mutex_t sl;       /* st, map */
+    shard_state *st;          /* per shard, after the last operation */
+    cl_idmap *map;
+} cgal;
+
+static void call_init(call *k, uint32_t kind, const char *name)
+{
+    memset(k, 0, sizeof *k);
+    k->h.kind = kind;
+    snprintf(k->h.name, sizeof k->h.name, "%s", name ? name : "");
+}
+
+/* Keeps the shards' states from replies that carry one. */
+static void take_states(cgal *g, const reply *rep)
+{
+    pthread_mutex_lock(&g->sl);
+    for (int r = 0; r < g->c->size; r++)
+        if (rep[r].len >= sizeof(shard_state))
+            memcpy(&g->st[r], rep[r].data, sizeof(shard_state));
+    pthread_mutex_unlock(&g->sl);
+}
+
+static size_t blocks_of(uint64_t slots, size_t N) { return (size_t)((slots + N - 1) / N); }
+
+/* The shard the next block goes to: the fewest slots (lowest rank on ties). */
+static unsigned emptiest(const uint64_t *slots, unsigned k)
+{
+    unsigned t = 0;
+    for (unsigned r = 1; r < k; r++)
+        if (slots[r] < slots[t])
+            t = r;
+    return t;
+}
+
+static hers_status be_create(void *user, const char *root, const char *name,
+                             const hers_net_init *in)
+{
+    hers_cluster *c = user;
+    (void)root;
+    cl_desc d;
+    memset(&d, 0, sizeof d);
+    randombytes_buf(d.uuid, sizeof d.uuid);
+    memcpy(d.params_id, hers_params_id(in->p), 32);
+    d.shards = (unsigned)c->size;
+    uint8_t *rec = NULL, *bc = NULL;
+    size_t rl = 0;
+    hers_status st = hers_net_init_encode(in->p, in->pk, in->rk, in->gk,
+                                          in->model_id_len ? in->model_id : NULL,
+                                          in->model_id_len, &rec, &rl);
+    if (st == HERS_OK && !(bc = malloc(sizeof d + rl)))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    reply *rep = NULL;
+    if (st == HERS_OK) {
+        memcpy(bc, &d, sizeof d);
+        memcpy(bc + sizeof d, rec, rl);
+        call k;
+        call_init(&k, OP_CREATE, name);
+        k.bc = bc;
+        k.h.bc_len = sizeof d + rl;
+        st = submit(c, &k, &rep);
+    }
+    if (st == HERS_OK)   /* the descriptor last: a gallery without one is not served */
+        st = cl_desc_write(c->root, name, &d);
+    reply_free(rep, c->size);
+    hers_free(rec);
+    free(bc);
+    return st;
+}
+
+static void cgal_free(cgal *g)
+{
+    if (!g)
+        return;
+    cl_idmap_free(g->map);
+    free(g->st);
+    pthread_mutex_destroy(&g->wl);
+    pthread_mutex_destroy(&g->sl);
+    free(g);
+}
+
+static hers_status be_open(void *user, const char *root, const char *name, unsigned threads,
+                           void **out)
+{
+    hers_cluster *c = user;
+    (void)root;
+    (void)threads;
+    *out = NULL;
+    cgal *g = calloc(1, sizeof *g);
+    if (!g)
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    g->c = c;
+    snprintf(g->name, sizeof g->name, "%s", name);
+    pthread_mutex_init(&g->wl, NULL);
+    pthread_mutex_init(&g->sl, NULL);
+    g->st = calloc((size_t)c->size, sizeof *g->st);
+    g->map = cl_idmap_new();
+    hers_status st = g->st && g->map ? cl_desc_read(c->root, name, &g->desc)
+                                     : hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (st == HERS_OK && g->desc.shards != (unsigned)c->size)
+        st = hers_error(HERS_ERR_MISMATCH, "gallery %s has %u shards, this job %d ranks (run "
+                                           "mpirun -np %u, or move it with hers reshard)",
+                        name, g->desc.shards, c->size, g->desc.shards);
+    reply *rep = NULL;
+    if (st == HERS_OK) {
+        call k;
+        call_init(&k, OP_OPEN, name);
+        k.bc = (const uint8_t *)&g->desc;
+        k.h.bc_len = sizeof g->desc;
+        st = submit(c, &k, &rep);
+        if (st != HERS_OK) {   /* close what did open */
+            reply *r2 = NULL;
+            call k2;
+            call_init(&k2, OP_CLOSE, name);
+            hers_status keep = st;
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", hers_last_error());
+            submit(c, &k2, &r2);
+            reply_free(r2, c->size);
+            st = hers_error(keep, "%s", msg);
+        }
+    }
+    for (int r = 0; st == HERS_OK && r < c->size; r++) {
+        memcpy(&g->st[r], rep[r].data, sizeof(shard_state));
+        for (size_t o = sizeof(shard_state); o < rep[r].len;) {
+            const char *id = (const char *)rep[r].data + o;
+            int prev = cl_idmap_get(g->map, id);
+            if (prev >= 0) {
+                st = hers_error(HERS_ERR_FORMAT, "gallery %s: id '%s' is in shards %d and %d",
+                                name, id, prev, r);
+                break;
+            }
+            if (cl_idmap_put(g->map, id, (unsigned)r)) {
+                st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory for the id map");
+                break;
+            }
+            o += strlen(id) + 1;
+        }
+    }
+    reply_free(rep, c->size);
+    if (st == HERS_OK) {
+        shard *s = shard_find(c, name);
+        g->local = s ? s->svc : NULL;
+    }
+    if (st != HERS_OK || !g->local) {
+        cgal_free(g);
+        return st != HERS_OK ? st : hers_error(HERS_ERR_STATE, "cluster: shard 0 not open");
+    }
+    *out = g;
+    return HERS_OK;
+}
+
+static void be_close(void *user, const char *root, const char *name, void *gal, int drop)
+{
+    hers_cluster *c = user;
+    (void)root;
+    call k;
+    call_init(&k, OP_CLOSE, name);
+    k.h.flags = drop ? 1 : 0;
+    reply *rep = NULL;
+    submit(c, &k, &rep);
+    reply_free(rep, c->size);
+    cgal_free(gal);
+}
+
+static hers_db *be_db(void *gal) { return hers_service_db(((cgal *)gal)->local); }
+
+/* The cluster's view: sums, and next_slot such that next_slot mod N is the
+ * fill of the shard the next block goes to (the client's next_offset). */
+static void aggregate(const cgal *g, hers_db_info *in, hers_service_stats *ss)
+{
+    unsigned K = (unsigned)g->c->size;
+    *in = g->st[0].info;
+    memset(ss, 0, sizeof *ss);
+    size_t N = in->N ? in->N : 1;
+    uint64_t *slots = calloc(K, sizeof *slots);
+    in->live = in->enrolled = in->segments = in->blocks = 0;
+    in->payload_bytes = in->file_bytes = in->used_bytes = 0;
+    in->has_gallery = 0;
+    for (unsigned r = 0; r < K; r++) {
+        const hers_db_info *x = &g->st[r].info;
+        if (x->has_gallery && !in->has_gallery) {
+            in->has_gallery = 1;
+            in->d = x->d;
+            in->scale = x->scale;
+            in->mode = x->mode;
+        }
+        if (x->model_id_len && !in->model_id_len) {
+            in->model_id_len = x->model_id_len;
+            memcpy(in->model_id, x->model_id, x->model_id_len);
+        }
+        in->live += x->live;
+        in->enrolled += x->enrolled;
+        in->segments += x->segments;
+        in->blocks += blocks_of(x->next_slot, N);
+        in->payload_bytes += x->payload_bytes;
+        in->file_bytes += x->file_bytes;
+        in->used_bytes += x->used_bytes;
+        ss->index_bytes += g->st[r].ss.index_bytes;
+        ss->chunks += g->st[r].ss.chunks;
+        ss->passes += g->st[r].ss.passes;
+        ss->probes += g->st[r].ss.probes;
+        ss->queries += g->st[r].ss.queries;
+        if (slots)
+            slots[r] = x->next_slot;
+    }
+    unsigned t = slots ? emptiest(slots, K) : 0;
+    in->next_slot = (in->blocks - blocks_of(g->st[t].info.next_slot, N)) * N +
+                    g->st[t].info.next_slot;
+    free(slots);
+}
+
+static hers_status be_info(void *gal, hers_db_info *in, hers_service_stats *ss)
+{
+    cgal *g = gal;
+    call k;
+    call_init(&k, OP_INFO, g->name);
+    reply *rep = NULL;
+    hers_status st = submit(g->c, &k, &rep);
+    if (st == HERS_OK) {
+        take_states(g, rep);
+        pthread_mutex_lock(&g->sl);
+        aggregate(g, in, ss);
+        pthread_mutex_unlock(&g->sl);
+    }
+    reply_free(rep, g->c->size);
+    return st;
+}
+
+static hers_status be_search(void *gal, const void *q, size_t len, hers_result_shrink sh,
+                             int compact, uint8_t **resp, size_t *rl)
+{
+    cgal *g = gal;
+    call k;
+    call_init(&k, OP_SEARCH, g->name);
+    k.bc = q;
+    k.h.bc_len = len;
+    k.h.flags = (uint32_t)sh | (compact ? 1u << 8 : 0);
+    reply *rep = NULL;
+    hers_status st = submit(g->c, &k, &rep);
+    if (st == HERS_OK) {
+        const uint8_t **bufs = calloc((size_t)g->c->size, sizeof *bufs);
+        size_t *lens = calloc((size_t)g->c->size, sizeof *lens);
+        if (!bufs || !lens)
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+        for (int r = 0; st == HERS_OK && r < g->c->size; r++) {
+            bufs[r] = rep[r].data;
+            lens[r] = rep[r].len;
+        }
+        if (st == HERS_OK)
+            st = hers_cluster_join_responses(hers_db_params(hers_service_db(g->local)), bufs,
+                                              lens, (size_t)g->c->size, resp, rl);
+        free(bufs);
+        free(lens);
+    }
+    reply_free(rep, g->c->size);
+    return st;
+}
+
+/* Global slot of shard r's slot 0: the blocks of the shards before it. */
+static uint64_t base_of(const cgal *g, unsigned r, size_t N)
+{
+    uint64_t b = 0;
+    for (unsigned q = 0; q < r; q++)
+        b += blocks_of(g->st[q].info.next_slot, N) * N;
+    return b;
+}
+
+/* Checks the request against the gallery the shards hold (an empty shard
+ * would take anything: the cluster must refuse what a single node refuses). */
+static hers_status check_shape(const cgal *g, const hers_net_enroll *e, size_t d)
+{
+    for (int r = 0; r < g->c->size; r++) {
+        const hers_db_info *x = &g->st[r].info;
+        if (x->has_gallery && (x->d != d || x->scale != e->scale || x->mode != e->mode))
+            return hers_error(HERS_ERR_MISMATCH, "enrol: templates of dimension %zu, scale %u, "
+                                                 "mode %s; the gallery has %zu, %u, %s", d,
+                              e->scale, hers_search_mode_name(e->mode), x->d, x->scale,
+                              hers_search_mode_name(x->mode));
+        if (x->model_id_len && (x->model_id_len != e->model_id_len ||
+                                memcmp(x->model_id, e->model_id, x->model_id_len)))
+            return hers_error(HERS_ERR_MISMATCH, "enrol: the model id differs from the "
+                                                 "gallery's");
+    }
+    return HERS_OK;
+}
+
+static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *first_slot,
+                             size_t *count)
+{
+    cgal *g = gal;
+    unsigned K = (unsigned)g->c->size;
+    const hers_params *p = hers_db_params(hers_service_db(g->local));
+    size_t N = hers_params_n(p);
+    hers_net_enroll e;
+    hers_status st = hers_net_enroll_decode(body, len, &e);
+    if (st != HERS_OK)
+        return st;
+    hers_gallery *gl = NULL;
+    uint8_t **sc = calloc(K, sizeof *sc);
+    size_t *sc_len = calloc(K, sizeof *sc_len), *assign = NULL, *list = NULL;
+    uint64_t *cnt = calloc(K, sizeof *cnt);
+    char **ids = NULL, (*defid)[24] = NULL;
+    const char **sub_ids = NULL;
+    reply *rep = NULL;
+    cl_idmap *seen = cl_idmap_new();
+    pthread_mutex_lock(&g->wl);
+    if (!sc || !sc_len || !cnt || !seen)
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (st == HERS_OK)
+        st = hers_gallery_deserialize(p, e.record, e.record_len, &gl);
+    if (st == HERS_OK && hers_gallery_n(gl) != e.offset + e.m)
+        st = hers_error(HERS_ERR_FORMAT, "enrol: the record holds %zu rows, expected %zu",
+                        hers_gallery_n(gl), e.offset + e.m);
+    pthread_mutex_lock(&g->sl);
+    if (st == HERS_OK)
+        st = check_shape(g, &e, hers_gallery_d(gl));
+    size_t B = st == HERS_OK ? hers_gallery_blocks(gl) : 0;
+    /* ids: given, or the cluster's slot numbers (global layout now) */
+    ids = e.ids;
+    if (st == HERS_OK && !ids) {
+        uint64_t base = base_of(g, K, N);
+        defid = calloc(e.m, sizeof *defid);
+        ids = calloc(e.m, sizeof *ids);
+        if (!defid || !ids)
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+        for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
+            snprintf(defid[i], sizeof defid[i], "%llu", (unsigned long long)(base + i));
+            ids[i] = defid[i];
+        }
+    }
+    for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
+        int at = cl_idmap_get(g->map, ids[i]);
+        if (cl_idmap_get(seen, ids[i]) >= 0)
+            st = hers_error(HERS_ERR_ARG, "enrol: id '%s' appears twice", ids[i]);
+        else if (at >= 0 && !e.replace)
+            st = hers_error(HERS_ERR_EXISTS, "enrol: id '%s' exists (shard %d)", ids[i], at);
+        else if (cl_idmap_put(seen, ids[i], 0))
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    }
+    /* placement: each whole block to the shard with the fewest slots */
+    if (st == HERS_OK && (!(assign = calloc(B, sizeof *assign)) ||
+                          !(list = calloc(B, sizeof *list)) ||
+                          !(sub_ids = calloc(e.m, sizeof *sub_ids))))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    for (unsigned r = 0; st == HERS_OK && r < K; r++)
+        cnt[r] = g->st[r].info.next_slot;
+    pthread_mutex_unlock(&g->sl);
+    size_t n = e.offset + e.m;
+    for (size_t j = 0; st == HERS_OK && j < B; j++) {
+        size_t rows = j + 1 < B ? N : n - j * N, off = j ? 0 : e.offset;
+        unsigned t = emptiest(cnt, K);
+        uint64_t b = cnt[t] <= off ? 0 : (cnt[t] - off + N - 1) / N;
+        assign[j] = t;
+        cnt[t] = b * N + rows;
+    }
+    for (unsigned r = 0; st == HERS_OK && r < K; r++) {
+        size_t nl = 0, m = 0;
+        for (size_t j = 0; j < B; j++)
+            if (assign[j] == r)
+                list[nl++] = j;
+        if (!nl)
+            continue;
+        for (size_t a = 0; a < nl; a++) {   /* the templates of these blocks, in order */
+            size_t j = list[a], lo = j * N, hi = j + 1 < B ? lo + N : n;
+            for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
+                sub_ids[m++] = ids[row - e.offset];
+        }
+        hers_gallery *sub = NULL;
+        size_t off = list[0] == 0 ? e.offset : 0;
+        st = hers_gallery_take_blocks(p, gl, list, nl, &sub);
+        if (st == HERS_OK)
+            st = hers_net_enroll_encode(p, sub, off, sub_ids, m, e.replace, e.model_id,
+                                        e.model_id_len, &sc[r], &sc_len[r]);
+        hers_gallery_free(sub);
+    }
+    if (st == HERS_OK) {
+        call k;
+        call_init(&k, OP_ENROLL, g->name);
+        k.h.scatter = 1;
+        k.sc = sc;
+        k.sc_len = sc_len;
+        hers_status cs = submit(g->c, &k, &rep);
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", hers_last_error());
+        take_states(g, rep);
+        /* the map follows what each shard committed */
+        pthread_mutex_lock(&g->sl);
+        unsigned failed = K, committed = 0;
+        for (unsigned r = 0; r < K; r++) {
+            if (!sc_len[r])
+                continue;
+            if (rep[r].st != HERS_OK) {
+                failed = failed == K ? r : failed;
+                continue;
+            }
+            committed++;
+            for (size_t j = 0; j < B; j++)
+                if (assign[j] == r) {
+                    size_t lo = j * N, hi = j + 1 < B ? lo + N : n;
+                    for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
+                        if (cl_idmap_put(g->map, ids[row - e.offset], r))
+                            cs = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+                }
+        }
+        if (cs == HERS_OK && first_slot) {
+            unsigned r0 = (unsigned)assign[0];
+            *first_slot = base_of(g, r0, N) + g->st[r0].first_slot;
+        }
+        pthread_mutex_unlock(&g->sl);
+        if (cs != HERS_OK && committed)
+            st = hers_error(cs, "enrol: partly applied (%u shard(s) committed their blocks); "
+                                "shard %u: %s", committed, failed, msg);
+        else if (cs != HERS_OK)
+            st = hers_error(cs, "%s", msg);
+    }
+    pthread_mutex_unlock(&g->wl);
+    if (st == HERS_OK && count)
+        *count = e.m;
+    reply_free(rep, (int)K);
+    for (unsigned r = 0; sc && r < K; r++)
+        hers_free(sc[r]);
+    free(sc);
+    free(sc_len);
+    free(cnt);
+    free(assign);
+    free(list);
+    free(sub_ids);
+    if (ids != e.ids)
+        free(ids);
+    free(defid);
+    cl_idmap_free(seen);
+    hers_gallery_free(gl);
+    hers_net_enroll_free(&e);
+    return st;
+}
+
+static hers_status be_del(void *gal, const char *const *ids, size_t count)
+{
+    cgal *g = gal;
+    unsigned K = (unsigned)g->c->size;
+    uint8_t **sc = calloc(K, sizeof *sc);
+    size_t *sc_len = calloc(K, sizeof *sc_len), *fill = calloc(K, sizeof *fill);
+    int *at = calloc(count ? count : 1, sizeof *at);
+    hers_status st = sc && sc_len && fill && at ? HERS_OK
+                                                : hers_error(HERS_ERR_NOMEM, "out of memory");
+    reply *rep = NULL;
+    pthread_mutex_lock(&g->wl);
+    pthread_mutex_lock(&g->sl);
+    for (size_t i = 0; st == HERS_OK && i < count; i++) {
+        if ((at[i] = cl_idmap_get(g->map, ids[i])) < 0)
+            st = hers_error(HERS_ERR_NOTFOUND, "delete: no id '%s' in the gallery", ids[i]);
+        else
+            sc_len[at[i]] += strlen(ids[i]) + 1;
+    }
+    pthread_mutex_unlock(&g->sl);
+    for (unsigned r = 0; st == HERS_OK && r < K; r++)
+        if (sc_len[r] && !(sc[r] = hers_alloc(sc_len[r])))
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    for (size_t i = 0; st == HERS_OK && i < count; i++) {
+        size_t l = strlen(ids[i]) + 1;
+        memcpy(sc[at[i]] + fill[at[i]], ids[i], l);
+        fill[at[i]] += l;
+    }
+    if (st == HERS_OK) {
+        call k;
+        call_init(&k, OP_DELETE, g->name);
+        k.h.scatter = 1;
+        k.sc = sc;
+        k.sc_len = sc_len;
+        st = submit(g->c, &k, &rep);
+        take_states(g, rep);
+        pthread_mutex_lock(&g->sl);
+        for (size_t i = 0; i < count; i++)
+            if (rep[at[i]].st == HERS_OK)
+                cl_idmap_del(g->map, ids[i]);
+        pthread_mutex_unlock(&g->sl);
+    }
+    pthread_mutex_unlock(&g->wl);
+    reply_free(rep, (int)K);
+    for (unsigned r = 0; sc && r < K; r++)
+        hers_free(sc[r]);
+    free(sc);
+    free(sc_len);
+    free(fill);
+    free(at);
+    return st;
+}
+
+static hers_status be_compact(void *gal, hers_db_compact_stats *cs)
+{
+    cgal *g = gal;
+    call k;
+    call_init(&k, OP_COMPACT, g->name);
+    reply *rep = NULL;
+    pthread_mutex_lock(&g->wl);
+    hers_status st = submit(g->c, &k, &rep);
+    take_states(g, rep);
+    pthread_mutex_unlock(&g->wl);
+    memset(cs, 0, sizeof *cs);
+    cs->shrunk = 1;
+    for (int r = 0; st == HERS_OK && r < g->c->size; r++) {
+        const hers_db_compact_stats *x = &g->st[r].cs;
+        cs->segments_before += x->segments_before;
+        cs->segments_after += x->segments_after;
+        cs->slots_before += x->slots_before;
+        cs->slots_after += x->slots_after;
+        cs->file_before += x->file_before;
+        cs->file_after += x->file_after;
+        if (!x->shrunk && cs->shrunk) {
+            cs->shrunk = 0;
+            snprintf(cs->not_shrunk, sizeof cs->not_shrunk, "shard %d: %.200s", r, x->not_shrunk);
+        }
+    }
+    reply_free(rep, g->c->size);
+    return st;
+}
+
+hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads,
+                             hers_cluster_body body, void *user)
+{
+    free(c->root);
+    if (!(c->root = strdup(root)))
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    c->threads = threads;
+    hers_status st = HERS_OK;
+    if (c->rank == 0) {
+        hers_server_backend be = {c, be_create, be_open, be_close, be_db, be_info,
+                                  be_search, be_enroll, be_del, be_compact};
+        c->be = be;
+        st = body(c, &c->be, user);
+        op_hdr h;
+        memset(&h, 0, sizeof h);
+        h.kind = OP_STOP;
+        collective(c, &h, NULL, NULL, NULL, NULL);
+    } else {
+        for (;;) {
+            op_hdr h;
+            memset(&h, 0, sizeof h);
+            collective(c, &h, NULL, NULL, NULL, NULL);
+            if (h.kind == OP_STOP)
+                break;
+        }
+    }
+    while (c->shards) {   /* whatever rank 0 left open */
+        shard *s = c->shards;
+        c->shards = s->next;
+        hers_service_close(s->svc);
+        free(s);
+    }
+    return st;
+}
