@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "hers/hers_cluster.h"
 #include "hers/hers_cpu.h"
 #include "hers/hers_reduce.h"
 #include "hers/hers_search.h"
@@ -58,7 +59,7 @@ int hers_cmd_version(int argc, char **argv)
         printf("], \"formats\": {");
         for (size_t i = 0; i < NFORMATS; i++)
             printf("%s\"%s\": %u", i ? ", " : "", formats[i].name, formats[i].version);
-        printf("}}\n");
+        printf("}, \"cluster\": \"%s\"}\n", hers_cluster_built() ? "Open MPI" : "none");
         return 0;
     }
     printf("hers %s (commit %s), library %s (ABI %d)\n", HERS_VERSION_STRING, HERS_GIT_COMMIT,
@@ -69,6 +70,7 @@ int hers_cmd_version(int argc, char **argv)
     printf(")\ncpu: %s\nformats:", hers_cpu_model());
     for (size_t i = 0; i < NFORMATS; i++)
         printf(" %s=%u", formats[i].name, formats[i].version);
-    printf("\n");
+    printf("\ncluster: %s\n", hers_cluster_built() ? "Open MPI (mpirun -np K hers serve | search --root)"
+                                                    : "none (built without Open MPI)");
     return 0;
 }

@@ -614,9 +614,9 @@ static hers_status be_open(void *user, const char *root, const char *name, unsig
     hers_status st = g->st && g->map ? cl_desc_read(c->root, name, &g->desc)
                                      : hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
     if (st == HERS_OK && g->desc.shards != (unsigned)c->size)
-        st = hers_error(HERS_ERR_MISMATCH, "gallery %s has %u shards, this job %d ranks (run "
+        st = hers_error(HERS_ERR_MISMATCH, "%u shards on disk, this job has %d ranks (run "
                                            "mpirun -np %u, or move it with hers reshard)",
-                        name, g->desc.shards, c->size, g->desc.shards);
+                        g->desc.shards, c->size, g->desc.shards);
     reply *rep = NULL;
     if (st == HERS_OK) {
         call k;

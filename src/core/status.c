@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static _Thread_local char last_error[512];
 
@@ -37,9 +38,12 @@ void hers_clear_error(void) { last_error[0] = '\0'; }
 
 hers_status hers_error(hers_status s, const char *fmt, ...)
 {
+    /* through a copy: callers may pass hers_last_error() as an argument */
+    char msg[sizeof last_error];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    memcpy(last_error, msg, sizeof msg);
     return s;
 }

@@ -1,0 +1,211 @@
+#!/bin/sh
+# cli_cluster.sh - the cluster on Open MPI (hers_cluster.h, docs/deploy.md
+# "Cluster"): `mpirun --oversubscribe -np 3 hers serve` and the batch
+# `mpirun -np 3 hers search --root`, on 127.0.0.1 with ephemeral ports.
+# - a 3-rank cluster gives the TSV of one node byte for byte (HTTP: full and
+#   compact queries, every result form; batch: the result file decrypted by
+#   the ordinary command), over a gallery spread on 3 shards with a partial
+#   block, after a delete and a compaction too;
+# - kill -9 of a rank during a search ends the job within 10 s with mpirun's
+#   message; restarted, the same answers;
+# - kill -9 of a rank during a stream of enrolments: restarted, every
+#   acknowledged id is there and `hers check` passes on every shard;
+# - a missing or foreign shard and a wrong rank count are refused at start,
+#   naming it.
+# Skipped (exit 0) when hers was built without Open MPI or mpirun is absent.
+# Every job started here is stopped here (bounded waits).
+# usage: sh cli_cluster.sh path/to/hers
+set -u
+H="$1"
+if ! command -v mpirun >/dev/null 2>&1 || ! "$H" version 2>/dev/null | grep -q "cluster.*Open MPI"; then
+    echo "SKIP: hers built without Open MPI (or no mpirun)"
+    exit 0
+fi
+# 3 ranks on 2 cores; as root Open MPI wants these; shared memory without CMA
+# (containers often forbid ptrace); under ASan the leak check sees MPI's own.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+MPIRUN="mpirun --oversubscribe --bind-to none -x ASAN_OPTIONS"
+T=$(mktemp -d /tmp/hers-cluster.XXXXXX)
+MP=""
+cleanup() { [ -n "$MP" ] && kill -9 "$MP" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; [ -f "$T/serve.log" ] && tail -8 "$T/serve.log"; exit 1; }
+
+# start_cluster K: background mpirun job serving $T/root, waits for its port
+start_cluster() {
+    rm -f "$T/port"
+    $MPIRUN -np "$1" "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" \
+        --port-file "$T/port" --threads 1 --timeout 5 >/dev/null 2>> "$T/serve.log" &
+    MP=$!
+    i=0
+    while [ ! -s "$T/port" ]; do
+        i=$((i + 1)); [ $i -lt 300 ] || fail "cluster did not start"
+        kill -0 "$MP" 2>/dev/null || fail "cluster exited at start"
+        sleep 0.1
+    done
+    PORT=$(cat "$T/port")
+    R="--server http://127.0.0.1:$PORT --gallery g --token-file $T/admin.tok"
+    R0=$(grep -o 'pid [0-9]*' "$T/serve.log" | tail -1 | cut -d' ' -f2)
+}
+stop_cluster() { # SIGTERM to rank 0: drains, stops every rank, mpirun exits 0
+    kill -TERM "$R0"
+    i=0
+    while kill -0 "$MP" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 300 ] || fail "cluster did not stop on SIGTERM"
+        sleep 0.1
+    done
+    wait "$MP"; st=$?
+    MP=""
+    [ $st -eq 0 ] || fail "mpirun exit status $st after SIGTERM"
+}
+# kill9_rank: kill -9 one rank other than 0; mpirun must end within 10 s, non-zero
+kill9_rank() {
+    victim=$(pgrep -P "$MP" | grep -v "^$R0\$" | head -1)
+    [ -n "$victim" ] || fail "no rank to kill"
+    kill -9 "$victim"
+    i=0
+    while kill -0 "$MP" 2>/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "the job still runs 10 s after kill -9 of a rank"
+        sleep 0.1
+    done
+    wait "$MP"; st=$?
+    MP=""
+    [ $st -ne 0 ] || fail "mpirun exited 0 after a rank was killed"
+    grep -q "exited on signal 9" "$T/serve.log" || fail "no message naming the killed rank"
+    # no rank outlives the job
+    i=0
+    while pgrep -f "serve --root $T/root" >/dev/null; do
+        i=$((i + 1)); [ $i -lt 100 ] || fail "a rank outlived the job"
+        sleep 0.1
+    done
+}
+ids() { awk -v p="$1" -v n="$2" 'BEGIN { for (i = 0; i < n; i++) print p i }'; }
+
+# ---- keys, data (9200 templates: blocks of 4096, 4096 and 1008), tokens
+"$H" keygen --keys "$T/k" 2>/dev/null || fail "keygen"
+mkdir "$T/pub" && cp "$T/k/params.hers" "$T/k/public.key" "$T/k/relin.key" "$T/pub/"
+[ -f "$T/k/galois.key" ] && cp "$T/k/galois.key" "$T/pub/"
+"$H" gen --out "$T/a.npy" --ids 2300 --per-id 4 --dim 16 --seed 3 >/dev/null || fail "gen"
+"$H" gen --out "$T/b.npy" --ids 3 --per-id 3 --dim 16 --seed 4 >/dev/null || fail "gen b"
+"$H" gen --out "$T/c.npy" --ids 10 --per-id 4 --dim 16 --seed 6 >/dev/null || fail "gen c"
+"$H" gen --out "$T/p.npy" --ids 3 --per-id 2 --dim 16 --seed 5 >/dev/null || fail "gen p"
+ids a 9200 > "$T/a.txt"; ids third 9 > "$T/b.txt"
+mkdir "$T/root"
+(umask 077; "$H" token add --tokens "$T/tokens" --gallery '*' --scope admin > "$T/admin.tok" \
+    2>/dev/null) || fail "token add"
+
+# ---- one node, locally
+"$H" init --db "$T/local" --keys "$T/pub" 2>/dev/null || fail "init"
+"$H" enroll --db "$T/local" --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" >/dev/null 2>&1 ||
+    fail "enroll"
+"$H" enroll --db "$T/local" --public-key-only --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 ||
+    fail "enroll b"
+"$H" search --db "$T/local" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/local.tsv" \
+    2>/dev/null || fail "search"
+[ "$(wc -l < "$T/local.tsv")" -eq 30 ] || fail "local search rows"
+
+# ---- the same on 3 ranks, through HTTP
+start_cluster 3
+"$H" init $R --keys "$T/pub" 2>/dev/null || fail "cluster init"
+"$H" enroll $R --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" >/dev/null 2>&1 ||
+    fail "cluster enroll"
+"$H" enroll $R --public-key-only --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 ||
+    fail "cluster third-party enroll"
+for s in 0 1 2; do   # spread over every shard
+    [ -d "$T/root/g/shard-$s" ] || fail "no shard $s"
+    "$H" info --db "$T/root/g/shard-$s" --json > "$T/i$s" 2>/dev/null || fail "info shard $s"
+    grep -q '"live": 0[,}]' "$T/i$s" && fail "shard $s holds no template"
+done
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remote.tsv" 2>/dev/null ||
+    fail "cluster search"
+cmp "$T/local.tsv" "$T/remote.tsv" || fail "3-rank TSV differs from one node's"
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 --query-form compact \
+    > "$T/remote.cq" 2>/dev/null || fail "cluster search, compact query"
+cmp "$T/local.tsv" "$T/remote.cq" || fail "3-rank TSV differs (compact query)"
+for res in switched compact; do
+    "$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 --result $res > "$T/remote.$res" \
+        2>/dev/null || fail "cluster search, $res results"
+    cmp "$T/local.tsv" "$T/remote.$res" || fail "3-rank TSV differs ($res results)"
+done
+"$H" enroll $R --keys "$T/k" --in "$T/b.npy" --ids "$T/b.txt" 2> "$T/err" >/dev/null &&
+    fail "an existing id was enrolled twice"
+grep -q "exists" "$T/err" || fail "clash message: $(cat "$T/err")"
+"$H" info $R > "$T/info" 2>/dev/null || fail "cluster info"
+grep -q "9209 live" "$T/info" || fail "cluster info: $(cat "$T/info")"
+# delete (ids on two shards) and compact
+printf 'a5\nthird1\n' > "$T/del.txt"
+"$H" delete $R --ids "$T/del.txt" 2>/dev/null || fail "cluster delete"
+"$H" delete --db "$T/local" --ids "$T/del.txt" 2>/dev/null || fail "delete"
+"$H" compact $R >/dev/null 2>&1 || fail "cluster compact"
+"$H" search --db "$T/local" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/local.tsv" 2>/dev/null
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remote.tsv" 2>/dev/null ||
+    fail "cluster search 2"
+cmp "$T/local.tsv" "$T/remote.tsv" || fail "3-rank TSV differs after delete + compact"
+stop_cluster
+
+# ---- batch mode: the result file, decrypted by the ordinary command
+"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q.hq" 2>/dev/null || fail "encrypt"
+timeout 60 $MPIRUN -np 3 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
+    --out "$T/r.hr" 2>/dev/null || fail "batch search"
+"$H" results decrypt --keys "$T/k" --in "$T/r.hr" --top 5 > "$T/batch.tsv" 2>/dev/null ||
+    fail "results decrypt"
+cmp "$T/local.tsv" "$T/batch.tsv" || fail "batch TSV differs from one node's"
+
+# ---- kill -9 of a rank during a search; restart: the same answers
+start_cluster 3
+("$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 >/dev/null 2>&1; \
+ "$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 >/dev/null 2>&1) &
+CL=$!
+sleep 0.3
+kill9_rank
+wait $CL
+start_cluster 3
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remote.tsv" 2>/dev/null ||
+    fail "search after restart"
+cmp "$T/local.tsv" "$T/remote.tsv" || fail "TSV differs after a rank was killed in a search"
+
+# ---- kill -9 of a rank during enrolments: every acknowledged one survives
+: > "$T/acked"
+(i=0
+ while [ $i -lt 40 ]; do
+     ids "e${i}_" 40 > "$T/e$i.txt"
+     "$H" enroll $R --keys "$T/k" --in "$T/c.npy" --ids "$T/e$i.txt" >/dev/null 2>&1 || break
+     cat "$T/e$i.txt" >> "$T/acked"
+     i=$((i + 1))
+ done) &
+CL=$!
+i=0
+while [ "$(wc -l < "$T/acked")" -lt 120 ]; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "enrolments not acknowledged"
+    sleep 0.1
+done
+kill9_rank
+wait $CL
+n_acked=$(wc -l < "$T/acked")
+for s in 0 1 2; do
+    "$H" check --db "$T/root/g/shard-$s" >/dev/null 2>&1 || fail "hers check on shard $s"
+done
+start_cluster 3
+# delete refuses unknown ids (nothing deleted): so every acknowledged id is there
+"$H" delete $R --ids "$T/acked" 2> "$T/err" >/dev/null ||
+    fail "an acknowledged template is missing after restart: $(cat "$T/err")"
+stop_cluster
+echo "kill during enrolment: $n_acked acknowledged, all there"
+
+# ---- refused at start: wrong rank count, a missing shard, a foreign shard
+$MPIRUN -np 2 "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" \
+    --threads 1 > /dev/null 2> "$T/err" && fail "2 ranks served a 3-shard gallery"
+grep -q "gallery g: 3 shards on disk, this job has 2 ranks" "$T/err" || fail "rank count message: $(cat "$T/err")"
+mv "$T/root/g/shard-2" "$T/shard-2"
+$MPIRUN -np 3 "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" \
+    --threads 1 > /dev/null 2> "$T/err" && fail "a missing shard was served"
+grep -q "shard 2 of 3 is missing" "$T/err" || fail "missing shard message: $(cat "$T/err")"
+mv "$T/shard-2" "$T/root/g/shard-2"
+sed -i "s/^uuid .*/uuid 00000000000000000000000000000000/" "$T/root/g/shard-1.tag"
+$MPIRUN -np 3 "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" \
+    --threads 1 > /dev/null 2> "$T/err" && fail "a foreign shard was served"
+grep -q "shard 1 (.*) belongs to another gallery" "$T/err" ||
+    fail "foreign shard message: $(cat "$T/err")"
+echo "cli_cluster: ok"
