@@ -27,6 +27,8 @@ int cli_write_all(const char *cmd, const char *path, const void *buf, size_t len
  * server's options are parsed, and `mpirun ... hers search --root`. */
 int cli_serve_cluster(hers_server_config *c, const char *port_file);
 int cli_cluster_search(int argc, char **argv);
+/* `hers info --root DIR --gallery NAME [--json]`: the shards, read from this disk. */
+int cli_cluster_info(int argc, char **argv);
 
 /* Decrypts every probe of r and writes the TSV rows probe, rank, id, score
  * (as `hers search`) to f. Returns 0 or 1 after one error line. */

@@ -106,6 +106,11 @@ int cli_serve_cluster(hers_server_config *c, const char *port_file)
     hers_cluster *cl = NULL;
     if (hers_cluster_init(NULL, NULL, &cl) != HERS_OK)
         return cli_fail("serve", "%s", hers_last_error());
+    if (hers_cluster_rank(cl) != 0) {   /* they stop when rank 0 says so, after its drain */
+        signal(SIGTERM, SIG_IGN);
+        signal(SIGINT, SIG_IGN);
+        signal(SIGHUP, SIG_IGN);
+    }
     serve_ctx x = {c, port_file, NULL, NULL};
     hers_status st = hers_cluster_run(cl, c->root, c->threads, serve_body, &x);
     int rc = 0;
@@ -187,4 +192,67 @@ int cli_cluster_search(int argc, char **argv)
         rc = cli_fail(cmd, "rank %u: %s", hers_cluster_rank(cl), hers_last_error());
     hers_cluster_finalize(cl);
     return rc;
+}
+
+typedef struct info_ctx {
+    int json;
+    unsigned n;
+    uint64_t live, slots, payload, file;
+} info_ctx;
+
+static void info_shard(void *user, unsigned shard, const char *dir, const hers_db_info *in)
+{
+    info_ctx *x = user;
+    if (x->json) {
+        printf("%s{\"shard\": %u, \"dir\": \"%s\", \"live\": %llu, \"slots\": %llu, "
+               "\"blocks\": %llu, \"segments\": %llu, \"payload_bytes\": %llu, "
+               "\"file_bytes\": %llu}", x->n ? ", " : "", shard, dir,
+               (unsigned long long)in->live, (unsigned long long)in->next_slot,
+               (unsigned long long)in->blocks, (unsigned long long)in->segments,
+               (unsigned long long)in->payload_bytes, (unsigned long long)in->file_bytes);
+    } else {
+        printf("shard %-4u %s: %llu live, %llu slots in %llu blocks, %llu bytes of segments, "
+               "data.mdb %llu bytes\n", shard, dir, (unsigned long long)in->live,
+               (unsigned long long)in->next_slot, (unsigned long long)in->blocks,
+               (unsigned long long)in->payload_bytes, (unsigned long long)in->file_bytes);
+    }
+    x->n++;
+    x->live += in->live;
+    x->slots += in->next_slot;
+    x->payload += in->payload_bytes;
+    x->file += in->file_bytes;
+}
+
+int cli_cluster_info(int argc, char **argv)
+{
+    static const char *const with_value[] = {"--root", "--gallery", NULL};
+    static const char *const flags[] = {"--json", NULL};
+    const char *cmd = "info";
+    if (cli_check_opts(cmd, argc, argv, with_value, flags))
+        return 2;
+    const char *root = cli_opt(argc, argv, "--root"), *name = cli_opt(argc, argv, "--gallery");
+    if (!root || !name)
+        return cli_usage(cmd, "--root DIR and --gallery NAME are required (a cluster gallery)");
+    info_ctx x = {cli_flag(argc, argv, "--json"), 0, 0, 0, 0, 0};
+    unsigned k = 0;
+    if (x.json)
+        printf("{\"gallery\": \"%s\", \"root\": \"%s\", \"per_shard\": [", name, root);
+    hers_status st = hers_cluster_gallery_info(root, name, &k, info_shard, &x);
+    if (st != HERS_OK) {
+        if (x.json)
+            printf("]}\n");
+        fflush(stdout);
+        return cli_fail(cmd, "%s", hers_last_error());
+    }
+    if (x.json)
+        printf("], \"shards\": %u, \"live\": %llu, \"slots\": %llu, \"payload_bytes\": %llu, "
+               "\"file_bytes\": %llu}\n", k, (unsigned long long)x.live,
+               (unsigned long long)x.slots, (unsigned long long)x.payload,
+               (unsigned long long)x.file);
+    else
+        printf("cluster gallery %s under %s: %u shards, %llu live templates, %llu bytes of "
+               "segments, %llu bytes of data.mdb files\n", name, root, k,
+               (unsigned long long)x.live, (unsigned long long)x.payload,
+               (unsigned long long)x.file);
+    return 0;
 }

@@ -20,10 +20,14 @@ int hers_cmd_info(int argc, char **argv)
                "  object.\n");
         printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
+        printf("  With --root DIR --gallery NAME: a cluster gallery's shards (docs/deploy.md,\n"
+               "  \"Cluster\"), read from this machine's disk.\n");
         return 0;
     }
     if (cli_opt(argc, argv, "--server"))   /* over HTTP(S): cli_remote.c */
         return cli_remote_info(argc, argv);
+    if (cli_flag(argc, argv, "--root"))   /* a cluster gallery: cmd_cluster.c */
+        return cli_cluster_info(argc, argv);
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
         return 2;
     const char *dir = cli_opt(argc, argv, "--db");
