@@ -171,7 +171,8 @@ cmp "$T/local.tsv" "$T/remote.tsv" || fail "TSV differs after a rank was killed 
 (i=0
  while [ $i -lt 40 ]; do
      ids "e${i}_" 40 > "$T/e$i.txt"
-     "$H" enroll $R --keys "$T/k" --in "$T/c.npy" --ids "$T/e$i.txt" >/dev/null 2>&1 || break
+     "$H" enroll $R --keys "$T/k" --in "$T/c.npy" --ids "$T/e$i.txt" --request-file "$T/e$i.req" \
+         >/dev/null 2>&1 || break
      cat "$T/e$i.txt" >> "$T/acked"
      i=$((i + 1))
  done) &
@@ -188,11 +189,35 @@ for s in 0 1 2; do
     "$H" check --db "$T/root/g/shard-$s" >/dev/null 2>&1 || fail "hers check on shard $s"
 done
 start_cluster 3
+# the request in flight (maybe committed on some shards): re-sent, it applies once
+live0=$(( 9207 + n_acked ))
+inflight=$(ls "$T"/e*.req 2>/dev/null | head -1)
+if [ -n "$inflight" ]; then
+    i=$(basename "$inflight" .req | cut -c2-)
+    cp "$inflight" "$T/keep.req"
+    "$H" enroll $R --keys "$T/k" --in "$T/c.npy" --ids "$T/e$i.txt" --request-file "$inflight" \
+        >/dev/null 2> "$T/err" || fail "retry of the request in flight: $(cat "$T/err")"
+    [ -f "$inflight" ] && fail "the request file stays after it was acknowledged"
+    cat "$T/e$i.txt" >> "$T/acked"
+    live0=$((live0 + 40))
+    # the same bytes once more: answered from the journal, applied nothing
+    cp "$T/keep.req" "$inflight"
+    "$H" enroll $R --keys "$T/k" --in "$T/c.npy" --ids "$T/e$i.txt" --request-file "$inflight" \
+        > "$T/out" 2> "$T/err" || fail "replay of an acknowledged request: $(cat "$T/err")"
+    grep -q "enrolled 40 templates" "$T/out" || fail "replay answer: $(cat "$T/out")"
+    echo "kill during enrolment: request e$i re-sent and replayed"
+fi
+"$H" info $R --json > "$T/info" 2>/dev/null || fail "info after restart"
+grep -q "\"live\": $live0," "$T/info" || fail "live count after restart, expected $live0: $(cat "$T/info")"
 # delete refuses unknown ids (nothing deleted): so every acknowledged id is there
 "$H" delete $R --ids "$T/acked" 2> "$T/err" >/dev/null ||
     fail "an acknowledged template is missing after restart: $(cat "$T/err")"
 stop_cluster
 echo "kill during enrolment: $n_acked acknowledged, all there"
+# hers info --root: the shards from this disk
+"$H" info --root "$T/root" --gallery g --json > "$T/sinfo" 2>/dev/null || fail "info --root"
+grep -q '"shards": 3' "$T/sinfo" || fail "info --root: $(cat "$T/sinfo")"
+[ "$(grep -o '"shard": [0-9]' "$T/sinfo" | wc -l)" -eq 3 ] || fail "info --root per shard"
 
 # ---- refused at start: wrong rank count, a missing shard, a foreign shard
 $MPIRUN -np 2 "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" \

@@ -194,9 +194,10 @@ int cli_remote_enroll(int argc, char **argv)
 {
     static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--in", "--ids", "--model",
                                              "--scale", "--mode", "--threads",
-                                             "--passphrase-file", NULL};
+                                             "--passphrase-file", "--request-file", NULL};
     static const char *const flags[] = {"--replace", "--public-key-only", "--public", NULL};
     const char *cmd = "enroll";
+    const char *reqf = cli_opt(argc, argv, "--request-file");
     if (cli_check_opts(cmd, argc, argv, with_value, flags))
         return 2;
     const char *keys = cli_opt(argc, argv, "--keys"), *in = cli_opt(argc, argv, "--in");
@@ -232,7 +233,23 @@ int cli_remote_enroll(int argc, char **argv)
     hers_gallery *g = NULL;
     uint8_t *body = NULL, *resp = NULL;
     size_t blen = 0, rlen = 0;
-    int rc = remote_describe(cmd, &r, &info);
+    int rc = 0;
+    if (reqf && access(reqf, F_OK) == 0) {   /* a retry: the same bytes, applied once */
+        uint8_t *saved = NULL;
+        size_t sl = 0;
+        if ((rc = cli_read_all(cmd, reqf, &saved, &sl)) == 0 &&
+            (rc = remote_call(cmd, &r, "POST", "/templates", saved, sl, NULL, 201, &resp,
+                              &rlen)) == 0) {
+            char en[32] = "0";
+            hers_json_get((const char *)resp, rlen, "enrolled", en, sizeof en);
+            printf("enrolled %s templates into %s (request %s, retried)\n", en, r.gallery, reqf);
+            fflush(stdout);
+            unlink(reqf);
+        }
+        free(saved);
+        goto done;
+    }
+    rc = remote_describe(cmd, &r, &info);
     if (rc)
         goto done;
     eo.scale = scale ? (uint32_t)scale : info.has_gallery ? info.scale : HERS_SEARCH_DEFAULT_SCALE;
@@ -303,8 +320,13 @@ int cli_remote_enroll(int argc, char **argv)
         rc = cli_fail(cmd, "%s", hers_last_error());
         goto done;
     }
+    /* kept until acknowledged: re-running the command re-sends these bytes */
+    if (reqf && (rc = cli_write_all(cmd, reqf, body, blen)))
+        goto done;
     if ((rc = remote_call(cmd, &r, "POST", "/templates", body, blen, NULL, 201, &resp, &rlen)))
         goto done;
+    if (reqf)
+        unlink(reqf);
     char fs[32] = "0";
     hers_json_get((const char *)resp, rlen, "first_slot", fs, sizeof fs);
     unsigned long long first = strtoull(fs, NULL, 10);

@@ -31,7 +31,7 @@ hers_status cl_tag_check(const char *root, const char *name, unsigned shard, con
 /* Removes shard's database files, directory and tag. */
 void cl_remove_shard(const char *root, const char *name, unsigned shard);
 
-/* id -> shard (open addressing; ids copied). */
+/* id -> value (a shard, an entry number; open addressing; ids copied). */
 typedef struct cl_idmap cl_idmap;
 cl_idmap *cl_idmap_new(void);
 void cl_idmap_free(cl_idmap *m);
@@ -41,5 +41,19 @@ int cl_idmap_get(const cl_idmap *m, const char *id);
 int cl_idmap_put(cl_idmap *m, const char *id, unsigned shard);
 void cl_idmap_del(cl_idmap *m, const char *id);
 size_t cl_idmap_count(const cl_idmap *m);
+
+/* Rank 0's enrolment journal (journal.c): retried requests apply once. */
+typedef struct cl_journal cl_journal;
+hers_status cl_journal_open(const char *path, cl_journal **out);
+void cl_journal_free(cl_journal *j);
+/* 0 unknown, 1 planned (*assign: the shard of each of *nb blocks), 2 done
+ * (*count, *first as acknowledged). */
+int cl_journal_find(cl_journal *j, const uint8_t id[32], const uint16_t **assign, size_t *nb,
+                    uint64_t *count, uint64_t *first);
+hers_status cl_journal_plan(cl_journal *j, const uint8_t id[32], const size_t *assign,
+                            size_t nb);
+hers_status cl_journal_done(cl_journal *j, const uint8_t id[32], uint64_t count, uint64_t first);
+#define CL_JOURNAL_FILE "requests.log"
+
 
 #endif

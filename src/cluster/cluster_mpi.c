@@ -296,8 +296,12 @@ static void do_close(hers_cluster *c, const op_hdr *h)
         cl_remove_shard(c->root, h->name, (unsigned)c->rank);
         char *gdir = cl_path(c->root, h->name, NULL), *desc = cl_path(c->root, h->name,
                                                                        CL_DESC_FILE);
+        char *jp = cl_path(c->root, h->name, CL_JOURNAL_FILE);
         if (c->rank == 0 && desc)
             unlink(desc);
+        if (c->rank == 0 && jp)
+            unlink(jp);
+        free(jp);
         if (gdir)
             rmdir(gdir);   /* empty once every rank sharing it removed its shard */
         free(gdir);
@@ -518,6 +522,7 @@ typedef struct cgal {
     pthread_mutex_t sl;       /* st, map */
     shard_state *st;          /* per shard, after the last operation */
     cl_idmap *map;
+    cl_journal *journal;      /* enrolments planned and done (retries apply once) */
 } cgal;
 
 static void call_init(call *k, uint32_t kind, const char *name)
@@ -589,6 +594,7 @@ static void cgal_free(cgal *g)
     if (!g)
         return;
     cl_idmap_free(g->map);
+    cl_journal_free(g->journal);
     free(g->st);
     pthread_mutex_destroy(&g->wl);
     pthread_mutex_destroy(&g->sl);
@@ -657,6 +663,9 @@ static hers_status be_open(void *user, const char *root, const char *name, unsig
     if (st == HERS_OK) {
         shard *s = shard_find(c, name);
         g->local = s ? s->svc : NULL;
+        char *jp = cl_path(c->root, name, CL_JOURNAL_FILE);
+        st = jp ? cl_journal_open(jp, &g->journal) : hers_error(HERS_ERR_NOMEM, "out of memory");
+        free(jp);
     }
     if (st != HERS_OK || !g->local) {
         cgal_free(g);
@@ -812,6 +821,8 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
     hers_status st = hers_net_enroll_decode(body, len, &e);
     if (st != HERS_OK)
         return st;
+    uint8_t rid[32];   /* the request id: a retry sends the same bytes */
+    crypto_generichash(rid, sizeof rid, body, len, NULL, 0);
     hers_gallery *gl = NULL;
     uint8_t **sc = calloc(K, sizeof *sc);
     size_t *sc_len = calloc(K, sizeof *sc_len), *assign = NULL, *list = NULL;
@@ -821,6 +832,23 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
     reply *rep = NULL;
     cl_idmap *seen = cl_idmap_new();
     pthread_mutex_lock(&g->wl);
+    const uint16_t *jassign = NULL;
+    size_t jnb = 0;
+    uint64_t jcount = 0, jfirst = 0;
+    int jstate = cl_journal_find(g->journal, rid, &jassign, &jnb, &jcount, &jfirst);
+    if (jstate == 2) {   /* acknowledged before: answer as then, apply nothing */
+        pthread_mutex_unlock(&g->wl);
+        if (first_slot)
+            *first_slot = jfirst;
+        if (count)
+            *count = (size_t)jcount;
+        free(sc);
+        free(sc_len);
+        free(cnt);
+        cl_idmap_free(seen);
+        hers_net_enroll_free(&e);
+        return HERS_OK;
+    }
     if (!sc || !sc_len || !cnt || !seen)
         st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
     if (st == HERS_OK)
@@ -832,6 +860,9 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
     if (st == HERS_OK)
         st = check_shape(g, &e, hers_gallery_d(gl));
     size_t B = st == HERS_OK ? hers_gallery_blocks(gl) : 0;
+    if (st == HERS_OK && jstate == 1 && jnb != B)
+        st = hers_error(HERS_ERR_FORMAT, "enrol: journal plan of %zu blocks for a request of "
+                                         "%zu", jnb, B);
     /* ids: given, or the cluster's slot numbers (global layout now) */
     ids = e.ids;
     if (st == HERS_OK && !ids) {
@@ -849,7 +880,8 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
         int at = cl_idmap_get(g->map, ids[i]);
         if (cl_idmap_get(seen, ids[i]) >= 0)
             st = hers_error(HERS_ERR_ARG, "enrol: id '%s' appears twice", ids[i]);
-        else if (at >= 0 && !e.replace)
+        else if (at >= 0 && !e.replace &&   /* not this request's own, committed before */
+                 !(jstate == 1 && (size_t)at == jassign[(e.offset + i) / N]))
             st = hers_error(HERS_ERR_EXISTS, "enrol: id '%s' exists (shard %d)", ids[i], at);
         else if (cl_idmap_put(seen, ids[i], 0))
             st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
@@ -863,7 +895,9 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
         cnt[r] = g->st[r].info.next_slot;
     pthread_mutex_unlock(&g->sl);
     size_t n = e.offset + e.m;
-    for (size_t j = 0; st == HERS_OK && j < B; j++) {
+    for (size_t j = 0; st == HERS_OK && jstate == 1 && j < B; j++)
+        assign[j] = jassign[j];   /* a retry keeps its plan */
+    for (size_t j = 0; st == HERS_OK && jstate != 1 && j < B; j++) {
         size_t rows = j + 1 < B ? N : n - j * N, off = j ? 0 : e.offset;
         unsigned t = emptiest(cnt, K);
         uint64_t b = cnt[t] <= off ? 0 : (cnt[t] - off + N - 1) / N;
@@ -882,6 +916,11 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
             for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
                 sub_ids[m++] = ids[row - e.offset];
         }
+        pthread_mutex_lock(&g->sl);
+        int done_before = jstate == 1 && cl_idmap_get(g->map, sub_ids[0]) == (int)r;
+        pthread_mutex_unlock(&g->sl);
+        if (done_before)   /* this shard committed its blocks before the job died */
+            continue;
         hers_gallery *sub = NULL;
         size_t off = list[0] == 0 ? e.offset : 0;
         st = hers_gallery_take_blocks(p, gl, list, nl, &sub);
@@ -890,6 +929,8 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
                                         e.model_id_len, &sc[r], &sc_len[r]);
         hers_gallery_free(sub);
     }
+    if (st == HERS_OK && jstate != 1)
+        st = cl_journal_plan(g->journal, rid, assign, B);
     if (st == HERS_OK) {
         call k;
         call_init(&k, OP_ENROLL, g->name);
@@ -919,16 +960,22 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
                             cs = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
                 }
         }
-        if (cs == HERS_OK && first_slot) {
+        uint64_t first = 0;
+        if (cs == HERS_OK) {   /* block 0's shard: where it was placed (now or before) */
             unsigned r0 = (unsigned)assign[0];
-            *first_slot = base_of(g, r0, N) + g->st[r0].first_slot;
+            first = base_of(g, r0, N) + (sc_len[r0] ? g->st[r0].first_slot : 0);
         }
         pthread_mutex_unlock(&g->sl);
         if (cs != HERS_OK && committed)
-            st = hers_error(cs, "enrol: partly applied (%u shard(s) committed their blocks); "
-                                "shard %u: %s", committed, failed, msg);
+            st = hers_error(cs, "enrol: partly applied (%u shard(s) committed their blocks; "
+                                "retrying the same request completes it); shard %u: %s",
+                            committed, failed, msg);
         else if (cs != HERS_OK)
             st = hers_error(cs, "%s", msg);
+        if (st == HERS_OK)
+            st = cl_journal_done(g->journal, rid, e.m, first);
+        if (st == HERS_OK && first_slot)
+            *first_slot = first;
     }
     pthread_mutex_unlock(&g->wl);
     if (st == HERS_OK && count)

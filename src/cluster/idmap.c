@@ -10,7 +10,7 @@
 
 struct cl_idmap {
     char **keys;
-    uint16_t *vals;
+    uint32_t *vals;
     size_t cap, used, live;   /* used: live + tombstones */
 };
 
@@ -60,12 +60,12 @@ static size_t find(const cl_idmap *m, const char *id)
 int cl_idmap_get(const cl_idmap *m, const char *id)
 {
     size_t i = find(m, id);
-    return m->keys[i] ? m->vals[i] : -1;
+    return m->keys[i] ? (int)m->vals[i] : -1;
 }
 
 static int grow(cl_idmap *m)
 {
-    cl_idmap n = {calloc(2 * m->cap, sizeof(char *)), calloc(2 * m->cap, sizeof(uint16_t)),
+    cl_idmap n = {calloc(2 * m->cap, sizeof(char *)), calloc(2 * m->cap, sizeof(uint32_t)),
                   2 * m->cap, 0, 0};
     if (!n.keys || !n.vals) {
         free(n.keys);
@@ -97,7 +97,7 @@ int cl_idmap_put(cl_idmap *m, const char *id, unsigned shard)
         m->used++;
         m->live++;
     }
-    m->vals[i] = (uint16_t)shard;
+    m->vals[i] = (uint32_t)shard;
     return 0;
 }
 
