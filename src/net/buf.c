@@ -99,19 +99,32 @@ hers_status net_buf_finish(net_buf *b, int checksum, uint8_t **out, size_t *len)
         crypto_generichash(h, sizeof h, b->data, b->len, NULL, 0);
         net_buf_put(b, h, sizeof h);
     }
-    if (b->failed) {
+    if (b->failed || (!b->data && !(b->data = malloc(1)))) {
+        size_t n = b->len;
         net_buf_free(b);
-        return hers_error(HERS_ERR_NOMEM, "net: out of memory for a %zu-byte record", b->len);
+        return hers_error(HERS_ERR_NOMEM, "net: out of memory for a %zu-byte record", n);
     }
-    *out = hers_alloc(b->len ? b->len : 1);
-    if (!*out) {
-        net_buf_free(b);
-        return hers_error(HERS_ERR_NOMEM, "net: out of memory for a %zu-byte record", b->len);
-    }
-    memcpy(*out, b->data, b->len);
+    /* handed over as it is (no zero-fill, no copy): hers_free is free() */
+    *out = b->data;
     *len = b->len;
-    net_buf_free(b);
+    memset(b, 0, sizeof *b);
     return HERS_OK;
+}
+
+int net_buf_reserve(net_buf *b, size_t n)
+{
+    if (b->failed)
+        return -1;
+    if (b->len + n <= b->cap)
+        return 0;
+    uint8_t *d = realloc(b->data, b->len + n);
+    if (!d) {
+        b->failed = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = b->len + n;
+    return 0;
 }
 
 void net_buf_free(net_buf *b)

@@ -25,6 +25,9 @@ void net_buf_printf(net_buf *b, const char *fmt, ...) __attribute__((format(prin
 void net_buf_json_str(net_buf *b, const char *s);
 /* Appends BLAKE2b-256 of the buffer so far; then moves it to *out (hers_alloc). */
 hers_status net_buf_finish(net_buf *b, int checksum, uint8_t **out, size_t *len);
+/* Grows the capacity to at least len + n bytes in one step (no zero-fill);
+ * 0 ok, -1 out of memory (b->failed set). */
+int net_buf_reserve(net_buf *b, size_t n);
 void net_buf_free(net_buf *b);
 
 typedef struct net_rd {
@@ -46,12 +49,18 @@ int net_id_valid(const char *s, size_t len);
 
 /* Search response record (HERSRSP): parts results (part i covers blocks
  * from first_block[i]), then the catalog: live (slot, id) pairs, slots
- * ascending. */
+ * ascending, given already encoded as the record carries it (cat, cat_len:
+ * per entry u64 slot, u8 id length, id bytes; built once per gallery state).
+ * The record is written into one buffer of its exact size (malloc, no
+ * zero-fill; free with hers_free). */
 hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
-                                size_t count,
-                                uint64_t slots, size_t parts, const size_t *first_block,
-                                const hers_result *const *res, size_t live,
-                                const uint64_t *live_slots, const char *blob,
-                                const size_t *id_off, uint8_t **buf, size_t *len);
+                                size_t count, uint64_t slots, size_t parts,
+                                const size_t *first_block, const hers_result *const *res,
+                                size_t live, const uint8_t *cat, size_t cat_len, uint8_t **buf,
+                                size_t *len);
+
+/* Appends one catalog entry in the HERSRSP form to cat (capacity checked by
+ * the caller); returns the bytes written (9 + id length). */
+size_t net_catalog_put(uint8_t *cat, uint64_t slot, const char *id, size_t id_len);
 
 #endif

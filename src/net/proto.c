@@ -286,42 +286,59 @@ struct hers_net_response {
     char **ids;
 };
 
-hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
-                                size_t count,
-                                uint64_t slots, size_t parts, const size_t *first_block,
-                                const hers_result *const *res, size_t live,
-                                const uint64_t *live_slots, const char *blob,
-                                const size_t *id_off, uint8_t **buf, size_t *len)
+size_t net_catalog_put(uint8_t *cat, uint64_t slot, const char *id, size_t id_len)
 {
-    net_buf b = {0};
-    net_buf_put(&b, "HERSRSP", 8);
-    net_buf_u32(&b, HERS_NET_VERSION);
-    net_buf_u32(&b, scale);
-    net_buf_u32(&b, (uint32_t)d);
-    net_buf_u32(&b, (uint32_t)parts);
-    net_buf_u64(&b, count);
-    net_buf_u64(&b, slots);
-    net_buf_u64(&b, live);
-    for (size_t i = 0; i < parts; i++) {
-        uint8_t *rec = NULL;
-        size_t rl = 0;
-        hers_status st = compact ? hers_result_serialize_compact(p, res[i], &rec, &rl)
-                                 : hers_result_serialize(p, res[i], &rec, &rl);
-        if (st != HERS_OK) {
-            net_buf_free(&b);
-            return st;
-        }
-        net_buf_u64(&b, first_block[i]);
-        put_record(&b, rec, rl);
-        hers_free(rec);
+    for (int i = 0; i < 8; i++)
+        cat[i] = (uint8_t)(slot >> (8 * i));
+    cat[8] = (uint8_t)id_len;
+    memcpy(cat + 9, id, id_len);
+    return 9 + id_len;
+}
+
+hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
+                                size_t count, uint64_t slots, size_t parts,
+                                const size_t *first_block, const hers_result *const *res,
+                                size_t live, const uint8_t *cat, size_t cat_len, uint8_t **buf,
+                                size_t *len)
+{
+    /* the parts' records first, so that the whole record is allocated once
+     * at its exact size (a 2^20-template full answer is tens of MB: growing
+     * a buffer by doubling copied it twice and faulted its pages twice) */
+    uint8_t **recs = calloc(parts ? parts : 1, sizeof *recs);
+    size_t *rls = calloc(parts ? parts : 1, sizeof *rls);
+    hers_status st = recs && rls ? HERS_OK
+                                 : hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+    size_t total = 8 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + cat_len + NET_HASH;
+    for (size_t i = 0; st == HERS_OK && i < parts; i++) {
+        st = compact ? hers_result_serialize_compact(p, res[i], &recs[i], &rls[i])
+                     : hers_result_serialize(p, res[i], &recs[i], &rls[i]);
+        total += 16 + rls[i];
     }
-    for (size_t i = 0; i < live; i++) {
-        const char *id = blob + id_off[i];
-        size_t l = strlen(id);
-        uint8_t l8 = (uint8_t)l;
-        net_buf_u64(&b, live_slots[i]);
-        net_buf_put(&b, &l8, 1);
-        net_buf_put(&b, id, l);
+    net_buf b = {0};
+    if (st == HERS_OK && net_buf_reserve(&b, total) != 0)
+        st = hers_error(HERS_ERR_NOMEM, "search response: out of memory for %zu bytes", total);
+    if (st == HERS_OK) {
+        net_buf_put(&b, "HERSRSP", 8);
+        net_buf_u32(&b, HERS_NET_VERSION);
+        net_buf_u32(&b, scale);
+        net_buf_u32(&b, (uint32_t)d);
+        net_buf_u32(&b, (uint32_t)parts);
+        net_buf_u64(&b, count);
+        net_buf_u64(&b, slots);
+        net_buf_u64(&b, live);
+        for (size_t i = 0; i < parts; i++) {
+            net_buf_u64(&b, first_block[i]);
+            put_record(&b, recs[i], rls[i]);
+        }
+        net_buf_put(&b, cat, cat_len);
+    }
+    for (size_t i = 0; recs && i < parts; i++)
+        hers_free(recs[i]);
+    free(recs);
+    free(rls);
+    if (st != HERS_OK) {
+        net_buf_free(&b);
+        return st;
     }
     return net_buf_finish(&b, 1, buf, len);
 }

@@ -822,6 +822,11 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                                       "bytes for this route", v, (unsigned long long)r->limit);
                 return send_error(c, r, 413, m);
             }
+            /* one allocation for the announced body (queries are MBs: growing
+             * by doubling copied them several times); untouched pages cost
+             * nothing, and a stalled upload is cut by the timeout */
+            if (v > 0 && v <= ((uint64_t)64 << 20) && net_buf_reserve(&r->body, (size_t)v))
+                return send_error(c, r, 503, "out of memory");
         }
         return MHD_YES;
     }

@@ -52,6 +52,8 @@ typedef struct gstate {
     size_t *id_off;        /* offsets into blob */
     char *blob;            /* NUL-terminated ids back to back */
     size_t blob_len;
+    uint8_t *cat;          /* the catalog as HERSRSP carries it, built once */
+    size_t cat_len;
 } gstate;
 
 typedef struct job {
@@ -99,6 +101,7 @@ static void state_unref(gstate *g)
     free(g->live_slots);
     free(g->id_off);
     free(g->blob);
+    free(g->cat);
     free(g);
 }
 
@@ -145,7 +148,8 @@ static hers_status cat_reserve(gstate *g, size_t live, size_t blob)
     g->live_slots = malloc((live ? live : 1) * sizeof *g->live_slots);
     g->id_off = malloc((live ? live : 1) * sizeof *g->id_off);
     g->blob = malloc(blob ? blob : 1);
-    if (!g->live_slots || !g->id_off || !g->blob)
+    g->cat = malloc(9 * live + blob + 1);   /* blob counts a NUL per id: room to spare */
+    if (!g->live_slots || !g->id_off || !g->blob || !g->cat)
         return hers_error(HERS_ERR_NOMEM, "service: out of memory for the catalog");
     return HERS_OK;
 }
@@ -156,6 +160,7 @@ static void cat_add(gstate *g, uint64_t slot, const char *id)
     g->live_slots[g->live] = slot;
     g->id_off[g->live] = g->blob_len;
     memcpy(g->blob + g->blob_len, id, l);
+    g->cat_len += net_catalog_put(g->cat + g->cat_len, slot, id, l - 1);
     g->blob_len += l;
     g->live++;
 }
@@ -460,7 +465,7 @@ static hers_status encode_job(hers_service *s, job *j)
     if (st == HERS_OK)
         st = net_response_encode(hers_db_params(s->db), j->compact, g->scale, g->d, c, g->slots,
                                  g->nchunks, ps->fb, (const hers_result *const *)views, g->live,
-                                 g->live_slots, g->blob, g->id_off, &j->resp, &j->resp_len);
+                                 g->cat, g->cat_len, &j->resp, &j->resp_len);
     for (size_t i = 0; views && i < g->nchunks; i++)
         hers_result_free(views[i]);
     free(views);
