@@ -155,19 +155,20 @@ int hers_bench_scale(int argc, char **argv)
     static const char *const with_value[] = {"--n", "--d", "--db", "--params", "--threads",
                                              "--batch", "--sample", "--index-mb", "--chunk-blocks",
                                              NULL};
-    static const char *const flags[] = {"--json",  "--keep", "--skip-checksums", "--full-result",
-                                        "--help", NULL};
+    static const char *const flags[] = {"--json",        "--keep", "--skip-checksums",
+                                        "--full-result", "--compare-checksums", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers bench scale --db DIR [--n N] [--d D] [--params NAME] [--threads T]\n"
                "       [--batch ROWS] [--sample S] [--index-mb MB] [--chunk-blocks B]\n"
-               "       [--skip-checksums] [--full-result] [--keep] [--json]\n"
+               "       [--skip-checksums] [--compare-checksums] [--full-result] [--keep] [--json]\n"
                "Enrols N synthetic templates (default 1000000, d 32, s4096) into a new database at\n"
                "DIR in batches of ROWS (default 1048576, one commit each), drops the page cache,\n"
                "searches one encrypted probe streamed from disk (index budget MB, default 2048),\n"
                "decrypts each chunk's scores as it arrives (--full-result: one result over the\n"
                "whole gallery, decrypted at the end) and checks S of them (default 0 = all)\n"
                "against the plaintext, prints the figures and removes DIR (unless --keep).\n"
-               "Exit 1 if a score differs.\n");
+               "--compare-checksums: then drops the cache again and searches once more with the\n"
+               "other checksum setting (fields search2_*). Exit 1 if a score differs.\n");
         return 0;
     }
     if (cli_check_opts("bench scale", argc, argv, with_value, flags))
@@ -317,6 +318,33 @@ int hers_bench_scale(int argc, char **argv)
                 (unsigned long long)checked, (unsigned long long)want_checked);
         wrong++;
     }
+    /* the same search again, cold, with the other checksum setting */
+    int compare = cli_flag(argc, argv, "--compare-checksums") && !full_result;
+    double t_search2 = 0, c_search2 = 0;
+    hers_db_search_stats ss2;
+    memset(&ss2, 0, sizeof ss2);
+    if (compare) {
+        struct verifier v2 = ver;
+        v2.checked = v2.wrong = 0;
+        v2.scores = NULL;
+        v2.cap = 0;
+        hers_db_search_opts so2 = so;
+        so2.skip_checksums = !so.skip_checksums;
+        so2.user = &v2;
+        drop_cache(dir);
+        t0 = bench_now();
+        c0 = cpu_now();
+        hers_status s2 = hers_db_search(snap, NULL, q, &so2, &res, &ss2);
+        t_search2 = bench_now() - t0 - ss2.chunk_cb_seconds;
+        c_search2 = cpu_now() - c0;
+        hers_free(v2.scores);
+        if (s2 != HERS_OK || v2.checked != want_checked || v2.wrong) {
+            fprintf(stderr, "bench scale: second search: %s, %llu checked, %llu wrong\n",
+                    s2 != HERS_OK ? hers_last_error() : "ok", (unsigned long long)v2.checked,
+                    (unsigned long long)v2.wrong);
+            wrong++;
+        }
+    }
     double nd = (double)n * (double)d, gb = (double)ss.bytes_read / 1e9;
     if (json)
         printf("{\"bench\": \"scale\", \"params\": \"%s\", \"n\": %llu, \"d\": %llu, "
@@ -329,7 +357,10 @@ int hers_bench_scale(int argc, char **argv)
                "\"build_s\": %.3f, \"scan_s\": %.3f, \"read_wait_s\": %.3f, "
                "\"checksums_verified\": %s, \"full_result\": %s, \"decrypt_s\": %.3f, "
                "\"checked\": %llu, "
-               "\"wrong\": %llu, \"exact\": %s, \"peak_rss_mb\": %.1f}\n",
+               "\"wrong\": %llu, \"exact\": %s, \"search2_checksums_verified\": %s, "
+               "\"search2_s\": %.3f, \"search2_cpu_s\": %.3f, \"search2_gb_per_s\": %.3f, "
+               "\"search2_build_s\": %.3f, \"search2_read_wait_s\": %.3f, "
+               "\"peak_rss_mb\": %.1f}\n",
                pname, (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                scale, bmax, t_enrol, c_enrol, 1e9 * t_enrol / nd, (unsigned long long)disk,
                (double)disk / nd, (unsigned long long)info.payload_bytes,
@@ -338,7 +369,9 @@ int hers_bench_scale(int argc, char **argv)
                ss.read_wait_seconds, so.skip_checksums ? "false" : "true",
                full_result ? "true" : "false", t_decrypt,
                (unsigned long long)checked, (unsigned long long)wrong, wrong ? "false" : "true",
-               bench_peak_rss_mb());
+               !compare ? "null" : so.skip_checksums ? "true" : "false", t_search2, c_search2,
+               t_search2 > 0 ? (double)ss2.bytes_read / 1e9 / t_search2 : 0.0,
+               ss2.build_seconds, ss2.read_wait_seconds, bench_peak_rss_mb());
     else {
         printf("scale, %s, n = %llu, d = %llu, scale %u\n", pname, (unsigned long long)n,
                (unsigned long long)d, scale);
@@ -351,6 +384,12 @@ int hers_bench_scale(int argc, char **argv)
                t_search, c_search, dropped ? "a dropped page cache" : "disk (data.mdb pages dropped)", gb,
                gb / t_search, ss.chunks, ss.chunk_blocks, ss.build_seconds, ss.scan_seconds,
                ss.read_wait_seconds, so.skip_checksums ? "skipped" : "verified");
+        if (compare)
+            printf("  search   %.1f s (CPU %.1f s) again, cold, checksums %s (%.2f GB/s; build "
+                   "%.1f s, waiting for reads %.1f s)\n",
+                   t_search2, c_search2, so.skip_checksums ? "verified" : "skipped",
+                   t_search2 > 0 ? (double)ss2.bytes_read / 1e9 / t_search2 : 0.0,
+                   ss2.build_seconds, ss2.read_wait_seconds);
         printf("  verify   %llu scores checked, %llu wrong (decrypt %.1f s)\n",
                (unsigned long long)checked, (unsigned long long)wrong, t_decrypt);
     }

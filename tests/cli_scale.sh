@@ -29,7 +29,9 @@ grep -q '"checksums_verified": true' "$T/a.json" || fail "checksums not verified
 grep -q 'enrol .*100.0%' "$T/a.err" || fail "no progress bar on stderr"
 # odd chunk size, checksums skipped, n not a multiple of N, n4096
 "$H" bench scale --n 30001 --d 20 --params n4096 --db "$T/db2" --chunk-blocks 3 \
-    --skip-checksums --batch 7000 --json > "$T/b.json" 2>/dev/null || fail "bench scale skip"
+    --skip-checksums --compare-checksums --batch 7000 --json > "$T/b.json" 2>/dev/null \
+    || fail "bench scale skip"
+grep -q '"search2_checksums_verified": true' "$T/b.json" || fail "--compare-checksums: 2nd search"
 exact "$T/b.json" "n4096 skip-checksums"
 grep -q '"checksums_verified": false' "$T/b.json" || fail "--skip-checksums not reported"
 grep -q '"full_result": false' "$T/b.json" || fail "chunks should be decrypted as they come"
