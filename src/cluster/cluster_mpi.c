@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cluster/cluster_internal.h"
@@ -379,7 +380,18 @@ static hers_status exec_op(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
 static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t **sc0,
                        size_t *sc_len0, reply *rep)
 {
-    MPI_Bcast(h, sizeof *h, MPI_BYTE, 0, MPI_COMM_WORLD);
+    /* the header without busy waiting: an idle worker sleeps 1 ms between
+     * tests instead of spinning a core in MPI_Bcast while no request comes */
+    MPI_Request hr;
+    int got = 0;
+    MPI_Ibcast(h, sizeof *h, MPI_BYTE, 0, MPI_COMM_WORLD, &hr);
+    if (c->rank == 0)
+        MPI_Wait(&hr, MPI_STATUS_IGNORE);
+    else
+        while (MPI_Test(&hr, &got, MPI_STATUS_IGNORE) == MPI_SUCCESS && !got) {
+            struct timespec ts = {0, 1000000};
+            nanosleep(&ts, NULL);
+        }
     if (h->kind == OP_STOP)
         return;
     uint8_t *bc = (uint8_t *)bc0, *mine = NULL;
