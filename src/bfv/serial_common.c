@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bfv/serial_internal.h"
+#include "core/atomic_file.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
 
@@ -33,91 +34,6 @@ static int tag_type(const uint8_t *tag)
 int ser_valid_n(uint64_t n)
 {
     return n >= 16 && n <= 32768 && (n & (n - 1)) == 0;
-}
-
-/* ------------------------------------------------------------ bit-packing */
-
-/* Little-endian 64-bit load / store of up to 8 bytes (fewer at the end of a
- * stream: missing bytes read as 0). */
-static inline uint64_t load_le(const uint8_t *p, size_t avail)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (avail >= 8) {
-        uint64_t v;
-        memcpy(&v, p, 8);
-        return v;
-    }
-#endif
-    uint64_t v = 0;
-    for (size_t i = 0; i < 8 && i < avail; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-static inline void store_le(uint8_t *p, uint64_t v, size_t bytes)
-{
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (bytes == 8) {
-        memcpy(p, &v, 8);
-        return;
-    }
-#endif
-    for (size_t i = 0; i < bytes; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-int ser_pack(uint8_t *out, const uint64_t *v, size_t n, int bits, uint64_t bound)
-{
-    /* acc holds nb in [0, 64) pending bits; each value adds `bits` (< 64). */
-    const uint64_t mask = ((uint64_t)1 << bits) - 1;
-    uint64_t acc = 0, bad = 0;
-    int nb = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t x = v[i];
-        bad |= (uint64_t)(x >= bound);
-        x &= mask;
-        acc |= x << nb;
-        nb += bits;
-        if (nb >= 64) {
-            store_le(out + o, acc, 8);
-            o += 8;
-            nb -= 64;
-            /* the high nb bits of x did not fit (x >> 64 is undefined: nb = 0) */
-            acc = nb ? x >> (bits - nb) : 0;
-        }
-    }
-    /* n * bits is a multiple of 8: whole bytes remain. */
-    store_le(out + o, acc, (size_t)nb / 8);
-    return bad == 0;
-}
-
-int ser_unpack(uint64_t *v, const uint8_t *in, size_t n, int bits, uint64_t bound)
-{
-    const size_t total = ser_packed_bytes(n, bits);
-    const uint64_t mask = ((uint64_t)1 << bits) - 1;
-    uint64_t cur = 0, bad = 0;
-    int avail = 0; /* unread bits in cur, 0..64 */
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t x;
-        if (avail >= bits) {
-            x = cur & mask;
-            cur >>= bits;
-            avail -= bits;
-        } else {
-            uint64_t next = load_le(in + o, total - o);
-            o += 8;
-            /* low `avail` bits from cur, the rest from next */
-            x = (cur | (avail ? next << avail : next)) & mask;
-            int used = bits - avail; /* 1..bits from next */
-            cur = next >> used;
-            avail = 64 - used;
-        }
-        v[i] = x;
-        bad |= (uint64_t)(x >= bound);
-    }
-    return bad == 0;
 }
 
 /* ------------------------------------------------------------ header */
@@ -281,61 +197,7 @@ hers_status ser_read_file(const char *path, uint8_t **buf, size_t *len)
 
 hers_status ser_write_file(const char *path, const void *buf, size_t len, int secret)
 {
-    if (!path)
-        return hers_error(HERS_ERR_ARG, "NULL path");
-    size_t pl = strlen(path);
-    char *tmp = malloc(pl + 12);
-    if (!tmp)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(tmp, path, pl);
-    memcpy(tmp + pl, ".tmp.XXXXXX", 12);
-    /* mkstemp creates the file with O_EXCL and mode 0600, so a secret is
-     * never readable by others, not even for a moment. */
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        hers_status st = hers_error(HERS_ERR_IO, "%s: cannot create temporary file: %s", path,
-                                    strerror(errno));
-        free(tmp);
-        return st;
-    }
-    const char *fail = NULL;
-    int err = 0;
-    if (fchmod(fd, secret ? 0600 : 0644) != 0) {
-        fail = "chmod";
-        err = errno;
-    }
-    const uint8_t *b = buf;
-    size_t done = 0;
-    while (!fail && done < len) {
-        ssize_t w = write(fd, b + done, len - done);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0) {
-            fail = "write";
-            err = w < 0 ? errno : EIO;
-            break;
-        }
-        done += (size_t)w;
-    }
-    if (!fail && fsync(fd) != 0) {
-        fail = "fsync";
-        err = errno;
-    }
-    if (close(fd) != 0 && !fail) {
-        fail = "close";
-        err = errno;
-    }
-    if (!fail && rename(tmp, path) != 0) {
-        fail = "rename";
-        err = errno;
-    }
-    if (fail) {
-        unlink(tmp);
-        free(tmp);
-        return hers_error(HERS_ERR_IO, "%s: %s failed: %s", path, fail, strerror(err));
-    }
-    free(tmp);
-    return HERS_OK;
+    return hers_atomic_write_file(path, buf, len, secret ? 0600 : 0644);
 }
 
 hers_status ser_write_object(const char *path, const char *what, size_t size, int secret,

@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/demo.h"
+#include "core/pool.h"
 #include "hers/hers_id.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
@@ -563,11 +564,7 @@ int hers_cmd_demo(int argc, char **argv)
     demo_results *r = calloc(1, sizeof *r);
     if (!r)
         return cli_fail(CMD, "out of memory");
-    r->threads = cfg.threads;
-    if (!r->threads) {
-        long nc = sysconf(_SC_NPROCESSORS_ONLN);
-        r->threads = nc > 0 ? (unsigned)nc : 1;
-    }
+    r->threads = hers_threads_resolve(cfg.threads);
     int rc = run(&cfg, r);
     if (rc == 0) {
         print_table(cfg.json ? stderr : stdout, r);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
@@ -51,23 +52,11 @@ int cli_read_all(const char *cmd, const char *path, uint8_t **buf, size_t *len)
     return 0;
 }
 
-/* Writes buf to path atomically (temporary file + rename). */
+/* Writes buf to path atomically (core/atomic_file.h: temporary, fsync, rename). */
 int cli_write_all(const char *cmd, const char *path, const void *buf, size_t len)
 {
-    size_t pl = strlen(path) + 8;
-    char *tmp = malloc(pl);
-    if (!tmp)
-        return cli_fail(cmd, "out of memory");
-    snprintf(tmp, pl, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    int ok = f && fwrite(buf, 1, len, f) == len;
-    ok = f && fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        remove(tmp);
-        free(tmp);
+    if (hers_atomic_write_file(path, buf, len, 0644) != HERS_OK)
         return cli_fail(cmd, "%s: write failed", path);
-    }
-    free(tmp);
     return 0;
 }
 

@@ -5,12 +5,12 @@
  * decrypted score is then compared with the plaintext integer inner product
  * (hers_quant_dot), outside the timed phases. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/demo.h"
+#include "core/pool.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_search.h"
 
@@ -38,16 +38,17 @@ typedef struct dec_arg {
     uint64_t wrong;
 } dec_arg;
 
-static void *dec_worker(void *argp)
+static void dec_worker(void *argp, size_t task, unsigned worker)
 {
-    dec_arg *a = argp;
+    (void)worker;
+    dec_arg *a = (dec_arg *)argp + task;
     dec_job *j = a->job;
     hers_match *m = NULL;
     if (a->phase == 0) {
         m = hers_alloc_array(j->k, sizeof *m);
         if (!m) {
             a->st = HERS_ERR_NOMEM;
-            return NULL;
+            return;
         }
     }
     for (size_t i = a->w; i < j->count; i += j->threads) {
@@ -74,27 +75,16 @@ static void *dec_worker(void *argp)
         }
     }
     hers_free(m);
-    return NULL;
 }
 
-/* Runs one phase on j->threads threads (the calling thread is worker 0). */
+/* Runs one phase as j->threads strided shares on the worker pool. */
 static hers_status dec_run(dec_job *j, int phase)
 {
-    dec_arg args[64];
-    pthread_t th[64];
-    int started[64] = {0};
+    dec_arg args[HERS_MAX_THREADS];
     unsigned T = j->threads;
     for (unsigned w = 0; w < T; w++)
         args[w] = (dec_arg){j, w, phase, HERS_OK, 0};
-    for (unsigned w = 1; w < T; w++)
-        started[w] = pthread_create(&th[w], NULL, dec_worker, &args[w]) == 0;
-    dec_worker(&args[0]);
-    for (unsigned w = 1; w < T; w++) {
-        if (started[w])
-            pthread_join(th[w], NULL);
-        else
-            dec_worker(&args[w]);
-    }
+    hers_parallel_for(T, T, dec_worker, args);
     hers_status st = HERS_OK;
     for (unsigned w = 0; w < T; w++) {
         if (args[w].st != HERS_OK && st == HERS_OK)
@@ -123,11 +113,7 @@ int demo_encrypted(const demo_cfg *cfg, const hers_qmatrix *gq, const hers_qmatr
     size_t n = gq->rows, d = gq->cols, np = cfg->probes < pq->rows ? cfg->probes : pq->rows;
     size_t batch = cfg->batch ? cfg->batch : 32;
     size_t k = DEMO_K < n ? DEMO_K : n;
-    unsigned T = cfg->threads ? cfg->threads : (unsigned)r->threads;
-    if (T == 0)
-        T = 1;
-    if (T > 64)
-        T = 64;
+    unsigned T = hers_threads_resolve(cfg->threads ? cfg->threads : (unsigned)r->threads);
     uint32_t s = gq->scale;
     double t0;
 

@@ -18,12 +18,12 @@ static hers_status idx_header(io_src *s, uint32_t want, uint32_t *dims, size_t n
     uint8_t b[16];
     if ((st = io_src_read(s, b, 4 + 4 * ndim, "IDX header")) != HERS_OK)
         return st;
-    uint32_t magic = io_be32(b);
+    uint32_t magic = hers_be_get_u32(b);
     if (magic != want)
         return hers_error(HERS_ERR_FORMAT, "%s: not an IDX %s file (magic 0x%08x, expected 0x%08x)",
                           s->name, want == IDX_IMAGES ? "image" : "label", magic, want);
     for (size_t i = 0; i < ndim; i++)
-        dims[i] = io_be32(b + 4 + 4 * i);
+        dims[i] = hers_be_get_u32(b + 4 + 4 * i);
     return HERS_OK;
 }
 

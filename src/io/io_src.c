@@ -259,60 +259,20 @@ hers_status io_read_file(const char *path, uint64_t max, uint8_t **buf, size_t *
 
 hers_status io_writer_open(io_writer *w, const char *path)
 {
-    memset(w, 0, sizeof *w);
-    if (!path)
-        return hers_error(HERS_ERR_ARG, "NULL path");
-    w->path = path;
-    size_t n = strlen(path);
-    w->tmp = hers_alloc(n + 5);
-    if (!w->tmp)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", path);
-    memcpy(w->tmp, path, n);
-    memcpy(w->tmp + n, ".tmp", 5);
-    w->f = fopen(w->tmp, "wb");
-    if (!w->f) {
-        int e = errno;
-        hers_free(w->tmp);
-        w->tmp = NULL;
-        return hers_error(HERS_ERR_IO, "%s: cannot create: %s", path, strerror(e));
-    }
-    return HERS_OK;
+    return hers_atomic_open(&w->af, path, 0644);
 }
 
 void io_writer_put(io_writer *w, const void *data, size_t n)
 {
-    if (w->failed || n == 0)
-        return;
-    if (fwrite(data, 1, n, w->f) != n)
-        w->failed = errno ? errno : EIO;
+    hers_atomic_write(&w->af, data, n);
 }
 
 hers_status io_writer_commit(io_writer *w)
 {
-    int e = w->failed;
-    if (!e && fflush(w->f) != 0)
-        e = errno;
-    if (fclose(w->f) != 0 && !e)
-        e = errno;
-    w->f = NULL;
-    if (!e && rename(w->tmp, w->path) != 0)
-        e = errno;
-    if (e)
-        remove(w->tmp);
-    hers_free(w->tmp);
-    w->tmp = NULL;
-    if (e)
-        return hers_error(HERS_ERR_IO, "%s: write failed: %s", w->path, strerror(e));
-    return HERS_OK;
+    return hers_atomic_commit(&w->af);
 }
 
 void io_writer_abort(io_writer *w)
 {
-    if (w->f)
-        fclose(w->f);
-    w->f = NULL;
-    if (w->tmp)
-        remove(w->tmp);
-    hers_free(w->tmp);
-    w->tmp = NULL;
+    hers_atomic_abort(&w->af);
 }

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <zlib.h>
 
+#include "core/atomic_file.h"
+#include "core/bitpack.h"
 #include "hers/hers_status.h"
 
 typedef struct io_src {
@@ -55,12 +57,10 @@ hers_status io_src_expect_end(io_src *s);
 /* Reads a whole file into a hers_alloc buffer (at most max bytes). */
 hers_status io_read_file(const char *path, uint64_t max, uint8_t **buf, size_t *len);
 
-/* Atomic writer: writes to "<path>.tmp", renames on io_writer_commit. */
+/* Atomic, fsync'ed writer (core/atomic_file.h): a temporary beside path,
+ * renamed on io_writer_commit. */
 typedef struct io_writer {
-    const char *path;
-    char *tmp;
-    FILE *f;
-    int failed;
+    hers_atomic_file af;
 } io_writer;
 
 hers_status io_writer_open(io_writer *w, const char *path);
@@ -73,26 +73,5 @@ void io_writer_abort(io_writer *w);
  * length (a multiple of 64, at most 128 for any size_t shape) or 0 if cap
  * is too small. */
 size_t io_npy_f4_header(size_t rows, size_t cols, uint8_t *h, size_t cap);
-
-/* Little-endian / big-endian loads and stores. */
-static inline uint32_t io_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static inline uint32_t io_be32(const uint8_t *p)
-{
-    return (uint32_t)p[3] | (uint32_t)p[2] << 8 | (uint32_t)p[1] << 16 | (uint32_t)p[0] << 24;
-}
-static inline uint64_t io_le64(const uint8_t *p)
-{
-    return (uint64_t)io_le32(p) | (uint64_t)io_le32(p + 4) << 32;
-}
-static inline void io_put_le32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
 
 #endif

@@ -96,7 +96,7 @@ static int is_npy(const uint8_t *p, size_t len) { return len >= 6 && !memcmp(p, 
 
 static int is_idx_labels(const uint8_t *p, size_t len)
 {
-    return len >= 4 && ((p[0] == 0x1f && p[1] == 0x8b) || io_be32(p) == 0x00000801u);
+    return len >= 4 && ((p[0] == 0x1f && p[1] == 0x8b) || hers_be_get_u32(p) == 0x00000801u);
 }
 
 hers_status hers_labels_parse(const void *buf, size_t len, hers_labels *out)

@@ -93,7 +93,7 @@ static hers_vec_format sniff(const char *path)
     if (io_src_left(&s) >= 6 && io_src_read(&s, h, 6, "header") == HERS_OK) {
         if (!memcmp(h, "\x93NUMPY", 6))
             f = HERS_FMT_NPY;
-        else if ((h[0] == 0x1f && h[1] == 0x8b) || io_be32(h) == 0x00000803u)
+        else if ((h[0] == 0x1f && h[1] == 0x8b) || hers_be_get_u32(h) == 0x00000803u)
             f = HERS_FMT_IDX;
     }
     io_src_close(&s);

@@ -224,7 +224,7 @@ static hers_status read_header(io_src *s, npy_hdr *h)
     } else {
         if ((st = io_src_read(s, pre + 8, 4, ".npy header length")) != HERS_OK)
             return st;
-        hlen = io_le32(pre + 8);
+        hlen = hers_le_get_u32(pre + 8);
     }
     if (hlen > NPY_MAX_HEADER || hlen > io_src_left(s))
         return hers_error(HERS_ERR_FORMAT, "%s: .npy header length %u exceeds the file", s->name,
@@ -277,12 +277,12 @@ static double elem_double(npy_type t, const uint8_t *p, int64_t *iv, int *int_ok
     *int_ok = 1;
     switch (t) {
     case T_F4:
-        u32 = io_le32(p);
+        u32 = hers_le_get_u32(p);
         memcpy(&f, &u32, 4);
         *int_ok = 0;
         return f;
     case T_F8:
-        u64 = io_le64(p);
+        u64 = hers_le_get_u64(p);
         memcpy(&d, &u64, 8);
         *int_ok = 0;
         return d;
@@ -290,11 +290,11 @@ static double elem_double(npy_type t, const uint8_t *p, int64_t *iv, int *int_ok
     case T_I1: *iv = (int8_t)p[0]; break;
     case T_I2: *iv = (int16_t)(uint16_t)(p[0] | p[1] << 8); break;
     case T_U2: *iv = (uint16_t)(p[0] | p[1] << 8); break;
-    case T_I4: *iv = (int32_t)io_le32(p); break;
-    case T_U4: *iv = io_le32(p); break;
-    case T_I8: *iv = (int64_t)io_le64(p); break;
+    case T_I4: *iv = (int32_t)hers_le_get_u32(p); break;
+    case T_U4: *iv = hers_le_get_u32(p); break;
+    case T_I8: *iv = (int64_t)hers_le_get_u64(p); break;
     case T_U8:
-        u64 = io_le64(p);
+        u64 = hers_le_get_u64(p);
         if (u64 > INT64_MAX) {
             *int_ok = 0; /* out of int32 range anyway */
             return (double)u64;
@@ -524,7 +524,7 @@ static void to_le32(uint8_t *dst, const void *src, size_t n)
     for (size_t i = 0; i < n; i++) {
         uint32_t v;
         memcpy(&v, s8 + 4 * i, 4);
-        io_put_le32(dst + 4 * i, v);
+        hers_le_put_u32(dst + 4 * i, v);
     }
 }
 

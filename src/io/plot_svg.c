@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_plot.h"
 
@@ -311,24 +312,7 @@ hers_status hers_plot_svg_write(const char *path, const hers_plot *p)
     hers_status st = hers_plot_svg_render(p, &svg, &len);
     if (st != HERS_OK)
         return st;
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        hers_free(svg);
-        return hers_error(HERS_ERR_ARG, "plot: path too long");
-    }
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        hers_free(svg);
-        return hers_error(HERS_ERR_IO, "%s: %s", tmp, strerror(errno));
-    }
-    size_t w = fwrite(svg, 1, len, f);
-    int bad = w != len;
-    bad |= fclose(f) != 0;
+    st = hers_atomic_write_file(path, svg, len, 0644);
     hers_free(svg);
-    if (bad || rename(tmp, path) != 0) {
-        int e = errno;
-        remove(tmp);
-        return hers_error(HERS_ERR_IO, "%s: write failed: %s", path, strerror(e));
-    }
-    return HERS_OK;
+    return st;
 }

@@ -2,10 +2,10 @@
 #include "hers/hers_synth.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "core/pool.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
@@ -202,16 +202,17 @@ typedef struct synth_job {
     int failed;
 } synth_job;
 
-static void *synth_worker(void *arg)
+static void synth_worker(void *arg, size_t task, unsigned worker)
 {
-    synth_job *jb = arg;
+    (void)worker;
+    synth_job *jb = (synth_job *)arg + task;
     const hers_synth_params *p = jb->p;
     size_t k = p->latent_dim ? jb->map->k : p->dim;
     size_t h = p->latent_dim ? jb->map->h : 0;
     double *c = hers_alloc_array(3 * k + h + 1, sizeof(double));
     if (!c) {
         jb->failed = 1;
-        return NULL;
+        return;
     }
     double *u = c + k, *z = c + 2 * k, *tmp = c + 3 * k;
     for (size_t id = jb->id0; id < jb->id1; id++) {
@@ -254,10 +255,9 @@ static void *synth_worker(void *arg)
         hers_prg_wipe(&g);
     }
     hers_free(c);
-    return NULL;
 }
 
-#define SYNTH_MAX_THREADS 64
+#define SYNTH_MAX_THREADS HERS_MAX_THREADS
 
 hers_status hers_synth_generate_range(const hers_synth_params *p, size_t first, size_t count,
                                       hers_matrix *x, hers_labels *labels)
@@ -288,35 +288,19 @@ hers_status hers_synth_generate_range(const hers_synth_params *p, size_t first, 
         goto fail;
     /* Threads split the identities; each identity has its own PRG stream,
      * so the output does not depend on the split. */
-    size_t nt = p->threads;
-    if (nt == 0) {
-        long online = sysconf(_SC_NPROCESSORS_ONLN);
-        nt = online > 0 ? (size_t)online : 1;
-    }
-    if (nt > SYNTH_MAX_THREADS)
-        nt = SYNTH_MAX_THREADS;
+    size_t nt = hers_threads_resolve(p->threads);
     if ((uint64_t)count * p->per_identity * p->dim < ((uint64_t)1 << 16))
         nt = 1; /* not worth a thread */
     if (nt > count)
         nt = count;
     synth_job jobs[SYNTH_MAX_THREADS];
-    pthread_t tid[SYNTH_MAX_THREADS];
-    size_t started = 0;
-    for (size_t t = 0; t < nt; t++) {
+    for (size_t t = 0; t < nt; t++)
         jobs[t] = (synth_job){p, &map, seed, first, first + count * t / nt,
                               first + count * (t + 1) / nt, x, labels, 0};
-        if (t > 0 && pthread_create(&tid[t], NULL, synth_worker, &jobs[t]) == 0)
-            started |= (size_t)1 << t;
-    }
-    synth_worker(&jobs[0]);
-    int failed = jobs[0].failed;
-    for (size_t t = 1; t < nt; t++) {
-        if (started >> t & 1)
-            pthread_join(tid[t], NULL);
-        else
-            synth_worker(&jobs[t]); /* thread creation failed: do it here */
+    hers_parallel_for((unsigned)nt, nt, synth_worker, jobs);
+    int failed = 0;
+    for (size_t t = 0; t < nt; t++)
         failed |= jobs[t].failed;
-    }
     map_free(&map);
     if (failed) {
         st = hers_error(HERS_ERR_NOMEM, "synth: out of memory");

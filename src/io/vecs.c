@@ -36,7 +36,7 @@ static hers_status vecs_read(io_src *s, vecs_kind kind, hers_matrix *fm, hers_im
     hers_status st = io_src_read(s, b4, 4, "record header");
     if (st != HERS_OK)
         return st;
-    int32_t d = (int32_t)io_le32(b4);
+    int32_t d = (int32_t)hers_le_get_u32(b4);
     if (d < 1 || (size_t)d > HERS_IO_MAX_DIM)
         return hers_error(HERS_ERR_FORMAT, "%s: first record has dimension %d (expected 1..%zu)",
                           s->name, d, HERS_IO_MAX_DIM);
@@ -70,7 +70,7 @@ static hers_status vecs_read(io_src *s, vecs_kind kind, hers_matrix *fm, hers_im
         if (r > 0) {
             if ((st = io_src_read(s, b4, 4, "record header")) != HERS_OK)
                 break;
-            int32_t dr = (int32_t)io_le32(b4);
+            int32_t dr = (int32_t)hers_le_get_u32(b4);
             if (dr != d) {
                 st = hers_error(HERS_ERR_FORMAT, "%s: record %zu has dimension %d, expected %d",
                                 s->name, r, dr, d);
@@ -86,7 +86,7 @@ static hers_status vecs_read(io_src *s, vecs_kind kind, hers_matrix *fm, hers_im
         } else if (kind == V_F) {
             float *row = fm->data + r * dim;
             for (size_t c = 0; c < dim; c++) {
-                uint32_t u = io_le32(rb + 4 * c);
+                uint32_t u = hers_le_get_u32(rb + 4 * c);
                 memcpy(&row[c], &u, 4);
                 if (!isfinite(row[c])) {
                     st = hers_error(HERS_ERR_FORMAT, "%s: non-finite value in record %zu", s->name,
@@ -97,7 +97,7 @@ static hers_status vecs_read(io_src *s, vecs_kind kind, hers_matrix *fm, hers_im
         } else {
             int32_t *row = im->data + r * dim;
             for (size_t c = 0; c < dim; c++)
-                row[c] = (int32_t)io_le32(rb + 4 * c);
+                row[c] = (int32_t)hers_le_get_u32(rb + 4 * c);
         }
     }
     hers_free(rb);
@@ -192,7 +192,7 @@ static hers_status raw_read(io_src *s, size_t dim, hers_matrix *out)
         if ((st = io_src_read(s, buf, 4 * n, "data")) != HERS_OK)
             break;
         for (size_t k = 0; k < n; k++) {
-            uint32_t u = io_le32(buf + 4 * k);
+            uint32_t u = hers_le_get_u32(buf + 4 * k);
             memcpy(&out->data[done + k], &u, 4);
             if (!isfinite(out->data[done + k])) {
                 st = hers_error(HERS_ERR_FORMAT, "%s: non-finite value at row %zu", s->name,
@@ -259,7 +259,7 @@ static void row_le(uint8_t *dst, const float *row, size_t n)
     for (size_t c = 0; c < n; c++) {
         uint32_t u;
         memcpy(&u, &row[c], 4);
-        io_put_le32(dst + 4 * c, u);
+        hers_le_put_u32(dst + 4 * c, u);
     }
 }
 
@@ -279,7 +279,7 @@ hers_status hers_fvecs_encode(const hers_matrix *m, uint8_t **buf, size_t *len)
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "cannot allocate %zu bytes", m->rows * rec);
     for (size_t r = 0; r < m->rows; r++) {
-        io_put_le32(b + r * rec, (uint32_t)m->cols);
+        hers_le_put_u32(b + r * rec, (uint32_t)m->cols);
         row_le(b + r * rec + 4, m->data + r * m->cols, m->cols);
     }
     *buf = b;
@@ -300,7 +300,7 @@ hers_status hers_fvecs_write(const char *path, const hers_matrix *m)
         hers_free(rb);
         return st;
     }
-    io_put_le32(rb, (uint32_t)m->cols);
+    hers_le_put_u32(rb, (uint32_t)m->cols);
     for (size_t r = 0; r < m->rows; r++) {
         row_le(rb + 4, m->data + r * m->cols, m->cols);
         io_writer_put(&w, rb, 4 + 4 * m->cols);

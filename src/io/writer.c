@@ -61,22 +61,22 @@ hers_status hers_matrix_writer_append(hers_matrix_writer *w, const hers_matrix *
     if (!w || !b || (!b->data && b->rows))
         return hers_error(HERS_ERR_ARG, "NULL argument");
     if (b->cols != w->cols)
-        return hers_error(HERS_ERR_ARG, "%s: block has %zu columns, expected %zu", w->out.path,
+        return hers_error(HERS_ERR_ARG, "%s: block has %zu columns, expected %zu", w->out.af.path,
                           b->cols, w->cols);
     if (b->rows > w->rows - w->written)
-        return hers_error(HERS_ERR_ARG, "%s: more than the declared %zu rows", w->out.path,
+        return hers_error(HERS_ERR_ARG, "%s: more than the declared %zu rows", w->out.af.path,
                           w->rows);
     size_t off = w->fmt == HERS_FMT_FVECS ? 4 : 0;
-    io_put_le32(w->row, (uint32_t)w->cols);
+    hers_le_put_u32(w->row, (uint32_t)w->cols);
     for (size_t r = 0; r < b->rows; r++) {
         const float *src = b->data + r * b->cols;
         for (size_t c = 0; c < w->cols; c++) {
             if (!isfinite(src[c]))
-                return hers_error(HERS_ERR_ARG, "%s: non-finite value in row %zu", w->out.path,
+                return hers_error(HERS_ERR_ARG, "%s: non-finite value in row %zu", w->out.af.path,
                                   w->written + r);
             uint32_t u;
             memcpy(&u, &src[c], 4);
-            io_put_le32(w->row + off + 4 * c, u);
+            hers_le_put_u32(w->row + off + 4 * c, u);
         }
         io_writer_put(&w->out, w->row, off + 4 * w->cols);
     }
@@ -90,7 +90,7 @@ hers_status hers_matrix_writer_close(hers_matrix_writer *w)
         return hers_error(HERS_ERR_ARG, "NULL writer");
     hers_status st;
     if (w->written != w->rows) {
-        st = hers_error(HERS_ERR_STATE, "%s: %zu of the declared %zu rows written", w->out.path,
+        st = hers_error(HERS_ERR_STATE, "%s: %zu of the declared %zu rows written", w->out.af.path,
                         w->written, w->rows);
         io_writer_abort(&w->out);
     } else {

@@ -8,7 +8,6 @@
  *   id_fit.c       peak refinement and hypersphere fit of the histogram
  *   id_twonn.c     TwoNN
  *   id_mle.c       Levina-Bickel MLE
- *   id_parallel.c  a tiny pthread parallel-for
  *   id_estimate.c  the public entry point
  */
 #ifndef HERS_REDUCE_ID_INTERNAL_H
@@ -17,18 +16,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/pool.h"
 #include "hers/hers_id.h"
 #include "hers/hers_matrix.h"
 
-/* Runs fn(ctx, item, worker) for item = 0..items-1 on up to `threads`
- * workers (worker in [0, threads)); items are handed out in increasing
- * order from a shared counter. The calling thread is worker 0. Falls back
- * to fewer workers if threads cannot be created. Returns the number of
- * workers actually used (>= 1). */
-typedef void (*hers_id_task)(void *ctx, size_t item, unsigned worker);
-unsigned hers_id_parallel_for(unsigned threads, size_t items, hers_id_task fn, void *ctx);
-/* threads == 0 -> online CPUs (at least 1, at most 64). */
-unsigned hers_id_threads(unsigned threads);
+/* The ID estimators run their items on the one worker pool (core/pool.h):
+ * hers_parallel_for(threads, items, fn, ctx) runs fn(ctx, item, worker) with
+ * worker < hers_threads_resolve(threads). These names are aliases until
+ * /work/wt/renames.sh (issue 12) rewrites the callers. */
+typedef hers_pool_fn hers_id_task;
+#define hers_id_parallel_for hers_parallel_for
+#define hers_id_threads hers_threads_resolve
 
 /* Draws up to `sample` (0 = all) rows of x without replacement in the order
  * of a seeded random permutation, skipping zero rows, and L2-normalises

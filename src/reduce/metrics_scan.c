@@ -2,25 +2,19 @@
  * multithreaded top-k selection (ties by smaller gallery id). */
 #include <cblas.h>
 #include <math.h>
-#include <pthread.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "core/pool.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_metrics.h"
 
 #define DEFAULT_PB 1024
 #define DEFAULT_GB 8192
-#define MAX_THREADS 64
+#define MAX_THREADS HERS_MAX_THREADS
 
 static unsigned resolve_threads(const hers_scan_opts *o)
 {
-    unsigned t = o ? o->threads : 0;
-    if (t == 0) {
-        long n = sysconf(_SC_NPROCESSORS_ONLN);
-        t = n > 0 ? (unsigned)n : 1;
-    }
-    return t > MAX_THREADS ? MAX_THREADS : t;
+    return hers_threads_resolve(o ? o->threads : 0);
 }
 
 static int all_finite(const hers_matrix *m)
@@ -149,9 +143,10 @@ struct topk_job {
     const float *tile;
 };
 
-static void *topk_rows(void *arg)
+static void topk_rows(void *arg, size_t task, unsigned worker)
 {
-    struct topk_job *j = arg;
+    (void)worker;
+    struct topk_job *j = (struct topk_job *)arg + task;
     struct topk_ctx *c = j->c;
     size_t k = c->k;
     for (size_t i = j->i_lo; i < j->i_hi; i++) {
@@ -172,7 +167,6 @@ static void *topk_rows(void *arg)
                 root = s[0];
             }
     }
-    return NULL;
 }
 
 static hers_status topk_tile(void *ctx, size_t p0, size_t pn, size_t g0, size_t gn,
@@ -185,20 +179,9 @@ static hers_status topk_tile(void *ctx, size_t p0, size_t pn, size_t g0, size_t 
     if (nt < 1)
         nt = 1;
     struct topk_job jobs[MAX_THREADS];
-    pthread_t tid[MAX_THREADS];
-    int started[MAX_THREADS] = {0};
-    for (unsigned t = 0; t < nt; t++) {
+    for (unsigned t = 0; t < nt; t++)
         jobs[t] = (struct topk_job){c, p0, pn * t / nt, pn * (t + 1) / nt, g0, gn, tile};
-        if (t > 0 && pthread_create(&tid[t], NULL, topk_rows, &jobs[t]) == 0)
-            started[t] = 1;
-    }
-    topk_rows(&jobs[0]);
-    for (unsigned t = 1; t < nt; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            topk_rows(&jobs[t]); /* could not start a thread: do it here */
-    }
+    hers_parallel_for(nt, nt, topk_rows, jobs);
     return HERS_OK;
 }
 

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/atomic_file.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_reduce.h"
 #include "reduce/reduce_internal.h"
@@ -314,15 +315,8 @@ hers_status hers_reduce_model_save(const hers_reduce_model *m, const char *path)
     hers_status rc = hers_reduce_model_write_mem(m, &b, &len);
     if (rc != HERS_OK)
         return rc;
-    FILE *f = fopen(path, "wb");
-    if (!f) {
-        rc = hers_error(HERS_ERR_IO, "%s: %s", path, strerror(errno));
-    } else {
-        size_t wr = fwrite(b, 1, len, f);
-        int e = ferror(f);
-        if (fclose(f) != 0 || wr != len || e)
-            rc = hers_error(HERS_ERR_IO, "%s: write failed", path);
-    }
+    /* atomic and fsync'ed: a crash leaves the old model or the new one */
+    rc = hers_atomic_write_file(path, b, len, 0644);
     hers_free(b);
     return rc;
 }

@@ -37,6 +37,7 @@
 
 #include <sodium.h>
 
+#include "core/atomic_file.h"
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
 #include "search/search_merge.h"
@@ -323,24 +324,13 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
 
 /* ------------------------------------------------------------ files */
 
-static hers_status write_all(int fd, const void *buf, size_t len, crypto_generichash_state *h,
-                             const char *path)
+/* Appends buf to the file and to the checksum (if h). */
+static void write_hashed(hers_atomic_file *af, const void *buf, size_t len,
+                         crypto_generichash_state *h)
 {
-    const uint8_t *p = buf;
     if (h)
-        crypto_generichash_update(h, p, len);
-    while (len > 0) {
-        size_t chunk = len > ((size_t)1 << 30) ? (size_t)1 << 30 : len;
-        ssize_t w = write(fd, p, chunk);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return hers_error(HERS_ERR_IO, "%s: write failed: %s", path, strerror(errno));
-        }
-        p += w;
-        len -= (size_t)w;
-    }
-    return HERS_OK;
+        crypto_generichash_update(h, buf, len);
+    hers_atomic_write(af, buf, len);
 }
 
 hers_status hers_gallery_write(const char *path, const hers_params *p, const hers_gallery *g)
@@ -350,42 +340,19 @@ hers_status hers_gallery_write(const char *path, const hers_params *p, const her
     hers_status st = hers_search_check_id(p, g->params_id, "gallery write");
     if (st != HERS_OK)
         return st;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp)
-        return hers_error(HERS_ERR_NOMEM, "gallery write: out of memory");
-    memcpy(tmp, path, plen);
-    memcpy(tmp + plen, ".tmp.XXXXXX", 12);
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
-        st = hers_error(HERS_ERR_IO, "%s: cannot create a temporary file: %s", path, strerror(errno));
-        free(tmp);
+    hers_atomic_file af;
+    if ((st = hers_atomic_open(&af, path, 0644)) != HERS_OK)
         return st;
-    }
-    fchmod(fd, 0644);
     uint8_t h[GAL_HEADER], sum[SE_CHECKSUM_BYTES];
     header_write(g, h);
     crypto_generichash_state hs;
     crypto_generichash_init(&hs, NULL, 0, SE_CHECKSUM_BYTES);
-    st = write_all(fd, h, sizeof h, &hs, path);
-    if (st == HERS_OK)
-        st = write_all(fd, g->ids, g->ids_bytes, &hs, path);
-    if (st == HERS_OK)
-        st = write_all(fd, g->recs, hers_gallery_payload_bytes(g), &hs, path);
-    if (st == HERS_OK) {
-        crypto_generichash_final(&hs, sum, sizeof sum);
-        st = write_all(fd, sum, sizeof sum, NULL, path);
-    }
-    if (st == HERS_OK && fsync(fd) != 0)
-        st = hers_error(HERS_ERR_IO, "%s: fsync failed: %s", path, strerror(errno));
-    if (close(fd) != 0 && st == HERS_OK)
-        st = hers_error(HERS_ERR_IO, "%s: close failed: %s", path, strerror(errno));
-    if (st == HERS_OK && rename(tmp, path) != 0)
-        st = hers_error(HERS_ERR_IO, "%s: rename failed: %s", path, strerror(errno));
-    if (st != HERS_OK)
-        unlink(tmp);
-    free(tmp);
-    return st;
+    write_hashed(&af, h, sizeof h, &hs);
+    write_hashed(&af, g->ids, g->ids_bytes, &hs);
+    write_hashed(&af, g->recs, hers_gallery_payload_bytes(g), &hs);
+    crypto_generichash_final(&hs, sum, sizeof sum);
+    write_hashed(&af, sum, sizeof sum, NULL);
+    return hers_atomic_commit(&af);
 }
 
 hers_status hers_gallery_read(const char *path, const hers_params *p, hers_gallery **out)

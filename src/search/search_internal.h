@@ -10,6 +10,8 @@
 #include <stdint.h>
 
 #include "bfv/bfv_internal.h"
+#include "core/bitpack.h"
+#include "core/pool.h"
 #include "hers/hers_search.h"
 #include "search/search_kernel.h"
 
@@ -108,32 +110,9 @@ struct hers_result {
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
                               size_t d, hers_result **out);
 
-/* Thread pool: run(fn, ctx, tasks) calls fn(ctx, task, worker) for every
- * task in [0, tasks) on the workers (the calling thread takes part). */
-typedef void (*hers_pool_fn)(void *ctx, size_t task, unsigned worker);
-typedef struct hers_pool hers_pool;
-hers_status hers_pool_create(unsigned threads, hers_pool **out);
-void hers_pool_free(hers_pool *pl);
-unsigned hers_pool_threads(const hers_pool *pl);
-void hers_pool_run(hers_pool *pl, hers_pool_fn fn, void *ctx, size_t tasks);
-/* Resolves 0 to the number of online CPUs, clamps to [1, 256]. */
-unsigned hers_pool_resolve_threads(unsigned threads);
-
-/* The first error of a pool job's tasks: a failing task records its status
- * and message (tasks check `st` to stop early), the caller raises it again
- * in its own thread after the run (error messages are per thread). */
-typedef struct hers_task_error {
-    pthread_mutex_t mu;
-    hers_status st;        /* HERS_OK until a task fails */
-    char msg[512];
-} hers_task_error;
-void hers_task_error_init(hers_task_error *e);
-/* Records st and msg (NULL: this thread's hers_last_error()) unless an
- * error is already recorded. */
-void hers_task_error_set(hers_task_error *e, hers_status st, const char *msg);
-/* HERS_OK, or the recorded error raised in the calling thread. */
-hers_status hers_task_error_raise(const hers_task_error *e);
-void hers_task_error_destroy(hers_task_error *e);
+/* The worker pool, hers_task_error and the thread-count rule: core/pool.h.
+ * hers_pool_resolve_threads is an alias until /work/wt/renames.sh. */
+#define hers_pool_resolve_threads hers_threads_resolve
 
 struct hers_searcher {
     hers_pool *pool;
@@ -158,39 +137,19 @@ hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, ui
                                      const char *what);
 hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what);
 
-/* Little-endian helpers. */
-static inline void se_put_u32(uint8_t *p, uint32_t v)
+/* Little-endian fields and residue bit-packing: core/bitpack.h. The se_
+ * names are aliases until /work/wt/renames.sh (issue 12) rewrites callers. */
+#define se_put_u32 hers_le_put_u32
+#define se_put_u64 hers_le_put_u64
+#define se_get_u32 hers_le_get_u32
+#define se_get_u64 hers_le_get_u64
+#define se_bitlen hers_bitlen
+#define se_unpack hers_bitunpack
+/* Packs without a bound check (core/bitpack.h, hers_bitpack). */
+static inline void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits)
 {
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
+    (void)hers_bitpack(out, v, n, bits, UINT64_MAX);
 }
-static inline void se_put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static inline uint32_t se_get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static inline uint64_t se_get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-static inline int se_bitlen(uint64_t x)
-{
-    return x ? 64 - __builtin_clzll(x) : 0;
-}
-/* Bit-packing LSB first (n a multiple of 8): pack returns nothing, unpack
- * returns 1 if every value < bound. */
-void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits);
-int se_unpack(uint64_t *v, const uint8_t *in, size_t n, int bits, uint64_t bound);
 
 
 /* Records (gallery file, query, result): BLAKE2b-256 of everything before

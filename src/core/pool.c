@@ -1,17 +1,18 @@
 /*
- * pool.c - a small pthread pool: persistent workers that wait for a job
+ * pool.c - the worker pool (pool.h): persistent workers that wait for a job
  * (fn, ctx, task count), take task indices from an atomic counter, and
  * signal completion. The calling thread works too, so a pool of T threads
- * has T - 1 workers.
+ * has T - 1 workers. Moved from src/search (issue 12): every layer uses it.
  */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "core/pool.h"
 #include "hers/hers_mem.h"
-#include "search/search_internal.h"
 
 struct hers_pool {
     unsigned threads;
@@ -27,13 +28,21 @@ struct hers_pool {
     atomic_size_t next;
 };
 
-unsigned hers_pool_resolve_threads(unsigned threads)
+static long online_cpus;
+static pthread_once_t online_once = PTHREAD_ONCE_INIT;
+
+static void read_online(void)
+{
+    online_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+}
+
+unsigned hers_threads_resolve(unsigned threads)
 {
     if (threads == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = c > 0 ? (unsigned)c : 1;
+        pthread_once(&online_once, read_online);
+        threads = online_cpus > 0 ? (unsigned)online_cpus : 1;
     }
-    return threads > 256 ? 256 : threads;
+    return threads > HERS_MAX_THREADS ? HERS_MAX_THREADS : threads;
 }
 
 static void work(hers_pool *pl, unsigned worker)
@@ -78,7 +87,7 @@ static void *worker_main(void *arg)
 hers_status hers_pool_create(unsigned threads, hers_pool **out)
 {
     *out = NULL;
-    threads = hers_pool_resolve_threads(threads);
+    threads = hers_threads_resolve(threads);
     hers_pool *pl = hers_alloc(sizeof *pl);
     if (!pl)
         return hers_error(HERS_ERR_NOMEM, "thread pool: out of memory");
@@ -156,6 +165,23 @@ void hers_pool_run(hers_pool *pl, hers_pool_fn fn, void *ctx, size_t tasks)
     while (pl->busy > 0)
         pthread_cond_wait(&pl->done, &pl->mu);
     pthread_mutex_unlock(&pl->mu);
+}
+
+unsigned hers_parallel_for(unsigned threads, size_t tasks, hers_pool_fn fn, void *ctx)
+{
+    threads = hers_threads_resolve(threads);
+    if ((size_t)threads > tasks)
+        threads = tasks ? (unsigned)tasks : 1;
+    hers_pool *pl = NULL;
+    if (threads > 1 && hers_pool_create(threads, &pl) == HERS_OK) {
+        hers_pool_run(pl, fn, ctx, tasks);
+        hers_pool_free(pl);
+        return threads;
+    }
+    hers_clear_error(); /* no threads: the caller's thread does it all */
+    for (size_t t = 0; t < tasks; t++)
+        fn(ctx, t, 0);
+    return 1;
 }
 
 void hers_task_error_init(hers_task_error *e)
