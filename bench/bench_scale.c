@@ -5,7 +5,7 @@
  *      batches (one commit each), with a progress bar on stderr;
  *   2. drops what it can of the page cache (posix_fadvise DONTNEED on
  *      data.mdb; /proc/sys/vm/drop_caches when root);
- *   3. searches one encrypted probe with hers_db_search, streamed in
+ *   3. searches one encrypted probe with hers_store_search, streamed in
  *      chunks under an index budget, reading ahead of the scan;
  *   4. decrypts the scores and compares a sample (or all) with the
  *      plaintext inner products, recomputed from the generator;
@@ -199,8 +199,8 @@ int hers_bench_scale(int argc, char **argv)
     hers_params *p = NULL;
     hers_secret_key *sk = NULL;
     hers_public_key *pk = NULL;
-    hers_db *db = NULL;
-    hers_db_snapshot *snap = NULL;
+    hers_store *db = NULL;
+    hers_store_snapshot *snap = NULL;
     hers_query *q = NULL;
     hers_result *res = NULL;
     int32_t *vals = NULL;
@@ -215,12 +215,12 @@ int hers_bench_scale(int argc, char **argv)
         cli_fail_lib("bench scale", "keys");
         goto done;
     }
-    if (hers_db_create(dir, p, pk, NULL, NULL, 0) != HERS_OK) {
+    if (hers_store_create(dir, p, pk, NULL, NULL, 0) != HERS_OK) {
         cli_fail_lib("bench scale", dir);
         goto done;
     }
     created = 1;
-    if (hers_db_open(dir, 0, &db) != HERS_OK) {
+    if (hers_store_open(dir, 0, &db) != HERS_OK) {
         cli_fail_lib("bench scale", dir);
         goto done;
     }
@@ -234,8 +234,8 @@ int hers_bench_scale(int argc, char **argv)
         cli_fail("bench scale", "out of memory");
         goto done;
     }
-    hers_db_enroll_opts eo;
-    hers_db_enroll_opts_default(&eo);
+    hers_store_enroll_opts eo;
+    hers_store_enroll_opts_default(&eo);
     eo.threads = (unsigned)threads;
     eo.scale = scale;
     double t0 = bench_now(), c0 = cpu_now();
@@ -247,7 +247,7 @@ int hers_bench_scale(int argc, char **argv)
             ids[r] = idbuf + 16 * r;
             snprintf(ids[r], 16, "%012llu", (unsigned long long)(r0 + r));
         }
-        if (hers_db_enroll(db, sk, NULL, vals, m, d, (const char *const *)ids, &eo, NULL) !=
+        if (hers_store_enroll(db, sk, NULL, vals, m, d, (const char *const *)ids, &eo, NULL) !=
             HERS_OK) {
             fputc('\n', stderr);
             cli_fail_lib("bench scale", "enrol");
@@ -256,8 +256,8 @@ int hers_bench_scale(int argc, char **argv)
         progress("enrol ", r0 + m, n, t0);
     }
     double t_enrol = bench_now() - t0, c_enrol = cpu_now() - c0;
-    hers_db_info info;
-    if (hers_db_get_info(db, &info) != HERS_OK) {
+    hers_store_info info;
+    if (hers_store_get_info(db, &info) != HERS_OK) {
         cli_fail_lib("bench scale", "info");
         goto done;
     }
@@ -269,17 +269,17 @@ int hers_bench_scale(int argc, char **argv)
     for (size_t i = 0; i < d; i++)
         probe[i] = synth_value(0, d, i);
     if (hers_query_encrypt(p, sk, NULL, probe, 1, d, scale, NULL, &q) != HERS_OK ||
-        hers_db_snapshot_open(db, &snap) != HERS_OK) {
+        hers_store_snapshot_open(db, &snap) != HERS_OK) {
         cli_fail_lib("bench scale", "query");
         goto done;
     }
-    hers_db_search_opts so;
-    hers_db_search_opts_default(&so);
+    hers_store_search_opts so;
+    hers_store_search_opts_default(&so);
     so.threads = (unsigned)threads;
     so.max_index_bytes = index_mb << 20;
     so.chunk_blocks = (size_t)chunk_blocks;
     so.skip_checksums = cli_flag(argc, argv, "--skip-checksums");
-    hers_db_search_stats ss;
+    hers_store_search_stats ss;
     int full_result = cli_flag(argc, argv, "--full-result");
     ver.p = p;
     ver.sk = sk;
@@ -293,7 +293,7 @@ int hers_bench_scale(int argc, char **argv)
     }
     t0 = bench_now();
     c0 = cpu_now();
-    if (hers_db_search(snap, NULL, q, &so, &res, &ss) != HERS_OK) {
+    if (hers_store_search(snap, NULL, q, &so, &res, &ss) != HERS_OK) {
         cli_fail_lib("bench scale", ver.st != HERS_OK ? "decrypt" : "search");
         goto done;
     }
@@ -399,8 +399,8 @@ done:
     hers_free(ver.scores);
     hers_result_free(res);
     hers_query_free(q);
-    hers_db_snapshot_close(snap);
-    hers_db_close(db);
+    hers_store_snapshot_close(snap);
+    hers_store_close(db);
     hers_free(vals);
     hers_free(ids);
     hers_free(idbuf);

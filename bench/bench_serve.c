@@ -151,34 +151,34 @@ int hers_bench_serve(int argc, char **argv)
     snprintf(tok, sizeof tok, "%s/tokens", root);
     mkdir(gdir, 0700);
     int32_t *vals = rows((size_t)n, (size_t)d, 7), *probe = rows(16, (size_t)d, 99);
-    hers_db *db = NULL;
-    hers_db_enroll_opts eo;
-    hers_db_enroll_opts_default(&eo);
+    hers_store *db = NULL;
+    hers_store_enroll_opts eo;
+    hers_store_enroll_opts_default(&eo);
     eo.threads = (unsigned)threads;
     double t0 = bench_now();
     if (!vals || !probe || hers_tokens_add(tok, "*", HERS_SCOPE_ADMIN, NULL, admin, sizeof admin) ||
-        hers_db_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
-        hers_db_open(dbdir, 0, &db) != HERS_OK ||
-        hers_db_enroll(db, sk, NULL, vals, (size_t)n, (size_t)d, NULL, &eo, NULL) != HERS_OK)
+        hers_store_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
+        hers_store_open(dbdir, 0, &db) != HERS_OK ||
+        hers_store_enroll(db, sk, NULL, vals, (size_t)n, (size_t)d, NULL, &eo, NULL) != HERS_OK)
         return cli_fail_lib(CMD, "setup");
     double t_enrol_local = bench_now() - t0;
     /* in-process baseline: the same index form the server holds */
-    hers_db_snapshot *snap = NULL;
+    hers_store_snapshot *snap = NULL;
     hers_index *ix = NULL;
     hers_searcher *sr = NULL;
     hers_query *q1 = NULL, *q16 = NULL;
     hers_result *res = NULL;
     uint8_t *body = NULL;
     size_t blen = 0;
-    if (hers_db_snapshot_open(db, &snap) != HERS_OK ||
-        hers_db_snapshot_index(snap, 0, hers_db_snapshot_blocks(snap), (unsigned)threads, &ix) !=
+    if (hers_store_snapshot_open(db, &snap) != HERS_OK ||
+        hers_store_snapshot_index(snap, 0, hers_store_snapshot_blocks(snap), (unsigned)threads, &ix) !=
             HERS_OK ||
         hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
         hers_query_encrypt(p, sk, NULL, probe, 1, (size_t)d, 125, NULL, &q1) != HERS_OK ||
         hers_query_encrypt(p, sk, NULL, probe, 16, (size_t)d, 125, NULL, &q16) != HERS_OK ||
         hers_query_serialize(p, q1, &body, &blen) != HERS_OK)
         return cli_fail_lib(CMD, "baseline");
-    hers_db_snapshot_close(snap);
+    hers_store_snapshot_close(snap);
     double *lat = calloc(reps, sizeof *lat);
     for (uint64_t i = 0; i < reps; i++) {
         double a = bench_now();
@@ -196,7 +196,7 @@ int hers_bench_serve(int argc, char **argv)
     uint64_t kform = hers_index_bytes(ix);
     hers_index_free(ix);
     hers_searcher_free(sr);
-    hers_db_close(db);
+    hers_store_close(db);
     /* the server */
     hers_server_config c;
     hers_server_config_default(&c);

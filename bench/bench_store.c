@@ -80,8 +80,8 @@ int hers_bench_store(int argc, char **argv)
     double nd = (double)n * (double)d;
     hers_gallery *g = NULL;
     hers_index *ix_mem = NULL, *ix_db = NULL, *ix_kf = NULL;
-    hers_db *db = NULL;
-    hers_db_snapshot *snap = NULL;
+    hers_store *db = NULL;
+    hers_store_snapshot *snap = NULL;
     hers_searcher *sr = NULL;
     hers_query *q = NULL;
     hers_result *r1 = NULL, *r2 = NULL;
@@ -94,22 +94,22 @@ int hers_bench_store(int argc, char **argv)
     if (hers_index_build(p, g, (unsigned)threads, &ix_mem) != HERS_OK)
         goto done;
     double t_build_mem = bench_now() - t0;
-    if (hers_db_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
-        hers_db_open(dbdir, 0, &db) != HERS_OK)
+    if (hers_store_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
+        hers_store_open(dbdir, 0, &db) != HERS_OK)
         goto done;
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.threads = (unsigned)threads;
     t0 = bench_now();
-    if (hers_db_enroll(db, sk, NULL, vals, n, d, NULL, &o, NULL) != HERS_OK)
+    if (hers_store_enroll(db, sk, NULL, vals, n, d, NULL, &o, NULL) != HERS_OK)
         goto done;
     double t_enrol_db = bench_now() - t0;
-    hers_db_info info;
-    if (hers_db_get_info(db, &info) != HERS_OK)
+    hers_store_info info;
+    if (hers_store_get_info(db, &info) != HERS_OK)
         goto done;
     t0 = bench_now();
-    if (hers_db_snapshot_open(db, &snap) != HERS_OK ||
-        hers_db_snapshot_index(snap, 0, hers_db_snapshot_blocks(snap), (unsigned)threads,
+    if (hers_store_snapshot_open(db, &snap) != HERS_OK ||
+        hers_store_snapshot_index(snap, 0, hers_store_snapshot_blocks(snap), (unsigned)threads,
                                &ix_db) != HERS_OK)
         goto done;
     double t_build_db = bench_now() - t0;
@@ -124,7 +124,7 @@ int hers_bench_store(int argc, char **argv)
         for (size_t i = 0; i < nseg; i++)
             segs[i].ready = 0;
         t0 = bench_now();
-        if (store_segments_index(snap, segs, nseg, 0, hers_db_snapshot_blocks(snap),
+        if (store_segments_index(snap, segs, nseg, 0, hers_store_snapshot_blocks(snap),
                                  (unsigned)threads, 1, ix_db) != HERS_OK) {
             free(segs);
             goto done;
@@ -133,7 +133,7 @@ int hers_bench_store(int argc, char **argv)
         for (size_t i = 0; i < nseg; i++)
             segs[i].ready = 1;
         t0 = bench_now();
-        store_segments_index(snap, segs, nseg, 0, hers_db_snapshot_blocks(snap), (unsigned)threads,
+        store_segments_index(snap, segs, nseg, 0, hers_store_snapshot_blocks(snap), (unsigned)threads,
                              0, ix_db);
         t_warm_nv[rep] = bench_now() - t0;
     }
@@ -184,9 +184,9 @@ int hers_bench_store(int argc, char **argv)
         hers_query_encrypt(p, sk, NULL, probe, 1, d, 125, NULL, &q) != HERS_OK)
         goto done;
     double sm[5], sd[5], sk_[5], ss[5];
-    size_t blocks = hers_db_snapshot_blocks(snap), chunk = blocks >= 4 ? blocks / 4 : 1;
-    hers_db_search_opts stream;
-    hers_db_search_opts_default(&stream);
+    size_t blocks = hers_store_snapshot_blocks(snap), chunk = blocks >= 4 ? blocks / 4 : 1;
+    hers_store_search_opts stream;
+    hers_store_search_opts_default(&stream);
     stream.chunk_blocks = chunk;
     stream.threads = (unsigned)threads;
     for (int rep = 0; rep < 5; rep++) {
@@ -208,7 +208,7 @@ int hers_bench_store(int argc, char **argv)
         r1 = NULL;
         /* streamed: build + search per chunk, placed into a full result */
         t0 = bench_now();
-        hers_db_search(snap, sr, q, &stream, &r2, NULL);
+        hers_store_search(snap, sr, q, &stream, &r2, NULL);
         ss[rep] = bench_now() - t0;
         hers_result_free(r2);
         r2 = NULL;
@@ -265,8 +265,8 @@ done:
     hers_index_free(ix_mem);
     hers_index_free(ix_db);
     hers_index_free(ix_kf);
-    hers_db_snapshot_close(snap);
-    hers_db_close(db);
+    hers_store_snapshot_close(snap);
+    hers_store_close(db);
     hers_gallery_free(g);
     hers_free(vals);
     hers_secret_key_free(sk);

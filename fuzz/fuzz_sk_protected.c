@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!c)
         return 0;
     memcpy(c, data, size);
-    ser_put_u64(c + 104, size - overhead);
+    hers_le_put_u64(c + 104, size - overhead);
     memcpy(c + 72, hers_params_id(toy()), 32);
     crypto_generichash(c + size - 32, 32, c, size - 32, NULL, 0);
     parse(c, size);

@@ -65,12 +65,12 @@ static void make_database(void)
     for (int i = 0; i < 32; i++)
         vals[i] = (i * 37) % 21 - 10;
     strcpy(dir, "/tmp/hers-fuzz-db.XXXXXX");
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     if (!mkdtemp(dir) || hers_params_create(&p, &s) || hers_keygen_secret_seeded(p, seed, &sk) ||
-        hers_keygen_public_seeded(p, sk, seed, &pk) || hers_db_create(dir, p, pk, NULL, NULL, 0) ||
-        hers_db_open(dir, 0, &db) || hers_db_enroll(db, sk, NULL, vals, 8, 4, NULL, NULL, NULL))
+        hers_keygen_public_seeded(p, sk, seed, &pk) || hers_store_create(dir, p, pk, NULL, NULL, 0) ||
+        hers_store_open(dir, 0, &db) || hers_store_enroll(db, sk, NULL, vals, 8, 4, NULL, NULL, NULL))
         abort();
-    hers_db_close(db);
+    hers_store_close(db);
     hers_public_key_free(pk);
     hers_secret_key_free(sk);
     hers_params_free(p);
@@ -129,14 +129,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         touched[e] = region_off[r] + pos;
         write_at(touched[e], &data[3 * e + 2], 1);
     }
-    hers_db *db = NULL;
-    if (hers_db_open(dir, 1, &db) == HERS_OK) {
-        hers_db_info info;
-        (void)hers_db_get_info(db, &info);
+    hers_store *db = NULL;
+    if (hers_store_open(dir, 1, &db) == HERS_OK) {
+        hers_store_info info;
+        (void)hers_store_get_info(db, &info);
         int problems = 0;
         uint64_t n = 0;
-        (void)hers_db_check(db, count_problem, &problems, &n);
-        hers_db_close(db);
+        (void)hers_store_check(db, count_problem, &problems, &n);
+        hers_store_close(db);
     }
     for (size_t e = 0; e < edits; e++)
         write_at(touched[e], image + touched[e], 1);

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    struct hers_db db;
+    struct hers_store db;
     memset(&db, 0, sizeof db);
     db.p = params();
     db.dir = (char *)"fuzz";

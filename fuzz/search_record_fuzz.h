@@ -51,11 +51,11 @@ static uint8_t *fuzz_prepare(const hers_params *p, const uint8_t *data, size_t s
     if (fix && len >= 64 + SE_CHECKSUM_BYTES) {
         memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
         if (fix_geometry && len >= 232 + SE_CHECKSUM_BYTES) {
-            se_put_u32(b + 48, (uint32_t)p->n);
-            se_put_u32(b + 52, (uint32_t)p->k);
-            se_put_u64(b + 56, p->t);
+            hers_le_put_u32(b + 48, (uint32_t)p->n);
+            hers_le_put_u32(b + 52, (uint32_t)p->k);
+            hers_le_put_u64(b + 56, p->t);
             for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
-                se_put_u64(b + 64 + 8 * j, j < p->k ? p->q[j].value : 0);
+                hers_le_put_u64(b + 64 + 8 * j, j < p->k ? p->q[j].value : 0);
         }
         se_checksum(b, len - SE_CHECKSUM_BYTES, b + len - SE_CHECKSUM_BYTES);
     }

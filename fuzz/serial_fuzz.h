@@ -40,7 +40,7 @@ static void fuzz_run(const uint8_t *data, size_t size, fuzz_reader rd, int fix_i
     if (!c)
         return;
     memcpy(c, data, size);
-    ser_put_u64(c + 48, size - overhead);
+    hers_le_put_u64(c + 48, size - overhead);
     if (fix_id)
         memcpy(c + 16, hers_params_id(p), 32);
     ser_seal(c, size - overhead);

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include <hers/hers_bfv.h>
-#include <hers/hers_id.h>
+#include <hers/hers_idim.h>
 #include <hers/hers_mem.h>
 #include <hers/hers_net.h>
 #include <hers/hers_quant.h>
@@ -539,19 +539,19 @@ FROM_BYTES(gallery, hers_gallery, hers_gallery_deserialize)
  * and close against searches with a lock (hers_store.h: reads from several
  * threads, one write at a time). */
 typedef struct pydb {
-    hers_db *db;
+    hers_store *db;
 } pydb;
 
 static void db_destroy(PyObject *cap)
 {
     pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
     if (b) {
-        hers_db_close(b->db);
+        hers_store_close(b->db);
         PyMem_Free(b);
     }
 }
 
-static hers_db *db_get(PyObject *cap)
+static hers_store *db_get(PyObject *cap)
 {
     pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
     if (!b)
@@ -578,7 +578,7 @@ static PyObject *py_db_create(PyObject *self, PyObject *args)
         return NULL;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_create(dir, p, pk, rk, NULL, 0);
+    s = hers_store_create(dir, p, pk, rk, NULL, 0);
     Py_END_ALLOW_THREADS
     if (s)
         return raise_status(s);
@@ -599,7 +599,7 @@ static PyObject *py_db_open(PyObject *self, PyObject *args)
     b->db = NULL;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_open(dir, readonly, &b->db);
+    s = hers_store_open(dir, readonly, &b->db);
     Py_END_ALLOW_THREADS
     if (s) {
         PyMem_Free(b);
@@ -607,7 +607,7 @@ static PyObject *py_db_open(PyObject *self, PyObject *args)
     }
     PyObject *c = PyCapsule_New(b, "hers.db", db_destroy);
     if (!c) {
-        hers_db_close(b->db);
+        hers_store_close(b->db);
         PyMem_Free(b);
     }
     return c;
@@ -622,7 +622,7 @@ static PyObject *py_db_close(PyObject *self, PyObject *args)
     pydb *b = (pydb *)PyCapsule_GetPointer(cap, "hers.db");
     if (!b)
         return NULL;
-    hers_db_close(b->db);
+    hers_store_close(b->db);
     b->db = NULL;
     Py_RETURN_NONE;
 }
@@ -634,13 +634,13 @@ static PyObject *py_db_info(PyObject *self, PyObject *args)
     PyObject *cap;
     if (!PyArg_ParseTuple(args, "O", &cap))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     if (!db)
         return NULL;
-    hers_db_info in;
+    hers_store_info in;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_get_info(db, &in);
+    s = hers_store_get_info(db, &in);
     Py_END_ALLOW_THREADS
     if (s)
         return raise_status(s);
@@ -663,13 +663,13 @@ static PyObject *py_db_check_key(PyObject *self, PyObject *args)
     PyObject *cap, *skc;
     if (!PyArg_ParseTuple(args, "OO", &cap, &skc))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     hers_secret_key *sk = db ? secret_key_get(skc) : NULL;
     if (!db || !sk)
         return NULL;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_check_secret_key(db, sk);
+    s = hers_store_check_secret_key(db, sk);
     Py_END_ALLOW_THREADS
     if (s)
         return raise_status(s);
@@ -716,7 +716,7 @@ static PyObject *py_db_enroll(PyObject *self, PyObject *args)
     unsigned int scale, threads;
     if (!PyArg_ParseTuple(args, "OOOnnOII", &cap, &skc, &vo, &m, &d, &idl, &scale, &threads))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     hers_secret_key *sk = db ? secret_key_get(skc) : NULL;
     if (!db || !sk)
         return NULL;
@@ -732,14 +732,14 @@ static PyObject *py_db_enroll(PyObject *self, PyObject *args)
         PyMem_Free(ids);
         return NULL;
     }
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.scale = scale;
     o.threads = threads;
     uint64_t first = 0;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_enroll(db, sk, NULL, (const int32_t *)v.buf, (size_t)m, (size_t)d,
+    s = hers_store_enroll(db, sk, NULL, (const int32_t *)v.buf, (size_t)m, (size_t)d,
                        (const char *const *)ids, &o, &first);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&v);
@@ -757,7 +757,7 @@ static PyObject *py_db_enroll_gallery(PyObject *self, PyObject *args)
     unsigned int scale, threads;
     if (!PyArg_ParseTuple(args, "OOOOII", &cap, &pc, &gc, &idl, &scale, &threads))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     hers_params *p = db ? params_get(pc) : NULL;
     hers_gallery *g = p ? gallery_get(gc) : NULL;
     if (!db || !p || !g)
@@ -766,8 +766,8 @@ static PyObject *py_db_enroll_gallery(PyObject *self, PyObject *args)
     const char **ids = id_strings(idl, m);
     if (!ids)
         return NULL;
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.scale = scale;
     o.threads = threads;
     uint8_t *rec = NULL;
@@ -776,7 +776,7 @@ static PyObject *py_db_enroll_gallery(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     s = hers_gallery_serialize(p, g, &rec, &len);
     if (!s)
-        s = hers_db_enroll_record(db, rec, len, 0, (size_t)m, (const char *const *)ids, &o, NULL);
+        s = hers_store_enroll_record(db, rec, len, 0, (size_t)m, (const char *const *)ids, &o, NULL);
     Py_END_ALLOW_THREADS
     hers_free(rec);
     PyMem_Free(ids);
@@ -792,7 +792,7 @@ static PyObject *py_db_delete(PyObject *self, PyObject *args)
     PyObject *cap, *idl;
     if (!PyArg_ParseTuple(args, "OO", &cap, &idl))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     if (!db)
         return NULL;
     Py_ssize_t m = PyList_Check(idl) ? PyList_GET_SIZE(idl) : -1;
@@ -801,7 +801,7 @@ static PyObject *py_db_delete(PyObject *self, PyObject *args)
         return NULL;
     hers_status s;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_delete(db, (const char *const *)ids, (size_t)m);
+    s = hers_store_delete(db, (const char *const *)ids, (size_t)m);
     Py_END_ALLOW_THREADS
     PyMem_Free(ids);
     if (s)
@@ -817,30 +817,30 @@ static PyObject *py_db_search(PyObject *self, PyObject *args)
     PyObject *cap, *sc, *qc;
     if (!PyArg_ParseTuple(args, "OOO", &cap, &sc, &qc))
         return NULL;
-    hers_db *db = db_get(cap);
+    hers_store *db = db_get(cap);
     hers_searcher *sr = db ? searcher_get(sc) : NULL;
     hers_query *q = sr ? query_get(qc) : NULL;
     if (!db || !sr || !q)
         return NULL;
-    hers_db_snapshot *snap = NULL;
+    hers_store_snapshot *snap = NULL;
     hers_result *r = NULL;
     hers_status s;
     uint64_t slots = 0;
     Py_BEGIN_ALLOW_THREADS
-    s = hers_db_snapshot_open(db, &snap);
+    s = hers_store_snapshot_open(db, &snap);
     if (!s) {
-        slots = hers_db_snapshot_slots(snap);
+        slots = hers_store_snapshot_slots(snap);
         if (slots)
-            s = hers_db_search(snap, sr, q, NULL, &r, NULL);
+            s = hers_store_search(snap, sr, q, NULL, &r, NULL);
     }
     Py_END_ALLOW_THREADS
     if (s) {
-        hers_db_snapshot_close(snap);
+        hers_store_snapshot_close(snap);
         return raise_status(s);
     }
     PyObject *ids = PyList_New((Py_ssize_t)slots);
     for (uint64_t x = 0; ids && x < slots; x++) {
-        const char *id = hers_db_snapshot_id(snap, x);
+        const char *id = hers_store_snapshot_id(snap, x);
         PyObject *o = id ? PyUnicode_DecodeUTF8(id, (Py_ssize_t)strlen(id), "strict")
                          : Py_NewRef(Py_None);
         if (!o)
@@ -848,7 +848,7 @@ static PyObject *py_db_search(PyObject *self, PyObject *args)
         else
             PyList_SET_ITEM(ids, (Py_ssize_t)x, o);
     }
-    hers_db_snapshot_close(snap);
+    hers_store_snapshot_close(snap);
     if (!ids) {
         hers_result_free(r);
         return NULL;
@@ -1039,25 +1039,25 @@ static PyObject *py_intrinsic_dimension(PyObject *self, PyObject *args)
             PyErr_SetString(PyExc_ValueError, "intrinsic_dimension: empty input");
         return NULL;
     }
-    hers_id_params ip;
-    hers_id_params_default(&ip);
-    hers_status s = hers_id_method_parse(method, &ip.method);
+    hers_idim_params ip;
+    hers_idim_params_default(&ip);
+    hers_status s = hers_idim_method_parse(method, &ip.method);
     if (k > 0)
         ip.k = (size_t)k;
     if (sample >= 0)
         ip.sample = (size_t)sample;
     hers_matrix m = {(size_t)n, (size_t)d, (float *)x.buf};
-    hers_id_result r;
+    hers_idim_result r;
     if (!s) {
         Py_BEGIN_ALLOW_THREADS
-        s = hers_id_estimate(&m, &ip, &r);
+        s = hers_idim_estimate(&m, &ip, &r);
         Py_END_ALLOW_THREADS
     }
     PyBuffer_Release(&x);
     if (s)
         return raise_status(s);
     return Py_BuildValue("{s:I,s:d,s:d,s:n,s:s}", "id", r.id, "id_fit", r.id_fit, "rmse", r.rmse,
-                         "n", (Py_ssize_t)r.n, "method", hers_id_method_name(r.method));
+                         "n", (Py_ssize_t)r.n, "method", hers_idim_method_name(r.method));
 }
 
 static PyObject *py_pca_fit(PyObject *self, PyObject *args)

@@ -55,10 +55,10 @@ expect_fail "a stale picture in docs/design.md" "layer picture is stale"
 
 # A library exporting one internal function besides the public API.
 fresh
-printf '%s\n' '__attribute__((visibility("default"))) int ser_pack(void);' \
-    'int ser_pack(void) { return 0; }' >"$T/stray.c"
+printf '%s\n' '__attribute__((visibility("default"))) int hers_bitpack(void);' \
+    'int hers_bitpack(void) { return 0; }' >"$T/stray.c"
 if cc -shared -fPIC -o "$T/libstray.so" "$T/stray.c" 2>"$T/cc"; then
-    expect_fail "an exported internal symbol" "exports ser_pack, which is not a HERS_API" --lib "$T/libstray.so"
+    expect_fail "an exported internal symbol" "exports hers_bitpack, which is not a HERS_API" --lib "$T/libstray.so"
 else
     cat "$T/cc"; bad "cannot build the stray library"
 fi

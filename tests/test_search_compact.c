@@ -313,17 +313,17 @@ static void check_store(hers_params *p, hers_params *other)
     CHECK_OK(hers_query_galois_keygen(p, sk, 64, NULL, &gk));
     CHECK_OK(hers_keygen_secret(other, &sko));
     CHECK_OK(hers_query_galois_keygen(other, sko, 64, NULL, &gko));
-    CHECK_OK(hers_db_create(path, p, pk, NULL, NULL, 0));
-    hers_db *db = NULL;
-    CHECK_OK(hers_db_open(path, 0, &db));
-    CHECK(db && hers_db_galois_key(db) == NULL);
-    CHECK(hers_db_put_galois_key(db, gko) == HERS_ERR_MISMATCH);
-    CHECK_OK(hers_db_put_galois_key(db, gk));
-    CHECK(hers_db_galois_key(db) != NULL);
-    hers_db_close(db);
+    CHECK_OK(hers_store_create(path, p, pk, NULL, NULL, 0));
+    hers_store *db = NULL;
+    CHECK_OK(hers_store_open(path, 0, &db));
+    CHECK(db && hers_store_galois_key(db) == NULL);
+    CHECK(hers_store_put_galois_key(db, gko) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_store_put_galois_key(db, gk));
+    CHECK(hers_store_galois_key(db) != NULL);
+    hers_store_close(db);
     db = NULL;
-    CHECK_OK(hers_db_open(path, 1, &db));
-    const hers_galois_key *got = hers_db_galois_key(db);
+    CHECK_OK(hers_store_open(path, 1, &db));
+    const hers_galois_key *got = hers_store_galois_key(db);
     size_t a = 0, b = 0;
     CHECK(got != NULL);
     if (got) {
@@ -335,8 +335,8 @@ static void check_store(hers_params *p, hers_params *other)
         free(x);
         free(y);
     }
-    CHECK(hers_db_put_galois_key(db, gk) == HERS_ERR_STATE);
-    hers_db_close(db);
+    CHECK(hers_store_put_galois_key(db, gk) == HERS_ERR_STATE);
+    hers_store_close(db);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);

@@ -282,10 +282,10 @@ int main(void)
         memset(buf, 0xee, sizeof buf);
         se_pack(buf, v, n, bits);
         CHECK(memcmp(buf, ref, bytes) == 0 && buf[bytes] == 0xee);
-        CHECK(se_unpack(w, buf, n, bits, bits == 64 ? ~UINT64_C(0) : mask + 1) == 1);
+        CHECK(hers_bitunpack(w, buf, n, bits, bits == 64 ? ~UINT64_C(0) : mask + 1) == 1);
         CHECK(memcmp(v, w, n * 8) == 0);
         if (bits < 64 && n > 1)
-            CHECK(se_unpack(w, buf, n, bits, v[0] > v[1] ? v[0] : v[1]) == 0);
+            CHECK(hers_bitunpack(w, buf, n, bits, v[0] > v[1] ? v[0] : v[1]) == 0);
     }
 
     const size_t dims[] = {1, 2, 16, 63, 64, 128, 512, 1024};

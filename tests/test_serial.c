@@ -161,13 +161,13 @@ static void corrupt_all(const char *what, reader_fn rd, const hers_params *p, co
         c[bit / 8] ^= (uint8_t)(1u << (bit % 8));
     }
     /* Wrong version (resealed). */
-    ser_put_u32(c + 8, 2);
+    hers_le_put_u32(c + 8, 2);
     reseal(c, len);
     CHECK(rd(p, c, len) == HERS_ERR_VERSION);
-    ser_put_u32(c + 8, 0);
+    hers_le_put_u32(c + 8, 0);
     reseal(c, len);
     CHECK(rd(p, c, len) == HERS_ERR_VERSION);
-    ser_put_u32(c + 8, HERS_SERIAL_VERSION);
+    hers_le_put_u32(c + 8, HERS_SERIAL_VERSION);
     /* Reserved field. */
     c[13] = 1;
     reseal(c, len);
@@ -283,7 +283,7 @@ static size_t check_ct(const hers_params *p, const hers_params *other, const her
         body[8] = 0;
     }
     /* The first residue of prime 0 set to all ones (>= q_0: q_0 < 2^bits). */
-    int bits0 = ser_bitlen(hers_params_prime(p, 0) - 1);
+    int bits0 = hers_bitlen(hers_params_prime(p, 0) - 1);
     for (int i = 0; i < bits0; i++)
         body[40 + i / 8] |= (uint8_t)(1u << (i % 8));
     reseal(c, len);
@@ -291,7 +291,7 @@ static size_t check_ct(const hers_params *p, const hers_params *other, const her
     memcpy(c, b, len);
     /* The last residue of the last stored polynomial: its top bits end the body. */
     size_t last_prime = ct->num_primes - 1;
-    int bitsl = ser_bitlen(hers_params_prime(p, last_prime) - 1);
+    int bitsl = hers_bitlen(hers_params_prime(p, last_prime) - 1);
     size_t body_end = len - HERS_SERIAL_CHECKSUM_BYTES;
     for (int i = 0; i < bitsl; i++) {
         size_t bit = 8 * body_end - 1 - (size_t)i;
@@ -363,14 +363,14 @@ static void test_params(const hers_params *toy, const char *seed_dir)
     hers_params_free(named);
 }
 
-/* ser_pack / ser_unpack against a bit-by-bit reference (LSB first). */
+/* hers_bitpack / hers_bitunpack against a bit-by-bit reference (LSB first). */
 static void test_packing(void)
 {
     static const uint64_t four[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     uint8_t small[4];
-    CHECK(ser_pack(small, four, 8, 4, 16) == 1);
+    CHECK(hers_bitpack(small, four, 8, 4, 16) == 1);
     CHECK(small[0] == 0x21 && small[1] == 0x43 && small[2] == 0x65 && small[3] == 0x87);
-    CHECK(ser_pack(small, four, 8, 4, 8) == 0); /* 8 >= bound */
+    CHECK(hers_bitpack(small, four, 8, 4, 8) == 0); /* 8 >= bound */
     uint64_t v[264], w[264];
     uint8_t out[264 * 8], ref[264 * 8];
     for (int bits = 1; bits <= 63; bits++) {
@@ -380,7 +380,7 @@ static void test_packing(void)
                 v[i] = test_rand() & mask;
             if (bits > 3)
                 v[n - 1] = mask; /* all ones at the very end */
-            size_t bytes = ser_packed_bytes(n, bits);
+            size_t bytes = hers_packed_bytes(n, bits);
             memset(ref, 0, bytes);
             for (size_t i = 0; i < n; i++)
                 for (int b = 0; b < bits; b++)
@@ -389,13 +389,13 @@ static void test_packing(void)
                         ref[pos / 8] |= (uint8_t)(1u << (pos % 8));
                     }
             memset(out, 0xa5, sizeof out);
-            CHECK(ser_pack(out, v, n, bits, mask + 1) == 1);
+            CHECK(hers_bitpack(out, v, n, bits, mask + 1) == 1);
             CHECK(memcmp(out, ref, bytes) == 0);
             CHECK(out[bytes] == 0xa5); /* nothing written past the end */
-            CHECK(ser_unpack(w, out, n, bits, ~(uint64_t)0) == 1);
+            CHECK(hers_bitunpack(w, out, n, bits, ~(uint64_t)0) == 1);
             CHECK(memcmp(v, w, n * sizeof(uint64_t)) == 0);
             if (bits > 3) /* the all-ones value at the end is >= mask */
-                CHECK(ser_unpack(w, out, n, bits, mask) == 0);
+                CHECK(hers_bitunpack(w, out, n, bits, mask) == 0);
         }
     }
 }
@@ -614,7 +614,7 @@ int main(void)
     (void)check_ct(p, other, &ct_ntt, NULL, NULL);
     size_t poly = 0;
     for (size_t i = 0; i < k; i++)
-        poly += n * (size_t)ser_bitlen(hers_params_prime(p, i) - 1) / 8;
+        poly += n * (size_t)hers_bitlen(hers_params_prime(p, i) - 1) / 8;
     CHECK_EQ_U64(len_pub, ser_total(40 + 2 * poly));
     CHECK_EQ_U64(len_sym, ser_total(40 + poly));
     CHECK_EQ_U64(len3, ser_total(40 + 3 * poly));

@@ -635,12 +635,12 @@ static void test_round_trip(void)
     hers_server_stop(SRV);
     char dir[300];
     snprintf(dir, sizeof dir, "%s/g1", root);
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     uint64_t problems = 1;
-    CHECK_OK(hers_db_open(dir, 1, &db));
-    CHECK_OK(hers_db_check(db, NULL, NULL, &problems));
+    CHECK_OK(hers_store_open(dir, 1, &db));
+    CHECK_OK(hers_store_check(db, NULL, NULL, &problems));
     CHECK(problems == 0);
-    hers_db_close(db);
+    hers_store_close(db);
     start_server(2);
 }
 

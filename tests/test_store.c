@@ -44,7 +44,7 @@ static void random_rows(int32_t *q, size_t n)
 }
 
 /* Enrols n fresh rows with ids "<prefix><i>"; records them in the model. */
-static void enroll(hers_db *db, size_t n, const char *prefix, int pub, int replace)
+static void enroll(hers_store *db, size_t n, const char *prefix, int pub, int replace)
 {
     int32_t *q = malloc(n * D * sizeof *q);
     char **id = malloc(n * sizeof *id);
@@ -53,12 +53,12 @@ static void enroll(hers_db *db, size_t n, const char *prefix, int pub, int repla
         id[i] = malloc(32);
         snprintf(id[i], 32, "%.8s%zu", prefix, i);
     }
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.threads = 2;
     o.replace = replace;
     uint64_t first = 0;
-    CHECK_OK(hers_db_enroll(db, pub ? NULL : SK, pub ? PK : NULL, q, n, D,
+    CHECK_OK(hers_store_enroll(db, pub ? NULL : SK, pub ? PK : NULL, q, n, D,
                             (const char *const *)id, &o, &first));
     for (size_t i = 0; i < n && first + i < MAXS; i++) {
         if (replace)
@@ -77,20 +77,20 @@ static void enroll(hers_db *db, size_t n, const char *prefix, int pub, int repla
 
 /* Searches 3 probes (live rows) through a snapshot (chunk = 0: one index)
  * and compares every live slot's decrypted score with the plaintext one. */
-static void verify(hers_db *db, size_t chunk)
+static void verify(hers_store *db, size_t chunk)
 {
-    hers_db_snapshot *s = NULL;
-    CHECK_OK(hers_db_snapshot_open(db, &s));
+    hers_store_snapshot *s = NULL;
+    CHECK_OK(hers_store_snapshot_open(db, &s));
     if (!s)
         return;
-    size_t n = (size_t)hers_db_snapshot_slots(s), blocks = hers_db_snapshot_blocks(s);
+    size_t n = (size_t)hers_store_snapshot_slots(s), blocks = hers_store_snapshot_blocks(s);
     int32_t probes[3 * D];
     size_t got = 0;
     for (size_t x = 0; x < n && got < 3; x += 1 + n / 5)
         if (live[x])
             memcpy(probes + D * got++, vals + x * D, sizeof(int32_t) * D);
     if (got == 0) {
-        hers_db_snapshot_close(s);
+        hers_store_snapshot_close(s);
         return;
     }
     hers_query *q = NULL;
@@ -98,19 +98,19 @@ static void verify(hers_db *db, size_t chunk)
     hers_result *res = NULL;
     CHECK_OK(hers_query_encrypt(P, SK, NULL, probes, got, D, 125, NULL, &q));
     CHECK_OK(hers_searcher_create(2, &sr));
-    /* hers_db_search: one pass (chunk 0) or streamed chunks of `chunk`
+    /* hers_store_search: one pass (chunk 0) or streamed chunks of `chunk`
      * blocks; a streamed result equals the one-pass result byte for byte */
-    hers_db_search_opts so;
-    hers_db_search_stats st;
-    hers_db_search_opts_default(&so);
+    hers_store_search_opts so;
+    hers_store_search_stats st;
+    hers_store_search_opts_default(&so);
     so.threads = 2;
     so.chunk_blocks = chunk ? chunk : blocks;
-    CHECK_OK(hers_db_search(s, sr, q, &so, &res, &st));
+    CHECK_OK(hers_store_search(s, sr, q, &so, &res, &st));
     CHECK(st.chunks == (chunk ? (blocks + chunk - 1) / chunk : 1));
     if (chunk && res) {
         hers_result *one = NULL;
         so.chunk_blocks = 0;   /* automatic: the whole gallery fits */
-        CHECK_OK(hers_db_search(s, NULL, q, &so, &one, &st));
+        CHECK_OK(hers_store_search(s, NULL, q, &so, &one, &st));
         CHECK(st.chunks == 1);
         uint8_t *b1 = NULL, *b2 = NULL;
         size_t l1 = 0, l2 = 0;
@@ -122,7 +122,7 @@ static void verify(hers_db *db, size_t chunk)
         hers_result_free(one);
     }
     uint8_t *lm = malloc(n);
-    CHECK_OK(hers_db_snapshot_live_map(s, 0, n, lm));
+    CHECK_OK(hers_store_snapshot_live_map(s, 0, n, lm));
     int64_t *sc = malloc(n * sizeof *sc);
     long bad = 0, badlive = 0, badid = 0;
     for (size_t r = 0; r < got && res; r++) {
@@ -130,7 +130,7 @@ static void verify(hers_db *db, size_t chunk)
         for (size_t x = 0; x < n; x++) {
             if ((lm[x] != 0) != (live[x] != 0))
                 badlive++;
-            const char *id = hers_db_snapshot_id(s, x);
+            const char *id = hers_store_snapshot_id(s, x);
             if (live[x] ? !id || strcmp(id, ids[x]) : id != NULL)
                 badid++;
             if (!live[x])
@@ -151,7 +151,7 @@ static void verify(hers_db *db, size_t chunk)
     hers_result_free(res);
     hers_searcher_free(sr);
     hers_query_free(q);
-    hers_db_snapshot_close(s);
+    hers_store_snapshot_close(s);
 }
 
 static void problem(void *user, const char *line)
@@ -170,7 +170,7 @@ static void collect(void *user, const char *line)
 }
 
 /* Writes inconsistent catalog entries behind the store's back (raw LMDB)
- * and expects hers_db_check to name each one. */
+ * and expects hers_store_check to name each one. */
 static void check_detects(const char *path)
 {
     MDB_env *env = NULL;
@@ -190,32 +190,32 @@ static void check_detects(const char *path)
     CHECK(mdb_put(txn, idb, &k2, &v2, 0) == 0);
     CHECK(mdb_txn_commit(txn) == 0);
     mdb_env_close(env);
-    hers_db *db = NULL;
-    CHECK_OK(hers_db_open(path, 1, &db));
+    hers_store *db = NULL;
+    CHECK_OK(hers_store_open(path, 1, &db));
     uint64_t np = 0;
     seen[0] = '\0';
-    CHECK_OK(hers_db_check(db, collect, NULL, &np));
+    CHECK_OK(hers_store_check(db, collect, NULL, &np));
     CHECK(np >= 4);
     CHECK(strstr(seen, "slot 4660 -> 'ghost'") != NULL);
     CHECK(strstr(seen, "'stray' -> slot 1, but slot 1 names another id") != NULL);
     CHECK(strstr(seen, "live = ") != NULL);
     CHECK(strstr(seen, "slots: slot 4660 >= next_slot") != NULL);
     fprintf(stderr, "  check found (expected):\n%s", seen);
-    hers_db_close(db);
+    hers_store_close(db);
 }
 
-static uint64_t check_db(hers_db *db)
+static uint64_t check_db(hers_store *db)
 {
     uint64_t np = 99;
-    CHECK_OK(hers_db_check(db, problem, NULL, &np));
+    CHECK_OK(hers_store_check(db, problem, NULL, &np));
     CHECK_EQ_U64(np, 0);
     return np;
 }
 
-static hers_db_info info_of(hers_db *db)
+static hers_store_info info_of(hers_store *db)
 {
-    hers_db_info in;
-    CHECK_OK(hers_db_get_info(db, &in));
+    hers_store_info in;
+    CHECK_OK(hers_store_get_info(db, &in));
     return in;
 }
 
@@ -247,20 +247,20 @@ int main(void)
 
     /* create, refuse to overwrite, refuse a non-empty foreign directory */
     uint8_t model[16] = {1, 2, 3};
-    CHECK_OK(hers_db_create(path, P, PK, RK, NULL, 0));
-    CHECK(hers_db_create(path, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
-    CHECK(hers_db_create(dir, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
+    CHECK_OK(hers_store_create(path, P, PK, RK, NULL, 0));
+    CHECK(hers_store_create(path, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
+    CHECK(hers_store_create(dir, P, PK, RK, NULL, 0) == HERS_ERR_EXISTS);
     char nodb[300];
     snprintf(nodb, sizeof nodb, "%s/none", dir);
-    hers_db *db = NULL;
-    CHECK(hers_db_open(nodb, 0, &db) == HERS_ERR_NOTFOUND);
-    CHECK_OK(hers_db_open(path, 0, &db));
+    hers_store *db = NULL;
+    CHECK(hers_store_open(nodb, 0, &db) == HERS_ERR_NOTFOUND);
+    CHECK_OK(hers_store_open(path, 0, &db));
     if (!db)
         return test_finish();
-    hers_db_info in = info_of(db);
+    hers_store_info in = info_of(db);
     CHECK(in.has_gallery == 0 && in.live == 0 && in.N == 1024);
-    CHECK(hers_db_max_overlap(db) >= 1);
-    fprintf(stderr, "  max overlap per block: %zu\n", hers_db_max_overlap(db));
+    CHECK(hers_store_max_overlap(db) >= 1);
+    fprintf(stderr, "  max overlap per block: %zu\n", hers_store_max_overlap(db));
 
     /* appends: partial blocks filled by later segments (secret and public key) */
     enroll(db, 100, "a", 0, 0);
@@ -276,39 +276,39 @@ int main(void)
     verify(db, 2);
 
     /* errors leave the database unchanged */
-    hers_db_info before = info_of(db);
+    hers_store_info before = info_of(db);
     int32_t row[2 * D];
     random_rows(row, 2);
     const char *dup[2] = {"a1", "zz"};
     const char *twice[2] = {"zz", "zz"};
     const char *bad[2] = {"ok", "t\tab"};
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, dup, &o, NULL) == HERS_ERR_EXISTS);
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, twice, &o, NULL) == HERS_ERR_EXISTS);
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, bad, &o, NULL) == HERS_ERR_ARG);
-    CHECK(hers_db_enroll(db, SK, NULL, row, 1, D - 1, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, dup, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, twice, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, bad, &o, NULL) == HERS_ERR_ARG);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 1, D - 1, NULL, &o, NULL) == HERS_ERR_MISMATCH);
     o.scale = 100;
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
     o.scale = 125;
     o.model_id = model;
     o.model_id_len = 16;
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
     o.model_id = NULL;
     o.model_id_len = 0;
     hers_secret_key *other = NULL;
     CHECK_OK(hers_keygen_secret(P, &other));
-    CHECK(hers_db_enroll(db, other, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
-    CHECK(hers_db_check_secret_key(db, other) == HERS_ERR_MISMATCH);
-    CHECK_OK(hers_db_check_secret_key(db, SK));
+    CHECK(hers_store_enroll(db, other, NULL, row, 2, D, NULL, &o, NULL) == HERS_ERR_MISMATCH);
+    CHECK(hers_store_check_secret_key(db, other) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_store_check_secret_key(db, SK));
     const char *missing[2] = {"a3", "nope"};
-    CHECK(hers_db_delete(db, missing, 2) == HERS_ERR_NOTFOUND);
-    hers_db_info after = info_of(db);
+    CHECK(hers_store_delete(db, missing, 2) == HERS_ERR_NOTFOUND);
+    hers_store_info after = info_of(db);
     CHECK(memcmp(&before, &after, sizeof before) == 0);
 
     /* delete, replace */
     const char *del[3] = {"a3", "b0", "c5"};
-    CHECK_OK(hers_db_delete(db, del, 3));
+    CHECK_OK(hers_store_delete(db, del, 3));
     for (size_t x = 0; x < MAXS; x++)
         if (live[x] && (!strcmp(ids[x], "a3") || !strcmp(ids[x], "b0") || !strcmp(ids[x], "c5")))
             live[x] = 0;
@@ -319,7 +319,7 @@ int main(void)
     verify(db, 0);
 
     /* many tiny appends: the overlap limit moves to a fresh block */
-    size_t maxov = hers_db_max_overlap(db);
+    size_t maxov = hers_store_max_overlap(db);
     char pre[32];
     for (size_t i = 0; i < (quick ? 6 : maxov + 3) && i < 80; i++) {
         snprintf(pre, sizeof pre, "s%zu_", i);
@@ -335,21 +335,21 @@ int main(void)
         snprintf(bnames[i], 16, "b%d", i + 1);
         bs[i] = bnames[i];
     }
-    CHECK_OK(hers_db_delete(db, bs, 49));
+    CHECK_OK(hers_store_delete(db, bs, 49));
     for (size_t x = 0; x < MAXS; x++)
         if (live[x] && ids[x][0] == 'b')
             live[x] = 0;
-    hers_db_compact_stats cs;
+    hers_store_compact_stats cs;
     before = info_of(db);
-    CHECK_OK(hers_db_compact(db, NULL, 1, &cs));
+    CHECK_OK(hers_store_compact(db, NULL, 1, &cs));
     CHECK_EQ_U64(cs.segments_after, cs.segments_before - 1);
     CHECK(cs.shrunk == 1);
     check_db(db);
     verify(db, 0);
 
     /* compaction by the key holder: dense re-encryption, ids kept */
-    CHECK(hers_db_compact(db, other, 1, &cs) == HERS_ERR_MISMATCH);
-    CHECK_OK(hers_db_compact(db, SK, 2, &cs));
+    CHECK(hers_store_compact(db, other, 1, &cs) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_store_compact(db, SK, 2, &cs));
     in = info_of(db);
     CHECK_EQ_U64(in.next_slot, in.live);
     CHECK_EQ_U64(in.enrolled, in.live);
@@ -371,23 +371,23 @@ int main(void)
     verify(db, 0);
 
     /* read-only handle refuses writes; reopen sees the same state */
-    hers_db_close(db);
-    CHECK_OK(hers_db_open(path, 1, &db));
-    CHECK(hers_db_enroll(db, SK, NULL, row, 1, D, NULL, NULL, NULL) == HERS_ERR_STATE);
+    hers_store_close(db);
+    CHECK_OK(hers_store_open(path, 1, &db));
+    CHECK(hers_store_enroll(db, SK, NULL, row, 1, D, NULL, NULL, NULL) == HERS_ERR_STATE);
     check_db(db);
-    hers_db_close(db);
+    hers_store_close(db);
 
     /* a database with a model refuses vectors without it */
     snprintf(path, sizeof path, "%s/db2", dir);
-    CHECK_OK(hers_db_create(path, P, PK, NULL, model, 16));
-    CHECK_OK(hers_db_open(path, 0, &db));
-    CHECK(hers_db_relin_key(db) == NULL);
-    CHECK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, NULL, NULL) == HERS_ERR_MISMATCH);
+    CHECK_OK(hers_store_create(path, P, PK, NULL, model, 16));
+    CHECK_OK(hers_store_open(path, 0, &db));
+    CHECK(hers_store_relin_key(db) == NULL);
+    CHECK(hers_store_enroll(db, SK, NULL, row, 2, D, NULL, NULL, NULL) == HERS_ERR_MISMATCH);
     o.model_id = model;
     o.model_id_len = 16;
-    CHECK_OK(hers_db_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL));
+    CHECK_OK(hers_store_enroll(db, SK, NULL, row, 2, D, NULL, &o, NULL));
     check_db(db);
-    hers_db_close(db);
+    hers_store_close(db);
     check_detects(path);
 
     hers_secret_key_free(other);
@@ -409,9 +409,9 @@ int main(void)
         CHECK_OK(hers_keygen_public(P, SK, &PK));
         CHECK_OK(hers_keygen_relin(P, SK, &RK));
         snprintf(path, sizeof path, "%s/db3", dir);
-        CHECK_OK(hers_db_create(path, P, PK, RK, NULL, 0));
+        CHECK_OK(hers_store_create(path, P, PK, RK, NULL, 0));
         db = NULL;
-        CHECK_OK(hers_db_open(path, 0, &db));
+        CHECK_OK(hers_store_open(path, 0, &db));
         if (db) {
             enroll(db, 100, "a", 0, 0);
             enroll(db, 50, "b", 1, 0);
@@ -421,7 +421,7 @@ int main(void)
             check_db(db);
             verify(db, 0);
             verify(db, 1);
-            hers_db_close(db);
+            hers_store_close(db);
         }
         hers_secret_key_free(SK);
         hers_public_key_free(PK);

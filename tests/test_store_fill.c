@@ -28,10 +28,10 @@ static void rows(int32_t *v, size_t n)
 }
 
 /* The general path: zero index + every overlapping segment added. */
-static hers_index *oracle(hers_db_snapshot *s, store_segref *segs, size_t nseg, size_t b0,
+static hers_index *oracle(hers_store_snapshot *s, store_segref *segs, size_t nseg, size_t b0,
                           size_t nb)
 {
-    hers_db *db = s->db;
+    hers_store *db = s->db;
     size_t N = hers_params_n(db->p);
     uint64_t n = s->st.next_slot - (uint64_t)b0 * N;
     if (n > (uint64_t)nb * N)
@@ -66,29 +66,29 @@ static void run(const char *name, const hers_params_spec *spec)
     CHECK(mkdtemp(dir) != NULL);
     char path[300];
     snprintf(path, sizeof path, "%s/db", dir);
-    CHECK_OK(hers_db_create(path, p, pk, NULL, NULL, 0));
-    hers_db *db = NULL;
-    CHECK_OK(hers_db_open(path, 0, &db));
+    CHECK_OK(hers_store_create(path, p, pk, NULL, NULL, 0));
+    hers_store *db = NULL;
+    CHECK_OK(hers_store_open(path, 0, &db));
     size_t N = hers_params_n(p);
     /* segments sharing blocks: secret key, public key, a large one cut into
      * several segments */
     size_t sizes[] = {N / 3, N / 2 + 7, 2, 5 * N + 11, N - 1};
     int32_t *v = malloc((5 * N + 11) * D * sizeof *v);
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.threads = 2;
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         rows(v, sizes[k]);
-        CHECK_OK(hers_db_enroll(db, k % 2 ? NULL : sk, k % 2 ? pk : NULL, v, sizes[k], D, NULL,
+        CHECK_OK(hers_store_enroll(db, k % 2 ? NULL : sk, k % 2 ? pk : NULL, v, sizes[k], D, NULL,
                                 &o, NULL));
     }
     free(v);
-    hers_db_snapshot *s = NULL;
-    CHECK_OK(hers_db_snapshot_open(db, &s));
+    hers_store_snapshot *s = NULL;
+    CHECK_OK(hers_store_snapshot_open(db, &s));
     store_segref *segs = NULL;
     size_t nseg = 0;
     CHECK_OK(store_segments_list(s, &segs, &nseg));
-    size_t blocks = hers_db_snapshot_blocks(s);
+    size_t blocks = hers_store_snapshot_blocks(s);
     fprintf(stderr, "  %s: %zu segments over %zu blocks\n", name, nseg, blocks);
     CHECK(nseg >= 5);
     size_t ranges[][2] = {{0, blocks}, {0, 1}, {1, 2}, {blocks - 1, 1}, {2, blocks - 2}};
@@ -123,8 +123,8 @@ static void run(const char *name, const hers_params_spec *spec)
     free(copy);
     hers_index_free(ix);
     free(segs);
-    hers_db_snapshot_close(s);
-    hers_db_close(db);
+    hers_store_snapshot_close(s);
+    hers_store_close(db);
     hers_secret_key_free(sk);
     hers_public_key_free(pk);
     hers_params_free(p);
@@ -161,9 +161,9 @@ static void catalog_append(void)
     CHECK(mkdtemp(dir) != NULL);
     char path[300];
     snprintf(path, sizeof path, "%s/db", dir);
-    CHECK_OK(hers_db_create(path, p, pk, NULL, NULL, 0));
-    hers_db *db = NULL;
-    CHECK_OK(hers_db_open(path, 0, &db));
+    CHECK_OK(hers_store_create(path, p, pk, NULL, NULL, 0));
+    hers_store *db = NULL;
+    CHECK_OK(hers_store_open(path, 0, &db));
     int32_t v[20 * D];
     rows(v, 20);
     char buf[20][8];
@@ -172,25 +172,25 @@ static void catalog_append(void)
         snprintf(buf[i], sizeof buf[i], "k%03d", i);
         ids[i] = buf[i];
     }
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
-    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 10, D, ids, &o, NULL));        /* empty table */
-    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 10, D, ids + 10, &o, NULL));   /* appended */
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
+    CHECK_OK(hers_store_enroll(db, sk, NULL, v, 10, D, ids, &o, NULL));        /* empty table */
+    CHECK_OK(hers_store_enroll(db, sk, NULL, v, 10, D, ids + 10, &o, NULL));   /* appended */
     const char *clash[2] = {"k019", "k020"}, *before[2] = {"j5", "k0051"};
-    CHECK(hers_db_enroll(db, sk, NULL, v, 2, D, clash, &o, NULL) == HERS_ERR_EXISTS);
-    CHECK_OK(hers_db_enroll(db, sk, NULL, v, 2, D, before, &o, NULL));     /* general path */
-    hers_db_info in;
-    CHECK_OK(hers_db_get_info(db, &in));
+    CHECK(hers_store_enroll(db, sk, NULL, v, 2, D, clash, &o, NULL) == HERS_ERR_EXISTS);
+    CHECK_OK(hers_store_enroll(db, sk, NULL, v, 2, D, before, &o, NULL));     /* general path */
+    hers_store_info in;
+    CHECK_OK(hers_store_get_info(db, &in));
     CHECK(in.live == 22 && in.next_slot == 22);
     uint64_t problems = 0, reported = 0;
-    CHECK_OK(hers_db_check(db, count_problem, &reported, &problems));
+    CHECK_OK(hers_store_check(db, count_problem, &reported, &problems));
     CHECK(problems == 0 && reported == 0);
-    hers_db_snapshot *s = NULL;
-    CHECK_OK(hers_db_snapshot_open(db, &s));
-    CHECK(s && hers_db_snapshot_id(s, 13) && !strcmp(hers_db_snapshot_id(s, 13), "k013"));
-    CHECK(s && hers_db_snapshot_id(s, 21) && !strcmp(hers_db_snapshot_id(s, 21), "k0051"));
-    hers_db_snapshot_close(s);
-    hers_db_close(db);
+    hers_store_snapshot *s = NULL;
+    CHECK_OK(hers_store_snapshot_open(db, &s));
+    CHECK(s && hers_store_snapshot_id(s, 13) && !strcmp(hers_store_snapshot_id(s, 13), "k013"));
+    CHECK(s && hers_store_snapshot_id(s, 21) && !strcmp(hers_store_snapshot_id(s, 21), "k0051"));
+    hers_store_snapshot_close(s);
+    hers_store_close(db);
     hers_secret_key_free(sk);
     hers_public_key_free(pk);
     hers_params_free(p);

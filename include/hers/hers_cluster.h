@@ -78,7 +78,7 @@ void hers_cluster_dispatch_stop(hers_cluster *c);
  * (every shard's directory must be reachable from here, as on one machine):
  * the descriptor and, per shard, its database's info (NULL fn: only checks). */
 typedef void (*hers_cluster_shard_fn)(void *user, unsigned shard, const char *dir,
-                                      const hers_db_info *info);
+                                      const hers_store_info *info);
 hers_status hers_cluster_gallery_info(const char *root, const char *name, unsigned *shards,
                                       hers_cluster_shard_fn fn, void *user);
 

@@ -28,7 +28,7 @@ HERS_API void hers_free_secret(void *p, size_t size);
 /* Wipes a buffer that held secret data. */
 HERS_API void hers_wipe(void *p, size_t size);
 /* Constant-time equality of two buffers: 1 if equal, 0 otherwise. */
-HERS_API int hers_ct_equal(const void *a, const void *b, size_t size);
+HERS_API int hers_consttime_equal(const void *a, const void *b, size_t size);
 
 #ifdef __cplusplus
 }

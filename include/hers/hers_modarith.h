@@ -42,7 +42,7 @@ typedef struct hers_modulus {
 HERS_API hers_status hers_modulus_init(hers_modulus *m, uint64_t q);
 
 /* Constant-time select: returns mask ? a : b (mask is 0 or all ones). */
-static inline uint64_t hers_ct_select(uint64_t mask, uint64_t a, uint64_t b)
+static inline uint64_t hers_consttime_select(uint64_t mask, uint64_t a, uint64_t b)
 {
     return b ^ (mask & (a ^ b));
 }

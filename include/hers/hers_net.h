@@ -82,7 +82,7 @@ HERS_API hers_status hers_net_enroll_encode(const hers_params *p, const hers_gal
                                             const uint8_t *model_id, size_t model_id_len, uint8_t **buf,
                                             size_t *len);
 /* Checks the framing, ids and checksum; the gallery record itself is
- * validated by the store when it is appended (hers_db_enroll_record).
+ * validated by the store when it is appended (hers_store_enroll_record).
  * out->record points into buf. */
 HERS_API hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll *out);
 HERS_API void hers_net_enroll_free(hers_net_enroll *e);
@@ -148,7 +148,7 @@ HERS_API int hers_tokens_sees(const hers_tokens *t, const char *token, const cha
 /* ------------------------------------------------------------ service */
 
 /* One gallery database held open with its kernel-form index in memory.
- * The database's Galois keys (hers_db_galois_key, optional) let the
+ * The database's Galois keys (hers_store_galois_key, optional) let the
  * service expand compact queries (hers_query_expand). */
 typedef struct hers_service hers_service;
 
@@ -156,7 +156,7 @@ typedef struct hers_service hers_service;
  * index building and scans (0 = online CPUs). */
 HERS_API hers_status hers_service_open(const char *dir, unsigned threads, hers_service **out);
 HERS_API void hers_service_close(hers_service *s);
-HERS_API hers_db *hers_service_db(hers_service *s);
+HERS_API hers_store *hers_service_db(hers_service *s);
 
 /* Searches a query record (HERSQRY) against one consistent snapshot.
  * Queries that arrive while a scan of this gallery runs wait and are
@@ -173,7 +173,7 @@ HERS_API hers_status hers_service_enroll(hers_service *s, const void *req, size_
                                          uint64_t *first_slot, size_t *count);
 HERS_API hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count);
 /* Keyless compaction (drops fully deleted segments), then rebuilds. */
-HERS_API hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats);
+HERS_API hers_status hers_service_compact(hers_service *s, hers_store_compact_stats *stats);
 /* Info of the database plus the service's view. */
 typedef struct hers_service_stats {
     uint64_t index_bytes;      /* kernel-form bytes in memory */
@@ -182,7 +182,7 @@ typedef struct hers_service_stats {
     uint64_t probes;           /* probes scanned */
     uint64_t queries;          /* queries answered */
 } hers_service_stats;
-HERS_API hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *st);
+HERS_API hers_status hers_service_info(hers_service *s, hers_store_info *info, hers_service_stats *st);
 
 /* ------------------------------------------------------------ server */
 
@@ -199,14 +199,14 @@ typedef struct hers_server_backend {
                         void **gal);
     /* drop: also removes the gallery's data */
     void (*close)(void *user, const char *root, const char *name, void *gal, int drop);
-    hers_db *(*db)(void *gal);   /* parameters and public keys */
-    hers_status (*info)(void *gal, hers_db_info *info, hers_service_stats *st);
+    hers_store *(*db)(void *gal);   /* parameters and public keys */
+    hers_status (*info)(void *gal, hers_store_info *info, hers_service_stats *st);
     hers_status (*search)(void *gal, const void *query, size_t len, hers_result_shrink shrink,
                           int compact, uint8_t **resp, size_t *resp_len);
     hers_status (*enroll)(void *gal, const void *req, size_t len, uint64_t *first_slot,
                           size_t *count);
     hers_status (*del)(void *gal, const char *const *ids, size_t count);
-    hers_status (*compact)(void *gal, hers_db_compact_stats *stats);
+    hers_status (*compact)(void *gal, hers_store_compact_stats *stats);
 } hers_server_backend;
 
 typedef void (*hers_log_fn)(void *user, const char *line);

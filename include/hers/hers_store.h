@@ -12,12 +12,12 @@
  * boundary; in the kernel's form a block is the sum of the blocks of every
  * segment covering it (linearity: each encryption is zero outside its own
  * slots), so an append never re-encrypts stored data. To bound the noise of
- * such sums, a block takes at most hers_db_max_overlap() segments; the next
+ * such sums, a block takes at most hers_store_max_overlap() segments; the next
  * append then starts at a fresh block (the rest of the block stays empty).
  *
  * Deletion removes the id <-> slot pair: search reports only slots present
  * in the catalog, so a deleted template is never returned again, from the
- * next snapshot on. The ciphertext stays until hers_db_compact.
+ * next snapshot on. The ciphertext stays until hers_store_compact.
  *
  * Secrets: nothing secret is ever written into the database. Enrolment
  * takes a secret key (seed-compressed secret-key encryption) or a public
@@ -27,10 +27,10 @@
  * Thread-safety and processes: LMDB semantics. Any number of processes may
  * open the same database; there is one writer at a time (write calls
  * serialise on LMDB's writer lock) and any number of readers, which never
- * block and never see a half-applied write (snapshots). A hers_db handle
+ * block and never see a half-applied write (snapshots). A hers_store handle
  * may be used by several threads for reads (snapshots); write calls
  * (enroll, delete, compact) must not run concurrently on one handle. Use
- * one hers_db handle per process per database (LMDB forbids opening the
+ * one hers_store handle per process per database (LMDB forbids opening the
  * same environment twice in one process). Every write is one transaction,
  * durable when the call returns HERS_OK (fsync'ed); on any error nothing
  * has changed.
@@ -58,49 +58,49 @@
 extern "C" {
 #endif
 
-#define HERS_DB_FORMAT_VERSION 1
-#define HERS_DB_MAX_MODEL_ID 32   /* bytes of a recorded model id */
+#define HERS_STORE_FORMAT_VERSION 1
+#define HERS_STORE_MAX_MODEL_ID 32   /* bytes of a recorded model id */
 
-typedef struct hers_db hers_db;
+typedef struct hers_store hers_store;
 
 /* Creates the database in dir (created with mode 0700 if missing; refused
  * if it exists and is not empty: HERS_ERR_EXISTS) from public material
  * only. rk may be NULL. model_id (model_id_len bytes, 0..32) may be NULL: it
  * then gets recorded at the first enrolment that names a model. */
-HERS_API hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
+HERS_API hers_status hers_store_create(const char *dir, const hers_params *p, const hers_public_key *pk,
                                     const hers_relin_key *rk, const uint8_t *model_id,
                                     size_t model_id_len);
 
 /* Opens an existing database (validates the format, the meta records and
  * their checksums, that the file is not truncated). readonly: no writes
  * through this handle (and the directory may be read-only). */
-HERS_API hers_status hers_db_open(const char *dir, int readonly, hers_db **out);
-HERS_API void hers_db_close(hers_db *db);
+HERS_API hers_status hers_store_open(const char *dir, int readonly, hers_store **out);
+HERS_API void hers_store_close(hers_store *db);
 
 /* The database's parameters and keys (owned by the handle). */
-HERS_API const hers_params *hers_db_params(const hers_db *db);
-HERS_API const hers_public_key *hers_db_public_key(const hers_db *db);
-HERS_API const hers_relin_key *hers_db_relin_key(const hers_db *db);   /* NULL if none */
+HERS_API const hers_params *hers_store_params(const hers_store *db);
+HERS_API const hers_public_key *hers_store_public_key(const hers_store *db);
+HERS_API const hers_relin_key *hers_store_relin_key(const hers_store *db);   /* NULL if none */
 /* The gallery's Galois keys (public material for compact queries, uploaded
  * once per gallery): NULL if none stored. */
-HERS_API const hers_galois_key *hers_db_galois_key(const hers_db *db);
+HERS_API const hers_galois_key *hers_store_galois_key(const hers_store *db);
 /* Stores (replaces) them in one transaction; the handle then serves them.
  * HERS_ERR_MISMATCH for keys of another parameter set, HERS_ERR_STATE on a
  * read-only handle. */
-HERS_API hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk);
+HERS_API hers_status hers_store_put_galois_key(hers_store *db, const hers_galois_key *gk);
 
 /* HERS_OK if sk is the secret key behind the database's public key (an
  * encryption under the public key decrypts correctly with sk), else
  * HERS_ERR_MISMATCH ("the secret key does not belong to ..."). Enrolment
  * and compaction with a secret key call it. */
-HERS_API hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk);
+HERS_API hers_status hers_store_check_secret_key(hers_store *db, const hers_secret_key *sk);
 
 /* Largest number of segments that may share one block (noise bound of the
  * summed encryptions: docs/design.md), >= 1. */
-HERS_API size_t hers_db_max_overlap(const hers_db *db);
+HERS_API size_t hers_store_max_overlap(const hers_store *db);
 
-typedef struct hers_db_info {
-    uint32_t format;           /* HERS_DB_FORMAT_VERSION */
+typedef struct hers_store_info {
+    uint32_t format;           /* HERS_STORE_FORMAT_VERSION */
     size_t N;                  /* slots per block */
     uint64_t t;
     size_t num_primes;
@@ -111,7 +111,7 @@ typedef struct hers_db_info {
     uint32_t scale;
     hers_search_mode mode;
     size_t model_id_len;       /* 0: no model recorded */
-    uint8_t model_id[HERS_DB_MAX_MODEL_ID];
+    uint8_t model_id[HERS_STORE_MAX_MODEL_ID];
     uint64_t next_slot;        /* slots used so far (live, deleted, padding) */
     uint64_t live;             /* templates that search can return */
     uint64_t enrolled;         /* rows stored in segments (live + deleted, not yet compacted) */
@@ -120,13 +120,13 @@ typedef struct hers_db_info {
     uint64_t payload_bytes;    /* bytes of the stored segments */
     uint64_t file_bytes;       /* size of data.mdb */
     uint64_t used_bytes;       /* pages in use inside data.mdb */
-} hers_db_info;
+} hers_store_info;
 
-HERS_API hers_status hers_db_get_info(hers_db *db, hers_db_info *info);
+HERS_API hers_status hers_store_get_info(hers_store *db, hers_store_info *info);
 
 /* ------------------------------------------------------------ writes */
 
-typedef struct hers_db_enroll_opts {
+typedef struct hers_store_enroll_opts {
     hers_search_mode mode;     /* must equal the database's once it has a gallery */
     uint32_t scale;            /* ditto; 1..HERS_SEARCH_MAX_SCALE */
     unsigned threads;          /* encryption workers, 0 = online CPUs */
@@ -134,52 +134,52 @@ typedef struct hers_db_enroll_opts {
     const uint8_t *model_id;   /* NULL / 0 bytes: vectors not compressed by a model */
     size_t model_id_len;
     const uint8_t *seed;       /* NULL: CSPRNG. 32 bytes: deterministic (tests only) */
-} hers_db_enroll_opts;
+} hers_store_enroll_opts;
 
 /* {both-encrypted, 125, 0, 0, NULL, 0, NULL} */
-HERS_API void hers_db_enroll_opts_default(hers_db_enroll_opts *o);
+HERS_API void hers_store_enroll_opts_default(hers_store_enroll_opts *o);
 
 /* Appends m templates (row-major int32 m x d, quantised as for
  * hers_gallery_enroll) in one transaction. Exactly one of sk / pk non-NULL
  * for both-encrypted mode (both NULL for plain-gallery): sk must be the
  * secret key behind the database's public key (checked:
- * HERS_ERR_MISMATCH), pk normally hers_db_public_key(db) (a third party). ids: m distinct ids (valid for hers_id_problem) or NULL for the slot numbers as decimal strings. An id already in the
+ * HERS_ERR_MISMATCH), pk normally hers_store_public_key(db) (a third party). ids: m distinct ids (valid for hers_id_problem) or NULL for the slot numbers as decimal strings. An id already in the
  * database is an error (HERS_ERR_EXISTS) unless opts->replace. The model id
  * must equal the recorded one (if the database records a model, a call
  * without one is refused too). *first_slot (may be NULL) receives the slot of
  * row 0; rows get consecutive slots. */
-HERS_API hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
+HERS_API hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const hers_public_key *pk,
                                     const int32_t *values, size_t m, size_t d, const char *const *ids,
-                                    const hers_db_enroll_opts *opts, uint64_t *first_slot);
+                                    const hers_store_enroll_opts *opts, uint64_t *first_slot);
 
 /* Appends templates encrypted elsewhere (a server receiving them from the
  * key holder or a third party): record is a serialised hers_gallery
  * (hers_gallery_serialize) of offset + m rows whose first `offset` rows
  * (offset < N) are encryptions of zero, then the m templates. Fully
  * validated (parameters, sizes, residues, checksum, mode and scale against
- * opts, then as hers_db_enroll: dimension, model, ids), then stored as one
+ * opts, then as hers_store_enroll: dimension, model, ids), then stored as one
  * segment, unchanged, at the first block b with b N + offset >= the next
  * free slot (the slots skipped stay empty). A client that asks for
  * offset = next_slot mod N wastes no slot unless another enrolment came
  * first. The server cannot check that the offset rows and the slots after
  * the m templates encrypt zeros: an enroller is trusted with the block it
- * writes into (docs/security.md). Otherwise as hers_db_enroll. */
-HERS_API hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
+ * writes into (docs/security.md). Otherwise as hers_store_enroll. */
+HERS_API hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t len, size_t offset,
                                            size_t m, const char *const *ids,
-                                           const hers_db_enroll_opts *opts, uint64_t *first_slot);
+                                           const hers_store_enroll_opts *opts, uint64_t *first_slot);
 
 /* Deletes count ids in one transaction; every id must exist
  * (HERS_ERR_NOTFOUND naming the first missing one, nothing deleted) and
  * appear once. */
-HERS_API hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count);
+HERS_API hers_status hers_store_delete(hers_store *db, const char *const *ids, size_t count);
 
-typedef struct hers_db_compact_stats {
+typedef struct hers_store_compact_stats {
     uint64_t segments_before, segments_after;
     uint64_t slots_before, slots_after;   /* next_slot */
     uint64_t file_before, file_after;     /* data.mdb bytes */
     int shrunk;                            /* 1 if data.mdb was rewritten compactly */
     char not_shrunk[256];                  /* why not, when shrunk = 0 ("" if nothing to say) */
-} hers_db_compact_stats;
+} hers_store_compact_stats;
 
 /* Reclaims space. sk NULL (anyone): drops the segments none of whose slots
  * is live. sk given (key holder): decrypts every live template and
@@ -193,33 +193,33 @@ typedef struct hers_db_compact_stats {
  * DIR/hers.lock); otherwise, or when the copy fails (e.g. no space for it),
  * the call still succeeds with stats->shrunk = 0 and stats->not_shrunk
  * saying why, and LMDB reuses the freed pages for later writes. */
-HERS_API hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
-                                     hers_db_compact_stats *stats);
+HERS_API hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsigned threads,
+                                     hers_store_compact_stats *stats);
 
 /* ------------------------------------------------------------ reads */
 
 /* A consistent read-only view (an LMDB read transaction): concurrent writes
  * are invisible to it. Usable from any thread, one thread at a time; close
  * it soon (a long-lived snapshot keeps old pages from being reused). */
-typedef struct hers_db_snapshot hers_db_snapshot;
+typedef struct hers_store_snapshot hers_store_snapshot;
 
-HERS_API hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out);
-HERS_API void hers_db_snapshot_close(hers_db_snapshot *s);
+HERS_API hers_status hers_store_snapshot_open(hers_store *db, hers_store_snapshot **out);
+HERS_API void hers_store_snapshot_close(hers_store_snapshot *s);
 /* Gallery shape of the snapshot (d = 0 before the first enrolment). */
-HERS_API uint64_t hers_db_snapshot_slots(const hers_db_snapshot *s);    /* next_slot */
-HERS_API uint64_t hers_db_snapshot_live(const hers_db_snapshot *s);
-HERS_API size_t hers_db_snapshot_blocks(const hers_db_snapshot *s);
-HERS_API size_t hers_db_snapshot_d(const hers_db_snapshot *s);
-HERS_API uint32_t hers_db_snapshot_scale(const hers_db_snapshot *s);
-HERS_API hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s);
+HERS_API uint64_t hers_store_snapshot_slots(const hers_store_snapshot *s);    /* next_slot */
+HERS_API uint64_t hers_store_snapshot_live(const hers_store_snapshot *s);
+HERS_API size_t hers_store_snapshot_blocks(const hers_store_snapshot *s);
+HERS_API size_t hers_store_snapshot_d(const hers_store_snapshot *s);
+HERS_API uint32_t hers_store_snapshot_scale(const hers_store_snapshot *s);
+HERS_API hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s);
 
 /* Builds the kernel form of blocks [first_block, first_block + blocks)
  * (all segments' contributions summed; the index covers
  * min(blocks * N, next_slot - first_block * N) templates). Whole gallery:
- * (0, hers_db_snapshot_blocks). Every segment read is checksum-verified
+ * (0, hers_store_snapshot_blocks). Every segment read is checksum-verified
  * (HERS_ERR_CHECKSUM / FORMAT naming the segment). Peak memory: the index
  * plus one decoded segment. */
-HERS_API hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
+HERS_API hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block, size_t blocks,
                                             unsigned threads, hers_index **out);
 
 /* ------------------------------------------------------------ search */
@@ -230,7 +230,7 @@ HERS_API hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_bl
  * are built and scanned in chunks ("streaming") and each chunk's result
  * blocks are placed into one result over every slot: the same ciphertexts,
  * bit for bit, either way. */
-typedef struct hers_db_search_opts {
+typedef struct hers_store_search_opts {
     /* Budget for the kernel-form index, bytes. 0: automatic, half the
      * physical RAM. */
     uint64_t max_index_bytes;
@@ -255,9 +255,9 @@ typedef struct hers_db_search_opts {
      * may use any result form (opts->search), streamed or not. */
     int (*on_chunk)(void *user, size_t first_block, const hers_result *part);
     void *user;
-} hers_db_search_opts;
+} hers_store_search_opts;
 
-typedef struct hers_db_search_stats {
+typedef struct hers_store_search_stats {
     size_t chunks;             /* 1: one pass over an index of the whole gallery */
     size_t chunk_blocks;       /* blocks per chunk */
     uint64_t index_bytes;      /* kernel-form bytes of the largest chunk */
@@ -267,31 +267,31 @@ typedef struct hers_db_search_stats {
     double total_seconds;      /* the whole call (wall) */
     uint64_t bytes_read;       /* segment bytes the search read (streamed, both-encrypted) */
     double chunk_cb_seconds;   /* inside on_chunk (counted in total_seconds too) */
-} hers_db_search_stats;
+} hers_store_search_stats;
 
 /* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */
-HERS_API void hers_db_search_opts_default(hers_db_search_opts *o);
+HERS_API void hers_store_search_opts_default(hers_store_search_opts *o);
 
 /* Scores every probe of q against every slot of the snapshot (deleted and
- * padding slots included: hers_db_snapshot_live_map tells which to keep).
+ * padding slots included: hers_store_snapshot_live_map tells which to keep).
  * sr: a searcher (NULL: one is made with opts->threads). opts and stats may
- * be NULL. *out has hers_db_snapshot_slots(s) templates. */
-HERS_API hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
-                                    const hers_db_search_opts *opts, hers_result **out,
-                                    hers_db_search_stats *stats);
+ * be NULL. *out has hers_store_snapshot_slots(s) templates. */
+HERS_API hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
+                                    const hers_store_search_opts *opts, hers_result **out,
+                                    hers_store_search_stats *stats);
 
 /* The id of a live slot (NUL-terminated, valid until the snapshot closes),
  * NULL if the slot is deleted, padding or out of range. */
-HERS_API const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot);
+HERS_API const char *hers_store_snapshot_id(hers_store_snapshot *s, uint64_t slot);
 
 /* live[x] = 1 if slot first + x is live, else 0, for x < count. */
-HERS_API hers_status hers_db_snapshot_live_map(hers_db_snapshot *s, uint64_t first, uint64_t count,
+HERS_API hers_status hers_store_snapshot_live_map(hers_store_snapshot *s, uint64_t first, uint64_t count,
                                                uint8_t *live);
 
 /* ------------------------------------------------------------ check */
 
 /* Called once per problem found, with one line of text (no newline). */
-typedef void (*hers_db_problem_fn)(void *user, const char *problem);
+typedef void (*hers_store_problem_fn)(void *user, const char *problem);
 
 /* Verifies every checksum and invariant (docs/formats.md): meta records,
  * every segment header and gallery (deserialised), segment geometry
@@ -299,7 +299,7 @@ typedef void (*hers_db_problem_fn)(void *user, const char *problem);
  * bijection, slots < next_slot and covered by a segment, live count,
  * per-block overlap. *problems = number found (0: healthy). Returns an
  * error only if the check itself cannot run. */
-HERS_API hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64_t *problems);
+HERS_API hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *user, uint64_t *problems);
 
 #ifdef __cplusplus
 }

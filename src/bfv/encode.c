@@ -63,7 +63,7 @@ static inline uint64_t signed_mod(int64_t v, const hers_modulus *t)
     uint64_t m = (uint64_t)(v >> 63);
     uint64_t a = ((uint64_t)v ^ m) - m;
     uint64_t r = hers_reduce64(a, t);
-    return hers_ct_select(m, hers_neg_mod(r, t->value), r);
+    return hers_consttime_select(m, hers_neg_mod(r, t->value), r);
 }
 
 static inline int64_t centre(uint64_t v, uint64_t t)
@@ -160,7 +160,7 @@ hers_status hers_plaintext_to_ntt(const hers_params *p, hers_plaintext *pt)
             uint64_t neg = 0 - (uint64_t)(c > t / 2);
             uint64_t cq = hers_reduce64(c, &p->q[i]);
             /* centred lift: c - t (mod q) when c > t/2 */
-            d[i * n + j] = hers_ct_select(neg, hers_sub_mod(cq, tq, q), cq);
+            d[i * n + j] = hers_consttime_select(neg, hers_sub_mod(cq, tq, q), cq);
         }
         hers_ntt_forward(p->ntt[i], d + i * n);
     }

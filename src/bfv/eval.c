@@ -257,9 +257,9 @@ static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, h
             for (size_t j = 0; j < n; j++) {
                 uint64_t c = tmp[j];
                 uint64_t neg = 0 - (uint64_t)(c > half);
-                uint64_t mag = hers_ct_select(neg, qv - c, c);   /* |centred c| */
+                uint64_t mag = hers_consttime_select(neg, qv - c, c);   /* |centred c| */
                 uint64_t r = hers_reduce64(mag, qi);
-                r = hers_ct_select(neg, hers_neg_mod(r, qi->value), r);
+                r = hers_consttime_select(neg, hers_neg_mod(r, qi->value), r);
                 if (bgv)
                     r = hers_mul_mod(r, tq, qi);
                 corr[j] = r;

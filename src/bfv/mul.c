@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "bfv/bfv_precomp.h"
-#include "bfv/rns_internal.h"
+#include "arithmetic/rns_internal.h"
 #include "hers/hers_cpu.h"
 #include "hers/hers_mem.h"
 
@@ -208,16 +208,16 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
                     for (size_t x = 0; x < n; x++) {
                         uint64_t c = ci[x];
                         uint64_t neg = 0 - (uint64_t)(c > half);
-                        uint64_t mag = hers_ct_select(neg, qv - c, c);
+                        uint64_t mag = hers_consttime_select(neg, qv - c, c);
                         uint64_t r = mag - (qjv & (0 - (uint64_t)(mag >= qjv)));
-                        dj[x] = hers_ct_select(neg, hers_neg_mod(r, qjv), r);
+                        dj[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
                     }
                 } else {
                     for (size_t x = 0; x < n; x++) {
                         uint64_t c = ci[x];
                         uint64_t neg = 0 - (uint64_t)(c > half);
-                        uint64_t r = hers_reduce64(hers_ct_select(neg, qv - c, c), qj);
-                        dj[x] = hers_ct_select(neg, hers_neg_mod(r, qjv), r);
+                        uint64_t r = hers_reduce64(hers_consttime_select(neg, qv - c, c), qj);
+                        dj[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
                     }
                 }
                 hers_ntt_forward(p->ntt[j], dj);

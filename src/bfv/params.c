@@ -501,7 +501,7 @@ const uint8_t *hers_params_id(const hers_params *p) { return p->id; }
 
 hers_status hers_bfv_check_id(const hers_params *p, const uint8_t id[HERS_PARAMS_ID_BYTES], const char *what)
 {
-    if (!hers_ct_equal(p->id, id, HERS_PARAMS_ID_BYTES))
+    if (!hers_consttime_equal(p->id, id, HERS_PARAMS_ID_BYTES))
         return hers_error(HERS_ERR_MISMATCH, "%s belongs to a different parameter set", what);
     return HERS_OK;
 }

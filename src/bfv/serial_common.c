@@ -50,13 +50,13 @@ void ser_header_write(uint8_t *buf, hers_object_type type, const uint8_t *params
 {
     memcpy(buf, "HERS", 4);
     memcpy(buf + 4, tags[type], 4);
-    ser_put_u32(buf + 8, HERS_SERIAL_VERSION);
-    ser_put_u32(buf + 12, 0);
+    hers_le_put_u32(buf + 8, HERS_SERIAL_VERSION);
+    hers_le_put_u32(buf + 12, 0);
     if (params_id)
         memcpy(buf + 16, params_id, 32);
     else
         memset(buf + 16, 0, 32);
-    ser_put_u64(buf + 48, body);
+    hers_le_put_u64(buf + 48, body);
 }
 
 void ser_seal(uint8_t *buf, size_t body)
@@ -76,13 +76,13 @@ static hers_status check_header(const uint8_t *b, size_t len, int *type, uint64_
     *type = tag_type(b + 4);
     if (*type == 0)
         return hers_error(HERS_ERR_FORMAT, "unknown object tag");
-    uint32_t version = ser_get_u32(b + 8);
+    uint32_t version = hers_le_get_u32(b + 8);
     if (version != HERS_SERIAL_VERSION)
         return hers_error(HERS_ERR_VERSION, "format version %u not supported (this build reads %d)",
                           version, HERS_SERIAL_VERSION);
-    if (ser_get_u32(b + 12) != 0)
+    if (hers_le_get_u32(b + 12) != 0)
         return hers_error(HERS_ERR_FORMAT, "reserved header field is not zero");
-    uint64_t body = ser_get_u64(b + 48);
+    uint64_t body = hers_le_get_u64(b + 48);
     if (body > HERS_SERIAL_MAX_BYTES - HERS_SERIAL_HEADER_BYTES - HERS_SERIAL_CHECKSUM_BYTES)
         return hers_error(HERS_ERR_FORMAT, "body size %llu too large", (unsigned long long)body);
     *total = body + HERS_SERIAL_HEADER_BYTES + HERS_SERIAL_CHECKSUM_BYTES;
@@ -138,7 +138,7 @@ hers_status ser_open(const void *buf, size_t len, hers_object_type type, const h
     uint8_t sum[HERS_SERIAL_CHECKSUM_BYTES];
     (void)hers_random_init();
     crypto_generichash(sum, sizeof sum, b, n, NULL, 0);
-    if (!hers_ct_equal(sum, b + n, sizeof sum))
+    if (!hers_consttime_equal(sum, b + n, sizeof sum))
         return hers_error(HERS_ERR_CHECKSUM, "%s: checksum mismatch (corrupted data)", what);
     if (p && memcmp(b + 16, hers_params_id(p), 32) != 0)
         return hers_error(HERS_ERR_MISMATCH, "%s: made with a different parameter set", what);

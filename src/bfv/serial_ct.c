@@ -20,12 +20,12 @@
 
 static int pt_bits(const hers_params *p)
 {
-    return ser_bitlen(hers_params_t(p) - 1);
+    return hers_bitlen(hers_params_t(p) - 1);
 }
 
 static int q_bits(const hers_params *p, size_t i)
 {
-    return ser_bitlen(hers_params_prime(p, i) - 1);
+    return hers_bitlen(hers_params_prime(p, i) - 1);
 }
 
 /* ------------------------------------------------------------ plaintexts */
@@ -34,7 +34,7 @@ hers_status hers_plaintext_serialized_size(const hers_params *p, size_t *size)
 {
     if (!p || !size)
         return hers_error(HERS_ERR_ARG, "plaintext size: NULL argument");
-    *size = ser_total(PT_FIXED + ser_packed_bytes(hers_params_n(p), pt_bits(p)));
+    *size = ser_total(PT_FIXED + hers_packed_bytes(hers_params_n(p), pt_bits(p)));
     return HERS_OK;
 }
 
@@ -57,9 +57,9 @@ hers_status hers_plaintext_serialize(const hers_params *p, const hers_plaintext 
     ser_header_write(b, HERS_OBJ_PLAINTEXT, hers_params_id(p), body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
     int bits = pt_bits(p);
-    ser_put_u32(q, (uint32_t)n);
-    ser_put_u32(q + 4, (uint32_t)bits);
-    if (!ser_pack(q + PT_FIXED, pt->coeffs, n, bits, hers_params_t(p)))
+    hers_le_put_u32(q, (uint32_t)n);
+    hers_le_put_u32(q + 4, (uint32_t)bits);
+    if (!hers_bitpack(q + PT_FIXED, pt->coeffs, n, bits, hers_params_t(p)))
         return hers_error(HERS_ERR_ARG, "plaintext serialize: a coefficient is >= t");
     ser_seal(b, body);
     if (written)
@@ -84,19 +84,19 @@ hers_status hers_plaintext_deserialize(const hers_params *p, const void *buf, si
     int bits = pt_bits(p);
     if (blen < PT_FIXED)
         return hers_error(HERS_ERR_FORMAT, "plaintext: body too short");
-    if (ser_get_u32(body) != n)
+    if (hers_le_get_u32(body) != n)
         return hers_error(HERS_ERR_FORMAT, "plaintext: N = %u, parameters have %zu",
-                          ser_get_u32(body), n);
-    if (ser_get_u32(body + 4) != (uint32_t)bits)
+                          hers_le_get_u32(body), n);
+    if (hers_le_get_u32(body + 4) != (uint32_t)bits)
         return hers_error(HERS_ERR_FORMAT, "plaintext: %u bits per coefficient, expected %d",
-                          ser_get_u32(body + 4), bits);
-    if (blen != PT_FIXED + ser_packed_bytes(n, bits))
+                          hers_le_get_u32(body + 4), bits);
+    if (blen != PT_FIXED + hers_packed_bytes(n, bits))
         return hers_error(HERS_ERR_FORMAT, "plaintext: body of %zu bytes, expected %zu", blen,
-                          PT_FIXED + ser_packed_bytes(n, bits));
+                          PT_FIXED + hers_packed_bytes(n, bits));
     st = hers_plaintext_init(p, out);
     if (st != HERS_OK)
         return st;
-    if (!ser_unpack(out->coeffs, body + PT_FIXED, n, bits, hers_params_t(p))) {
+    if (!hers_bitunpack(out->coeffs, body + PT_FIXED, n, bits, hers_params_t(p))) {
         hers_plaintext_free(out);
         memset(out, 0, sizeof *out);
         return hers_error(HERS_ERR_FORMAT, "plaintext: a coefficient is >= t");
@@ -141,7 +141,7 @@ static size_t poly_bytes(const hers_params *p, size_t primes)
 {
     size_t s = 0;
     for (size_t i = 0; i < primes; i++)
-        s += ser_packed_bytes(hers_params_n(p), q_bits(p, i));
+        s += hers_packed_bytes(hers_params_n(p), q_bits(p, i));
     return s;
 }
 
@@ -193,7 +193,7 @@ hers_status hers_ciphertext_serialize(const hers_params *p, const hers_ciphertex
     size_t body = total - HERS_SERIAL_HEADER_BYTES - HERS_SERIAL_CHECKSUM_BYTES;
     ser_header_write(b, HERS_OBJ_CIPHERTEXT, hers_params_id(p), body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)n);
+    hers_le_put_u32(q, (uint32_t)n);
     q[4] = (uint8_t)ct->parts;
     q[5] = (uint8_t)ct->num_primes;
     q[6] = (uint8_t)ct->form;
@@ -207,8 +207,8 @@ hers_status hers_ciphertext_serialize(const hers_params *p, const hers_ciphertex
     for (size_t part = 0; part < stored; part++)
         for (size_t i = 0; i < ct->num_primes; i++) {
             int bits = q_bits(p, i);
-            ok &= ser_pack(q, hers_ct_poly(ct, part, i), n, bits, hers_params_prime(p, i));
-            q += ser_packed_bytes(n, bits);
+            ok &= hers_bitpack(q, hers_ct_poly(ct, part, i), n, bits, hers_params_prime(p, i));
+            q += hers_packed_bytes(n, bits);
         }
     if (!ok)
         return hers_error(HERS_ERR_ARG, "ciphertext serialize: a residue is not reduced mod q_i");
@@ -234,7 +234,7 @@ hers_status hers_ciphertext_deserialize(const hers_params *p, const void *buf, s
     size_t n = hers_params_n(p), k = hers_params_num_primes(p);
     if (blen < CT_FIXED)
         return hers_error(HERS_ERR_FORMAT, "ciphertext: body too short");
-    uint32_t rn = ser_get_u32(body);
+    uint32_t rn = hers_le_get_u32(body);
     size_t parts = body[4], primes = body[5];
     unsigned form = body[6], flags = body[7];
     const uint8_t *seed = body + 8;
@@ -277,8 +277,8 @@ hers_status hers_ciphertext_deserialize(const hers_params *p, const void *buf, s
     for (size_t part = 0; part < stored && ok; part++)
         for (size_t i = 0; i < primes && ok; i++) {
             int bits = q_bits(p, i);
-            ok = ser_unpack(hers_ct_poly(out, part, i), q, n, bits, hers_params_prime(p, i));
-            q += ser_packed_bytes(n, bits);
+            ok = hers_bitunpack(hers_ct_poly(out, part, i), q, n, bits, hers_params_prime(p, i));
+            q += hers_packed_bytes(n, bits);
         }
     if (!ok) {
         hers_ciphertext_free(out);

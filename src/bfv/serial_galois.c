@@ -22,7 +22,7 @@ static size_t poly_bytes(const hers_params *p)
 {
     size_t s = 0;
     for (size_t i = 0; i < p->k; i++)
-        s += ser_packed_bytes(p->n, ser_bitlen(p->q[i].value - 1));
+        s += hers_packed_bytes(p->n, hers_bitlen(p->q[i].value - 1));
     return s;
 }
 
@@ -43,9 +43,9 @@ hers_status hers_galois_key_serialized_size(const hers_params *p, const hers_gal
 static uint8_t *pack(const hers_params *p, uint8_t *q, const uint64_t *poly, int *ok)
 {
     for (size_t i = 0; i < p->k; i++) {
-        int bits = ser_bitlen(p->q[i].value - 1);
-        *ok &= ser_pack(q, poly + i * p->n, p->n, bits, p->q[i].value);
-        q += ser_packed_bytes(p->n, bits);
+        int bits = hers_bitlen(p->q[i].value - 1);
+        *ok &= hers_bitpack(q, poly + i * p->n, p->n, bits, p->q[i].value);
+        q += hers_packed_bytes(p->n, bits);
     }
     return q;
 }
@@ -53,9 +53,9 @@ static uint8_t *pack(const hers_params *p, uint8_t *q, const uint64_t *poly, int
 static const uint8_t *unpack(const hers_params *p, const uint8_t *q, uint64_t *poly, int *ok)
 {
     for (size_t i = 0; i < p->k; i++) {
-        int bits = ser_bitlen(p->q[i].value - 1);
-        *ok &= ser_unpack(poly + i * p->n, q, p->n, bits, p->q[i].value);
-        q += ser_packed_bytes(p->n, bits);
+        int bits = hers_bitlen(p->q[i].value - 1);
+        *ok &= hers_bitunpack(poly + i * p->n, q, p->n, bits, p->q[i].value);
+        q += hers_packed_bytes(p->n, bits);
     }
     return q;
 }
@@ -75,7 +75,7 @@ hers_status hers_galois_key_serialize(const hers_params *p, const hers_galois_ke
     uint8_t *b = buf;
     ser_header_write(b, HERS_OBJ_GALOIS_KEY, p->id, body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)p->n);
+    hers_le_put_u32(q, (uint32_t)p->n);
     q[4] = (uint8_t)p->k;
     q[5] = gk->has_seed ? GK_FLAG_SEEDED : 0;
     q[6] = (uint8_t)gk->digit_bits;
@@ -86,7 +86,7 @@ hers_status hers_galois_key_serialize(const hers_params *p, const hers_galois_ke
         memset(q + 8, 0, HERS_SEED_BYTES);
     q += GK_FIXED;
     for (size_t e = 0; e < gk->count; e++, q += 4)
-        ser_put_u32(q, gk->elements[e]);
+        hers_le_put_u32(q, gk->elements[e]);
     int ok = 1;
     size_t kn = p->k * p->n;
     for (size_t e = 0; e < gk->count; e++)
@@ -119,9 +119,9 @@ hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, s
         return st;
     if (blen < GK_FIXED)
         return hers_error(HERS_ERR_FORMAT, "galois key: body too short");
-    if (ser_get_u32(body) != p->n || body[4] != p->k)
+    if (hers_le_get_u32(body) != p->n || body[4] != p->k)
         return hers_error(HERS_ERR_FORMAT, "galois key: N = %u, %u primes; parameters have %zu, %zu",
-                          ser_get_u32(body), body[4], p->n, p->k);
+                          hers_le_get_u32(body), body[4], p->n, p->k);
     unsigned flags = body[5], w = body[6], count = body[7];
     if (flags & ~GK_FLAG_SEEDED)
         return hers_error(HERS_ERR_FORMAT, "galois key: unknown flags 0x%02x", flags);
@@ -146,7 +146,7 @@ hers_status hers_galois_key_deserialize(const hers_params *p, const void *buf, s
     const uint8_t *q = body + GK_FIXED;
     uint32_t el[HERS_GALOIS_MAX_ELEMENTS];
     for (size_t e = 0; e < count; e++, q += 4) {
-        el[e] = ser_get_u32(q);
+        el[e] = hers_le_get_u32(q);
         if (!(el[e] & 1) || el[e] < 3 || el[e] >= 2 * p->n)
             return hers_error(HERS_ERR_FORMAT, "galois key: element %u is not odd in [3, 2N)", el[e]);
         for (size_t f = 0; f < e; f++)

@@ -14,16 +14,7 @@
 #include "hers/hers_bfv.h"
 #include "hers/hers_serial.h"
 
-/* Little-endian fields and residue bit-packing: core/bitpack.h. The ser_
- * names are aliases until /work/wt/renames.sh (issue 12) rewrites callers. */
-#define ser_put_u32 hers_le_put_u32
-#define ser_put_u64 hers_le_put_u64
-#define ser_get_u32 hers_le_get_u32
-#define ser_get_u64 hers_le_get_u64
-#define ser_bitlen hers_bitlen
-#define ser_packed_bytes hers_packed_bytes
-#define ser_pack hers_bitpack
-#define ser_unpack hers_bitunpack
+/* Little-endian fields and residue bit-packing: core/bitpack.h. */
 
 /* Writes the 56-byte header for an object of `type` with body size `body`.
  * params_id may be NULL (zeros). */

@@ -28,7 +28,7 @@ static size_t poly_bytes(const hers_params *p)
 {
     size_t s = 0;
     for (size_t i = 0; i < p->k; i++)
-        s += ser_packed_bytes(p->n, ser_bitlen(p->q[i].value - 1));
+        s += hers_packed_bytes(p->n, hers_bitlen(p->q[i].value - 1));
     return s;
 }
 
@@ -44,9 +44,9 @@ static int seed_is_zero(const uint8_t *seed)
 static uint8_t *pack_poly(const hers_params *p, uint8_t *q, const uint64_t *poly, int *ok)
 {
     for (size_t i = 0; i < p->k; i++) {
-        int bits = ser_bitlen(p->q[i].value - 1);
-        *ok &= ser_pack(q, poly + i * p->n, p->n, bits, p->q[i].value);
-        q += ser_packed_bytes(p->n, bits);
+        int bits = hers_bitlen(p->q[i].value - 1);
+        *ok &= hers_bitpack(q, poly + i * p->n, p->n, bits, p->q[i].value);
+        q += hers_packed_bytes(p->n, bits);
     }
     return q;
 }
@@ -54,9 +54,9 @@ static uint8_t *pack_poly(const hers_params *p, uint8_t *q, const uint64_t *poly
 static const uint8_t *unpack_poly(const hers_params *p, const uint8_t *q, uint64_t *poly, int *ok)
 {
     for (size_t i = 0; i < p->k; i++) {
-        int bits = ser_bitlen(p->q[i].value - 1);
-        *ok &= ser_unpack(poly + i * p->n, q, p->n, bits, p->q[i].value);
-        q += ser_packed_bytes(p->n, bits);
+        int bits = hers_bitlen(p->q[i].value - 1);
+        *ok &= hers_bitunpack(poly + i * p->n, q, p->n, bits, p->q[i].value);
+        q += hers_packed_bytes(p->n, bits);
     }
     return q;
 }
@@ -86,8 +86,8 @@ hers_status hers_secret_key_serialize(const hers_params *p, const hers_secret_ke
     uint8_t *b = buf;
     ser_header_write(b, HERS_OBJ_SECRET_KEY, p->id, body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)n);
-    ser_put_u32(q + 4, SK_ENCODING);
+    hers_le_put_u32(q, (uint32_t)n);
+    hers_le_put_u32(q + 4, SK_ENCODING);
     q += SK_FIXED;
     /* Branch-free on the secret: u = (uint8_t)s; code = 2*sign | (odd & !sign). */
     for (size_t j = 0; j < n; j += 4) {
@@ -123,11 +123,11 @@ hers_status hers_secret_key_deserialize(const hers_params *p, const void *buf, s
     if (blen != SK_FIXED + n / 4)
         return hers_error(HERS_ERR_FORMAT, "secret key: body of %zu bytes, expected %zu", blen,
                           SK_FIXED + n / 4);
-    if (ser_get_u32(body) != n)
+    if (hers_le_get_u32(body) != n)
         return hers_error(HERS_ERR_FORMAT, "secret key: N = %u, parameters have %zu",
-                          ser_get_u32(body), n);
-    if (ser_get_u32(body + 4) != SK_ENCODING)
-        return hers_error(HERS_ERR_FORMAT, "secret key: unknown encoding %u", ser_get_u32(body + 4));
+                          hers_le_get_u32(body), n);
+    if (hers_le_get_u32(body + 4) != SK_ENCODING)
+        return hers_error(HERS_ERR_FORMAT, "secret key: unknown encoding %u", hers_le_get_u32(body + 4));
     int8_t *s = hers_alloc(n);
     if (!s)
         return hers_error(HERS_ERR_NOMEM, "secret key: out of memory");
@@ -211,7 +211,7 @@ hers_status hers_public_key_serialize(const hers_params *p, const hers_public_ke
     uint8_t *b = buf;
     ser_header_write(b, HERS_OBJ_PUBLIC_KEY, p->id, body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)p->n);
+    hers_le_put_u32(q, (uint32_t)p->n);
     q[4] = (uint8_t)p->k;
     q[5] = pk->has_seed ? KEY_FLAG_SEEDED : 0;
     q[6] = q[7] = 0;
@@ -238,9 +238,9 @@ static hers_status key_fixed(const hers_params *p, const uint8_t *body, size_t b
 {
     if (blen < KEY_FIXED)
         return hers_error(HERS_ERR_FORMAT, "%s: body too short", what);
-    if (ser_get_u32(body) != p->n)
+    if (hers_le_get_u32(body) != p->n)
         return hers_error(HERS_ERR_FORMAT, "%s: N = %u, parameters have %zu", what,
-                          ser_get_u32(body), p->n);
+                          hers_le_get_u32(body), p->n);
     if (body[4] != p->k)
         return hers_error(HERS_ERR_FORMAT, "%s: %u primes, parameters have %zu", what, body[4],
                           p->k);
@@ -357,7 +357,7 @@ hers_status hers_relin_key_serialize(const hers_params *p, const hers_relin_key 
     uint8_t *b = buf;
     ser_header_write(b, HERS_OBJ_RELIN_KEY, p->id, body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)p->n);
+    hers_le_put_u32(q, (uint32_t)p->n);
     q[4] = (uint8_t)p->k;
     q[5] = rk->has_seed ? KEY_FLAG_SEEDED : 0;
     q[6] = (uint8_t)rk->digits;

@@ -43,14 +43,14 @@ hers_status hers_params_serialize(const hers_params *p, void *buf, size_t cap, s
     uint8_t *b = buf;
     ser_header_write(b, HERS_OBJ_PARAMS, hers_params_id(p), body);
     uint8_t *q = b + HERS_SERIAL_HEADER_BYTES;
-    ser_put_u32(q, (uint32_t)hers_params_n(p));
-    ser_put_u32(q + 4, (uint32_t)k);
-    ser_put_u64(q + 8, hers_params_t(p));
+    hers_le_put_u32(q, (uint32_t)hers_params_n(p));
+    hers_le_put_u32(q + 4, (uint32_t)k);
+    hers_le_put_u64(q + 8, hers_params_t(p));
     q += 16;
     for (size_t i = 0; i < k; i++, q += 8)
-        ser_put_u64(q, hers_params_prime(p, i));
-    ser_put_u32(q, (uint32_t)hers_params_security(p));
-    ser_put_u32(q + 4, (uint32_t)name_len);
+        hers_le_put_u64(q, hers_params_prime(p, i));
+    hers_le_put_u32(q, (uint32_t)hers_params_security(p));
+    hers_le_put_u32(q + 4, (uint32_t)name_len);
     memcpy(q + 8, name, name_len);
     ser_seal(b, body);
     if (written)
@@ -79,8 +79,8 @@ hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **o
         return st;
     if (blen < params_body(0, 0))
         return hers_error(HERS_ERR_FORMAT, "params: body too short");
-    uint32_t n = ser_get_u32(body), k = ser_get_u32(body + 4);
-    uint64_t t = ser_get_u64(body + 8);
+    uint32_t n = hers_le_get_u32(body), k = hers_le_get_u32(body + 4);
+    uint64_t t = hers_le_get_u64(body + 8);
     if (!ser_valid_n(n))
         return hers_error(HERS_ERR_FORMAT, "params: N = %u is not a power of two in 16..32768", n);
     if (k < 1 || k > HERS_MAX_PRIMES)
@@ -88,7 +88,7 @@ hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **o
     if (blen < params_body(k, 0))
         return hers_error(HERS_ERR_FORMAT, "params: body too short for %u primes", k);
     const uint8_t *q = body + 16 + 8 * (size_t)k;
-    uint32_t sec = ser_get_u32(q), name_len = ser_get_u32(q + 4);
+    uint32_t sec = hers_le_get_u32(q), name_len = hers_le_get_u32(q + 4);
     if (sec != HERS_SEC_NONE && sec != HERS_SEC_128 && sec != HERS_SEC_192 && sec != HERS_SEC_256)
         return hers_error(HERS_ERR_FORMAT, "params: unknown security level %u", sec);
     if (name_len > NAME_MAX_LEN)
@@ -111,11 +111,11 @@ hers_status hers_params_deserialize(const void *buf, size_t len, hers_params **o
     spec.num_primes = k;
     spec.security = (hers_security)sec;
     for (uint32_t i = 0; i < k; i++) {
-        spec.primes[i] = ser_get_u64(body + 16 + 8 * (size_t)i);
+        spec.primes[i] = hers_le_get_u64(body + 16 + 8 * (size_t)i);
         if (spec.primes[i] < 2)
             return hers_error(HERS_ERR_FORMAT, "params: prime %u is %llu", i,
                               (unsigned long long)spec.primes[i]);
-        spec.prime_bits[i] = ser_bitlen(spec.primes[i]);
+        spec.prime_bits[i] = hers_bitlen(spec.primes[i]);
     }
 
     hers_params *p = NULL;

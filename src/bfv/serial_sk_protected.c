@@ -140,16 +140,16 @@ hers_status hers_secret_key_seal(const hers_params *p, const hers_secret_key *sk
                           total);
     uint8_t *b = buf;
     memcpy(b, SKPW_MAGIC, 8);
-    ser_put_u32(b + OFF_VERSION, HERS_SKPW_VERSION);
-    ser_put_u32(b + OFF_ALG, SKPW_ALG_ARGON2ID13);
-    ser_put_u64(b + OFF_OPS, ops);
-    ser_put_u64(b + OFF_MEM, mem);
+    hers_le_put_u32(b + OFF_VERSION, HERS_SKPW_VERSION);
+    hers_le_put_u32(b + OFF_ALG, SKPW_ALG_ARGON2ID13);
+    hers_le_put_u64(b + OFF_OPS, ops);
+    hers_le_put_u64(b + OFF_MEM, mem);
     if ((st = hers_random_bytes(b + OFF_SALT, SKPW_SALT)) != HERS_OK ||
         (st = hers_random_bytes(b + OFF_NONCE, SKPW_NONCE)) != HERS_OK)
         return st;
     memcpy(b + OFF_ID, hers_params_id(p), 32);
     size_t clen = rec_len + SKPW_MAC;
-    ser_put_u64(b + OFF_CLEN, clen);
+    hers_le_put_u64(b + OFF_CLEN, clen);
 
     uint8_t *rec = hers_alloc(rec_len);
     if (!rec)
@@ -181,12 +181,12 @@ static hers_status envelope_check(const uint8_t *b, size_t len, uint64_t *ops, u
     if (memcmp(b, SKPW_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT,
                           "not a passphrase-protected secret key (bad magic)");
-    uint32_t ver = ser_get_u32(b + OFF_VERSION);
+    uint32_t ver = hers_le_get_u32(b + OFF_VERSION);
     if (ver != HERS_SKPW_VERSION)
         return hers_error(HERS_ERR_VERSION,
                           "protected secret key: envelope version %u, this build reads %d", ver,
                           HERS_SKPW_VERSION);
-    uint64_t c = ser_get_u64(b + OFF_CLEN);
+    uint64_t c = hers_le_get_u64(b + OFF_CLEN);
     if (c < SKPW_MAC || c > len || len - c != HERS_SKPW_HEADER_BYTES + SKPW_CHECKSUM)
         return hers_error(HERS_ERR_FORMAT,
                           "protected secret key: %zu bytes, header announces %llu sealed bytes "
@@ -196,10 +196,10 @@ static hers_status envelope_check(const uint8_t *b, size_t len, uint64_t *ops, u
     crypto_generichash(sum, sizeof sum, b, HERS_SKPW_HEADER_BYTES + (size_t)c, NULL, 0);
     if (sodium_memcmp(sum, b + HERS_SKPW_HEADER_BYTES + c, SKPW_CHECKSUM) != 0)
         return hers_error(HERS_ERR_CHECKSUM, "protected secret key: checksum mismatch (corrupted)");
-    uint32_t alg = ser_get_u32(b + OFF_ALG);
+    uint32_t alg = hers_le_get_u32(b + OFF_ALG);
     if (alg != SKPW_ALG_ARGON2ID13)
         return hers_error(HERS_ERR_FORMAT, "protected secret key: unknown KDF algorithm %u", alg);
-    uint64_t o = ser_get_u64(b + OFF_OPS), m = ser_get_u64(b + OFF_MEM);
+    uint64_t o = hers_le_get_u64(b + OFF_OPS), m = hers_le_get_u64(b + OFF_MEM);
     if (!cost_valid(o, m))
         return hers_error(HERS_ERR_FORMAT,
                           "protected secret key: KDF cost opslimit %llu, memlimit %llu outside "

@@ -26,7 +26,7 @@ static void on_fault(int sig)
     _exit(1);
 }
 
-int cli_db_open(const char *cmd, const char *dir, int readonly, hers_db **out)
+int cli_db_open(const char *cmd, const char *dir, int readonly, hers_store **out)
 {
     int len = snprintf(fault_msg, sizeof fault_msg,
                        "hers %s: %s: corrupt database (invalid page in data.mdb; %srestore a "
@@ -38,7 +38,7 @@ int cli_db_open(const char *cmd, const char *dir, int readonly, hers_db **out)
     sa.sa_handler = on_fault;
     sigaction(SIGSEGV, &sa, NULL);
     sigaction(SIGBUS, &sa, NULL);
-    if (hers_db_open(dir, readonly, out) != HERS_OK)
+    if (hers_store_open(dir, readonly, out) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());
     return 0;
 }
@@ -156,11 +156,11 @@ int cli_db_vectors(const char *cmd, const char *path, const char *model, hers_ma
 }
 
 int cli_db_same_params(const char *cmd, const char *keys, const hers_params *kp,
-                       const hers_db *db)
+                       const hers_store *db)
 {
-    if (memcmp(hers_params_id(kp), hers_params_id(hers_db_params(db)), 32) != 0)
+    if (memcmp(hers_params_id(kp), hers_params_id(hers_store_params(db)), 32) != 0)
     {
-        const hers_params *dp = hers_db_params(db);
+        const hers_params *dp = hers_store_params(db);
         const char *kn = hers_params_name(kp), *dn = hers_params_name(dp);
         return cli_fail(cmd, "%s: wrong keys: their parameter set %s (N = %zu, %zu primes) is not "
                         "the database's %s (N = %zu, %zu primes)", keys, *kn ? kn : "(custom)",

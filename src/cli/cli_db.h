@@ -15,7 +15,7 @@ int cli_db_enroll(int argc, char **argv);
 int cli_db_search(int argc, char **argv);
 
 /* Opens DIR; on error prints one line and returns non-zero. */
-int cli_db_open(const char *cmd, const char *dir, int readonly, hers_db **out);
+int cli_db_open(const char *cmd, const char *dir, int readonly, hers_store **out);
 
 /* Reads one id per line (CRLF accepted, final newline optional, no empty
  * lines). want = 0: any count >= 1. Prints one line on error. */
@@ -31,7 +31,7 @@ int cli_db_vectors(const char *cmd, const char *path, const char *model, hers_ma
 /* The key directory's parameters must be the database's (prints "wrong
  * keys" otherwise). */
 int cli_db_same_params(const char *cmd, const char *keys, const hers_params *kp,
-                       const hers_db *db);
+                       const hers_store *db);
 
 /* Hex of bytes into out (2 * len + 1). */
 void cli_db_hex(const uint8_t *b, size_t len, char *out);

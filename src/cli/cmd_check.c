@@ -29,18 +29,18 @@ int hers_cmd_check(int argc, char **argv)
     const char *dir = cli_opt(argc, argv, "--db");
     if (!dir)
         return cli_usage(CMD, "--db DIR is required");
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     if (cli_db_open(CMD, dir, 1, &db))
         return 1;
     uint64_t problems = 0;
     int rc = 0;
-    if (hers_db_check(db, print_problem, (void *)dir, &problems) != HERS_OK)
+    if (hers_store_check(db, print_problem, (void *)dir, &problems) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
     else if (problems)
         rc = cli_fail(CMD, "%s: %llu problem%s found", dir, (unsigned long long)problems,
                       problems == 1 ? "" : "s");
     else
         fprintf(stderr, "hers check: %s: ok\n", dir);
-    hers_db_close(db);
+    hers_store_close(db);
     return rc;
 }

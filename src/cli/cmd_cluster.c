@@ -200,7 +200,7 @@ typedef struct info_ctx {
     uint64_t live, slots, payload, file;
 } info_ctx;
 
-static void info_shard(void *user, unsigned shard, const char *dir, const hers_db_info *in)
+static void info_shard(void *user, unsigned shard, const char *dir, const hers_store_info *in)
 {
     info_ctx *x = user;
     if (x->json) {

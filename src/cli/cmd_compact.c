@@ -39,7 +39,7 @@ int hers_cmd_compact(int argc, char **argv)
         return cli_usage(CMD, "--db DIR is required");
     if (cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     cli_keys k;
     memset(&k, 0, sizeof k);
     if (keys &&
@@ -48,9 +48,9 @@ int hers_cmd_compact(int argc, char **argv)
     int rc = cli_db_open(CMD, dir, 0, &db);
     if (!rc && keys)
         rc = cli_db_same_params(CMD, keys, k.p, db);
-    hers_db_compact_stats cs;
+    hers_store_compact_stats cs;
     double t0 = cli_now();
-    if (!rc && hers_db_compact(db, k.sk, (unsigned)threads, &cs) != HERS_OK)
+    if (!rc && hers_store_compact(db, k.sk, (unsigned)threads, &cs) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
     char tail[300] = "";
     if (!rc && !cs.shrunk)
@@ -64,7 +64,7 @@ int hers_cmd_compact(int argc, char **argv)
                 (unsigned long long)cs.slots_before, (unsigned long long)cs.slots_after,
                 (unsigned long long)cs.file_before, (unsigned long long)cs.file_after,
                 tail, cli_now() - t0);
-    hers_db_close(db);
+    hers_store_close(db);
     cli_keys_free(&k);
     return rc;
 }

@@ -62,15 +62,15 @@ int hers_cmd_delete(int argc, char **argv)
             }
         free(sorted);
     }
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     int rc = cli_db_open(CMD, dir, 0, &db);
-    if (!rc && hers_db_delete(db, file ? (const char *const *)ids : (const char *const *)single,
+    if (!rc && hers_store_delete(db, file ? (const char *const *)ids : (const char *const *)single,
                               file ? n : 1) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
     if (!rc)
         fprintf(stderr, "hers delete: %zu template%s deleted from %s\n", file ? n : 1,
                 (file ? n : 1) == 1 ? "" : "s", dir);
-    hers_db_close(db);
+    hers_store_close(db);
     cli_db_free_ids(ids, n);
     return rc;
 }

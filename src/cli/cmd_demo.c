@@ -11,7 +11,7 @@
 #include "cli/cli.h"
 #include "cli/demo.h"
 #include "core/pool.h"
-#include "hers/hers_id.h"
+#include "hers/hers_idim.h"
 #include "hers/hers_io.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_reduce.h"
@@ -365,20 +365,20 @@ static int run(const demo_cfg *cfg, demo_results *r)
 
     /* 2. intrinsic dimension */
     t0 = cli_now();
-    hers_id_params ip;
-    hers_id_params_default(&ip);
+    hers_idim_params ip;
+    hers_idim_params_default(&ip);
     ip.sample = cfg->id_sample < d.g.rows ? cfg->id_sample : d.g.rows;
     ip.threads = cfg->threads;
-    hers_id_result idr;
+    hers_idim_result idr;
     demo_busy_begin("intrinsic dimension");
     r->id_method = "geodesic";
-    st = hers_id_estimate(&d.g, &ip, &idr);
+    st = hers_idim_estimate(&d.g, &ip, &idr);
     if (st != HERS_OK) {
-        /* The geodesic fit can fail on clustered data (hers_id.h): TwoNN. */
+        /* The geodesic fit can fail on clustered data (hers_idim.h): TwoNN. */
         step_log(cfg, "geodesic ID estimate failed (%s); using TwoNN", hers_last_error());
-        ip.method = HERS_ID_TWONN;
+        ip.method = HERS_IDIM_TWONN;
         r->id_method = "twonn";
-        st = hers_id_estimate(&d.g, &ip, &idr);
+        st = hers_idim_estimate(&d.g, &ip, &idr);
     }
     demo_busy_end();
     r->id_s = cli_now() - t0;

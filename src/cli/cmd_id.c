@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "hers/hers_id.h"
+#include "hers/hers_idim.h"
 #include "hers/hers_io.h"
 
 static const char *const id_opts[] = {"--in", "--k", "--sample", "--method", "--seed",
@@ -36,7 +36,7 @@ static void id_usage(void)
         "                  edge (default 1 = the longest kNN edge, as in the paper)\n"
         "  --dim D         dimension of raw float32 input (.f32/.raw/.bin)\n"
         "  --json          print one JSON object instead of text\n",
-        HERS_ID_DEFAULT_SAMPLE, (size_t)HERS_ID_MAX_PAIRS, HERS_ID_DEFAULT_CANDIDATES);
+        HERS_IDIM_DEFAULT_SAMPLE, (size_t)HERS_IDIM_MAX_PAIRS, HERS_IDIM_DEFAULT_CANDIDATES);
 }
 
 static void json_string(const char *s)
@@ -55,15 +55,15 @@ static void json_string(const char *s)
 }
 
 static void print_json(const char *in, size_t rows, uint64_t seed, double eq,
-                       const hers_id_result *r, double secs)
+                       const hers_idim_result *r, double secs)
 {
     printf("{\"file\": ");
     json_string(in);
     printf(", \"method\": \"%s\", \"id\": %u, \"id_fit\": %.6g, \"rmse\": %.6g, "
            "\"n\": %zu, \"rows\": %zu, \"dim\": %zu, \"zero_rows\": %zu, \"seed\": %llu",
-           hers_id_method_name(r->method), r->id, r->id_fit, r->rmse, r->n, rows, r->dim,
+           hers_idim_method_name(r->method), r->id, r->id_fit, r->rmse, r->n, rows, r->dim,
            r->zero_rows, (unsigned long long)seed);
-    if (r->method == HERS_ID_GEODESIC) {
+    if (r->method == HERS_IDIM_GEODESIC) {
         printf(", \"k\": %zu, \"sources\": %zu, \"pairs\": %llu, \"reach\": %.6g, "
                "\"max_edge\": %.6g, \"edge_quantile\": %.6g, \"r_max\": %.6g, "
                "\"sigma\": %.6g, \"refit\": %s, \"fit_lo\": %.6g, \"fit_hi\": %.6g, "
@@ -71,22 +71,22 @@ static void print_json(const char *in, size_t rows, uint64_t seed, double eq,
                r->k, r->sources, (unsigned long long)r->pairs, r->reach, r->max_edge, eq,
                r->r_max, r->sigma, r->refit_used ? "true" : "false", r->fit_lo, r->fit_hi,
                r->fit_bins, r->hist_dx);
-        for (int b = 0; b < HERS_ID_BINS; b++)
+        for (int b = 0; b < HERS_IDIM_BINS; b++)
             printf("%s%llu", b ? ", " : "", (unsigned long long)r->hist[b]);
         printf("]");
     }
     printf(", \"seconds\": %.3f}\n", secs);
 }
 
-static void print_text(const char *in, size_t rows, double eq, const hers_id_result *r,
+static void print_text(const char *in, size_t rows, double eq, const hers_idim_result *r,
                        double secs)
 {
     printf("%s: %zu of %zu rows used (%zu-d", in, r->n, rows, r->dim);
     if (r->zero_rows)
         printf(", %zu zero rows skipped", r->zero_rows);
-    printf("), method %s\n", hers_id_method_name(r->method));
+    printf("), method %s\n", hers_idim_method_name(r->method));
     switch (r->method) {
-    case HERS_ID_GEODESIC:
+    case HERS_IDIM_GEODESIC:
         printf("intrinsic dimensionality: %u   (free fit %.2f, RMSE %.4f)\n", r->id, r->id_fit,
                r->rmse);
         printf("kNN graph k = %zu, longest edge %.4g%s; %zu Dijkstra sources, %llu geodesic "
@@ -98,11 +98,11 @@ static void print_text(const char *in, size_t rows, double eq, const hers_id_res
                r->r_max, r->sigma, r->refit_used ? "second" : "first", r->fit_lo, r->fit_hi,
                r->fit_bins, r->hist_dx);
         break;
-    case HERS_ID_TWONN:
+    case HERS_IDIM_TWONN:
         printf("intrinsic dimensionality: %u   (TwoNN slope %.2f, RMSE %.4f)\n", r->id,
                r->id_fit, r->rmse);
         break;
-    case HERS_ID_MLE:
+    case HERS_IDIM_MLE:
         printf("intrinsic dimensionality: %u   (MLE %.2f, spread over k %.2f)\n", r->id,
                r->id_fit, r->rmse);
         break;
@@ -122,24 +122,24 @@ int hers_cmd_id(int argc, char **argv)
     const char *in = cli_opt(argc, argv, "--in");
     if (!in)
         return cli_usage(cmd, "--in FILE is required (see hers id --help)");
-    hers_id_params p;
-    hers_id_params_default(&p);
+    hers_idim_params p;
+    hers_idim_params_default(&p);
     const char *method = cli_opt(argc, argv, "--method");
-    if (method && hers_id_method_parse(method, &p.method) != HERS_OK)
+    if (method && hers_idim_method_parse(method, &p.method) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());
     const char *edge = cli_opt(argc, argv, "--edge");
     if (edge && !strcmp(edge, "chord"))
-        p.edge = HERS_ID_EDGE_CHORD;
+        p.edge = HERS_IDIM_EDGE_CHORD;
     else if (edge && strcmp(edge, "cosine"))
         return cli_fail(cmd, "--edge must be cosine or chord, got '%s'", edge);
     uint64_t k, sample, seed, threads, sources, cand, k1, k2, dim;
-    if (cli_opt_u64(cmd, argc, argv, "--k", HERS_ID_DEFAULT_K, 1, UINT32_MAX, &k) ||
-        cli_opt_u64(cmd, argc, argv, "--sample", HERS_ID_DEFAULT_SAMPLE, 0, UINT32_MAX,
+    if (cli_opt_u64(cmd, argc, argv, "--k", HERS_IDIM_DEFAULT_K, 1, UINT32_MAX, &k) ||
+        cli_opt_u64(cmd, argc, argv, "--sample", HERS_IDIM_DEFAULT_SAMPLE, 0, UINT32_MAX,
                     &sample) ||
         cli_opt_u64(cmd, argc, argv, "--seed", 0, 0, UINT64_MAX, &seed) ||
         cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 64, &threads) ||
         cli_opt_u64(cmd, argc, argv, "--sources", 0, 0, UINT32_MAX, &sources) ||
-        cli_opt_u64(cmd, argc, argv, "--candidates", HERS_ID_DEFAULT_CANDIDATES, 1, 4096,
+        cli_opt_u64(cmd, argc, argv, "--candidates", HERS_IDIM_DEFAULT_CANDIDATES, 1, 4096,
                     &cand) ||
         cli_opt_u64(cmd, argc, argv, "--mle-k1", 10, 2, UINT32_MAX, &k1) ||
         cli_opt_u64(cmd, argc, argv, "--mle-k2", 20, 2, UINT32_MAX, &k2) ||
@@ -169,8 +169,8 @@ int hers_cmd_id(int argc, char **argv)
     if (st != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());
     double t0 = cli_now();
-    hers_id_result r;
-    st = hers_id_estimate(&m, &p, &r);
+    hers_idim_result r;
+    st = hers_idim_estimate(&m, &p, &r);
     double secs = cli_now() - t0;
     size_t rows = m.rows;
     hers_matrix_free(&m);

@@ -33,16 +33,16 @@ int hers_cmd_info(int argc, char **argv)
     const char *dir = cli_opt(argc, argv, "--db");
     if (!dir)
         return cli_usage(CMD, "--db DIR is required");
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     if (cli_db_open(CMD, dir, 1, &db))
         return 1;
-    hers_db_info in;
-    if (hers_db_get_info(db, &in) != HERS_OK) {
+    hers_store_info in;
+    if (hers_store_get_info(db, &in) != HERS_OK) {
         int rc = cli_fail(CMD, "%s", hers_last_error());
-        hers_db_close(db);
+        hers_store_close(db);
         return rc;
     }
-    char model[2 * HERS_DB_MAX_MODEL_ID + 1] = "";
+    char model[2 * HERS_STORE_MAX_MODEL_ID + 1] = "";
     cli_db_hex(in.model_id, in.model_id_len, model);
     double td = in.enrolled && in.d ? (double)in.payload_bytes / ((double)in.enrolled * in.d) : 0;
     double sd = in.blocks && in.d ? (double)in.payload_bytes / ((double)in.blocks * in.N * in.d) : 0;
@@ -60,7 +60,7 @@ int hers_cmd_info(int argc, char **argv)
                (unsigned long long)in.next_slot, (unsigned long long)in.segments,
                (unsigned long long)in.blocks, (unsigned long long)in.payload_bytes, td, sd,
                (unsigned long long)in.file_bytes, (unsigned long long)in.used_bytes,
-               hers_db_max_overlap(db));
+               hers_store_max_overlap(db));
     } else {
         printf("database      %s (format %u)\n", dir, in.format);
         printf("parameters    %s N = %zu, t = %llu, %zu primes, log2 Q = %.1f\n",
@@ -81,6 +81,6 @@ int hers_cmd_info(int argc, char **argv)
                (unsigned long long)in.payload_bytes, td, sd, (unsigned long long)in.file_bytes,
                (unsigned long long)in.used_bytes);
     }
-    hers_db_close(db);
+    hers_store_close(db);
     return 0;
 }

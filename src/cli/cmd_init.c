@@ -55,14 +55,14 @@ int hers_cmd_init(int argc, char **argv)
         hers_reduce_model_free(m);
         mlen = sizeof mid;
     }
-    if (!rc && hers_db_create(db, k.p, k.pk, k.rk, mlen ? mid : NULL, mlen) != HERS_OK)
+    if (!rc && hers_store_create(db, k.p, k.pk, k.rk, mlen ? mid : NULL, mlen) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
     /* the Galois keys (compact queries) are public material too: stored once */
     if (!rc && (rc = cli_keys_load_galois(CMD, keys, &k)) == 0 && k.gk) {
-        hers_db *h = NULL;
-        if (hers_db_open(db, 0, &h) != HERS_OK || hers_db_put_galois_key(h, k.gk) != HERS_OK)
+        hers_store *h = NULL;
+        if (hers_store_open(db, 0, &h) != HERS_OK || hers_store_put_galois_key(h, k.gk) != HERS_OK)
             rc = cli_fail(CMD, "%s", hers_last_error());
-        hers_db_close(h);
+        hers_store_close(h);
     }
     if (!rc) {
         char hex[2 * HERS_MODEL_ID_BYTES + 1] = "none";

@@ -23,7 +23,7 @@ static const struct {
     {"gallery_file", HERS_GALLERY_FILE_VERSION},
     {"query", HERS_QUERY_RECORD_VERSION},
     {"result", HERS_RESULT_RECORD_VERSION},
-    {"database", HERS_DB_FORMAT_VERSION},
+    {"database", HERS_STORE_FORMAT_VERSION},
     {"model", HERS_MODEL_VERSION},
 };
 #define NFORMATS (sizeof formats / sizeof formats[0])

@@ -52,14 +52,14 @@ int cli_db_enroll(int argc, char **argv)
     if (cli_opt_u64(CMD, argc, argv, "--scale", 0, 1, HERS_SEARCH_MAX_SCALE, &scale) ||
         cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.threads = (unsigned)threads;
     o.replace = cli_flag(argc, argv, "--replace");
     if (cli_opt(argc, argv, "--mode") &&
         hers_search_mode_parse(cli_opt(argc, argv, "--mode"), &o.mode) != HERS_OK)
         return cli_fail_lib(CMD, "--mode");
-    hers_db *db = NULL;
+    hers_store *db = NULL;
     cli_keys k;
     memset(&k, 0, sizeof k);
     hers_matrix x = {0, 0, NULL};
@@ -69,8 +69,8 @@ int cli_db_enroll(int argc, char **argv)
     int rc = cli_db_open(CMD, dir, 0, &db);
     if (rc)
         return rc;
-    hers_db_info info;
-    if (hers_db_get_info(db, &info) != HERS_OK) {
+    hers_store_info info;
+    if (hers_store_get_info(db, &info) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
@@ -115,8 +115,8 @@ int cli_db_enroll(int argc, char **argv)
     }
     double t0 = cli_now();
     uint64_t first = 0;
-    const hers_public_key *pk = enc && !k.sk ? hers_db_public_key(db) : NULL;
-    if (hers_db_enroll(db, enc ? k.sk : NULL, pk, qm.data, qm.rows, qm.cols,
+    const hers_public_key *pk = enc && !k.sk ? hers_store_public_key(db) : NULL;
+    if (hers_store_enroll(db, enc ? k.sk : NULL, pk, qm.data, qm.rows, qm.cols,
                        (const char *const *)ids, &o, &first) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
@@ -132,6 +132,6 @@ done:
     hers_qmatrix_free(&qm);
     hers_matrix_free(&x);
     cli_keys_free(&k);
-    hers_db_close(db);
+    hers_store_close(db);
     return rc;
 }

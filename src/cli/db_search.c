@@ -69,8 +69,8 @@ int cli_db_search(int argc, char **argv)
     if (cli_keys_load_pass(CMD, keys, cli_opt(argc, argv, "--passphrase-file"), 1, 0, 0,
                            &k))
         return 1;
-    hers_db *db = NULL;
-    hers_db_snapshot *snap = NULL;
+    hers_store *db = NULL;
+    hers_store_snapshot *snap = NULL;
     hers_matrix x = {0, 0, NULL};
     hers_qmatrix qm = {0, 0, 0, NULL};
     hers_query *q = NULL;
@@ -87,12 +87,12 @@ int cli_db_search(int argc, char **argv)
         goto done;
     if ((rc = cli_db_same_params(CMD, keys, k.p, db)) != 0)
         goto done;
-    if (hers_db_check_secret_key(db, k.sk) != HERS_OK) {
+    if (hers_store_check_secret_key(db, k.sk) != HERS_OK) {
         rc = cli_fail(CMD, "%s: wrong keys: %s", keys, hers_last_error());
         goto done;
     }
-    hers_db_info info;
-    if (hers_db_get_info(db, &info) != HERS_OK) {
+    hers_store_info info;
+    if (hers_store_get_info(db, &info) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
@@ -108,13 +108,13 @@ int cli_db_search(int argc, char **argv)
                                              "another model");
         goto done;
     }
-    if (hers_db_snapshot_open(db, &snap) != HERS_OK) {
+    if (hers_store_snapshot_open(db, &snap) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
-    size_t d = hers_db_snapshot_d(snap);
-    n = (size_t)hers_db_snapshot_slots(snap);
-    uint32_t s = hers_db_snapshot_scale(snap);
+    size_t d = hers_store_snapshot_d(snap);
+    n = (size_t)hers_store_snapshot_slots(snap);
+    uint32_t s = hers_store_snapshot_scale(snap);
     if (d == 0 || n == 0) {
         rc = cli_fail(CMD, "%s: the gallery is empty", dir);
         goto done;
@@ -128,22 +128,22 @@ int cli_db_search(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", ppath, hers_last_error());
         goto done;
     }
-    hers_db_search_opts so;
-    hers_db_search_stats ss;
-    hers_db_search_opts_default(&so);
+    hers_store_search_opts so;
+    hers_store_search_stats ss;
+    hers_store_search_opts_default(&so);
     so.max_index_bytes = maxmem << 20;   /* 0: half the RAM */
     so.threads = (unsigned)threads;
     double t0 = cli_now();
     /* gallery_public = 1: the store does not record how its segments were
      * encrypted, so "auto" assumes the worst */
-    if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, hers_db_galois_key(db),
-                       hers_db_snapshot_mode(snap), 1, qm.data, qm.rows, d, s, (unsigned)threads,
+    if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, hers_store_galois_key(db),
+                       hers_store_snapshot_mode(snap), 1, qm.data, qm.rows, d, s, (unsigned)threads,
                        &q, NULL, NULL)) {
         rc = 1;
         goto done;
     }
     if (hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
-        hers_db_search(snap, sr, q, &so, &res, &ss) != HERS_OK) {
+        hers_store_search(snap, sr, q, &so, &res, &ss) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
@@ -155,7 +155,7 @@ int cli_db_search(int argc, char **argv)
         rc = cli_fail(CMD, "out of memory");
         goto done;
     }
-    if (hers_db_snapshot_live_map(snap, 0, n, live) != HERS_OK) {
+    if (hers_store_snapshot_live_map(snap, 0, n, live) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
@@ -182,7 +182,7 @@ int cli_db_search(int argc, char **argv)
         if ((rc = cli_rank(CMD, scores, nl, &ro, &m, &c)) != 0)
             break;
         for (size_t i = 0; i < c; i++) {
-            const char *id = hers_db_snapshot_id(snap, map[m[i].index]);
+            const char *id = hers_store_snapshot_id(snap, map[m[i].index]);
             fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, id ? id : "?");
             cli_print_score(f, (double)m[i].score / s2);
             fputc('\n', f);
@@ -213,8 +213,8 @@ done:
     hers_query_free(q);
     hers_qmatrix_free(&qm);
     hers_matrix_free(&x);
-    hers_db_snapshot_close(snap);
-    hers_db_close(db);
+    hers_store_snapshot_close(snap);
+    hers_store_close(db);
     cli_keys_free(&k);
     return rc;
 }

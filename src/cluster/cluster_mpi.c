@@ -42,10 +42,10 @@ typedef struct op_hdr {
 
 /* What every rank says about its shard after an operation. */
 typedef struct shard_state {
-    hers_db_info info;
+    hers_store_info info;
     hers_service_stats ss;
     uint64_t first_slot, count;   /* enrolment */
-    hers_db_compact_stats cs;     /* compaction */
+    hers_store_compact_stats cs;     /* compaction */
 } shard_state;
 
 typedef struct reply {
@@ -197,13 +197,13 @@ static hers_status do_create(hers_cluster *c, const op_hdr *h, const uint8_t *bc
     else if (mkdir(gdir, 0700) != 0 && errno != EEXIST)
         st = hers_error(HERS_ERR_IO, "%s: %s", gdir, strerror(errno));
     if (st == HERS_OK)
-        st = hers_db_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
+        st = hers_store_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
                             in.model_id_len);
     if (st == HERS_OK && in.gk) {
-        hers_db *db = NULL;
-        if ((st = hers_db_open(dir, 0, &db)) == HERS_OK)
-            st = hers_db_put_galois_key(db, in.gk);
-        hers_db_close(db);
+        hers_store *db = NULL;
+        if ((st = hers_store_open(dir, 0, &db)) == HERS_OK)
+            st = hers_store_put_galois_key(db, in.gk);
+        hers_store_close(db);
     }
     if (st == HERS_OK)
         st = cl_tag_write(c->root, h->name, (unsigned)c->rank, &d);
@@ -232,7 +232,7 @@ static hers_status do_open(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
     if (st == HERS_OK && (st = hers_service_open(dir, c->threads, &s->svc)) != HERS_OK)
         st = hers_error(st, "shard %d (%s): %s", c->rank, dir, hers_last_error());
     if (st == HERS_OK &&
-        memcmp(hers_params_id(hers_db_params(hers_service_db(s->svc))), d.params_id, 32))
+        memcmp(hers_params_id(hers_store_params(hers_service_db(s->svc))), d.params_id, 32))
         st = hers_error(HERS_ERR_MISMATCH, "gallery %s: shard %d (%s) has another parameter set",
                         h->name, c->rank, dir);
     shard_state ss;
@@ -241,18 +241,18 @@ static hers_status do_open(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
         st = state_of(s->svc, &ss);
     /* the live ids: the durable id -> shard map is the union of the catalogs */
     size_t bytes = sizeof ss;
-    hers_db_snapshot *snap = NULL;
+    hers_store_snapshot *snap = NULL;
     uint8_t *live = NULL;
     uint64_t n = ss.info.next_slot;
-    if (st == HERS_OK && (st = hers_db_snapshot_open(hers_service_db(s->svc), &snap)) == HERS_OK) {
-        n = hers_db_snapshot_slots(snap);
+    if (st == HERS_OK && (st = hers_store_snapshot_open(hers_service_db(s->svc), &snap)) == HERS_OK) {
+        n = hers_store_snapshot_slots(snap);
         live = malloc(n ? (size_t)n : 1);
         st = !live ? hers_error(HERS_ERR_NOMEM, "cluster: out of memory")
-             : n   ? hers_db_snapshot_live_map(snap, 0, n, live)
+             : n   ? hers_store_snapshot_live_map(snap, 0, n, live)
                    : HERS_OK;
         for (uint64_t i = 0; st == HERS_OK && i < n; i++)
             if (live[i])
-                bytes += strlen(hers_db_snapshot_id(snap, i)) + 1;
+                bytes += strlen(hers_store_snapshot_id(snap, i)) + 1;
         if (st == HERS_OK && !(rp->data = hers_alloc(bytes)))
             st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
         if (st == HERS_OK) {
@@ -260,7 +260,7 @@ static hers_status do_open(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
             size_t o = sizeof ss;
             for (uint64_t i = 0; i < n; i++)
                 if (live[i]) {
-                    const char *id = hers_db_snapshot_id(snap, i);
+                    const char *id = hers_store_snapshot_id(snap, i);
                     size_t l = strlen(id) + 1;
                     memcpy(rp->data + o, id, l);
                     o += l;
@@ -268,7 +268,7 @@ static hers_status do_open(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
             rp->len = bytes;
         }
         free(live);
-        hers_db_snapshot_close(snap);
+        hers_store_snapshot_close(snap);
     }
     if (st == HERS_OK) {
         snprintf(s->name, sizeof s->name, "%s", h->name);
@@ -700,11 +700,11 @@ static void be_close(void *user, const char *root, const char *name, void *gal, 
     cgal_free(gal);
 }
 
-static hers_db *be_db(void *gal) { return hers_service_db(((cgal *)gal)->local); }
+static hers_store *be_db(void *gal) { return hers_service_db(((cgal *)gal)->local); }
 
 /* The cluster's view: sums, and next_slot such that next_slot mod N is the
  * fill of the shard the next block goes to (the client's next_offset). */
-static void aggregate(const cgal *g, hers_db_info *in, hers_service_stats *ss)
+static void aggregate(const cgal *g, hers_store_info *in, hers_service_stats *ss)
 {
     unsigned K = (unsigned)g->c->size;
     *in = g->st[0].info;
@@ -715,7 +715,7 @@ static void aggregate(const cgal *g, hers_db_info *in, hers_service_stats *ss)
     in->payload_bytes = in->file_bytes = in->used_bytes = 0;
     in->has_gallery = 0;
     for (unsigned r = 0; r < K; r++) {
-        const hers_db_info *x = &g->st[r].info;
+        const hers_store_info *x = &g->st[r].info;
         if (x->has_gallery && !in->has_gallery) {
             in->has_gallery = 1;
             in->d = x->d;
@@ -747,7 +747,7 @@ static void aggregate(const cgal *g, hers_db_info *in, hers_service_stats *ss)
     free(slots);
 }
 
-static hers_status be_info(void *gal, hers_db_info *in, hers_service_stats *ss)
+static hers_status be_info(void *gal, hers_store_info *in, hers_service_stats *ss)
 {
     cgal *g = gal;
     call k;
@@ -785,7 +785,7 @@ static hers_status be_search(void *gal, const void *q, size_t len, hers_result_s
             lens[r] = rep[r].len;
         }
         if (st == HERS_OK)
-            st = hers_cluster_join_responses(hers_db_params(hers_service_db(g->local)), bufs,
+            st = hers_cluster_join_responses(hers_store_params(hers_service_db(g->local)), bufs,
                                               lens, (size_t)g->c->size, resp, rl);
         free(bufs);
         free(lens);
@@ -808,7 +808,7 @@ static uint64_t base_of(const cgal *g, unsigned r, size_t N)
 static hers_status check_shape(const cgal *g, const hers_net_enroll *e, size_t d)
 {
     for (int r = 0; r < g->c->size; r++) {
-        const hers_db_info *x = &g->st[r].info;
+        const hers_store_info *x = &g->st[r].info;
         if (x->has_gallery && (x->d != d || x->scale != e->scale || x->mode != e->mode))
             return hers_error(HERS_ERR_MISMATCH, "enrol: templates of dimension %zu, scale %u, "
                                                  "mode %s; the gallery has %zu, %u, %s", d,
@@ -827,7 +827,7 @@ static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *
 {
     cgal *g = gal;
     unsigned K = (unsigned)g->c->size;
-    const hers_params *p = hers_db_params(hers_service_db(g->local));
+    const hers_params *p = hers_store_params(hers_service_db(g->local));
     size_t N = hers_params_n(p);
     hers_net_enroll e;
     hers_status st = hers_net_enroll_decode(body, len, &e);
@@ -1062,7 +1062,7 @@ static hers_status be_del(void *gal, const char *const *ids, size_t count)
     return st;
 }
 
-static hers_status be_compact(void *gal, hers_db_compact_stats *cs)
+static hers_status be_compact(void *gal, hers_store_compact_stats *cs)
 {
     cgal *g = gal;
     call k;
@@ -1075,7 +1075,7 @@ static hers_status be_compact(void *gal, hers_db_compact_stats *cs)
     memset(cs, 0, sizeof *cs);
     cs->shrunk = 1;
     for (int r = 0; st == HERS_OK && r < g->c->size; r++) {
-        const hers_db_compact_stats *x = &g->st[r].cs;
+        const hers_store_compact_stats *x = &g->st[r].cs;
         cs->segments_before += x->segments_before;
         cs->segments_after += x->segments_after;
         cs->slots_before += x->slots_before;

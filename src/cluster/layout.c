@@ -254,17 +254,17 @@ hers_status hers_cluster_gallery_info(const char *root, const char *name, unsign
         if ((st = cl_tag_check(root, name, r, &d)) != HERS_OK)
             break;
         char *dir = cl_shard_dir(root, name, r);
-        hers_db *db = NULL;
-        hers_db_info in;
-        st = dir ? hers_db_open(dir, 1, &db) : hers_error(HERS_ERR_NOMEM, "out of memory");
-        if (st == HERS_OK && memcmp(hers_params_id(hers_db_params(db)), d.params_id, 32))
+        hers_store *db = NULL;
+        hers_store_info in;
+        st = dir ? hers_store_open(dir, 1, &db) : hers_error(HERS_ERR_NOMEM, "out of memory");
+        if (st == HERS_OK && memcmp(hers_params_id(hers_store_params(db)), d.params_id, 32))
             st = hers_error(HERS_ERR_MISMATCH, "gallery %s: shard %u (%s) has another parameter "
                                                "set", name, r, dir);
         if (st == HERS_OK)
-            st = hers_db_get_info(db, &in);
+            st = hers_store_get_info(db, &in);
         if (st == HERS_OK && fn)
             fn(user, r, dir, &in);
-        hers_db_close(db);
+        hers_store_close(db);
         free(dir);
     }
     return st;

@@ -1,6 +1,6 @@
 /*
  * bitpack.c - residue bit-packing, LSB first (bitpack.h). Formerly two
- * copies (ser_pack in src/bfv, se_pack in src/search); this is the search
+ * copies (hers_bitpack in src/bfv, se_pack in src/search); this is the search
  * copy (bits up to 64), with the bound check of the serialiser.
  */
 #include "core/bitpack.h"

@@ -69,7 +69,7 @@ void hers_free_secret(void *p, size_t size)
     free(p);
 }
 
-int hers_ct_equal(const void *a, const void *b, size_t size)
+int hers_consttime_equal(const void *a, const void *b, size_t size)
 {
     return sodium_memcmp(a, b, size) == 0;
 }

@@ -113,15 +113,15 @@ static hers_status local_create(void *user, const char *root, const char *name,
 {
     (void)user;
     char *dir = join(root, name);
-    hers_status st = dir ? hers_db_create(dir, in->p, in->pk, in->rk,
+    hers_status st = dir ? hers_store_create(dir, in->p, in->pk, in->rk,
                                           in->model_id_len ? in->model_id : NULL,
                                           in->model_id_len)
                          : hers_error(HERS_ERR_NOMEM, "out of memory");
     if (st == HERS_OK && in->gk) {   /* public: the service expands compact queries with it */
-        hers_db *h = NULL;
-        if ((st = hers_db_open(dir, 0, &h)) == HERS_OK)
-            st = hers_db_put_galois_key(h, in->gk);
-        hers_db_close(h);
+        hers_store *h = NULL;
+        if ((st = hers_store_open(dir, 0, &h)) == HERS_OK)
+            st = hers_store_put_galois_key(h, in->gk);
+        hers_store_close(h);
     }
     free(dir);
     return st;
@@ -151,8 +151,8 @@ static void local_close(void *user, const char *root, const char *name, void *ga
     }
 }
 
-static hers_db *local_db(void *gal) { return hers_service_db(gal); }
-static hers_status local_info(void *gal, hers_db_info *in, hers_service_stats *ss)
+static hers_store *local_db(void *gal) { return hers_service_db(gal); }
+static hers_status local_info(void *gal, hers_store_info *in, hers_service_stats *ss)
 {
     return hers_service_info(gal, in, ss);
 }
@@ -170,7 +170,7 @@ static hers_status local_del(void *gal, const char *const *ids, size_t count)
 {
     return hers_service_delete(gal, ids, count);
 }
-static hers_status local_compact(void *gal, hers_db_compact_stats *cs)
+static hers_status local_compact(void *gal, hers_store_compact_stats *cs)
 {
     return hers_service_compact(gal, cs);
 }
@@ -417,10 +417,10 @@ static const char *bearer(struct MHD_Connection *c)
 
 /* ------------------------------------------------------------ handlers */
 
-static void info_json(net_buf *b, const char *name, const hers_db_info *in,
+static void info_json(net_buf *b, const char *name, const hers_store_info *in,
                       const hers_service_stats *ss, const hers_params *p, int galois)
 {
-    char mid[2 * HERS_DB_MAX_MODEL_ID + 1] = "";
+    char mid[2 * HERS_STORE_MAX_MODEL_ID + 1] = "";
     for (size_t i = 0; i < in->model_id_len; i++)
         snprintf(mid + 2 * i, 3, "%02x", in->model_id[i]);
     const uint8_t *pid = hers_params_id(p);
@@ -481,7 +481,7 @@ static enum MHD_Result h_metrics(hers_server *s, struct MHD_Connection *c, req *
                     "# TYPE hers_gallery_search_queries_total counter\n");
     pthread_mutex_lock(&s->gal_lock);
     for (gallery *g = s->gals; g; g = g->next) {
-        hers_db_info in;
+        hers_store_info in;
         hers_service_stats ss;
         if (g->be->info(g->svc, &in, &ss) != HERS_OK)
             continue;
@@ -622,23 +622,23 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
     net_buf b = {0};
     switch (r->route) {
     case R_DESCRIBE: {
-        hers_db_info in;
+        hers_store_info in;
         hers_service_stats ss;
         if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK)
             return send_status(c, r, st);
-        info_json(&b, g->name, &in, &ss, hers_db_params(g->be->db(g->svc)),
-                  hers_db_galois_key(g->be->db(g->svc)) != NULL);
+        info_json(&b, g->name, &in, &ss, hers_store_params(g->be->db(g->svc)),
+                  hers_store_galois_key(g->be->db(g->svc)) != NULL);
         return send_json(c, r, 200, &b);
     }
     case R_KEYS: {
-        hers_db *db = g->be->db(g->svc);
-        hers_db_info in;
+        hers_store *db = g->be->db(g->svc);
+        hers_store_info in;
         hers_service_stats ss;
         uint8_t *buf = NULL;
         size_t len = 0;
         if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK ||
-            (st = hers_net_init_encode(hers_db_params(db), hers_db_public_key(db),
-                                       hers_db_relin_key(db), hers_db_galois_key(db),
+            (st = hers_net_init_encode(hers_store_params(db), hers_store_public_key(db),
+                                       hers_store_relin_key(db), hers_store_galois_key(db),
                                        in.model_id, in.model_id_len, &buf, &len)) != HERS_OK)
             return send_status(c, r, st);
         enum MHD_Result ret = send_buf(c, r, 200, buf, len, "application/octet-stream", 1);
@@ -701,7 +701,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         return ret;
     }
     case R_COMPACT: {
-        hers_db_compact_stats cs;
+        hers_store_compact_stats cs;
         if ((st = g->be->compact(g->svc, &cs)) != HERS_OK)
             return send_status(c, r, st);
         net_buf_printf(&b,

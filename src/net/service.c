@@ -71,7 +71,7 @@ typedef struct job {
 } job;
 
 struct hers_service {
-    hers_db *db;
+    hers_store *db;
     unsigned threads;
     pthread_mutex_t wlock;     /* writers */
     pthread_mutex_t lock;      /* cur, queue, counters */
@@ -124,13 +124,13 @@ static void state_set(hers_service *s, gstate *g)
     state_unref(old);
 }
 
-static hers_status build_chunk(hers_db_snapshot *snap, size_t b0, size_t nb, unsigned threads,
+static hers_status build_chunk(hers_store_snapshot *snap, size_t b0, size_t nb, unsigned threads,
                                chunk **out)
 {
     chunk *c = calloc(1, sizeof *c);
     if (!c)
         return hers_error(HERS_ERR_NOMEM, "service: out of memory");
-    hers_status st = hers_db_snapshot_index(snap, b0, nb, threads, &c->ix);
+    hers_status st = hers_store_snapshot_index(snap, b0, nb, threads, &c->ix);
     if (st != HERS_OK) {
         free(c);
         return st;
@@ -166,17 +166,17 @@ static void cat_add(gstate *g, uint64_t slot, const char *id)
 }
 
 /* The catalog of a snapshot, read from LMDB (open, compaction). */
-static hers_status cat_from_snapshot(gstate *g, hers_db_snapshot *snap)
+static hers_status cat_from_snapshot(gstate *g, hers_store_snapshot *snap)
 {
     uint64_t n = g->slots;
     uint8_t *live = malloc(n ? (size_t)n : 1);
     if (!live)
         return hers_error(HERS_ERR_NOMEM, "service: out of memory");
-    hers_status st = n ? hers_db_snapshot_live_map(snap, 0, n, live) : HERS_OK;
+    hers_status st = n ? hers_store_snapshot_live_map(snap, 0, n, live) : HERS_OK;
     size_t cnt = 0, bytes = 0;
     for (uint64_t i = 0; st == HERS_OK && i < n; i++)
         if (live[i]) {
-            const char *id = hers_db_snapshot_id(snap, i);
+            const char *id = hers_store_snapshot_id(snap, i);
             if (!id) {
                 st = hers_error(HERS_ERR_FORMAT, "service: live slot %llu has no id",
                                 (unsigned long long)i);
@@ -189,7 +189,7 @@ static hers_status cat_from_snapshot(gstate *g, hers_db_snapshot *snap)
         st = cat_reserve(g, cnt, bytes);
     for (uint64_t i = 0; st == HERS_OK && i < n; i++)
         if (live[i])
-            cat_add(g, i, hers_db_snapshot_id(snap, i));
+            cat_add(g, i, hers_store_snapshot_id(snap, i));
     free(live);
     return st;
 }
@@ -225,9 +225,9 @@ static hers_status cat_update(gstate *next, const gstate *old, const char **drop
  * shared, blocks [from', blocks) rebuilt (from' = start of the first chunk
  * reaching `from`), then full chunks merged. */
 static hers_status index_update(hers_service *s, gstate *next, const gstate *old, size_t from,
-                                hers_db_snapshot *snap)
+                                hers_store_snapshot *snap)
 {
-    size_t N = hers_params_n(hers_db_params(s->db));
+    size_t N = hers_params_n(hers_store_params(s->db));
     size_t blocks = (size_t)((next->slots + N - 1) / N), full = (size_t)(next->slots / N);
     next->chunks = calloc(blocks + 2, sizeof *next->chunks);
     if (!next->chunks)
@@ -274,24 +274,24 @@ static hers_status index_update(hers_service *s, gstate *next, const gstate *old
     return HERS_OK;
 }
 
-static gstate *state_new(hers_db_snapshot *snap)
+static gstate *state_new(hers_store_snapshot *snap)
 {
     gstate *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
     atomic_init(&g->refs, 1);
-    g->slots = hers_db_snapshot_slots(snap);
-    g->d = hers_db_snapshot_d(snap);
-    g->scale = hers_db_snapshot_scale(snap);
-    g->mode = hers_db_snapshot_mode(snap);
+    g->slots = hers_store_snapshot_slots(snap);
+    g->d = hers_store_snapshot_d(snap);
+    g->scale = hers_store_snapshot_scale(snap);
+    g->mode = hers_store_snapshot_mode(snap);
     return g;
 }
 
 /* A fresh state of the whole database. */
 static hers_status rebuild(hers_service *s)
 {
-    hers_db_snapshot *snap = NULL;
-    hers_status st = hers_db_snapshot_open(s->db, &snap);
+    hers_store_snapshot *snap = NULL;
+    hers_status st = hers_store_snapshot_open(s->db, &snap);
     if (st != HERS_OK)
         return st;
     gstate *g = state_new(snap);
@@ -301,7 +301,7 @@ static hers_status rebuild(hers_service *s)
         st = cat_from_snapshot(g, snap);
     if (st == HERS_OK && g->d)
         st = index_update(s, g, NULL, 0, snap);
-    hers_db_snapshot_close(snap);
+    hers_store_snapshot_close(snap);
     if (st != HERS_OK) {
         state_unref(g);
         return st;
@@ -322,7 +322,7 @@ hers_status hers_service_open(const char *dir, unsigned threads, hers_service **
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_cond_init(&s->cv, NULL);
-    hers_status st = hers_db_open(dir, 0, &s->db);
+    hers_status st = hers_store_open(dir, 0, &s->db);
     if (st == HERS_OK)
         st = hers_searcher_create(threads, &s->sr);
     if (st == HERS_OK)
@@ -341,14 +341,14 @@ void hers_service_close(hers_service *s)
         return;
     state_unref(s->cur);
     hers_searcher_free(s->sr);
-    hers_db_close(s->db);
+    hers_store_close(s->db);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->wlock);
     free(s);
 }
 
-hers_db *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
+hers_store *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
 
 /* ------------------------------------------------------------ search */
 
@@ -356,8 +356,8 @@ hers_db *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
 static hers_status scan(hers_service *s, const gstate *g, const hers_query *q,
                         hers_result_shrink shrink, hers_result **res)
 {
-    const hers_params *p = hers_db_params(s->db);
-    hers_search_opts so = {shrink, hers_db_relin_key(s->db)};
+    const hers_params *p = hers_store_params(s->db);
+    hers_search_opts so = {shrink, hers_store_relin_key(s->db)};
     for (size_t i = 0; i < g->nchunks; i++) {
         hers_status st = hers_search(s->sr, p, g->chunks[i]->ix, q, &so, &res[i]);
         if (st != HERS_OK)
@@ -463,7 +463,7 @@ static hers_status encode_job(hers_service *s, job *j)
     for (size_t i = 0; st == HERS_OK && i < g->nchunks; i++)
         st = hers_result_view(ps->res[i], j->first, c, &views[i]);
     if (st == HERS_OK)
-        st = net_response_encode(hers_db_params(s->db), j->compact, g->scale, g->d, c, g->slots,
+        st = net_response_encode(hers_store_params(s->db), j->compact, g->scale, g->d, c, g->slots,
                                  g->nchunks, ps->fb, (const hers_result *const *)views, g->live,
                                  g->cat, g->cat_len, &j->resp, &j->resp_len);
     for (size_t i = 0; views && i < g->nchunks; i++)
@@ -482,7 +482,7 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
         shrink = HERS_RESULT_RELINEARIZED;
     if (shrink > HERS_RESULT_RELINEARIZED)
         return hers_error(HERS_ERR_ARG, "search: unknown result form");
-    if (shrink == HERS_RESULT_RELINEARIZED && !hers_db_relin_key(s->db))
+    if (shrink == HERS_RESULT_RELINEARIZED && !hers_store_relin_key(s->db))
         return hers_error(HERS_ERR_MISMATCH, "search: relinearized and compact results need the "
                                              "gallery's relinearisation key (none stored)");
     *resp = NULL;
@@ -490,15 +490,15 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
     memset(&j, 0, sizeof j);
     j.shrink = shrink;
     j.compact = compact;
-    hers_status st = hers_query_deserialize(hers_db_params(s->db), query, len, &j.q);
+    hers_status st = hers_query_deserialize(hers_store_params(s->db), query, len, &j.q);
     if (st != HERS_OK)
         return st;
     if (hers_query_get_form(j.q) == HERS_QUERY_COMPACT) {   /* expand with the Galois keys */
         hers_query *full = NULL;
-        const hers_galois_key *gk = hers_db_galois_key(s->db);
+        const hers_galois_key *gk = hers_store_galois_key(s->db);
         st = !gk ? hers_error(HERS_ERR_MISMATCH, "search: a compact query, but the gallery has "
                                                  "no Galois keys: send a full query")
-                 : hers_query_expand(hers_db_params(s->db), gk, j.q, s->threads, &full);
+                 : hers_query_expand(hers_store_params(s->db), gk, j.q, s->threads, &full);
         hers_query_free(j.q);
         j.q = full;
         if (st != HERS_OK)
@@ -599,8 +599,8 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
     hers_status st = hers_net_enroll_decode(req, len, &e);
     if (st != HERS_OK)
         return st;
-    hers_db_enroll_opts o;
-    hers_db_enroll_opts_default(&o);
+    hers_store_enroll_opts o;
+    hers_store_enroll_opts_default(&o);
     o.mode = e.mode;
     o.scale = e.scale;
     o.replace = e.replace;
@@ -608,7 +608,7 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
     o.model_id_len = e.model_id_len;
     pthread_mutex_lock(&s->wlock);
     uint64_t s0 = 0;
-    st = hers_db_enroll_record(s->db, e.record, e.record_len, e.offset, e.m,
+    st = hers_store_enroll_record(s->db, e.record, e.record_len, e.offset, e.m,
                                (const char *const *)e.ids, &o, &s0);
     hers_status ds = HERS_OK;
     if (st == HERS_OK && !e.ids) {   /* the default ids the store gave: slot numbers */
@@ -625,9 +625,9 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
     if (st == HERS_OK && ds == HERS_OK) {
         /* committed: the next state */
         gstate *old = state_get(s), *next = NULL;
-        hers_db_snapshot *snap = NULL;
+        hers_store_snapshot *snap = NULL;
         const char **drop = NULL;
-        hers_status bs = hers_db_snapshot_open(s->db, &snap);
+        hers_status bs = hers_store_snapshot_open(s->db, &snap);
         if (bs == HERS_OK && !(next = state_new(snap)))
             bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
         if (bs == HERS_OK && e.replace &&
@@ -637,9 +637,9 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
             bs = cat_update(next, old, drop, e.replace ? e.m : 0, s0,
                             (const char *const *)e.ids, e.m);
         if (bs == HERS_OK)
-            bs = index_update(s, next, old, (size_t)(s0 / hers_params_n(hers_db_params(s->db))),
+            bs = index_update(s, next, old, (size_t)(s0 / hers_params_n(hers_store_params(s->db))),
                               snap);
-        hers_db_snapshot_close(snap);
+        hers_store_snapshot_close(snap);
         free(drop);
         state_unref(old);
         st = install(s, next, bs);
@@ -658,7 +658,7 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
 hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t count)
 {
     pthread_mutex_lock(&s->wlock);
-    hers_status st = hers_db_delete(s->db, ids, count);
+    hers_status st = hers_store_delete(s->db, ids, count);
     if (st == HERS_OK) {
         gstate *old = state_get(s);
         gstate *next = calloc(1, sizeof *next);
@@ -687,21 +687,21 @@ hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t 
     return st;
 }
 
-hers_status hers_service_compact(hers_service *s, hers_db_compact_stats *stats)
+hers_status hers_service_compact(hers_service *s, hers_store_compact_stats *stats)
 {
     pthread_mutex_lock(&s->wlock);
-    hers_status st = hers_db_compact(s->db, NULL, s->threads, stats);
+    hers_status st = hers_store_compact(s->db, NULL, s->threads, stats);
     if (st == HERS_OK)
         st = rebuild(s);
     pthread_mutex_unlock(&s->wlock);
     return st;
 }
 
-hers_status hers_service_info(hers_service *s, hers_db_info *info, hers_service_stats *out)
+hers_status hers_service_info(hers_service *s, hers_store_info *info, hers_service_stats *out)
 {
     /* compaction reopens the LMDB environment: never read beside it */
     pthread_mutex_lock(&s->wlock);
-    hers_status st = hers_db_get_info(s->db, info);
+    hers_status st = hers_store_get_info(s->db, info);
     pthread_mutex_unlock(&s->wlock);
     if (st != HERS_OK || !out)
         return st;

@@ -109,21 +109,21 @@ int se_checksum_ok(const uint8_t *buf, size_t len)
         return 0;
     uint8_t sum[SE_CHECKSUM_BYTES];
     se_checksum(buf, len - SE_CHECKSUM_BYTES, sum);
-    return hers_ct_equal(sum, buf + len - SE_CHECKSUM_BYTES, SE_CHECKSUM_BYTES);
+    return hers_consttime_equal(sum, buf + len - SE_CHECKSUM_BYTES, SE_CHECKSUM_BYTES);
 }
 
 size_t se_poly_bytes(const hers_params *p, size_t num_primes)
 {
     size_t b = 0;
     for (size_t j = 0; j < num_primes; j++)
-        b += p->n / 8 * (size_t)se_bitlen(p->q[j].value - 1);
+        b += p->n / 8 * (size_t)hers_bitlen(p->q[j].value - 1);
     return b;
 }
 
 uint8_t *se_pack_poly(const hers_params *p, const uint64_t *poly, size_t num_primes, uint8_t *out)
 {
     for (size_t j = 0; j < num_primes; j++) {
-        int bits = se_bitlen(p->q[j].value - 1);
+        int bits = hers_bitlen(p->q[j].value - 1);
         se_pack(out, poly + j * p->n, p->n, bits);
         out += p->n / 8 * (size_t)bits;
     }
@@ -134,8 +134,8 @@ int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, u
 {
     int ok = 1;
     for (size_t j = 0; j < num_primes; j++) {
-        int bits = se_bitlen(p->q[j].value - 1);
-        ok &= se_unpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
+        int bits = hers_bitlen(p->q[j].value - 1);
+        ok &= hers_bitunpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
         in += p->n / 8 * (size_t)bits;
     }
     return ok;

@@ -21,7 +21,7 @@ size_t gal_poly_bytes(const hers_params *p)
 {
     size_t b = 0;
     for (size_t j = 0; j < p->k; j++)
-        b += p->n / 8 * (size_t)se_bitlen(p->q[j].value - 1);
+        b += p->n / 8 * (size_t)hers_bitlen(p->q[j].value - 1);
     return b;
 }
 
@@ -214,7 +214,7 @@ struct enroll_ctx {
 static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
 {
     for (size_t j = 0; j < p->k; j++) {
-        int bits = se_bitlen(p->q[j].value - 1);
+        int bits = hers_bitlen(p->q[j].value - 1);
         se_pack(out, poly + j * p->n, p->n, bits);
         out += p->n / 8 * (size_t)bits;
     }
@@ -452,7 +452,7 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
     else if ((st = hers_random_bytes(c.master, HERS_SEED_BYTES)) != HERS_OK)
         goto done;
     size_t tasks = g->blocks * ((d + ENROLL_CHUNK - 1) / ENROLL_CHUNK);
-    threads = hers_pool_resolve_threads(opts->threads);
+    threads = hers_threads_resolve(opts->threads);
     if (threads > tasks)
         threads = (unsigned)tasks;
     c.trans = hers_alloc_array(threads, sizeof *c.trans);

@@ -50,20 +50,20 @@ static void header_write(const hers_gallery *g, uint8_t h[GAL_HEADER])
 {
     memset(h, 0, GAL_HEADER);
     memcpy(h, GAL_MAGIC, 8);
-    se_put_u32(h + 8, GAL_VERSION);
-    se_put_u32(h + 12, (uint32_t)g->mode);
+    hers_le_put_u32(h + 8, GAL_VERSION);
+    hers_le_put_u32(h + 12, (uint32_t)g->mode);
     memcpy(h + 16, g->params_id, HERS_PARAMS_ID_BYTES);
-    se_put_u32(h + 48, (uint32_t)g->N);
-    se_put_u32(h + 52, (uint32_t)g->k);
-    se_put_u64(h + 56, g->t);
+    hers_le_put_u32(h + 48, (uint32_t)g->N);
+    hers_le_put_u32(h + 52, (uint32_t)g->k);
+    hers_le_put_u64(h + 56, g->t);
     for (size_t j = 0; j < g->k; j++)
-        se_put_u64(h + 64 + 8 * j, g->primes[j]);
-    se_put_u32(h + 192, (uint32_t)g->kind);
-    se_put_u32(h + 196, (uint32_t)g->d);
-    se_put_u64(h + 200, g->n);
-    se_put_u32(h + 208, g->scale);
-    se_put_u64(h + 216, g->rec_bytes);
-    se_put_u64(h + 224, g->ids_bytes);
+        hers_le_put_u64(h + 64 + 8 * j, g->primes[j]);
+    hers_le_put_u32(h + 192, (uint32_t)g->kind);
+    hers_le_put_u32(h + 196, (uint32_t)g->d);
+    hers_le_put_u64(h + 200, g->n);
+    hers_le_put_u32(h + 208, g->scale);
+    hers_le_put_u64(h + 216, g->rec_bytes);
+    hers_le_put_u64(h + 224, g->ids_bytes);
 }
 
 static uint64_t total_size(const hers_gallery *g)
@@ -262,23 +262,23 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
                           GAL_HEADER + SE_CHECKSUM_BYTES);
     if (memcmp(b, GAL_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: bad magic (not a hers gallery file)");
-    if (se_get_u32(b + 8) != GAL_VERSION)
+    if (hers_le_get_u32(b + 8) != GAL_VERSION)
         return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
-                          se_get_u32(b + 8));
+                          hers_le_get_u32(b + 8));
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
-    if (se_get_u32(b + 48) != p->n || se_get_u32(b + 52) != p->k || se_get_u64(b + 56) != p->t)
+    if (hers_le_get_u32(b + 48) != p->n || hers_le_get_u32(b + 52) != p->k || hers_le_get_u64(b + 56) != p->t)
         return hers_error(HERS_ERR_MISMATCH, "gallery: N, k or t differ from the parameters");
     for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
-        if (se_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
+        if (hers_le_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
             return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters", j);
-    uint32_t mode = se_get_u32(b + 12), kind = se_get_u32(b + 192), d = se_get_u32(b + 196);
-    uint32_t scale = se_get_u32(b + 208);
-    uint64_t n = se_get_u64(b + 200), R = se_get_u64(b + 216), I = se_get_u64(b + 224);
+    uint32_t mode = hers_le_get_u32(b + 12), kind = hers_le_get_u32(b + 192), d = hers_le_get_u32(b + 196);
+    uint32_t scale = hers_le_get_u32(b + 208);
+    uint64_t n = hers_le_get_u64(b + 200), R = hers_le_get_u64(b + 216), I = hers_le_get_u64(b + 224);
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
-        scale > HERS_SEARCH_MAX_SCALE || se_get_u32(b + 212) != 0)
+        scale > HERS_SEARCH_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range", d,
                           (unsigned long long)n, scale);
     if (R != gal_rec_bytes(p, (gal_kind)kind))

@@ -28,8 +28,8 @@ static int unpack_poly(const hers_params *p, const uint8_t *in, uint64_t *poly)
 {
     int ok = 1;
     for (size_t j = 0; j < p->k; j++) {
-        int bits = se_bitlen(p->q[j].value - 1);
-        ok &= se_unpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
+        int bits = hers_bitlen(p->q[j].value - 1);
+        ok &= hers_bitunpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
         in += p->n / 8 * (size_t)bits;
     }
     return ok;
@@ -155,7 +155,7 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
     c.g = g;
     c.ix = ix;
     hers_task_error_init(&c.err);
-    threads = hers_pool_resolve_threads(threads);
+    threads = hers_threads_resolve(threads);
     if (threads > g->blocks)
         threads = (unsigned)g->blocks;
     hers_pool *pool = NULL;

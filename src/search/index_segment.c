@@ -31,24 +31,24 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
         return hers_error(HERS_ERR_FORMAT, "gallery: truncated (%zu bytes)", len);
     if (memcmp(b, "HERSGAL\0", 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: bad magic (not a hers gallery record)");
-    if (se_get_u32(b + 8) != 1)
+    if (hers_le_get_u32(b + 8) != 1)
         return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
-                          se_get_u32(b + 8));
+                          hers_le_get_u32(b + 8));
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
-    if (se_get_u32(b + 48) != p->n || se_get_u32(b + 52) != p->k || se_get_u64(b + 56) != p->t)
+    if (hers_le_get_u32(b + 48) != p->n || hers_le_get_u32(b + 52) != p->k || hers_le_get_u64(b + 56) != p->t)
         return hers_error(HERS_ERR_MISMATCH, "gallery: N, k or t differ from the parameters");
     for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
-        if (se_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
+        if (hers_le_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
             return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters",
                               j);
-    uint32_t mode = se_get_u32(b + 12), kind = se_get_u32(b + 192), d = se_get_u32(b + 196);
-    uint32_t scale = se_get_u32(b + 208);
-    uint64_t n = se_get_u64(b + 200), R = se_get_u64(b + 216), I = se_get_u64(b + 224);
+    uint32_t mode = hers_le_get_u32(b + 12), kind = hers_le_get_u32(b + 192), d = hers_le_get_u32(b + 196);
+    uint32_t scale = hers_le_get_u32(b + 208);
+    uint64_t n = hers_le_get_u64(b + 200), R = hers_le_get_u64(b + 216), I = hers_le_get_u64(b + 224);
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
-        scale > HERS_SEARCH_MAX_SCALE || se_get_u32(b + 212) != 0)
+        scale > HERS_SEARCH_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range",
                           d, (unsigned long long)n, scale);
     if (R != gal_rec_bytes(p, (gal_kind)kind))
@@ -210,7 +210,7 @@ static void fill_task(void *vctx, size_t task, unsigned w)
         uint64_t bad = 0;
         for (size_t j = 0; j < k && ix->narrow; j++) {
             uint64_t q = p->q[j].value, *u0 = uni + k * N;
-            int bits = se_bitlen(q - 1);
+            int bits = hers_bitlen(q - 1);
             bad |= unpack_all(c0, N, bits, q, u0);
             const uint64_t *u1 = uni + j * N;
             if (c1) {
@@ -224,7 +224,7 @@ static void fill_task(void *vctx, size_t task, unsigned w)
         }
         for (size_t j = 0; j < k && !ix->narrow; j++) {
             uint64_t q = p->q[j].value;
-            int bits = se_bitlen(q - 1);
+            int bits = hers_bitlen(q - 1);
             size_t off0 = ix->narrow ? HERS_NTILE_EE(d, j, i, 0) : HERS_TILE_EE(d, j, i, 0);
             size_t off1 = ix->narrow ? HERS_NTILE_EE(d, j, i, 1) : HERS_TILE_EE(d, j, i, 1);
             for (size_t s = 0; s < ix->tiles; s++) {
@@ -298,7 +298,7 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
                                                     : hers_fill_narrow_portable;
     hers_task_error_init(&c.err);
     size_t tasks = ix->blocks * ix->d;
-    threads = hers_pool_resolve_threads(threads);
+    threads = hers_threads_resolve(threads);
     if (threads > tasks)
         threads = (unsigned)tasks;
     hers_status st = HERS_OK;

@@ -139,7 +139,7 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
     /* one task per (probe, dimension): each ciphertext's randomness comes
      * from its own stream of the master seed, so the output does not depend
      * on the number of workers */
-    unsigned threads = hers_pool_resolve_threads(0);
+    unsigned threads = hers_threads_resolve(0);
     if (threads > count * d)
         threads = (unsigned)(count * d);
     hers_pool *pool = NULL;
@@ -200,12 +200,12 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "query serialize: out of memory");
     memcpy(b, QUERY_MAGIC, 8);
-    se_put_u32(b + 8, QUERY_VERSION);
-    se_put_u32(b + 12, q->compact ? 3 : seeded ? 1 : 2);
+    hers_le_put_u32(b + 8, QUERY_VERSION);
+    hers_le_put_u32(b + 12, q->compact ? 3 : seeded ? 1 : 2);
     memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
-    se_put_u64(b + 48, q->count);
-    se_put_u32(b + 56, (uint32_t)q->d);
-    se_put_u32(b + 60, q->scale);
+    hers_le_put_u64(b + 48, q->count);
+    hers_le_put_u32(b + 56, (uint32_t)q->d);
+    hers_le_put_u32(b + 60, q->scale);
     uint8_t *o = b + QUERY_HEADER;
     if (q->compact)
         o = hers_query_compact_pack(p, q, o);
@@ -238,15 +238,15 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
         return hers_error(HERS_ERR_FORMAT, "query: truncated (%zu bytes)", len);
     if (memcmp(b, QUERY_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "query: bad magic (not a hers query)");
-    if (se_get_u32(b + 8) != QUERY_VERSION)
-        return hers_error(HERS_ERR_VERSION, "query: unsupported version %u", se_get_u32(b + 8));
-    uint32_t kind = se_get_u32(b + 12);
+    if (hers_le_get_u32(b + 8) != QUERY_VERSION)
+        return hers_error(HERS_ERR_VERSION, "query: unsupported version %u", hers_le_get_u32(b + 8));
+    uint32_t kind = hers_le_get_u32(b + 12);
     if (kind < 1 || kind > 3)
         return hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
-    uint64_t count = se_get_u64(b + 48);
-    uint32_t d = se_get_u32(b + 56), scale = se_get_u32(b + 60);
+    uint64_t count = hers_le_get_u64(b + 48);
+    uint32_t d = hers_le_get_u32(b + 56), scale = hers_le_get_u32(b + 60);
     if (count == 0 || count > QUERY_MAX_COUNT || d == 0 || d > HERS_SEARCH_MAX_D || scale == 0 ||
         scale > HERS_SEARCH_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",

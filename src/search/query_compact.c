@@ -290,7 +290,7 @@ static hers_status expand_run(const hers_params *p, const hers_galois_key *gk, c
     c.in = in;
     c.out = q;
     size_t tasks = in->count * in->chunks;
-    unsigned nt = hers_pool_resolve_threads(threads);
+    unsigned nt = hers_threads_resolve(threads);
     if (nt > tasks)
         nt = (unsigned)tasks;
     hers_pool *pool = NULL;
@@ -385,10 +385,10 @@ hers_status hers_query_compact_unpack(const hers_params *p, const uint8_t *in, h
         uint64_t *y = q->y + i * 2 * n;
         memcpy(q->seeds + i * HERS_SEED_BYTES, in, HERS_SEED_BYTES);
         in += HERS_SEED_BYTES;
-        int ok = se_unpack(y, in, n, (int)lo, (uint64_t)1 << lo);
+        int ok = hers_bitunpack(y, in, n, (int)lo, (uint64_t)1 << lo);
         in += n / 8 * lo;
         if (K > 32) {
-            ok &= se_unpack(y + n, in, n, (int)K - 32, (uint64_t)1 << (K - 32));
+            ok &= hers_bitunpack(y + n, in, n, (int)K - 32, (uint64_t)1 << (K - 32));
             in += n / 8 * (K - 32);
         } else {
             memset(y + n, 0, n * sizeof(uint64_t));

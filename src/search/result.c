@@ -72,17 +72,17 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "result serialize: out of memory");
     memcpy(b, RESULT_MAGIC, 8);
-    se_put_u32(b + 8, RESULT_VERSION);
-    se_put_u32(b + 12, (uint32_t)r->mode);
+    hers_le_put_u32(b + 8, RESULT_VERSION);
+    hers_le_put_u32(b + 12, (uint32_t)r->mode);
     memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
-    se_put_u64(b + 48, r->count);
-    se_put_u64(b + 56, r->n);
-    se_put_u32(b + 64, (uint32_t)r->d);
-    se_put_u32(b + 68, (uint32_t)c0->parts);
-    se_put_u32(b + 72, (uint32_t)c0->num_primes);
-    se_put_u32(b + 76, (uint32_t)c0->form);
-    se_put_u32(b + 80, (uint32_t)c0->ntt_form);
-    se_put_u32(b + 84, 0);
+    hers_le_put_u64(b + 48, r->count);
+    hers_le_put_u64(b + 56, r->n);
+    hers_le_put_u32(b + 64, (uint32_t)r->d);
+    hers_le_put_u32(b + 68, (uint32_t)c0->parts);
+    hers_le_put_u32(b + 72, (uint32_t)c0->num_primes);
+    hers_le_put_u32(b + 76, (uint32_t)c0->form);
+    hers_le_put_u32(b + 80, (uint32_t)c0->ntt_form);
+    hers_le_put_u32(b + 84, 0);
     uint8_t *o = b + RESULT_HEADER;
     for (size_t i = 0; i < r->count * r->blocks; i++)
         for (size_t part = 0; part < c0->parts; part++)
@@ -95,7 +95,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
 
 void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1)
 {
-    unsigned tb = (unsigned)se_bitlen(hers_params_t(p)), log_n = 0;
+    unsigned tb = (unsigned)hers_bitlen(hers_params_t(p)), log_n = 0;
     while (((size_t)1 << log_n) < hers_params_n(p))
         log_n++;
     *b0 = tb + 2;
@@ -123,10 +123,10 @@ static uint8_t *pack_planes(const hers_params *p, const uint64_t *y, unsigned b,
 static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, uint64_t *y)
 {
     unsigned lo = b < 32 ? b : 32;
-    int ok = se_unpack(y, in, hers_params_n(p), (int)lo, (uint64_t)1 << lo);
+    int ok = hers_bitunpack(y, in, hers_params_n(p), (int)lo, (uint64_t)1 << lo);
     in += hers_params_n(p) / 8 * lo;
     if (b > 32)
-        ok &= se_unpack(y + hers_params_n(p), in, hers_params_n(p), (int)(b - 32), (uint64_t)1 << (b - 32));
+        ok &= hers_bitunpack(y + hers_params_n(p), in, hers_params_n(p), (int)(b - 32), (uint64_t)1 << (b - 32));
     else
         memset(y + hers_params_n(p), 0, hers_params_n(p) * sizeof(uint64_t));
     return ok;
@@ -166,17 +166,17 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
         return hers_error(HERS_ERR_NOMEM, "compact result: out of memory");
     }
     memcpy(b, RESULT_MAGIC, 8);
-    se_put_u32(b + 8, RESULT_VERSION_COMPACT);
-    se_put_u32(b + 12, (uint32_t)r->mode);
+    hers_le_put_u32(b + 8, RESULT_VERSION_COMPACT);
+    hers_le_put_u32(b + 12, (uint32_t)r->mode);
     memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
-    se_put_u64(b + 48, r->count);
-    se_put_u64(b + 56, r->n);
-    se_put_u32(b + 64, (uint32_t)r->d);
-    se_put_u32(b + 68, 2);
-    se_put_u32(b + 72, (uint32_t)L);
-    se_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
-    se_put_u32(b + 80, 0);
-    se_put_u32(b + 84, 1u | b0 << 8 | b1 << 16);
+    hers_le_put_u64(b + 48, r->count);
+    hers_le_put_u64(b + 56, r->n);
+    hers_le_put_u32(b + 64, (uint32_t)r->d);
+    hers_le_put_u32(b + 68, 2);
+    hers_le_put_u32(b + 72, (uint32_t)L);
+    hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
+    hers_le_put_u32(b + 80, 0);
+    hers_le_put_u32(b + 84, 1u | b0 << 8 | b1 << 16);
     uint8_t *o = b + RESULT_HEADER;
     for (size_t i = 0; i < r->count * r->blocks && st == HERS_OK; i++) {
         const hers_ciphertext *ct = &r->cts[i];
@@ -205,10 +205,10 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
 static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, size_t len,
                                        hers_result **out)
 {
-    uint32_t mode = se_get_u32(b + 12), d = se_get_u32(b + 64), parts = se_get_u32(b + 68);
-    uint32_t primes = se_get_u32(b + 72), form = se_get_u32(b + 76), nttf = se_get_u32(b + 80);
-    uint32_t pack = se_get_u32(b + 84);
-    uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
+    uint32_t mode = hers_le_get_u32(b + 12), d = hers_le_get_u32(b + 64), parts = hers_le_get_u32(b + 68);
+    uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
+    uint32_t pack = hers_le_get_u32(b + 84);
+    uint64_t count = hers_le_get_u64(b + 48), n = hers_le_get_u64(b + 56);
     unsigned b0, b1;
     hers_result_compact_bits(p, &b0, &b1);
     if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || parts != 2 || primes == 0 || primes > hers_params_num_primes(p) ||
@@ -270,18 +270,18 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
         return hers_error(HERS_ERR_FORMAT, "result: truncated (%zu bytes)", len);
     if (memcmp(b, RESULT_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
-    uint32_t version = se_get_u32(b + 8);
+    uint32_t version = hers_le_get_u32(b + 8);
     if (version != RESULT_VERSION && version != RESULT_VERSION_COMPACT)
         return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
     if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
     if (version == RESULT_VERSION_COMPACT)
         return deserialize_compact(p, b, len, out);
-    uint32_t mode = se_get_u32(b + 12), d = se_get_u32(b + 64), parts = se_get_u32(b + 68);
-    uint32_t primes = se_get_u32(b + 72), form = se_get_u32(b + 76), nttf = se_get_u32(b + 80);
-    uint64_t count = se_get_u64(b + 48), n = se_get_u64(b + 56);
+    uint32_t mode = hers_le_get_u32(b + 12), d = hers_le_get_u32(b + 64), parts = hers_le_get_u32(b + 68);
+    uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
+    uint64_t count = hers_le_get_u64(b + 48), n = hers_le_get_u64(b + 56);
     if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || (parts != 2 && parts != 3) || primes == 0 ||
-        primes > p->k || form > 1 || nttf > 1 || se_get_u32(b + 84) != 0 || count == 0 ||
+        primes > p->k || form > 1 || nttf > 1 || hers_le_get_u32(b + 84) != 0 || count == 0 ||
         count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
         return hers_error(HERS_ERR_FORMAT, "result: header field out of range");
     uint64_t blocks = (n + p->n - 1) / p->n;

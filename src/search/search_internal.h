@@ -110,9 +110,7 @@ struct hers_result {
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
                               size_t d, hers_result **out);
 
-/* The worker pool, hers_task_error and the thread-count rule: core/pool.h.
- * hers_pool_resolve_threads is an alias until /work/wt/renames.sh. */
-#define hers_pool_resolve_threads hers_threads_resolve
+/* The worker pool, hers_task_error and the thread-count rule: core/pool.h. */
 
 struct hers_searcher {
     hers_pool *pool;
@@ -137,14 +135,7 @@ hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, ui
                                      const char *what);
 hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what);
 
-/* Little-endian fields and residue bit-packing: core/bitpack.h. The se_
- * names are aliases until /work/wt/renames.sh (issue 12) rewrites callers. */
-#define se_put_u32 hers_le_put_u32
-#define se_put_u64 hers_le_put_u64
-#define se_get_u32 hers_le_get_u32
-#define se_get_u64 hers_le_get_u64
-#define se_bitlen hers_bitlen
-#define se_unpack hers_bitunpack
+/* Little-endian fields and residue bit-packing: core/bitpack.h. */
 /* Packs without a bound check (core/bitpack.h, hers_bitpack). */
 static inline void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits)
 {

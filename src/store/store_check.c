@@ -1,5 +1,5 @@
 /*
- * store_check.c - hers_db_check: verifies every checksum and invariant of a
+ * store_check.c - hers_store_check: verifies every checksum and invariant of a
  * gallery database and reports each problem as one line.
  */
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include "store/store_internal.h"
 
 typedef struct checker {
-    hers_db_problem_fn fn;
+    hers_store_problem_fn fn;
     void *user;
     uint64_t problems;
 } checker;
@@ -55,7 +55,7 @@ static uint64_t get_le(const uint8_t *b)
     return v;
 }
 
-hers_status hers_db_check(hers_db *db, hers_db_problem_fn fn, void *user, uint64_t *problems)
+hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *user, uint64_t *problems)
 {
     if (!db)
         return hers_error(HERS_ERR_ARG, "db check: NULL argument");

@@ -1,5 +1,5 @@
 /*
- * store_compact.c - hers_db_compact: dropping dead segments (anyone), dense
+ * store_compact.c - hers_store_compact: dropping dead segments (anyone), dense
  * re-encryption of the live templates (key holder), and shrinking data.mdb
  * with LMDB's compacting copy when no other handle has it open (store_lock.c).
  */
@@ -27,7 +27,7 @@ static char *join(const char *dir, const char *name)
     return s;
 }
 
-static uint64_t file_size(const hers_db *db)
+static uint64_t file_size(const hers_store *db)
 {
     char *p = join(db->dir, "data.mdb");
     struct stat sb;
@@ -48,7 +48,7 @@ static int any_live(MDB_cursor *sc, uint64_t first, uint64_t end)
 }
 
 /* Key holder: decrypt every live row (slot order) and re-enrol densely. */
-static hers_status reencrypt_all(hers_db *db, MDB_txn *txn, store_state *st,
+static hers_status reencrypt_all(hers_store *db, MDB_txn *txn, store_state *st,
                                  const hers_secret_key *sk, unsigned threads)
 {
     size_t d = st->d, live = (size_t)st->live;
@@ -179,7 +179,7 @@ done:
 }
 
 /* Writes a compacted copy of data.mdb into DIR/compact.tmp/ (fsync'ed). */
-static hers_status compacted_copy(hers_db *db, const char *tmpd)
+static hers_status compacted_copy(hers_store *db, const char *tmpd)
 {
     MDB_env *env = NULL;
     int rc;
@@ -220,7 +220,7 @@ static void remove_tmp(const char *tmpd)
  * hers.lock). Never fails the compaction: when the file cannot be shrunk
  * (open elsewhere, no space for the copy, ...), *note says why and the
  * database stays as the committed compaction left it. Reopens db->env. */
-static hers_status shrink(hers_db *db, int *shrunk, char *note, size_t note_cap)
+static hers_status shrink(hers_store *db, int *shrunk, char *note, size_t note_cap)
 {
     *shrunk = 0;
     char *lock = join(db->dir, "lock.mdb"), *data = join(db->dir, "data.mdb"),
@@ -275,7 +275,7 @@ done:
     return st;
 }
 
-static hers_status reopen_dbis(hers_db *db)
+static hers_status reopen_dbis(hers_store *db)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
@@ -292,10 +292,10 @@ static hers_status reopen_dbis(hers_db *db)
     return rc ? store_mdb_error(db, rc, "commit") : HERS_OK;
 }
 
-hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned threads,
-                            hers_db_compact_stats *stats)
+hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsigned threads,
+                            hers_store_compact_stats *stats)
 {
-    hers_db_compact_stats dummy;
+    hers_store_compact_stats dummy;
     if (!stats)
         stats = &dummy;
     memset(stats, 0, sizeof *stats);
@@ -304,7 +304,7 @@ hers_status hers_db_compact(hers_db *db, const hers_secret_key *sk, unsigned thr
     if (db->readonly)
         return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
     hers_status s = HERS_OK;
-    if (sk && (s = hers_db_check_secret_key(db, sk)) != HERS_OK)
+    if (sk && (s = hers_store_check_secret_key(db, sk)) != HERS_OK)
         return s;
     stats->file_before = file_size(db);
     MDB_txn *txn = NULL;

@@ -1,7 +1,7 @@
 /*
  * store_env.c - creating and opening a gallery database (hers_store.h):
  * the LMDB environment, the meta records, the state and segment-header
- * codecs, and hers_db_get_info.
+ * codecs, and hers_store_get_info.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -66,7 +66,7 @@ uint64_t store_get_u64_be(const uint8_t in[8])
 /* LMDB reports a write that the file system cut short (disk full) as EIO,
  * and ENOSPC / EDQUOT / EFBIG as themselves: say which it is when the file
  * system of the database has (almost) no space left. */
-static int out_of_space(const hers_db *db, int rc)
+static int out_of_space(const hers_store *db, int rc)
 {
     if (rc == ENOSPC || rc == EDQUOT || rc == EFBIG)
         return 1;
@@ -75,7 +75,7 @@ static int out_of_space(const hers_db *db, int rc)
            (uint64_t)vs.f_bavail * vs.f_frsize < STORE_LOW_SPACE_BYTES;
 }
 
-hers_status store_mdb_error(const hers_db *db, int rc, const char *what)
+hers_status store_mdb_error(const hers_store *db, int rc, const char *what)
 {
     if (out_of_space(db, rc))
         return hers_error(HERS_ERR_IO, "%s: %s: no space left on device%s (the database is "
@@ -123,7 +123,7 @@ void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES])
 {
     memset(out, 0, STORE_STATE_BYTES);
     memcpy(out, "HSTA", 4);
-    put_u32(out + 4, HERS_DB_FORMAT_VERSION);
+    put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
     put_u32(out + 8, s->has_gallery);
     put_u32(out + 12, s->mode);
     put_u32(out + 16, s->scale);
@@ -133,18 +133,18 @@ void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES])
     put_u64(out + 40, s->live);
     put_u64(out + 48, s->enrolled);
     put_u32(out + 56, s->model_len);
-    memcpy(out + 64, s->model_id, HERS_DB_MAX_MODEL_ID);
+    memcpy(out + 64, s->model_id, HERS_STORE_MAX_MODEL_ID);
     crypto_generichash(out + STORE_STATE_BODY, STORE_HASH, out, STORE_STATE_BODY, NULL, 0);
 }
 
-hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, store_state *s)
+hers_status store_state_decode(const hers_store *db, const void *buf, size_t len, store_state *s)
 {
     const uint8_t *b = buf;
     uint8_t h[STORE_HASH];
     memset(s, 0, sizeof *s);
     if (len != STORE_STATE_BYTES || memcmp(b, "HSTA", 4) != 0)
         return hers_error(HERS_ERR_FORMAT, "%s: state record malformed (%zu bytes)", db->dir, len);
-    if (get_u32(b + 4) != HERS_DB_FORMAT_VERSION)
+    if (get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
         return hers_error(HERS_ERR_VERSION, "%s: state record version %u unsupported", db->dir,
                           get_u32(b + 4));
     crypto_generichash(h, STORE_HASH, b, STORE_STATE_BODY, NULL, 0);
@@ -159,8 +159,8 @@ hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, s
     s->live = get_u64(b + 40);
     s->enrolled = get_u64(b + 48);
     s->model_len = get_u32(b + 56);
-    memcpy(s->model_id, b + 64, HERS_DB_MAX_MODEL_ID);
-    if (s->has_gallery > 1 || s->model_len > HERS_DB_MAX_MODEL_ID || get_u32(b + 60) != 0 ||
+    memcpy(s->model_id, b + 64, HERS_STORE_MAX_MODEL_ID);
+    if (s->has_gallery > 1 || s->model_len > HERS_STORE_MAX_MODEL_ID || get_u32(b + 60) != 0 ||
         s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
         s->enrolled > s->next_slot ||
         (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
@@ -170,7 +170,7 @@ hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, s
     return HERS_OK;
 }
 
-hers_status store_state_read(hers_db *db, MDB_txn *txn, store_state *s)
+hers_status store_state_read(hers_store *db, MDB_txn *txn, store_state *s)
 {
     MDB_val k = {strlen(META_STATE), (void *)META_STATE}, v;
     int rc = mdb_get(txn, db->meta, &k, &v);
@@ -179,7 +179,7 @@ hers_status store_state_read(hers_db *db, MDB_txn *txn, store_state *s)
     return store_state_decode(db, v.mv_data, v.mv_size, s);
 }
 
-hers_status store_state_write(hers_db *db, MDB_txn *txn, const store_state *s)
+hers_status store_state_write(hers_store *db, MDB_txn *txn, const store_state *s)
 {
     uint8_t buf[STORE_STATE_BYTES];
     store_state_encode(s, buf);
@@ -192,7 +192,7 @@ void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER])
 {
     memset(out, 0, STORE_SEG_HEADER);
     memcpy(out, "HSEG", 4);
-    put_u32(out + 4, HERS_DB_FORMAT_VERSION);
+    put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
     put_u64(out + 8, s->first_block);
     put_u64(out + 16, s->first_slot);
     put_u32(out + 24, s->offset);
@@ -201,13 +201,13 @@ void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER])
     crypto_generichash(out + STORE_SEG_BODY, STORE_HASH, out, STORE_SEG_BODY, NULL, 0);
 }
 
-uint64_t store_seg_blocks(const hers_db *db, const store_seg *s)
+uint64_t store_seg_blocks(const hers_store *db, const store_seg *s)
 {
     uint64_t N = hers_params_n(db->p);
     return ((uint64_t)s->offset + s->rows + N - 1) / N;
 }
 
-hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val, store_seg *s)
+hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *val, store_seg *s)
 {
     const uint8_t *b = val->mv_data;
     uint8_t h[STORE_HASH];
@@ -215,7 +215,7 @@ hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val
     if (val->mv_size < STORE_SEG_HEADER || memcmp(b, "HSEG", 4) != 0)
         return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header malformed", db->dir,
                           (unsigned long long)key);
-    if (get_u32(b + 4) != HERS_DB_FORMAT_VERSION)
+    if (get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
         return hers_error(HERS_ERR_VERSION, "%s: segment %llu: version %u unsupported", db->dir,
                           (unsigned long long)key, get_u32(b + 4));
     crypto_generichash(h, STORE_HASH, b, STORE_SEG_BODY, NULL, 0);
@@ -253,7 +253,7 @@ static char *path_join(const char *dir, const char *name)
     return s;
 }
 
-static hers_status env_open(hers_db *db, unsigned flags)
+static hers_status env_open(hers_store *db, unsigned flags)
 {
     int rc = mdb_env_create(&db->env);
     if (rc)
@@ -269,7 +269,7 @@ static hers_status env_open(hers_db *db, unsigned flags)
     return HERS_OK;
 }
 
-static hers_status open_dbis(hers_db *db, MDB_txn *txn, unsigned flags)
+static hers_status open_dbis(hers_store *db, MDB_txn *txn, unsigned flags)
 {
     static const char *const names[] = {"meta", "ids", "slots", "segments", NULL};
     MDB_envinfo ei;
@@ -292,7 +292,7 @@ static hers_status open_dbis(hers_db *db, MDB_txn *txn, unsigned flags)
     return HERS_OK;
 }
 
-static hers_status put_meta(hers_db *db, MDB_txn *txn, const char *key, const void *v, size_t len)
+static hers_status put_meta(hers_store *db, MDB_txn *txn, const char *key, const void *v, size_t len)
 {
     MDB_val k = {strlen(key), (void *)key}, val = {len, (void *)v};
     int rc = mdb_put(txn, db->meta, &k, &val, 0);
@@ -301,7 +301,7 @@ static hers_status put_meta(hers_db *db, MDB_txn *txn, const char *key, const vo
 
 typedef hers_status (*size_fn)(const hers_params *, const void *, size_t *);
 
-static hers_status put_record(hers_db *db, MDB_txn *txn, const char *key, int what, const void *obj)
+static hers_status put_record(hers_store *db, MDB_txn *txn, const char *key, int what, const void *obj)
 {
     size_t size = 0, w = 0;
     hers_status st;
@@ -344,11 +344,11 @@ static int dir_is_empty(const char *dir)
     return empty;
 }
 
-hers_status hers_db_create(const char *dir, const hers_params *p, const hers_public_key *pk,
+hers_status hers_store_create(const char *dir, const hers_params *p, const hers_public_key *pk,
                            const hers_relin_key *rk, const uint8_t *model_id,
                            size_t model_id_len)
 {
-    if (!dir || !p || !pk || model_id_len > HERS_DB_MAX_MODEL_ID || (model_id_len && !model_id))
+    if (!dir || !p || !pk || model_id_len > HERS_STORE_MAX_MODEL_ID || (model_id_len && !model_id))
         return hers_error(HERS_ERR_ARG, "db create: invalid argument");
     struct stat sb;
     if (stat(dir, &sb) == 0) {
@@ -366,7 +366,7 @@ hers_status hers_db_create(const char *dir, const hers_params *p, const hers_pub
     } else if (mkdir(dir, 0700) != 0) {
         return hers_error(HERS_ERR_IO, "%s: cannot create directory: %s", dir, strerror(errno));
     }
-    hers_db db;
+    hers_store db;
     memset(&db, 0, sizeof db);
     db.lock_fd = -1;
     db.dir = (char *)dir;
@@ -384,7 +384,7 @@ hers_status hers_db_create(const char *dir, const hers_params *p, const hers_pub
         goto fail;
     uint8_t fmt[8];
     memcpy(fmt, "HERSDB", 6);
-    fmt[6] = HERS_DB_FORMAT_VERSION;
+    fmt[6] = HERS_STORE_FORMAT_VERSION;
     fmt[7] = 0;
     store_state s;
     memset(&s, 0, sizeof s);
@@ -420,7 +420,7 @@ fail:
     return st;
 }
 
-static hers_status get_meta(hers_db *db, MDB_txn *txn, const char *key, MDB_val *v, int optional)
+static hers_status get_meta(hers_store *db, MDB_txn *txn, const char *key, MDB_val *v, int optional)
 {
     MDB_val k = {strlen(key), (void *)key};
     int rc = mdb_get(txn, db->meta, &k, v);
@@ -434,7 +434,7 @@ static hers_status get_meta(hers_db *db, MDB_txn *txn, const char *key, MDB_val 
     return rc ? store_mdb_error(db, rc, key) : HERS_OK;
 }
 
-static hers_status load_meta(hers_db *db)
+static hers_status load_meta(hers_store *db)
 {
     MDB_txn *txn = NULL;
     int rc = mdb_txn_begin(db->env, NULL, MDB_RDONLY, &txn);
@@ -446,9 +446,9 @@ static hers_status load_meta(hers_db *db)
         const uint8_t *f = v.mv_data;
         if (v.mv_size != 8 || memcmp(f, "HERSDB", 6) != 0)
             st = hers_error(HERS_ERR_FORMAT, "%s: not a hers gallery database", db->dir);
-        else if (f[6] != HERS_DB_FORMAT_VERSION)
+        else if (f[6] != HERS_STORE_FORMAT_VERSION)
             st = hers_error(HERS_ERR_VERSION, "%s: database format %u unsupported (this is %u)",
-                            db->dir, f[6], HERS_DB_FORMAT_VERSION);
+                            db->dir, f[6], HERS_STORE_FORMAT_VERSION);
     }
     if (st == HERS_OK && (st = get_meta(db, txn, META_PARAMS, &v, 0)) == HERS_OK)
         st = hers_params_deserialize(v.mv_data, v.mv_size, &db->p);
@@ -474,12 +474,12 @@ static hers_status load_meta(hers_db *db)
     return st;
 }
 
-hers_status hers_db_open(const char *dir, int readonly, hers_db **out)
+hers_status hers_store_open(const char *dir, int readonly, hers_store **out)
 {
     if (!dir || !out)
         return hers_error(HERS_ERR_ARG, "db open: NULL argument");
     *out = NULL;
-    hers_db *db = calloc(1, sizeof *db);
+    hers_store *db = calloc(1, sizeof *db);
     char *dm = path_join(dir, "data.mdb");
     if (!db || !dm || !(db->dir = strdup(dir))) {
         free(dm);
@@ -518,14 +518,14 @@ hers_status hers_db_open(const char *dir, int readonly, hers_db **out)
         st = load_meta(db);
     free(dm);
     if (st != HERS_OK) {
-        hers_db_close(db);
+        hers_store_close(db);
         return st;
     }
     *out = db;
     return HERS_OK;
 }
 
-void hers_db_close(hers_db *db)
+void hers_store_close(hers_store *db)
 {
     if (!db)
         return;
@@ -540,12 +540,12 @@ void hers_db_close(hers_db *db)
     free(db);
 }
 
-const hers_params *hers_db_params(const hers_db *db) { return db ? db->p : NULL; }
-const hers_public_key *hers_db_public_key(const hers_db *db) { return db ? db->pk : NULL; }
-const hers_relin_key *hers_db_relin_key(const hers_db *db) { return db ? db->rk : NULL; }
-const hers_galois_key *hers_db_galois_key(const hers_db *db) { return db ? db->gk : NULL; }
+const hers_params *hers_store_params(const hers_store *db) { return db ? db->p : NULL; }
+const hers_public_key *hers_store_public_key(const hers_store *db) { return db ? db->pk : NULL; }
+const hers_relin_key *hers_store_relin_key(const hers_store *db) { return db ? db->rk : NULL; }
+const hers_galois_key *hers_store_galois_key(const hers_store *db) { return db ? db->gk : NULL; }
 
-hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk)
+hers_status hers_store_put_galois_key(hers_store *db, const hers_galois_key *gk)
 {
     if (!db || !gk)
         return hers_error(HERS_ERR_ARG, "db galois key: NULL argument");
@@ -589,19 +589,19 @@ hers_status hers_db_put_galois_key(hers_db *db, const hers_galois_key *gk)
     return HERS_OK;
 }
 
-size_t hers_db_max_overlap(const hers_db *db)
+size_t hers_store_max_overlap(const hers_store *db)
 {
     return db ? store_max_overlap(db->p, 0) : 1;
 }
 
-void hers_db_enroll_opts_default(hers_db_enroll_opts *o)
+void hers_store_enroll_opts_default(hers_store_enroll_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->mode = HERS_MODE_BOTH_ENCRYPTED;
     o->scale = HERS_SEARCH_DEFAULT_SCALE;
 }
 
-hers_status hers_db_get_info(hers_db *db, hers_db_info *info)
+hers_status hers_store_get_info(hers_store *db, hers_store_info *info)
 {
     if (!db || !info)
         return hers_error(HERS_ERR_ARG, "db info: NULL argument");
@@ -613,7 +613,7 @@ hers_status hers_db_get_info(hers_db *db, hers_db_info *info)
     store_state s;
     hers_status st = store_state_read(db, txn, &s);
     if (st == HERS_OK) {
-        info->format = HERS_DB_FORMAT_VERSION;
+        info->format = HERS_STORE_FORMAT_VERSION;
         info->N = hers_params_n(db->p);
         info->t = hers_params_t(db->p);
         info->num_primes = hers_params_num_primes(db->p);
@@ -624,7 +624,7 @@ hers_status hers_db_get_info(hers_db *db, hers_db_info *info)
         info->scale = s.scale;
         info->mode = (hers_search_mode)s.mode;
         info->model_id_len = s.model_len;
-        memcpy(info->model_id, s.model_id, HERS_DB_MAX_MODEL_ID);
+        memcpy(info->model_id, s.model_id, HERS_STORE_MAX_MODEL_ID);
         info->next_slot = s.next_slot;
         info->live = s.live;
         info->enrolled = s.enrolled;
@@ -659,7 +659,7 @@ hers_status hers_db_get_info(hers_db *db, hers_db_info *info)
 
 /* The secret key must be the one behind the database's public key:
  * otherwise decryption gives noise that would be re-encrypted silently. */
-hers_status hers_db_check_secret_key(hers_db *db, const hers_secret_key *sk)
+hers_status hers_store_check_secret_key(hers_store *db, const hers_secret_key *sk)
 {
     if (!db || !sk)
         return hers_error(HERS_ERR_ARG, "db: NULL secret key");

@@ -37,7 +37,7 @@ typedef struct store_state {
     uint64_t live;
     uint64_t enrolled;       /* rows held by segments */
     uint32_t model_len;
-    uint8_t model_id[HERS_DB_MAX_MODEL_ID];
+    uint8_t model_id[HERS_STORE_MAX_MODEL_ID];
 } store_state;
 
 /* Decoded header of a segment value. */
@@ -54,7 +54,7 @@ typedef struct store_seg {
  * full disk: LMDB needs at least a transaction's dirty pages. */
 #define STORE_LOW_SPACE_BYTES ((uint64_t)4 << 20)
 
-struct hers_db {
+struct hers_store {
     MDB_env *env;
     MDB_dbi meta, ids, slots, segs;
     hers_params *p;
@@ -66,8 +66,8 @@ struct hers_db {
     int lock_fd;           /* DIR/hers.lock, read-locked while open; -1 if none */
 };
 
-struct hers_db_snapshot {
-    hers_db *db;
+struct hers_store_snapshot {
+    hers_store *db;
     MDB_txn *txn;
     store_state st;
     MDB_cursor *slot_cur;
@@ -80,7 +80,7 @@ struct hers_db_snapshot {
  * records of the named tables (NULL-terminated names) in the main table,
  * before any of them is used. HERS_ERR_FORMAT naming dir on a bad value. */
 hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64_t *last_pg);
-hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t last_pg,
+hers_status store_lmdb_check_tables(const hers_store *db, MDB_txn *txn, uint64_t last_pg,
                                     const char *const *names);
 
 /* Cross-process open lock (DIR/hers.lock, open-file-description record
@@ -88,26 +88,26 @@ hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t la
  * handle holds a read lock; replacing data.mdb by a compacted copy needs the
  * write lock, i.e. no other handle anywhere. store_lock_open waits while a
  * compaction replaces the file. */
-hers_status store_lock_open(hers_db *db, int readonly);
-int store_lock_try_exclusive(hers_db *db);   /* 1 if taken (read lock kept otherwise) */
-void store_lock_shared(hers_db *db);         /* write lock back to the read lock */
-void store_lock_close(hers_db *db);
+hers_status store_lock_open(hers_store *db, int readonly);
+int store_lock_try_exclusive(hers_store *db);   /* 1 if taken (read lock kept otherwise) */
+void store_lock_shared(hers_store *db);         /* write lock back to the read lock */
+void store_lock_close(hers_store *db);
 
 /* An LMDB error as a hers_status (HERS_ERR_IO, or FORMAT for MDB_CORRUPTED
  * and friends) with "dir: what: mdb message". */
-hers_status store_mdb_error(const hers_db *db, int rc, const char *what);
+hers_status store_mdb_error(const hers_store *db, int rc, const char *what);
 
 void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES]);
-hers_status store_state_decode(const hers_db *db, const void *buf, size_t len, store_state *s);
-hers_status store_state_read(hers_db *db, MDB_txn *txn, store_state *s);
-hers_status store_state_write(hers_db *db, MDB_txn *txn, const store_state *s);
+hers_status store_state_decode(const hers_store *db, const void *buf, size_t len, store_state *s);
+hers_status store_state_read(hers_store *db, MDB_txn *txn, store_state *s);
+hers_status store_state_write(hers_store *db, MDB_txn *txn, const store_state *s);
 
 void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER]);
 /* Decodes and checks the header (magic, version, header checksum, geometry
  * against N); s->gallery points into val. Does not verify the gallery. */
-hers_status store_seg_decode(const hers_db *db, uint64_t key, const MDB_val *val, store_seg *s);
+hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *val, store_seg *s);
 /* Blocks spanned by a segment: ceil((offset + rows) / N). */
-uint64_t store_seg_blocks(const hers_db *db, const store_seg *s);
+uint64_t store_seg_blocks(const hers_store *db, const store_seg *s);
 
 void store_u64_be(uint8_t out[8], uint64_t v);
 uint64_t store_get_u64_be(const uint8_t in[8]);
@@ -122,28 +122,28 @@ int store_id_valid(const char *id, size_t len);
 /* Writes one segment (rows m of d values starting at slot first_slot,
  * o = first_slot mod N zero rows first) and its catalog entries. ids[i]:
  * id of row i. Used by enrolment and compaction. */
-hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
+hers_status store_put_segment(hers_store *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
                               const hers_public_key *pk, const int32_t *values, size_t m,
                               size_t d, uint64_t first_slot, const char *const *ids,
                               const hers_enroll_opts *eo);
 
 /* Writes a serialised gallery record (o = first_slot mod N zero rows, then
  * m templates) as the next segment, with its catalog entries. */
-hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
+hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
                              size_t len, uint64_t first_slot, size_t m, const char *const *ids);
 
 /* Catalog helpers of enrolment and deletion (store_write.c): ids valid and
  * distinct; remove the pair of an id at `slot`; look an id up (1 found, 0
  * absent, -1 error in *err); segments already covering `block`. */
-hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m);
-hers_status store_unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
+hers_status store_check_ids(const hers_store *db, const char *const *ids, size_t m);
+hers_status store_unlink_id(hers_store *db, MDB_txn *txn, const char *id, uint64_t slot,
                             store_state *st);
-int store_lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err);
-hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count);
+int store_lookup_id(hers_store *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err);
+hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, size_t *count);
 
 /* 1 if ids[0..m) ascend in LMDB key order and sort after every stored id
  * (then none exists and they may be appended). */
-int store_ids_append_ok(hers_db *db, MDB_txn *txn, const char *const *ids, size_t m);
+int store_ids_append_ok(hers_store *db, MDB_txn *txn, const char *const *ids, size_t m);
 
 /* Blocks per segment for dimension d (>= 1). */
 uint64_t store_segment_blocks(const hers_params *p, size_t d);
@@ -158,20 +158,20 @@ typedef struct store_segref {
 
 /* Every segment of the snapshot in key (= slot) order, headers decoded and
  * checked against the state. *out: free(). */
-hers_status store_segments_list(hers_db_snapshot *s, store_segref **out, size_t *count);
+hers_status store_segments_list(hers_store_snapshot *s, store_segref **out, size_t *count);
 /* The run [*a, *b) of segments overlapping blocks [lo, hi). */
-void store_segments_range(const hers_db *db, const store_segref *segs, size_t n, uint64_t lo,
+void store_segments_range(const hers_store *db, const store_segref *segs, size_t n, uint64_t lo,
                           uint64_t hi, size_t *a, size_t *b);
 /* Reads segments [a, b) not yet ready into memory on `threads` threads
  * (madvise WILLNEED, then the checksum if verify, else a touch per page)
  * and marks them ready. HERS_ERR_CHECKSUM naming a bad segment. */
-hers_status store_segments_read(const hers_db *db, store_segref *segs, size_t a, size_t b,
+hers_status store_segments_read(const hers_store *db, store_segref *segs, size_t a, size_t b,
                                 int verify, unsigned threads);
 /* Marks a segment's pages as the first to evict (MADV_COLD). */
 void store_segment_cold(const store_segref *r);
 /* Both-encrypted: fills ix (blocks [first_block, first_block + blocks) of
  * the gallery, ix already shaped for them) from the segments. */
-hers_status store_segments_index(hers_db_snapshot *s, store_segref *segs, size_t nseg,
+hers_status store_segments_index(hers_store_snapshot *s, store_segref *segs, size_t nseg,
                                  size_t first_block, size_t blocks, unsigned threads,
                                  int verify, hers_index *ix);
 

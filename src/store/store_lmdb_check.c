@@ -198,7 +198,7 @@ done:
     return st;
 }
 
-hers_status store_lmdb_check_tables(const hers_db *db, MDB_txn *txn, uint64_t last_pg,
+hers_status store_lmdb_check_tables(const hers_store *db, MDB_txn *txn, uint64_t last_pg,
                                     const char *const *names)
 {
     MDB_stat ms;

@@ -4,7 +4,7 @@
  * LMDB itself is safe for any number of readers and writers in any
  * processes, as long as data.mdb and lock.mdb stay the files they opened.
  * The only operation that replaces them is the shrinking step of
- * hers_db_compact; it runs only while it holds the write lock of hers.lock,
+ * hers_store_compact; it runs only while it holds the write lock of hers.lock,
  * which it can take only when no other handle (in this or any other
  * process) holds the read lock that every open handle keeps. Open-file-
  * description locks (F_OFD_*, Linux >= 3.15) belong to one open() of the
@@ -35,7 +35,7 @@ static int lock_op(int fd, int cmd, short type)
     return rc;
 }
 
-hers_status store_lock_open(hers_db *db, int readonly)
+hers_status store_lock_open(hers_store *db, int readonly)
 {
     db->lock_fd = -1;
     size_t n = strlen(db->dir);
@@ -63,18 +63,18 @@ hers_status store_lock_open(hers_db *db, int readonly)
     return st;
 }
 
-int store_lock_try_exclusive(hers_db *db)
+int store_lock_try_exclusive(hers_store *db)
 {
     return db->lock_fd >= 0 && lock_op(db->lock_fd, F_OFD_SETLK, F_WRLCK) == 0;
 }
 
-void store_lock_shared(hers_db *db)
+void store_lock_shared(hers_store *db)
 {
     if (db->lock_fd >= 0)
         (void)lock_op(db->lock_fd, F_OFD_SETLK, F_RDLCK);   /* a downgrade is always granted */
 }
 
-void store_lock_close(hers_db *db)
+void store_lock_close(hers_store *db)
 {
     if (db->lock_fd >= 0)
         close(db->lock_fd);

@@ -10,12 +10,12 @@
 #include "search/search_merge.h"
 #include "store/store_internal.h"
 
-hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out)
+hers_status hers_store_snapshot_open(hers_store *db, hers_store_snapshot **out)
 {
     if (!db || !out)
         return hers_error(HERS_ERR_ARG, "db snapshot: NULL argument");
     *out = NULL;
-    hers_db_snapshot *s = calloc(1, sizeof *s);
+    hers_store_snapshot *s = calloc(1, sizeof *s);
     if (!s)
         return hers_error(HERS_ERR_NOMEM, "db snapshot: out of memory");
     s->db = db;
@@ -28,14 +28,14 @@ hers_status hers_db_snapshot_open(hers_db *db, hers_db_snapshot **out)
     if (st == HERS_OK && (rc = mdb_cursor_open(s->txn, db->slots, &s->slot_cur)) != 0)
         st = store_mdb_error(db, rc, "slots");
     if (st != HERS_OK) {
-        hers_db_snapshot_close(s);
+        hers_store_snapshot_close(s);
         return st;
     }
     *out = s;
     return HERS_OK;
 }
 
-void hers_db_snapshot_close(hers_db_snapshot *s)
+void hers_store_snapshot_close(hers_store_snapshot *s)
 {
     if (!s)
         return;
@@ -46,28 +46,28 @@ void hers_db_snapshot_close(hers_db_snapshot *s)
     free(s);
 }
 
-uint64_t hers_db_snapshot_slots(const hers_db_snapshot *s) { return s->st.next_slot; }
-uint64_t hers_db_snapshot_live(const hers_db_snapshot *s) { return s->st.live; }
-size_t hers_db_snapshot_blocks(const hers_db_snapshot *s)
+uint64_t hers_store_snapshot_slots(const hers_store_snapshot *s) { return s->st.next_slot; }
+uint64_t hers_store_snapshot_live(const hers_store_snapshot *s) { return s->st.live; }
+size_t hers_store_snapshot_blocks(const hers_store_snapshot *s)
 {
     size_t N = hers_params_n(s->db->p);
     return (size_t)((s->st.next_slot + N - 1) / N);
 }
-size_t hers_db_snapshot_d(const hers_db_snapshot *s) { return s->st.has_gallery ? s->st.d : 0; }
-uint32_t hers_db_snapshot_scale(const hers_db_snapshot *s) { return s->st.scale; }
-hers_search_mode hers_db_snapshot_mode(const hers_db_snapshot *s)
+size_t hers_store_snapshot_d(const hers_store_snapshot *s) { return s->st.has_gallery ? s->st.d : 0; }
+uint32_t hers_store_snapshot_scale(const hers_store_snapshot *s) { return s->st.scale; }
+hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s)
 {
     return (hers_search_mode)s->st.mode;
 }
 
-hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size_t blocks,
+hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block, size_t blocks,
                                    unsigned threads, hers_index **out)
 {
     if (!s || !out)
         return hers_error(HERS_ERR_ARG, "db index: NULL argument");
     *out = NULL;
-    hers_db *db = s->db;
-    size_t N = hers_params_n(db->p), total = hers_db_snapshot_blocks(s);
+    hers_store *db = s->db;
+    size_t N = hers_params_n(db->p), total = hers_store_snapshot_blocks(s);
     if (!s->st.has_gallery || total == 0)
         return hers_error(HERS_ERR_STATE, "%s: the gallery is empty", db->dir);
     if (blocks == 0 || first_block >= total || blocks > total - first_block)
@@ -154,7 +154,7 @@ hers_status hers_db_snapshot_index(hers_db_snapshot *s, size_t first_block, size
     return HERS_OK;
 }
 
-const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot)
+const char *hers_store_snapshot_id(hers_store_snapshot *s, uint64_t slot)
 {
     if (!s)
         return NULL;
@@ -167,7 +167,7 @@ const char *hers_db_snapshot_id(hers_db_snapshot *s, uint64_t slot)
     return v.mv_data;
 }
 
-hers_status hers_db_snapshot_live_map(hers_db_snapshot *s, uint64_t first, uint64_t count,
+hers_status hers_store_snapshot_live_map(hers_store_snapshot *s, uint64_t first, uint64_t count,
                                       uint8_t *live)
 {
     if (!s || (!live && count))

@@ -1,5 +1,5 @@
 /*
- * store_search.c - hers_db_search: the encrypted search of a gallery
+ * store_search.c - hers_store_search: the encrypted search of a gallery
  * database, in one pass or streamed in chunks of blocks when the kernel form
  * of the whole gallery exceeds the memory budget (hers_store.h).
  */
@@ -20,7 +20,7 @@ static double now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-void hers_db_search_opts_default(hers_db_search_opts *o)
+void hers_store_search_opts_default(hers_store_search_opts *o)
 {
     if (!o)
         return;
@@ -31,14 +31,14 @@ void hers_db_search_opts_default(hers_db_search_opts *o)
 /* Kernel-form bytes of one block, an upper bound: N x d residues per prime,
  * 8 bytes each, two polynomials per both-encrypted ciphertext (the narrow
  * s4096 form packs two residues per word and needs less). */
-static uint64_t block_bytes(const hers_db_snapshot *s)
+static uint64_t block_bytes(const hers_store_snapshot *s)
 {
     const hers_params *p = s->db->p;
-    return (uint64_t)hers_params_n(p) * hers_db_snapshot_d(s) * hers_params_num_primes(p) * 8u *
-           (hers_db_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED ? 2u : 1u);
+    return (uint64_t)hers_params_n(p) * hers_store_snapshot_d(s) * hers_params_num_primes(p) * 8u *
+           (hers_store_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED ? 2u : 1u);
 }
 
-static size_t chunk_for(const hers_db_snapshot *s, const hers_db_search_opts *o, size_t blocks)
+static size_t chunk_for(const hers_store_snapshot *s, const hers_store_search_opts *o, size_t blocks)
 {
     if (o->chunk_blocks)
         return o->chunk_blocks < blocks ? o->chunk_blocks : blocks;
@@ -54,7 +54,7 @@ static size_t chunk_for(const hers_db_snapshot *s, const hers_db_search_opts *o,
 }
 
 /* A chunk's result: into the full result, or to the caller's on_chunk. */
-static hers_status deliver(const hers_db_search_opts *opts, hers_db_search_stats *stats,
+static hers_status deliver(const hers_store_search_opts *opts, hers_store_search_stats *stats,
                            hers_result *full, size_t b0, const hers_result *part)
 {
     if (!opts->on_chunk)
@@ -70,7 +70,7 @@ static hers_status deliver(const hers_db_search_opts *opts, hers_db_search_stats
 struct reader {
     pthread_t tid;
     int running;
-    const hers_db *db;
+    const hers_store *db;
     store_segref *segs;
     size_t a, b;
     int verify;
@@ -109,9 +109,9 @@ static hers_status reader_join(struct reader *r)
 /* Both-encrypted galleries in chunks: one kernel-form buffer reused for
  * every chunk (no fresh pages per chunk), the segments of chunk c + 1 read
  * (and verified) by a reader thread while chunk c is built and scanned. */
-static hers_status stream_encrypted(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
-                                    const hers_db_search_opts *opts, size_t blocks, size_t chunk,
-                                    hers_result *full, hers_db_search_stats *stats)
+static hers_status stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
+                                    const hers_store_search_opts *opts, size_t blocks, size_t chunk,
+                                    hers_result *full, hers_store_search_stats *stats)
 {
     const hers_params *p = s->db->p;
     size_t N = hers_params_n(p);
@@ -121,11 +121,11 @@ static hers_status stream_encrypted(hers_db_snapshot *s, hers_searcher *sr, cons
     hers_index *ix = NULL;
     double t0 = now_seconds();
     hers_status st = store_segments_list(s, &segs, &nseg);
-    uint64_t slots = hers_db_snapshot_slots(s);
+    uint64_t slots = hers_store_snapshot_slots(s);
     if (st == HERS_OK)
         st = hers_index_zero(p, HERS_MODE_BOTH_ENCRYPTED,
                              (size_t)((uint64_t)chunk * N < slots ? (uint64_t)chunk * N : slots),
-                             hers_db_snapshot_d(s), &ix);
+                             hers_store_snapshot_d(s), &ix);
     if (st != HERS_OK) {
         free(segs);
         return st;
@@ -189,14 +189,14 @@ static hers_status stream_encrypted(hers_db_snapshot *s, hers_searcher *sr, cons
     return st;
 }
 
-hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_query *q,
-                           const hers_db_search_opts *opts, hers_result **out,
-                           hers_db_search_stats *stats)
+hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
+                           const hers_store_search_opts *opts, hers_result **out,
+                           hers_store_search_stats *stats)
 {
-    hers_db_search_opts dflt;
-    hers_db_search_stats dummy;
+    hers_store_search_opts dflt;
+    hers_store_search_stats dummy;
     if (!opts) {
-        hers_db_search_opts_default(&dflt);
+        hers_store_search_opts_default(&dflt);
         opts = &dflt;
     }
     if (!stats)
@@ -205,7 +205,7 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
     if (!s || !q || !out)
         return hers_error(HERS_ERR_ARG, "db search: NULL argument");
     *out = NULL;
-    size_t blocks = hers_db_snapshot_blocks(s);
+    size_t blocks = hers_store_snapshot_blocks(s);
     if (blocks == 0)
         return hers_error(HERS_ERR_STATE, "%s: the gallery is empty", s->db->dir);
     const hers_params *p = s->db->p;
@@ -222,7 +222,7 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
     hers_index *ix = NULL;
     if (chunk == blocks) {
         double t0 = now_seconds();
-        if ((st = hers_db_snapshot_index(s, 0, blocks, opts->threads, &ix)) == HERS_OK) {
+        if ((st = hers_store_snapshot_index(s, 0, blocks, opts->threads, &ix)) == HERS_OK) {
             double t1 = now_seconds();
             stats->index_bytes = hers_index_bytes(ix);
             st = hers_search(sr, p, ix, q, &opts->search, out);
@@ -247,10 +247,10 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
     }
     hers_result *full = NULL;
     st = opts->on_chunk ? HERS_OK
-                        : hers_result_zero(p, hers_db_snapshot_mode(s), hers_query_count(q),
-                                           (size_t)hers_db_snapshot_slots(s),
-                                           hers_db_snapshot_d(s), &full);
-    if (st == HERS_OK && hers_db_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED) {
+                        : hers_result_zero(p, hers_store_snapshot_mode(s), hers_query_count(q),
+                                           (size_t)hers_store_snapshot_slots(s),
+                                           hers_store_snapshot_d(s), &full);
+    if (st == HERS_OK && hers_store_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED) {
         st = stream_encrypted(s, sr, q, opts, blocks, chunk, full, stats);
         blocks = 0;   /* done */
     }
@@ -258,7 +258,7 @@ hers_status hers_db_search(hers_db_snapshot *s, hers_searcher *sr, const hers_qu
         size_t nb = blocks - b0 < chunk ? blocks - b0 : chunk;
         hers_result *part = NULL;
         double t0 = now_seconds();
-        if ((st = hers_db_snapshot_index(s, b0, nb, opts->threads, &ix)) != HERS_OK)
+        if ((st = hers_store_snapshot_index(s, b0, nb, opts->threads, &ix)) != HERS_OK)
             break;
         double t1 = now_seconds();
         if (hers_index_bytes(ix) > stats->index_bytes)

@@ -18,9 +18,9 @@
 #include "search/search_merge.h"
 #include "store/store_internal.h"
 
-hers_status store_segments_list(hers_db_snapshot *s, store_segref **out, size_t *count)
+hers_status store_segments_list(hers_store_snapshot *s, store_segref **out, size_t *count)
 {
-    hers_db *db = s->db;
+    hers_store *db = s->db;
     *out = NULL;
     *count = 0;
     MDB_cursor *c = NULL;
@@ -91,7 +91,7 @@ hers_status store_segments_list(hers_db_snapshot *s, store_segref **out, size_t 
 
 /* Segments overlapping blocks [lo, hi): indexes [*a, *b) of the array
  * (slot ranges ascend with the key, so the overlapping ones are a run). */
-void store_segments_range(const hers_db *db, const store_segref *segs, size_t n, uint64_t lo,
+void store_segments_range(const hers_store *db, const store_segref *segs, size_t n, uint64_t lo,
                           uint64_t hi, size_t *a, size_t *b)
 {
     size_t i = 0;
@@ -169,7 +169,7 @@ static void *verify_worker(void *vj)
     return NULL;
 }
 
-hers_status store_segments_read(const hers_db *db, store_segref *segs, size_t a, size_t b,
+hers_status store_segments_read(const hers_store *db, store_segref *segs, size_t a, size_t b,
                                 int verify, unsigned threads)
 {
     if (a >= b)
@@ -205,11 +205,11 @@ hers_status store_segments_read(const hers_db *db, store_segref *segs, size_t a,
 
 /* ---------------------------------------------------------- building */
 
-hers_status store_segments_index(hers_db_snapshot *s, store_segref *segs, size_t nseg,
+hers_status store_segments_index(hers_store_snapshot *s, store_segref *segs, size_t nseg,
                                  size_t first_block, size_t blocks, unsigned threads,
                                  int verify, hers_index *ix)
 {
-    hers_db *db = s->db;
+    hers_store *db = s->db;
     uint64_t lo = first_block, hi = (uint64_t)first_block + blocks;
     size_t a, b;
     store_segments_range(db, segs, nseg, lo, hi, &a, &b);

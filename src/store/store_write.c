@@ -12,7 +12,7 @@
 #include "hers/hers_mem.h"
 #include "store/store_internal.h"
 
-hers_status store_put_segment(hers_db *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
+hers_status store_put_segment(hers_store *db, MDB_txn *txn, store_state *st, const hers_secret_key *sk,
                               const hers_public_key *pk, const int32_t *values, size_t m,
                               size_t d, uint64_t first_slot, const char *const *ids,
                               const hers_enroll_opts *eo)
@@ -56,7 +56,7 @@ static int ids_ascending(const char *const *ids, size_t m)
 
 /* 1 if ids[0..m) ascend and the first sorts after every stored id: then
  * none exists yet and they can be appended. */
-int store_ids_append_ok(hers_db *db, MDB_txn *txn, const char *const *ids, size_t m)
+int store_ids_append_ok(hers_store *db, MDB_txn *txn, const char *const *ids, size_t m)
 {
     if (m == 0 || !ids_ascending(ids, m))
         return 0;
@@ -73,7 +73,7 @@ int store_ids_append_ok(hers_db *db, MDB_txn *txn, const char *const *ids, size_
     return ok;
 }
 
-hers_status store_put_record(hers_db *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
+hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
                              size_t len, uint64_t first_slot, size_t m, const char *const *ids)
 {
     size_t N = hers_params_n(db->p);
@@ -128,7 +128,7 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Checks ids: valid, distinct within the batch. */
-hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m)
+hers_status store_check_ids(const hers_store *db, const char *const *ids, size_t m)
 {
     for (size_t i = 0; i < m; i++)
         if (!ids[i] || !store_id_valid(ids[i], strlen(ids[i])))
@@ -154,7 +154,7 @@ hers_status store_check_ids(const hers_db *db, const char *const *ids, size_t m)
 }
 
 /* Removes the catalog pair of an id known to exist at `slot`. */
-hers_status store_unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t slot,
+hers_status store_unlink_id(hers_store *db, MDB_txn *txn, const char *id, uint64_t slot,
                              store_state *st)
 {
     uint8_t sb[8];
@@ -172,7 +172,7 @@ hers_status store_unlink_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t 
 }
 
 /* Looks an id up: 1 and *slot if present, 0 if absent, -1 on error. */
-int store_lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err)
+int store_lookup_id(hers_store *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err)
 {
     MDB_val k = {strlen(id), (void *)id}, v;
     int rc = mdb_get(txn, db->ids, &k, &v);
@@ -192,7 +192,7 @@ int store_lookup_id(hers_db *db, MDB_txn *txn, const char *id, uint64_t *slot, h
 }
 
 /* Segments already covering block `block` (the last block, partly used). */
-hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_t *count)
+hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, size_t *count)
 {
     MDB_cursor *c = NULL;
     MDB_val k, v;
@@ -230,8 +230,8 @@ hers_status store_count_overlap(hers_db *db, MDB_txn *txn, uint64_t block, size_
  * number of zero rows o < N an already encrypted record starts with: it is
  * placed at the first block b with b N + o >= the first free slot.
  * *defids receives default ids (slot numbers) when ids is NULL. */
-static hers_status enroll_prepare(hers_db *db, MDB_txn *txn, store_state *st, size_t m, size_t d,
-                                  const char *const **ids, const hers_db_enroll_opts *opts,
+static hers_status enroll_prepare(hers_store *db, MDB_txn *txn, store_state *st, size_t m, size_t d,
+                                  const char *const **ids, const hers_store_enroll_opts *opts,
                                   size_t offset, char ***defids, uint64_t *first)
 {
     size_t N = hers_params_n(db->p);
@@ -311,8 +311,8 @@ static hers_status enroll_prepare(hers_db *db, MDB_txn *txn, store_state *st, si
 }
 
 /* Records the gallery's shape and model in the state, writes it, commits. */
-static hers_status enroll_commit(hers_db *db, MDB_txn *txn, store_state *st, size_t d,
-                                 const hers_db_enroll_opts *opts)
+static hers_status enroll_commit(hers_store *db, MDB_txn *txn, store_state *st, size_t d,
+                                 const hers_store_enroll_opts *opts)
 {
     st->has_gallery = 1;
     st->d = (uint32_t)d;
@@ -338,7 +338,7 @@ static void free_ids(char **ids, size_t m)
 }
 
 /* One segment's encryption into a reused record buffer, on a helper
- * thread (hers_db_enroll's pipeline). */
+ * thread (hers_store_enroll's pipeline). */
 struct seg_job {
     const hers_params *p;
     const hers_secret_key *sk;
@@ -426,24 +426,24 @@ static void seg_job_free(struct seg_job *j)
     sodium_memzero(j->seed, sizeof j->seed);
 }
 
-hers_status hers_db_enroll(hers_db *db, const hers_secret_key *sk, const hers_public_key *pk,
+hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const hers_public_key *pk,
                            const int32_t *values, size_t m, size_t d, const char *const *ids,
-                           const hers_db_enroll_opts *opts, uint64_t *first_slot)
+                           const hers_store_enroll_opts *opts, uint64_t *first_slot)
 {
-    hers_db_enroll_opts def;
+    hers_store_enroll_opts def;
     if (!opts) {
-        hers_db_enroll_opts_default(&def);
+        hers_store_enroll_opts_default(&def);
         opts = &def;
     }
     if (!db || !values || m == 0 || d == 0 || d > HERS_SEARCH_MAX_D ||
-        opts->model_id_len > HERS_DB_MAX_MODEL_ID || (opts->model_id_len && !opts->model_id))
+        opts->model_id_len > HERS_STORE_MAX_MODEL_ID || (opts->model_id_len && !opts->model_id))
         return hers_error(HERS_ERR_ARG, "db enroll: invalid argument (m = %zu, d = %zu)", m, d);
     if (db->readonly)
         return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
     if (sk && pk)
         return hers_error(HERS_ERR_ARG, "db enroll: give a secret key or a public key, not both");
     if (sk) {
-        hers_status ks = hers_db_check_secret_key(db, sk);
+        hers_status ks = hers_store_check_secret_key(db, sk);
         if (ks != HERS_OK)
             return ks;
     }
@@ -515,16 +515,16 @@ fail:
     return s;
 }
 
-hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, size_t offset,
+hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t len, size_t offset,
                                   size_t m, const char *const *ids,
-                                  const hers_db_enroll_opts *opts, uint64_t *first_slot)
+                                  const hers_store_enroll_opts *opts, uint64_t *first_slot)
 {
-    hers_db_enroll_opts def;
+    hers_store_enroll_opts def;
     if (!opts) {
-        hers_db_enroll_opts_default(&def);
+        hers_store_enroll_opts_default(&def);
         opts = &def;
     }
-    if (!db || !record || m == 0 || opts->model_id_len > HERS_DB_MAX_MODEL_ID ||
+    if (!db || !record || m == 0 || opts->model_id_len > HERS_STORE_MAX_MODEL_ID ||
         (opts->model_id_len && !opts->model_id))
         return hers_error(HERS_ERR_ARG, "db enroll: invalid argument (m = %zu)", m);
     if (db->readonly)
@@ -573,7 +573,7 @@ hers_status hers_db_enroll_record(hers_db *db, const void *record, size_t len, s
     return s;
 }
 
-hers_status hers_db_delete(hers_db *db, const char *const *ids, size_t count)
+hers_status hers_store_delete(hers_store *db, const char *const *ids, size_t count)
 {
     if (!db || (!ids && count))
         return hers_error(HERS_ERR_ARG, "db delete: NULL argument");

@@ -21,7 +21,7 @@
 #include <immintrin.h>
 
 #include "arithmetic/fma_avx2.h"
-#include "bfv/rns_internal.h"
+#include "arithmetic/rns_internal.h"
 
 typedef unsigned __int128 u128;
 

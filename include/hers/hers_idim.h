@@ -1,11 +1,11 @@
 /*
- * hers_id.h - intrinsic-dimensionality (ID) estimation of a set of
+ * hers_idim.h - intrinsic-dimensionality (ID) estimation of a set of
  * representations (stage (i) of HERS: how far can vectors be compressed).
  *
  * Three estimators, all on L2-normalised rows (the HERS similarity is the
  * cosine, so the data live on the unit sphere):
  *
- *  - HERS_ID_GEODESIC (default; Gong et al. 2019 after Granata & Carnevale
+ *  - HERS_IDIM_GEODESIC (default; Gong et al. 2019 after Granata & Carnevale
  *    2016): k-nearest-neighbour graph (k = 4, edge weight = cosine distance
  *    1 - cos), all-pairs shortest paths (Dijkstra) = geodesic distances r_ij,
  *    100-bin histogram p(r), Gaussian peak refinement, then the hypersphere
@@ -16,10 +16,10 @@
  *    Fashion-MNIST pixels) it may hold only a few bins, making the estimate
  *    unstable or failing (HERS_ERR_NUMERIC); see edge_quantile and
  *    docs/design.md "Intrinsic dimensionality".
- *  - HERS_ID_TWONN (Facco et al. 2017): ratio mu = r2 / r1 of the two nearest
+ *  - HERS_IDIM_TWONN (Facco et al. 2017): ratio mu = r2 / r1 of the two nearest
  *    neighbour distances, -log(1 - F(mu)) = D log(mu) fitted through the
  *    origin after discarding the largest 10% of mu.
- *  - HERS_ID_MLE (Levina & Bickel 2004 with the MacKay-Ghahramani
+ *  - HERS_IDIM_MLE (Levina & Bickel 2004 with the MacKay-Ghahramani
  *    correction): per point inverse estimates averaged over points, then the
  *    estimates averaged over k = k1..k2 (default 10..20).
  *
@@ -34,11 +34,11 @@
  * S (n - 1) - S (S - 1) / 2 pairs (50 MB for n = S = 5000).
  *
  * Results are deterministic for a given seed, whatever the thread count.
- * Thread-safety: hers_id_estimate is reentrant (it starts its own worker
+ * Thread-safety: hers_idim_estimate is reentrant (it starts its own worker
  * threads and shares nothing between calls).
  */
-#ifndef HERS_ID_H
-#define HERS_ID_H
+#ifndef HERS_IDIM_H
+#define HERS_IDIM_H
 
 #include "hers/hers_api.h"
 
@@ -53,40 +53,40 @@
 extern "C" {
 #endif
 
-#define HERS_ID_BINS 100             /* histogram bins of r_ij (spec) */
-#define HERS_ID_MIN_POINTS 10        /* fewer points are rejected (HERS_ERR_ARG) */
-#define HERS_ID_DEFAULT_SAMPLE 5000
-#define HERS_ID_DEFAULT_K 4
-#define HERS_ID_DEFAULT_CANDIDATES 128
+#define HERS_IDIM_BINS 100             /* histogram bins of r_ij (spec) */
+#define HERS_IDIM_MIN_POINTS 10        /* fewer points are rejected (HERS_ERR_ARG) */
+#define HERS_IDIM_DEFAULT_SAMPLE 5000
+#define HERS_IDIM_DEFAULT_K 4
+#define HERS_IDIM_DEFAULT_CANDIDATES 128
 /* With all points as sources a sample of n stores n (n - 1) / 2 distances;
  * above this many stored pairs the number of sources is reduced. */
-#define HERS_ID_MAX_PAIRS ((size_t)1 << 26)   /* 64 Mi pairs = 256 MB */
+#define HERS_IDIM_MAX_PAIRS ((size_t)1 << 26)   /* 64 Mi pairs = 256 MB */
 
-typedef enum hers_id_method {
-    HERS_ID_GEODESIC = 0,
-    HERS_ID_TWONN = 1,
-    HERS_ID_MLE = 2
-} hers_id_method;
+typedef enum hers_idim_method {
+    HERS_IDIM_GEODESIC = 0,
+    HERS_IDIM_TWONN = 1,
+    HERS_IDIM_MLE = 2
+} hers_idim_method;
 
 /* Edge weight of the geodesic kNN graph. */
-typedef enum hers_id_edge {
-    HERS_ID_EDGE_COSINE = 0,   /* 1 - cos(x, y), as specified (default) */
-    HERS_ID_EDGE_CHORD = 1     /* |x - y| (~ the angle for near points); extension */
-} hers_id_edge;
+typedef enum hers_idim_edge {
+    HERS_IDIM_EDGE_COSINE = 0,   /* 1 - cos(x, y), as specified (default) */
+    HERS_IDIM_EDGE_CHORD = 1     /* |x - y| (~ the angle for near points); extension */
+} hers_idim_edge;
 
-typedef struct hers_id_params {
-    hers_id_method method;
+typedef struct hers_idim_params {
+    hers_idim_method method;
     size_t k;             /* geodesic graph degree, 1 <= k < n (default 4) */
     size_t sample;        /* rows drawn without replacement; 0 = all rows (default 5000) */
     size_t sources;       /* Dijkstra sources (a random subset of the sample);
-                             0 = all, reduced so that at most HERS_ID_MAX_PAIRS
+                             0 = all, reduced so that at most HERS_IDIM_MAX_PAIRS
                              distances are stored */
     size_t candidates;    /* neighbours kept per point by the float sgemm pass and
                              re-ranked in double (default 128, the authors' value) */
     size_t mle_k1;        /* MLE neighbourhood sizes k1..k2, 2 <= k1 <= k2 < n */
     size_t mle_k2;        /* (default 10..20) */
     double twonn_discard; /* fraction of the largest mu dropped by TwoNN, [0, 0.9] (0.1) */
-    hers_id_edge edge;    /* geodesic edge weight (default cosine) */
+    hers_idim_edge edge;    /* geodesic edge weight (default cosine) */
     double edge_quantile; /* the fit window starts at or above this quantile, in
                              [0, 1], of the per-point longest kNN edge; 1 (default,
                              as specified) = the longest kNN edge. Lower values
@@ -94,10 +94,10 @@ typedef struct hers_id_params {
                              (extension) */
     unsigned threads;     /* worker threads; 0 = online CPUs */
     uint8_t seed[HERS_SEED_BYTES]; /* sampling seed (default all zero) */
-} hers_id_params;
+} hers_idim_params;
 
-typedef struct hers_id_result {
-    hers_id_method method;
+typedef struct hers_idim_result {
+    hers_idim_method method;
     size_t n;             /* points used (the sample, zero rows excluded) */
     size_t dim;           /* input dimension d */
     size_t zero_rows;     /* zero rows met while sampling (skipped: no direction) */
@@ -119,28 +119,28 @@ typedef struct hers_id_result {
     double fit_lo, fit_hi;/* fit window [r_min, r_M] */
     size_t fit_bins;      /* non-empty bins in the window */
     double hist_dx;       /* bin width; bin b covers [b dx, (b + 1) dx) */
-    uint64_t hist[HERS_ID_BINS]; /* counts of r_ij per bin */
-} hers_id_result;
+    uint64_t hist[HERS_IDIM_BINS]; /* counts of r_ij per bin */
+} hers_idim_result;
 
 /* Fills the defaults listed above. */
-HERS_API void hers_id_params_default(hers_id_params *p);
+HERS_API void hers_idim_params_default(hers_idim_params *p);
 
 /* Estimates the intrinsic dimensionality of the rows of x (rows x cols,
  * any scale: rows are L2-normalised internally; zero rows are skipped).
  * Errors: HERS_ERR_ARG (NULL, non-finite values, fewer than
- * HERS_ID_MIN_POINTS usable points, k or mle_k2 >= n, bad parameters),
+ * HERS_IDIM_MIN_POINTS usable points, k or mle_k2 >= n, bad parameters),
  * HERS_ERR_NOMEM, HERS_ERR_NUMERIC (badly disconnected kNN graph: fewer
  * than half of the sources reach at least half of the other points; or
  * a degenerate histogram / fit). *out is fully written on success. */
-HERS_API hers_status hers_id_estimate(const hers_matrix *x, const hers_id_params *p,
-                                      hers_id_result *out);
+HERS_API hers_status hers_idim_estimate(const hers_matrix *x, const hers_idim_params *p,
+                                      hers_idim_result *out);
 
 /* "geodesic", "twonn", "mle"; never NULL. */
-HERS_API const char *hers_id_method_name(hers_id_method m);
+HERS_API const char *hers_idim_method_name(hers_idim_method m);
 /* Parses a method name; HERS_ERR_ARG if unknown. */
-HERS_API hers_status hers_id_method_parse(const char *s, hers_id_method *out);
+HERS_API hers_status hers_idim_method_parse(const char *s, hers_idim_method *out);
 
 #ifdef __cplusplus
 }
 #endif
-#endif /* HERS_ID_H */
+#endif /* HERS_IDIM_H */

@@ -1,4 +1,4 @@
-/* id_mle.c - Levina & Bickel (NIPS 2004) maximum-likelihood ID with the
+/* idim_mle.c - Levina & Bickel (NIPS 2004) maximum-likelihood ID with the
  * MacKay & Ghahramani (2005) correction.
  * With T_1 <= ... <= T_k the chord distances to the k nearest neighbours,
  * the per-point inverse estimate is
@@ -11,9 +11,9 @@
  * Points with T_1 = 0 (duplicates) are skipped. */
 #include <math.h>
 
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
-hers_status hers_id_mle(const hers_id_knn *knn, size_t k1, size_t k2, double *estimate,
+hers_status hers_idim_mle(const hers_idim_knn *knn, size_t k1, size_t k2, double *estimate,
                         double *spread)
 {
     if (!knn || !knn->d2 || !estimate || !spread)

@@ -1,6 +1,7 @@
 /*
  * rns_internal.h - private state of the RNS objects (hers_rns.h) shared by
- * rns.c and its AVX2 kernels (rns_avx2.c).
+ * rns.c and its AVX2 kernels (rns_avx2.c); BFV's multiplication (bfv/mul.c)
+ * calls the AVX2 lift directly. Shared with: bfv (scripts/check-layers).
  */
 #ifndef HERS_RNS_INTERNAL_H
 #define HERS_RNS_INTERNAL_H

@@ -1,4 +1,4 @@
-/* id_knn.c - exact k-nearest neighbours of unit vectors.
+/* idim_knn.c - exact k-nearest neighbours of unit vectors.
  *
  * Pass 1 (float): similarities of a block of ID_RB rows against blocks of
  * ID_CB columns by cblas_sgemm; each row keeps its `candidates` most similar
@@ -12,7 +12,7 @@
 #include <stdlib.h>
 
 #include "hers/hers_mem.h"
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
 #define ID_RB 128    /* rows per block */
 #define ID_CB 2048   /* columns per sgemm call: 1 MB of similarities */
@@ -34,7 +34,7 @@ struct knn_ctx {
     const hers_matrix *x;
     size_t k, cap;
     struct knn_scratch *ws;
-    hers_id_knn *out;
+    hers_idim_knn *out;
 };
 
 static int cand_cmp(const void *a, const void *b)
@@ -109,7 +109,7 @@ static void knn_block(void *vctx, size_t block, unsigned worker)
     }
 }
 
-void hers_id_knn_free(hers_id_knn *knn)
+void hers_idim_knn_free(hers_idim_knn *knn)
 {
     if (!knn)
         return;
@@ -120,8 +120,8 @@ void hers_id_knn_free(hers_id_knn *knn)
     knn->n = knn->k = 0;
 }
 
-hers_status hers_id_knn_build(const hers_matrix *unit, size_t k, size_t candidates,
-                              unsigned threads, hers_id_knn *out)
+hers_status hers_idim_knn_build(const hers_matrix *unit, size_t k, size_t candidates,
+                              unsigned threads, hers_idim_knn *out)
 {
     if (!unit || !out || !unit->data)
         return hers_error(HERS_ERR_ARG, "id knn: NULL argument");
@@ -137,7 +137,7 @@ hers_status hers_id_knn_build(const hers_matrix *unit, size_t k, size_t candidat
     if (cap > n - 1)
         cap = n - 1;
 
-    unsigned nt = hers_id_threads(threads);
+    unsigned nt = hers_threads_resolve(threads);
     struct knn_scratch ws[64] = {{0}};
     hers_status st = HERS_OK;
     out->idx = hers_alloc_array(n * k, sizeof *out->idx);
@@ -157,7 +157,7 @@ hers_status hers_id_knn_build(const hers_matrix *unit, size_t k, size_t candidat
         out->n = n;
         out->k = k;
         struct knn_ctx ctx = {.x = unit, .k = k, .cap = cap, .ws = ws, .out = out};
-        hers_id_parallel_for(nt, (n + ID_RB - 1) / ID_RB, knn_block, &ctx);
+        hers_parallel_for(nt, (n + ID_RB - 1) / ID_RB, knn_block, &ctx);
     }
     for (unsigned t = 0; t < nt; t++) {
         hers_free(ws[t].sim);
@@ -167,6 +167,6 @@ hers_status hers_id_knn_build(const hers_matrix *unit, size_t k, size_t candidat
         hers_free(ws[t].rank);
     }
     if (st != HERS_OK)
-        hers_id_knn_free(out);
+        hers_idim_knn_free(out);
     return st;
 }

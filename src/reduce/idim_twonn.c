@@ -1,4 +1,4 @@
-/* id_twonn.c - TwoNN (Facco, d'Errico, Rodriguez & Laio, Sci. Rep. 2017).
+/* idim_twonn.c - TwoNN (Facco, d'Errico, Rodriguez & Laio, Sci. Rep. 2017).
  * With r1 <= r2 the distances to the two nearest neighbours, mu = r2 / r1
  * follows a Pareto law F(mu) = 1 - mu^-D for a locally uniform density, so
  * -log(1 - F(mu)) = D log(mu). The empirical F of the sorted mu (F_i = i/N,
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 
 #include "hers/hers_mem.h"
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
 static int dbl_cmp(const void *a, const void *b)
 {
@@ -18,7 +18,7 @@ static int dbl_cmp(const void *a, const void *b)
     return p < q ? -1 : p > q;
 }
 
-hers_status hers_id_twonn(const hers_id_knn *knn, double discard, double *estimate,
+hers_status hers_idim_twonn(const hers_idim_knn *knn, double discard, double *estimate,
                           double *rmse)
 {
     if (!knn || !knn->d2 || !estimate || !rmse || knn->k < 2)

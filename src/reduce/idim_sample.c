@@ -1,4 +1,4 @@
-/* id_sample.c - the random sample of the ID estimators, L2-normalised.
+/* idim_sample.c - the random sample of the ID estimators, L2-normalised.
  * A lazily built Fisher-Yates permutation of the row indices (hers_prg,
  * stream "ID sample") is walked until `sample` non-zero rows are taken, so
  * the sample is uniform without replacement and its order is random too
@@ -7,11 +7,11 @@
 
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
 #define ID_SAMPLE_STREAM 0x49445341u   /* "IDSA" */
 
-hers_status hers_id_sample(const hers_matrix *x, size_t sample,
+hers_status hers_idim_sample(const hers_matrix *x, size_t sample,
                            const uint8_t seed[HERS_SEED_BYTES], hers_matrix *out,
                            size_t *zero_rows)
 {

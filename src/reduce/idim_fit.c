@@ -1,4 +1,4 @@
-/* id_fit.c - steps 4-5 of the geodesic ID estimator on the histogram of
+/* idim_fit.c - steps 4-5 of the geodesic ID estimator on the histogram of
  * the r_ij (Granata & Carnevale 2016, as used by Gong et al. 2019).
  *
  * Peak: r_max starts at the centre of the fullest bin and sigma at the
@@ -17,18 +17,18 @@
  * only non-empty bins whose centre lies in the window count. */
 #include <math.h>
 
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
 /* Least-squares parabola through (r, log p) for bin centres in [lo, hi];
  * coordinates are centred on `mid` for conditioning. Returns 1 on success
  * with a < 0. */
-static int quad_fit(const hers_id_result *res, double lo, double hi, double *r_peak,
+static int quad_fit(const hers_idim_result *res, double lo, double hi, double *r_peak,
                     double *width, double *logp_peak)
 {
     double dx = res->hist_dx, mid = 0.5 * (lo + hi);
     double m[3][4] = {{0}};
     int pts = 0;
-    for (int b = 0; b < HERS_ID_BINS; b++) {
+    for (int b = 0; b < HERS_IDIM_BINS; b++) {
         double r = (b + 0.5) * dx;
         if (r < lo || r > hi || res->hist[b] == 0)
             continue;
@@ -71,16 +71,16 @@ static int quad_fit(const hers_id_result *res, double lo, double hi, double *r_p
     *r_peak = mid + tp;
     *width = sqrt(fabs(1 / (2 * a)));
     *logp_peak = c - b * b / (4 * a);
-    return *r_peak > 0 && *r_peak < HERS_ID_BINS * dx && isfinite(*width);
+    return *r_peak > 0 && *r_peak < HERS_IDIM_BINS * dx && isfinite(*width);
 }
 
-hers_status hers_id_fit_hist(hers_id_result *res, double std, size_t dim)
+hers_status hers_idim_fit_hist(hers_idim_result *res, double std, size_t dim)
 {
     if (!res || dim < 1 || !(res->hist_dx > 0) || res->pairs == 0)
         return hers_error(HERS_ERR_ARG, "id fit: empty histogram");
     double dx = res->hist_dx;
     int top = 0;
-    for (int b = 1; b < HERS_ID_BINS; b++)
+    for (int b = 1; b < HERS_IDIM_BINS; b++)
         if (res->hist[b] > res->hist[top])
             top = b;
     double r_max = (top + 0.5) * dx, sigma = std > 0 ? std : dx;
@@ -111,9 +111,9 @@ hers_status hers_id_fit_hist(hers_id_result *res, double std, size_t dim)
     res->fit_lo = lo;
     res->fit_hi = hi;
 
-    double xs[HERS_ID_BINS], ys[HERS_ID_BINS], sll = 0, sly = 0;
+    double xs[HERS_IDIM_BINS], ys[HERS_IDIM_BINS], sll = 0, sly = 0;
     size_t m = 0;
-    for (int b = 0; b < HERS_ID_BINS; b++) {
+    for (int b = 0; b < HERS_IDIM_BINS; b++) {
         double r = (b + 0.5) * dx, x = r / r_max;
         if (r < lo || r > hi || res->hist[b] == 0 || !(x > 0 && x < 2))
             continue;

@@ -19,7 +19,7 @@
 #include "hers/hers_cpu.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_rns.h"
-#include "bfv/rns_internal.h"
+#include "arithmetic/rns_internal.h"
 
 typedef unsigned __int128 u128;
 

@@ -1,4 +1,4 @@
-/* test_id.c - intrinsic-dimensionality estimators (hers_id.h).
+/* test_idim.c - intrinsic-dimensionality estimators (hers_idim.h).
  *
  * Known manifolds embedded isometrically in 512-d by a random orthonormal
  * frame (a random rotation restricted to the first D + 1 axes):
@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hers/hers_id.h"
+#include "hers/hers_idim.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 #include "support/check.h"
 
 #define AMBIENT 512
@@ -89,17 +89,17 @@ static void manifold(hers_matrix *x, size_t n, size_t m, int sphere, double offs
 static void test_fit_exact(void)
 {
     for (unsigned D = 2; D <= 40; D += 7) {
-        hers_id_result r;
+        hers_idim_result r;
         memset(&r, 0, sizeof r);
         double diam = 3.0;
-        r.hist_dx = diam / HERS_ID_BINS;
+        r.hist_dx = diam / HERS_IDIM_BINS;
         r.max_edge = 0.05;
-        for (int b = 0; b < HERS_ID_BINS; b++) {
-            double v = pow(sin(M_PI * (b + 0.5) / HERS_ID_BINS), (double)D - 1);
+        for (int b = 0; b < HERS_IDIM_BINS; b++) {
+            double v = pow(sin(M_PI * (b + 0.5) / HERS_IDIM_BINS), (double)D - 1);
             r.hist[b] = (uint64_t)llround(1e12 * v);
             r.pairs += r.hist[b];
         }
-        CHECK_OK(hers_id_fit_hist(&r, diam / (2 * sqrt((double)D)), 512));
+        CHECK_OK(hers_idim_fit_hist(&r, diam / (2 * sqrt((double)D)), 512));
         fprintf(stderr, "  exact sin^%u histogram: id %u, fit %.3f, r_max %.4f (1.5), rmse %.2g\n",
                 D - 1, r.id, r.id_fit, r.r_max, r.rmse);
         CHECK(r.id == D);
@@ -118,11 +118,11 @@ static void test_knn_exact(void)
         x.data[i] = (float)hers_prg_normal(&gen);
     memcpy(x.data + 5 * d, x.data + 9 * d, d * sizeof(float));   /* a duplicate */
     uint8_t seed[HERS_SEED_BYTES] = {7};
-    CHECK_OK(hers_id_sample(&x, 0, seed, &u, &zero));
+    CHECK_OK(hers_idim_sample(&x, 0, seed, &u, &zero));
     CHECK(u.rows == n && zero == 0);
-    hers_id_knn a, b;
-    CHECK_OK(hers_id_knn_build(&u, k, 16, 1, &a));
-    CHECK_OK(hers_id_knn_build(&u, k, 128, 2, &b));
+    hers_idim_knn a, b;
+    CHECK_OK(hers_idim_knn_build(&u, k, 16, 1, &a));
+    CHECK_OK(hers_idim_knn_build(&u, k, 128, 2, &b));
     CHECK(memcmp(a.idx, b.idx, n * k * sizeof *a.idx) == 0);
     CHECK(memcmp(a.d2, b.d2, n * k * sizeof *a.d2) == 0);
     double *dd = malloc(n * sizeof *dd);
@@ -151,8 +151,8 @@ static void test_knn_exact(void)
         dups += a.d2[i * k] == 0;
     CHECK_EQ_U64(dups, 2);
     free(dd);
-    hers_id_knn_free(&a);
-    hers_id_knn_free(&b);
+    hers_idim_knn_free(&a);
+    hers_idim_knn_free(&b);
     hers_matrix_free(&u);
     hers_matrix_free(&x);
 }
@@ -180,20 +180,20 @@ static void test_manifolds(int quick)
         hers_matrix x;
         manifold(&x, n, mc->m, mc->sphere, mc->offset, mc->spread);
         /* the last run: geodesic with a denser graph (k = 16) on the spheres */
-        hers_id_method methods[] = {HERS_ID_GEODESIC, HERS_ID_TWONN, HERS_ID_MLE,
-                                    HERS_ID_GEODESIC};
+        hers_idim_method methods[] = {HERS_IDIM_GEODESIC, HERS_IDIM_TWONN, HERS_IDIM_MLE,
+                                    HERS_IDIM_GEODESIC};
         for (size_t t = 0; t < (mc->sphere ? 4u : 3u); t++) {
-            hers_id_params p;
-            hers_id_params_default(&p);
+            hers_idim_params p;
+            hers_idim_params_default(&p);
             p.method = methods[t];
             p.k = t == 3 ? 16 : 4;
             p.threads = 2;
-            hers_id_result r;
-            CHECK_OK(hers_id_estimate(&x, &p, &r));
-            double est = methods[t] == HERS_ID_GEODESIC ? (double)r.id : r.id_fit;
-            double tol = t == 3 ? 1 : methods[t] == HERS_ID_GEODESIC ? mc->tol_geo : mc->tol_nn;
+            hers_idim_result r;
+            CHECK_OK(hers_idim_estimate(&x, &p, &r));
+            double est = methods[t] == HERS_IDIM_GEODESIC ? (double)r.id : r.id_fit;
+            double tol = t == 3 ? 1 : methods[t] == HERS_IDIM_GEODESIC ? mc->tol_geo : mc->tol_nn;
             fprintf(stderr, "  %-20s n=%zu %-8s k=%-2zu id %u (fit %.2f, rmse %.3f) truth %u%s\n",
-                    mc->name, n, hers_id_method_name(methods[t]), p.k, r.id, r.id_fit, r.rmse,
+                    mc->name, n, hers_idim_method_name(methods[t]), p.k, r.id, r.id_fit, r.rmse,
                     mc->truth, fabs(est - mc->truth) <= tol ? "" : "  <-- outside tolerance");
             CHECK(fabs(est - mc->truth) <= tol);
             CHECK(r.n == n && r.dim == AMBIENT);
@@ -208,23 +208,23 @@ static void test_determinism(void)
 {
     hers_matrix x;
     manifold(&x, 900, 5, 1, 0, 1);
-    hers_id_params p;
-    hers_id_params_default(&p);
+    hers_idim_params p;
+    hers_idim_params_default(&p);
     p.sample = 600;
     p.seed[0] = 3;
-    hers_id_result a, b, c;
+    hers_idim_result a, b, c;
     p.threads = 1;
-    CHECK_OK(hers_id_estimate(&x, &p, &a));
+    CHECK_OK(hers_idim_estimate(&x, &p, &a));
     p.threads = 2;
-    CHECK_OK(hers_id_estimate(&x, &p, &b));
+    CHECK_OK(hers_idim_estimate(&x, &p, &b));
     CHECK(memcmp(&a, &b, sizeof a) == 0);
     CHECK(a.n == 600 && a.sources == 600 && a.pairs == 600 * 599 / 2);
     p.seed[0] = 4;
-    CHECK_OK(hers_id_estimate(&x, &p, &c));
+    CHECK_OK(hers_idim_estimate(&x, &p, &c));
     CHECK(memcmp(a.hist, c.hist, sizeof a.hist) != 0);
     /* a subset of sources */
     p.sources = 100;
-    CHECK_OK(hers_id_estimate(&x, &p, &c));
+    CHECK_OK(hers_idim_estimate(&x, &p, &c));
     CHECK(c.sources == 100 && c.pairs == 100 * 599 - 100 * 99 / 2);
     CHECK(c.id >= 3 && c.id <= 6);
     hers_matrix_free(&x);
@@ -239,17 +239,17 @@ static void test_disconnected(void)
     CHECK_OK(hers_matrix_alloc(&x, 300, AMBIENT));
     memcpy(x.data, a.data, 150 * AMBIENT * sizeof(float));
     memcpy(x.data + 150 * AMBIENT, b.data, 150 * AMBIENT * sizeof(float));
-    hers_id_params p;
-    hers_id_params_default(&p);
+    hers_idim_params p;
+    hers_idim_params_default(&p);
     p.k = 2;
-    hers_id_result r;
-    hers_status st = hers_id_estimate(&x, &p, &r);
+    hers_idim_result r;
+    hers_status st = hers_idim_estimate(&x, &p, &r);
     fprintf(stderr, "  two clusters, k = 2: %s: %s\n", hers_status_name(st), hers_last_error());
     CHECK(st == HERS_ERR_NUMERIC);
     CHECK(strstr(hers_last_error(), "disconnected") != NULL);
     /* TwoNN and MLE only need local neighbourhoods */
-    p.method = HERS_ID_TWONN;
-    CHECK_OK(hers_id_estimate(&x, &p, &r));
+    p.method = HERS_IDIM_TWONN;
+    CHECK_OK(hers_idim_estimate(&x, &p, &r));
     hers_matrix_free(&a);
     hers_matrix_free(&b);
     hers_matrix_free(&x);
@@ -257,48 +257,48 @@ static void test_disconnected(void)
 
 static void test_invalid(void)
 {
-    hers_id_params p;
-    hers_id_params_default(&p);
-    hers_id_result r;
+    hers_idim_params p;
+    hers_idim_params_default(&p);
+    hers_idim_result r;
     hers_matrix x;
-    CHECK(hers_id_estimate(NULL, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(NULL, &p, &r) == HERS_ERR_ARG);
     manifold(&x, 9, 3, 1, 0, 1);                       /* too few points */
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
     hers_matrix_free(&x);
     manifold(&x, 40, 3, 1, 0, 1);
     p.k = 40;                                          /* k >= n */
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
     p.k = 0;
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
-    hers_id_params_default(&p);
-    p.method = HERS_ID_MLE;
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    hers_idim_params_default(&p);
+    p.method = HERS_IDIM_MLE;
     p.mle_k2 = 45;                                     /* k2 >= n */
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
     p.mle_k1 = 12;
     p.mle_k2 = 11;
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
-    hers_id_params_default(&p);
-    p.method = (hers_id_method)7;
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
-    hers_id_params_default(&p);
-    p.method = HERS_ID_TWONN;
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    hers_idim_params_default(&p);
+    p.method = (hers_idim_method)7;
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    hers_idim_params_default(&p);
+    p.method = HERS_IDIM_TWONN;
     p.twonn_discard = 0.95;
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
-    hers_id_params_default(&p);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    hers_idim_params_default(&p);
     p.edge_quantile = 1.5;
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
-    hers_id_params_default(&p);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    hers_idim_params_default(&p);
     x.data[3 * AMBIENT + 7] = NAN;                     /* non-finite */
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
     /* zero rows are skipped, too few remain */
     memset(x.data, 0, 35 * AMBIENT * sizeof(float));
-    CHECK(hers_id_estimate(&x, &p, &r) == HERS_ERR_ARG);
+    CHECK(hers_idim_estimate(&x, &p, &r) == HERS_ERR_ARG);
     hers_matrix_free(&x);
-    hers_id_method m;
-    CHECK_OK(hers_id_method_parse("twonn", &m));
-    CHECK(m == HERS_ID_TWONN);
-    CHECK(hers_id_method_parse("pca", &m) == HERS_ERR_ARG);
-    CHECK(strcmp(hers_id_method_name(HERS_ID_MLE), "mle") == 0);
+    hers_idim_method m;
+    CHECK_OK(hers_idim_method_parse("twonn", &m));
+    CHECK(m == HERS_IDIM_TWONN);
+    CHECK(hers_idim_method_parse("pca", &m) == HERS_ERR_ARG);
+    CHECK(strcmp(hers_idim_method_name(HERS_IDIM_MLE), "mle") == 0);
 }
 
 int main(void)

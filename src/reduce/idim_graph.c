@@ -1,16 +1,16 @@
-/* id_graph.c - geodesic distances on the undirected kNN graph.
+/* idim_graph.c - geodesic distances on the undirected kNN graph.
  *
  * The graph joins every point to its k nearest neighbours, both ways, with
  * duplicate edges merged (the weight is symmetric). Dijkstra with an indexed
  * binary heap runs from each source on its own worker; the source i stores
  * its distances to points j > i, so each unordered pair is kept once:
  * S (n - 1) - S (S - 1) / 2 floats for S sources. The r_ij are then
- * histogrammed into HERS_ID_BINS bins over [0, max r_ij]. */
+ * histogrammed into HERS_IDIM_BINS bins over [0, max r_ij]. */
 #include <math.h>
 #include <stdlib.h>
 
 #include "hers/hers_mem.h"
-#include "reduce/id_internal.h"
+#include "reduce/idim_internal.h"
 
 struct edge {
     uint32_t to;
@@ -50,7 +50,7 @@ static int dbl_cmp(const void *a, const void *b)
 
 /* *max_edge: the `quantile` of the per-point longest edge (weight to the
  * k-th neighbour); quantile 1 = the longest kNN edge of the graph. */
-static hers_status build_graph(const hers_id_knn *knn, size_t k, hers_id_edge kind,
+static hers_status build_graph(const hers_idim_knn *knn, size_t k, hers_idim_edge kind,
                                double quantile, struct graph *g, double *max_edge)
 {
     size_t n = knn->n;
@@ -78,7 +78,7 @@ static hers_status build_graph(const hers_id_knn *knn, size_t k, hers_id_edge ki
         for (size_t j = 0; j < k; j++) {
             uint32_t t = knn->idx[i * knn->k + j];
             double d2 = knn->d2[i * knn->k + j];
-            double w = kind == HERS_ID_EDGE_CHORD ? sqrt(d2) : 0.5 * d2;
+            double w = kind == HERS_IDIM_EDGE_CHORD ? sqrt(d2) : 0.5 * d2;
             longest[i] = w;            /* ascending: the last one is the longest */
             g->e[fill[i]++] = (struct edge){t, w};
             g->e[fill[t]++] = (struct edge){(uint32_t)i, w};
@@ -187,27 +187,27 @@ static void dijkstra(void *vctx, size_t src, unsigned worker)
 
 static size_t stored_pairs(size_t s, size_t n) { return s * (n - 1) - s * (s - 1) / 2; }
 
-hers_status hers_id_geodesic_hist(const hers_id_knn *knn, size_t k, hers_id_edge edge,
+hers_status hers_idim_geodesic_hist(const hers_idim_knn *knn, size_t k, hers_idim_edge edge,
                                   double edge_quantile, size_t sources, unsigned threads,
-                                  hers_id_result *res, double *mean, double *std)
+                                  hers_idim_result *res, double *mean, double *std)
 {
     if (!knn || !res || !mean || !std || !knn->idx)
         return hers_error(HERS_ERR_ARG, "id graph: NULL argument");
     size_t n = knn->n;
     if (k < 1 || k > knn->k || n < 2)
         return hers_error(HERS_ERR_ARG, "id graph: k = %zu outside [1, %zu]", k, knn->k);
-    if (edge != HERS_ID_EDGE_COSINE && edge != HERS_ID_EDGE_CHORD)
+    if (edge != HERS_IDIM_EDGE_COSINE && edge != HERS_IDIM_EDGE_CHORD)
         return hers_error(HERS_ERR_ARG, "id graph: unknown edge weight %d", (int)edge);
     if (!(edge_quantile >= 0 && edge_quantile <= 1))
         return hers_error(HERS_ERR_ARG, "id graph: edge quantile %g outside [0, 1]",
                           edge_quantile);
     size_t S = sources == 0 || sources > n ? n : sources;
-    while (S > 1 && stored_pairs(S, n) > HERS_ID_MAX_PAIRS)
+    while (S > 1 && stored_pairs(S, n) > HERS_IDIM_MAX_PAIRS)
         S = S * 15 / 16;           /* a few steps; P(S) is monotone in S */
     size_t P = stored_pairs(S, n);
 
     struct graph g = {0};
-    unsigned nt = hers_id_threads(threads);
+    unsigned nt = hers_threads_resolve(threads);
     struct dij_scratch ws[64] = {{0}};
     float *store = NULL;
     size_t *reached = NULL;
@@ -228,7 +228,7 @@ hers_status hers_id_geodesic_hist(const hers_id_knn *knn, size_t k, hers_id_edge
     }
     if (st == HERS_OK) {
         struct dij_ctx ctx = {.g = &g, .ws = ws, .store = store, .reached = reached};
-        hers_id_parallel_for(nt, S, dijkstra, &ctx);
+        hers_parallel_for(nt, S, dijkstra, &ctx);
 
         /* connectivity: at least half of the sources must each reach at
          * least half of the other points */
@@ -255,16 +255,16 @@ hers_status hers_id_geodesic_hist(const hers_id_knn *knn, size_t k, hers_id_edge
         if (!(rmax > 0))
             st = hers_error(HERS_ERR_NUMERIC, "id: all geodesic distances are zero");
         else {
-            double dx = rmax / HERS_ID_BINS, s1 = 0, s2 = 0;
+            double dx = rmax / HERS_IDIM_BINS, s1 = 0, s2 = 0;
             uint64_t cnt = 0;
-            for (int b = 0; b < HERS_ID_BINS; b++)
+            for (int b = 0; b < HERS_IDIM_BINS; b++)
                 res->hist[b] = 0;
             for (size_t p = 0; p < P; p++) {
                 double r = store[p];
                 if (!isfinite(r))
                     continue;
                 size_t b = (size_t)(r / dx);
-                res->hist[b < HERS_ID_BINS ? b : HERS_ID_BINS - 1]++;
+                res->hist[b < HERS_IDIM_BINS ? b : HERS_IDIM_BINS - 1]++;
                 s1 += r;
                 s2 += r * r;
                 cnt++;
