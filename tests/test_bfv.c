@@ -433,6 +433,76 @@ done:
     hers_secret_key_free(sk);
 }
 
+/* The allocation-free batch entry point equals hers_encode_batch +
+ * hers_encrypt_*_seeded with the same seeds, message by message, bit for bit
+ * (at every SIMD level); out-of-range values write nothing. */
+static void test_batch_encrypt(hers_params *p)
+{
+    size_t n = hers_params_n(p), k = hers_params_num_primes(p), kn = k * n;
+    uint64_t t = hers_params_t(p);
+    enum { COUNT = 3 };
+    size_t slots = n - 3, stride = n + 5;
+    hers_secret_key *sk = NULL;
+    hers_public_key *pk = NULL;
+    CHECK_OK(hers_keygen_secret(p, &sk));
+    CHECK_OK(hers_keygen_public(p, sk, &pk));
+    int32_t *vals = calloc(COUNT * stride, sizeof *vals);
+    int64_t *v64 = calloc(n, sizeof *v64);
+    uint64_t *scratch = hers_alloc_array(hers_encrypt_batch_scratch_words(p), sizeof(uint64_t));
+    uint64_t *c0 = hers_alloc_array(COUNT * kn, sizeof(uint64_t));
+    uint64_t *c = hers_alloc_array(COUNT * 2 * kn, sizeof(uint64_t));
+    CHECK(vals && v64 && scratch && c0 && c && sk && pk);
+    if (!vals || !v64 || !scratch || !c0 || !c || !sk || !pk)
+        goto done;
+    uint8_t seeds[COUNT][HERS_SEED_BYTES], a_seeds[COUNT][HERS_SEED_BYTES];
+    for (size_t m = 0; m < COUNT; m++) {
+        for (size_t b = 0; b < HERS_SEED_BYTES; b++)
+            seeds[m][b] = (uint8_t)test_rand();
+        for (size_t x = 0; x < slots; x++) /* the edges |v| = t/2 included */
+            vals[m * stride + x] = x < 2 ? (x ? -(int32_t)(t / 2) : (int32_t)(t / 2))
+                                         : (int32_t)rand_slot(t);
+    }
+    const uint8_t (*cs)[HERS_SEED_BYTES] = (const uint8_t (*)[HERS_SEED_BYTES])seeds;
+    FOR_EACH_SIMD(level) {
+        CHECK_OK(hers_encrypt_batch_secret(p, sk, vals, stride, slots, COUNT, cs, scratch, a_seeds, c0));
+        CHECK_OK(hers_encrypt_batch_public(p, pk, vals, stride, slots, COUNT, cs, scratch, c));
+        for (size_t m = 0; m < COUNT; m++) {
+            hers_plaintext pt = {0};
+            hers_ciphertext ref = {0};
+            for (size_t x = 0; x < slots; x++)
+                v64[x] = vals[m * stride + x];
+            CHECK_OK(hers_encode_batch(p, v64, slots, &pt));
+            CHECK_OK(hers_encrypt_secret_seeded(p, sk, &pt, seeds[m], &ref));
+            CHECK(memcmp(ref.seed, a_seeds[m], HERS_SEED_BYTES) == 0);
+            CHECK(memcmp(hers_ct_poly(&ref, 0, 0), c0 + m * kn, kn * sizeof(uint64_t)) == 0);
+            CHECK_OK(hers_encrypt_public_seeded(p, pk, &pt, seeds[m], &ref));
+            CHECK(memcmp(ref.data, c + m * 2 * kn, 2 * kn * sizeof(uint64_t)) == 0);
+            hers_ciphertext_free(&ref);
+            hers_plaintext_free(&pt);
+        }
+    }
+    /* one value past t/2: refused before anything is written */
+    memset(c0, 0xab, COUNT * kn * sizeof(uint64_t));
+    vals[2 * stride + 7] = (int32_t)(t / 2) + 1;
+    CHECK(hers_encrypt_batch_secret(p, sk, vals, stride, slots, COUNT, cs, scratch, a_seeds, c0) ==
+          HERS_ERR_ARG);
+    CHECK(c0[0] == 0xababababababababull);
+    CHECK(hers_encrypt_batch_public(p, pk, vals, stride, slots, COUNT, cs, scratch, c) == HERS_ERR_ARG);
+    CHECK(hers_encrypt_batch_secret(p, sk, vals, stride, n + 1, 1, cs, scratch, a_seeds, c0) ==
+          HERS_ERR_ARG);
+    CHECK(hers_encrypt_batch_secret(p, sk, vals, stride, slots, 1, cs, NULL, a_seeds, c0) ==
+          HERS_ERR_ARG);
+done:
+    if (scratch)
+        hers_free_secret(scratch, hers_encrypt_batch_scratch_words(p) * sizeof(uint64_t));
+    hers_free(c0);
+    hers_free(c);
+    free(vals);
+    free(v64);
+    hers_public_key_free(pk);
+    hers_secret_key_free(sk);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -443,6 +513,7 @@ int main(void)
     if (p) {
         test_ops(p, 3);
         test_borrowed(p);
+        test_batch_encrypt(p);
         hers_params_free(p);
     }
     p = test_params(256, 12289, 3, 50, HERS_Q_EACH_ONE_MOD_T);
@@ -453,6 +524,7 @@ int main(void)
     CHECK_OK(hers_params_create_named(&p, "n4096"));
     if (p) {
         test_ops(p, quick ? 1 : 2);
+        test_batch_encrypt(p);
         hers_params_free(p);
     }
     if (!quick) {

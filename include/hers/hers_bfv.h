@@ -224,6 +224,33 @@ HERS_API hers_status hers_encrypt_secret_seeded(const hers_params *p, const hers
 /* Re-creates part 1 from ct->seed (after deserialising a seeded ciphertext). */
 HERS_API hers_status hers_ciphertext_expand_seed(const hers_params *p, hers_ciphertext *ct);
 
+/* ------------------------------------------------------------ batch encryption */
+
+/* Allocation-free encryption of `count` batch messages into caller buffers
+ * (the enrolment path). Message m has slot values values[m * stride + x] for
+ * x < slots (slots <= N; the other slots are 0), each |v| <= t/2, and is
+ * encrypted under seeds[m] exactly as hers_encode_batch followed by
+ * hers_encrypt_secret_seeded / hers_encrypt_public_seeded with that seed
+ * would (bit-identical), in NTT form over all k primes:
+ *   secret key: a_seeds[m] gets the 32-byte seed of part 1 (a) and
+ *               c0 + m k N the k N residues of part 0 (the seed-compressed form);
+ *   public key: c + 2 m k N gets part 0, then part 1 (2 k N residues).
+ * scratch: hers_encrypt_batch_scratch_words(p) words, reused across calls;
+ * it holds secret intermediates: wipe it (hers_wipe) before freeing.
+ * Errors: HERS_ERR_ARG (NULL, slots > N, a value out of range: nothing is
+ * written), HERS_ERR_PARAMS (t does not allow batching), HERS_ERR_MISMATCH
+ * (key of other parameters). Thread-safe for distinct scratch and outputs. */
+HERS_API size_t hers_encrypt_batch_scratch_words(const hers_params *p);
+HERS_API hers_status hers_encrypt_batch_secret(const hers_params *p, const hers_secret_key *sk,
+                                               const int32_t *values, size_t stride, size_t slots,
+                                               size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                               uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
+                                               uint64_t *c0);
+HERS_API hers_status hers_encrypt_batch_public(const hers_params *p, const hers_public_key *pk,
+                                               const int32_t *values, size_t stride, size_t slots,
+                                               size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                               uint64_t *scratch, uint64_t *c);
+
 /* Decrypts 2- or 3-part ciphertexts in either form, full or switched modulus. */
 HERS_API hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk,
                                   const hers_ciphertext *ct, hers_plaintext *pt);

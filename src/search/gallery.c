@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bfv/bfv_precomp.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_ntt.h"
 #include "search/search_internal.h"
@@ -203,10 +202,8 @@ struct enroll_ctx {
     uint8_t master[HERS_SEED_BYTES];
     /* per worker scratch */
     int32_t **trans;        /* ENROLL_CHUNK x N transposed values */
-    int64_t **slots;        /* public-key path: N slot values */
-    uint64_t **work;        /* secret-key path: 3 k N words (tmp, c0, c1), then N bytes (e) */
-    hers_plaintext *pts;
-    hers_ciphertext *cts;
+    uint64_t **work;        /* work_words: the ciphertext (2 k N), then the
+                               batch encryption's scratch */
     hers_task_error err;
 };
 
@@ -225,53 +222,11 @@ static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
  * input is read sequentially once instead of once per dimension. */
 #define ENROLL_CHUNK 16
 
-/* Words of a worker's secret-key scratch: tmp, c0, c1 (k N each) and the
- * error (N int8, rounded up to words). */
+/* Words of a worker's scratch: one ciphertext's residues (2 k N) and the
+ * batch encryption's scratch (hers_encrypt_batch_scratch_words). */
 static size_t work_words(const hers_params *p)
 {
-    return 3 * p->k * p->n + (p->n + 7) / 8;
-}
-
-/* Secret-key seed-compressed encryption of record (b, i) into its at-rest
- * form, in the worker's reused buffers: the same computation and PRG
- * streams as hers_encode_batch + hers_encrypt_secret_seeded (bit-identical
- * records), without their per-record allocation, zeroing and wiping, with
- * the error and the scaled message added in one pass, and with the batch
- * encoding's lift of the (small, |v| < t/2) values done in
- * two constant-time operations instead of a generic reduction. */
-static void enroll_seeded(struct enroll_ctx *c, unsigned w, const uint8_t seed[HERS_SEED_BYTES],
-                          const int32_t *vals, size_t count, uint8_t *rec)
-{
-    const hers_params *p = c->p;
-    size_t N = p->n, k = p->k, kn = k * N;
-    uint64_t *tmp = c->work[w], *c0 = tmp + kn, *c1 = c0 + kn, t = p->t;
-    int8_t *e = (int8_t *)(c1 + kn);
-    hers_plaintext *pt = &c->pts[w];
-    /* encode: slot values mod t, then the inverse NTT mod t */
-    for (size_t x = 0; x < count; x++) {
-        int64_t v = vals[x];
-        pt->coeffs[x] = (uint64_t)v + (t & (uint64_t)(v >> 63));
-    }
-    memset(pt->coeffs + count, 0, (N - count) * sizeof(uint64_t));
-    hers_ntt_inverse(p->ntt_t, pt->coeffs);
-    /* c1 = a (NTT form) from the ciphertext seed, c0 = e + Delta m - a s */
-    uint8_t ctseed[HERS_SEED_BYTES];
-    hers_prg g;
-    hers_prg_init(&g, seed, HERS_STREAM_CT_SEED);
-    hers_prg_bytes(&g, ctseed, HERS_SEED_BYTES);
-    hers_prg_init(&g, seed, HERS_STREAM_ENC);
-    hers_sample_cbd(&g, e, N);
-    hers_prg_wipe(&g);
-    hers_bfv_expand_uniform(p, ctseed, HERS_STREAM_CT_A, k, c1);
-    /* tmp = e + Delta m mod q_j (coefficient form): hers_rns_from_small +
-     * hers_add_scaled_plain fused into one (SIMD) pass, same values */
-    for (size_t j = 0; j < k; j++)
-        hers_poly_mul_scalar_add_small(tmp + j * N, pt->coeffs, p->delta[j], e, N, &p->q[j]);
-    hers_rns_ntt(p, tmp, k);
-    hers_rns_mul(p, c0, c1, c->sk->s_ntt, k);
-    hers_rns_sub(p, c0, tmp, c0, k);
-    memcpy(rec, ctseed, HERS_SEED_BYTES);
-    pack_poly(p, c0, rec + HERS_SEED_BYTES);
+    return 2 * p->k * p->n + hers_encrypt_batch_scratch_words(p);
 }
 
 /* Encrypts record (b, i) from the block's values of dimension i (count
@@ -295,26 +250,28 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
     hers_prg_init(&prg, c->master, STREAM_ENROLL + task);
     hers_prg_bytes(&prg, seed, sizeof seed);
     hers_prg_wipe(&prg);
+    /* one message through src/bfv's allocation-free batch encryption,
+     * bit-identical to hers_encode_batch + hers_encrypt_*_seeded */
+    const hers_params *p = c->p;
+    size_t kn = p->k * p->n;
+    uint64_t *ct = c->work[w], *scratch = ct + 2 * kn;
+    const uint8_t (*seeds)[HERS_SEED_BYTES] = (const uint8_t (*)[HERS_SEED_BYTES])&seed;
+    hers_status st;
     if (g->kind == GAL_SEEDED) {
-        enroll_seeded(c, w, seed, vals, count, rec);
-        hers_wipe(seed, sizeof seed);
-        return;
+        uint8_t (*a_seed)[HERS_SEED_BYTES] = (uint8_t (*)[HERS_SEED_BYTES])rec;
+        st = hers_encrypt_batch_secret(p, c->sk, vals, count, count, 1, seeds, scratch, a_seed, ct);
+        if (st == HERS_OK)
+            pack_poly(p, ct, rec + HERS_SEED_BYTES);
+    } else {
+        st = hers_encrypt_batch_public(p, c->pk, vals, count, count, 1, seeds, scratch, ct);
+        if (st == HERS_OK) {
+            pack_poly(p, ct, rec);
+            pack_poly(p, ct + kn, rec + gal_poly_bytes(p));
+        }
     }
-    int64_t *slots = c->slots[w];
-    for (size_t x = 0; x < count; x++)
-        slots[x] = vals[x];
-    hers_status st = hers_encode_batch(c->p, slots, count, &c->pts[w]);
-    hers_ciphertext *ct = &c->cts[w];
-    if (st == HERS_OK)
-        st = hers_encrypt_public_seeded(c->p, c->pk, &c->pts[w], seed, ct);
     hers_wipe(seed, sizeof seed);
-    if (st != HERS_OK) {
+    if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
-        return;
-    }
-    size_t pb = gal_poly_bytes(c->p);
-    pack_poly(c->p, hers_ct_poly(ct, 0, 0), rec);
-    pack_poly(c->p, hers_ct_poly(ct, 1, 0), rec + pb);
 }
 
 /* Task: block b, dimensions [i0, i0 + ENROLL_CHUNK). */
@@ -456,24 +413,18 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
     if (threads > tasks)
         threads = (unsigned)tasks;
     c.trans = hers_alloc_array(threads, sizeof *c.trans);
-    c.slots = hers_alloc_array(threads, sizeof *c.slots);
     c.work = hers_alloc_array(threads, sizeof *c.work);
-    c.pts = hers_alloc_array(threads, sizeof *c.pts);
-    c.cts = hers_alloc_array(threads, sizeof *c.cts);
-    if (!c.trans || !c.slots || !c.work || !c.pts || !c.cts) {
+    if (!c.trans || !c.work) {
         st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
         goto done;
     }
     for (unsigned w = 0; w < threads; w++) {
-        c.slots[w] = hers_alloc_array(p->n, sizeof(int64_t));
         c.trans[w] = hers_alloc_array((size_t)ENROLL_CHUNK * p->n, sizeof(int32_t));
         c.work[w] = hers_alloc_array(work_words(p), sizeof(uint64_t));
-        if (!c.slots[w] || !c.trans[w] || !c.work[w]) {
+        if (!c.trans[w] || !c.work[w]) {
             st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
             goto done;
         }
-        if ((st = hers_plaintext_init(p, &c.pts[w])) != HERS_OK)
-            goto done;
     }
     hers_pool *pool = NULL;
     if ((st = hers_pool_create(threads, &pool)) != HERS_OK)
@@ -483,24 +434,15 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
     st = hers_task_error_raise(&c.err);
 done:
     hers_wipe(c.master, sizeof c.master);
-    for (unsigned w = 0; c.trans && c.slots && c.work && c.pts && c.cts && w < threads; w++) {
-        /* slots, transposed values and plaintexts held template values: wipe */
-        if (c.slots[w])
-            hers_free_secret(c.slots[w], p->n * sizeof(int64_t));
+    for (unsigned w = 0; c.trans && c.work && w < threads; w++) {
+        /* transposed values, messages, errors and e + Delta m: wipe */
         if (c.trans[w])
             hers_free_secret(c.trans[w], (size_t)ENROLL_CHUNK * p->n * sizeof(int32_t));
-        if (c.work[w]) /* errors and e + Delta m */
+        if (c.work[w])
             hers_free_secret(c.work[w], work_words(p) * sizeof(uint64_t));
-        if (c.pts[w].coeffs)
-            hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
-        hers_plaintext_free(&c.pts[w]);
-        hers_ciphertext_free(&c.cts[w]);
     }
     hers_free(c.trans);
-    hers_free(c.slots);
     hers_free(c.work);
-    hers_free(c.pts);
-    hers_free(c.cts);
     hers_task_error_destroy(&c.err);
     if (st != HERS_OK) {
         if (recs)
