@@ -321,20 +321,20 @@ int hers_bench_scale(int argc, char **argv)
     /* the same search again, cold, with the other checksum setting */
     int compare = cli_flag(argc, argv, "--compare-checksums") && !full_result;
     double t_search2 = 0, c_search2 = 0;
-    hers_db_search_stats ss2;
+    hers_store_search_stats ss2;
     memset(&ss2, 0, sizeof ss2);
     if (compare) {
         struct verifier v2 = ver;
         v2.checked = v2.wrong = 0;
         v2.scores = NULL;
         v2.cap = 0;
-        hers_db_search_opts so2 = so;
+        hers_store_search_opts so2 = so;
         so2.skip_checksums = !so.skip_checksums;
         so2.user = &v2;
         drop_cache(dir);
         t0 = bench_now();
         c0 = cpu_now();
-        hers_status s2 = hers_db_search(snap, NULL, q, &so2, &res, &ss2);
+        hers_status s2 = hers_store_search(snap, NULL, q, &so2, &res, &ss2);
         t_search2 = bench_now() - t0 - ss2.chunk_cb_seconds;
         c_search2 = cpu_now() - c0;
         hers_free(v2.scores);
