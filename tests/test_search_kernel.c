@@ -84,6 +84,7 @@ static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total
  * its residues rotated by r within each row (distinct probes, still < q);
  * each probe's result must equal the term-by-term reference. */
 #define MULTI_MAX 9
+#define TILES_MAX 6
 static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, int ee,
                       const hers_modulus *m, const hers_kmod *km, size_t stride)
 {
@@ -138,10 +139,116 @@ static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, 
     hers_free(want);
 }
 
+/* The probe tile p (canonical rows) in the layout of (level, narrow). */
+static uint64_t *probe_layout(const uint64_t *p, hers_simd level, int narrow, size_t d, size_t k,
+                              const hers_modulus *m)
+{
+    uint64_t *pl = hers_alloc_array(hers_kernel_probe_words(level, narrow, d, k), 8);
+    CHECK(pl != NULL);
+    for (size_t j = 0; pl && j < k; j++)
+        for (size_t i = 0; i < d; i++)
+            hers_kernel_probe_put(level, narrow, m[j].value, pl, d, j, i,
+                                  p + HERS_TILE_EE(d, j, i, 0), p + HERS_TILE_EE(d, j, i, 1));
+    return pl;
+}
+
+/* The narrow multi-probe kernels (native only: they have no emulation) for
+ * every group size 1..MULTI_MAX (crossing the group of 8), probes as in
+ * run_multi; g: canonical gallery rows for the reference, gn: narrow. */
+static void run_multi_narrow(const uint64_t *g, const uint64_t *gn, const uint64_t *p, size_t d,
+                             size_t k, int ee, const hers_modulus *m, const hers_kmod *km,
+                             size_t stride)
+{
+    hers_kernel_ee_multi_fn *f = ee ? hers_kernel_ee_multi_select(HERS_SIMD_AVX512, 1)
+                                    : hers_kernel_pe_multi_select(HERS_SIMD_AVX512, 1);
+    if (hers_cpu_max_simd() < HERS_SIMD_AVX512 || !f)
+        return;
+    size_t pw = d * 2 * k * HERS_TILE, rows = ee ? 3 * k : 2 * k;
+    uint64_t *ps[MULTI_MAX], *pl[MULTI_MAX], *outs[MULTI_MAX];
+    uint64_t *want = hers_alloc_array(3 * k * stride, 8);
+    for (size_t r = 0; r < MULTI_MAX; r++) {
+        ps[r] = hers_alloc_array(pw, 8);
+        outs[r] = hers_alloc_array(3 * k * stride, 8);
+        for (size_t w = 0; w < pw; w++)
+            ps[r][w] = p[w - w % HERS_TILE + (w + r) % HERS_TILE];
+        pl[r] = probe_layout(ps[r], HERS_SIMD_AVX512, 1, d, k, m);
+    }
+    for (size_t np = 1; np <= MULTI_MAX; np++) {
+        for (size_t r = 0; r < np; r++)
+            memset(outs[r], 0xff, 3 * k * stride * 8);
+        f(gn, (const uint64_t *const *)pl, np, d, k, km, outs, stride);
+        hers_kernel_fence();
+        for (size_t r = 0; r < np; r++) {
+            if (ee)
+                ref_ee(g, ps[r], d, k, m, want, stride);
+            else
+                ref_pe(g, ps[r], d, k, m, want, stride);
+            for (size_t row = 0; row < rows; row++)
+                if (memcmp(outs[r] + row * stride, want + row * stride, HERS_TILE * 8) != 0) {
+                    fprintf(stderr, "narrow multi kernel (%s) d=%zu k=%zu np=%zu probe %zu row %zu "
+                                    "differs\n", ee ? "ee" : "pe", d, k, np, r, row);
+                    CHECK(0);
+                }
+        }
+    }
+    /* the multi-tile kernel: TILES_MAX gallery tiles (tile t: the gallery
+     * rotated by t lanes), crossing its internal group of 4 */
+    hers_kernel_tiles_fn *tf = hers_kernel_tiles_select(HERS_SIMD_AVX512, 1, ee);
+    CHECK(tf != NULL);
+    size_t gw = ee ? d * 2 * k * HERS_TILE : d * k * HERS_TILE, gnw = gw / 2;
+    uint64_t *gc = hers_alloc_array(TILES_MAX * gw, 8), *gt = hers_alloc_array(TILES_MAX * gnw, 8);
+    uint64_t *tout[TILES_MAX * MULTI_MAX];
+    for (size_t t = 0; t < TILES_MAX; t++) {
+        for (size_t w = 0; w < gw; w++)
+            gc[t * gw + w] = g[w - w % HERS_TILE + (w + t) % HERS_TILE];
+        to_narrow(gc + t * gw, gt + t * gnw, gw / HERS_TILE);
+        for (size_t r = 0; r < MULTI_MAX; r++)
+            tout[t * MULTI_MAX + r] = hers_alloc_array(3 * k * stride, 8);
+    }
+    const size_t nps[] = {1, 3, 8, 9};
+    for (size_t ng = 1; tf && ng <= TILES_MAX; ng++)
+        for (size_t a = 0; a < sizeof nps / sizeof nps[0]; a++) {
+            size_t np = nps[a];
+            uint64_t *o[TILES_MAX * MULTI_MAX];
+            for (size_t t = 0; t < ng; t++)
+                for (size_t r = 0; r < np; r++) {
+                    o[t * np + r] = tout[t * MULTI_MAX + r];
+                    memset(o[t * np + r], 0xff, 3 * k * stride * 8);
+                }
+            tf(gt, ng, gnw, (const uint64_t *const *)pl, np, d, k, km, o, stride);
+            hers_kernel_fence();
+            for (size_t t = 0; t < ng; t++)
+                for (size_t r = 0; r < np; r++) {
+                    if (ee)
+                        ref_ee(gc + t * gw, ps[r], d, k, m, want, stride);
+                    else
+                        ref_pe(gc + t * gw, ps[r], d, k, m, want, stride);
+                    for (size_t row = 0; row < rows; row++)
+                        if (memcmp(o[t * np + r] + row * stride, want + row * stride,
+                                   HERS_TILE * 8) != 0) {
+                            fprintf(stderr, "narrow tiles kernel (%s) d=%zu k=%zu ng=%zu np=%zu "
+                                            "tile %zu probe %zu row %zu differs\n",
+                                    ee ? "ee" : "pe", d, k, ng, np, t, r, row);
+                            CHECK(0);
+                        }
+                }
+        }
+    for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)
+        hers_free(tout[x]);
+    hers_free(gc);
+    hers_free(gt);
+    for (size_t r = 0; r < MULTI_MAX; r++) {
+        hers_free(ps[r]);
+        hers_free(pl[r]);
+        hers_free(outs[r]);
+    }
+    hers_free(want);
+}
+
 /* One case: the kernels of every level (and, for the wide form, the
- * emulated IFMA body) against the term-by-term reference. narrow: the
- * gallery in the narrow layout (every q < 2^30), read with the canonical
- * probe rows; wide: the probe in each level's layout. */
+ * emulated IFMA body) against the term-by-term reference, the probe in the
+ * layout of each (level, form). narrow: the gallery in the narrow layout
+ * (every q < 2^30), and the narrow multi-probe kernels. */
 static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const hers_kmod *km,
                      int narrow)
 {
@@ -174,12 +281,8 @@ static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const 
         else
             ref_pe(gp, p, d, k, m, want, stride);
         FOR_EACH_SIMD(level) {
-            /* the probe tile in the level's layout (narrow: the canonical rows) */
-            uint64_t *pl = narrow ? p : hers_alloc_array(hers_kernel_probe_words(level, d, k), 8);
-            for (size_t j = 0; !narrow && j < k; j++)
-                for (size_t i = 0; i < d; i++)
-                    hers_kernel_probe_put(level, pl, d, j, i, p + HERS_TILE_EE(d, j, i, 0),
-                                          p + HERS_TILE_EE(d, j, i, 1));
+            /* the probe tile in the layout of (level, form) */
+            uint64_t *pl = probe_layout(p, level, narrow, d, k, m);
             memset(got, 0xff, 3 * k * stride * 8);
             if (ee)
                 hers_kernel_ee_select(level, narrow)(ge, pl, d, k, km, got, stride);
@@ -187,11 +290,12 @@ static void run_case(size_t d, size_t k, int mode, const hers_modulus *m, const 
                 hers_kernel_pe_select(level, narrow)(gpe, pl, d, k, km, got, stride);
             for (size_t r = 0; r < rows; r++)
                 CHECK(memcmp(got + r * stride, want + r * stride, HERS_TILE * 8) == 0);
-            if (!narrow)
-                hers_free(pl);
+            hers_free(pl);
         }
-        if (narrow)
+        if (narrow) {
+            run_multi_narrow(ee ? g : gp, ee ? gn : gpn, p, d, k, ee, m, km, stride);
             continue;
+        }
         memset(got, 0xff, 3 * k * stride * 8); /* emulated IFMA */
         if (ee)
             ifma_kernel_ee(g, p, d, k, km, got, stride);

@@ -24,6 +24,8 @@
 #ifndef HERS_KERNEL_AVX512_BODY_H
 #define HERS_KERNEL_AVX512_BODY_H
 
+#include "search/kernel_avx512_fold.h"
+
 static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_t r[8])
 {
     uint64_t l[8], h[8];
@@ -121,74 +123,8 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
  * [0, 2q), 2q < 2^51, so it is exact mod 2^52). The sum < 6q < 2^53 is
  * brought to [0, q) by three conditional subtractions (min(s, s - c): a
  * wrapped difference is the larger). The result is the canonical residue,
- * the same as every other level's. */
+ * the same as every other level's (kernel_avx512_fold.h). */
 #define IFMA_GROUP 4
-#define IFMA_M52 ((UINT64_C(1) << 52) - 1)
-
-/* The constants of the vector fold for one modulus q < 2^50. */
-typedef struct ifma_fold_consts {
-    __m512i q, q2, q4, m52;
-    __m512i w1, w1s;    /* 1 and floor(2^52 / q) */
-    __m512i w52, w52s;  /* 2^52 mod q and its Shoup factor */
-    __m512i w104, w104s; /* 2^104 mod q and its Shoup factor */
-} ifma_fold_consts;
-
-static inline uint64_t ifma_shoup52(uint64_t w, uint64_t q)
-{
-    return (uint64_t)(((unsigned __int128)w << 52) / q);
-}
-
-static inline void ifma_fold_init(ifma_fold_consts *c, const hers_kmod *m)
-{
-    uint64_t q = m->q;
-    uint64_t w52 = (uint64_t)(((unsigned __int128)1 << 52) % q);
-    uint64_t w104 = (uint64_t)(((unsigned __int128)w52 << 52) % q);
-    c->q = _mm512_set1_epi64((long long)q);
-    c->q2 = _mm512_set1_epi64((long long)(2 * q));
-    c->q4 = _mm512_set1_epi64((long long)(4 * q));
-    c->m52 = _mm512_set1_epi64((long long)IFMA_M52);
-    c->w1 = _mm512_set1_epi64(1);
-    c->w1s = _mm512_set1_epi64((long long)ifma_shoup52(1, q));
-    c->w52 = _mm512_set1_epi64((long long)w52);
-    c->w52s = _mm512_set1_epi64((long long)ifma_shoup52(w52, q));
-    c->w104 = _mm512_set1_epi64((long long)w104);
-    c->w104s = _mm512_set1_epi64((long long)ifma_shoup52(w104, q));
-}
-
-/* x w mod q in [0, 2q), x < 2^52 (see above). */
-static inline __m512i ifma_mulmod_lazy(__m512i x, __m512i w, __m512i ws, const ifma_fold_consts *c)
-{
-    __m512i z = _mm512_setzero_si512();
-    __m512i qe = _mm512_madd52hi_epu64(z, x, ws);
-    __m512i r = _mm512_sub_epi64(_mm512_madd52lo_epu64(z, x, w), _mm512_madd52lo_epu64(z, qe, c->q));
-    return _mm512_and_si512(r, c->m52);
-}
-
-/* min(s, s - c): s - c when s >= c (unsigned), else s. */
-static inline __m512i ifma_csub(__m512i s, __m512i c)
-{
-    return _mm512_min_epu64(s, _mm512_sub_epi64(s, c));
-}
-
-/* (lo + 2^52 hi) mod q in [0, q), lo < 2^62, hi < 2^60. */
-static inline __m512i ifma_fold_vec(__m512i lo, __m512i hi, const ifma_fold_consts *c)
-{
-    __m512i l = _mm512_and_si512(lo, c->m52);
-    __m512i h = _mm512_add_epi64(hi, _mm512_srli_epi64(lo, 52));
-    __m512i a = _mm512_and_si512(h, c->m52), b = _mm512_srli_epi64(h, 52);
-    __m512i s = ifma_mulmod_lazy(l, c->w1, c->w1s, c);
-    s = _mm512_add_epi64(s, ifma_mulmod_lazy(a, c->w52, c->w52s, c));
-    s = _mm512_add_epi64(s, ifma_mulmod_lazy(b, c->w104, c->w104s, c));
-    s = ifma_csub(s, c->q4);
-    s = ifma_csub(s, c->q2);
-    return ifma_csub(s, c->q);
-}
-
-/* (x - y) mod q for x, y in [0, q). */
-static inline __m512i ifma_submod(__m512i x, __m512i y, const ifma_fold_consts *c)
-{
-    return ifma_csub(_mm512_sub_epi64(_mm512_add_epi64(x, c->q), y), c->q);
-}
 
 /* One prime j of the gallery tile g against np <= IFMA_GROUP probe tiles. */
 static inline __attribute__((always_inline)) void

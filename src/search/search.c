@@ -97,6 +97,7 @@ struct scan_ctx {
     hers_kernel_pe_fn *pe;
     hers_kernel_ee_multi_fn *ee_multi; /* NULL: the level has none */
     hers_kernel_pe_multi_fn *pe_multi;
+    hers_kernel_tiles_fn *tiles;       /* NULL: the level has none */
     const hers_search_opts *opts;
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     hers_task_error err;
@@ -117,10 +118,14 @@ static void probe_task(void *vctx, size_t task, unsigned w)
     for (size_t j = 0; j < p->k; j++) {
         const uint64_t *s0 = hers_ct_poly(ct, 0, j), *s1 = hers_ct_poly(ct, 1, j);
         for (size_t s = 0; s < ix->tiles; s++)
-            hers_kernel_probe_put(c->level, base + s * c->ptw, d, j, i, s0 + s * HERS_TILE,
+            hers_kernel_probe_put(c->level, ix->narrow, p->q[j].value, base + s * c->ptw, d, j, i,
+                                  s0 + s * HERS_TILE,
                                   s1 + s * HERS_TILE);
     }
 }
+
+/* Gallery tiles per call of a multi-tile kernel. */
+#define SCAN_TILES 8
 
 static void scan_task(void *vctx, size_t task, unsigned w)
 {
@@ -133,6 +138,25 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     size_t count = c->rc, tiles = ix->tiles, N = ix->N;
     int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     hers_kernel_ee_multi_fn *multi = ee ? c->ee_multi : c->pe_multi;
+    if (c->tiles) { /* its probe layout: every pass, even of one probe, goes here */
+        /* runs of gallery tiles of one tile index against the whole batch */
+        const uint64_t *pts[HERS_SEARCH_MAX_BATCH];
+        uint64_t *outs[SCAN_TILES * HERS_SEARCH_MAX_BATCH];
+        for (size_t s = s0; s < s1; s++)
+            for (size_t b = b0; b < b1; b += SCAN_TILES) {
+                size_t ng = b1 - b < SCAN_TILES ? b1 - b : SCAN_TILES;
+                for (size_t r = 0; r < count; r++) {
+                    pts[r] = c->probe + (r * tiles + s) * c->ptw;
+                    for (size_t t = 0; t < ng; t++)
+                        outs[t * count + r] =
+                            c->res->cts[(c->r0 + r) * ix->blocks + b + t].data + s * HERS_TILE;
+                }
+                c->tiles(ix->data + (s * ix->blocks + b) * ix->tile_words, ng, ix->tile_words, pts,
+                         count, ix->d, ix->k, ix->kmod, outs, N);
+            }
+        hers_kernel_fence();
+        return;
+    }
     for (size_t s = s0; s < s1; s++)
         for (size_t b = b0; b < b1; b++) {
             const uint64_t *g = ix->data + (s * ix->blocks + b) * ix->tile_words;
@@ -263,11 +287,19 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.opts = opts;
     c.keep = hers_search_result_primes(p);
     c.level = hers_simd_active();
-    c.ptw = hers_kernel_probe_words(c.level, ix->d, p->k);
+    /* Narrow form, one probe: the AVX2 kernel streams the gallery faster
+     * than the AVX-512 one (its probe tile, 24 KiB, stays in L1 next to the
+     * stream; the AVX-512 layout's 36 KiB does not; docs/benchmarks.md);
+     * the AVX-512 kernels serve batches, where each gallery row meets
+     * several probes. */
+    if (ix->narrow && q->count == 1 && c.level > HERS_SIMD_AVX2)
+        c.level = HERS_SIMD_AVX2;
+    c.ptw = hers_kernel_probe_words(c.level, ix->narrow, ix->d, p->k);
     c.ee = hers_kernel_ee_select(c.level, ix->narrow);
     c.pe = hers_kernel_pe_select(c.level, ix->narrow);
     c.ee_multi = hers_kernel_ee_multi_select(c.level, ix->narrow);
     c.pe_multi = hers_kernel_pe_multi_select(c.level, ix->narrow);
+    c.tiles = hers_kernel_tiles_select(c.level, ix->narrow, ee);
     /* Probes per pass: their tiles of one tile index (ptw words each) should
      * sit in L2 next to the gallery tile, about 512 KiB; at least 1. */
     size_t batch = ((size_t)512 << 10) / (c.ptw * sizeof(uint64_t));

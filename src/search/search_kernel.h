@@ -54,6 +54,9 @@ typedef struct hers_kmod {
     uint64_t r64_shoup;  /* floor(r64 * 2^64 / q) */
     uint64_t bar;        /* floor(2^64 / q) */
     uint64_t r32;        /* 2^32 mod q (the narrow kernels' vector fold) */
+    /* the AVX-512 vector fold (kernel_avx512_fold.h): floor(2^52 / q),
+     * 2^52 mod q, 2^104 mod q and their factors floor(w 2^52 / q) */
+    uint64_t f1s, f52, f52s, f104, f104s;
 } hers_kmod;
 
 /* q in [2, 2^50). */
@@ -99,20 +102,28 @@ static inline uint64_t hers_narrow_lane(const uint64_t row[HERS_NROW], int l)
 }
 
 /* Probe tiles are converted once per query, so their layout may depend on
- * the SIMD level (the gallery's may not: an index is built once and
- * searched at any level). Today every level uses the canonical rows P0, P1
- * (HERS_TILE_EE offsets); a pre-split AVX2 layout was measured slower
- * (kernel_avx2.c). */
-size_t hers_kernel_probe_rows(hers_simd level);
+ * the SIMD level and the gallery form (the gallery's may not: an index is
+ * built once and searched at any level). The wide form at every level and
+ * the narrow form below AVX-512 use the canonical rows P0, P1 (HERS_TILE_EE
+ * offsets; a pre-split AVX2 layout was measured slower, kernel_avx2.c). The
+ * narrow form at AVX-512 uses 3 rows per (prime j, dimension i), matched to
+ * a narrow gallery row pair (one 512-bit register, kernel_narrow_avx512.c):
+ *   row 0: P0 lanes 0-3, P1 lanes 0-3      row 1: P0 lanes 4-7, P1 lanes 4-7
+ *   row 2: (P0 + P1) mod q_j, lanes 0-7
+ * at word offset HERS_PTILE_N512(d, j, i, row). */
+#define HERS_PTILE_N512(d, j, i, row) ((((j) * (d) + (i)) * 3 + (row)) * HERS_TILE)
+size_t hers_kernel_probe_rows(hers_simd level, int narrow);
 /* Words of one probe tile: k * d * rows * 8. */
-static inline size_t hers_kernel_probe_words(hers_simd level, size_t d, size_t k)
+static inline size_t hers_kernel_probe_words(hers_simd level, int narrow, size_t d, size_t k)
 {
-    return k * d * hers_kernel_probe_rows(level) * HERS_TILE;
+    return k * d * hers_kernel_probe_rows(level, narrow) * HERS_TILE;
 }
 /* Writes the 8 lanes of (prime j, dimension i) of a probe tile from the
- * canonical residues y0 = P0, y1 = P1 (each < 2^50). */
-void hers_kernel_probe_put(hers_simd level, uint64_t *tile, size_t d, size_t j, size_t i,
-                           const uint64_t y0[HERS_TILE], const uint64_t y1[HERS_TILE]);
+ * canonical residues y0 = P0, y1 = P1 (each < q < 2^50; q is prime j's
+ * modulus). */
+void hers_kernel_probe_put(hers_simd level, int narrow, uint64_t q, uint64_t *tile, size_t d,
+                           size_t j, size_t i, const uint64_t y0[HERS_TILE],
+                           const uint64_t y1[HERS_TILE]);
 
 /* Both-encrypted: g = k x d x 2 x 8, p = probe tile (above), out 3 parts. */
 typedef void hers_kernel_ee_fn(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
@@ -149,6 +160,17 @@ void hers_kernel_ee_multi_avx512(const uint64_t *g, const uint64_t *const *p, si
 void hers_kernel_pe_multi_avx512(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
                                  size_t k, const hers_kmod *mods, uint64_t *const *out,
                                  size_t stride);
+/* Several probes against ng gallery tiles g + t * gstride (t < ng, e.g. the
+ * consecutive blocks of one tile index): results out[t * np + r] for probe
+ * r; identical to ng x np calls of the single-probe kernel. Levels with such
+ * a kernel keep a chunk of the probes' rows in L1 while several gallery
+ * tiles stream past it. */
+typedef void hers_kernel_tiles_fn(const uint64_t *g, size_t ng, size_t gstride,
+                                  const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                  const hers_kmod *mods, uint64_t *const *out, size_t stride);
+hers_kernel_tiles_fn hers_kernel_ee_tiles_narrow_avx512, hers_kernel_pe_tiles_narrow_avx512;
+/* The multi-tile kernel of a level and form (ee: both-encrypted), or NULL. */
+hers_kernel_tiles_fn *hers_kernel_tiles_select(hers_simd level, int narrow, int ee);
 /* The multi-probe kernels of a level, or NULL where it has none (the caller
  * then calls the single-probe kernel once per probe). */
 hers_kernel_ee_multi_fn *hers_kernel_ee_multi_select(hers_simd level, int narrow);
@@ -169,11 +191,19 @@ void hers_kernel_ee_narrow_avx2(const uint64_t *g, const uint64_t *p, size_t d, 
                                 const hers_kmod *mods, uint64_t *out, size_t stride);
 void hers_kernel_pe_narrow_avx2(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                                 const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_ee_narrow_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                  const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_pe_narrow_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
+                                  const hers_kmod *mods, uint64_t *out, size_t stride);
+void hers_kernel_ee_multi_narrow_avx512(const uint64_t *g, const uint64_t *const *p, size_t np,
+                                        size_t d, size_t k, const hers_kmod *mods,
+                                        uint64_t *const *out, size_t stride);
+void hers_kernel_pe_multi_narrow_avx512(const uint64_t *g, const uint64_t *const *p, size_t np,
+                                        size_t d, size_t k, const hers_kmod *mods,
+                                        uint64_t *const *out, size_t stride);
 
 /* The kernels of a SIMD level for the wide (narrow = 0) or narrow gallery
- * form (falls back to the highest implemented one: the narrow form has no
- * AVX-512 kernel, the AVX2 one already streams at the memory bound,
- * docs/benchmarks.md). */
+ * form; the probe tile must be in the layout of the same (level, narrow). */
 hers_kernel_ee_fn *hers_kernel_ee_select(hers_simd level, int narrow);
 hers_kernel_pe_fn *hers_kernel_pe_select(hers_simd level, int narrow);
 
