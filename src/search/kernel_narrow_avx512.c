@@ -77,7 +77,7 @@ static inline void split_add(__m512i *lo, __m512i *hi, __m512i chunk)
 static inline __attribute__((always_inline)) void
 ee_group(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p, size_t np,
          size_t d, size_t j, size_t k, const hers_kmod *m, uint64_t *const *out, size_t ostride,
-         size_t stride, size_t pf)
+         size_t stride, size_t pf, const char **pfs)
 {
     __m512i lo[NTILES][3][NGROUP], hi[NTILES][3][NGROUP];
     for (size_t t = 0; t < ng; t++)
@@ -99,6 +99,10 @@ ee_group(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p,
                 const uint64_t *gr = gj + i * 2 * HERS_NROW;
                 if (pf)
                     _mm_prefetch((const char *)(gr + pf), _MM_HINT_T0);
+                if (pfs) { /* one line of the next tiles per row pair */
+                    _mm_prefetch(*pfs, _MM_HINT_T0);
+                    *pfs += 64;
+                }
                 __m512i x = _mm512_load_si512((const void *)gr);
                 __m512i xo = _mm512_srli_epi64(x, 32);
                 __m512i xs = _mm512_add_epi32(x, _mm512_shuffle_i64x2(x, x, 0x4E));
@@ -151,7 +155,7 @@ ee_group(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p,
 static inline __attribute__((always_inline)) void
 pe_group(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p, size_t np,
          size_t d, size_t j, size_t k, const hers_kmod *m, uint64_t *const *out, size_t ostride,
-         size_t stride, size_t pf)
+         size_t stride, size_t pf, const char **pfs)
 {
     __m512i lo[NTILES][2][NGROUP], hi[NTILES][2][NGROUP];
     for (size_t t = 0; t < ng; t++)
@@ -171,6 +175,10 @@ pe_group(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p,
                 const uint64_t *gr = gj + i * HERS_NROW;
                 if (pf && !(i & 1)) /* a line holds two dimensions' rows */
                     _mm_prefetch((const char *)(gr + pf), _MM_HINT_T0);
+                if (pfs && !(i & 1)) {
+                    _mm_prefetch(*pfs, _MM_HINT_T0);
+                    *pfs += 64;
+                }
                 __m512i x = _mm512_broadcast_i64x4(_mm256_load_si256((const __m256i *)gr));
                 __m512i xo = _mm512_srli_epi64(x, 32);
 #pragma GCC unroll 8
@@ -215,7 +223,7 @@ void hers_kernel_ee_narrow_avx512(const uint64_t *g, const uint64_t *p, size_t d
     /* prefetch: the same line of the tile two tiles ahead */
     const size_t pf = 2 * k * d * 2 * HERS_NROW;
     for (size_t j = 0; j < k; j++)
-        ee_group(g, 1, 0, &p, 1, d, j, k, &mods[j], &out, 1, stride, pf);
+        ee_group(g, 1, 0, &p, 1, d, j, k, &mods[j], &out, 1, stride, pf, NULL);
 }
 
 void hers_kernel_pe_narrow_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
@@ -223,7 +231,7 @@ void hers_kernel_pe_narrow_avx512(const uint64_t *g, const uint64_t *p, size_t d
 {
     const size_t pf = 2 * k * d * HERS_NROW;
     for (size_t j = 0; j < k; j++)
-        pe_group(g, 1, 0, &p, 1, d, j, k, &mods[j], &out, 1, stride, pf);
+        pe_group(g, 1, 0, &p, 1, d, j, k, &mods[j], &out, 1, stride, pf, NULL);
 }
 
 /* Constant group sizes, so that the accumulators stay in registers. */
@@ -246,10 +254,15 @@ void hers_kernel_ee_tiles_narrow_avx512(const uint64_t *g, size_t ng, size_t gst
 {
     for (size_t t0 = 0; t0 < ng; t0 += NTILES, g += NTILES * gstride, out += NTILES * np) {
         size_t nt = ng - t0 < NTILES ? ng - t0 : NTILES;
+        /* the first probe group streams the next nt tiles into L1 (they
+         * follow in memory in a search: consecutive blocks), one line per
+         * row pair read; prefetches past the index do not fault */
+        const char *next = (const char *)(g + nt * gstride);
         for (size_t j = 0; j < k; j++)
             for (size_t r = 0; r < np; r += NGROUP) {
                 size_t n = np - r < NGROUP ? np - r : NGROUP;
-                GROUP_SWITCH(ee_group, n, d, j, k, &mods[j], out + r, np, stride, 0)
+                const char **pfs = r == 0 ? &next : NULL;
+                GROUP_SWITCH(ee_group, n, d, j, k, &mods[j], out + r, np, stride, 0, pfs)
             }
     }
 }
@@ -261,10 +274,15 @@ void hers_kernel_pe_tiles_narrow_avx512(const uint64_t *g, size_t ng, size_t gst
 {
     for (size_t t0 = 0; t0 < ng; t0 += NTILES, g += NTILES * gstride, out += NTILES * np) {
         size_t nt = ng - t0 < NTILES ? ng - t0 : NTILES;
+        /* the first probe group streams the next nt tiles into L1 (they
+         * follow in memory in a search: consecutive blocks), one line per
+         * row pair read; prefetches past the index do not fault */
+        const char *next = (const char *)(g + nt * gstride);
         for (size_t j = 0; j < k; j++)
             for (size_t r = 0; r < np; r += NGROUP) {
                 size_t n = np - r < NGROUP ? np - r : NGROUP;
-                GROUP_SWITCH(pe_group, n, d, j, k, &mods[j], out + r, np, stride, 0)
+                const char **pfs = r == 0 ? &next : NULL;
+                GROUP_SWITCH(pe_group, n, d, j, k, &mods[j], out + r, np, stride, 0, pfs)
             }
     }
 }

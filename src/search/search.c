@@ -7,6 +7,8 @@
  * Also the reference path (generic BFV multiply + relinearise + add per
  * dimension, as the authors' code does).
  */
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
@@ -45,6 +47,52 @@ unsigned hers_searcher_threads(const hers_searcher *s)
 
 /* ------------------------------------------------------------ results */
 
+/* One spare result arena, kept by hers_result_free for the next search of
+ * a similar size: a fresh arena costs a page fault and a page clear per
+ * 2 MiB (per 4 KiB without huge pages) plus hers_alloc's zeroing, which
+ * measured twice the kernels' time in a batch of 8 probes at n = 2^18, d =
+ * 64 (docs/benchmarks.md). Only arenas from ARENA_KEEP_MIN up are kept, at
+ * most one (the largest freed), reused when the request is between half
+ * and all of it; the kernels write every word, so a reused arena needs no
+ * zeroing. The memory stays with the process until a larger result
+ * replaces it. Results hold public data only (ciphertexts). */
+#define ARENA_KEEP_MIN ((size_t)4 << 20)
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t *spare;
+static size_t spare_bytes;
+
+static uint64_t *arena_get(size_t bytes, size_t *got)
+{
+    uint64_t *a = NULL;
+    *got = bytes;
+    if (bytes >= ARENA_KEEP_MIN) {
+        pthread_mutex_lock(&spare_mu);
+        if (spare && spare_bytes >= bytes && spare_bytes / 2 <= bytes) {
+            a = spare;
+            *got = spare_bytes;
+            spare = NULL;
+            spare_bytes = 0;
+        }
+        pthread_mutex_unlock(&spare_mu);
+    }
+    return a ? a : hers_alloc(bytes);
+}
+
+static void arena_put(uint64_t *a, size_t bytes)
+{
+    if (a && bytes >= ARENA_KEEP_MIN) {
+        pthread_mutex_lock(&spare_mu);
+        if (!spare || bytes >= spare_bytes) {
+            uint64_t *old = spare;
+            spare = a;
+            spare_bytes = bytes;
+            a = old;
+        }
+        pthread_mutex_unlock(&spare_mu);
+    }
+    hers_free(a);
+}
+
 void hers_result_free(hers_result *r)
 {
     if (!r)
@@ -52,7 +100,7 @@ void hers_result_free(hers_result *r)
     for (size_t i = 0; r->cts && i < r->count * r->blocks; i++)
         hers_ciphertext_free(&r->cts[i]);
     hers_free(r->cts);
-    hers_free(r->arena);
+    arena_put(r->arena, r->arena_bytes);
     hers_free(r);
 }
 
@@ -269,8 +317,13 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
      * dimension at d = 64 (a quarter of the search). Every word is written
      * by the kernels. */
     size_t parts = ee ? 3 : 2, per = parts * p->k * p->n;
-    res->arena = hers_alloc_array(q->count * ix->blocks, per * sizeof(uint64_t));
-    if (!res->arena)
+    size_t arena_words = q->count * ix->blocks * per;
+    if (arena_words / per != q->count * ix->blocks || arena_words > SIZE_MAX / sizeof(uint64_t))
+        st = hers_error(HERS_ERR_NOMEM, "search: %zu result ciphertexts overflow the address space",
+                        q->count * ix->blocks);
+    else
+        res->arena = arena_get(arena_words * sizeof(uint64_t), &res->arena_bytes);
+    if (st == HERS_OK && !res->arena)
         st = hers_error(HERS_ERR_NOMEM, "search: out of memory for %zu result ciphertexts",
                         q->count * ix->blocks);
     for (size_t i = 0; i < q->count * ix->blocks && st == HERS_OK; i++) {

@@ -104,6 +104,7 @@ struct hers_result {
     hers_ciphertext *cts;  /* count * blocks, (probe, block) at probe*blocks + block */
     uint64_t *arena;       /* NULL, or one block holding the residues of every
                               ciphertext (borrowed by them) of a search's output */
+    size_t arena_bytes;    /* its size */
     int compact;           /* read from a compact record: serialises as one */
 };
 
