@@ -193,7 +193,7 @@ int hers_bench_scale(int argc, char **argv)
     const char *pname = cli_opt(argc, argv, "--params") ? cli_opt(argc, argv, "--params") : "s4096";
     int json = cli_flag(argc, argv, "--json"), keep = cli_flag(argc, argv, "--keep");
     bench_print_env(stdout, "scale", (int)threads);
-    uint32_t scale = HERS_SEARCH_DEFAULT_SCALE;
+    uint32_t scale = HERS_QUANT_PAPER_SCALE;
     while ((double)SCALE_AMP * SCALE_AMP * (double)d > (double)scale * scale)
         scale++;   /* every synthetic row's norm within the scale */
     hers_params *p = NULL;

@@ -73,7 +73,7 @@ static void make_rows(int32_t *q, float *f, size_t rows, size_t d, uint32_t s)
                 f[r * d + i] = (float)v;
         }
         /* rounding may exceed the norm bound in rare cases: shrink the row */
-        uint64_t bound = hers_search_score_bound(d, s), n2;
+        uint64_t bound = hers_quant_score_bound(d, s), n2;
         do {
             n2 = 0;
             for (size_t i = 0; i < d; i++)
@@ -219,7 +219,7 @@ int hers_bench_search(int argc, char **argv)
     if (hers_params_create_named(&p, pname) != HERS_OK)
         return fail("--params");
     size_t N = hers_params_n(p);
-    uint32_t scale = HERS_SEARCH_DEFAULT_SCALE;
+    uint32_t scale = HERS_QUANT_PAPER_SCALE;
     hers_searcher *sr = NULL;
     if (hers_searcher_create((unsigned)threads, &sr) != HERS_OK)
         return fail("threads");

@@ -46,7 +46,7 @@ int main(int argc, char **argv)
     const char *dir = argv[1];
     size_t n = argc == 4 ? strtoul(argv[2], NULL, 10) : 1000;
     size_t d = argc == 4 ? strtoul(argv[3], NULL, 10) : 32;
-    const uint32_t scale = HERS_QUANT_DEFAULT_SCALE;
+    uint32_t scale = 0;   /* chosen below: the largest safe for d and the set's t */
     char path[4096];
     mkdir(dir, 0700);
 
@@ -73,7 +73,9 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* The templates: unit vectors, quantised to integers in [-scale, scale]. */
+    /* The templates: unit vectors, quantised to integers in [-scale, scale] at the
+     * largest scale whose scores cannot wrap mod t (714 at d = 64). */
+    scale = hers_quant_default_scale(d, hers_params_t(p));
     if ((s = hers_matrix_alloc(&x, n, d))) {
         rc = fail("vectors", s);
         goto out;

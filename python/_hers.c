@@ -286,6 +286,22 @@ static PyObject *py_load_keys(PyObject *self, PyObject *args)
 
 /* ------------------------------------------------------------ quantisation */
 
+/* default_scale(d, t) -> the largest scale safe for d and t (hers_quant.h);
+ * 0 when none is. */
+static PyObject *py_default_scale(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_ssize_t d;
+    unsigned long long t;
+    if (!PyArg_ParseTuple(args, "nK", &d, &t))
+        return NULL;
+    if (d <= 0) {
+        PyErr_SetString(PyExc_ValueError, "default_scale: d >= 1 needed");
+        return NULL;
+    }
+    return PyLong_FromUnsignedLong(hers_quant_default_scale((size_t)d, (uint64_t)t));
+}
+
 /* quantize(x float32 buffer, n, d, scale) -> bytes of n*d int32 */
 static PyObject *py_quantize(PyObject *self, PyObject *args)
 {
@@ -1199,6 +1215,8 @@ static PyMethodDef methods[] = {
     {"keygen", py_keygen, METH_VARARGS, "keygen(p) -> (sk, pk, rk)"},
     {"save_keys", py_save_keys, METH_VARARGS, "save_keys(dir, p, sk|None, pk, rk|None[, pass])"},
     {"load_keys", py_load_keys, METH_VARARGS, "load_keys(dir[, pass]) -> (p, sk|None, pk, rk|None)"},
+    {"default_scale", py_default_scale, METH_VARARGS,
+     "default_scale(d, t) -> the largest quantisation scale safe for d and t"},
     {"quantize", py_quantize, METH_VARARGS, "quantize(x, n, d, scale) -> int32 bytes"},
     {"enroll", py_enroll, METH_VARARGS, "enroll(p, sk, pk, values, n, d, scale, threads)"},
     {"index_build", py_index_build, METH_VARARGS, "index_build(p, gallery, threads)"},
@@ -1256,7 +1274,7 @@ PyMODINIT_FUNC PyInit__hers(void)
         if (!status_errors[s] || PyModule_AddObjectRef(m, status_class[s], status_errors[s]) < 0)
             goto fail;
     }
-    if (PyModule_AddIntConstant(m, "DEFAULT_SCALE", HERS_QUANT_DEFAULT_SCALE) < 0)
+    if (PyModule_AddIntConstant(m, "PAPER_SCALE", HERS_QUANT_PAPER_SCALE) < 0)
         goto fail;
     return m;
 fail:

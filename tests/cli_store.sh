@@ -59,6 +59,14 @@ rows 150 30 "$T/c.npy"
 "$H" info --db "$T/db" --json > "$T/i.json" || fail "info"
 grep -q '"live": 180,' "$T/i.json" || fail "live count: $(cat "$T/i.json")"
 grep -q '"segments": 3,' "$T/i.json" || fail "segments: $(cat "$T/i.json")"
+# no --scale: the largest safe scale for d = 16 and t = 1032193 (hers_quant_default_scale)
+grep -q '"scale": 716,' "$T/i.json" || fail "default scale: $(cat "$T/i.json")"
+"$H" init --db "$T/db125" --keys "$T/pub" 2>/dev/null || fail "init 125"
+"$H" enroll --db "$T/db125" --keys "$T/k" --in "$T/a.npy" --scale 125 >/dev/null 2>&1 || fail "enroll --scale 125"
+"$H" info --db "$T/db125" --json | grep -q '"scale": 125,' || fail "explicit scale not kept"
+"$H" enroll --db "$T/db125" --keys "$T/k" --in "$T/b.npy" >/dev/null 2>&1 || fail "append at the database's scale"
+"$H" info --db "$T/db125" --json | grep -q '"scale": 125,' || fail "append changed the scale"
+err "can wrap" "$H" enroll --db "$T/db125" --keys "$T/k" --in "$T/c.npy" --scale 717
 
 # ---- search: same rows as a gallery file (exact equality of the TSV)
 rows 0 180 "$T/all.npy"

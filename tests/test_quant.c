@@ -141,12 +141,12 @@ static void test_bound(void)
                 want++;
 #undef FITS
             CHECK_EQ_U64(hers_quant_score_bound(d, s), want);
-            CHECK_EQ_U64(hers_search_score_bound(d, s), want);   /* the same function */
+            CHECK_EQ_U64(hers_quant_score_bound(d, s), want);   /* the same function */
         }
     }
     CHECK_EQ_U64(hers_quant_score_bound(HERS_QUANT_MAX_DIM + 1, 125), 0);
     CHECK_EQ_U64(hers_quant_score_bound(64, HERS_QUANT_MAX_SCALE + 1), 0);
-    CHECK_EQ_U64(hers_search_score_bound(64, HERS_QUANT_MAX_SCALE + 1), 0);
+    CHECK_EQ_U64(hers_quant_score_bound(64, HERS_QUANT_MAX_SCALE + 1), 0);
     /* (b) against a floating-point evaluation, with integer-exact corners. */
     for (int i = 0; i < 2000; i++) {
         size_t d = 1 + test_rand() % 4096;
@@ -198,6 +198,28 @@ static void test_check(void)
         }
         if (s < HERS_QUANT_MAX_SCALE)
             CHECK(hers_quant_check(d, s + 1, t) == HERS_ERR_PARAMS);
+    }
+}
+
+/* The default scale: the largest with no wrap, at its edges. */
+static void test_default_scale(void)
+{
+    const uint64_t t = 1032193; /* every built-in parameter set */
+    CHECK(hers_quant_default_scale(16, t) == 716);
+    CHECK(hers_quant_default_scale(64, t) == 714);
+    CHECK(hers_quant_default_scale(1, t) == 718);   /* (a): 2 s^2 < t */
+    CHECK(hers_quant_default_scale(HERS_QUANT_MAX_DIM, t) == 359); /* (c): 8 s^2 < t */
+    CHECK(hers_quant_default_scale(64, 3) == 0);     /* B(64, 1) = 4: 8 >= 3 */
+    CHECK(hers_quant_default_scale(1, 2) == 0);     /* t <= 2: nothing is safe */
+    CHECK(hers_quant_default_scale(1, 3) == 1);     /* scores in {-1, 0, 1} */
+    CHECK(hers_quant_default_scale(0, t) == 0);
+    CHECK(hers_quant_default_scale(HERS_QUANT_MAX_DIM + 1, t) == 0);
+    for (size_t d = 1; d <= 1024; d = d < 8 ? d + 1 : d * 2) {
+        uint32_t s = hers_quant_default_scale(d, t);
+        CHECK(s >= HERS_QUANT_PAPER_SCALE); /* never below the paper's at these d */
+        CHECK_OK(hers_quant_check(d, s, t));
+        CHECK(hers_quant_check(d, s + 1, t) == HERS_ERR_PARAMS);
+        CHECK(2 * hers_quant_score_bound(d, s) < t && 2 * hers_quant_score_bound(d, s + 1) >= t);
     }
 }
 
@@ -284,6 +306,7 @@ int main(void)
     test_rounding();
     test_bound();
     test_check();
+    test_default_scale();
     test_vectors();
     return test_finish();
 }

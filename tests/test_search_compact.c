@@ -78,7 +78,7 @@ static void run_case(const hers_params *p, const char *name, const hers_secret_k
                      const hers_galois_key *gk, const hers_relin_key *rk, hers_searcher **sr,
                      size_t n, size_t d)
 {
-    uint32_t s = HERS_SEARCH_DEFAULT_SCALE;
+    uint32_t s = HERS_QUANT_PAPER_SCALE;
     size_t count = 2;
     int32_t *g = make_data(n, d, s), *pr = make_data(count, d, s);
     hers_enroll_opts eo;
@@ -270,9 +270,9 @@ static void run_set(hers_params *p, const char *name, hers_searcher **sr, const 
     /* keys for d = 16 do not expand d = 64 */
     hers_galois_key *g16 = NULL;
     CHECK_OK(hers_query_galois_keygen(p, sk, 16, NULL, &g16));
-    int32_t *pr = make_data(1, 64, HERS_SEARCH_DEFAULT_SCALE);
+    int32_t *pr = make_data(1, 64, HERS_QUANT_PAPER_SCALE);
     hers_query *cq = NULL, *eq = NULL;
-    CHECK_OK(hers_query_encrypt_compact(p, sk, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &cq));
+    CHECK_OK(hers_query_encrypt_compact(p, sk, pr, 1, 64, HERS_QUANT_PAPER_SCALE, NULL, &cq));
     CHECK(hers_query_expand(p, g16, cq, 1, &eq) == HERS_ERR_MISMATCH && !eq);
     CHECK_OK(hers_query_expand(p, gk, cq, 1, &eq));
     /* expanding into a reused output gives the same ciphertexts */
@@ -287,7 +287,7 @@ static void run_set(hers_params *p, const char *name, hers_searcher **sr, const 
     hers_query_free(ref2);
     hers_query *eq2 = NULL;
     CHECK(hers_query_expand(p, gk, eq, 1, &eq2) == HERS_ERR_ARG && !eq2);
-    CHECK(hers_query_encrypt_compact(p, NULL, pr, 1, 64, HERS_SEARCH_DEFAULT_SCALE, NULL, &eq2) ==
+    CHECK(hers_query_encrypt_compact(p, NULL, pr, 1, 64, HERS_QUANT_PAPER_SCALE, NULL, &eq2) ==
           HERS_ERR_ARG);
     free(pr);
     hers_query_free(cq);

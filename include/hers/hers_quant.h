@@ -4,8 +4,11 @@
  *
  * A representation x (||x||_2 <= 1) is mapped to the integer vector
  *     q_i = clamp(round(s * x_i), -s, s)
- * with an integer scale s (default HERS_QUANT_DEFAULT_SCALE = 125, as in
- * the HERS paper); round() is round-half-away-from-zero, so q(-x) = -q(x)
+ * with an integer scale s: by default the largest the no-wrap bound allows
+ * for the gallery's d and plaintext modulus t (hers_quant_default_scale:
+ * 716 at d = 16, 714 at d = 64 for t = 1032193); the paper's s = 125
+ * (HERS_QUANT_PAPER_SCALE) costs up to 4 points of rank-1 (docs/accuracy.md).
+ * round() is round-half-away-from-zero, so q(-x) = -q(x)
  * exactly. The encrypted search returns the integer inner products <q, p>;
  * <q, p> / s^2 approximates the cosine <x, y>.
  *
@@ -55,7 +58,13 @@
 extern "C" {
 #endif
 
-#define HERS_QUANT_DEFAULT_SCALE 125u
+/* The HERS paper's scale. The demo and the benchmarks keep it so their
+ * figures stay comparable with the paper and across releases; the library's
+ * option structs (hers_enroll_opts_default, hers_store_enroll_opts_default)
+ * start from it because their values are quantised by the caller, who must
+ * set the scale it used. The CLI and the Python package default to
+ * hers_quant_default_scale(d, t) instead. */
+#define HERS_QUANT_PAPER_SCALE 125u
 #define HERS_QUANT_MAX_SCALE 32767u
 #define HERS_QUANT_MAX_DIM ((size_t)1 << 20)
 
@@ -103,6 +112,21 @@ HERS_API hers_status hers_quant_check(size_t d, uint32_t s, uint64_t t);
 
 /* Largest scale s such that hers_quant_check(d, s, t) passes (0 if none). */
 HERS_API uint32_t hers_quant_max_scale(size_t d, uint64_t t);
+
+/* The default scale for a gallery of dimension d under plaintext modulus t:
+ * the largest the two correctness conditions allow.
+ *   - No wrap mod t: t > 2 B(d, s) (hers_quant_max_scale).
+ *   - Noise: the BFV noise analysis (hers_search_noise_bound) bounds the
+ *     product of two plaintexts anywhere in [0, t), not just in [-s, s], so
+ *     it holds for every s that passes the first condition; it limits d and
+ *     the enrolment mode (checked at enrolment), never s.
+ * So this equals hers_quant_max_scale(d, t): 716 at d = 16, 714 at d = 64,
+ * 359 for d >= 4 * 359^2 with t = 1032193 (the t of every built-in
+ * parameter set). Finer steps than ~1/700 cost nothing measurable in speed
+ * or size (the ciphertexts are mod q whatever s is) and take the
+ * quantisation loss to ~0.1 point of rank-1 (docs/accuracy.md). 0 if no
+ * scale is safe (t <= 2) or d is out of range. */
+HERS_API uint32_t hers_quant_default_scale(size_t d, uint64_t t);
 
 /* Worst-case |<x, y> - <q(x), q(y)> / s^2| for ||x||, ||y|| <= 1 without
  * renormalisation: with q = s x + e, |e_i| <= 1/2,

@@ -38,14 +38,14 @@
  *
  * Exactness. Scores are exact integers when every |<g, p>| <= (t-1)/2.
  * Enrolment and probe encryption check this: the quantisation scale s must
- * pass hers_search_check_scale(d, s, t) (= hers_quant_check), every gallery
- * row and probe must satisfy ||v||^2 <= hers_search_score_bound(d, s) (true
+ * pass hers_quant_check(d, s, t) (hers_quant.h: the one no-wrap bound), every gallery
+ * row and probe must satisfy ||v||^2 <= hers_quant_score_bound(d, s) (true
  * for hers_quant outputs), so |<g, p>| <= ||g|| ||p|| <= bound < t/2
  * (Cauchy-Schwarz). The noise bound
  * (docs/design.md) holds for d <= HERS_SEARCH_MAX_D.
  *
  * Ranges: d in 1..HERS_SEARCH_MAX_D (1024); n in 1..HERS_SEARCH_MAX_N;
- * components |v_i| <= s <= HERS_SEARCH_MAX_SCALE; the parameter set's primes
+ * components |v_i| <= s <= HERS_QUANT_MAX_SCALE; the parameter set's primes
  * must be < 2^50 and t must allow batching.
  *
  * Ownership: every hers_*_create/enroll/encrypt/build/search/read function
@@ -79,8 +79,6 @@ extern "C" {
 #define HERS_SEARCH_MAX_D 1024
 #define HERS_SEARCH_MAX_N ((size_t)1 << 32)
 #define HERS_SEARCH_MAX_ID 255        /* bytes per template id */
-#define HERS_SEARCH_DEFAULT_SCALE HERS_QUANT_DEFAULT_SCALE
-#define HERS_SEARCH_MAX_SCALE HERS_QUANT_MAX_SCALE
 
 /* Versions of the records this module writes (docs/formats.md); readers of
  * the result record accept versions 1 (full) and 2 (compact). */
@@ -88,13 +86,9 @@ extern "C" {
 #define HERS_QUERY_RECORD_VERSION 1
 #define HERS_RESULT_RECORD_VERSION 2
 
-/* Worst-case |<q(x), q(y)>| of quantised unit vectors: hers_quant_score_bound
- * (hers_quant.h), the one implementation of the no-wrap bound; kept under
- * this name for the search API. 0 if d or s is out of range. */
-HERS_API uint64_t hers_search_score_bound(size_t d, uint32_t scale);
-/* HERS_OK if t > 2 * bound (no score can wrap mod t), HERS_ERR_PARAMS with
- * a message naming d, s, t and the bound otherwise. */
-HERS_API hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t);
+/* The no-wrap bound, its check and the default scale are hers_quant.h's
+ * (hers_quant_score_bound, hers_quant_check, hers_quant_default_scale):
+ * one implementation, one set of constants (HERS_QUANT_MAX_SCALE). */
 
 typedef enum hers_search_mode {
     HERS_MODE_BOTH_ENCRYPTED = 0,
@@ -141,7 +135,7 @@ typedef struct hers_enroll_opts {
 HERS_API void hers_enroll_opts_default(hers_enroll_opts *o);
 
 /* Enrols n templates of d quantised components (row-major int32, values in
- * [-scale, scale], each row with ||v||^2 <= hers_search_score_bound(d, s)).
+ * [-scale, scale], each row with ||v||^2 <= hers_quant_score_bound(d, s)).
  * Both-encrypted mode: exactly one of sk (secret-key encryption, seed-
  * compressed: at rest c0 and a 32-byte seed per ciphertext, ~12.5 bytes per
  * template x dimension for two 50-bit primes) and pk (public-key encryption,

@@ -128,7 +128,7 @@ HERS_API hers_status hers_store_get_info(hers_store *db, hers_store_info *info);
 
 typedef struct hers_store_enroll_opts {
     hers_search_mode mode;     /* must equal the database's once it has a gallery */
-    uint32_t scale;            /* ditto; 1..HERS_SEARCH_MAX_SCALE */
+    uint32_t scale;            /* ditto; 1..HERS_QUANT_MAX_SCALE */
     unsigned threads;          /* encryption workers, 0 = online CPUs */
     int replace;               /* 1: an existing id is re-enrolled (old slot deleted) */
     const uint8_t *model_id;   /* NULL / 0 bytes: vectors not compressed by a model */

@@ -9,7 +9,8 @@ faiss users know::
     ids = idx.add(x)                               # x: (n, 64) unit vectors
     D, I = idx.search(q, k=10)                     # cosine estimates and ids
 
-Vectors are quantised (round(scale * x), scale 125 by default), encrypted with
+Vectors are quantised (round(scale * x); by default the largest scale whose
+scores cannot wrap mod t, e.g. 714 at d = 64: see default_scale), encrypted with
 BFV and packed dimension-major; a search scores every gallery template
 without decrypting it, and only the key holder decrypts the scores. Every
 encryption, search and decryption runs in C with the GIL released.
@@ -27,9 +28,21 @@ from ._hers import (Error, ArgumentError, NoMemoryError, FormatError, VersionErr
                     NumericError, InternalError)
 
 __all__ = ["KeySet", "Index", "DbIndex", "Client", "AuthError", "Model", "fit_pca", "fit_deepmds", "intrinsic_dimension",
-           "encrypt_query", "decrypt_results", "Error", "DEFAULT_SCALE", "version"]
+           "encrypt_query", "decrypt_results", "Error", "PAPER_SCALE", "default_scale", "version"]
 
-DEFAULT_SCALE = _hers.DEFAULT_SCALE
+PAPER_SCALE = _hers.PAPER_SCALE   # the HERS paper's s = 125 (pass scale=PAPER_SCALE to match it)
+
+
+def default_scale(d, keys_or_t):
+    """The default quantisation scale of a gallery of dimension d: the largest
+    whose worst-case score cannot wrap mod t (hers_quant_default_scale; the
+    noise analysis holds for any scale). keys_or_t: a KeySet or the plaintext
+    modulus t."""
+    t = keys_or_t.t if isinstance(keys_or_t, KeySet) else int(keys_or_t)
+    s = _hers.default_scale(int(d), t)
+    if s == 0:
+        raise ParamsError(f"no quantisation scale is safe for d = {d} and t = {t}")
+    return s
 
 
 def version():
@@ -124,11 +137,13 @@ class Index:
     results (their ciphertexts stay until the index is rebuilt, like the
     database before `hers compact`)."""
 
-    def __init__(self, keys, d, scale=DEFAULT_SCALE, threads=0):
+    def __init__(self, keys, d, scale=None, threads=0):
         if not isinstance(keys, KeySet):
             raise TypeError("keys: need a hers.KeySet")
         if not 1 <= int(d) <= 1024:
             raise ValueError(f"d must be in 1..1024, got {d}")
+        if scale is None:
+            scale = default_scale(d, keys)
         self.keys, self.d, self.scale, self.threads = keys, int(d), int(scale), int(threads)
         self._batches = []          # (index, ids array, gallery): the gallery for save()
         self._removed = set()
@@ -302,7 +317,7 @@ class DbIndex:
         else:
             if d is None:
                 raise ValueError(f"{db_dir}: empty database: give d")
-            self.d, self.scale = int(d), DEFAULT_SCALE
+            self.d, self.scale = int(d), default_scale(d, keys)
 
     def __enter__(self):
         return self
@@ -480,11 +495,13 @@ class Client:
         self.keys._need_secret("Client.add")
         info = self.describe()
         d = int(info["d"]) if int(info.get("has_gallery", 0)) else None
-        scale = int(info["scale"]) if d else DEFAULT_SCALE
+        scale = int(info["scale"]) if d else 0
         x = _matrix(x, "x", d)
         m, d = x.shape
         if m == 0:
             raise ValueError("x: no rows")
+        if not scale:   # a new gallery: the default for its d
+            scale = default_scale(d, self.keys)
         sids = None
         if ids is not None:
             sids = _as_str_ids(ids, m, self.int_ids)
@@ -515,9 +532,9 @@ class Client:
         self.keys._need_secret("Client.search")
         info = self.describe()
         has = int(info.get("has_gallery", 0))
-        scale = int(info["scale"]) if has else DEFAULT_SCALE
         q = _matrix(q, "q", int(info["d"]) if has else None)
         m, d = q.shape
+        scale = int(info["scale"]) if has else default_scale(d, self.keys)
         if m == 0:
             raise ValueError("q: no rows")
         qq = _hers.quantize(q, m, d, scale)
@@ -551,10 +568,13 @@ def _as_str_ids(ids, n, int_ids):
     return ids
 
 
-def encrypt_query(keys, q, scale=DEFAULT_SCALE):
-    """Key holder: the query record (bytes) of the probes q (n, d)."""
+def encrypt_query(keys, q, scale=None):
+    """Key holder: the query record (bytes) of the probes q (n, d), quantised
+    at the gallery's scale (default: default_scale(d, keys), enrolment's default)."""
     keys._need_secret("encrypt_query")
     q = _matrix(q, "q")
+    if scale is None:
+        scale = default_scale(q.shape[1], keys)
     qq = _hers.quantize(q, q.shape[0], q.shape[1], int(scale))
     query = _hers.query_encrypt(keys._p, keys._sk, qq, q.shape[0], q.shape[1], int(scale))
     return _hers.query_to_bytes(keys._p, query)

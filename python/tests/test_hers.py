@@ -23,7 +23,12 @@ def unit_rows(rng, n, d, shrink=0.999):
     return (x * shrink).astype(np.float32)   # norms < 1: no rescaling in the quantiser
 
 
-def np_quantize(x, s=hers.DEFAULT_SCALE):
+T = 1032193   # the plaintext modulus of every built-in parameter set
+
+
+def np_quantize(x, s=None):
+    if s is None:   # the library's default for this d (the largest safe scale)
+        s = hers.default_scale(x.shape[1], T)
     v = x.astype(np.float64) * s
     q = np.sign(v) * np.floor(np.abs(v) + 0.5)   # round half away from zero
     return np.clip(q, -s, s).astype(np.int64)
@@ -43,6 +48,15 @@ def test_scores_exact(keys, d, n):
     assert np.array_equal(ids, np.arange(n))
 
 
+def test_default_scale(keys):
+    # the largest s with t > 2 B(d, s): B = (s + sqrt(d)/2)^2 for 1 < d < 4 s^2
+    assert hers.default_scale(64, keys) == 714 and hers.default_scale(16, T) == 716
+    assert hers.Index(keys, 64).scale == 714
+    assert hers.Index(keys, 64, scale=hers.PAPER_SCALE).scale == 125
+    with pytest.raises(hers.ParamsError):
+        hers.default_scale(64, 2)
+
+
 def test_search_topk(keys):
     rng = np.random.default_rng(SEED)
     g = unit_rows(rng, 2000, 32)
@@ -55,7 +69,7 @@ def test_search_topk(keys):
     for r in range(2):
         order = np.argsort(-want[r], kind="stable")[:5]
         assert list(I[r]) == list(order)
-        assert np.allclose(D[r], want[r][order] / hers.DEFAULT_SCALE ** 2)
+        assert np.allclose(D[r], want[r][order] / idx.scale ** 2)
     # k beyond the gallery: -1 / -inf padding
     small = hers.Index(keys, 32)
     small.add(g[:3])

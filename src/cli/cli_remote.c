@@ -208,7 +208,7 @@ int cli_remote_enroll(int argc, char **argv)
     if (!keys && !pub_only)
         return cli_usage(cmd, "--keys DIR is required (or --public-key-only)");
     uint64_t scale = 0, threads;
-    if (cli_opt_u64(cmd, argc, argv, "--scale", 0, 1, HERS_SEARCH_MAX_SCALE, &scale) ||
+    if (cli_opt_u64(cmd, argc, argv, "--scale", 0, 1, HERS_QUANT_MAX_SCALE, &scale) ||
         cli_opt_u64(cmd, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
     hers_enroll_opts eo;
@@ -252,7 +252,8 @@ int cli_remote_enroll(int argc, char **argv)
     rc = remote_describe(cmd, &r, &info);
     if (rc)
         goto done;
-    eo.scale = scale ? (uint32_t)scale : info.has_gallery ? info.scale : HERS_SEARCH_DEFAULT_SCALE;
+    /* the gallery's scale unless given; a new gallery's is chosen once d is known */
+    eo.scale = scale ? (uint32_t)scale : info.has_gallery ? info.scale : 0;
     if (info.has_gallery && !cli_opt(argc, argv, "--mode"))
         eo.mode = info.mode;
     int enc = eo.mode == HERS_MODE_BOTH_ENCRYPTED;
@@ -293,7 +294,9 @@ int cli_remote_enroll(int argc, char **argv)
                       r.gallery, info.d);
         goto done;
     }
-    if (hers_search_check_scale(x.cols, eo.scale, hers_params_t(p)) != HERS_OK) {
+    if (eo.scale == 0)   /* a new gallery: the largest safe for d and t (hers_quant.h) */
+        eo.scale = hers_quant_default_scale(x.cols, hers_params_t(p));
+    if (hers_quant_check(x.cols, eo.scale, hers_params_t(p)) != HERS_OK) {
         rc = cli_fail(cmd, "%s: %s", in, hers_last_error());
         goto done;
     }

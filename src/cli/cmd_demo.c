@@ -457,8 +457,8 @@ static int run(const demo_cfg *cfg, demo_results *r)
     cli_progress("plaintext accuracy", ++done_evals, total_evals);
     set_row(r, "PCA float", dim, all, sub);
     /* Quantised (scale 125): exact integer scores. */
-    if (hers_quant_matrix(&dg, HERS_QUANT_DEFAULT_SCALE, &gq) != HERS_OK ||
-        hers_quant_matrix(&dp, HERS_QUANT_DEFAULT_SCALE, &pq) != HERS_OK)
+    if (hers_quant_matrix(&dg, HERS_QUANT_PAPER_SCALE, &gq) != HERS_OK ||
+        hers_quant_matrix(&dp, HERS_QUANT_PAPER_SCALE, &pq) != HERS_OK)
         goto lib_fail;
     {
         hers_scan_opts so = {cfg->threads, 0, 0};

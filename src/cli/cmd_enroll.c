@@ -28,7 +28,8 @@ int hers_cmd_enroll(int argc, char **argv)
     if (cli_flag(argc, argv, "--help") && !cli_flag(argc, argv, "--db")) {
         printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
                "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
-               "  Normalises and quantises the rows of X (scale S, default 125), encrypts them\n"
+               "  Normalises and quantises the rows of X (scale S, default: the largest safe for\n"
+               "  X's dimension and the keys' t, e.g. 714 at d = 64), encrypts them\n"
                "  packed dimension-major and writes the gallery FILE. Ids: one per line (default:\n"
                "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n"
                "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
@@ -51,7 +52,7 @@ int hers_cmd_enroll(int argc, char **argv)
         return cli_usage(CMD, "--keys, --gallery and --in are required (or --db DIR: a gallery "
                                    "database; see hers enroll --help)");
     uint64_t scale, threads;
-    if (cli_opt_u64(CMD, argc, argv, "--scale", HERS_SEARCH_DEFAULT_SCALE, 1, HERS_SEARCH_MAX_SCALE,
+    if (cli_opt_u64(CMD, argc, argv, "--scale", 0, 1, HERS_QUANT_MAX_SCALE,
                     &scale) ||
         cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
@@ -82,7 +83,9 @@ int hers_cmd_enroll(int argc, char **argv)
                       x.cols, HERS_SEARCH_MAX_D);
         goto done;
     }
-    if (hers_search_check_scale(x.cols, o.scale, hers_params_t(k.p)) != HERS_OK) {
+    if (o.scale == 0)   /* no --scale: the largest safe for d and t (hers_quant.h) */
+        o.scale = hers_quant_default_scale(x.cols, hers_params_t(k.p));
+    if (hers_quant_check(x.cols, o.scale, hers_params_t(k.p)) != HERS_OK) {
         rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
         goto done;
     }

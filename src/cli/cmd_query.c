@@ -77,8 +77,8 @@ static int query_encrypt(int argc, char **argv)
     if (!keys || !ppath || !out)
         return cli_usage(cmd, "--keys, --probe and --out are required");
     uint64_t scale;
-    if (cli_opt_u64(cmd, argc, argv, "--scale", HERS_SEARCH_DEFAULT_SCALE, 1,
-                    HERS_SEARCH_MAX_SCALE, &scale))
+    if (cli_opt_u64(cmd, argc, argv, "--scale", 0, 1,
+                    HERS_QUANT_MAX_SCALE, &scale))
         return 2;
     int pub = cli_flag(argc, argv, "--public-key-only");
     cli_keys k;
@@ -93,6 +93,8 @@ static int query_encrypt(int argc, char **argv)
     uint8_t mid[HERS_MODEL_ID_BYTES];
     size_t mlen = 0;
     int rc = cli_db_vectors(cmd, ppath, model, &x, mid, &mlen);
+    if (!rc && scale == 0)   /* the enrolment default for this d and t (hers_quant.h) */
+        scale = hers_quant_default_scale(x.cols, hers_params_t(k.p));
     if (!rc && (hers_quant_matrix(&x, (uint32_t)scale, &qm) != HERS_OK ||
                 (qf == HERS_QUERY_COMPACT && !pub
                      ? hers_query_encrypt_compact(k.p, k.sk, qm.data, qm.rows, qm.cols,
@@ -124,8 +126,9 @@ int hers_cmd_query(int argc, char **argv)
            "                          [--passphrase-file F]\n"
            "  --form compact: one ciphertext per probe (the server needs the gallery's Galois\n"
            "  keys, DIR/galois.key, to expand it).\n"
-           "  Key holder: compresses (M), normalises, quantises (scale S, default 125: use\n"
-           "  the gallery's) and encrypts every row of P into the query record Q. The server\n"
+           "  Key holder: compresses (M), normalises, quantises (scale S: the gallery's;\n"
+           "  default the enrolment default for P's d and the keys' t, e.g. 714 at d = 64)\n"
+           "  and encrypts every row of P into the query record Q. The server\n"
            "  answers it with `hers search --db DIR --query Q --out R`; `hers results decrypt`\n"
            "  ranks R.\n");
     return argc >= 2 && !strcmp(argv[1], "encrypt") ? 0 : 2;

@@ -32,7 +32,8 @@ int cli_db_enroll(int argc, char **argv)
                "                   [--threads T] [--public-key-only] [--passphrase-file F]\n"
                "  Appends the rows of X to the gallery database (one transaction: all or nothing).\n"
                "  Rows are compressed with M (required if the database records a model),\n"
-               "  normalised, quantised (scale S, default 125 or the database's) and encrypted\n"
+               "  normalised, quantised (scale S: the database's; for a new gallery, default the\n"
+               "  largest safe for d and t, e.g. 714 at d = 64) and encrypted\n"
                "  with DIR/secret.key if present, else with the database's public key.\n"
                "  Ids: one per line (default: slot numbers); an existing id is an error unless\n"
                "  --replace.\n");
@@ -49,7 +50,7 @@ int cli_db_enroll(int argc, char **argv)
     if (!keys && !pub_only)
         return cli_usage(CMD, "--keys DIR is required (or --public-key-only)");
     uint64_t scale = 0, threads;
-    if (cli_opt_u64(CMD, argc, argv, "--scale", 0, 1, HERS_SEARCH_MAX_SCALE, &scale) ||
+    if (cli_opt_u64(CMD, argc, argv, "--scale", 0, 1, HERS_QUANT_MAX_SCALE, &scale) ||
         cli_opt_u64(CMD, argc, argv, "--threads", 0, 0, 256, &threads))
         return 2;
     hers_store_enroll_opts o;
@@ -74,8 +75,9 @@ int cli_db_enroll(int argc, char **argv)
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
-    /* the database's scale and mode unless given */
-    o.scale = scale ? (uint32_t)scale : info.has_gallery ? info.scale : HERS_SEARCH_DEFAULT_SCALE;
+    /* the database's scale and mode unless given; a new gallery's default
+     * scale is chosen once d is known (below) */
+    o.scale = scale ? (uint32_t)scale : info.has_gallery ? info.scale : 0;
     if (info.has_gallery && !cli_opt(argc, argv, "--mode"))
         o.mode = info.mode;
     int enc = o.mode == HERS_MODE_BOTH_ENCRYPTED;
@@ -103,7 +105,9 @@ int cli_db_enroll(int argc, char **argv)
                       dir, info.d);
         goto done;
     }
-    if (hers_search_check_scale(x.cols, o.scale, info.t) != HERS_OK) {
+    if (o.scale == 0)   /* a new gallery: the largest safe for d and t (hers_quant.h) */
+        o.scale = hers_quant_default_scale(x.cols, info.t);
+    if (hers_quant_check(x.cols, o.scale, info.t) != HERS_OK) {
         rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
         goto done;
     }

@@ -126,7 +126,7 @@ int demo_encrypted(const demo_cfg *cfg, const hers_qmatrix *gq, const hers_qmatr
     r->ring_n = hers_params_n(p);
     r->plain_t = hers_params_t(p);
     r->scale = s;
-    if (hers_search_check_scale(d, s, r->plain_t) != HERS_OK) {
+    if (hers_quant_check(d, s, r->plain_t) != HERS_OK) {
         cli_fail_lib(CMD, "quantisation scale");
         goto done;
     }

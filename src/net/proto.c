@@ -214,7 +214,7 @@ hers_status hers_net_enroll_decode(const void *buf, size_t len, hers_net_enroll 
         net_rd_u32(&r, &offset) || net_rd_u64(&r, &m) || net_rd_u32(&r, &mlen) ||
         net_rd_bytes(&r, &mid, HERS_NET_MAX_MODEL_ID))
         return hers_error(HERS_ERR_FORMAT, "enrol record: truncated header");
-    if (flags > 3 || mode > 1 || scale < 1 || scale > HERS_SEARCH_MAX_SCALE ||
+    if (flags > 3 || mode > 1 || scale < 1 || scale > HERS_QUANT_MAX_SCALE ||
         offset >= 32768 || mlen > HERS_NET_MAX_MODEL_ID)
         return hers_error(HERS_ERR_FORMAT,
                           "enrol record: flags %u, mode %u, scale %u, offset %u or model id "
@@ -376,7 +376,7 @@ hers_status hers_net_response_decode(const hers_params *p, const void *buf, size
         return hers_error(HERS_ERR_FORMAT, "search response: truncated header");
     size_t N = hers_params_n(p);
     uint64_t blocks = (slots + N - 1) / N;
-    if (scale < 1 || scale > HERS_SEARCH_MAX_SCALE || d < 1 || d > HERS_SEARCH_MAX_D ||
+    if (scale < 1 || scale > HERS_QUANT_MAX_SCALE || d < 1 || d > HERS_SEARCH_MAX_D ||
         count < 1 || count > ((uint64_t)1 << 20) || slots < 1 || slots > HERS_SEARCH_MAX_N ||
         live > slots || parts < 1 || parts > blocks || live > (r.len - r.pos) / 10)
         return hers_error(HERS_ERR_FORMAT,

@@ -112,6 +112,11 @@ uint32_t hers_quant_max_scale(size_t d, uint64_t t)
     return lo;
 }
 
+uint32_t hers_quant_default_scale(size_t d, uint64_t t)
+{
+    return hers_quant_max_scale(d, t);   /* the noise never limits s: hers_quant.h */
+}
+
 double hers_quant_error_bound(size_t d, uint32_t s)
 {
     if (!params_ok(d, s))

@@ -65,10 +65,10 @@ hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, ui
 {
     if (d == 0 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "%s: d = %zu outside 1..%d", what, d, HERS_SEARCH_MAX_D);
-    if (scale == 0 || scale > HERS_SEARCH_MAX_SCALE)
+    if (scale == 0 || scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_ARG, "%s: scale %u outside 1..%u", what, scale,
-                          HERS_SEARCH_MAX_SCALE);
-    uint64_t bound = hers_search_score_bound(d, scale);
+                          HERS_QUANT_MAX_SCALE);
+    uint64_t bound = hers_quant_score_bound(d, scale);
     for (size_t r = 0; r < rows; r++) {
         const int32_t *x = v + r * d;
         uint64_t n2 = 0;
@@ -139,27 +139,6 @@ int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, u
         in += p->n / 8 * (size_t)bits;
     }
     return ok;
-}
-
-/* ------------------------------------------------------------ score bound */
-
-uint64_t hers_search_score_bound(size_t d, uint32_t s)
-{
-    return hers_quant_score_bound(d, s);   /* the one bound (hers_quant.h) */
-}
-
-hers_status hers_search_check_scale(size_t d, uint32_t scale, uint64_t t)
-{
-    uint64_t b = hers_search_score_bound(d, scale);
-    if (b == 0)
-        return hers_error(HERS_ERR_PARAMS, "d = %zu or scale %u out of range", d, scale);
-    if (t <= 2 * b)
-        return hers_error(HERS_ERR_PARAMS,
-                          "plaintext modulus t = %llu can wrap: scores of d = %zu, scale %u reach "
-                          "+-%llu; need t > %llu (lower the scale or use a larger t)",
-                          (unsigned long long)t, d, scale, (unsigned long long)b,
-                          (unsigned long long)(2 * b));
-    return HERS_OK;
 }
 
 /* ------------------------------------------------------------ noise bound */

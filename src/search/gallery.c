@@ -188,7 +188,7 @@ void hers_enroll_opts_default(hers_enroll_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->mode = HERS_MODE_BOTH_ENCRYPTED;
-    o->scale = HERS_SEARCH_DEFAULT_SCALE;
+    o->scale = HERS_QUANT_PAPER_SCALE;
 }
 
 /* ------------------------------------------------------------ enrolment */
@@ -333,7 +333,7 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
         return hers_error(HERS_ERR_ARG, "enroll: n = %zu outside 1..2^32", n);
     if ((st = hers_search_check_values(values, n, d, opts->scale, "enroll")) != HERS_OK)
         return st;
-    if ((st = hers_search_check_scale(d, opts->scale, p->t)) != HERS_OK)
+    if ((st = hers_quant_check(d, opts->scale, p->t)) != HERS_OK)
         return st;
     double worst, heur;
     if ((st = hers_search_noise_bound(p, opts->mode, d, pk != NULL, 1, &worst, &heur)) != HERS_OK)

@@ -204,7 +204,7 @@ static hers_status records_check(const hers_params *p, const hers_gallery *g)
 {
     size_t N = p->n;
     if (g->kind == GAL_PLAIN) {
-        uint64_t bound = hers_search_score_bound(g->d, g->scale);
+        uint64_t bound = hers_quant_score_bound(g->d, g->scale);
         uint64_t *norm = hers_alloc_array(N, sizeof *norm);
         if (!norm)
             return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
@@ -278,7 +278,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
-        scale > HERS_SEARCH_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
+        scale > HERS_QUANT_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range", d,
                           (unsigned long long)n, scale);
     if (R != gal_rec_bytes(p, (gal_kind)kind))
@@ -297,7 +297,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
         return hers_error(HERS_ERR_CHECKSUM, "gallery: checksum mismatch (corrupted file)");
     hers_status st = hers_search_check_params(p, (hers_search_mode)mode);
     if (st == HERS_OK)
-        st = hers_search_check_scale(d, scale, p->t);
+        st = hers_quant_check(d, scale, p->t);
     if (st != HERS_OK)
         return st;
     /* blocks and R were checked against what gal_new derives */

@@ -116,7 +116,7 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
         return st;
     if ((st = hers_search_check_values(probes, count, d, scale, "query")) != HERS_OK)
         return st;
-    if ((st = hers_search_check_scale(d, scale, p->t)) != HERS_OK)
+    if ((st = hers_quant_check(d, scale, p->t)) != HERS_OK)
         return st;
     if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "query: key")) != HERS_OK)
         return st;
@@ -248,7 +248,7 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
     uint64_t count = hers_le_get_u64(b + 48);
     uint32_t d = hers_le_get_u32(b + 56), scale = hers_le_get_u32(b + 60);
     if (count == 0 || count > QUERY_MAX_COUNT || d == 0 || d > HERS_SEARCH_MAX_D || scale == 0 ||
-        scale > HERS_SEARCH_MAX_SCALE)
+        scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",
                           (unsigned long long)count, d, scale);
     size_t pb = se_poly_bytes(p, p->k);

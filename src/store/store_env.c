@@ -164,7 +164,7 @@ hers_status store_state_decode(const hers_store *db, const void *buf, size_t len
         s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
         s->enrolled > s->next_slot ||
         (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
-                            s->scale == 0 || s->scale > HERS_SEARCH_MAX_SCALE)) ||
+                            s->scale == 0 || s->scale > HERS_QUANT_MAX_SCALE)) ||
         (!s->has_gallery && (s->next_slot || s->next_segment)))
         return hers_error(HERS_ERR_FORMAT, "%s: state record out of range", db->dir);
     return HERS_OK;
@@ -598,7 +598,7 @@ void hers_store_enroll_opts_default(hers_store_enroll_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->mode = HERS_MODE_BOTH_ENCRYPTED;
-    o->scale = HERS_SEARCH_DEFAULT_SCALE;
+    o->scale = HERS_QUANT_PAPER_SCALE;
 }
 
 hers_status hers_store_get_info(hers_store *db, hers_store_info *info)

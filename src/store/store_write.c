@@ -261,7 +261,7 @@ static hers_status enroll_prepare(hers_store *db, MDB_txn *txn, store_state *st,
                                                     : "model mismatch: the gallery was "
                                                       "compressed with another model");
     }
-    if ((s = hers_search_check_scale(d, opts->scale, hers_params_t(db->p))) != HERS_OK)
+    if ((s = hers_quant_check(d, opts->scale, hers_params_t(db->p))) != HERS_OK)
         return s;
     /* The first slot: fill the last block unless it has taken the most
      * segments the noise bound allows. */
