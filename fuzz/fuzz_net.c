@@ -1,7 +1,9 @@
 /* fuzz_net.c - libFuzzer target for the service's request and response
  * decoders (hers_net.h): the first byte picks hers_net_init_decode,
- * hers_net_enroll_decode, hers_net_response_decode (then decrypt-free
- * accessors) or hers_json_get on the rest. In fuzz builds the records'
+ * hers_net_enroll_decode, hers_net_response_decode and
+ * hers_net_catalog_decode (then decrypt-free accessors, attaching the
+ * catalog to the response, re-encoding the catalog) or hers_json_get on
+ * the rest. In fuzz builds the records'
  * checksums are not enforced, so mutations reach the field checks. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,13 +56,45 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     case 2: {
+        /* the same bytes as a response (HERSRSP v1 / v2) and as a catalog
+         * (HERSCAT); the halves as the other when both decode */
         hers_net_response *r = NULL;
-        if (hers_net_response_decode(fuzz_params(), b, len, &r) == HERS_OK) {
-            for (size_t i = 0; i < hers_net_response_live(r); i++)
-                if (!hers_net_response_id(r, i))
+        hers_net_catalog *c = NULL;
+        if (hers_net_response_decode(fuzz_params(), b, len, &r) != HERS_OK)
+            r = NULL;
+        if (hers_net_catalog_decode(b, len, &c) != HERS_OK)
+            c = NULL;
+        if (!r && !c && len > 1) {
+            hers_net_response_decode(fuzz_params(), b, len / 2, &r);
+            hers_net_catalog_decode(b + len / 2, len - len / 2, &c);
+        }
+        if (c) {
+            for (size_t i = 0; i < hers_net_catalog_live(c); i++)
+                if (!hers_net_catalog_id(c, i))
                     abort();
+            uint8_t *e = NULL;
+            size_t el = 0;
+            if (hers_net_catalog_encode(c, &e, &el) == HERS_OK) {
+                hers_net_catalog *c2 = NULL;
+                if (hers_net_catalog_decode(e, el, &c2) != HERS_OK ||
+                    hers_net_catalog_live(c2) != hers_net_catalog_live(c) ||
+                    hers_net_catalog_version(c2) != hers_net_catalog_version(c))
+                    abort();   /* what the encoder writes, the decoder reads */
+                hers_net_catalog_free(c2);
+                free(e);
+            }
+        }
+        if (r) {
+            if (c && hers_net_response_attach_catalog(r, c) == HERS_OK &&
+                !hers_net_response_has_catalog(r))
+                abort();
+            if (hers_net_response_has_catalog(r))
+                for (size_t i = 0; i < hers_net_response_live(r); i++)
+                    if (!hers_net_response_id(r, i))
+                        abort();
             hers_net_response_free(r);
         }
+        hers_net_catalog_free(c);
         break;
     }
     default: {

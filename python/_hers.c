@@ -57,6 +57,19 @@ static PyObject *raise_status(hers_status s)
 
 /* ------------------------------------------------------------ capsules */
 
+/* The client's catalog cache (hers_client_search replaces its catalog). */
+typedef struct catcache {
+    hers_net_catalog *c;
+} catcache;
+
+static void catcache_free(catcache *h)
+{
+    if (h) {
+        hers_net_catalog_free(h->c);
+        free(h);
+    }
+}
+
 #define CAPSULE_TYPES(X)                                                                           \
     X(params, hers_params, hers_params_free)                                                       \
     X(secret_key, hers_secret_key, hers_secret_key_free)                                           \
@@ -68,6 +81,7 @@ static PyObject *raise_status(hers_status s)
     X(result, hers_result, hers_result_free)                                                       \
     X(searcher, hers_searcher, hers_searcher_free)                                                 \
     X(client, hers_client, hers_client_free)                                                       \
+    X(catcache, catcache, catcache_free)                                                           \
     X(model, hers_reduce_model, hers_reduce_model_free)
 
 #define CAPSULE_FUNCS(name, type, freefn)                                                          \
@@ -926,6 +940,93 @@ static PyObject *py_client_call(PyObject *self, PyObject *args)
     return out;
 }
 
+/* catcache_new() -> an empty catalog cache for client_search */
+static PyObject *py_catcache_new(PyObject *self, PyObject *args)
+{
+    (void)self;
+    (void)args;
+    catcache *h = calloc(1, sizeof *h);
+    if (!h)
+        return PyErr_NoMemory();
+    return catcache_wrap(h);
+}
+
+/* client_search(client, gallery, p, sk, query bytes, result|None, cache, ids_version)
+ *   -> (int64 scores bytes probes x live, probes, live, catalog version, [ids] | None,
+ *       requests, catalog fetched), or (None, HTTP status, message) for an HTTP error
+ * hers_client_search with the cache, then the key holder's decryption; the
+ * ids come back only when their version is not ids_version (the caller keeps
+ * the list of that version) or the response had no version (a v1 server). */
+static PyObject *py_client_search(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *cc, *pc, *skc, *cachec;
+    const char *gallery, *result;
+    Py_buffer q;
+    unsigned long long idsv;
+    if (!PyArg_ParseTuple(args, "OsOOy*zOK", &cc, &gallery, &pc, &skc, &q, &result, &cachec,
+                          &idsv))
+        return NULL;
+    hers_client *c = client_get(cc);
+    hers_params *p = c ? params_get(pc) : NULL;
+    hers_secret_key *sk = p ? secret_key_get(skc) : NULL;
+    catcache *h = sk ? catcache_get(cachec) : NULL;
+    if (!h) {
+        PyBuffer_Release(&q);
+        return NULL;
+    }
+    hers_net_response *r = NULL;
+    hers_client_search_stats ss;
+    long code = 0;
+    hers_status s;
+    Py_BEGIN_ALLOW_THREADS
+    s = hers_client_search(c, gallery, p, q.buf, (size_t)q.len, result, &h->c, &r, &code, &ss);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&q);
+    if (s && code >= 400)   /* (None, HTTP status, message): the caller maps the status */
+        return Py_BuildValue("(Ols)", Py_None, code, hers_last_error());
+    if (s)
+        return raise_status(s);
+    size_t count = hers_net_response_count(r), live = hers_net_response_live(r);
+    uint64_t ver = hers_net_response_catalog_version(r);
+    PyObject *scores = PyBytes_FromStringAndSize(NULL, (Py_ssize_t)(count * live * 8));
+    PyObject *ids = Py_None;
+    Py_INCREF(ids);
+    if (scores && (ver == 0 || ver != idsv)) {
+        Py_DECREF(ids);
+        ids = PyList_New((Py_ssize_t)live);
+        for (size_t i = 0; ids && i < live; i++) {
+            const char *id = hers_net_response_id(r, i);
+            PyObject *o = PyUnicode_DecodeUTF8(id ? id : "", id ? (Py_ssize_t)strlen(id) : 0,
+                                               "strict");
+            if (!o)
+                Py_CLEAR(ids);
+            else
+                PyList_SET_ITEM(ids, (Py_ssize_t)i, o);
+        }
+    }
+    if (!scores || !ids) {
+        Py_XDECREF(scores);
+        Py_XDECREF(ids);
+        hers_net_response_free(r);
+        return NULL;
+    }
+    int64_t *sc = (int64_t *)PyBytes_AS_STRING(scores);
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t i = 0; i < count && !s; i++)
+        s = hers_net_response_decrypt(p, sk, r, i, sc + i * live);
+    Py_END_ALLOW_THREADS
+    hers_net_response_free(r);
+    if (s) {
+        Py_DECREF(scores);
+        Py_DECREF(ids);
+        return raise_status(s);
+    }
+    return Py_BuildValue("(NnnKNni)", scores, (Py_ssize_t)count, (Py_ssize_t)live,
+                         (unsigned long long)ver, ids, (Py_ssize_t)ss.requests,
+                         ss.catalog_fetched);
+}
+
 /* net_init_encode(p, pk, rk|None) -> HERSINI bytes (public material only) */
 static PyObject *py_net_init_encode(PyObject *self, PyObject *args)
 {
@@ -1249,6 +1350,9 @@ static PyMethodDef methods[] = {
     {"db_search", py_db_search, METH_VARARGS, "db_search(db, searcher, query) -> (result|None, ids)"},
     {"client_create", py_client_create, METH_VARARGS, "client_create(url, token, cacert) -> client"},
     {"client_call", py_client_call, METH_VARARGS, "client_call(c, method, path, body, type) -> (status, bytes)"},
+    {"catcache_new", py_catcache_new, METH_NOARGS, "catcache_new() -> an empty catalog cache"},
+    {"client_search", py_client_search, METH_VARARGS,
+     "client_search(c, gallery, p, sk, query, result, cache, ids_version) -> (scores, probes, live, version, ids|None, requests, fetched)"},
     {"net_init_encode", py_net_init_encode, METH_VARARGS, "net_init_encode(p, pk, rk) -> HERSINI"},
     {"net_enroll_encode", py_net_enroll_encode, METH_VARARGS, "net_enroll_encode(p, g, offset, ids, m, replace) -> HERSENR"},
     {"net_response_decrypt", py_net_response_decrypt, METH_VARARGS, "net_response_decrypt(p, sk, HERSRSP) -> (scores, ids, probes, live)"},

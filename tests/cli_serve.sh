@@ -104,6 +104,19 @@ for res in switched relinearized compact; do
         --result $res > "$T/remote.$res" 2>/dev/null || fail "remote search, $res results"
     cmp "$T/local.tsv" "$T/remote.$res" || fail "remote TSV differs ($res results)"
 done
+# the catalog cache: fetched by the first run, reused while the gallery is unchanged
+CC="--catalog-cache $T/cat.cache"
+for run in fetched cached; do
+    "$H" search $R $CC --timing --token-file "$T/search.tok" --keys "$T/k" --probe "$T/p.npy" \
+        --top 5 > "$T/remote.cc" 2> "$T/cc.err" || fail "remote search with $CC"
+    cmp "$T/local.tsv" "$T/remote.cc" || fail "remote TSV differs (catalog $run)"
+    grep -q "catalog $run" "$T/cc.err" || fail "catalog not $run: $(cat "$T/cc.err")"
+done
+[ "$(stat -c %a "$T/cat.cache")" = 600 ] || fail "catalog cache mode"
+printf 'HERSCAT\0garbage' > "$T/bad.cache"   # a damaged cache is replaced, never trusted
+"$H" search $R --catalog-cache "$T/bad.cache" --token-file "$T/search.tok" --keys "$T/k" \
+    --probe "$T/p.npy" --top 5 > "$T/remote.cc" 2> "$T/cc.err" || fail "search, damaged cache"
+cmp "$T/local.tsv" "$T/remote.cc" && grep -q "ignored" "$T/cc.err" || fail "damaged cache"
 # wrong scope and a missing token give one error line each
 "$H" search $R --token-file "$T/enroll.tok" --keys "$T/k" --probe "$T/p.npy" 2> "$T/err" >/dev/null &&
     fail "search with an enrol token"
@@ -116,6 +129,10 @@ grep -q "HTTP 403" "$T/err" || fail "403 message: $(cat "$T/err")"
     > "$T/remote.tsv" 2>/dev/null || fail "remote search 2"
 "$H" search --db "$T/local" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/local.tsv" 2>/dev/null
 cmp "$T/local.tsv" "$T/remote.tsv" || fail "TSV differs after delete + compact"
+"$H" search $R $CC --timing --token-file "$T/search.tok" --keys "$T/k" --probe "$T/p.npy" \
+    --top 5 > "$T/remote.cc" 2> "$T/cc.err" || fail "remote search with a stale cache"
+cmp "$T/local.tsv" "$T/remote.cc" || fail "TSV differs (stale catalog cache)"
+grep -q "catalog fetched" "$T/cc.err" || fail "a stale cache was used: $(cat "$T/cc.err")"
 grep -q third1 "$T/remote.tsv" && fail "a deleted template was returned"
 "$H" info $R --token-file "$T/search.tok" > "$T/info" || fail "remote info"
 grep -q "^templates     128 live" "$T/info" || fail "remote info: $(cat "$T/info")"

@@ -206,7 +206,18 @@ static long enroll(const char *token, size_t m, int pub, const char *prefix, uin
  * the plaintext inner product and the catalog is exactly the model's live
  * rows known at the time (extra rows enrolled concurrently are checked if
  * they are in the model), 0 otherwise, -1 on an HTTP failure. */
+static int search_exact_c(const char *token, size_t count, uint64_t *state, size_t *live_seen,
+                          hers_net_catalog **cache);
+
 static int search_exact(const char *token, size_t count, uint64_t *state, size_t *live_seen)
+{
+    return search_exact_c(token, count, state, live_seen, NULL);
+}
+
+/* cache NULL: the version-1 exchange (catalog inside every response);
+ * else hers_client_search with that catalog cache (version 2). */
+static int search_exact_c(const char *token, size_t count, uint64_t *state, size_t *live_seen,
+                          hers_net_catalog **cache)
 {
     int32_t pr[4][D];
     for (size_t i = 0; i < count; i++)
@@ -219,16 +230,43 @@ static int search_exact(const char *token, size_t count, uint64_t *state, size_t
                  : hers_query_encrypt(P, SK, NULL, &pr[0][0], count, D, 125, NULL, &q)) != HERS_OK ||
         hers_query_serialize(P, q, &body, &len) != HERS_OK)
         goto done;
-    long hc = http("POST", "/v1/galleries/g1/search", token, body, len, &resp, &rl);
-    if (hc != 200) {
-        fprintf(stderr, "  search: HTTP %ld %s\n", hc, resp ? (char *)resp : "");
-        goto done;
-    }
     hers_net_response *r = NULL;
-    if (hers_net_response_decode(P, resp, rl, &r) != HERS_OK) {
-        fprintf(stderr, "  search: response: %s\n", hers_last_error());
-        ok = 0;
-        goto done;
+    if (cache) {
+        hers_client *c = NULL;
+        long hc = 0;
+        hers_status cs = hers_client_create(url, token, NULL, &c);
+        if (cs == HERS_OK)
+            cs = hers_client_search(c, "g1", P, body, len, NULL, cache, &r, &hc, NULL);
+        hers_client_free(c);
+        if (cs != HERS_OK) {
+            fprintf(stderr, "  search (catalog cache): HTTP %ld: %s\n", hc, hers_last_error());
+            goto done;
+        }
+        if (hers_net_response_version(r) != 2 || !hers_net_response_has_catalog(r)) {
+            fprintf(stderr, "  search (catalog cache): version %u response\n",
+                    hers_net_response_version(r));
+            hers_net_response_free(r);
+            ok = 0;
+            goto done;
+        }
+    } else {
+        long hc = http("POST", "/v1/galleries/g1/search", token, body, len, &resp, &rl);
+        if (hc != 200) {
+            fprintf(stderr, "  search: HTTP %ld %s\n", hc, resp ? (char *)resp : "");
+            goto done;
+        }
+        if (hers_net_response_decode(P, resp, rl, &r) != HERS_OK) {
+            fprintf(stderr, "  search: response: %s\n", hers_last_error());
+            ok = 0;
+            goto done;
+        }
+        if (hers_net_response_version(r) != 1) {   /* older clients get what they read */
+            fprintf(stderr, "  search: version %u response to a v1 request\n",
+                    hers_net_response_version(r));
+            hers_net_response_free(r);
+            ok = 0;
+            goto done;
+        }
     }
     size_t nl = hers_net_response_live(r);
     int64_t *sc = malloc((nl ? nl : 1) * sizeof *sc);
@@ -400,6 +438,7 @@ static void test_auth(void)
         {"POST", "/v1/galleries/g1/templates/delete", T_ENROLL, T_SEARCH, 1},
         {"POST", "/v1/galleries/g1/search", T_SEARCH, T_ENROLL, 1},
         {"POST", "/v1/galleries/g1/compact", T_ADMIN, T_SEARCH, 1},
+        {"GET", "/v1/galleries/g1/catalog", T_SEARCH, T_ENROLL, 1},
     };
     const char *const *routes = hers_server_routes();
     size_t nroutes = 0;
@@ -644,6 +683,153 @@ static void test_round_trip(void)
     start_server(2);
 }
 
+/* ------------------------------------------------------------ catalog version */
+
+/* GET .../catalog with an optional If-None-Match version; returns the HTTP
+ * status, *cat the decoded record (200), *ver the X-Hers-Catalog header. */
+static long get_catalog(uint64_t inm, hers_net_catalog **cat, uint64_t *ver)
+{
+    hers_client *c = NULL;
+    uint8_t *r = NULL;
+    size_t rl = 0;
+    long code = 0;
+    char h[64], got[64] = "";
+    snprintf(h, sizeof h, "If-None-Match: \"%016llx\"", (unsigned long long)inm);
+    const char *hdrs[2] = {inm ? h : NULL, NULL};
+    if (cat)
+        *cat = NULL;
+    if (hers_client_create(url, T_SEARCH, NULL, &c) != HERS_OK ||
+        hers_client_call_ex(c, "GET", "/v1/galleries/g1/catalog", NULL, 0, NULL, hdrs,
+                            "X-Hers-Catalog", got, sizeof got, &r, &rl, &code) != HERS_OK)
+        code = 0;
+    hers_client_free(c);
+    *ver = strtoull(got, NULL, 16);
+    if (code == 200 && cat && hers_net_catalog_decode(r, rl, cat) != HERS_OK)
+        code = -1;
+    if (code == 304 && rl != 0)
+        code = -2;
+    free(r);
+    return code;
+}
+
+/* One encrypted probe's search record. */
+static void probe_record(uint64_t *state, uint8_t **body, size_t *len)
+{
+    int32_t pr[D];
+    random_row(pr, state);
+    hers_query *q = NULL;
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, pr, 1, D, 125, NULL, &q));
+    CHECK_OK(hers_query_serialize(P, q, body, len));
+    hers_query_free(q);
+}
+
+static void test_catalog(void)
+{
+    uint64_t st = 4242, v0 = 0, v = 0, hv = 0;
+    hers_net_catalog *cat = NULL, *cat2 = NULL;
+    CHECK(get_catalog(0, &cat, &hv) == 200 && cat);
+    v0 = hers_net_catalog_version(cat);
+    CHECK(v0 != 0 && hv == v0 && hers_net_catalog_live(cat) == model_live());
+    CHECK(get_catalog(v0, NULL, &hv) == 304 && hv == v0);        /* not modified */
+    CHECK(get_catalog(v0 ^ 1, &cat2, &hv) == 200 && hv == v0);   /* another tag: the record */
+    hers_net_catalog_free(cat2);
+    /* the record again from the decoded catalog; damage is refused */
+    uint8_t *b = NULL;
+    size_t bl = 0;
+    CHECK_OK(hers_net_catalog_encode(cat, &b, &bl));
+    CHECK_OK(hers_net_catalog_decode(b, bl, &cat2));
+    CHECK(hers_net_catalog_version(cat2) == v0 &&
+          hers_net_catalog_live(cat2) == hers_net_catalog_live(cat) &&
+          !strcmp(hers_net_catalog_id(cat2, 0), hers_net_catalog_id(cat, 0)));
+    hers_net_catalog_free(cat2);
+    for (size_t l = 0; l < bl; l += 1 + l / 8)
+        CHECK(hers_net_catalog_decode(b, l, &cat2) != HERS_OK && !cat2);
+    for (size_t i = 0; i < bl; i += 13) {
+        b[i] ^= 0x10;
+        CHECK(hers_net_catalog_decode(b, bl, &cat2) != HERS_OK && !cat2);
+        b[i] ^= 0x10;
+    }
+    hers_free(b);
+    /* a search without the catalog: version 2, the version of the snapshot */
+    uint8_t *q = NULL, *resp = NULL;
+    size_t ql = 0, rl = 0;
+    probe_record(&st, &q, &ql);
+    CHECK(http("POST", "/v1/galleries/g1/search?catalog=omit", T_SEARCH, q, ql, &resp, &rl) ==
+          200);
+    hers_net_response *r = NULL;
+    CHECK_OK(hers_net_response_decode(P, resp, rl, &r));
+    size_t omit_len = rl;
+    free(resp);
+    CHECK(hers_net_response_version(r) == 2 && hers_net_response_catalog_version(r) == v0 &&
+          !hers_net_response_has_catalog(r) && hers_net_response_id(r, 0) == NULL);
+    int64_t sc[256];
+    CHECK(hers_net_response_live(r) <= 256);
+    CHECK(hers_net_response_decrypt(P, SK, r, 0, sc) == HERS_ERR_STATE);
+    CHECK_OK(hers_net_response_attach_catalog(r, cat));
+    CHECK_OK(hers_net_response_decrypt(P, SK, r, 0, sc));
+    CHECK(!strcmp(hers_net_response_id(r, 1), hers_net_catalog_id(cat, 1)));
+    hers_net_response_free(r);
+    /* with the catalog inside: larger by the catalog */
+    CHECK(http("POST", "/v1/galleries/g1/search?catalog=include", T_SEARCH, q, ql, &resp, &rl) ==
+          200);
+    CHECK_OK(hers_net_response_decode(P, resp, rl, &r));
+    CHECK(hers_net_response_version(r) == 2 && hers_net_response_has_catalog(r) &&
+          rl > omit_len + 9 * model_live());
+    hers_net_response_free(r);
+    free(resp);
+    CHECK(http("POST", "/v1/galleries/g1/search?catalog=maybe", T_SEARCH, q, ql, NULL, NULL) ==
+          400);
+    /* every write changes the version; a stale catalog is refused */
+    CHECK(enroll(T_ENROLL, 3, 0, "cv", &st) == 201);
+    CHECK(get_catalog(v0, &cat2, &v) == 200 && cat2 && v != v0 &&
+          hers_net_catalog_live(cat2) == model_live());
+    CHECK(http("POST", "/v1/galleries/g1/search?catalog=omit", T_SEARCH, q, ql, &resp, &rl) ==
+          200);
+    CHECK_OK(hers_net_response_decode(P, resp, rl, &r));
+    free(resp);
+    CHECK(hers_net_response_catalog_version(r) == v);
+    CHECK(hers_net_response_attach_catalog(r, cat) == HERS_ERR_STATE);   /* the old one */
+    CHECK_OK(hers_net_response_attach_catalog(r, cat2));
+    hers_net_response_free(r);
+    hers_net_catalog_free(cat);
+    cat = cat2;
+    cat2 = NULL;
+    long c = http("POST", "/v1/galleries/g1/templates/delete", T_ENROLL, "cv1\n", 4, NULL, NULL);
+    CHECK(c == 200);
+    for (size_t i = 0; i < nrows; i++)
+        if (!strcmp(ids[i], "cv1"))
+            live[i] = 0;
+    uint64_t v2 = 0;
+    CHECK(get_catalog(v, NULL, &v2) == 200 && v2 != v);
+    CHECK(http("POST", "/v1/galleries/g1/compact", T_ADMIN, NULL, 0, NULL, NULL) == 200);
+    uint64_t v3 = 0;
+    CHECK(get_catalog(v2, NULL, &v3) == 200 && v3 != v2);
+    /* the client's cache: fetched once, then reused until the next write */
+    hers_client *cl = NULL;
+    hers_client_search_stats ss;
+    CHECK_OK(hers_client_create(url, T_SEARCH, NULL, &cl));
+    CHECK_OK(hers_client_search(cl, "g1", P, q, ql, NULL, &cat, &r, NULL, &ss));
+    CHECK(ss.requests == 2 && ss.catalog_fetched && hers_net_catalog_version(cat) == v3);
+    hers_net_response_free(r);
+    CHECK_OK(hers_client_search(cl, "g1", P, q, ql, "switched", &cat, &r, NULL, &ss));
+    CHECK(ss.requests == 1 && !ss.catalog_fetched && ss.bytes_down < omit_len &&
+          hers_net_response_has_catalog(r) && hers_net_response_live(r) == model_live());
+    hers_net_response_free(r);
+    CHECK(hers_client_search(cl, "nope", P, q, ql, NULL, &cat, &r, &c, NULL) == HERS_ERR_IO &&
+          (c == 403 || c == 404) && !r && strstr(hers_last_error(), "HTTP 40"));
+    hers_client_free(cl);
+    /* a restart without writes keeps the version (a hash of the content) */
+    hers_server_stop(SRV);
+    start_server(2);
+    CHECK(get_catalog(v3, NULL, &v) == 304 && v == v3);
+    hers_net_catalog_free(cat);
+    hers_free(q);
+    size_t seen = 0;
+    cat = NULL;
+    CHECK(search_exact_c(T_SEARCH, 2, &st, &seen, &cat) == 1 && seen == model_live());
+    hers_net_catalog_free(cat);
+}
+
 /* ------------------------------------------------------------ load */
 
 typedef struct worker {
@@ -656,6 +842,7 @@ static void *work(void *arg)
 {
     worker *w = arg;
     uint64_t st = 1000 + (uint64_t)w->idx;
+    hers_net_catalog *cache = NULL;   /* half the searchers keep a catalog cache */
     w->ok = 1;
     for (int r = 0; r < 2; r++) {
         if (w->idx % 2) {
@@ -666,10 +853,12 @@ static void *work(void *arg)
                 w->enrolled += 2;
             else
                 w->ok = 0;
-        } else if (search_exact(T_SEARCH, 1 + (size_t)(w->idx % 3), &st, NULL) != 1) {
+        } else if (search_exact_c(T_SEARCH, 1 + (size_t)(w->idx % 3), &st, NULL,
+                                  w->idx % 4 == 2 ? &cache : NULL) != 1) {
             w->ok = 0;
         }
     }
+    hers_net_catalog_free(cache);
     return NULL;
 }
 
@@ -697,7 +886,9 @@ static void test_load(void)
     CHECK(enrolled == W / 2 * 2 * 2);
     CHECK(describe_u64("g1", "live") == (long)(live0 + (size_t)enrolled));
     long q1 = describe_u64("g1", "search_queries"), passes = describe_u64("g1", "search_passes");
-    CHECK(q1 - q0 == W / 2 * 2);
+    /* a cached-catalog search whose catalog changed before it fetched it
+     * searches again (at most 3 more times) */
+    CHECK(q1 - q0 >= W / 2 * 2 && q1 - q0 <= W / 2 * 2 + W / 4 * 2 * 3);
     fprintf(stderr, "  load: %ld queries in %ld passes so far (coalesced)\n", q1, passes);
     CHECK(passes <= q1);
     uint64_t st = 77;
@@ -773,6 +964,7 @@ int main(void)
     CHECK(http("GET", "/v1/galleries/g2", T_ADMIN, NULL, 0, NULL, NULL) == 404);
     hers_free(b);
     test_round_trip();
+    test_catalog();
     test_auth();
     test_bad_requests();
     test_load();

@@ -16,7 +16,12 @@
  *   HERSRSP  search response: the result records of the index chunks (their
  *            first blocks) and the catalog (live slot, id) of the snapshot
  *            searched, so the key holder ranks without telling the server
- *            which ids it looks at.
+ *            which ids it looks at. Version 2 also carries the 64-bit
+ *            catalog version of the snapshot and may leave the catalog out:
+ *            the key holder then uses the HERSCAT of that version, fetched
+ *            once and cached (GET .../catalog, ETag / If-None-Match).
+ *   HERSCAT  a gallery's catalog: its version, slots and live (slot, id)
+ *            entries.
  * Every decoder validates sizes before allocating and returns an error,
  * never crashes (fuzz/fuzz_net.c).
  */
@@ -37,7 +42,9 @@
 extern "C" {
 #endif
 
-#define HERS_NET_VERSION 1
+#define HERS_NET_VERSION 1            /* HERSINI, HERSENR */
+#define HERS_NET_RESPONSE_VERSION 2   /* HERSRSP written by hers_service_search_ex (1 still read) */
+#define HERS_NET_CATALOG_VERSION 1    /* HERSCAT */
 #define HERS_NET_MAX_MODEL_ID 32
 
 /* ------------------------------------------------------------ records */
@@ -101,9 +108,41 @@ HERS_API size_t hers_net_response_d(const hers_net_response *r);
 /* Id of live entry i (live slots in slot order), NULL if out of range. */
 HERS_API const char *hers_net_response_id(const hers_net_response *r, size_t i);
 /* Key holder: scores[i] = <g, p> of live entry i for probe `probe`
- * (hers_net_response_live(r) entries). */
+ * (hers_net_response_live(r) entries). A response without its catalog needs
+ * hers_net_response_attach_catalog first (HERS_ERR_STATE otherwise). */
 HERS_API hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
                                                const hers_net_response *r, size_t probe, int64_t *scores);
+/* Record version read (1 or 2). */
+HERS_API unsigned hers_net_response_version(const hers_net_response *r);
+/* Catalog version of the snapshot searched (0 for a version-1 record, which
+ * has none). */
+HERS_API uint64_t hers_net_response_catalog_version(const hers_net_response *r);
+/* 1 if the record carried its catalog or one is attached (ids and decrypt
+ * work), 0 if it needs hers_net_response_attach_catalog. */
+HERS_API int hers_net_response_has_catalog(const hers_net_response *r);
+
+/* A gallery's catalog (HERSCAT, GET /v1/galleries/NAME/catalog). */
+typedef struct hers_net_catalog hers_net_catalog;
+
+/* Validates the framing, the checksum, the entries (slots ascending below
+ * the slot count, valid ids) before and while allocating. */
+HERS_API hers_status hers_net_catalog_decode(const void *buf, size_t len, hers_net_catalog **out);
+HERS_API void hers_net_catalog_free(hers_net_catalog *c);
+HERS_API uint64_t hers_net_catalog_version(const hers_net_catalog *c);
+HERS_API size_t hers_net_catalog_slots(const hers_net_catalog *c);
+HERS_API size_t hers_net_catalog_live(const hers_net_catalog *c);
+/* The HERSCAT record of c again (e.g. to cache it in a file; malloc'ed,
+ * free with hers_free). */
+HERS_API hers_status hers_net_catalog_encode(const hers_net_catalog *c, uint8_t **buf, size_t *len);
+/* Id of live entry i, NULL if out of range. */
+HERS_API const char *hers_net_catalog_id(const hers_net_catalog *c, size_t i);
+/* Lends c to a response that came without its catalog: c must be the one of
+ * the snapshot searched (same version, slots and live count: otherwise
+ * HERS_ERR_STATE, the gallery changed in between, fetch it again) and must
+ * outlive r. A response that carries its own catalog keeps it (HERS_OK if
+ * the versions agree). */
+HERS_API hers_status hers_net_response_attach_catalog(hers_net_response *r,
+                                                      const hers_net_catalog *c);
 
 /* ------------------------------------------------------------ tokens */
 
@@ -167,6 +206,23 @@ HERS_API hers_store *hers_service_db(hers_service *s);
 HERS_API hers_status hers_service_search(hers_service *s, const void *query, size_t len,
                                          hers_result_shrink shrink, int compact, uint8_t **resp,
                                          size_t *resp_len);
+/* Version-2 search (HERSRSP v2): as hers_service_search, the record also
+ * carries the catalog version of the snapshot searched (*cat_version too)
+ * and carries the catalog itself only if with_catalog. */
+typedef struct hers_service_search_opts {
+    hers_result_shrink shrink;   /* HERS_RESULT_FULL, _SWITCHED or _RELINEARIZED */
+    int compact;                 /* compact result records (relinearized) */
+    int with_catalog;            /* 1: the catalog in the record (files, fallback) */
+} hers_service_search_opts;
+HERS_API hers_status hers_service_search_ex(hers_service *s, const void *query, size_t len,
+                                            const hers_service_search_opts *o, uint8_t **resp,
+                                            size_t *resp_len, uint64_t *cat_version);
+/* The current catalog: *version always; *rec (HERSCAT, hers_alloc) only if
+ * the version differs from if_none_match (else *rec = NULL: not modified).
+ * Every committed enrolment, deletion and compaction changes the version
+ * (a fresh random one; at open: a hash of the catalog's content). */
+HERS_API hers_status hers_service_catalog(hers_service *s, uint64_t if_none_match,
+                                          uint64_t *version, uint8_t **rec, size_t *rec_len);
 /* Appends an enrolment record (HERSENR); 201 semantics: returns after the
  * LMDB commit, then updates the index. */
 HERS_API hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
@@ -207,6 +263,13 @@ typedef struct hers_server_backend {
                           size_t *count);
     hers_status (*del)(void *gal, const char *const *ids, size_t count);
     hers_status (*compact)(void *gal, hers_store_compact_stats *stats);
+    /* optional, both or neither (NULL: searches answer HERSRSP version 1
+     * with the catalog inside and GET .../catalog answers 404) */
+    hers_status (*search_ex)(void *gal, const void *query, size_t len,
+                             const hers_service_search_opts *o, uint8_t **resp, size_t *resp_len,
+                             uint64_t *cat_version);
+    hers_status (*catalog)(void *gal, uint64_t if_none_match, uint64_t *version, uint8_t **rec,
+                           size_t *rec_len);
 } hers_server_backend;
 
 typedef void (*hers_log_fn)(void *user, const char *line);
@@ -264,6 +327,39 @@ HERS_API void hers_client_free(hers_client *c);
 HERS_API hers_status hers_client_call(hers_client *c, const char *method, const char *path,
                                       const void *body, size_t len, const char *content_type,
                                       uint8_t **resp, size_t *resp_len, long *http_status);
+
+/* The same with extra request headers ("Name: value" lines, NULL
+ * terminated, may be NULL) and the value of one response header captured
+ * (want_header, case-insensitive; got "" when absent). */
+HERS_API hers_status hers_client_call_ex(hers_client *c, const char *method, const char *path,
+                                         const void *body, size_t len, const char *content_type,
+                                         const char *const *headers, const char *want_header,
+                                         char *got, size_t got_cap, uint8_t **resp,
+                                         size_t *resp_len, long *http_status);
+
+/* Key holder's search of gallery `gallery` with the catalog cache: posts
+ * the query record asking for a response without the catalog (HERSRSP
+ * v2), and fetches the catalog (GET .../catalog with If-None-Match: the
+ * cached version; 304 keeps it) only when the response's version is not
+ * the cached one. *cache (may hold NULL) is replaced by the fetched catalog
+ * and attached to *out: free *out before the next call with this cache
+ * (which may replace it) and before the cache. A write between the
+ * search and the fetch is seen (versions differ) and the search repeated;
+ * after 3 such races the catalog is asked for inside the response. A server
+ * that answers version 1 (with the catalog) is accepted as it is.
+ * result: "full", "switched", "relinearized", "compact" or NULL (full).
+ * An HTTP error is HERS_ERR_IO with "HTTP <code>: <server's message>" and
+ * *http_status set. stats may be NULL. */
+typedef struct hers_client_search_stats {
+    size_t requests;           /* HTTP requests made */
+    size_t bytes_down;         /* response bytes received */
+    int catalog_fetched;       /* 1: a new catalog was downloaded */
+    int not_modified;          /* 1: the server answered 304 to the catalog request */
+} hers_client_search_stats;
+HERS_API hers_status hers_client_search(hers_client *c, const char *gallery, const hers_params *p,
+                                        const void *query, size_t len, const char *result,
+                                        hers_net_catalog **cache, hers_net_response **out,
+                                        long *http_status, hers_client_search_stats *stats);
 
 /* ------------------------------------------------------------ JSON */
 

@@ -457,6 +457,10 @@ class Client:
         self.url, self.gallery, self.keys, self.int_ids = url, gallery, keys, bool(int_ids)
         self._c = _hers.client_create(url, token, None if cacert is None else os.fspath(cacert))
         self._lock = threading.Lock()     # one request at a time per connection handle
+        # the gallery's catalog (ids of the live slots) of the last version
+        # seen: searches download it again only when the server's differs
+        self._catalog = _hers.catcache_new()
+        self._ids_version, self._ids = 0, None
 
     def _call(self, method, route, body=None, ctype=None, ok=(200,)):
         path = f"/v1/galleries/{self.gallery}{route}"
@@ -540,10 +544,25 @@ class Client:
         qq = _hers.quantize(q, m, d, scale)
         query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, d, scale)
         body = _hers.query_to_bytes(self.keys._p, query)
-        resp = self._call("POST", "/search", body, "application/octet-stream")
-        sc, ids, count, live = _hers.net_response_decrypt(self.keys._p, self.keys._sk, resp)
-        ids = np.asarray([int(i) for i in ids], np.int64) if self.int_ids else \
-            np.array(ids, dtype=object)
+        # scores and the catalog version; the catalog itself only when ours
+        # is of another version (docs/api.md, "Catalog version")
+        with self._lock:
+            out = _hers.client_search(self._c, self.gallery, self.keys._p, self.keys._sk, body,
+                                      None, self._catalog, self._ids_version)
+            if out[0] is None:
+                code, msg = out[1], out[2]
+                e = _HTTP_ERRORS.get(code, Error)(
+                    f"POST {self.url}/v1/galleries/{self.gallery}/search: {msg}")
+                e.http_status = code
+                raise e
+            sc, count, live, version, ids, self.last_requests, _ = out
+            if ids is not None:
+                ids = np.asarray([int(i) for i in ids], np.int64) if self.int_ids else \
+                    np.array(ids, dtype=object)
+                if version:
+                    self._ids_version, self._ids = version, ids
+            else:
+                ids = self._ids
         return np.frombuffer(sc, dtype=np.int64).reshape(count, live), ids, scale
 
     def search(self, q, k=10):

@@ -379,15 +379,18 @@ def test_client_round_trip(keys, server):
     assert len(admin) == 300
     cli = hers.Client(url, "g", tokens["search"], keys, int_ids=True)
     scores, ids, _ = cli.search_scores(q)
+    assert cli.last_requests == 2                                # search + the catalog (ids)
     assert np.array_equal(ids, np.arange(300))
     assert np.array_equal(scores, np_quantize(q) @ np_quantize(g).T)   # exact through HTTP
     mem = hers.Index(keys, 16)
     mem.add(g)
     D, I = cli.search(q, k=5)
+    assert cli.last_requests == 1                                # same catalog version: kept
     Dm, Im = mem.search(q, k=5)
     assert np.array_equal(D, Dm) and np.array_equal(I, Im)
     assert admin.remove([int(I[0, 0])]) == 1
     assert int(I[0, 0]) not in cli.search(q[:1], k=5)[1][0]
+    assert cli.last_requests == 2                                # a new version: fetched again
     with pytest.raises(hers.NotFoundError):
         admin.remove([int(I[0, 0])])
     with pytest.raises(hers.AuthError) as e:

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "cli/cli.h"
 #include "cli/cli_db.h"
 #include "cli/cli_keys.h"
@@ -362,7 +363,7 @@ int cli_remote_search(int argc, char **argv)
     static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--probe", "--model",
                                              "--top", "--threshold", "--out", "--threads",
                                              "--result", "--passphrase-file", "--query-form",
-                                             NULL};
+                                             "--catalog-cache", NULL};
     static const char *const flags[] = {"--timing", NULL};
     const char *cmd = "search";
     const char *qfs = cli_opt(argc, argv, "--query-form");
@@ -394,6 +395,10 @@ int cli_remote_search(int argc, char **argv)
     hers_qmatrix qm = {0, 0, 0, NULL};
     hers_query *q = NULL;
     hers_net_response *res = NULL;
+    hers_net_catalog *cat = NULL;
+    hers_client_search_stats ss;
+    memset(&ss, 0, sizeof ss);
+    const char *cpath = cli_opt(argc, argv, "--catalog-cache");
     uint8_t *body = NULL, *resp = NULL;
     size_t blen = 0, rlen = 0;
     FILE *f = NULL;
@@ -441,16 +446,37 @@ int cli_remote_search(int argc, char **argv)
         goto done;
     }
     double t1 = cli_now();
-    char spath[64];
-    snprintf(spath, sizeof spath, "/search%s%s", form ? "?result=" : "", form ? form : "");
-    if ((rc = remote_call(cmd, &r, "POST", spath, body, blen, NULL, 200, &resp, &rlen)) != 0)
-        goto done;
-    double t2 = cli_now();
-    if (hers_net_response_decode(k.p, resp, rlen, &res) != HERS_OK ||
+    /* the catalog (ids) of the version searched: from the cache file when
+     * it is that version, else fetched (If-None-Match) and cached */
+    if (cpath && access(cpath, F_OK) == 0) {
+        if (cli_read_all(cmd, cpath, &resp, &rlen) == 0 &&
+            hers_net_catalog_decode(resp, rlen, &cat) != HERS_OK)
+            fprintf(stderr, "hers search: %s: %s (ignored; fetching the catalog)\n", cpath,
+                    hers_last_error());
+        free(resp);
+        resp = NULL;
+        rlen = 0;
+    }
+    long code = 0;
+    if (hers_client_search(r.c, r.gallery, k.p, body, blen, form, &cat, &res, &code, &ss) !=
+            HERS_OK ||
         hers_net_response_count(res) != qm.rows) {
-        rc = cli_fail(cmd, "%s: gallery %s: response: %s", r.url, r.gallery,
-                      res ? "wrong probe count" : hers_last_error());
+        rc = code && code != 200 && code != 304
+                 ? cli_fail(cmd, "%s: gallery %s: %s", r.url, r.gallery, hers_last_error())
+                 : cli_fail(cmd, "%s: gallery %s: response: %s", r.url, r.gallery,
+                            res ? "wrong probe count" : hers_last_error());
         goto done;
+    }
+    double t2 = cli_now();
+    rlen = ss.bytes_down;
+    if (cpath && ss.catalog_fetched) {   /* ids: kept private (0600), written atomically */
+        uint8_t *cb = NULL;
+        size_t cl = 0;
+        if (hers_net_catalog_encode(cat, &cb, &cl) != HERS_OK ||
+            hers_atomic_write_file(cpath, cb, cl, 0600) != HERS_OK)
+            fprintf(stderr, "hers search: %s: the catalog was not cached: %s\n", cpath,
+                    hers_last_error());
+        hers_free(cb);
     }
     f = out ? fopen(out, "w") : stdout;
     if (!f) {
@@ -466,13 +492,18 @@ int cli_remote_search(int argc, char **argv)
     if (cli_flag(argc, argv, "--timing"))
         fprintf(stderr,
                 "hers search: %zu probes, %zu live of %zu slots on %s: encrypt %.3f s, "
-                "request %.3f s (%zu bytes up, %zu down), decrypt+rank %.3f s\n",
+                "request %.3f s (%zu bytes up, %zu down, %zu requests, catalog %s), "
+                "decrypt+rank %.3f s\n",
                 qm.rows, hers_net_response_live(res), hers_net_response_slots(res), r.url,
-                t1 - t0, t2 - t1, blen, rlen, cli_now() - t2);
+                t1 - t0, t2 - t1, blen, rlen, ss.requests,
+                ss.catalog_fetched ? "fetched" : hers_net_response_version(res) < 2 ? "inside"
+                                                                                   : "cached",
+                cli_now() - t2);
 done:
     if (f && f != stdout)
         fclose(f);
     hers_net_response_free(res);
+    hers_net_catalog_free(cat);
     free(resp);
     hers_free(body);
     hers_query_free(q);

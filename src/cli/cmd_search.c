@@ -48,7 +48,9 @@ int hers_cmd_search(int argc, char **argv)
                "  template at n4096; needs relin.key).\n"
                "  With --db DIR instead of --gallery: search a gallery database (hers search --db DIR --help).\n");
         printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
-               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
+               "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\"); --catalog-cache F\n"
+               "  keeps the gallery's catalog (ids) in F and downloads it again only when the\n"
+               "  server's catalog version differs.\n");
         return 0;
     }
     /* presence, not value: "--db" or "--server" without a value is reported

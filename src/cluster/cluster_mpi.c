@@ -1101,7 +1101,8 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
     hers_status st = HERS_OK;
     if (c->rank == 0) {
         hers_server_backend be = {c, be_create, be_open, be_close, be_db, be_info,
-                                  be_search, be_enroll, be_del, be_compact};
+                                  be_search, be_enroll, be_del, be_compact,
+                                  NULL, NULL};   /* HERSRSP v1 with the catalog inside */
         c->be = be;
         st = body(c, &c->be, user);
         op_hdr h;

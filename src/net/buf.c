@@ -165,6 +165,12 @@ int net_rd_u64(net_rd *r, uint64_t *v)
 hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
                         const char *what)
 {
+    return net_rd_open_v(r, buf, len, magic, what, HERS_NET_VERSION, HERS_NET_VERSION, NULL);
+}
+
+hers_status net_rd_open_v(net_rd *r, const void *buf, size_t len, const char *magic,
+                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t *version)
+{
     const uint8_t *b = buf;
     if (!buf || len < 8 + 4 + NET_HASH)
         return hers_error(HERS_ERR_FORMAT, "%s: %zu bytes is too short", what, len);
@@ -172,9 +178,14 @@ hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magi
         return hers_error(HERS_ERR_FORMAT, "%s: bad magic (not a %.7s record)", what, magic);
     uint32_t ver = (uint32_t)b[8] | (uint32_t)b[9] << 8 | (uint32_t)b[10] << 16 |
                    (uint32_t)b[11] << 24;
-    if (ver != HERS_NET_VERSION)
-        return hers_error(HERS_ERR_VERSION, "%s: version %u (this build reads %d)", what, ver,
-                          HERS_NET_VERSION);
+    if (ver < vmin || ver > vmax)
+        return vmin == vmax
+                   ? hers_error(HERS_ERR_VERSION, "%s: version %u (this build reads %u)", what,
+                                ver, vmin)
+                   : hers_error(HERS_ERR_VERSION, "%s: version %u (this build reads %u to %u)",
+                                what, ver, vmin, vmax);
+    if (version)
+        *version = ver;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     uint8_t h[NET_HASH];
     crypto_generichash(h, sizeof h, b, len - NET_HASH, NULL, 0);

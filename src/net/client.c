@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "net/net_internal.h"
 
@@ -60,10 +61,49 @@ static size_t on_data(char *p, size_t sz, size_t n, void *ud)
     return b->failed ? 0 : sz * n;
 }
 
+/* Captures one response header's value (want: "Name", case-insensitive). */
+typedef struct hdr_cap {
+    const char *want;
+    char *got;
+    size_t cap;
+} hdr_cap;
+
+static size_t on_header(char *p, size_t sz, size_t n, void *ud)
+{
+    hdr_cap *h = ud;
+    size_t len = sz * n, wl = strlen(h->want);
+    if (len > wl && p[wl] == ':' && !strncasecmp(p, h->want, wl)) {
+        size_t a = wl + 1, e = len;
+        while (a < e && (p[a] == ' ' || p[a] == '\t'))
+            a++;
+        while (e > a && (p[e - 1] == '\r' || p[e - 1] == '\n' || p[e - 1] == ' '))
+            e--;
+        size_t k = e - a < h->cap - 1 ? e - a : h->cap - 1;
+        memcpy(h->got, p + a, k);
+        h->got[k] = 0;
+    }
+    return len;
+}
+
 hers_status hers_client_call(hers_client *c, const char *method, const char *path,
                              const void *body, size_t len, const char *content_type,
                              uint8_t **resp, size_t *resp_len, long *http_status)
 {
+    return hers_client_call_ex(c, method, path, body, len, content_type, NULL, NULL, NULL, 0,
+                               resp, resp_len, http_status);
+}
+
+hers_status hers_client_call_ex(hers_client *c, const char *method, const char *path,
+                                const void *body, size_t len, const char *content_type,
+                                const char *const *headers, const char *want_header, char *got,
+                                size_t got_cap, uint8_t **resp, size_t *resp_len,
+                                long *http_status)
+{
+    if (!c || !method || !path || !resp || !resp_len || !http_status ||
+        (want_header && (!got || got_cap == 0)))
+        return hers_error(HERS_ERR_ARG, "client: invalid argument");
+    if (got && got_cap)
+        got[0] = 0;
     *resp = NULL;
     *resp_len = 0;
     *http_status = 0;
@@ -90,6 +130,13 @@ hers_status hers_client_call(hers_client *c, const char *method, const char *pat
              content_type ? content_type : "application/octet-stream");
     hdr = curl_slist_append(hdr, ct);
     hdr = curl_slist_append(hdr, "Expect:");
+    for (size_t i = 0; headers && headers[i]; i++)
+        hdr = curl_slist_append(hdr, headers[i]);
+    hdr_cap hc = {want_header, got, got_cap};
+    if (want_header) {
+        curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        curl_easy_setopt(h, CURLOPT_HEADERDATA, &hc);
+    }
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -129,5 +176,119 @@ done:
     net_buf_free(&b);
     free(url);
     curl_easy_cleanup(h);
+    return st;
+}
+
+/* ------------------------------------------------------------ search with the catalog cache */
+
+/* One call expecting `expect`; another status is HERS_ERR_IO naming it and
+ * the server's message. */
+static hers_status call_expect(hers_client *c, const char *method, const char *path,
+                               const void *body, size_t len, const char *const *headers,
+                               const char *want, char *got, size_t gcap, long e1, long e2,
+                               uint8_t **resp, size_t *rlen, long *code,
+                               hers_client_search_stats *stx)
+{
+    hers_status st = hers_client_call_ex(c, method, path, body, len, NULL, headers, want, got,
+                                         gcap, resp, rlen, code);
+    if (st != HERS_OK)
+        return st;
+    stx->requests++;
+    stx->bytes_down += *rlen;
+    if (*code == e1 || *code == e2)
+        return HERS_OK;
+    char msg[512] = "";
+    if (hers_json_get((const char *)*resp, *rlen, "error", msg, sizeof msg) != 0)
+        snprintf(msg, sizeof msg, "unexpected reply");
+    free(*resp);
+    *resp = NULL;
+    return hers_error(HERS_ERR_IO, "HTTP %ld: %s", *code, msg);
+}
+
+hers_status hers_client_search(hers_client *c, const char *gallery, const hers_params *p,
+                               const void *query, size_t len, const char *result,
+                               hers_net_catalog **cache, hers_net_response **out,
+                               long *http_status, hers_client_search_stats *stats)
+{
+    hers_client_search_stats sx;
+    memset(&sx, 0, sizeof sx);
+    long code = 0;
+    if (!c || !gallery || !p || !query || !cache || !out)
+        return hers_error(HERS_ERR_ARG, "client search: NULL argument");
+    *out = NULL;
+    if (result && strcmp(result, "full") && strcmp(result, "switched") &&
+        strcmp(result, "relinearized") && strcmp(result, "compact"))
+        return hers_error(HERS_ERR_ARG, "client search: unknown result form '%s'", result);
+    if (strlen(gallery) > 64)
+        return hers_error(HERS_ERR_ARG, "client search: gallery name too long");
+    hers_status st = HERS_OK;
+    hers_net_response *r = NULL;
+    for (int attempt = 0; attempt < 4 && st == HERS_OK && !*out; attempt++) {
+        /* the last attempt asks for the catalog inside the response */
+        int inline_cat = attempt == 3;
+        char path[160];
+        snprintf(path, sizeof path, "/v1/galleries/%s/search?catalog=%s%s%s", gallery,
+                 inline_cat ? "include" : "omit", result ? "&result=" : "", result ? result : "");
+        uint8_t *resp = NULL;
+        size_t rl = 0;
+        st = call_expect(c, "POST", path, query, len, NULL, NULL, NULL, 0, 200, 200, &resp, &rl,
+                         &code, &sx);
+        if (st == HERS_OK)
+            st = hers_net_response_decode(p, resp, rl, &r);
+        free(resp);
+        if (st != HERS_OK)
+            break;
+        if (hers_net_response_has_catalog(r)) {   /* version 1, or included */
+            *out = r;
+            break;
+        }
+        uint64_t want = hers_net_response_catalog_version(r);
+        if (*cache && hers_net_catalog_version(*cache) == want) {
+            st = hers_net_response_attach_catalog(r, *cache);
+            if (st == HERS_OK)
+                *out = r;
+            break;
+        }
+        /* fetch the catalog, conditional on the cached version */
+        char inm[64], got[64];
+        const char *hdrs[2] = {NULL, NULL};
+        if (*cache) {
+            snprintf(inm, sizeof inm, "If-None-Match: \"%016llx\"",
+                     (unsigned long long)hers_net_catalog_version(*cache));
+            hdrs[0] = inm;
+        }
+        snprintf(path, sizeof path, "/v1/galleries/%s/catalog", gallery);
+        st = call_expect(c, "GET", path, NULL, 0, hdrs, "X-Hers-Catalog", got, sizeof got, 200,
+                         304, &resp, &rl, &code, &sx);
+        if (st == HERS_OK && code == 304) {
+            sx.not_modified = 1;   /* still the cached one: a write came between, search again */
+        } else if (st == HERS_OK) {
+            hers_net_catalog *nc = NULL;
+            st = hers_net_catalog_decode(resp, rl, &nc);
+            if (st == HERS_OK) {
+                hers_net_catalog_free(*cache);
+                *cache = nc;
+                sx.catalog_fetched = 1;
+                if (hers_net_catalog_version(nc) == want &&
+                    (st = hers_net_response_attach_catalog(r, nc)) == HERS_OK)
+                    *out = r;
+            }
+        }
+        free(resp);
+        if (!*out) {
+            hers_net_response_free(r);
+            r = NULL;
+        }
+    }
+    if (st != HERS_OK) {
+        hers_net_response_free(r);
+        *out = NULL;
+    } else if (!*out) {
+        st = hers_error(HERS_ERR_STATE, "client search: the gallery kept changing");
+    }
+    if (http_status)
+        *http_status = code;
+    if (stats)
+        *stats = sx;
     return st;
 }

@@ -43,6 +43,9 @@ int net_rd_u64(net_rd *r, uint64_t *v);
  * success r covers the body between the magic and the checksum. */
 hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
                         const char *what);
+/* The same for a record readable in versions vmin..vmax (*version: the one read). */
+hers_status net_rd_open_v(net_rd *r, const void *buf, size_t len, const char *magic,
+                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t *version);
 
 /* 1 if the id is valid (1..255 bytes, no tab, CR, LF, NUL). */
 int net_id_valid(const char *s, size_t len);
@@ -51,13 +54,21 @@ int net_id_valid(const char *s, size_t len);
  * from first_block[i]), then the catalog: live (slot, id) pairs, slots
  * ascending, given already encoded as the record carries it (cat, cat_len:
  * per entry u64 slot, u8 id length, id bytes; built once per gallery state).
+ * rsp_version 1: the catalog always follows (no catalog version);
+ * rsp_version 2: the catalog version, then the catalog only if with_cat.
  * The record is written into one buffer of its exact size (malloc, no
  * zero-fill; free with hers_free). */
 hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
                                 size_t count, uint64_t slots, size_t parts,
                                 const size_t *first_block, const hers_result *const *res,
-                                size_t live, const uint8_t *cat, size_t cat_len, uint8_t **buf,
-                                size_t *len);
+                                size_t live, const uint8_t *cat, size_t cat_len,
+                                unsigned rsp_version, uint64_t cat_version, int with_cat,
+                                uint8_t **buf, size_t *len);
+
+/* Catalog record (HERSCAT) of a gallery state: header, the entries as
+ * HERSRSP carries them (cat, cat_len), checksum; one exact-size malloc. */
+hers_status net_catalog_encode(uint64_t cat_version, uint64_t slots, size_t live,
+                               const uint8_t *cat, size_t cat_len, uint8_t **buf, size_t *len);
 
 /* Appends one catalog entry in the HERSRSP form to cat (capacity checked by
  * the caller); returns the bytes written (9 + id length). */

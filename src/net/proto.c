@@ -274,16 +274,82 @@ fail:
     return st;
 }
 
-/* ------------------------------------------------------------ HERSRSP */
+/* ------------------------------------------------------------ HERSRSP, HERSCAT */
+
+/* Live entries (slot, id): parsed once into slots, one blob of
+ * NUL-terminated ids and their offsets (no allocation per id). */
+typedef struct cat_entries {
+    size_t live;
+    uint64_t *slots;
+    size_t *off;
+    char *blob;
+} cat_entries;
+
+static void cat_entries_free(cat_entries *c)
+{
+    free(c->slots);
+    free(c->off);
+    free(c->blob);
+    memset(c, 0, sizeof *c);
+}
+
+/* Reads `live` entries of a record whose slot count is `slots`; the bytes
+ * left bound live before anything is allocated (an entry takes >= 10). */
+static hers_status cat_entries_read(net_rd *r, uint64_t live, uint64_t slots, const char *what,
+                                    cat_entries *o)
+{
+    memset(o, 0, sizeof *o);
+    if (live > slots || live > (r->len - r->pos) / 10)
+        return hers_error(HERS_ERR_FORMAT, "%s: %llu live entries do not fit in %zu bytes or "
+                                           "%llu slots", what, (unsigned long long)live,
+                          r->len - r->pos, (unsigned long long)slots);
+    size_t n = (size_t)live;
+    o->slots = malloc((n ? n : 1) * sizeof *o->slots);
+    o->off = malloc((n ? n : 1) * sizeof *o->off);
+    o->blob = malloc(r->len - r->pos + 1);   /* ids + their NULs fit: 9 header bytes each */
+    if (!o->slots || !o->off || !o->blob) {
+        cat_entries_free(o);
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory for %zu catalog entries", what, n);
+    }
+    size_t bl = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t slot;
+        const uint8_t *l8, *idb;
+        if (net_rd_u64(r, &slot) || net_rd_bytes(r, &l8, 1) || net_rd_bytes(r, &idb, *l8)) {
+            cat_entries_free(o);
+            return hers_error(HERS_ERR_FORMAT, "%s: truncated catalog entry %zu", what, i);
+        }
+        if (slot >= slots || (i && slot <= o->slots[i - 1]) ||
+            !net_id_valid((const char *)idb, *l8)) {
+            cat_entries_free(o);
+            return hers_error(HERS_ERR_FORMAT, "%s: catalog entry %zu (slot %llu) is invalid",
+                              what, i, (unsigned long long)slot);
+        }
+        o->slots[i] = slot;
+        o->off[i] = bl;
+        memcpy(o->blob + bl, idb, *l8);
+        bl += *l8;
+        o->blob[bl++] = 0;
+    }
+    o->live = n;
+    return HERS_OK;
+}
 
 struct hers_net_response {
+    unsigned version;
     uint32_t scale;
     size_t d, count, parts, live, blocks, N;
-    uint64_t slots;
+    uint64_t slots, cat_version;
     size_t *first_block;
     hers_result **res;
-    uint64_t *live_slots;
-    char **ids;
+    cat_entries own;                  /* the record's catalog (has_own) */
+    int has_own;
+    const hers_net_catalog *lent;     /* or an attached one */
+};
+
+struct hers_net_catalog {
+    uint64_t version, slots;
+    cat_entries e;
 };
 
 size_t net_catalog_put(uint8_t *cat, uint64_t slot, const char *id, size_t id_len)
@@ -298,9 +364,12 @@ size_t net_catalog_put(uint8_t *cat, uint64_t slot, const char *id, size_t id_le
 hers_status net_response_encode(const hers_params *p, int compact, uint32_t scale, size_t d,
                                 size_t count, uint64_t slots, size_t parts,
                                 const size_t *first_block, const hers_result *const *res,
-                                size_t live, const uint8_t *cat, size_t cat_len, uint8_t **buf,
-                                size_t *len)
+                                size_t live, const uint8_t *cat, size_t cat_len,
+                                unsigned rsp_version, uint64_t cat_version, int with_cat,
+                                uint8_t **buf, size_t *len)
 {
+    if (rsp_version == 1)
+        with_cat = 1;
     /* the parts' records first, so that the whole record is allocated once
      * at its exact size (a 2^20-template full answer is tens of MB: growing
      * a buffer by doubling copied it twice and faulted its pages twice) */
@@ -308,7 +377,8 @@ hers_status net_response_encode(const hers_params *p, int compact, uint32_t scal
     size_t *rls = calloc(parts ? parts : 1, sizeof *rls);
     hers_status st = recs && rls ? HERS_OK
                                  : hers_error(HERS_ERR_NOMEM, "search response: out of memory");
-    size_t total = 8 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + cat_len + NET_HASH;
+    size_t total = 8 + 4 + 4 + 4 + 4 + 8 + 8 + 8 + (rsp_version >= 2 ? 12 : 0) +
+                   (with_cat ? cat_len : 0) + NET_HASH;
     for (size_t i = 0; st == HERS_OK && i < parts; i++) {
         st = compact ? hers_result_serialize_compact(p, res[i], &recs[i], &rls[i])
                      : hers_result_serialize(p, res[i], &recs[i], &rls[i]);
@@ -319,18 +389,23 @@ hers_status net_response_encode(const hers_params *p, int compact, uint32_t scal
         st = hers_error(HERS_ERR_NOMEM, "search response: out of memory for %zu bytes", total);
     if (st == HERS_OK) {
         net_buf_put(&b, "HERSRSP", 8);
-        net_buf_u32(&b, HERS_NET_VERSION);
+        net_buf_u32(&b, rsp_version);
         net_buf_u32(&b, scale);
         net_buf_u32(&b, (uint32_t)d);
         net_buf_u32(&b, (uint32_t)parts);
         net_buf_u64(&b, count);
         net_buf_u64(&b, slots);
         net_buf_u64(&b, live);
+        if (rsp_version >= 2) {
+            net_buf_u64(&b, cat_version);
+            net_buf_u32(&b, with_cat ? 1u : 0u);
+        }
         for (size_t i = 0; i < parts; i++) {
             net_buf_u64(&b, first_block[i]);
             put_record(&b, recs[i], rls[i]);
         }
-        net_buf_put(&b, cat, cat_len);
+        if (with_cat)
+            net_buf_put(&b, cat, cat_len);
     }
     for (size_t i = 0; recs && i < parts; i++)
         hers_free(recs[i]);
@@ -343,17 +418,29 @@ hers_status net_response_encode(const hers_params *p, int compact, uint32_t scal
     return net_buf_finish(&b, 1, buf, len);
 }
 
+hers_status net_catalog_encode(uint64_t cat_version, uint64_t slots, size_t live,
+                               const uint8_t *cat, size_t cat_len, uint8_t **buf, size_t *len)
+{
+    net_buf b = {0};
+    if (net_buf_reserve(&b, 40 + cat_len + NET_HASH) != 0)
+        return hers_error(HERS_ERR_NOMEM, "catalog: out of memory for %zu bytes", cat_len);
+    net_buf_put(&b, "HERSCAT", 8);
+    net_buf_u32(&b, HERS_NET_CATALOG_VERSION);
+    net_buf_u32(&b, 0);   /* flags, none defined */
+    net_buf_u64(&b, cat_version);
+    net_buf_u64(&b, slots);
+    net_buf_u64(&b, live);
+    net_buf_put(&b, cat, cat_len);
+    return net_buf_finish(&b, 1, buf, len);
+}
+
 void hers_net_response_free(hers_net_response *r)
 {
     if (!r)
         return;
     for (size_t i = 0; i < r->parts; i++)
         hers_result_free(r->res ? r->res[i] : NULL);
-    if (r->ids)
-        for (size_t i = 0; i < r->live; i++)
-            free(r->ids[i]);
-    free(r->ids);
-    free(r->live_slots);
+    cat_entries_free(&r->own);
     free(r->res);
     free(r->first_block);
     free(r);
@@ -366,19 +453,24 @@ hers_status hers_net_response_decode(const hers_params *p, const void *buf, size
         return hers_error(HERS_ERR_ARG, "search response: NULL argument");
     *out = NULL;
     net_rd r;
-    hers_status st = net_rd_open(&r, buf, len, "HERSRSP", "search response");
+    uint32_t ver = 0;
+    hers_status st = net_rd_open_v(&r, buf, len, "HERSRSP", "search response", 1,
+                                   HERS_NET_RESPONSE_VERSION, &ver);
     if (st != HERS_OK)
         return st;
-    uint32_t scale, d, parts;
-    uint64_t count, slots, live;
+    uint32_t scale, d, parts, flags = 1;
+    uint64_t count, slots, live, cver = 0;
     if (net_rd_u32(&r, &scale) || net_rd_u32(&r, &d) || net_rd_u32(&r, &parts) ||
-        net_rd_u64(&r, &count) || net_rd_u64(&r, &slots) || net_rd_u64(&r, &live))
+        net_rd_u64(&r, &count) || net_rd_u64(&r, &slots) || net_rd_u64(&r, &live) ||
+        (ver >= 2 && (net_rd_u64(&r, &cver) || net_rd_u32(&r, &flags))))
         return hers_error(HERS_ERR_FORMAT, "search response: truncated header");
+    if (flags > 1)
+        return hers_error(HERS_ERR_FORMAT, "search response: unknown flags 0x%x", flags);
     size_t N = hers_params_n(p);
     uint64_t blocks = (slots + N - 1) / N;
     if (scale < 1 || scale > HERS_QUANT_MAX_SCALE || d < 1 || d > HERS_SEARCH_MAX_D ||
         count < 1 || count > ((uint64_t)1 << 20) || slots < 1 || slots > HERS_SEARCH_MAX_N ||
-        live > slots || parts < 1 || parts > blocks || live > (r.len - r.pos) / 10)
+        live > slots || parts < 1 || parts > blocks || (flags && live > (r.len - r.pos) / 10))
         return hers_error(HERS_ERR_FORMAT,
                           "search response: scale %u, d %u, %llu probes, %llu slots, %llu live "
                           "or %u parts out of range", scale, d, (unsigned long long)count,
@@ -386,17 +478,18 @@ hers_status hers_net_response_decode(const hers_params *p, const void *buf, size
     hers_net_response *o = calloc(1, sizeof *o);
     if (!o)
         return hers_error(HERS_ERR_NOMEM, "search response: out of memory");
+    o->version = ver;
+    o->cat_version = cver;
     o->scale = scale;
     o->d = d;
     o->count = (size_t)count;
     o->slots = slots;
+    o->live = (size_t)live;
     o->blocks = (size_t)blocks;
     o->N = N;
     o->first_block = calloc(parts, sizeof *o->first_block);
     o->res = calloc(parts, sizeof *o->res);
-    o->live_slots = calloc(live ? (size_t)live : 1, sizeof *o->live_slots);
-    o->ids = calloc(live ? (size_t)live : 1, sizeof *o->ids);
-    if (!o->first_block || !o->res || !o->live_slots || !o->ids) {
+    if (!o->first_block || !o->res) {
         st = hers_error(HERS_ERR_NOMEM, "search response: out of memory");
         goto fail;
     }
@@ -435,39 +528,122 @@ hers_status hers_net_response_decode(const hers_params *p, const void *buf, size
                         o->blocks);
         goto fail;
     }
-    for (size_t i = 0; i < live; i++) {
-        uint64_t slot;
-        const uint8_t *l8, *idb;
-        if (net_rd_u64(&r, &slot) || net_rd_bytes(&r, &l8, 1) || net_rd_bytes(&r, &idb, *l8)) {
-            st = hers_error(HERS_ERR_FORMAT, "search response: truncated catalog entry %zu", i);
+    if (flags) {
+        if ((st = cat_entries_read(&r, live, slots, "search response", &o->own)) != HERS_OK)
             goto fail;
-        }
-        if (slot >= slots || (i && slot <= o->live_slots[i - 1]) ||
-            !net_id_valid((const char *)idb, *l8)) {
-            st = hers_error(HERS_ERR_FORMAT,
-                            "search response: catalog entry %zu (slot %llu) is invalid", i,
-                            (unsigned long long)slot);
-            goto fail;
-        }
-        o->live_slots[i] = slot;
-        if (!(o->ids[i] = malloc((size_t)*l8 + 1))) {
-            st = hers_error(HERS_ERR_NOMEM, "search response: out of memory");
-            goto fail;
-        }
-        memcpy(o->ids[i], idb, *l8);
-        o->ids[i][*l8] = 0;
-        o->live = i + 1;
+        o->has_own = 1;
     }
     if (r.pos != r.len) {
         st = hers_error(HERS_ERR_FORMAT, "search response: %zu trailing bytes", r.len - r.pos);
         goto fail;
     }
-    o->live = (size_t)live;
     *out = o;
     return HERS_OK;
 fail:
     hers_net_response_free(o);
     return st;
+}
+
+unsigned hers_net_response_version(const hers_net_response *r) { return r ? r->version : 0; }
+uint64_t hers_net_response_catalog_version(const hers_net_response *r)
+{
+    return r ? r->cat_version : 0;
+}
+int hers_net_response_has_catalog(const hers_net_response *r)
+{
+    return r && (r->has_own || r->lent);
+}
+
+static const cat_entries *entries_of(const hers_net_response *r)
+{
+    return r->has_own ? &r->own : r->lent ? &r->lent->e : NULL;
+}
+
+hers_status hers_net_response_attach_catalog(hers_net_response *r, const hers_net_catalog *c)
+{
+    if (!r || !c)
+        return hers_error(HERS_ERR_ARG, "search response: NULL argument");
+    if (r->version < 2 || c->version != r->cat_version || c->slots != r->slots ||
+        c->e.live != r->live)
+        return hers_error(HERS_ERR_STATE,
+                          "search response: catalog version %016llx (%llu slots, %zu live) is not "
+                          "the one searched, %016llx (%llu slots, %zu live): the gallery changed, "
+                          "fetch the catalog again", (unsigned long long)c->version,
+                          (unsigned long long)c->slots, c->e.live,
+                          (unsigned long long)r->cat_version, (unsigned long long)r->slots,
+                          r->live);
+    if (!r->has_own)
+        r->lent = c;
+    return HERS_OK;
+}
+
+hers_status hers_net_catalog_decode(const void *buf, size_t len, hers_net_catalog **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "catalog: NULL argument");
+    *out = NULL;
+    net_rd r;
+    hers_status st = net_rd_open_v(&r, buf, len, "HERSCAT", "catalog", HERS_NET_CATALOG_VERSION,
+                                   HERS_NET_CATALOG_VERSION, NULL);
+    if (st != HERS_OK)
+        return st;
+    uint32_t flags;
+    uint64_t ver, slots, live;
+    if (net_rd_u32(&r, &flags) || net_rd_u64(&r, &ver) || net_rd_u64(&r, &slots) ||
+        net_rd_u64(&r, &live))
+        return hers_error(HERS_ERR_FORMAT, "catalog: truncated header");
+    if (flags || slots > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_FORMAT, "catalog: flags 0x%x or %llu slots out of range", flags,
+                          (unsigned long long)slots);
+    hers_net_catalog *c = calloc(1, sizeof *c);
+    if (!c)
+        return hers_error(HERS_ERR_NOMEM, "catalog: out of memory");
+    c->version = ver;
+    c->slots = slots;
+    if ((st = cat_entries_read(&r, live, slots, "catalog", &c->e)) == HERS_OK && r.pos != r.len)
+        st = hers_error(HERS_ERR_FORMAT, "catalog: %zu trailing bytes", r.len - r.pos);
+    if (st != HERS_OK) {
+        hers_net_catalog_free(c);
+        return st;
+    }
+    *out = c;
+    return HERS_OK;
+}
+
+void hers_net_catalog_free(hers_net_catalog *c)
+{
+    if (!c)
+        return;
+    cat_entries_free(&c->e);
+    free(c);
+}
+
+hers_status hers_net_catalog_encode(const hers_net_catalog *c, uint8_t **buf, size_t *len)
+{
+    if (!c || !buf || !len)
+        return hers_error(HERS_ERR_ARG, "catalog: NULL argument");
+    size_t n = c->e.live, bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += 9 + strlen(c->e.blob + c->e.off[i]);
+    uint8_t *cat = malloc(bytes ? bytes : 1);
+    if (!cat)
+        return hers_error(HERS_ERR_NOMEM, "catalog: out of memory for %zu bytes", bytes);
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *id = c->e.blob + c->e.off[i];
+        pos += net_catalog_put(cat + pos, c->e.slots[i], id, strlen(id));
+    }
+    hers_status st = net_catalog_encode(c->version, c->slots, n, cat, pos, buf, len);
+    free(cat);
+    return st;
+}
+
+uint64_t hers_net_catalog_version(const hers_net_catalog *c) { return c ? c->version : 0; }
+size_t hers_net_catalog_slots(const hers_net_catalog *c) { return c ? (size_t)c->slots : 0; }
+size_t hers_net_catalog_live(const hers_net_catalog *c) { return c ? c->e.live : 0; }
+const char *hers_net_catalog_id(const hers_net_catalog *c, size_t i)
+{
+    return c && i < c->e.live ? c->e.blob + c->e.off[i] : NULL;
 }
 
 size_t hers_net_response_count(const hers_net_response *r) { return r ? r->count : 0; }
@@ -478,7 +654,8 @@ size_t hers_net_response_d(const hers_net_response *r) { return r ? r->d : 0; }
 
 const char *hers_net_response_id(const hers_net_response *r, size_t i)
 {
-    return r && i < r->live ? r->ids[i] : NULL;
+    const cat_entries *e = r ? entries_of(r) : NULL;
+    return e && i < e->live ? e->blob + e->off[i] : NULL;
 }
 
 hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_key *sk,
@@ -486,6 +663,11 @@ hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_ke
 {
     if (!p || !sk || !r || !scores || probe >= r->count)
         return hers_error(HERS_ERR_ARG, "search response: invalid argument");
+    const cat_entries *e = entries_of(r);
+    if (!e)
+        return hers_error(HERS_ERR_STATE, "search response: no catalog (version %016llx): "
+                                          "attach the gallery's catalog first",
+                          (unsigned long long)r->cat_version);
     size_t li = 0;
     hers_status st = HERS_OK;
     for (size_t i = 0; i < r->parts && st == HERS_OK; i++) {
@@ -495,13 +677,13 @@ hers_status hers_net_response_decrypt(const hers_params *p, const hers_secret_ke
         if (!tmp)
             return hers_error(HERS_ERR_NOMEM, "search response: out of memory");
         st = hers_result_decrypt(p, sk, r->res[i], probe, tmp);
-        while (st == HERS_OK && li < r->live && r->live_slots[li] < base + n) {
-            scores[li] = tmp[r->live_slots[li] - base];
+        while (st == HERS_OK && li < e->live && e->slots[li] < base + n) {
+            scores[li] = tmp[e->slots[li] - base];
             li++;
         }
         hers_free_secret(tmp, n * sizeof *tmp);
     }
-    if (st == HERS_OK && li != r->live)
+    if (st == HERS_OK && li != e->live)
         st = hers_error(HERS_ERR_FORMAT, "search response: catalog slot beyond the results");
     return st;
 }

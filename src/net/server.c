@@ -37,11 +37,12 @@ static const char *const routes[] = {
     "POST /v1/galleries/{name}/templates/delete",
     "POST /v1/galleries/{name}/search",
     "POST /v1/galleries/{name}/compact",
+    "GET /v1/galleries/{name}/catalog",
     NULL};
 
 enum route_id {
     R_HEALTH, R_METRICS, R_LIST, R_CREATE, R_DESCRIBE, R_DROP, R_KEYS, R_ENROLL, R_DELETE,
-    R_SEARCH, R_COMPACT, R_COUNT, R_NONE = -1
+    R_SEARCH, R_COMPACT, R_CATALOG, R_COUNT, R_NONE = -1
 };
 
 const char *const *hers_server_routes(void) { return routes; }
@@ -55,8 +56,8 @@ typedef struct gallery {
     struct gallery *next;
 } gallery;
 
-#define NCODES 12
-static const int codes[NCODES] = {200, 201, 400, 401, 403, 404, 405, 409, 413, 422, 500, 503};
+#define NCODES 13
+static const int codes[NCODES] = {200, 201, 304, 400, 401, 403, 404, 405, 409, 413, 422, 500, 503};
 
 struct hers_server {
     hers_server_config cfg;
@@ -175,9 +176,20 @@ static hers_status local_compact(void *gal, hers_store_compact_stats *cs)
     return hers_service_compact(gal, cs);
 }
 
+static hers_status local_search_ex(void *gal, const void *q, size_t len,
+                                   const hers_service_search_opts *o, uint8_t **resp, size_t *rl,
+                                   uint64_t *cv)
+{
+    return hers_service_search_ex(gal, q, len, o, resp, rl, cv);
+}
+static hers_status local_catalog(void *gal, uint64_t inm, uint64_t *v, uint8_t **rec, size_t *rl)
+{
+    return hers_service_catalog(gal, inm, v, rec, rl);
+}
+
 static const hers_server_backend local_backend = {
     NULL, local_create, local_open, local_close, local_db, local_info,
-    local_search, local_enroll, local_del, local_compact};
+    local_search, local_enroll, local_del, local_compact, local_search_ex, local_catalog};
 
 static gallery *gal_get(hers_server *s, const char *name)
 {
@@ -376,10 +388,11 @@ static int route_of(const char *method, const char *url, char *gal, size_t cap, 
     }
     struct { const char *sub; int id; } subs[] = {{"/keys", R_KEYS}, {"/templates", R_ENROLL},
                                                   {"/templates/delete", R_DELETE},
-                                                  {"/search", R_SEARCH}, {"/compact", R_COMPACT}};
+                                                  {"/search", R_SEARCH}, {"/compact", R_COMPACT},
+                                                  {"/catalog", R_CATALOG}};
     for (size_t i = 0; i < sizeof subs / sizeof subs[0]; i++)
         if (!strcmp(rest, subs[i].sub)) {
-            int want_get = subs[i].id == R_KEYS;
+            int want_get = subs[i].id == R_KEYS || subs[i].id == R_CATALOG;
             *allow = want_get ? "GET" : "POST";
             *method_ok = want_get ? get : post;
             return subs[i].id;
@@ -391,7 +404,7 @@ static int route_scope(int route)
 {
     switch (route) {
     case R_DESCRIBE: case R_KEYS: case R_LIST: return 0;   /* any scope on the gallery */
-    case R_SEARCH: return HERS_SCOPE_SEARCH;
+    case R_SEARCH: case R_CATALOG: return HERS_SCOPE_SEARCH;
     case R_ENROLL: case R_DELETE: return HERS_SCOPE_ENROLL;
     default: return HERS_SCOPE_ADMIN;
     }
@@ -616,6 +629,33 @@ static hers_status split_ids(char *body, size_t len, char ***out, size_t *count)
     return HERS_OK;
 }
 
+/* The version named by an If-None-Match header: one entity tag of 16 hex
+ * digits, quoted (a weak W/ prefix accepted); 0 (never a version) for
+ * anything else, which then gets the full answer. */
+static uint64_t etag_value(const char *h)
+{
+    while (*h == ' ' || *h == '\t')
+        h++;
+    if (!strncmp(h, "W/", 2))
+        h += 2;
+    if (*h++ != '"')
+        return 0;
+    uint64_t v = 0;
+    for (int i = 0; i < 16; i++, h++) {
+        int d = *h >= '0' && *h <= '9' ? *h - '0'
+                : *h >= 'a' && *h <= 'f' ? *h - 'a' + 10
+                : *h >= 'A' && *h <= 'F' ? *h - 'A' + 10 : -1;
+        if (d < 0)
+            return 0;
+        v = v << 4 | (uint64_t)d;
+    }
+    if (*h++ != '"')
+        return 0;
+    while (*h == ' ' || *h == '\t')
+        h++;
+    return *h ? 0 : v;
+}
+
 static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
 {
     hers_status st;
@@ -680,10 +720,22 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
             compact = 1;
         else if (form && strcmp(form, "full"))
             return send_error(c, r, 400, "result must be full, switched, relinearized or compact");
+        /* catalog=omit: HERSRSP v2 without the catalog (the client holds
+         * the version's catalog); include: v2 with it; absent: version 1
+         * (older clients). A backend without v2 answers version 1. */
+        const char *cq = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "catalog");
+        if (cq && strcmp(cq, "omit") && strcmp(cq, "include"))
+            return send_error(c, r, 400, "catalog must be omit or include");
         uint8_t *resp = NULL;
         size_t len = 0;
-        if ((st = g->be->search(g->svc, r->body.data, r->body.len, sh, compact, &resp, &len)) !=
-            HERS_OK)
+        uint64_t cv = 0;
+        if (cq && g->be->search_ex && g->be->catalog) {
+            hers_service_search_opts so = {sh, compact, !strcmp(cq, "include")};
+            st = g->be->search_ex(g->svc, r->body.data, r->body.len, &so, &resp, &len, &cv);
+        } else {
+            st = g->be->search(g->svc, r->body.data, r->body.len, sh, compact, &resp, &len);
+        }
+        if (st != HERS_OK)
             return send_status(c, r, st);
         /* handed over without a copy (megabytes per probe); freed by MHD */
         struct MHD_Response *mr =
@@ -694,9 +746,49 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         }
         MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
         MHD_add_response_header(mr, "Cache-Control", "no-store");
+        if (cv) {
+            char hv[24];
+            snprintf(hv, sizeof hv, "%016llx", (unsigned long long)cv);
+            MHD_add_response_header(mr, "X-Hers-Catalog", hv);
+        }
         r->status = 200;
         r->bytes_out = len;
         enum MHD_Result ret = MHD_queue_response(c, 200, mr);
+        MHD_destroy_response(mr);
+        return ret;
+    }
+    case R_CATALOG: {
+        if (!g->be->catalog)
+            return send_error(c, r, 404, "this server's galleries have no catalog route (the "
+                                         "search response carries the catalog)");
+        uint64_t inm = 0, ver = 0;
+        const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "If-None-Match");
+        if (h)
+            inm = etag_value(h);
+        uint8_t *rec = NULL;
+        size_t len = 0;
+        if ((st = g->be->catalog(g->svc, inm, &ver, &rec, &len)) != HERS_OK)
+            return send_status(c, r, st);
+        char etag[40], hv[24];
+        snprintf(hv, sizeof hv, "%016llx", (unsigned long long)ver);
+        snprintf(etag, sizeof etag, "\"%s\"", hv);
+        struct MHD_Response *mr =
+            rec ? MHD_create_response_from_buffer_with_free_callback(len, rec, hers_free)
+                : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        if (!mr) {
+            hers_free(rec);
+            return MHD_NO;
+        }
+        if (rec)
+            MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
+        /* revalidated each time: the version changes with every write */
+        MHD_add_response_header(mr, "Cache-Control", "no-cache");
+        MHD_add_response_header(mr, "ETag", etag);
+        MHD_add_response_header(mr, "X-Hers-Catalog", hv);
+        int code = rec ? 200 : 304;
+        r->status = code;
+        r->bytes_out = len;
+        enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, mr);
         MHD_destroy_response(mr);
         return ret;
     }

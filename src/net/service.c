@@ -25,12 +25,14 @@
  * waiting. Others sleep until their answer is ready.
  */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "hers/hers_mem.h"
+#include "hers/hers_random.h"
 #include "net/net_internal.h"
 
 typedef struct chunk {
@@ -54,12 +56,18 @@ typedef struct gstate {
     size_t blob_len;
     uint8_t *cat;          /* the catalog as HERSRSP carries it, built once */
     size_t cat_len;
+    uint64_t version;      /* catalog version: random per write, content hash at a rebuild */
+    uint8_t *catrec;       /* its HERSCAT record, built at the first GET (s->catlock) */
+    size_t catrec_len;
 } gstate;
 
 typedef struct job {
     hers_query *q;
     hers_result_shrink shrink;
     int compact;           /* compact result records */
+    unsigned rsp_version;  /* HERSRSP version to write */
+    int with_cat;          /* version 2: the catalog inside */
+    uint64_t cat_version;  /* out: the catalog version of the snapshot searched */
     int done;
     hers_status st;
     char err[256];
@@ -75,6 +83,7 @@ struct hers_service {
     unsigned threads;
     pthread_mutex_t wlock;     /* writers */
     pthread_mutex_t lock;      /* cur, queue, counters */
+    pthread_mutex_t catlock;   /* building a state's HERSCAT record */
     pthread_cond_t cv;
     gstate *cur;
     job *head, *tail;
@@ -102,6 +111,7 @@ static void state_unref(gstate *g)
     free(g->id_off);
     free(g->blob);
     free(g->cat);
+    free(g->catrec);
     free(g);
 }
 
@@ -274,6 +284,39 @@ static hers_status index_update(hers_service *s, gstate *next, const gstate *old
     return HERS_OK;
 }
 
+/* A fresh catalog version after a write: 64 random bits, so that a version
+ * names one catalog across galleries, servers and restarts (a counter would
+ * repeat after a restart or a restored backup and let a client keep a stale
+ * catalog). */
+static uint64_t version_fresh(uint64_t old)
+{
+    uint64_t v = old + 0x9e3779b97f4a7c15u;   /* only if the CSPRNG failed */
+    do
+        (void)hers_random_bytes(&v, sizeof v);
+    while (v == 0 || v == old);   /* 0: "none" (version-1 records, empty caches) */
+    return v;
+}
+
+/* The version of a state built from the database (open, compaction): a hash
+ * of its catalog's content, so that a restart without writes keeps the
+ * clients' cached catalogs valid. */
+static uint64_t version_of_content(const gstate *g)
+{
+    uint8_t h[8], sl[8];
+    crypto_generichash_state hs;
+    for (int i = 0; i < 8; i++)
+        sl[i] = (uint8_t)(g->slots >> (8 * i));
+    crypto_generichash_init(&hs, NULL, 0, sizeof h);
+    crypto_generichash_update(&hs, (const uint8_t *)"hers catalog v1", 15);
+    crypto_generichash_update(&hs, sl, sizeof sl);
+    crypto_generichash_update(&hs, g->cat, g->cat_len);
+    crypto_generichash_final(&hs, h, sizeof h);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)h[i] << (8 * i);
+    return v ? v : 1;
+}
+
 static gstate *state_new(hers_store_snapshot *snap)
 {
     gstate *g = calloc(1, sizeof *g);
@@ -299,6 +342,8 @@ static hers_status rebuild(hers_service *s)
         st = hers_error(HERS_ERR_NOMEM, "service: out of memory");
     if (st == HERS_OK)
         st = cat_from_snapshot(g, snap);
+    if (st == HERS_OK)
+        g->version = version_of_content(g);
     if (st == HERS_OK && g->d)
         st = index_update(s, g, NULL, 0, snap);
     hers_store_snapshot_close(snap);
@@ -321,6 +366,7 @@ hers_status hers_service_open(const char *dir, unsigned threads, hers_service **
     s->threads = threads;
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_mutex_init(&s->catlock, NULL);
     pthread_cond_init(&s->cv, NULL);
     hers_status st = hers_store_open(dir, 0, &s->db);
     if (st == HERS_OK)
@@ -343,6 +389,7 @@ void hers_service_close(hers_service *s)
     hers_searcher_free(s->sr);
     hers_store_close(s->db);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->catlock);
     pthread_mutex_destroy(&s->lock);
     pthread_mutex_destroy(&s->wlock);
     free(s);
@@ -465,16 +512,19 @@ static hers_status encode_job(hers_service *s, job *j)
     if (st == HERS_OK)
         st = net_response_encode(hers_store_params(s->db), j->compact, g->scale, g->d, c, g->slots,
                                  g->nchunks, ps->fb, (const hers_result *const *)views, g->live,
-                                 g->cat, g->cat_len, &j->resp, &j->resp_len);
+                                 g->cat, g->cat_len, j->rsp_version, g->version, j->with_cat,
+                                 &j->resp, &j->resp_len);
+    j->cat_version = g->version;
     for (size_t i = 0; views && i < g->nchunks; i++)
         hers_result_free(views[i]);
     free(views);
     return st;
 }
 
-hers_status hers_service_search(hers_service *s, const void *query, size_t len,
-                                hers_result_shrink shrink, int compact, uint8_t **resp,
-                                size_t *resp_len)
+static hers_status search_any(hers_service *s, const void *query, size_t len,
+                              hers_result_shrink shrink, int compact, unsigned rsp_version,
+                              int with_cat, uint8_t **resp, size_t *resp_len,
+                              uint64_t *cat_version)
 {
     if (!s || !query || !resp || !resp_len)
         return hers_error(HERS_ERR_ARG, "search: NULL argument");
@@ -490,6 +540,8 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
     memset(&j, 0, sizeof j);
     j.shrink = shrink;
     j.compact = compact;
+    j.rsp_version = rsp_version;
+    j.with_cat = with_cat;
     hers_status st = hers_query_deserialize(hers_store_params(s->db), query, len, &j.q);
     if (st != HERS_OK)
         return st;
@@ -563,7 +615,58 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
         return hers_error(j.st, "%s", j.err);
     *resp = j.resp;
     *resp_len = j.resp_len;
+    if (cat_version)
+        *cat_version = j.cat_version;
     return HERS_OK;
+}
+
+hers_status hers_service_search(hers_service *s, const void *query, size_t len,
+                                hers_result_shrink shrink, int compact, uint8_t **resp,
+                                size_t *resp_len)
+{
+    return search_any(s, query, len, shrink, compact, 1, 1, resp, resp_len, NULL);
+}
+
+hers_status hers_service_search_ex(hers_service *s, const void *query, size_t len,
+                                   const hers_service_search_opts *o, uint8_t **resp,
+                                   size_t *resp_len, uint64_t *cat_version)
+{
+    if (!o)
+        return hers_error(HERS_ERR_ARG, "search: NULL options");
+    return search_any(s, query, len, o->shrink, o->compact, HERS_NET_RESPONSE_VERSION,
+                      o->with_catalog != 0, resp, resp_len, cat_version);
+}
+
+hers_status hers_service_catalog(hers_service *s, uint64_t if_none_match, uint64_t *version,
+                                 uint8_t **rec, size_t *rec_len)
+{
+    if (!s || !version || !rec || !rec_len)
+        return hers_error(HERS_ERR_ARG, "catalog: NULL argument");
+    *rec = NULL;
+    *rec_len = 0;
+    gstate *g = state_get(s);
+    if (!g)
+        return hers_error(HERS_ERR_STATE, "catalog: the service has no state");
+    *version = g->version;
+    hers_status st = HERS_OK;
+    if (g->version != if_none_match) {
+        /* built once per state (hashing a 2^20-id catalog takes ~15 ms),
+         * then copied for each caller: the state may go while it is sent */
+        pthread_mutex_lock(&s->catlock);
+        if (!g->catrec)
+            st = net_catalog_encode(g->version, g->slots, g->live, g->cat, g->cat_len, &g->catrec,
+                                    &g->catrec_len);
+        if (st == HERS_OK && !(*rec = hers_alloc(g->catrec_len)))
+            st = hers_error(HERS_ERR_NOMEM, "catalog: out of memory for %zu bytes",
+                            g->catrec_len);
+        if (st == HERS_OK) {
+            memcpy(*rec, g->catrec, g->catrec_len);
+            *rec_len = g->catrec_len;
+        }
+        pthread_mutex_unlock(&s->catlock);
+    }
+    state_unref(g);
+    return st;
 }
 
 /* ------------------------------------------------------------ writes */
@@ -633,9 +736,11 @@ hers_status hers_service_enroll(hers_service *s, const void *req, size_t len,
         if (bs == HERS_OK && e.replace &&
             !(drop = sorted_ids((const char *const *)e.ids, e.m)))
             bs = hers_error(HERS_ERR_NOMEM, "service: out of memory");
-        if (bs == HERS_OK)
+        if (bs == HERS_OK) {
             bs = cat_update(next, old, drop, e.replace ? e.m : 0, s0,
                             (const char *const *)e.ids, e.m);
+            next->version = version_fresh(old->version);
+        }
         if (bs == HERS_OK)
             bs = index_update(s, next, old, (size_t)(s0 / hers_params_n(hers_store_params(s->db))),
                               snap);
@@ -671,6 +776,7 @@ hers_status hers_service_delete(hers_service *s, const char *const *ids, size_t 
             next->d = old->d;
             next->scale = old->scale;
             next->mode = old->mode;
+            next->version = version_fresh(old->version);
             bs = cat_update(next, old, drop, count, 0, NULL, 0);
         }
         if (bs == HERS_OK && !(next->chunks = calloc(old->nchunks + 1, sizeof *next->chunks)))
