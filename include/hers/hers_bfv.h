@@ -121,8 +121,9 @@ HERS_API int hers_params_can_batch(const hers_params *p);    /* t prime, t = 1 m
 HERS_API int hers_params_q_one_mod_t(const hers_params *p);  /* Q = 1 (mod t) */
 HERS_API hers_security hers_params_security(const hers_params *p);
 HERS_API const char *hers_params_name(const hers_params *p); /* "" if custom */
-/* 32-byte identifier: a hash of (N, t, primes); objects carry it so that
- * mixing objects of different parameter sets is detected. */
+/* HERS_PARAMS_ID_BYTES-byte identifier: a hash of (N, t, primes); objects
+ * carry it so that mixing objects of different parameter sets is detected. */
+#define HERS_PARAMS_ID_BYTES 32
 HERS_API const uint8_t *hers_params_id(const hers_params *p);
 
 /* Largest log2 Q allowed by the Homomorphic Encryption Standard (2018),
@@ -147,6 +148,11 @@ HERS_API hers_status hers_keygen_relin_seeded(const hers_params *p, const hers_s
 HERS_API void hers_secret_key_free(hers_secret_key *sk);
 HERS_API void hers_public_key_free(hers_public_key *pk);
 HERS_API void hers_relin_key_free(hers_relin_key *rk);
+/* The hers_params_id (HERS_PARAMS_ID_BYTES bytes) of the parameter set a key
+ * was made for: a key is used only with those parameters. */
+HERS_API const uint8_t *hers_secret_key_params_id(const hers_secret_key *sk);
+HERS_API const uint8_t *hers_public_key_params_id(const hers_public_key *pk);
+HERS_API const uint8_t *hers_relin_key_params_id(const hers_relin_key *rk);
 
 /* ------------------------------------------------------------ plaintexts */
 

@@ -1,8 +1,8 @@
 /*
  * bfv_internal.h - full definitions of the opaque BFV objects of hers_bfv.h,
- * shared by the bfv layer (src/bfv/ sources: engine and serialisation) and by the
- * search layer's fused kernel. Field layout is stable: add fields at the end
- * of a struct only.
+ * private to the bfv layer (src/bfv/ sources: engine and serialisation). The
+ * search layer sees the public API and bfv_kernel.h only. Field layout is
+ * stable: add fields at the end of a struct only.
  *
  * Conventions (see also hers_bfv.h):
  *   - polynomials in RNS form are prime-major: residue j of prime i at
@@ -35,8 +35,6 @@
 #include "hers/hers_bfv.h"
 #include "hers/hers_modarith.h"
 #include "hers/hers_ntt.h"
-
-#define HERS_PARAMS_ID_BYTES 32
 
 /* PRG stream ids (domain separation of one seed). */
 #define HERS_STREAM_SK        UINT64_C(0x5345435245540000) /* secret key coefficients */

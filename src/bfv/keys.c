@@ -242,3 +242,7 @@ hers_status hers_keygen_relin(const hers_params *p, const hers_secret_key *sk, h
     hers_wipe(seed, sizeof seed);
     return st;
 }
+
+const uint8_t *hers_secret_key_params_id(const hers_secret_key *sk) { return sk->params_id; }
+const uint8_t *hers_public_key_params_id(const hers_public_key *pk) { return pk->params_id; }
+const uint8_t *hers_relin_key_params_id(const hers_relin_key *rk) { return rk->params_id; }

@@ -9,6 +9,7 @@
 
 #include <sodium.h>
 
+#include "bfv/bfv_kernel.h"
 #include "bfv/bfv_precomp.h"
 #include "hers/hers_mem.h"
 
@@ -498,6 +499,8 @@ int hers_params_q_one_mod_t(const hers_params *p) { return p->q_one_mod_t; }
 hers_security hers_params_security(const hers_params *p) { return p->security; }
 const char *hers_params_name(const hers_params *p) { return p->name; }
 const uint8_t *hers_params_id(const hers_params *p) { return p->id; }
+const hers_modulus *hers_bfv_kernel_moduli(const hers_params *p) { return p->q; }
+const uint64_t *hers_bfv_kernel_delta(const hers_params *p) { return p->delta; }
 
 hers_status hers_bfv_check_id(const hers_params *p, const uint8_t id[HERS_PARAMS_ID_BYTES], const char *what)
 {

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "bfv/bfv_kernel.h"
 #include "bfv/bfv_precomp.h"
 #include "hers/hers_mem.h"
 
@@ -104,4 +105,10 @@ void hers_bfv_expand_uniform(const hers_params *p, const uint8_t seed[HERS_SEED_
         }
     }
     hers_prg_wipe(&g);
+}
+
+void hers_bfv_kernel_expand_a(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
+                              size_t num_primes, uint64_t *out)
+{
+    hers_bfv_expand_uniform(p, seed, HERS_STREAM_CT_A, num_primes, out);
 }
