@@ -58,8 +58,8 @@ static void run(const hers_params *p, const hers_secret_key *sk, size_t n, size_
             CHECK_OK(hers_encrypt_secret_seeded(p, sk, &pt, seed, &ct));
             memcpy(rec, ct.seed, HERS_SEED_BYTES);
             uint8_t *o2 = rec + HERS_SEED_BYTES;
-            for (size_t j = 0; j < p->k; j++) {
-                int bits = hers_bitlen(p->q[j].value - 1);
+            for (size_t j = 0; j < hers_params_num_primes(p); j++) {
+                int bits = hers_bitlen(hers_params_prime(p, j) - 1);
                 se_pack(o2, hers_ct_poly(&ct, 0, j), N, bits);
                 o2 += N / 8 * (size_t)bits;
             }

@@ -32,18 +32,19 @@ hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode
 {
     if (!p)
         return hers_error(HERS_ERR_ARG, "search: params is NULL");
-    if (!p->can_batch)
+    if (!hers_params_can_batch(p))
         return hers_error(HERS_ERR_PARAMS,
                           "search: the parameter set cannot batch (t = %llu must be a prime = 1 mod 2N)",
-                          (unsigned long long)p->t);
-    if (p->n % HERS_TILE != 0)
-        return hers_error(HERS_ERR_PARAMS, "search: N = %zu is not a multiple of %d", p->n, HERS_TILE);
-    for (size_t j = 0; j < p->k; j++)
-        if (p->q[j].value >= HERS_KERNEL_MAX_Q)
+                          (unsigned long long)hers_params_t(p));
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p);
+    if (N % HERS_TILE != 0)
+        return hers_error(HERS_ERR_PARAMS, "search: N = %zu is not a multiple of %d", N, HERS_TILE);
+    for (size_t j = 0; j < k; j++)
+        if (hers_params_prime(p, j) >= HERS_KERNEL_MAX_Q)
             return hers_error(HERS_ERR_PARAMS,
                               "search: prime q_%zu = %llu is not below 2^50 (the kernel's range)", j,
-                              (unsigned long long)p->q[j].value);
-    if (mode == HERS_MODE_BOTH_ENCRYPTED && !p->q_one_mod_t)
+                              (unsigned long long)hers_params_prime(p, j));
+    if (mode == HERS_MODE_BOTH_ENCRYPTED && !hers_params_q_one_mod_t(p))
         return hers_error(HERS_ERR_PARAMS,
                           "search: both-encrypted mode needs Q = 1 (mod t) (every named parameter set)");
     return HERS_OK;
@@ -51,13 +52,14 @@ hers_status hers_search_check_params(const hers_params *p, hers_search_mode mode
 
 size_t hers_search_result_primes(const hers_params *p)
 {
-    double need = log2((double)p->t) + HERS_RESULT_HEADROOM_BITS, have = 0;
-    for (size_t L = 1; L <= p->k; L++) {
-        have += log2((double)p->q[L - 1].value);
+    double need = log2((double)hers_params_t(p)) + HERS_RESULT_HEADROOM_BITS, have = 0;
+    size_t k = hers_params_num_primes(p);
+    for (size_t L = 1; L <= k; L++) {
+        have += log2((double)hers_params_prime(p, L - 1));
         if (have >= need)
             return L;
     }
-    return p->k;
+    return k;
 }
 
 hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,
@@ -90,8 +92,15 @@ hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, ui
 
 hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what)
 {
-    if (memcmp(id, p->id, HERS_PARAMS_ID_BYTES) != 0)
+    if (memcmp(id, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "%s: made with another parameter set", what);
+    return HERS_OK;
+}
+
+hers_status hers_search_check_key(const hers_params *p, const uint8_t *key_id, const char *what)
+{
+    if (!hers_consttime_equal(hers_params_id(p), key_id, HERS_PARAMS_ID_BYTES))
+        return hers_error(HERS_ERR_MISMATCH, "%s belongs to a different parameter set", what);
     return HERS_OK;
 }
 
@@ -114,18 +123,19 @@ int se_checksum_ok(const uint8_t *buf, size_t len)
 
 size_t se_poly_bytes(const hers_params *p, size_t num_primes)
 {
-    size_t b = 0;
+    size_t b = 0, N = hers_params_n(p);
     for (size_t j = 0; j < num_primes; j++)
-        b += p->n / 8 * (size_t)hers_bitlen(p->q[j].value - 1);
+        b += N / 8 * (size_t)hers_bitlen(hers_params_prime(p, j) - 1);
     return b;
 }
 
 uint8_t *se_pack_poly(const hers_params *p, const uint64_t *poly, size_t num_primes, uint8_t *out)
 {
+    size_t N = hers_params_n(p);
     for (size_t j = 0; j < num_primes; j++) {
-        int bits = hers_bitlen(p->q[j].value - 1);
-        se_pack(out, poly + j * p->n, p->n, bits);
-        out += p->n / 8 * (size_t)bits;
+        int bits = hers_bitlen(hers_params_prime(p, j) - 1);
+        se_pack(out, poly + j * N, N, bits);
+        out += N / 8 * (size_t)bits;
     }
     return out;
 }
@@ -133,10 +143,12 @@ uint8_t *se_pack_poly(const hers_params *p, const uint64_t *poly, size_t num_pri
 int se_unpack_poly(const hers_params *p, const uint8_t *in, size_t num_primes, uint64_t *poly)
 {
     int ok = 1;
+    size_t N = hers_params_n(p);
     for (size_t j = 0; j < num_primes; j++) {
-        int bits = hers_bitlen(p->q[j].value - 1);
-        ok &= hers_bitunpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
-        in += p->n / 8 * (size_t)bits;
+        uint64_t q = hers_params_prime(p, j);
+        int bits = hers_bitlen(q - 1);
+        ok &= hers_bitunpack(poly + j * N, in, N, bits, q);
+        in += N / 8 * (size_t)bits;
     }
     return ok;
 }
@@ -163,7 +175,7 @@ hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode
         return hers_error(HERS_ERR_ARG, "noise bound: NULL argument");
     if (d == 0 || d > HERS_SEARCH_MAX_D)
         return hers_error(HERS_ERR_ARG, "noise bound: d = %zu outside 1..%d", d, HERS_SEARCH_MAX_D);
-    double N = (double)p->n, t = (double)p->t, D = (double)d;
+    double N = (double)hers_params_n(p), t = (double)hers_params_t(p), D = (double)d;
     double b1, v1;
     fresh_noise(N, gallery_public, &b1, &v1);
     double worst, sd, det;
@@ -185,7 +197,7 @@ hers_status hers_search_noise_bound_probe(const hers_params *p, hers_search_mode
         sd = sqrt(D * t * t * N * v2 * (t * t / 12));
         det = D * t * t / 2;
     }
-    double half_q = p->log_q - 1;
+    double half_q = hers_params_log_q(p) - 1;
     *worst_bits = half_q - log2(worst);
     *heuristic_bits = half_q - log2(6 * sd + det);
     return HERS_OK;
@@ -198,7 +210,7 @@ hers_status hers_search_noise_bound(const hers_params *p, hers_search_mode mode,
     if (!p)
         return hers_error(HERS_ERR_ARG, "noise bound: NULL argument");
     double b2, v2;
-    fresh_noise((double)p->n, probe_public, &b2, &v2);
+    fresh_noise((double)hers_params_n(p), probe_public, &b2, &v2);
     return hers_search_noise_bound_probe(p, mode, d, gallery_public, b2, v2, worst_bits,
                                          heuristic_bits);
 }

@@ -18,10 +18,7 @@
 
 size_t gal_poly_bytes(const hers_params *p)
 {
-    size_t b = 0;
-    for (size_t j = 0; j < p->k; j++)
-        b += p->n / 8 * (size_t)hers_bitlen(p->q[j].value - 1);
-    return b;
+    return se_poly_bytes(p, hers_params_num_primes(p));
 }
 
 hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind, size_t n,
@@ -30,17 +27,17 @@ hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind
     hers_gallery *g = hers_alloc(sizeof *g);
     if (!g)
         return NULL;
-    memcpy(g->params_id, p->id, HERS_PARAMS_ID_BYTES);
-    g->N = p->n;
-    g->k = p->k;
-    g->t = p->t;
-    for (size_t j = 0; j < p->k; j++)
-        g->primes[j] = p->q[j].value;
+    memcpy(g->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES);
+    g->N = hers_params_n(p);
+    g->k = hers_params_num_primes(p);
+    g->t = hers_params_t(p);
+    for (size_t j = 0; j < g->k; j++)
+        g->primes[j] = hers_params_prime(p, j);
     g->mode = mode;
     g->kind = kind;
     g->n = n;
     g->d = d;
-    g->blocks = (n + p->n - 1) / p->n;
+    g->blocks = (n + g->N - 1) / g->N;
     g->scale = scale;
     g->rec_bytes = gal_rec_bytes(p, kind);
     return g;
@@ -49,7 +46,7 @@ hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind
 size_t gal_rec_bytes(const hers_params *p, gal_kind kind)
 {
     switch (kind) {
-    case GAL_PLAIN: return p->n * 2;
+    case GAL_PLAIN: return hers_params_n(p) * 2;
     case GAL_SEEDED: return HERS_SEED_BYTES + gal_poly_bytes(p);
     default: return 2 * gal_poly_bytes(p);
     }
@@ -210,11 +207,7 @@ struct enroll_ctx {
 /* Packs the k residue blocks of poly (k*N) into out. */
 static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
 {
-    for (size_t j = 0; j < p->k; j++) {
-        int bits = hers_bitlen(p->q[j].value - 1);
-        se_pack(out, poly + j * p->n, p->n, bits);
-        out += p->n / 8 * (size_t)bits;
-    }
+    se_pack_poly(p, poly, hers_params_num_primes(p), out);
 }
 
 /* Dimensions per enrolment task: the task first transposes a block's rows
@@ -226,7 +219,7 @@ static void pack_poly(const hers_params *p, const uint64_t *poly, uint8_t *out)
  * batch encryption's scratch (hers_encrypt_batch_scratch_words). */
 static size_t work_words(const hers_params *p)
 {
-    return 2 * p->k * p->n + hers_encrypt_batch_scratch_words(p);
+    return 2 * hers_params_num_primes(p) * hers_params_n(p) + hers_encrypt_batch_scratch_words(p);
 }
 
 /* Encrypts record (b, i) from the block's values of dimension i (count
@@ -253,7 +246,7 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
     /* one message through src/bfv's allocation-free batch encryption,
      * bit-identical to hers_encode_batch + hers_encrypt_*_seeded */
     const hers_params *p = c->p;
-    size_t kn = p->k * p->n;
+    size_t kn = hers_params_num_primes(p) * hers_params_n(p);
     uint64_t *ct = c->work[w], *scratch = ct + 2 * kn;
     const uint8_t (*seeds)[HERS_SEED_BYTES] = (const uint8_t (*)[HERS_SEED_BYTES])&seed;
     hers_status st;
@@ -333,7 +326,7 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
         return hers_error(HERS_ERR_ARG, "enroll: n = %zu outside 1..2^32", n);
     if ((st = hers_search_check_values(values, n, d, opts->scale, "enroll")) != HERS_OK)
         return st;
-    if ((st = hers_quant_check(d, opts->scale, p->t)) != HERS_OK)
+    if ((st = hers_quant_check(d, opts->scale, hers_params_t(p))) != HERS_OK)
         return st;
     double worst, heur;
     if ((st = hers_search_noise_bound(p, opts->mode, d, pk != NULL, 1, &worst, &heur)) != HERS_OK)
@@ -375,7 +368,8 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
             return hers_error(HERS_ERR_ARG,
                               "enroll: give exactly one of the secret key and the public key");
         kind = sk ? GAL_SEEDED : GAL_PUBLIC;
-        if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "enroll: key")) != HERS_OK)
+        const uint8_t *key_id = sk ? hers_secret_key_params_id(sk) : hers_public_key_params_id(pk);
+        if ((st = hers_search_check_key(p, key_id, "enroll: key")) != HERS_OK)
             return st;
     }
 
@@ -419,7 +413,7 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
         goto done;
     }
     for (unsigned w = 0; w < threads; w++) {
-        c.trans[w] = hers_alloc_array((size_t)ENROLL_CHUNK * p->n, sizeof(int32_t));
+        c.trans[w] = hers_alloc_array((size_t)ENROLL_CHUNK * hers_params_n(p), sizeof(int32_t));
         c.work[w] = hers_alloc_array(work_words(p), sizeof(uint64_t));
         if (!c.trans[w] || !c.work[w]) {
             st = hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
@@ -437,7 +431,7 @@ done:
     for (unsigned w = 0; c.trans && c.work && w < threads; w++) {
         /* transposed values, messages, errors and e + Delta m: wipe */
         if (c.trans[w])
-            hers_free_secret(c.trans[w], (size_t)ENROLL_CHUNK * p->n * sizeof(int32_t));
+            hers_free_secret(c.trans[w], (size_t)ENROLL_CHUNK * hers_params_n(p) * sizeof(int32_t));
         if (c.work[w])
             hers_free_secret(c.work[w], work_words(p) * sizeof(uint64_t));
     }

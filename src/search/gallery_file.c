@@ -115,7 +115,7 @@ hers_status hers_gallery_enroll_record(const hers_params *p, const hers_secret_k
     gal_kind kind = opts->mode == HERS_MODE_PLAIN_GALLERY ? GAL_PLAIN
                     : sk                                  ? GAL_SEEDED
                                                           : GAL_PUBLIC;
-    size_t ids = default_ids_bytes(n), blocks = (n + p->n - 1) / p->n;
+    size_t N = hers_params_n(p), ids = default_ids_bytes(n), blocks = (n + N - 1) / N;
     size_t total = GAL_HEADER + ids + blocks * d * gal_rec_bytes(p, kind) + SE_CHECKSUM_BYTES;
     if (*cap < total) {
         uint8_t *nb = hers_alloc(total);
@@ -202,7 +202,7 @@ out:
  * slots 0, row norms within the quantisation bound. */
 static hers_status records_check(const hers_params *p, const hers_gallery *g)
 {
-    size_t N = p->n;
+    size_t N = hers_params_n(p);
     if (g->kind == GAL_PLAIN) {
         uint64_t bound = hers_quant_score_bound(g->d, g->scale);
         uint64_t *norm = hers_alloc_array(N, sizeof *norm);
@@ -230,17 +230,18 @@ static hers_status records_check(const hers_params *p, const hers_gallery *g)
         hers_free(norm);
         return st;
     }
-    uint64_t *poly = hers_alloc_array(p->k * N, sizeof *poly);
+    size_t k = hers_params_num_primes(p);
+    uint64_t *poly = hers_alloc_array(k * N, sizeof *poly);
     if (!poly)
         return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
-    size_t pb = se_poly_bytes(p, p->k);
+    size_t pb = se_poly_bytes(p, k);
     int ok = 1;
     for (size_t r = 0; r < g->blocks * g->d && ok; r++) {
         const uint8_t *rec = g->recs + r * g->rec_bytes;
         if (g->kind == GAL_SEEDED)
-            ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, p->k, poly);
+            ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, poly);
         else
-            ok = se_unpack_poly(p, rec, p->k, poly) && se_unpack_poly(p, rec + pb, p->k, poly);
+            ok = se_unpack_poly(p, rec, k, poly) && se_unpack_poly(p, rec + pb, k, poly);
     }
     hers_free(poly);
     if (!ok)
@@ -265,12 +266,13 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     if (hers_le_get_u32(b + 8) != GAL_VERSION)
         return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
                           hers_le_get_u32(b + 8));
-    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+    if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
-    if (hers_le_get_u32(b + 48) != p->n || hers_le_get_u32(b + 52) != p->k || hers_le_get_u64(b + 56) != p->t)
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p);
+    if (hers_le_get_u32(b + 48) != N || hers_le_get_u32(b + 52) != k || hers_le_get_u64(b + 56) != hers_params_t(p))
         return hers_error(HERS_ERR_MISMATCH, "gallery: N, k or t differ from the parameters");
     for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
-        if (hers_le_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
+        if (hers_le_get_u64(b + 64 + 8 * j) != hers_params_prime(p, j)) /* 0 for j >= k */
             return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters", j);
     uint32_t mode = hers_le_get_u32(b + 12), kind = hers_le_get_u32(b + 192), d = hers_le_get_u32(b + 196);
     uint32_t scale = hers_le_get_u32(b + 208);
@@ -287,7 +289,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     if (I < 2 * n || I > (HERS_SEARCH_MAX_ID + 1) * n)
         return hers_error(HERS_ERR_FORMAT, "gallery: id table size %llu impossible for %llu ids",
                           (unsigned long long)I, (unsigned long long)n);
-    uint64_t blocks = (n + p->n - 1) / p->n;
+    uint64_t blocks = (n + N - 1) / N;
     /* blocks <= 2^32, d <= 2^10, R < 2^20: the product fits 64 bits */
     uint64_t want = GAL_HEADER + I + blocks * d * R + SE_CHECKSUM_BYTES;
     if (want != len)
@@ -297,7 +299,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
         return hers_error(HERS_ERR_CHECKSUM, "gallery: checksum mismatch (corrupted file)");
     hers_status st = hers_search_check_params(p, (hers_search_mode)mode);
     if (st == HERS_OK)
-        st = hers_quant_check(d, scale, p->t);
+        st = hers_quant_check(d, scale, hers_params_t(p));
     if (st != HERS_OK)
         return st;
     /* blocks and R were checked against what gal_new derives */

@@ -26,13 +26,7 @@ struct build_ctx {
 
 static int unpack_poly(const hers_params *p, const uint8_t *in, uint64_t *poly)
 {
-    int ok = 1;
-    for (size_t j = 0; j < p->k; j++) {
-        int bits = hers_bitlen(p->q[j].value - 1);
-        ok &= hers_bitunpack(poly + j * p->n, in, p->n, bits, p->q[j].value);
-        in += p->n / 8 * (size_t)bits;
-    }
-    return ok;
+    return se_unpack_poly(p, in, hers_params_num_primes(p), poly);
 }
 
 /* Writes part `part` (k*N residues, prime-major) of record (b, i). */
@@ -60,7 +54,9 @@ static void build_task(void *vctx, size_t b, unsigned w)
     struct build_ctx *c = vctx;
     const hers_params *p = c->p;
     const hers_gallery *g = c->g;
-    size_t N = p->n, k = p->k, kn = k * N;
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p), kn = k * N;
+    const hers_modulus *q = hers_bfv_kernel_moduli(p);
+    uint64_t t = hers_params_t(p);
     uint64_t *poly = c->poly[w];
     for (size_t i = 0; i < g->d; i++) {
         if (c->err.st != HERS_OK)
@@ -83,7 +79,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
         int ok;
         if (g->kind == GAL_SEEDED) {
             ok = unpack_poly(p, rec + HERS_SEED_BYTES, poly);
-            hers_bfv_expand_uniform(p, rec, HERS_STREAM_CT_A, k, poly + kn);
+            hers_bfv_kernel_expand_a(p, rec, k, poly + kn);
         } else {
             ok = unpack_poly(p, rec, poly);
             ok &= unpack_poly(p, rec + gal_poly_bytes(p), poly + kn);
@@ -98,7 +94,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
         for (size_t part = 0; part < 2; part++)
             for (size_t j = 0; j < k; j++)
                 hers_poly_mul_scalar(poly + part * kn + j * N, poly + part * kn + j * N,
-                                     hers_mul_mod(p->t, p->t, &p->q[j]), N, &p->q[j]);
+                                     hers_mul_mod(t, t, &q[j]), N, &q[j]);
         scatter(c->ix, b, i, 0, poly);
         scatter(c->ix, b, i, 1, poly + kn);
     }
@@ -110,20 +106,21 @@ hers_status hers_index_alloc(const hers_params *p, hers_search_mode mode, size_t
     hers_index *ix = hers_alloc(sizeof *ix);
     if (!ix)
         return hers_error(HERS_ERR_NOMEM, "index: out of memory");
-    memcpy(ix->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(ix->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     ix->mode = mode;
-    ix->N = p->n;
-    ix->k = p->k;
+    ix->N = hers_params_n(p);
+    ix->k = hers_params_num_primes(p);
     ix->n = n;
     ix->d = d;
-    ix->blocks = (n + p->n - 1) / p->n;
-    ix->tiles = p->n / HERS_TILE;
+    ix->blocks = (n + ix->N - 1) / ix->N;
+    ix->tiles = ix->N / HERS_TILE;
     ix->narrow = 1;
-    for (size_t j = 0; j < p->k; j++) {
-        hers_kmod_init(&ix->kmod[j], p->q[j].value);
-        ix->narrow &= p->q[j].value < HERS_NARROW_MAX_Q;
+    for (size_t j = 0; j < ix->k; j++) {
+        uint64_t q = hers_params_prime(p, j);
+        hers_kmod_init(&ix->kmod[j], q);
+        ix->narrow &= q < HERS_NARROW_MAX_Q;
     }
-    ix->tile_words = p->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) *
+    ix->tile_words = ix->k * d * (mode == HERS_MODE_BOTH_ENCRYPTED ? 2 : 1) *
                      (ix->narrow ? HERS_NROW : HERS_TILE);
     ix->data = hers_alloc_array(ix->tiles * ix->blocks, ix->tile_words * sizeof(uint64_t));
     if (!ix->data) {
@@ -167,8 +164,8 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
         goto done;
     }
     for (unsigned w = 0; w < threads; w++) {
-        c.poly[w] = hers_alloc_array(2 * p->k * p->n, sizeof(uint64_t));
-        c.slots[w] = hers_alloc_array(p->n, sizeof(int64_t));
+        c.poly[w] = hers_alloc_array(2 * ix->k * ix->N, sizeof(uint64_t));
+        c.slots[w] = hers_alloc_array(ix->N, sizeof(int64_t));
         if (!c.poly[w] || !c.slots[w] || (st = hers_plaintext_init(p, &c.pts[w])) != HERS_OK) {
             st = hers_error(HERS_ERR_NOMEM, "index: out of memory");
             goto done;
@@ -232,7 +229,7 @@ hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_
             x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
             x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
             x ^= x >> 31;
-            uint64_t q = p->q[w / per_prime].value;
+            uint64_t q = hers_params_prime(p, w / per_prime);
             ix->data[t * ix->tile_words + w] =
                 ix->narrow ? (x & 0xffffffffu) % q | ((x >> 32) % q) << 32 : x % q;
         }

@@ -64,7 +64,7 @@ hers_status hers_result_zero(const hers_params *p, hers_search_mode mode, size_t
      * ciphertext (100M templates: 24k blocks, 5-7 GB). */
     hers_result *r = *out;
     int ee = mode == HERS_MODE_BOTH_ENCRYPTED;
-    size_t parts = ee ? 3 : 2, per = parts * p->k * p->n;
+    size_t parts = ee ? 3 : 2, per = parts * hers_params_num_primes(p) * hers_params_n(p);
     r->arena = hers_alloc_array(count * r->blocks, per * sizeof(uint64_t));
     if (!r->arena)
         st = hers_error(HERS_ERR_NOMEM, "result: out of memory for %zu ciphertexts",
@@ -120,7 +120,7 @@ hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk
     hers_status st = hers_search_check_id(p, g->params_id, "gallery decrypt: gallery");
     if (st != HERS_OK)
         return st;
-    size_t N = p->n, k = p->k, kn = k * N;
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p), kn = k * N;
     int64_t *slots = hers_alloc_array(N, sizeof *slots);
     hers_ciphertext ct = {0};
     hers_plaintext pt = {0};
@@ -148,7 +148,7 @@ hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk
                 ct.has_seed = 0;
                 if (g->kind == GAL_SEEDED) {
                     ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, ct.data);
-                    hers_bfv_expand_uniform(p, rec, HERS_STREAM_CT_A, k, ct.data + kn);
+                    hers_bfv_kernel_expand_a(p, rec, k, ct.data + kn);
                 } else {
                     ok = se_unpack_poly(p, rec, k, ct.data);
                     ok &= se_unpack_poly(p, rec + gal_poly_bytes(p), k, ct.data + kn);

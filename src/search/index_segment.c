@@ -34,12 +34,13 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
     if (hers_le_get_u32(b + 8) != 1)
         return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
                           hers_le_get_u32(b + 8));
-    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+    if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
-    if (hers_le_get_u32(b + 48) != p->n || hers_le_get_u32(b + 52) != p->k || hers_le_get_u64(b + 56) != p->t)
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p);
+    if (hers_le_get_u32(b + 48) != N || hers_le_get_u32(b + 52) != k || hers_le_get_u64(b + 56) != hers_params_t(p))
         return hers_error(HERS_ERR_MISMATCH, "gallery: N, k or t differ from the parameters");
     for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
-        if (hers_le_get_u64(b + 64 + 8 * j) != (j < p->k ? p->q[j].value : 0))
+        if (hers_le_get_u64(b + 64 + 8 * j) != hers_params_prime(p, j)) /* 0 for j >= k */
             return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters",
                               j);
     uint32_t mode = hers_le_get_u32(b + 12), kind = hers_le_get_u32(b + 192), d = hers_le_get_u32(b + 196);
@@ -57,7 +58,7 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
     if (I < 2 * n || I > (HERS_SEARCH_MAX_ID + 1) * n)
         return hers_error(HERS_ERR_FORMAT, "gallery: id table size %llu impossible for %llu ids",
                           (unsigned long long)I, (unsigned long long)n);
-    uint64_t blocks = (n + p->n - 1) / p->n;
+    uint64_t blocks = (n + N - 1) / N;
     if (HDR + I + blocks * d * R + SE_CHECKSUM_BYTES != len)
         return hers_error(HERS_ERR_FORMAT, "gallery: %zu bytes, not what the header implies",
                           len);
@@ -202,14 +203,14 @@ static void fill_task(void *vctx, size_t task, unsigned w)
         const uint8_t *rec = g->recs + ((b - pt->dst_block + pt->src_block) * d + i) * g->rec_bytes;
         const uint8_t *c0 = rec, *c1 = NULL;
         if (g->kind == GAL_SEEDED) {
-            hers_bfv_expand_uniform(p, rec, HERS_STREAM_CT_A, k, uni);
+            hers_bfv_kernel_expand_a(p, rec, k, uni);
             c0 = rec + HERS_SEED_BYTES;
         } else {
             c1 = rec + gal_poly_bytes(p);
         }
         uint64_t bad = 0;
         for (size_t j = 0; j < k && ix->narrow; j++) {
-            uint64_t q = p->q[j].value, *u0 = uni + k * N;
+            uint64_t q = hers_params_prime(p, j), *u0 = uni + k * N;
             int bits = hers_bitlen(q - 1);
             bad |= unpack_all(c0, N, bits, q, u0);
             const uint64_t *u1 = uni + j * N;
@@ -223,7 +224,7 @@ static void fill_task(void *vctx, size_t task, unsigned w)
             c0 += N / 8 * (size_t)bits;
         }
         for (size_t j = 0; j < k && !ix->narrow; j++) {
-            uint64_t q = p->q[j].value;
+            uint64_t q = hers_params_prime(p, j);
             int bits = hers_bitlen(q - 1);
             size_t off0 = ix->narrow ? HERS_NTILE_EE(d, j, i, 0) : HERS_TILE_EE(d, j, i, 0);
             size_t off1 = ix->narrow ? HERS_NTILE_EE(d, j, i, 1) : HERS_TILE_EE(d, j, i, 1);
@@ -271,7 +272,7 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
     if (!p || !ix || (!parts && nparts))
         return hers_error(HERS_ERR_ARG, "index fill: NULL argument");
     if (ix->mode != HERS_MODE_BOTH_ENCRYPTED ||
-        memcmp(ix->params_id, p->id, HERS_PARAMS_ID_BYTES) != 0)
+        memcmp(ix->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "index fill: both-encrypted index of these parameters "
                                              "only");
     for (size_t i = 0; i < nparts; i++) {
@@ -289,10 +290,12 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
     c.ix = ix;
     c.parts = parts;
     c.nparts = nparts;
-    for (size_t j = 0; j < p->k; j++) {
-        c.t2[j] = hers_mul_mod(p->t, p->t, &p->q[j]);
-        c.t2s[j] = hers_shoup_precompute(c.t2[j], p->q[j].value);
-        c.w32[j] = (c.t2[j] << 32) / p->q[j].value;   /* narrow only: t2 < q < 2^30 */
+    const hers_modulus *q = hers_bfv_kernel_moduli(p);
+    uint64_t t = hers_params_t(p);
+    for (size_t j = 0; j < ix->k; j++) {
+        c.t2[j] = hers_mul_mod(t, t, &q[j]);
+        c.t2s[j] = hers_shoup_precompute(c.t2[j], q[j].value);
+        c.w32[j] = (c.t2[j] << 32) / q[j].value;   /* narrow only: t2 < q < 2^30 */
     }
     c.narrow = hers_simd_active() >= HERS_SIMD_AVX2 ? hers_fill_narrow_avx2
                                                     : hers_fill_narrow_portable;
@@ -309,7 +312,7 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
         goto done;
     }
     for (unsigned w = 0; w < threads; w++)
-        if (!(c.uni[w] = hers_alloc_array((p->k + 2) * p->n, sizeof(uint64_t)))) {
+        if (!(c.uni[w] = hers_alloc_array((ix->k + 2) * ix->N, sizeof(uint64_t)))) {
             st = hers_error(HERS_ERR_NOMEM, "index fill: out of memory");
             goto done;
         }

@@ -51,7 +51,7 @@ hers_status hers_query_alloc(const hers_params *p, size_t count, size_t d, uint3
     if (!q)
         return hers_error(HERS_ERR_NOMEM, "query: out of memory");
     memset(q, 0, sizeof *q);
-    memcpy(q->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(q->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     q->count = count;
     q->d = d;
     q->scale = scale;
@@ -116,9 +116,10 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
         return st;
     if ((st = hers_search_check_values(probes, count, d, scale, "query")) != HERS_OK)
         return st;
-    if ((st = hers_quant_check(d, scale, p->t)) != HERS_OK)
+    if ((st = hers_quant_check(d, scale, hers_params_t(p))) != HERS_OK)
         return st;
-    if ((st = hers_bfv_check_id(p, sk ? sk->params_id : pk->params_id, "query: key")) != HERS_OK)
+    const uint8_t *key_id = sk ? hers_secret_key_params_id(sk) : hers_public_key_params_id(pk);
+    if ((st = hers_search_check_key(p, key_id, "query: key")) != HERS_OK)
         return st;
     hers_query *q = NULL;
     if ((st = hers_query_alloc(p, count, d, scale, &q)) != HERS_OK)
@@ -157,7 +158,7 @@ hers_status hers_query_encrypt(const hers_params *p, const hers_secret_key *sk,
     }
     for (unsigned w = 0; c.pts && w < threads; w++) {
         if (c.pts[w].coeffs)
-            hers_wipe(c.pts[w].coeffs, p->n * sizeof(uint64_t));
+            hers_wipe(c.pts[w].coeffs, hers_params_n(p) * sizeof(uint64_t));
         hers_plaintext_free(&c.pts[w]);
     }
     hers_free(c.pts);
@@ -191,7 +192,7 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
     if (st != HERS_OK)
         return st;
     int seeded = query_seeded(q);
-    size_t pb = se_poly_bytes(p, p->k);
+    size_t k = hers_params_num_primes(p), pb = se_poly_bytes(p, k);
     size_t rec = seeded ? HERS_SEED_BYTES + pb : 2 * pb;
     size_t payload = q->compact ? hers_query_compact_record_bytes(p, q->count, q->d)
                                 : q->count * q->d * rec;
@@ -202,7 +203,7 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
     memcpy(b, QUERY_MAGIC, 8);
     hers_le_put_u32(b + 8, QUERY_VERSION);
     hers_le_put_u32(b + 12, q->compact ? 3 : seeded ? 1 : 2);
-    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(b + 48, q->count);
     hers_le_put_u32(b + 56, (uint32_t)q->d);
     hers_le_put_u32(b + 60, q->scale);
@@ -215,9 +216,9 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
             memcpy(o, ct->seed, HERS_SEED_BYTES);
             o += HERS_SEED_BYTES;
         }
-        o = se_pack_poly(p, hers_ct_poly(ct, 0, 0), p->k, o);
+        o = se_pack_poly(p, hers_ct_poly(ct, 0, 0), k, o);
         if (!seeded)
-            o = se_pack_poly(p, hers_ct_poly(ct, 1, 0), p->k, o);
+            o = se_pack_poly(p, hers_ct_poly(ct, 1, 0), k, o);
     }
     se_checksum(b, total - SE_CHECKSUM_BYTES, o);
     *buf = b;
@@ -243,7 +244,7 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
     uint32_t kind = hers_le_get_u32(b + 12);
     if (kind < 1 || kind > 3)
         return hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
-    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+    if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
     uint64_t count = hers_le_get_u64(b + 48);
     uint32_t d = hers_le_get_u32(b + 56), scale = hers_le_get_u32(b + 60);
@@ -251,7 +252,7 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
         scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",
                           (unsigned long long)count, d, scale);
-    size_t pb = se_poly_bytes(p, p->k);
+    size_t k = hers_params_num_primes(p), pb = se_poly_bytes(p, k);
     size_t rec = kind == 1 ? HERS_SEED_BYTES + pb : 2 * pb;
     if (kind == 3) {
         if (len - QUERY_HEADER - SE_CHECKSUM_BYTES != hers_query_compact_record_bytes(p, count, d))
@@ -292,11 +293,11 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
             ct->has_seed = 1;
             in += HERS_SEED_BYTES;
         }
-        if (!se_unpack_poly(p, in, p->k, hers_ct_poly(ct, 0, 0)))
+        if (!se_unpack_poly(p, in, k, hers_ct_poly(ct, 0, 0)))
             st = hers_error(HERS_ERR_FORMAT, "query: residue out of range in ciphertext %zu", i);
         in += pb;
         if (kind == 2) {
-            if (st == HERS_OK && !se_unpack_poly(p, in, p->k, hers_ct_poly(ct, 1, 0)))
+            if (st == HERS_OK && !se_unpack_poly(p, in, k, hers_ct_poly(ct, 1, 0)))
                 st = hers_error(HERS_ERR_FORMAT, "query: residue out of range in ciphertext %zu", i);
             in += pb;
         } else if (st == HERS_OK) {

@@ -164,7 +164,7 @@ hers_status hers_query_encrypt_compact(const hers_params *p, const hers_secret_k
     if (st == HERS_OK)
         st = hers_quant_check(d, scale, hers_params_t(p));
     if (st == HERS_OK)
-        st = hers_bfv_check_id(p, sk->params_id, "compact query: key");
+        st = hers_search_check_key(p, hers_secret_key_params_id(sk), "compact query: key");
     if (st != HERS_OK)
         return st;
     hers_query *q = NULL;

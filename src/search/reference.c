@@ -20,13 +20,14 @@ static hers_status gallery_ct(const hers_params *p, const hers_gallery *g, size_
     ct->ntt_form = 1;
     ct->form = HERS_FORM_BFV;
     const uint8_t *rec = g->recs + (b * g->d + i) * g->rec_bytes;
+    size_t k = hers_params_num_primes(p);
     int ok;
     if (g->kind == GAL_SEEDED) {
-        ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, p->k, hers_ct_poly(ct, 0, 0));
-        hers_bfv_expand_uniform(p, rec, HERS_STREAM_CT_A, p->k, hers_ct_poly(ct, 1, 0));
+        ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, hers_ct_poly(ct, 0, 0));
+        hers_bfv_kernel_expand_a(p, rec, k, hers_ct_poly(ct, 1, 0));
     } else {
-        ok = se_unpack_poly(p, rec, p->k, hers_ct_poly(ct, 0, 0)) &&
-             se_unpack_poly(p, rec + se_poly_bytes(p, p->k), p->k, hers_ct_poly(ct, 1, 0));
+        ok = se_unpack_poly(p, rec, k, hers_ct_poly(ct, 0, 0)) &&
+             se_unpack_poly(p, rec + se_poly_bytes(p, k), k, hers_ct_poly(ct, 1, 0));
     }
     return ok ? HERS_OK : hers_error(HERS_ERR_FORMAT, "reference: residue out of range");
 }
@@ -35,9 +36,10 @@ static hers_status gallery_pt(const hers_params *p, const hers_gallery *g, size_
                               int64_t *slots, hers_plaintext *pt)
 {
     const uint8_t *rec = g->recs + (b * g->d + i) * g->rec_bytes;
-    for (size_t x = 0; x < p->n; x++)
+    size_t N = hers_params_n(p);
+    for (size_t x = 0; x < N; x++)
         slots[x] = (int16_t)(uint16_t)(rec[2 * x] | (rec[2 * x + 1] << 8));
-    hers_status st = hers_encode_batch(p, slots, p->n, pt);
+    hers_status st = hers_encode_batch(p, slots, N, pt);
     return st == HERS_OK ? hers_plaintext_to_ntt(p, pt) : st;
 }
 
@@ -71,7 +73,7 @@ hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
     memset(&prod, 0, sizeof prod);
     memset(&lin, 0, sizeof lin);
     memset(&pt, 0, sizeof pt);
-    int64_t *slots = hers_alloc_array(p->n, sizeof(int64_t));
+    int64_t *slots = hers_alloc_array(hers_params_n(p), sizeof(int64_t));
     if (!slots)
         st = hers_error(HERS_ERR_NOMEM, "reference search: out of memory");
     for (size_t r = 0; r < q->count && st == HERS_OK; r++)

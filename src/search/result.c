@@ -74,7 +74,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     memcpy(b, RESULT_MAGIC, 8);
     hers_le_put_u32(b + 8, RESULT_VERSION);
     hers_le_put_u32(b + 12, (uint32_t)r->mode);
-    memcpy(b + 16, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(b + 48, r->count);
     hers_le_put_u64(b + 56, r->n);
     hers_le_put_u32(b + 64, (uint32_t)r->d);
@@ -273,7 +273,7 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
     uint32_t version = hers_le_get_u32(b + 8);
     if (version != RESULT_VERSION && version != RESULT_VERSION_COMPACT)
         return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
-    if (memcmp(b + 16, p->id, HERS_PARAMS_ID_BYTES) != 0)
+    if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
     if (version == RESULT_VERSION_COMPACT)
         return deserialize_compact(p, b, len, out);
@@ -281,10 +281,11 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
     uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
     uint64_t count = hers_le_get_u64(b + 48), n = hers_le_get_u64(b + 56);
     if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || (parts != 2 && parts != 3) || primes == 0 ||
-        primes > p->k || form > 1 || nttf > 1 || hers_le_get_u32(b + 84) != 0 || count == 0 ||
+        primes > hers_params_num_primes(p) || form > 1 || nttf > 1 || hers_le_get_u32(b + 84) != 0 ||
+        count == 0 ||
         count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
         return hers_error(HERS_ERR_FORMAT, "result: header field out of range");
-    uint64_t blocks = (n + p->n - 1) / p->n;
+    uint64_t N = hers_params_n(p), blocks = (n + N - 1) / N;
     size_t rec = parts * se_poly_bytes(p, primes);
     /* count * blocks <= 2^20 * 2^32 / N: compare by division (no overflow) */
     size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
@@ -331,7 +332,8 @@ hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
         return st;
     if (probe >= r->count)
         return hers_error(HERS_ERR_ARG, "decrypt results: probe %zu of %zu", probe, r->count);
-    int64_t *slots = hers_alloc_array(p->n, sizeof(int64_t));
+    size_t N = hers_params_n(p);
+    int64_t *slots = hers_alloc_array(N, sizeof(int64_t));
     hers_plaintext pt;
     memset(&pt, 0, sizeof pt);
     if (!slots)
@@ -341,13 +343,13 @@ hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
         if (st == HERS_OK)
             st = hers_decode_batch(p, &pt, slots);
         if (st == HERS_OK) {
-            size_t first = b * p->n, count = r->n - first < p->n ? r->n - first : p->n;
+            size_t first = b * N, count = r->n - first < N ? r->n - first : N;
             memcpy(scores + first, slots, count * sizeof(int64_t));
         }
     }
-    hers_free_secret(slots, p->n * sizeof(int64_t));
+    hers_free_secret(slots, N * sizeof(int64_t));
     if (pt.coeffs)
-        hers_wipe(pt.coeffs, p->n * sizeof(uint64_t));
+        hers_wipe(pt.coeffs, N * sizeof(uint64_t));
     hers_plaintext_free(&pt);
     return st;
 }

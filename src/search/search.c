@@ -110,12 +110,13 @@ hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_
     hers_result *r = hers_alloc(sizeof *r);
     if (!r)
         return hers_error(HERS_ERR_NOMEM, "result: out of memory");
-    memcpy(r->params_id, p->id, HERS_PARAMS_ID_BYTES);
+    memcpy(r->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     r->mode = mode;
     r->count = count;
     r->n = n;
     r->d = d;
-    r->blocks = (n + p->n - 1) / p->n;
+    size_t N = hers_params_n(p);
+    r->blocks = (n + N - 1) / N;
     r->cts = hers_alloc_array(count * r->blocks, sizeof *r->cts);
     if (!r->cts) {
         hers_free(r);
@@ -163,10 +164,11 @@ static void probe_task(void *vctx, size_t task, unsigned w)
     size_t d = ix->d, r = task / d, i = task % d; /* r: probe within the batch */
     const hers_ciphertext *ct = &c->q->cts[(c->r0 + r) * d + i];
     uint64_t *base = c->probe + r * ix->tiles * c->ptw;
-    for (size_t j = 0; j < p->k; j++) {
+    for (size_t j = 0; j < ix->k; j++) {
         const uint64_t *s0 = hers_ct_poly(ct, 0, j), *s1 = hers_ct_poly(ct, 1, j);
+        uint64_t q = hers_params_prime(p, j);
         for (size_t s = 0; s < ix->tiles; s++)
-            hers_kernel_probe_put(c->level, ix->narrow, p->q[j].value, base + s * c->ptw, d, j, i,
+            hers_kernel_probe_put(c->level, ix->narrow, q, base + s * c->ptw, d, j, i,
                                   s0 + s * HERS_TILE,
                                   s1 + s * HERS_TILE);
     }
@@ -245,10 +247,13 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
     if (c->opts->shrink == HERS_RESULT_RELINEARIZED && ct->parts == 3) {
         /* BGV form of m (noise t e) times Delta = (Q-1)/t: Delta m + (Q-1) e
          * = Delta m - e (mod Q), a BFV-form ciphertext of m. */
+        const uint64_t *delta = hers_bfv_kernel_delta(p);
+        const hers_modulus *q = hers_bfv_kernel_moduli(p);
+        size_t N = hers_params_n(p), k = hers_params_num_primes(p);
         for (size_t part = 0; part < 3; part++)
-            for (size_t j = 0; j < p->k; j++)
-                hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j),
-                                     p->delta[j], p->n, &p->q[j]);
+            for (size_t j = 0; j < k; j++)
+                hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j), delta[j], N,
+                                     &q[j]);
         ct->form = HERS_FORM_BFV;
         st = hers_relinearize(p, c->opts->rk, ct, &tmp);
         if (st == HERS_OK) {
@@ -295,15 +300,17 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     if (opts->shrink == HERS_RESULT_RELINEARIZED && ix->mode == HERS_MODE_BOTH_ENCRYPTED) {
         if (!opts->rk)
             return hers_error(HERS_ERR_ARG, "search: relinearised results need the relinearisation key");
-        if ((st = hers_bfv_check_id(p, opts->rk->params_id, "search: relinearisation key")) != HERS_OK)
+        st = hers_search_check_key(p, hers_relin_key_params_id(opts->rk), "search: relinearisation key");
+        if (st != HERS_OK)
             return st;
     }
     if (opts->shrink > HERS_RESULT_RELINEARIZED)
         return hers_error(HERS_ERR_ARG, "search: unknown result form %d", (int)opts->shrink);
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p);
     for (size_t i = 0; i < q->count * q->d; i++) {
         const hers_ciphertext *ct = &q->cts[i];
-        if (ct->parts != 2 || ct->num_primes != p->k || !ct->ntt_form || ct->form != HERS_FORM_BFV ||
-            ct->n != p->n || !ct->data)
+        if (ct->parts != 2 || ct->num_primes != k || !ct->ntt_form || ct->form != HERS_FORM_BFV ||
+            ct->n != N || !ct->data)
             return hers_error(HERS_ERR_ARG, "search: probe ciphertext %zu is not a fresh encryption", i);
     }
 
@@ -316,7 +323,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
      * pages per ciphertext, whose page faults cost 0.6 ns per template x
      * dimension at d = 64 (a quarter of the search). Every word is written
      * by the kernels. */
-    size_t parts = ee ? 3 : 2, per = parts * p->k * p->n;
+    size_t parts = ee ? 3 : 2, per = parts * k * N;
     size_t arena_words = q->count * ix->blocks * per;
     if (arena_words / per != q->count * ix->blocks || arena_words > SIZE_MAX / sizeof(uint64_t))
         st = hers_error(HERS_ERR_NOMEM, "search: %zu result ciphertexts overflow the address space",
@@ -347,7 +354,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
      * several probes. */
     if (ix->narrow && q->count == 1 && c.level > HERS_SIMD_AVX2)
         c.level = HERS_SIMD_AVX2;
-    c.ptw = hers_kernel_probe_words(c.level, ix->narrow, ix->d, p->k);
+    c.ptw = hers_kernel_probe_words(c.level, ix->narrow, ix->d, k);
     c.ee = hers_kernel_ee_select(c.level, ix->narrow);
     c.pe = hers_kernel_pe_select(c.level, ix->narrow);
     c.ee_multi = hers_kernel_ee_multi_select(c.level, ix->narrow);
@@ -393,7 +400,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     }
     if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL &&
-            (p->k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
+            (k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
         st = hers_task_error_raise(&c.err);
     }

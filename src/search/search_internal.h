@@ -9,9 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "bfv/bfv_internal.h"
+#include "bfv/bfv_kernel.h"
 #include "core/bitpack.h"
 #include "core/pool.h"
+#include "hers/hers_bfv.h"
+#include "hers/hers_modarith.h"
 #include "hers/hers_search.h"
 #include "search/search_kernel.h"
 
@@ -135,6 +137,9 @@ size_t hers_search_result_primes(const hers_params *p);
 hers_status hers_search_check_values(const int32_t *v, size_t rows, size_t d, uint32_t scale,
                                      const char *what);
 hers_status hers_search_check_id(const hers_params *p, const uint8_t *id, const char *what);
+/* A key's params id (hers_*_key_params_id) against p: HERS_ERR_MISMATCH
+ * "WHAT belongs to a different parameter set" otherwise (constant time). */
+hers_status hers_search_check_key(const hers_params *p, const uint8_t *key_id, const char *what);
 
 /* Little-endian fields and residue bit-packing: core/bitpack.h. */
 /* Packs without a bound check (core/bitpack.h, hers_bitpack). */
