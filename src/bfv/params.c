@@ -11,6 +11,7 @@
 
 #include "bfv/bfv_kernel.h"
 #include "bfv/bfv_precomp.h"
+#include "core/bitpack.h"
 #include "hers/hers_mem.h"
 
 /* HE Standard (Albrecht et al., 2018), Table 1, ternary secret ("uniform
@@ -106,12 +107,6 @@ hers_status hers_params_create_named(hers_params **out, const char *name)
 static int is_pow2(size_t x)
 {
     return x && !(x & (x - 1));
-}
-
-static void le64(uint8_t *b, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        b[i] = (uint8_t)(v >> (8 * i));
 }
 
 static void precomp_free(struct hers_bfv_precomp *pre, size_t k)
@@ -471,11 +466,11 @@ hers_status hers_params_create(hers_params **out, const hers_params_spec *spec)
         size_t len = 0;
         memcpy(buf, "hers-params-v1", 14);
         len = 14;
-        le64(buf + len, n), len += 8;
-        le64(buf + len, t), len += 8;
-        le64(buf + len, k), len += 8;
+        hers_le_put_u64(buf + len, n), len += 8;
+        hers_le_put_u64(buf + len, t), len += 8;
+        hers_le_put_u64(buf + len, k), len += 8;
         for (size_t i = 0; i < k; i++)
-            le64(buf + len, q[i]), len += 8;
+            hers_le_put_u64(buf + len, q[i]), len += 8;
         crypto_generichash(p->id, sizeof p->id, buf, len, NULL, 0);
     }
     if ((st = precompute(p)) != HERS_OK) {

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/bitpack.h"
 #include "hers/hers_idim.h"
 #include "hers/hers_io.h"
 
@@ -154,8 +155,7 @@ int hers_cmd_id(int argc, char **argv)
     p.candidates = (size_t)cand;
     p.mle_k1 = (size_t)k1;
     p.mle_k2 = (size_t)k2;
-    for (int i = 0; i < 8; i++)
-        p.seed[i] = (uint8_t)(seed >> (8 * i));
+    hers_le_put_u64(p.seed, seed);
 
     hers_matrix m;
     hers_status st;

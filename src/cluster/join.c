@@ -14,33 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitpack.h"
 #include "hers/hers_cluster.h"
 #include "hers/hers_mem.h"
 
 #define HASH 32
 #define RES_N_AT 56   /* HERSRES: magic 8, version 4, mode 4, params id 32, count 8 */
-
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 typedef struct shard_rsp {
     uint32_t scale, d, parts;
@@ -53,20 +32,20 @@ typedef struct shard_rsp {
 
 static hers_status parse(const uint8_t *b, size_t len, unsigned r, shard_rsp *o)
 {
-    if (len < 48 + HASH || memcmp(b, "HERSRSP", 8) || rd32(b + 8) != 1)
+    if (len < 48 + HASH || memcmp(b, "HERSRSP", 8) || hers_le_get_u32(b + 8) != 1)
         return hers_error(HERS_ERR_FORMAT, "cluster: shard %u sent no search response", r);
-    o->scale = rd32(b + 12);
-    o->d = rd32(b + 16);
-    o->parts = rd32(b + 20);
-    o->count = rd64(b + 24);
-    o->slots = rd64(b + 32);
-    o->live = rd64(b + 40);
+    o->scale = hers_le_get_u32(b + 12);
+    o->d = hers_le_get_u32(b + 16);
+    o->parts = hers_le_get_u32(b + 20);
+    o->count = hers_le_get_u64(b + 24);
+    o->slots = hers_le_get_u64(b + 32);
+    o->live = hers_le_get_u64(b + 40);
     size_t pos = 48, end = len - HASH;
     o->parts_at = b + pos;
     for (uint32_t i = 0; i < o->parts; i++) {
-        if (end - pos < 16 || rd64(b + pos + 8) > end - pos - 16)
+        if (end - pos < 16 || hers_le_get_u64(b + pos + 8) > end - pos - 16)
             return hers_error(HERS_ERR_FORMAT, "cluster: shard %u: truncated part %u", r, i);
-        pos += 16 + (size_t)rd64(b + pos + 8);
+        pos += 16 + (size_t)hers_le_get_u64(b + pos + 8);
     }
     o->parts_len = (size_t)(b + pos - o->parts_at);
     o->cat_at = b + pos;
@@ -119,19 +98,19 @@ hers_status hers_cluster_join_responses(const hers_params *p, const uint8_t *con
         uint64_t sblocks = (s->slots + N - 1) / N, b0 = base / N;
         const uint8_t *q = s->parts_at;
         for (uint32_t i = 0; i < s->parts; i++) {
-            uint64_t fb = rd64(q), rl = rd64(q + 8);
+            uint64_t fb = hers_le_get_u64(q), rl = hers_le_get_u64(q + 8);
             const uint8_t *rec = q + 16;
-            wr64(o + pos, fb + b0);
-            wr64(o + pos + 8, rl);
+            hers_le_put_u64(o + pos, fb + b0);
+            hers_le_put_u64(o + pos + 8, rl);
             memcpy(o + pos + 16, rec, (size_t)rl);
             if (r != last && i + 1 == s->parts && s->slots % N) {   /* pad to whole blocks */
                 uint8_t *nr = o + pos + 16;
-                if (rl < RES_N_AT + 8 + HASH || rd64(nr + RES_N_AT) != s->slots - fb * N) {
+                if (rl < RES_N_AT + 8 + HASH || hers_le_get_u64(nr + RES_N_AT) != s->slots - fb * N) {
                     st = hers_error(HERS_ERR_FORMAT, "cluster: shard %zu: unexpected result "
                                                      "record in part %u", r, i);
                     break;
                 }
-                wr64(nr + RES_N_AT, (sblocks - fb) * N);
+                hers_le_put_u64(nr + RES_N_AT, (sblocks - fb) * N);
                 crypto_generichash(nr + rl - HASH, HASH, nr, (size_t)rl - HASH, NULL, 0);
             }
             pos += 16 + (size_t)rl;
@@ -153,7 +132,7 @@ hers_status hers_cluster_join_responses(const hers_params *p, const uint8_t *con
             }
             size_t el = 9 + s->cat_at[c + 8];
             memcpy(o + pos, s->cat_at + c, el);
-            wr64(o + pos, rd64(s->cat_at + c) + base);
+            hers_le_put_u64(o + pos, hers_le_get_u64(s->cat_at + c) + base);
             pos += el;
             c += el;
         }
@@ -161,13 +140,13 @@ hers_status hers_cluster_join_responses(const hers_params *p, const uint8_t *con
     }
     if (st == HERS_OK) {
         memcpy(o, "HERSRSP", 8);
-        wr32(o + 8, 1);
-        wr32(o + 12, sr[first].scale);
-        wr32(o + 16, sr[first].d);
-        wr32(o + 20, (uint32_t)parts);
-        wr64(o + 24, sr[first].count);
-        wr64(o + 32, slots);
-        wr64(o + 40, live);
+        hers_le_put_u32(o + 8, 1);
+        hers_le_put_u32(o + 12, sr[first].scale);
+        hers_le_put_u32(o + 16, sr[first].d);
+        hers_le_put_u32(o + 20, (uint32_t)parts);
+        hers_le_put_u64(o + 24, sr[first].count);
+        hers_le_put_u64(o + 32, slots);
+        hers_le_put_u64(o + 40, live);
         crypto_generichash(o + pos, HASH, o, pos, NULL, 0);
         *out = o;
         *out_len = pos + HASH;

@@ -24,6 +24,11 @@ static inline void hers_le_put_u64(uint8_t *p, uint64_t v)
         p[i] = (uint8_t)(v >> (8 * i));
 }
 
+static inline uint16_t hers_le_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
 static inline uint32_t hers_le_get_u32(const uint8_t *p)
 {
     uint32_t v = 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitpack.h"
 #include "hers/hers_mem.h"
 #include "net/net_internal.h"
 
@@ -31,16 +32,14 @@ void net_buf_put(net_buf *b, const void *p, size_t n)
 void net_buf_u32(net_buf *b, uint32_t v)
 {
     uint8_t x[4];
-    for (int i = 0; i < 4; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
+    hers_le_put_u32(x, v);
     net_buf_put(b, x, 4);
 }
 
 void net_buf_u64(net_buf *b, uint64_t v)
 {
     uint8_t x[8];
-    for (int i = 0; i < 8; i++)
-        x[i] = (uint8_t)(v >> (8 * i));
+    hers_le_put_u64(x, v);
     net_buf_put(b, x, 8);
 }
 
@@ -147,7 +146,7 @@ int net_rd_u32(net_rd *r, uint32_t *v)
     const uint8_t *p;
     if (net_rd_bytes(r, &p, 4))
         return -1;
-    *v = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    *v = hers_le_get_u32(p);
     return 0;
 }
 
@@ -156,9 +155,7 @@ int net_rd_u64(net_rd *r, uint64_t *v)
     const uint8_t *p;
     if (net_rd_bytes(r, &p, 8))
         return -1;
-    *v = 0;
-    for (int i = 0; i < 8; i++)
-        *v |= (uint64_t)p[i] << (8 * i);
+    *v = hers_le_get_u64(p);
     return 0;
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "core/atomic_file.h"
+#include "core/bitpack.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_reduce.h"
 #include "reduce/reduce_internal.h"
@@ -27,25 +28,6 @@
 #define MODEL_HEADER 48u
 #define MODEL_SUM 32u
 #define MODEL_MAX_FILE ((size_t)1 << 32) /* 4 GiB: far above any sane model */
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-    return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 /* Visits every float array of the model in file order. */
 typedef struct arr {
@@ -144,18 +126,18 @@ hers_status hers_reduce_model_write_mem(const hers_reduce_model *m, uint8_t **bu
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "model write: %zu bytes", total);
     memcpy(b, MODEL_MAGIC, 8);
-    put32(b + 8, HERS_MODEL_VERSION);
-    put32(b + 12, (uint32_t)m->method);
-    put32(b + 16, m->whiten ? 1u : 0u);
-    put32(b + 20, (uint32_t)m->in_dim);
-    put32(b + 24, (uint32_t)m->out_dim);
-    put32(b + 28, (uint32_t)m->pca_dim);
-    put32(b + 32, (uint32_t)m->n_stages);
-    put32(b + 36, 0);
-    put64(b + 40, (uint64_t)pf * 4);
+    hers_le_put_u32(b + 8, HERS_MODEL_VERSION);
+    hers_le_put_u32(b + 12, (uint32_t)m->method);
+    hers_le_put_u32(b + 16, m->whiten ? 1u : 0u);
+    hers_le_put_u32(b + 20, (uint32_t)m->in_dim);
+    hers_le_put_u32(b + 24, (uint32_t)m->out_dim);
+    hers_le_put_u32(b + 28, (uint32_t)m->pca_dim);
+    hers_le_put_u32(b + 32, (uint32_t)m->n_stages);
+    hers_le_put_u32(b + 36, 0);
+    hers_le_put_u64(b + 40, (uint64_t)pf * 4);
     for (size_t s = 0; s < m->n_stages; s++) {
-        put32(b + MODEL_HEADER + 8 * s, st_in[s]);
-        put32(b + MODEL_HEADER + 8 * s + 4, st_out[s]);
+        hers_le_put_u32(b + MODEL_HEADER + 8 * s, st_in[s]);
+        hers_le_put_u32(b + MODEL_HEADER + 8 * s + 4, st_out[s]);
     }
     uint8_t *p = b + hl;
     arr a[MAX_ARRAYS];
@@ -164,7 +146,7 @@ hers_status hers_reduce_model_write_mem(const hers_reduce_model *m, uint8_t **bu
         for (size_t j = 0; j < a[i].n; j++) {
             uint32_t u;
             memcpy(&u, &a[i].p[j], 4);
-            put32(p, u);
+            hers_le_put_u32(p, u);
             p += 4;
         }
     crypto_generichash(p, MODEL_SUM, b, total - MODEL_SUM, NULL, 0);
@@ -185,14 +167,14 @@ hers_status hers_reduce_model_read_mem(const uint8_t *buf, size_t len, hers_redu
                           MODEL_HEADER + MODEL_SUM);
     if (memcmp(buf, MODEL_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "model: bad magic (not a hers model file)");
-    uint32_t version = get32(buf + 8);
+    uint32_t version = hers_le_get_u32(buf + 8);
     if (version != HERS_MODEL_VERSION)
         return hers_error(HERS_ERR_VERSION, "model: version %u not supported (this build reads %u)",
                           version, HERS_MODEL_VERSION);
-    size_t method = get32(buf + 12), flags = get32(buf + 16), in_dim = get32(buf + 20),
-           out_dim = get32(buf + 24), pca_dim = get32(buf + 28), n_stages = get32(buf + 32);
-    uint64_t payload = get64(buf + 40);
-    if (get32(buf + 36) != 0 || (flags & ~(size_t)1) != 0)
+    size_t method = hers_le_get_u32(buf + 12), flags = hers_le_get_u32(buf + 16), in_dim = hers_le_get_u32(buf + 20),
+           out_dim = hers_le_get_u32(buf + 24), pca_dim = hers_le_get_u32(buf + 28), n_stages = hers_le_get_u32(buf + 32);
+    uint64_t payload = hers_le_get_u64(buf + 40);
+    if (hers_le_get_u32(buf + 36) != 0 || (flags & ~(size_t)1) != 0)
         return hers_error(HERS_ERR_FORMAT, "model: reserved header bits set");
     if (n_stages > HERS_REDUCE_MAX_STAGES)
         return hers_error(HERS_ERR_FORMAT, "model: %zu stages (max %u)", n_stages,
@@ -213,8 +195,8 @@ hers_status hers_reduce_model_read_mem(const uint8_t *buf, size_t len, hers_redu
 #endif
     uint32_t st_in[HERS_REDUCE_MAX_STAGES], st_out[HERS_REDUCE_MAX_STAGES];
     for (size_t s = 0; s < n_stages; s++) {
-        st_in[s] = get32(buf + MODEL_HEADER + 8 * s);
-        st_out[s] = get32(buf + MODEL_HEADER + 8 * s + 4);
+        st_in[s] = hers_le_get_u32(buf + MODEL_HEADER + 8 * s);
+        st_out[s] = hers_le_get_u32(buf + MODEL_HEADER + 8 * s + 4);
     }
     hers_status rc = check_shapes(method, in_dim, out_dim, pca_dim, n_stages, st_in, st_out);
     if (rc != HERS_OK)
@@ -259,7 +241,7 @@ hers_status hers_reduce_model_read_mem(const uint8_t *buf, size_t len, hers_redu
         size_t na = model_arrays(m, a, MAX_ARRAYS);
         for (size_t i = 0; i < na && rc == HERS_OK; i++)
             for (size_t j = 0; j < a[i].n; j++) {
-                uint32_t u = get32(p);
+                uint32_t u = hers_le_get_u32(p);
                 p += 4;
                 memcpy(&a[i].p[j], &u, 4);
                 if (!isfinite(a[i].p[j])) {

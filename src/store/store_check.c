@@ -95,7 +95,7 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
             problem(&c, "segments: key of %zu bytes (want 8)", k.mv_size);
             continue;
         }
-        uint64_t key = store_get_u64_be(k.mv_data);
+        uint64_t key = hers_be_get_u64(k.mv_data);
         if (!first && key <= prev_key)
             problem(&c, "segment %llu: keys out of order", (unsigned long long)key);
         if (key >= st.next_segment)
@@ -194,7 +194,7 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
         if (find_seg(segs, nseg, slot) < 0)
             problem(&c, "ids: '%s' -> slot %llu is in no segment", id, (unsigned long long)slot);
         uint8_t kb[8];
-        store_u64_be(kb, slot);
+        hers_be_put_u64(kb, slot);
         MDB_val sk = {8, kb}, sv;
         int r2 = mdb_get(txn, db->slots, &sk, &sv);
         if (r2 != 0)
@@ -222,7 +222,7 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
             problem(&c, "slots: key of %zu bytes (want 8)", k.mv_size);
             continue;
         }
-        uint64_t slot = store_get_u64_be(k.mv_data);
+        uint64_t slot = hers_be_get_u64(k.mv_data);
         if (slot >= st.next_slot)
             problem(&c, "slots: slot %llu >= next_slot %llu", (unsigned long long)slot,
                     (unsigned long long)st.next_slot);

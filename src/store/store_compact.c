@@ -40,11 +40,11 @@ static uint64_t file_size(const hers_store *db)
 static int any_live(MDB_cursor *sc, uint64_t first, uint64_t end)
 {
     uint8_t kb[8];
-    store_u64_be(kb, first);
+    hers_be_put_u64(kb, first);
     MDB_val k = {8, kb}, v;
     if (mdb_cursor_get(sc, &k, &v, MDB_SET_RANGE) != 0 || k.mv_size != 8)
         return 0;
-    return store_get_u64_be(k.mv_data) < end;
+    return hers_be_get_u64(k.mv_data) < end;
 }
 
 /* Key holder: decrypt every live row (slot order) and re-enrol densely. */
@@ -79,7 +79,7 @@ static hers_status reencrypt_all(hers_store *db, MDB_txn *txn, store_state *st,
             s = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
             goto done;
         }
-        uint64_t key = store_get_u64_be(k.mv_data);
+        uint64_t key = hers_be_get_u64(k.mv_data);
         if ((s = store_seg_decode(db, key, &v, &sg)) != HERS_OK)
             goto done;
         if (!any_live(sc, sg.first_slot, sg.first_slot + sg.rows))
@@ -111,11 +111,11 @@ static hers_status reencrypt_all(hers_store *db, MDB_txn *txn, store_state *st,
             goto done;
         /* walk the live slots of this segment */
         uint8_t kb[8];
-        store_u64_be(kb, sg.first_slot);
+        hers_be_put_u64(kb, sg.first_slot);
         MDB_val sk2 = {8, kb}, sv;
         for (rc = mdb_cursor_get(sc, &sk2, &sv, MDB_SET_RANGE); rc == 0;
              rc = mdb_cursor_get(sc, &sk2, &sv, MDB_NEXT)) {
-            uint64_t x = store_get_u64_be(sk2.mv_data);
+            uint64_t x = hers_be_get_u64(sk2.mv_data);
             if (x >= sg.first_slot + sg.rows)
                 break;
             if (got >= live || sv.mv_size < 2) {
@@ -178,7 +178,13 @@ done:
     return s;
 }
 
-/* Writes a compacted copy of data.mdb into DIR/compact.tmp/ (fsync'ed). */
+/* Writes a compacted copy of data.mdb into DIR/compact.tmp/ (fsync'ed).
+ * Not through core/atomic_file.h: the copy is LMDB's own file, written by
+ * mdb_env_copy2 (which takes a directory and creates data.mdb in it), and
+ * shrink() then takes the same durable steps by hand: fsync the copy,
+ * rename it over DIR/data.mdb, fsync DIR. A fixed temporary name
+ * (compact.tmp/) rather than mkstemp's lets the next compaction remove the
+ * leftovers of a crash, which can be as large as the database. */
 static hers_status compacted_copy(hers_store *db, const char *tmpd)
 {
     MDB_env *env = NULL;
@@ -346,7 +352,7 @@ hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsign
                 s = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
                 break;
             }
-            if ((s = store_seg_decode(db, store_get_u64_be(k.mv_data), &v, &sg)) != HERS_OK)
+            if ((s = store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &sg)) != HERS_OK)
                 break;
             if (any_live(sc, sg.first_slot, sg.first_slot + sg.rows))
                 continue;

@@ -24,45 +24,6 @@
 #define META_GK "galois_key"
 #define META_STATE "state"
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t get_u32(const uint8_t *p)
-{
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++)
-        v |= (uint32_t)p[i] << (8 * i);
-    return v;
-}
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)p[i] << (8 * i);
-    return v;
-}
-
-void store_u64_be(uint8_t out[8], uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        out[i] = (uint8_t)(v >> (56 - 8 * i));
-}
-
-uint64_t store_get_u64_be(const uint8_t in[8])
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | in[i];
-    return v;
-}
-
 /* LMDB reports a write that the file system cut short (disk full) as EIO,
  * and ENOSPC / EDQUOT / EFBIG as themselves: say which it is when the file
  * system of the database has (almost) no space left. */
@@ -123,16 +84,16 @@ void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES])
 {
     memset(out, 0, STORE_STATE_BYTES);
     memcpy(out, "HSTA", 4);
-    put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
-    put_u32(out + 8, s->has_gallery);
-    put_u32(out + 12, s->mode);
-    put_u32(out + 16, s->scale);
-    put_u32(out + 20, s->d);
-    put_u64(out + 24, s->next_slot);
-    put_u64(out + 32, s->next_segment);
-    put_u64(out + 40, s->live);
-    put_u64(out + 48, s->enrolled);
-    put_u32(out + 56, s->model_len);
+    hers_le_put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
+    hers_le_put_u32(out + 8, s->has_gallery);
+    hers_le_put_u32(out + 12, s->mode);
+    hers_le_put_u32(out + 16, s->scale);
+    hers_le_put_u32(out + 20, s->d);
+    hers_le_put_u64(out + 24, s->next_slot);
+    hers_le_put_u64(out + 32, s->next_segment);
+    hers_le_put_u64(out + 40, s->live);
+    hers_le_put_u64(out + 48, s->enrolled);
+    hers_le_put_u32(out + 56, s->model_len);
     memcpy(out + 64, s->model_id, HERS_STORE_MAX_MODEL_ID);
     crypto_generichash(out + STORE_STATE_BODY, STORE_HASH, out, STORE_STATE_BODY, NULL, 0);
 }
@@ -144,23 +105,23 @@ hers_status store_state_decode(const hers_store *db, const void *buf, size_t len
     memset(s, 0, sizeof *s);
     if (len != STORE_STATE_BYTES || memcmp(b, "HSTA", 4) != 0)
         return hers_error(HERS_ERR_FORMAT, "%s: state record malformed (%zu bytes)", db->dir, len);
-    if (get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
+    if (hers_le_get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
         return hers_error(HERS_ERR_VERSION, "%s: state record version %u unsupported", db->dir,
-                          get_u32(b + 4));
+                          hers_le_get_u32(b + 4));
     crypto_generichash(h, STORE_HASH, b, STORE_STATE_BODY, NULL, 0);
     if (sodium_memcmp(h, b + STORE_STATE_BODY, STORE_HASH) != 0)
         return hers_error(HERS_ERR_CHECKSUM, "%s: state record checksum mismatch", db->dir);
-    s->has_gallery = get_u32(b + 8);
-    s->mode = get_u32(b + 12);
-    s->scale = get_u32(b + 16);
-    s->d = get_u32(b + 20);
-    s->next_slot = get_u64(b + 24);
-    s->next_segment = get_u64(b + 32);
-    s->live = get_u64(b + 40);
-    s->enrolled = get_u64(b + 48);
-    s->model_len = get_u32(b + 56);
+    s->has_gallery = hers_le_get_u32(b + 8);
+    s->mode = hers_le_get_u32(b + 12);
+    s->scale = hers_le_get_u32(b + 16);
+    s->d = hers_le_get_u32(b + 20);
+    s->next_slot = hers_le_get_u64(b + 24);
+    s->next_segment = hers_le_get_u64(b + 32);
+    s->live = hers_le_get_u64(b + 40);
+    s->enrolled = hers_le_get_u64(b + 48);
+    s->model_len = hers_le_get_u32(b + 56);
     memcpy(s->model_id, b + 64, HERS_STORE_MAX_MODEL_ID);
-    if (s->has_gallery > 1 || s->model_len > HERS_STORE_MAX_MODEL_ID || get_u32(b + 60) != 0 ||
+    if (s->has_gallery > 1 || s->model_len > HERS_STORE_MAX_MODEL_ID || hers_le_get_u32(b + 60) != 0 ||
         s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
         s->enrolled > s->next_slot ||
         (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
@@ -192,12 +153,12 @@ void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER])
 {
     memset(out, 0, STORE_SEG_HEADER);
     memcpy(out, "HSEG", 4);
-    put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
-    put_u64(out + 8, s->first_block);
-    put_u64(out + 16, s->first_slot);
-    put_u32(out + 24, s->offset);
-    put_u32(out + 28, s->rows);
-    put_u64(out + 32, s->gallery_len);
+    hers_le_put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
+    hers_le_put_u64(out + 8, s->first_block);
+    hers_le_put_u64(out + 16, s->first_slot);
+    hers_le_put_u32(out + 24, s->offset);
+    hers_le_put_u32(out + 28, s->rows);
+    hers_le_put_u64(out + 32, s->gallery_len);
     crypto_generichash(out + STORE_SEG_BODY, STORE_HASH, out, STORE_SEG_BODY, NULL, 0);
 }
 
@@ -215,22 +176,22 @@ hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *
     if (val->mv_size < STORE_SEG_HEADER || memcmp(b, "HSEG", 4) != 0)
         return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header malformed", db->dir,
                           (unsigned long long)key);
-    if (get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
+    if (hers_le_get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
         return hers_error(HERS_ERR_VERSION, "%s: segment %llu: version %u unsupported", db->dir,
-                          (unsigned long long)key, get_u32(b + 4));
+                          (unsigned long long)key, hers_le_get_u32(b + 4));
     crypto_generichash(h, STORE_HASH, b, STORE_SEG_BODY, NULL, 0);
     if (sodium_memcmp(h, b + STORE_SEG_BODY, STORE_HASH) != 0)
         return hers_error(HERS_ERR_CHECKSUM, "%s: segment %llu: header checksum mismatch", db->dir,
                           (unsigned long long)key);
     uint64_t N = hers_params_n(db->p);
-    s->first_block = get_u64(b + 8);
-    s->first_slot = get_u64(b + 16);
-    s->offset = get_u32(b + 24);
-    s->rows = get_u32(b + 28);
-    s->gallery_len = get_u64(b + 32);
+    s->first_block = hers_le_get_u64(b + 8);
+    s->first_slot = hers_le_get_u64(b + 16);
+    s->offset = hers_le_get_u32(b + 24);
+    s->rows = hers_le_get_u32(b + 28);
+    s->gallery_len = hers_le_get_u64(b + 32);
     s->gallery = b + STORE_SEG_HEADER;
     if (s->rows == 0 || s->offset >= N || s->first_block > HERS_SEARCH_MAX_N / N ||
-        get_u64(b + 40) != 0 ||
+        hers_le_get_u64(b + 40) != 0 ||
         s->first_slot != s->first_block * N + s->offset ||
         s->first_slot + s->rows > HERS_SEARCH_MAX_N ||
         s->gallery_len != val->mv_size - STORE_SEG_HEADER)

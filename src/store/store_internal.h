@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/bitpack.h"
 #include "hers/hers_store.h"
 #include "search/search_merge.h"
 
@@ -109,8 +110,9 @@ hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *
 /* Blocks spanned by a segment: ceil((offset + rows) / N). */
 uint64_t store_seg_blocks(const hers_store *db, const store_seg *s);
 
-void store_u64_be(uint8_t out[8], uint64_t v);
-uint64_t store_get_u64_be(const uint8_t in[8]);
+/* Segment keys are big-endian u64 (they sort numerically under memcmp):
+ * hers_be_put_u64 / hers_be_get_u64, and every other field little-endian,
+ * both from core/bitpack.h. */
 
 /* Largest number of segments one block may take for dimension d. */
 size_t store_max_overlap(const hers_params *p, size_t d);

@@ -36,9 +36,6 @@
 #define DB_BYTES 48
 #define MAX_DEPTH 32           /* liblmdb's cursor stack (CURSOR_STACK) */
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 /* One MDB_db record with the flags the table must have (liblmdb reads the
  * pages of a table according to its flags: a wrong MDB_DUPSORT or
@@ -47,9 +44,9 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
  * 2 <= root <= last_pg. */
 static const char *table_problem(const uint8_t *db, uint64_t last_pg, uint16_t flags)
 {
-    uint16_t depth = rd16(db + 6);
-    uint64_t root = rd64(db + 40);
-    if (rd16(db + 4) != flags)
+    uint16_t depth = hers_le_get_u16(db + 6);
+    uint64_t root = hers_le_get_u64(db + 40);
+    if (hers_le_get_u16(db + 4) != flags)
         return "unexpected table flags";
     if (root == P_INVALID)
         return depth == 0 ? NULL : "empty table with a non-zero depth";
@@ -77,9 +74,9 @@ static const char *page_problem(int fd, uint32_t psize, uint64_t pgno, uint64_t 
         return NULL;
     if (pread(fd, pg, psize, (off_t)(pgno * psize)) != (ssize_t)psize)
         return "table root page unreadable";
-    uint16_t flags = rd16(pg + 10), lower = rd16(pg + 12), upper = rd16(pg + 14);
+    uint16_t flags = hers_le_get_u16(pg + 10), lower = hers_le_get_u16(pg + 12), upper = hers_le_get_u16(pg + 14);
     int branch = (flags & P_BRANCH) != 0;
-    if (rd64(pg) != pgno)
+    if (hers_le_get_u64(pg) != pgno)
         return "table root page does not carry its own number";
     if ((flags & (P_BRANCH | P_LEAF)) == 0 || (flags & (P_BRANCH | P_LEAF)) == (P_BRANCH | P_LEAF) ||
         (flags & ~(P_BRANCH | P_LEAF)) != 0)
@@ -87,12 +84,12 @@ static const char *page_problem(int fd, uint32_t psize, uint64_t pgno, uint64_t 
     if (lower < PAGE_HDR || upper > psize || lower > upper || (lower - PAGE_HDR) % 2 != 0)
         return "table root page bounds out of range";
     for (uint32_t i = 0; i < (uint32_t)(lower - PAGE_HDR) / 2; i++) {
-        uint32_t at = rd16(pg + PAGE_HDR + 2 * i);
+        uint32_t at = hers_le_get_u16(pg + PAGE_HDR + 2 * i);
         if (at < upper || at + 8 > psize)
             return "table root node outside its page";
         const uint8_t *node = pg + at;
-        uint32_t dsize = rd16(node) | (uint32_t)rd16(node + 2) << 16;
-        uint16_t nflags = rd16(node + 4), ksize = rd16(node + 6);
+        uint32_t dsize = hers_le_get_u16(node) | (uint32_t)hers_le_get_u16(node + 2) << 16;
+        uint16_t nflags = hers_le_get_u16(node + 4), ksize = hers_le_get_u16(node + 6);
         if ((uint64_t)at + 8 + ksize > psize)
             return "table root key outside its page";
         if (branch) {
@@ -102,7 +99,7 @@ static const char *page_problem(int fd, uint32_t psize, uint64_t pgno, uint64_t 
         } else if (nflags & F_BIGDATA) {
             if ((uint64_t)at + 8 + ksize + 8 > psize)
                 return "table root node outside its page";
-            uint64_t ov = rd64(node + 8 + ksize);
+            uint64_t ov = hers_le_get_u64(node + 8 + ksize);
             if (ov < 2 || ov > last_pg)
                 return "overflow page out of range";
         } else if ((uint64_t)at + 8 + ksize + dsize > psize) {
@@ -137,7 +134,7 @@ hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64
                         (long long)size);
         goto done;
     }
-    psize = rd32(m[0] + PAGE_HDR + 24);
+    psize = hers_le_get_u32(m[0] + PAGE_HDR + 24);
     if (psize < 512 || psize > 65536 || (psize & (psize - 1)) != 0) {
         st = corrupt(dir, 0, "page size out of range");
         goto done;
@@ -152,14 +149,14 @@ hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64
     for (int i = 0; i < 2; i++) {
         const uint8_t *pg = m[i], *mm = pg + PAGE_HDR;
         const char *why = NULL;
-        uint64_t last = rd64(mm + 120);
-        if (rd64(pg) != (uint64_t)i || !(rd16(pg + 10) & P_META))
+        uint64_t last = hers_le_get_u64(mm + 120);
+        if (hers_le_get_u64(pg) != (uint64_t)i || !(hers_le_get_u16(pg + 10) & P_META))
             why = "not a meta page";
-        else if (rd32(mm) != META_MAGIC)
+        else if (hers_le_get_u32(mm) != META_MAGIC)
             why = "bad magic";
-        else if (rd32(mm + 4) != META_VERSION)
+        else if (hers_le_get_u32(mm + 4) != META_VERSION)
             why = "unsupported LMDB data version";
-        else if (i == 1 && rd32(mm + 24) != psize)
+        else if (i == 1 && hers_le_get_u32(mm + 24) != psize)
             why = "page sizes of the two meta pages differ";
         else if (last < 1)
             why = "last page number below 1";
@@ -175,19 +172,19 @@ hers_status store_lmdb_check_file(const char *dir, const char *data_path, uint64
             /* hers's main table holds exactly its four named tables (one
              * leaf page), or nothing in the meta page of the empty
              * environment that precedes the creating transaction */
-            uint16_t depth = rd16(mm + 72 + 6);
-            uint64_t entries = rd64(mm + 72 + 32);
+            uint16_t depth = hers_le_get_u16(mm + 72 + 6);
+            uint64_t entries = hers_le_get_u64(mm + 72 + 32);
             if (!(depth == 1 && entries == 4) && !(depth == 0 && entries == 0))
                 why = "main table is not the four hers tables";
-            else if ((why = page_problem(fd, psize, rd64(mm + 72 + 40), last)) == NULL)
-                why = page_problem(fd, psize, rd64(mm + 24 + 40), last);
+            else if ((why = page_problem(fd, psize, hers_le_get_u64(mm + 72 + 40), last)) == NULL)
+                why = page_problem(fd, psize, hers_le_get_u64(mm + 24 + 40), last);
         }
         if (why) {
             st = corrupt(dir, i, why);
             goto done;
         }
-        if (i == 0 || rd64(mm + 128) > newest_txn) {
-            newest_txn = rd64(mm + 128);
+        if (i == 0 || hers_le_get_u64(mm + 128) > newest_txn) {
+            newest_txn = hers_le_get_u64(mm + 128);
             newest_last = last;
         }
     }
@@ -230,7 +227,7 @@ hers_status store_lmdb_check_tables(const hers_store *db, MDB_txn *txn, uint64_t
                            (fd = open(path, O_RDONLY | O_CLOEXEC)) < 0))
                 return rc ? store_mdb_error(db, rc, "environment")
                           : hers_error(HERS_ERR_IO, "%s: %s", path, strerror(errno));
-            why = page_problem(fd, ms.ms_psize, rd64((const uint8_t *)v.mv_data + 40), last_pg);
+            why = page_problem(fd, ms.ms_psize, hers_le_get_u64((const uint8_t *)v.mv_data + 40), last_pg);
         }
         if (why && fd >= 0)
             close(fd);

@@ -109,7 +109,7 @@ hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block
             st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
             break;
         }
-        uint64_t key = store_get_u64_be(k.mv_data);
+        uint64_t key = hers_be_get_u64(k.mv_data);
         if ((st = store_seg_decode(db, key, &v, &sg)) != HERS_OK)
             break;
         uint64_t sb = sg.first_block, se = sb + store_seg_blocks(db, &sg);
@@ -159,7 +159,7 @@ const char *hers_store_snapshot_id(hers_store_snapshot *s, uint64_t slot)
     if (!s)
         return NULL;
     uint8_t kb[8];
-    store_u64_be(kb, slot);
+    hers_be_put_u64(kb, slot);
     MDB_val k = {8, kb}, v;
     if (mdb_get(s->txn, s->db->slots, &k, &v) != 0 || v.mv_size < 2 ||
         ((const char *)v.mv_data)[v.mv_size - 1] != '\0')
@@ -176,14 +176,14 @@ hers_status hers_store_snapshot_live_map(hers_store_snapshot *s, uint64_t first,
     if (count == 0)
         return HERS_OK;
     uint8_t kb[8];
-    store_u64_be(kb, first);
+    hers_be_put_u64(kb, first);
     MDB_val k = {8, kb}, v;
     int rc;
     for (rc = mdb_cursor_get(s->slot_cur, &k, &v, MDB_SET_RANGE); rc == 0;
          rc = mdb_cursor_get(s->slot_cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 8)
             return hers_error(HERS_ERR_FORMAT, "%s: malformed slot key", s->db->dir);
-        uint64_t x = store_get_u64_be(k.mv_data);
+        uint64_t x = hers_be_get_u64(k.mv_data);
         if (x >= first + count)
             break;
         live[x - first] = 1;

@@ -6,7 +6,6 @@
  * (hers_index_fill). Plain-gallery segments take the general path
  * (deserialise + hers_index_add_gallery).
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/pool.h"
 #include "hers/hers_mem.h"
 #include "search/search_merge.h"
 #include "store/store_internal.h"
@@ -49,7 +49,7 @@ hers_status store_segments_list(hers_store_snapshot *s, store_segref **out, size
         }
         store_segref *r = &arr[n];
         memset(r, 0, sizeof *r);
-        r->key = store_get_u64_be(k.mv_data);
+        r->key = hers_be_get_u64(k.mv_data);
         if ((st = store_seg_decode(db, r->key, &v, &r->h)) != HERS_OK)
             break;
         if (r->h.first_slot + r->h.rows > s->st.next_slot) {
@@ -143,30 +143,26 @@ void store_segment_cold(const store_segref *r)
 
 struct verify_job {
     store_segref *segs;
-    size_t a, b;
+    size_t a;
     int verify;
-    atomic_size_t next;
     atomic_size_t bad;      /* index + 1 of a failing segment, 0 if none */
 };
 
-static void *verify_worker(void *vj)
+/* One task per segment a + task (core/pool.h hers_parallel_for). */
+static void verify_task(void *vj, size_t task, unsigned worker)
 {
     struct verify_job *j = vj;
-    for (;;) {
-        size_t i = atomic_fetch_add(&j->next, 1);
-        if (i >= j->b)
-            break;
-        store_segref *r = &j->segs[i];
-        if (r->ready)
-            continue;
-        if (!read_segment(r, j->verify)) {
-            size_t zero = 0;
-            atomic_compare_exchange_strong(&j->bad, &zero, i + 1);
-            continue;
-        }
-        r->ready = 1;
+    (void)worker;
+    size_t i = j->a + task;
+    store_segref *r = &j->segs[i];
+    if (r->ready)
+        return;
+    if (!read_segment(r, j->verify)) {
+        size_t zero = 0;
+        atomic_compare_exchange_strong(&j->bad, &zero, i + 1);
+        return;
     }
-    return NULL;
+    r->ready = 1;
 }
 
 hers_status store_segments_read(const hers_store *db, store_segref *segs, size_t a, size_t b,
@@ -177,24 +173,11 @@ hers_status store_segments_read(const hers_store *db, store_segref *segs, size_t
     struct verify_job j;
     j.segs = segs;
     j.a = a;
-    j.b = b;
     j.verify = verify;
-    atomic_init(&j.next, a);
     atomic_init(&j.bad, 0);
-    if (threads == 0) {
-        long c = sysconf(_SC_NPROCESSORS_ONLN);
-        threads = c > 0 ? (unsigned)c : 1;
-    }
-    if (threads > b - a)
-        threads = (unsigned)(b - a);
-    pthread_t tid[64];
-    unsigned started = 0;
-    for (unsigned t = 1; t < threads && t < 64; t++)
-        if (pthread_create(&tid[started], NULL, verify_worker, &j) == 0)
-            started++;
-    verify_worker(&j);
-    for (unsigned t = 0; t < started; t++)
-        pthread_join(tid[t], NULL);
+    /* threads: hers_threads_resolve (0 = online CPUs), at most one per
+     * segment; the caller's thread reads alone when no worker starts */
+    hers_parallel_for(threads, b - a, verify_task, &j);
     size_t bad = atomic_load(&j.bad);
     if (bad)
         return hers_error(HERS_ERR_CHECKSUM, "%s: segment %llu: gallery: checksum mismatch "

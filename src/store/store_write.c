@@ -86,7 +86,7 @@ hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, cons
     h.rows = (uint32_t)m;
     h.gallery_len = len;
     uint8_t kb[8];
-    store_u64_be(kb, st->next_segment);
+    hers_be_put_u64(kb, st->next_segment);
     MDB_val k = {8, kb}, v = {STORE_SEG_HEADER + len, NULL};
     int rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
     if (rc)
@@ -99,7 +99,7 @@ hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, cons
     for (size_t i = 0; i < m; i++) {
         uint64_t slot = first_slot + i;
         uint8_t sb[8], le[8];
-        store_u64_be(sb, slot);
+        hers_be_put_u64(sb, slot);
         for (int j = 0; j < 8; j++)
             le[j] = (uint8_t)(slot >> (8 * j));
         size_t il = strlen(ids[i]);
@@ -158,7 +158,7 @@ hers_status store_unlink_id(hers_store *db, MDB_txn *txn, const char *id, uint64
                              store_state *st)
 {
     uint8_t sb[8];
-    store_u64_be(sb, slot);
+    hers_be_put_u64(sb, slot);
     MDB_val ik = {strlen(id), (void *)id}, sk = {8, sb};
     int rc = mdb_del(txn, db->ids, &ik, NULL);
     if (rc == 0)
@@ -209,7 +209,7 @@ hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, si
             st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
             break;
         }
-        if ((st = store_seg_decode(db, store_get_u64_be(k.mv_data), &v, &s)) != HERS_OK)
+        if ((st = store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &s)) != HERS_OK)
             break;
         if ((s.first_slot + s.rows - 1) / N < block)
             break;
@@ -400,7 +400,7 @@ static void seg_job_start(struct seg_job *j, const int32_t *values, uint64_t s0,
     if (seed) {   /* deterministic (tests): per segment key */
         uint8_t in[40];
         memcpy(in, seed, 32);
-        store_u64_be(in + 32, key);
+        hers_be_put_u64(in + 32, key);
         crypto_generichash(j->seed, sizeof j->seed, in, sizeof in, NULL, 0);
         j->eo.seed = j->seed;
     }
