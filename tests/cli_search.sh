@@ -27,6 +27,17 @@ awk -F '\t' 'NF != 4 { exit 1 } $2 < 1 || $2 > 5 { exit 1 }' "$T/r.tsv" || fail 
 awk -F '\t' 'BEGIN { p = -1 } $1 == p && $4 > last + 0 { exit 1 } { p = $1; last = $4 }' "$T/r.tsv" || fail "scores not sorted"
 head -1 "$T/r.tsv" | grep -q "^0	1	t0	" || fail "probe 0 should find t0 first: $(head -1 "$T/r.tsv")"
 
+# --out: a regular file is replaced atomically (mode 0644, no temporary left
+# beside it); a special file (/dev/stdout) is written in place; a missing
+# directory is refused with the path and nothing is left behind
+mode=$(stat -c %a "$T/r.tsv")
+[ "$mode" = 644 ] || fail "--out file mode $mode"
+ls "$T" | grep -q 'r.tsv.tmp' && fail "--out left a temporary file"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --top 5 --out /dev/stdout > "$T/rs.tsv" || fail "search --out /dev/stdout"
+cmp -s "$T/r.tsv" "$T/rs.tsv" || fail "--out /dev/stdout differs from --out FILE"
+"$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --top 5 --out "$T/none/r.tsv" 2> "$T/err" && fail "--out into a missing directory"
+grep -q "cannot create the output file: $T/none/r.tsv" "$T/err" || fail "--out error message: $(cat "$T/err")"
+
 # compact queries: one ciphertext per probe, expanded with galois.key (written by
 # keygen): the same rows; auto (the default) and full too; no galois.key: compact is
 # refused, auto falls back to the full form

@@ -4,6 +4,10 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+
+#include "core/atomic_file.h"
+#include "hers/hers_status.h"
 
 #define HERS_COMMAND(name, fn, summary) int fn(int argc, char **argv);
 #include "cli/commands.def"
@@ -37,6 +41,29 @@ int cli_is_tty(void);
 /* Progress bar on stderr when it is a TTY: label, done / total. */
 void cli_progress(const char *label, uint64_t done, uint64_t total);
 void cli_progress_end(void);
+/* --port-file F of `hers serve` (one node or a cluster's rank 0): "PORT\n"
+ * written atomically and fsync'ed (core/atomic_file.h, mode 0644), so a
+ * script polling F never reads a partial number. HERS_ERR_IO with
+ * "cannot write the port file: F: STEP failed: REASON". */
+hers_status cli_write_port_file(const char *path, unsigned port);
+
+/* The --out F of search and query (stdout without F). A regular file (new or
+ * existing) is written atomically and fsync'ed (core/atomic_file.h, mode
+ * 0644): a failed or interrupted command leaves the old file or none, never
+ * a partial table. Anything else (/dev/stdout, a FIFO, a symbolic link) is
+ * written in place: a rename would replace it. Print to o->f. */
+typedef struct cli_out {
+    FILE *f;                /* stdout, the temporary, or the special file */
+    const char *path;       /* NULL: stdout */
+    int atomic;             /* 1: af holds f */
+    hers_atomic_file af;
+} cli_out;
+/* 0, or cli_fail's exit code ("PATH: cannot create the output file: ..."). */
+int cli_out_open(const char *cmd, const char *path, cli_out *o);
+/* rc == 0: completes the output ("PATH: write failed: ..." on error, then
+ * its exit code); rc != 0: discards a regular file's new content. Returns
+ * the command's exit code. Safe to call again (o->f is NULL afterwards). */
+int cli_out_close(const char *cmd, cli_out *o, int rc);
 
 
 /* ---- passphrase-protected secret keys (cli_passphrase.c) ----

@@ -401,7 +401,7 @@ int cli_remote_search(int argc, char **argv)
     const char *cpath = cli_opt(argc, argv, "--catalog-cache");
     uint8_t *body = NULL, *resp = NULL;
     size_t blen = 0, rlen = 0;
-    FILE *f = NULL;
+    cli_out o = {0};
     int rc = cli_keys_load_pass(cmd, keys, cli_opt(argc, argv, "--passphrase-file"), 1, 0, 0, &k);
     if (rc || (rc = remote_describe(cmd, &r, &info)) != 0 ||
         (rc = same_params(cmd, keys, k.p, &info, &r)) != 0)
@@ -478,17 +478,10 @@ int cli_remote_search(int argc, char **argv)
                     hers_last_error());
         hers_free(cb);
     }
-    f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        rc = cli_fail(cmd, "%s: cannot create the output file", out);
+    if ((rc = cli_out_open(cmd, out, &o)) != 0)
         goto done;
-    }
-    rc = cli_print_response(cmd, k.p, k.sk, res, &ro, f);
-    if (f != stdout && fclose(f) != 0 && rc == 0)
-        rc = cli_fail(cmd, "%s: write failed", out);
-    else if (f == stdout)
-        fflush(stdout);
-    f = NULL;
+    rc = cli_print_response(cmd, k.p, k.sk, res, &ro, o.f);
+    rc = cli_out_close(cmd, &o, rc);
     if (cli_flag(argc, argv, "--timing"))
         fprintf(stderr,
                 "hers search: %zu probes, %zu live of %zu slots on %s: encrypt %.3f s, "
@@ -500,8 +493,7 @@ int cli_remote_search(int argc, char **argv)
                                                                                    : "cached",
                 cli_now() - t2);
 done:
-    if (f && f != stdout)
-        fclose(f);
+    (void)cli_out_close(cmd, &o, rc ? rc : 1);   /* still open only after a failure */
     hers_net_response_free(res);
     hers_net_catalog_free(cat);
     free(resp);

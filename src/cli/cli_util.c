@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -149,4 +150,59 @@ void cli_progress_end(void)
 {
     if (cli_is_tty())
         fprintf(stderr, "\r\033[K");
+}
+
+hers_status cli_write_port_file(const char *path, unsigned port)
+{
+    /* the message of hers_atomic_write_file names the path and the step */
+    char text[16];
+    int n = snprintf(text, sizeof text, "%u\n", port);
+    if (hers_atomic_write_file(path, text, (size_t)n, 0644) != HERS_OK)
+        return hers_error(HERS_ERR_IO, "cannot write the port file: %s", hers_last_error());
+    return HERS_OK;
+}
+
+int cli_out_open(const char *cmd, const char *path, cli_out *o)
+{
+    memset(o, 0, sizeof *o);
+    o->path = path;
+    if (!path) {
+        o->f = stdout;
+        return 0;
+    }
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        if (!(o->f = fopen(path, "w")))
+            return cli_fail(cmd, "%s: cannot create the output file: %s", path, strerror(errno));
+        return 0;
+    }
+    if (hers_atomic_open(&o->af, path, 0644) != HERS_OK)
+        return cli_fail(cmd, "cannot create the output file: %s", hers_last_error());
+    o->atomic = 1;
+    o->f = o->af.f;
+    return 0;
+}
+
+int cli_out_close(const char *cmd, cli_out *o, int rc)
+{
+    FILE *f = o->f;
+    o->f = NULL;
+    if (!f)
+        return rc;
+    if (f == stdout) {
+        fflush(stdout);
+        return rc;
+    }
+    if (!o->atomic) {
+        if (fclose(f) != 0 && rc == 0)
+            rc = cli_fail(cmd, "%s: write failed: %s", o->path, strerror(errno));
+        return rc;
+    }
+    if (rc != 0) {
+        hers_atomic_abort(&o->af);
+        return rc;
+    }
+    if (hers_atomic_commit(&o->af) != HERS_OK)
+        rc = cli_fail(cmd, "write failed: %s", hers_last_error());
+    return rc;
 }

@@ -67,14 +67,9 @@ static hers_status serve_body(hers_cluster *cl, const hers_server_backend *be, v
     if (st != HERS_OK)
         return st;
     unsigned port = hers_server_port(x->s);
-    if (x->port_file) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", x->port_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, x->port_file)) {
-            hers_server_stop(x->s);
-            return hers_error(HERS_ERR_IO, "%s: cannot write the port file", x->port_file);
-        }
+    if (x->port_file && (st = cli_write_port_file(x->port_file, port)) != HERS_OK) {
+        hers_server_stop(x->s);
+        return st;
     }
     fprintf(stderr, "hers serve: listening on %s://%s:%u (root %s), cluster of %u ranks, "
                     "pid %ld\n", x->cfg->tls_cert ? "https" : "http", x->cfg->host, port,

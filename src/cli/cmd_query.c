@@ -166,15 +166,11 @@ int hers_cmd_results(int argc, char **argv)
     int rc = cli_read_all(cmd, in, &buf, &len);
     if (!rc && hers_net_response_decode(k.p, buf, len, &r) != HERS_OK)
         rc = cli_fail(cmd, "%s: %s", in, hers_last_error());
-    FILE *f = NULL;
-    if (!rc && !(f = out ? fopen(out, "w") : stdout))
-        rc = cli_fail(cmd, "%s: cannot create the output file", out);
-    if (!rc)
-        rc = cli_print_response(cmd, k.p, k.sk, r, &ro, f);
-    if (f && f != stdout && fclose(f) != 0 && !rc)
-        rc = cli_fail(cmd, "%s: write failed", out);
-    else if (f == stdout)
-        fflush(stdout);
+    cli_out o = {0};
+    if (!rc && (rc = cli_out_open(cmd, out, &o)) == 0) {
+        rc = cli_print_response(cmd, k.p, k.sk, r, &ro, o.f);
+        rc = cli_out_close(cmd, &o, rc);
+    }
     hers_net_response_free(r);
     free(buf);
     cli_keys_free(&k);

@@ -113,7 +113,7 @@ int hers_cmd_search(int argc, char **argv)
     hers_result *res = NULL;
     int64_t *scores = NULL;
     hers_match *m = NULL;
-    FILE *f = NULL;
+    cli_out o = {0};
     int rc = 0;
     if (hers_gallery_read(gpath, k.p, &g) != HERS_OK) {
         rc = cli_fail(CMD, "%s", hers_last_error());
@@ -165,11 +165,8 @@ int hers_cmd_search(int argc, char **argv)
     }
     hers_index_free(ix);
     ix = NULL;
-    f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        rc = cli_fail(CMD, "%s: cannot create the output file", out);
+    if ((rc = cli_out_open(CMD, out, &o)) != 0)
         goto done;
-    }
     scores = hers_alloc_array(n, sizeof *scores);
     if (!scores) {
         rc = cli_fail(CMD, "out of memory");
@@ -186,19 +183,16 @@ int hers_cmd_search(int argc, char **argv)
         if ((rc = cli_rank(CMD, scores, n, &ro, &m, &c)) != 0)
             break;
         for (size_t i = 0; i < c; i++) {
-            fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, hers_gallery_id(g, m[i].index));
-            cli_print_score(f, (double)m[i].score / s2);
-            fputc('\n', f);
+            fprintf(o.f, "%zu\t%zu\t%s\t", r, i + 1, hers_gallery_id(g, m[i].index));
+            cli_print_score(o.f, (double)m[i].score / s2);
+            fputc('\n', o.f);
         }
         hers_free(m);
         m = NULL;
     }
-    if (f != stdout && fclose(f) != 0 && rc == 0)
-        rc = cli_fail(CMD, "%s: write failed", out);
-    else if (f == stdout)
-        fflush(stdout);
-    f = NULL;
+    rc = cli_out_close(CMD, &o, rc);
 done:
+    (void)cli_out_close(CMD, &o, rc ? rc : 1);   /* still open only after a failure */
     hers_free(m);
     hers_free_secret(scores, n * sizeof(int64_t) * (scores != NULL));
     hers_result_free(res);

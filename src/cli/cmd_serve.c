@@ -135,14 +135,9 @@ int hers_cmd_serve(int argc, char **argv)
     if (hers_server_start(&c, &s) != HERS_OK)
         return cli_fail(cmd, "%s", hers_last_error());
     unsigned port = hers_server_port(s);
-    if (port_file) {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-        FILE *f = fopen(tmp, "w");
-        if (!f || fprintf(f, "%u\n", port) < 0 || fclose(f) != 0 || rename(tmp, port_file)) {
-            hers_server_stop(s);
-            return cli_fail(cmd, "%s: cannot write the port file", port_file);
-        }
+    if (port_file && cli_write_port_file(port_file, port) != HERS_OK) {
+        hers_server_stop(s);
+        return cli_fail(cmd, "%s", hers_last_error());
     }
     fprintf(stderr, "hers serve: %s on %s://%s%s%s:%u (root %s)\n", "listening",
             c.tls_cert ? "https" : "http", strchr(host, ':') ? "[" : "", host,

@@ -80,7 +80,7 @@ int cli_db_search(int argc, char **argv)
     uint8_t *live = NULL;
     size_t *map = NULL;
     hers_match *m = NULL;
-    FILE *f = NULL;
+    cli_out o = {0};
     size_t n = 0;
     int rc = cli_db_open(CMD, dir, 1, &db);
     if (rc)
@@ -163,11 +163,8 @@ int cli_db_search(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         if (live[i])
             map[nl++] = i;
-    f = out ? fopen(out, "w") : stdout;
-    if (!f) {
-        rc = cli_fail(CMD, "%s: cannot create the output file", out);
+    if ((rc = cli_out_open(CMD, out, &o)) != 0)
         goto done;
-    }
     double s2 = (double)s * (double)s;
     cli_rank_opts ro = {have_thr, thr, have_top, top, (uint32_t)s};
     for (size_t r = 0; r < qm.rows && rc == 0; r++) {
@@ -183,18 +180,14 @@ int cli_db_search(int argc, char **argv)
             break;
         for (size_t i = 0; i < c; i++) {
             const char *id = hers_store_snapshot_id(snap, map[m[i].index]);
-            fprintf(f, "%zu\t%zu\t%s\t", r, i + 1, id ? id : "?");
-            cli_print_score(f, (double)m[i].score / s2);
-            fputc('\n', f);
+            fprintf(o.f, "%zu\t%zu\t%s\t", r, i + 1, id ? id : "?");
+            cli_print_score(o.f, (double)m[i].score / s2);
+            fputc('\n', o.f);
         }
         hers_free(m);
         m = NULL;
     }
-    if (f != stdout && fclose(f) != 0 && rc == 0)
-        rc = cli_fail(CMD, "%s: write failed", out);
-    else if (f == stdout)
-        fflush(stdout);
-    f = NULL;
+    rc = cli_out_close(CMD, &o, rc);
     if (cli_flag(argc, argv, "--timing"))
         fprintf(stderr,
                 "hers search: %zu probes x %zu slots x %zu dims (%zu live), %s: index build %.3f s,"
@@ -202,8 +195,7 @@ int cli_db_search(int argc, char **argv)
                 qm.rows, n, d, nl, ss.chunks > 1 ? "streaming" : "in memory", ss.build_seconds,
                 ss.scan_seconds, t1 - t0 - ss.build_seconds - ss.scan_seconds, cli_now() - t1);
 done:
-    if (f && f != stdout)
-        fclose(f);
+    (void)cli_out_close(CMD, &o, rc ? rc : 1);   /* still open only after a failure */
     hers_free(m);
     hers_free_secret(scores, n * sizeof(int64_t) * (scores != NULL));
     free(live);

@@ -231,17 +231,14 @@ static int mkdir_p(const char *dir)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static FILE *open_out(const char *dir, const char *name, char *path, size_t cap)
-{
-    snprintf(path, cap, "%s/%s", dir, name);
-    return fopen(path, "w");
-}
-
+/* Every report file is written atomically (cli_out, core/atomic_file.h). */
 static int write_html(const demo_cfg *cfg, const demo_results *r, const char *path)
 {
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return cli_fail(CMD, "%s: cannot create (%s)", path, strerror(errno));
+    cli_out o;
+    int orc = cli_out_open(CMD, path, &o);
+    if (orc)
+        return orc;
+    FILE *f = o.f;
     double np = (double)r->n_probes;
     fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<!DOCTYPE html>\n"
           "<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n"
@@ -295,12 +292,10 @@ static int write_html(const demo_cfg *cfg, const demo_results *r, const char *pa
         if (rc > 0) {
             inline_svg(f, svg);
             char p2[4096];
-            FILE *g = open_out(cfg->out_dir, map ? "map_vs_dim.svg" : "rank1_vs_dim.svg", p2,
-                               sizeof p2);
-            if (g) {
-                fputs(svg, g);
-                fclose(g);
-            }
+            snprintf(p2, sizeof p2, "%s/%s", cfg->out_dir,
+                     map ? "map_vs_dim.svg" : "rank1_vs_dim.svg");
+            if (hers_atomic_write_file(p2, svg, strlen(svg), 0644) != HERS_OK)
+                hers_clear_error();   /* the chart is also inside report.html */
         }
         hers_free(svg);
     }
@@ -334,9 +329,7 @@ static int write_html(const demo_cfg *cfg, const demo_results *r, const char *pa
     fputs("<p>Written by <code>hers demo</code>; every number is also in "
           "<code>report.json</code>.</p>\n</body>\n</html>\n",
           f);
-    if (fclose(f) != 0)
-        return cli_fail(CMD, "%s: write failed", path);
-    return 0;
+    return cli_out_close(CMD, &o, 0);
 }
 
 int demo_write_report(const demo_cfg *cfg, const demo_results *r)
@@ -345,13 +338,15 @@ int demo_write_report(const demo_cfg *cfg, const demo_results *r)
         return cli_fail(CMD, "%s: cannot create the report directory (%s)", cfg->out_dir,
                         strerror(errno));
     char path[4096];
-    FILE *f = open_out(cfg->out_dir, "report.json", path, sizeof path);
-    if (!f)
-        return cli_fail(CMD, "%s: cannot create (%s)", path, strerror(errno));
-    demo_print_json(f, cfg, r);
-    fputc('\n', f);
-    if (fclose(f) != 0)
-        return cli_fail(CMD, "%s: write failed", path);
+    snprintf(path, sizeof path, "%s/report.json", cfg->out_dir);
+    cli_out o;
+    int rc = cli_out_open(CMD, path, &o);
+    if (rc)
+        return rc;
+    demo_print_json(o.f, cfg, r);
+    fputc('\n', o.f);
+    if ((rc = cli_out_close(CMD, &o, 0)) != 0)
+        return rc;
     snprintf(path, sizeof path, "%s/report.html", cfg->out_dir);
     if (write_html(cfg, r, path))
         return 1;

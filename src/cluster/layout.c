@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cluster/cluster_internal.h"
+#include "core/atomic_file.h"
 
 char *cl_path(const char *root, const char *name, const char *leaf)
 {
@@ -62,37 +63,10 @@ static int unhex(uint8_t *b, const char *s, size_t n)
     return 0;
 }
 
+/* Shard descriptors: written atomically and fsync'ed, mode 0600 (core/atomic_file.h). */
 static hers_status write_atomic(const char *path, const char *text)
 {
-    size_t l = strlen(path) + 8;
-    char *tmp = malloc(l);
-    if (!tmp)
-        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-    snprintf(tmp, l, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    size_t tl = strlen(text);
-    int ok = fd >= 0 && write(fd, text, tl) == (ssize_t)tl && fsync(fd) == 0;
-    if (fd >= 0 && close(fd) != 0)
-        ok = 0;
-    if (ok && rename(tmp, path) != 0)
-        ok = 0;
-    hers_status st = ok ? HERS_OK : hers_error(HERS_ERR_IO, "%s: %s", path, strerror(errno));
-    if (!ok)
-        unlink(tmp);
-    free(tmp);
-    if (ok) {   /* the rename itself durable */
-        char *dir = strdup(path), *sl = dir ? strrchr(dir, '/') : NULL;
-        if (sl) {
-            *sl = 0;
-            int dfd = open(dir, O_RDONLY | O_DIRECTORY);
-            if (dfd >= 0) {
-                fsync(dfd);
-                close(dfd);
-            }
-        }
-        free(dir);
-    }
-    return st;
+    return hers_atomic_write_file(path, text, strlen(text), 0600);
 }
 
 static hers_status write_desc(const char *path, const cl_desc *d, long shard)

@@ -82,8 +82,11 @@ hers_status hers_atomic_commit(hers_atomic_file *af)
 {
     if (!af->f)
         return hers_error(HERS_ERR_STATE, "atomic file: not open");
-    if (!af->fail && fflush(af->f) != 0)
-        note(af, "write", errno);
+    if (!af->fail) {   /* also a failed fprintf to af->f, seen by ferror */
+        errno = 0;
+        if (fflush(af->f) != 0 || ferror(af->f))
+            note(af, "write", errno ? errno : EIO);
+    }
     if (!af->fail && fsync(fileno(af->f)) != 0)
         note(af, "fsync", errno);
     if (fclose(af->f) != 0)
