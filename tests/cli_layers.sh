@@ -4,7 +4,8 @@
 # HERS_API functions, docs/design.md's picture is current; and the checker
 # fails on each kind of violation (an upward include, a sibling include,
 # another folder's private header, a private header in python/, a stray
-# exported symbol, a stale picture), injected into a copy of the tree.
+# exported symbol, an include cycle, a stale picture), injected into a copy
+# of the tree.
 # Usage: sh tests/cli_layers.sh path/to/hers (libhers.so is beside it)
 set -u
 HERS=${1:?usage: cli_layers.sh path/to/hers}
@@ -50,6 +51,14 @@ fresh && echo '#include "search/search_internal.h"' >>"$T/tree/python/_hers.c"
 expect_fail "python includes a private header" "python/_hers.c: includes the private"
 fresh && echo '#include "hers/hers_store.h"' >>"$T/tree/include/hers/hers_bfv.h"
 expect_fail "a public header includes an upper one" "hers_bfv.h: includes hers/hers_store.h of a layer above"
+fresh && echo '#include "search/search_internal.h"' >>"$T/tree/src/search/search_kernel.h"
+expect_fail "a two-header include cycle" \
+    "include cycle: src/search/search_internal.h -> src/search/search_kernel.h -> src/search/search_internal.h"
+fresh && echo '#include "core/pool.h"' >>"$T/tree/src/core/bitpack.h" &&
+    echo '#include "core/atomic_file.h"' >>"$T/tree/src/core/pool.h" &&
+    echo '#include "core/bitpack.h"' >>"$T/tree/src/core/atomic_file.h"
+expect_fail "a three-header include cycle" \
+    "include cycle: src/core/atomic_file.h -> src/core/bitpack.h -> src/core/pool.h -> src/core/atomic_file.h"
 fresh && sed -i 's/^   4  store /   4  storx /' "$T/tree/docs/design.md"
 expect_fail "a stale picture in docs/design.md" "layer picture is stale"
 
