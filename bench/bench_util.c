@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include "hers_commit.h"   /* HERS_GIT_COMMIT, written at build time */
 #include "bench.h"
 #include "hers/hers_cpu.h"
 

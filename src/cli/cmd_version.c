@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "hers_commit.h"   /* HERS_GIT_COMMIT, written at build time */
 #include "cli/cli.h"
 #include "hers/hers_cluster.h"
 #include "hers/hers_cpu.h"
