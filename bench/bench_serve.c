@@ -4,7 +4,10 @@
  * (in-process server, 127.0.0.1, ephemeral port) against the in-process
  * search of the same gallery:
  *   - single-client search latency p50 / p99 (one probe) and its ratio to
- *     hers_search of the same query on the same index;
+ *     hers_search of the same query on the same index: the clients' exchange
+ *     (HERSRSP v2 without the catalog, ?catalog=omit), and in the same run,
+ *     alternating with it, the version-1 exchange (the catalog inside every
+ *     response, one sequential checksum) for comparison;
  *   - throughput with 1, 8 and 32 concurrent clients (one probe each
  *     request), with the passes the server ran (coalescing);
  *   - kernel cost per probe x template x dimension of a 16-probe batch
@@ -30,6 +33,8 @@
 #include "hers/hers_store.h"
 
 #define CMD "bench serve"
+#define SEARCH_PATH "/v1/galleries/b/search?catalog=omit"   /* what hers_client_search sends */
+#define SEARCH_PATH_V1 "/v1/galleries/b/search"
 
 static int32_t *rows(size_t n, size_t d, uint64_t seed)
 {
@@ -78,8 +83,8 @@ static void *client_loop(void *arg)
         uint8_t *r = NULL;
         size_t rl = 0;
         long code = 0;
-        if (hers_client_call(c, "POST", "/v1/galleries/b/search", l->body, l->len, NULL, &r, &rl,
-                             &code) == HERS_OK && code == 200)
+        if (hers_client_call(c, "POST", SEARCH_PATH, l->body, l->len, NULL, &r, &rl, &code) ==
+                HERS_OK && code == 200)
             l->done++;
         else
             l->failed++;
@@ -214,25 +219,32 @@ int hers_bench_serve(int argc, char **argv)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", hers_server_port(srv));
     long index_bytes = describe(url, admin, "index_bytes");
-    /* single-client latency */
-    load one = {url, admin, body, blen, 0, 0, 0};
+    /* single-client latency: the v2 and v1 exchanges alternate, one client
+     * (its connection kept open between calls, as hers_client does) */
+    double *lat1 = calloc(reps, sizeof *lat1);
+    size_t rsp2 = 0, rsp1 = 0;
     hers_client *cl = NULL;
     hers_client_create(url, admin, NULL, &cl);
-    for (uint64_t i = 0; i < reps; i++) {
+    for (uint64_t i = 0; i < 2 * reps; i++) {
+        int v1 = (int)(i & 1);
         uint8_t *r = NULL;
         size_t rl = 0;
         long code = 0;
         double a = bench_now();
-        hers_client_call(cl, "POST", "/v1/galleries/b/search", body, blen, NULL, &r, &rl, &code);
-        lat[i] = bench_now() - a;
+        hers_client_call(cl, "POST", v1 ? SEARCH_PATH_V1 : SEARCH_PATH, body, blen, NULL, &r, &rl,
+                         &code);
+        (v1 ? lat1 : lat)[i / 2] = bench_now() - a;
+        *(v1 ? &rsp1 : &rsp2) = rl;
         free(r);
         if (code != 200)
             return cli_fail(CMD, "search answered %ld", code);
     }
     hers_client_free(cl);
     qsort(lat, reps, sizeof *lat, cmp_d);
+    qsort(lat1, reps, sizeof *lat1, cmp_d);
     double p50 = lat[reps / 2], p99 = lat[(size_t)((double)(reps - 1) * 0.99)];
-    (void)one;
+    double p50v1 = lat1[reps / 2];
+    free(lat1);
     /* throughput at 1, 8, 32 clients */
     int levels[3] = {1, 8, 32};
     double qps[3];
@@ -294,7 +306,9 @@ int hers_bench_serve(int argc, char **argv)
     if (json) {
         printf("{\"n\": %llu, \"d\": %llu, \"threads\": %llu, \"simd\": \"%s\", \"reps\": %llu, "
                "\"inprocess_search_s\": %.6f, \"latency_p50_s\": %.6f, \"latency_p99_s\": %.6f, "
-               "\"latency_ratio_p50\": %.3f, \"qps_1\": %.3f, \"qps_8\": %.3f, \"qps_32\": %.3f, "
+               "\"latency_ratio_p50\": %.3f, \"latency_v1_p50_s\": %.6f, "
+               "\"latency_v1_ratio_p50\": %.3f, \"query_bytes\": %zu, \"response_bytes\": %zu, "
+               "\"response_v1_bytes\": %zu, \"qps_1\": %.3f, \"qps_8\": %.3f, \"qps_32\": %.3f, "
                "\"qps_32_over_1\": %.3f, \"passes_32\": %ld, \"queries_32\": %ld, "
                "\"kernel_ns_per_probe_template_dim_batch16\": %.4f, \"kernel_form_bytes\": %llu, "
                "\"index_bytes\": %ld, \"server_rss_anon_mb_after_start\": %.1f, "
@@ -302,7 +316,7 @@ int hers_bench_serve(int argc, char **argv)
                "\"enroll_http_templates_per_s\": %.1f, \"enroll_local_templates_per_s\": %.1f}\n",
                (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                hers_simd_name(hers_simd_active()), (unsigned long long)reps, inproc, p50, p99,
-               p50 / inproc, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
+               p50 / inproc, p50v1, p50v1 / inproc, blen, rsp2, rsp1, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
                kernel_ns, (unsigned long long)kform, index_bytes, rss_server, rss_all,
                rss_server * 1048576.0 / (double)kform, enrol_rate, (double)n / t_enrol_local);
     } else {
@@ -310,7 +324,9 @@ int hers_bench_serve(int argc, char **argv)
                (unsigned long long)n, (unsigned long long)d, (double)kform / 1048576.0,
                (double)index_bytes / 1048576.0);
         printf("in-process search (1 probe): %.3f ms; over HTTP p50 %.3f ms, p99 %.3f ms "
-               "(ratio %.2f)\n", inproc * 1e3, p50 * 1e3, p99 * 1e3, p50 / inproc);
+               "(ratio %.2f); version-1 exchange p50 %.3f ms (ratio %.2f)\n", inproc * 1e3,
+               p50 * 1e3, p99 * 1e3, p50 / inproc, p50v1 * 1e3, p50v1 / inproc);
+        printf("query %zu bytes; response %zu bytes (version 1: %zu)\n", blen, rsp2, rsp1);
         for (int li = 0; li < 3; li++)
             printf("throughput %2d clients: %.2f searches/s (%ld queries in %ld passes)\n",
                    levels[li], qps[li], queries[li], passes[li]);

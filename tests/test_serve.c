@@ -830,6 +830,157 @@ static void test_catalog(void)
     hers_net_catalog_free(cat);
 }
 
+/* ------------------------------------------------------------ multi-part responses */
+
+/* A 3-block gallery (2N + 5 templates, some deleted) searched in process:
+ * the record of every block range equals the whole record's bytes for
+ * [0, 3), and the version-2 response (a part per block, packed in
+ * parallel, the hash-of-hashes checksum) decrypts to the scores of the
+ * version-1 one, for the full, switched and relinearized forms; damage
+ * anywhere is refused. */
+static void test_multipart(void)
+{
+    size_t N = hers_params_n(P), n = 2 * N + 5;
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/../mp", root);
+    int32_t *v = calloc(n * D, sizeof *v);
+    uint64_t st = 31;
+    for (size_t i = 0; i < n; i++)
+        random_row(v + i * D, &st);
+    hers_store *db = NULL;
+    hers_store_enroll_opts eo;
+    hers_store_enroll_opts_default(&eo);
+    eo.scale = 125;
+    hers_relin_key *rk = NULL;
+    CHECK_OK(hers_keygen_relin(P, SK, &rk));
+    CHECK_OK(hers_store_create(dir, P, PK, rk, NULL, 0));
+    CHECK_OK(hers_store_open(dir, 0, &db));
+    CHECK_OK(hers_store_enroll(db, SK, NULL, v, n, D, NULL, &eo, NULL));
+    const char *gone[2] = {"3", "4100"};
+    CHECK_OK(hers_store_delete(db, gone, 2));
+    hers_store_close(db);
+    hers_relin_key_free(rk);
+    /* ranges of an in-process result */
+    hers_service *svc = NULL;
+    CHECK_OK(hers_service_open(dir, 2, &svc));
+    hers_store_snapshot *snap = NULL;
+    hers_index *ix = NULL;
+    hers_searcher *sr = NULL;
+    hers_query *q = NULL;
+    hers_result *res = NULL;
+    int32_t pr[2 * D];
+    random_row(pr, &st);
+    random_row(pr + D, &st);
+    CHECK_OK(hers_store_snapshot_open(hers_service_db(svc), &snap));
+    CHECK_OK(hers_store_snapshot_index(snap, 0, hers_store_snapshot_blocks(snap), 1, &ix));
+    hers_store_snapshot_close(snap);
+    CHECK_OK(hers_searcher_create(1, &sr));
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, pr, 2, D, 125, NULL, &q));
+    CHECK_OK(hers_search(sr, P, ix, q, NULL, &res));
+    CHECK(hers_result_blocks(res) == 3);
+    uint8_t *whole = NULL, *part = NULL;
+    size_t wl = 0, pl = 0, pw = 0;
+    CHECK_OK(hers_result_serialize(P, res, &whole, &wl));
+    CHECK_OK(hers_result_range_size(P, res, 0, 3, &pl));
+    CHECK(pl == wl);
+    part = malloc(pl);
+    CHECK(hers_result_range_serialize(P, res, 0, 3, part, pl - 1, &pw) == HERS_ERR_ARG);
+    CHECK_OK(hers_result_range_serialize(P, res, 0, 3, part, pl, &pw));
+    CHECK(pw == wl && !memcmp(part, whole, wl));
+    CHECK(hers_result_range_size(P, res, 2, 2, &pl) == HERS_ERR_ARG);
+    int64_t *all = malloc(n * sizeof *all), *sl = malloc(N * sizeof *sl);
+    CHECK_OK(hers_result_decrypt(P, SK, res, 1, all));
+    for (size_t b0 = 0; b0 < 3; b0++) {   /* each block alone decrypts to its slice */
+        hers_result *one = NULL;
+        CHECK_OK(hers_result_range_size(P, res, b0, 1, &pl));
+        CHECK_OK(hers_result_range_serialize(P, res, b0, 1, part, pl, &pw));
+        CHECK_OK(hers_result_deserialize(P, part, pw, &one));
+        size_t rn = hers_result_n(one);
+        CHECK(rn == (b0 < 2 ? N : 5));
+        CHECK_OK(hers_result_decrypt(P, SK, one, 1, sl));
+        CHECK(!memcmp(sl, all + b0 * N, rn * sizeof *sl));
+        hers_result_free(one);
+    }
+    free(part);
+    hers_free(whole);
+    hers_result_free(res);
+    /* a coalesced batch: the view (borrowed ciphertexts) scans as the copy */
+    hers_query *q2 = NULL, *bc = NULL, *bv = NULL;
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, pr + D, 1, D, 125, NULL, &q2));
+    const hers_query *two[2] = {q, q2};
+    CHECK_OK(hers_query_concat(two, 2, &bc));
+    CHECK_OK(hers_query_concat_view(two, 2, &bv));
+    hers_result *rc = NULL, *rv = NULL;
+    uint8_t *bcb = NULL, *bvb = NULL;
+    size_t bcl = 0, bvl = 0;
+    CHECK_OK(hers_search(sr, P, ix, bc, NULL, &rc));
+    CHECK_OK(hers_search(sr, P, ix, bv, NULL, &rv));
+    CHECK_OK(hers_result_serialize(P, rc, &bcb, &bcl));
+    CHECK_OK(hers_result_serialize(P, rv, &bvb, &bvl));
+    CHECK(hers_query_count(bv) == 3 && bcl == bvl && !memcmp(bcb, bvb, bcl));
+    hers_free(bcb);
+    hers_free(bvb);
+    hers_result_free(rc);
+    hers_result_free(rv);
+    hers_query_free(bv);   /* the view first: q and q2 keep their residues */
+    hers_query_free(bc);
+    hers_query_free(q2);
+    hers_query_free(q);
+    hers_searcher_free(sr);
+    hers_index_free(ix);
+    /* v2 responses against v1 ones through the service */
+    uint8_t *qb = NULL;
+    size_t ql = 0;
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, pr, 2, D, 125, NULL, &q));
+    CHECK_OK(hers_query_serialize(P, q, &qb, &ql));
+    hers_query_free(q);
+    hers_result_shrink forms[3] = {HERS_RESULT_FULL, HERS_RESULT_SWITCHED,
+                                   HERS_RESULT_RELINEARIZED};
+    for (int f = 0; f < 3; f++) {
+        uint8_t *r1 = NULL, *r2 = NULL;
+        size_t l1 = 0, l2 = 0;
+        uint64_t cv = 0;
+        hers_service_search_opts so = {forms[f], 0, 1};
+        CHECK_OK(hers_service_search(svc, qb, ql, forms[f], 0, &r1, &l1));
+        CHECK_OK(hers_service_search_ex(svc, qb, ql, &so, &r2, &l2, &cv));
+        hers_net_response *a = NULL, *b = NULL;
+        CHECK_OK(hers_net_response_decode(P, r1, l1, &a));
+        CHECK_OK(hers_net_response_decode(P, r2, l2, &b));
+        CHECK(hers_net_response_version(b) == 2 && hers_net_response_catalog_version(b) == cv &&
+              hers_net_response_live(a) == n - 2 && hers_net_response_live(b) == n - 2);
+        int64_t *sa = malloc(n * sizeof *sa), *sb = malloc(n * sizeof *sb);
+        for (size_t pi = 0; pi < 2; pi++) {
+            CHECK_OK(hers_net_response_decrypt(P, SK, a, pi, sa));
+            CHECK_OK(hers_net_response_decrypt(P, SK, b, pi, sb));
+            CHECK(!memcmp(sa, sb, (n - 2) * sizeof *sa));
+        }
+        CHECK(!strcmp(hers_net_response_id(b, 3), "4") &&
+              !strcmp(hers_net_response_id(b, n - 3), hers_net_response_id(a, n - 3)));
+        free(sa);
+        free(sb);
+        hers_net_response_free(a);
+        hers_net_response_free(b);
+        /* damage: every 4099th byte, and truncations */
+        for (size_t i = 0; i < l2; i += 4099) {
+            r2[i] ^= 0x20;
+            CHECK(hers_net_response_decode(P, r2, l2, &b) != HERS_OK && !b);
+            r2[i] ^= 0x20;
+        }
+        CHECK(hers_net_response_decode(P, r2, l2 - 1, &b) != HERS_OK && !b);
+        CHECK(hers_net_response_decode(P, r2, l2 / 2, &b) != HERS_OK && !b);
+        hers_free(r1);
+        hers_net_free(r2);
+    }
+    hers_free(qb);
+    free(all);
+    free(sl);
+    free(v);
+    hers_service_close(svc);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 /* ------------------------------------------------------------ load */
 
 typedef struct worker {
@@ -952,6 +1103,7 @@ int main(void)
     memmove(root + strlen(root), "/galleries", 11);   /* the server's root */
     start_server(2);
     test_records();
+    test_multipart();
     test_tokens();
     /* create g1 over HTTP (public material only) */
     uint8_t *b = NULL;

@@ -208,7 +208,8 @@ HERS_API hers_status hers_service_search(hers_service *s, const void *query, siz
                                          size_t *resp_len);
 /* Version-2 search (HERSRSP v2): as hers_service_search, the record also
  * carries the catalog version of the snapshot searched (*cat_version too)
- * and carries the catalog itself only if with_catalog. */
+ * and carries the catalog itself only if with_catalog. *resp comes from a
+ * small pool of reused buffers: free it with hers_net_free. */
 typedef struct hers_service_search_opts {
     hers_result_shrink shrink;   /* HERS_RESULT_FULL, _SWITCHED or _RELINEARIZED */
     int compact;                 /* compact result records (relinearized) */
@@ -217,6 +218,9 @@ typedef struct hers_service_search_opts {
 HERS_API hers_status hers_service_search_ex(hers_service *s, const void *query, size_t len,
                                             const hers_service_search_opts *o, uint8_t **resp,
                                             size_t *resp_len, uint64_t *cat_version);
+/* Frees a record of hers_service_search_ex (its buffer may be kept for the
+ * next response: its pages are then already mapped). NULL is ignored. */
+HERS_API void hers_net_free(void *rec);
 /* The current catalog: *version always; *rec (HERSCAT, hers_alloc) only if
  * the version differs from if_none_match (else *rec = NULL: not modified).
  * Every committed enrolment, deletion and compaction changes the version
@@ -316,7 +320,9 @@ HERS_API const char *const *hers_server_routes(void);
 typedef struct hers_client hers_client;
 
 /* url: http(s)://host:port (no trailing path); token may be NULL;
- * cacert: PEM file of the CA to trust for https (NULL: system store). */
+ * cacert: PEM file of the CA to trust for https (NULL: system store).
+ * A client keeps its connection open between calls (HTTP keep-alive) and
+ * makes one call at a time: use one client per thread. */
 HERS_API hers_status hers_client_create(const char *url, const char *token, const char *cacert,
                                         hers_client **out);
 HERS_API void hers_client_free(hers_client *c);

@@ -229,6 +229,10 @@ HERS_API uint32_t hers_query_scale(const hers_query *q);
  * concurrent queries in one pass (each gallery tile read once for all
  * their probes). */
 HERS_API hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out);
+/* The same batch without copying: its ciphertexts borrow the residues of
+ * qs[i], which must outlive it and stay unchanged (free it first). */
+HERS_API hers_status hers_query_concat_view(const hers_query *const *qs, size_t n,
+                                            hers_query **out);
 /* Upload record (versioned, checksummed; docs/formats.md "Query and result");
  * either form (the kind field). hers_search refuses a compact query. */
 HERS_API hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint8_t **buf,
@@ -351,6 +355,16 @@ HERS_API hers_status hers_result_serialize(const hers_params *p, const hers_resu
                                            size_t *len);
 HERS_API hers_status hers_result_deserialize(const hers_params *p, const void *buf, size_t len,
                                              hers_result **out);
+/* The download record of blocks [b0, b0 + nb) of r alone (every probe; n =
+ * nb x N, or what the last block holds), written into buf (cap bytes, at
+ * least hers_result_range_size): the bytes hers_result_serialize gives for
+ * a result of those blocks, without allocating. HERS_ERR_UNSUPPORTED for a
+ * result read from a compact record. */
+HERS_API hers_status hers_result_range_size(const hers_params *p, const hers_result *r, size_t b0,
+                                            size_t nb, size_t *size);
+HERS_API hers_status hers_result_range_serialize(const hers_params *p, const hers_result *r,
+                                                 size_t b0, size_t nb, uint8_t *buf, size_t cap,
+                                                 size_t *len);
 /* Compact download record (version 2; hers_result_deserialize reads both) of
  * 2-part BFV results (HERS_RESULT_RELINEARIZED, or plain-gallery): every
  * coefficient of part 0 rounded to b0 = bitlen(t) + 2 bits and of part 1 to

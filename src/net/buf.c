@@ -162,11 +162,13 @@ int net_rd_u64(net_rd *r, uint64_t *v)
 hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
                         const char *what)
 {
-    return net_rd_open_v(r, buf, len, magic, what, HERS_NET_VERSION, HERS_NET_VERSION, NULL);
+    return net_rd_open_v(r, buf, len, magic, what, HERS_NET_VERSION, HERS_NET_VERSION, UINT32_MAX,
+                         NULL);
 }
 
 hers_status net_rd_open_v(net_rd *r, const void *buf, size_t len, const char *magic,
-                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t *version)
+                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t plain_from,
+                          uint32_t *version)
 {
     const uint8_t *b = buf;
     if (!buf || len < 8 + 4 + NET_HASH)
@@ -185,8 +187,9 @@ hers_status net_rd_open_v(net_rd *r, const void *buf, size_t len, const char *ma
         *version = ver;
 #ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
     uint8_t h[NET_HASH];
-    crypto_generichash(h, sizeof h, b, len - NET_HASH, NULL, 0);
-    if (sodium_memcmp(h, b + len - NET_HASH, NET_HASH) != 0)
+    if (ver < plain_from)
+        crypto_generichash(h, sizeof h, b, len - NET_HASH, NULL, 0);
+    if (ver < plain_from && sodium_memcmp(h, b + len - NET_HASH, NET_HASH) != 0)
         return hers_error(HERS_ERR_CHECKSUM, "%s: checksum mismatch (corrupted or truncated)",
                           what);
 #endif

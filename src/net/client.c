@@ -9,6 +9,8 @@
 
 struct hers_client {
     char *url, *token, *cacert;
+    CURL *h;          /* kept between calls: its connection stays open (keep-alive) */
+    net_buf rx;       /* hers_client_search's receive buffer, reused */
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -51,14 +53,30 @@ void hers_client_free(hers_client *c)
     }
     free(c->url);
     free(c->cacert);
+    if (c->h)
+        curl_easy_cleanup(c->h);
+    net_buf_free(&c->rx);
     free(c);
 }
 
+typedef struct rx_ctx {
+    CURL *h;
+    net_buf *b;
+    int sized;        /* the announced length was reserved */
+} rx_ctx;
+
 static size_t on_data(char *p, size_t sz, size_t n, void *ud)
 {
-    net_buf *b = ud;
-    net_buf_put(b, p, sz * n);
-    return b->failed ? 0 : sz * n;
+    rx_ctx *x = ud;
+    if (!x->sized) {   /* one allocation of the announced size: no doubling copies */
+        curl_off_t cl = -1;
+        x->sized = 1;
+        if (curl_easy_getinfo(x->h, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK &&
+            cl > 0 && (uint64_t)cl < ((uint64_t)1 << 34))
+            net_buf_reserve(x->b, (size_t)cl + 1);   /* + the NUL the caller gets */
+    }
+    net_buf_put(x->b, p, sz * n);
+    return x->b->failed ? 0 : sz * n;
 }
 
 /* Captures one response header's value (want: "Name", case-insensitive). */
@@ -93,27 +111,24 @@ hers_status hers_client_call(hers_client *c, const char *method, const char *pat
                                resp, resp_len, http_status);
 }
 
-hers_status hers_client_call_ex(hers_client *c, const char *method, const char *path,
-                                const void *body, size_t len, const char *content_type,
-                                const char *const *headers, const char *want_header, char *got,
-                                size_t got_cap, uint8_t **resp, size_t *resp_len,
-                                long *http_status)
+/* One request into b (its length reset, its capacity kept). */
+static hers_status call_into(hers_client *c, const char *method, const char *path,
+                             const void *body, size_t len, const char *content_type,
+                             const char *const *headers, const char *want_header, char *got,
+                             size_t got_cap, net_buf *b, long *http_status)
 {
-    if (!c || !method || !path || !resp || !resp_len || !http_status ||
-        (want_header && (!got || got_cap == 0)))
-        return hers_error(HERS_ERR_ARG, "client: invalid argument");
     if (got && got_cap)
         got[0] = 0;
-    *resp = NULL;
-    *resp_len = 0;
     *http_status = 0;
-    CURL *h = curl_easy_init();
-    if (!h)
+    b->len = 0;
+    b->failed = 0;
+    if (!c->h && !(c->h = curl_easy_init()))
         return hers_error(HERS_ERR_NOMEM, "client: curl_easy_init failed");
+    CURL *h = c->h;
+    curl_easy_reset(h);   /* options only: the open connection stays in the handle */
     size_t ul = strlen(c->url) + strlen(path) + 1;
     char *url = malloc(ul);
     char *auth = c->token ? malloc(strlen(c->token) + 32) : NULL;
-    net_buf b = {0};
     struct curl_slist *hdr = NULL;
     hers_status st = HERS_OK;
     if (!url || (c->token && !auth)) {
@@ -137,6 +152,7 @@ hers_status hers_client_call_ex(hers_client *c, const char *method, const char *
         curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(h, CURLOPT_HEADERDATA, &hc);
     }
+    rx_ctx rx = {h, b, 0};
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
@@ -144,7 +160,7 @@ hers_status hers_client_call_ex(hers_client *c, const char *method, const char *
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &rx);
     if (c->cacert)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->cacert);
     if (body || !strcmp(method, "POST")) {
@@ -159,49 +175,65 @@ hers_status hers_client_call_ex(hers_client *c, const char *method, const char *
         goto done;
     }
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, http_status);
-    net_buf_put(&b, "", 1);
-    if (b.failed) {
+    net_buf_put(b, "", 1);
+    if (b->failed) {
         st = hers_error(HERS_ERR_NOMEM, "client: out of memory for the response");
         goto done;
     }
-    *resp = b.data;
-    *resp_len = b.len - 1;
-    b.data = NULL;
+    b->len--;   /* the NUL stays after the data */
 done:
     if (auth) {
         memset(auth, 0, strlen(auth));
         free(auth);
     }
     curl_slist_free_all(hdr);
-    net_buf_free(&b);
     free(url);
-    curl_easy_cleanup(h);
     return st;
+}
+
+hers_status hers_client_call_ex(hers_client *c, const char *method, const char *path,
+                                const void *body, size_t len, const char *content_type,
+                                const char *const *headers, const char *want_header, char *got,
+                                size_t got_cap, uint8_t **resp, size_t *resp_len,
+                                long *http_status)
+{
+    if (!c || !method || !path || !resp || !resp_len || !http_status ||
+        (want_header && (!got || got_cap == 0)))
+        return hers_error(HERS_ERR_ARG, "client: invalid argument");
+    *resp = NULL;
+    *resp_len = 0;
+    net_buf b = {0};
+    hers_status st = call_into(c, method, path, body, len, content_type, headers, want_header,
+                               got, got_cap, &b, http_status);
+    if (st != HERS_OK) {
+        net_buf_free(&b);
+        return st;
+    }
+    *resp = b.data;   /* malloc'ed, NUL after the data */
+    *resp_len = b.len;
+    return HERS_OK;
 }
 
 /* ------------------------------------------------------------ search with the catalog cache */
 
-/* One call expecting `expect`; another status is HERS_ERR_IO naming it and
- * the server's message. */
+/* One call into the client's reusable receive buffer, expecting e1 or e2;
+ * another status is HERS_ERR_IO naming it and the server's message. */
 static hers_status call_expect(hers_client *c, const char *method, const char *path,
                                const void *body, size_t len, const char *const *headers,
                                const char *want, char *got, size_t gcap, long e1, long e2,
-                               uint8_t **resp, size_t *rlen, long *code,
-                               hers_client_search_stats *stx)
+                               long *code, hers_client_search_stats *stx)
 {
-    hers_status st = hers_client_call_ex(c, method, path, body, len, NULL, headers, want, got,
-                                         gcap, resp, rlen, code);
+    hers_status st = call_into(c, method, path, body, len, NULL, headers, want, got, gcap, &c->rx,
+                               code);
     if (st != HERS_OK)
         return st;
     stx->requests++;
-    stx->bytes_down += *rlen;
+    stx->bytes_down += c->rx.len;
     if (*code == e1 || *code == e2)
         return HERS_OK;
     char msg[512] = "";
-    if (hers_json_get((const char *)*resp, *rlen, "error", msg, sizeof msg) != 0)
+    if (hers_json_get((const char *)c->rx.data, c->rx.len, "error", msg, sizeof msg) != 0)
         snprintf(msg, sizeof msg, "unexpected reply");
-    free(*resp);
-    *resp = NULL;
     return hers_error(HERS_ERR_IO, "HTTP %ld: %s", *code, msg);
 }
 
@@ -229,13 +261,9 @@ hers_status hers_client_search(hers_client *c, const char *gallery, const hers_p
         char path[160];
         snprintf(path, sizeof path, "/v1/galleries/%s/search?catalog=%s%s%s", gallery,
                  inline_cat ? "include" : "omit", result ? "&result=" : "", result ? result : "");
-        uint8_t *resp = NULL;
-        size_t rl = 0;
-        st = call_expect(c, "POST", path, query, len, NULL, NULL, NULL, 0, 200, 200, &resp, &rl,
-                         &code, &sx);
+        st = call_expect(c, "POST", path, query, len, NULL, NULL, NULL, 0, 200, 200, &code, &sx);
         if (st == HERS_OK)
-            st = hers_net_response_decode(p, resp, rl, &r);
-        free(resp);
+            st = hers_net_response_decode(p, c->rx.data, c->rx.len, &r);
         if (st != HERS_OK)
             break;
         if (hers_net_response_has_catalog(r)) {   /* version 1, or included */
@@ -259,12 +287,12 @@ hers_status hers_client_search(hers_client *c, const char *gallery, const hers_p
         }
         snprintf(path, sizeof path, "/v1/galleries/%s/catalog", gallery);
         st = call_expect(c, "GET", path, NULL, 0, hdrs, "X-Hers-Catalog", got, sizeof got, 200,
-                         304, &resp, &rl, &code, &sx);
+                         304, &code, &sx);
         if (st == HERS_OK && code == 304) {
             sx.not_modified = 1;   /* still the cached one: a write came between, search again */
         } else if (st == HERS_OK) {
             hers_net_catalog *nc = NULL;
-            st = hers_net_catalog_decode(resp, rl, &nc);
+            st = hers_net_catalog_decode(c->rx.data, c->rx.len, &nc);
             if (st == HERS_OK) {
                 hers_net_catalog_free(*cache);
                 *cache = nc;
@@ -274,7 +302,6 @@ hers_status hers_client_search(hers_client *c, const char *gallery, const hers_p
                     *out = r;
             }
         }
-        free(resp);
         if (!*out) {
             hers_net_response_free(r);
             r = NULL;

@@ -43,9 +43,31 @@ int net_rd_u64(net_rd *r, uint64_t *v);
  * success r covers the body between the magic and the checksum. */
 hers_status net_rd_open(net_rd *r, const void *buf, size_t len, const char *magic,
                         const char *what);
-/* The same for a record readable in versions vmin..vmax (*version: the one read). */
+/* The same for a record readable in versions vmin..vmax (*version: the one
+ * read); the trailing checksum is verified for versions below plain_from
+ * only (from it on, the caller checks its own rule). */
 hers_status net_rd_open_v(net_rd *r, const void *buf, size_t len, const char *magic,
-                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t *version);
+                          const char *what, uint32_t vmin, uint32_t vmax, uint32_t plain_from,
+                          uint32_t *version);
+
+/* Buffers kept for reuse (bufpool.c): net_pool_alloc(n) gives at least n
+ * bytes (not zeroed), freed with net_pool_free (= hers_net_free). */
+void *net_pool_alloc(size_t n);
+void net_pool_free(void *p);
+size_t net_pool_cap(const void *p);
+
+/* HERSRSP version 2 (response.c): the parts (block ranges of res[i], whose
+ * first block in the gallery is first_block[i]) packed and checksummed on
+ * `threads` workers into one buffer from the pool (hers_net_free). */
+hers_status net_response_encode2(const hers_params *p, unsigned threads, int compact,
+                                 uint32_t scale, size_t d, size_t count, uint64_t slots,
+                                 size_t chunks, const size_t *first_block,
+                                 const hers_result *const *res, size_t live, const uint8_t *cat,
+                                 size_t cat_len, uint64_t cat_version, int with_cat,
+                                 uint8_t **buf, size_t *len);
+/* The version-2 checksum of the record's first len bytes (all but the
+ * trailing checksum): 0, or -1 if its parts do not fit in len. */
+int net_rsp2_digest(const uint8_t *b, size_t len, uint8_t out[NET_HASH]);
 
 /* 1 if the id is valid (1..255 bytes, no tab, CR, LF, NUL). */
 int net_id_valid(const char *s, size_t len);

@@ -1,5 +1,6 @@
 /* proto.c - the service records HERSINI, HERSENR and HERSRSP (hers_net.h,
  * docs/formats.md "Service records"). */
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -368,8 +369,9 @@ hers_status net_response_encode(const hers_params *p, int compact, uint32_t scal
                                 unsigned rsp_version, uint64_t cat_version, int with_cat,
                                 uint8_t **buf, size_t *len)
 {
-    if (rsp_version == 1)
-        with_cat = 1;
+    if (rsp_version != 1)   /* version 2: net_response_encode2 (its own checksum rule) */
+        return hers_error(HERS_ERR_INTERNAL, "search response: version %u here", rsp_version);
+    with_cat = 1;
     /* the parts' records first, so that the whole record is allocated once
      * at its exact size (a 2^20-template full answer is tens of MB: growing
      * a buffer by doubling copied it twice and faulted its pages twice) */
@@ -455,9 +457,19 @@ hers_status hers_net_response_decode(const hers_params *p, const void *buf, size
     net_rd r;
     uint32_t ver = 0;
     hers_status st = net_rd_open_v(&r, buf, len, "HERSRSP", "search response", 1,
-                                   HERS_NET_RESPONSE_VERSION, &ver);
+                                   HERS_NET_RESPONSE_VERSION, 2, &ver);
     if (st != HERS_OK)
         return st;
+#ifndef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    if (ver >= 2) {   /* each result record's own checksum is checked as it is read */
+        uint8_t h[NET_HASH];
+        if (net_rsp2_digest(buf, len - NET_HASH, h) != 0)
+            return hers_error(HERS_ERR_FORMAT, "search response: truncated parts");
+        if (sodium_memcmp(h, (const uint8_t *)buf + len - NET_HASH, NET_HASH) != 0)
+            return hers_error(HERS_ERR_CHECKSUM,
+                              "search response: checksum mismatch (corrupted or truncated)");
+    }
+#endif
     uint32_t scale, d, parts, flags = 1;
     uint64_t count, slots, live, cver = 0;
     if (net_rd_u32(&r, &scale) || net_rd_u32(&r, &d) || net_rd_u32(&r, &parts) ||
@@ -584,7 +596,7 @@ hers_status hers_net_catalog_decode(const void *buf, size_t len, hers_net_catalo
     *out = NULL;
     net_rd r;
     hers_status st = net_rd_open_v(&r, buf, len, "HERSCAT", "catalog", HERS_NET_CATALOG_VERSION,
-                                   HERS_NET_CATALOG_VERSION, NULL);
+                                   HERS_NET_CATALOG_VERSION, UINT32_MAX, NULL);
     if (st != HERS_OK)
         return st;
     uint32_t flags;

@@ -89,7 +89,19 @@ typedef struct req {
     int counted;
     char ip[64];
     int too_big;
+    int pooled;        /* body.data from net_pool_alloc (capacity fixed) */
 } req;
+
+/* The request body back to the pool, or freed. */
+static void body_free(req *r)
+{
+    if (r->pooled)
+        net_pool_free(r->body.data);
+    else
+        free(r->body.data);
+    memset(&r->body, 0, sizeof r->body);
+    r->pooled = 0;
+}
 
 void hers_server_config_default(hers_server_config *c)
 {
@@ -737,11 +749,12 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         }
         if (st != HERS_OK)
             return send_status(c, r, st);
-        /* handed over without a copy (megabytes per probe); freed by MHD */
-        struct MHD_Response *mr =
-            MHD_create_response_from_buffer_with_free_callback(len, resp, hers_free);
+        /* handed over without a copy (megabytes per probe); freed by MHD
+         * (version 2: back to the pool of pre-faulted buffers) */
+        void (*fr)(void *) = cq && g->be->search_ex && g->be->catalog ? hers_net_free : hers_free;
+        struct MHD_Response *mr = MHD_create_response_from_buffer_with_free_callback(len, resp, fr);
         if (!mr) {
-            hers_free(resp);
+            fr(resp);
             return MHD_NO;
         }
         MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
@@ -917,8 +930,15 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             /* one allocation for the announced body (queries are MBs: growing
              * by doubling copied them several times); untouched pages cost
              * nothing, and a stalled upload is cut by the timeout */
-            if (v > 0 && v <= ((uint64_t)64 << 20) && net_buf_reserve(&r->body, (size_t)v))
+            if (v >= ((uint64_t)1 << 20) && v <= r->limit) {
+                /* large (queries, enrolments): a reused buffer, pages mapped */
+                if (!(r->body.data = net_pool_alloc((size_t)v + 1)))
+                    return send_error(c, r, 503, "out of memory");
+                r->body.cap = (size_t)v + 1;   /* + the NUL a delete body gets */
+                r->pooled = 1;
+            } else if (v > 0 && net_buf_reserve(&r->body, (size_t)v)) {
                 return send_error(c, r, 503, "out of memory");
+            }
         }
         return MHD_YES;
     }
@@ -929,13 +949,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (*upload_size) {
         if (r->body.len + *upload_size > r->limit) {
             *upload_size = 0;
-            net_buf_free(&r->body);
+            body_free(r);
             return send_error(c, r, 413, "request body exceeds the limit for this route");
+        }
+        if (r->pooled && *upload_size > r->body.cap - 1 - r->body.len) {
+            *upload_size = 0;
+            body_free(r);
+            return send_error(c, r, 400, "request body longer than its Content-Length");
         }
         net_buf_put(&r->body, upload, *upload_size);
         *upload_size = 0;
         if (r->body.failed) {
-            net_buf_free(&r->body);
+            body_free(r);
             return send_error(c, r, 503, "out of memory");
         }
         return MHD_YES;
@@ -1008,7 +1033,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                      toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (aborted)");
         s->cfg.log(s->cfg.log_user, line);
     }
-    net_buf_free(&r->body);
+    body_free(r);
     if (r->counted)
         atomic_fetch_sub(&s->inflight, 1);
     free(r);

@@ -471,7 +471,7 @@ static void run_pass(hers_service *s, job *jobs)
         qs[k++] = j->q;
     }
     if (st == HERS_OK && nj > 1)
-        st = hers_query_concat((const hers_query *const *)qs, nj, &batch);
+        st = hers_query_concat_view((const hers_query *const *)qs, nj, &batch);
     if (st == HERS_OK)
         st = scan(s, g, nj > 1 ? batch : qs[0], jobs->shrink, ps->res);
     hers_query_free(batch);
@@ -510,10 +510,16 @@ static hers_status encode_job(hers_service *s, job *j)
     for (size_t i = 0; st == HERS_OK && i < g->nchunks; i++)
         st = hers_result_view(ps->res[i], j->first, c, &views[i]);
     if (st == HERS_OK)
-        st = net_response_encode(hers_store_params(s->db), j->compact, g->scale, g->d, c, g->slots,
-                                 g->nchunks, ps->fb, (const hers_result *const *)views, g->live,
-                                 g->cat, g->cat_len, j->rsp_version, g->version, j->with_cat,
-                                 &j->resp, &j->resp_len);
+        st = j->rsp_version >= 2
+                 ? net_response_encode2(hers_store_params(s->db), s->threads, j->compact,
+                                        g->scale, g->d, c, g->slots, g->nchunks, ps->fb,
+                                        (const hers_result *const *)views, g->live, g->cat,
+                                        g->cat_len, g->version, j->with_cat, &j->resp,
+                                        &j->resp_len)
+                 : net_response_encode(hers_store_params(s->db), j->compact, g->scale, g->d, c,
+                                       g->slots, g->nchunks, ps->fb,
+                                       (const hers_result *const *)views, g->live, g->cat,
+                                       g->cat_len, 1, g->version, 1, &j->resp, &j->resp_len);
     j->cat_version = g->version;
     for (size_t i = 0; views && i < g->nchunks; i++)
         hers_result_free(views[i]);

@@ -1,0 +1,89 @@
+/*
+ * result_range.c - the download record (HERSRES version 1, docs/formats.md
+ * "Query and result records") of a range of a result's blocks, written into
+ * a buffer the caller owns. The service answers a search with one
+ * allocation: it sizes every part first, then packs and checksums the
+ * parts in parallel straight into the response (no per-part record, no
+ * copy). The bytes equal hers_result_serialize of the same blocks.
+ */
+#include <string.h>
+
+#include "hers/hers_mem.h"
+#include "search/search_internal.h"
+
+#define RANGE_MAGIC "HERSRES"
+#define RANGE_VERSION 1   /* residue records (result.c RESULT_VERSION) */
+#define RANGE_HEADER 88
+
+static hers_status range_check(const hers_params *p, const hers_result *r, size_t b0, size_t nb,
+                               size_t *rec)
+{
+    if (!p || !r)
+        return hers_error(HERS_ERR_ARG, "result range: NULL argument");
+    if (r->compact)
+        return hers_error(HERS_ERR_UNSUPPORTED, "result range: a compact result (use "
+                                                "hers_result_serialize_compact)");
+    if (nb == 0 || b0 >= r->blocks || nb > r->blocks - b0)
+        return hers_error(HERS_ERR_ARG, "result range: blocks [%zu, %zu) outside [0, %zu)", b0,
+                          b0 + nb, r->blocks);
+    hers_status st = hers_search_check_id(p, r->params_id, "result range");
+    if (st != HERS_OK)
+        return st;
+    const hers_ciphertext *c0 = &r->cts[0];
+    for (size_t i = 0; i < r->count * r->blocks; i++) {
+        const hers_ciphertext *ct = &r->cts[i];
+        if (ct->parts != c0->parts || ct->num_primes != c0->num_primes || ct->form != c0->form ||
+            ct->ntt_form != c0->ntt_form)
+            return hers_error(HERS_ERR_INTERNAL, "result range: mixed ciphertext shapes");
+    }
+    *rec = c0->parts * se_poly_bytes(p, c0->num_primes);
+    return HERS_OK;
+}
+
+hers_status hers_result_range_size(const hers_params *p, const hers_result *r, size_t b0,
+                                   size_t nb, size_t *size)
+{
+    size_t rec = 0;
+    hers_status st = range_check(p, r, b0, nb, &rec);
+    if (st == HERS_OK && size)
+        *size = RANGE_HEADER + r->count * nb * rec + SE_CHECKSUM_BYTES;
+    return st;
+}
+
+hers_status hers_result_range_serialize(const hers_params *p, const hers_result *r, size_t b0,
+                                        size_t nb, uint8_t *buf, size_t cap, size_t *len)
+{
+    size_t rec = 0;
+    hers_status st = range_check(p, r, b0, nb, &rec);
+    if (st != HERS_OK)
+        return st;
+    size_t total = RANGE_HEADER + r->count * nb * rec + SE_CHECKSUM_BYTES;
+    if (!buf || cap < total)
+        return hers_error(HERS_ERR_ARG, "result range: %zu bytes needed, %zu given", total, cap);
+    size_t N = hers_params_n(p);
+    /* the last block may be partial: the record then covers n mod N slots of it */
+    size_t n = b0 + nb < r->blocks ? nb * N : r->n - b0 * N;
+    const hers_ciphertext *c0 = &r->cts[0];
+    memcpy(buf, RANGE_MAGIC, 8);
+    hers_le_put_u32(buf + 8, RANGE_VERSION);
+    hers_le_put_u32(buf + 12, (uint32_t)r->mode);
+    memcpy(buf + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
+    hers_le_put_u64(buf + 48, r->count);
+    hers_le_put_u64(buf + 56, n);
+    hers_le_put_u32(buf + 64, (uint32_t)r->d);
+    hers_le_put_u32(buf + 68, (uint32_t)c0->parts);
+    hers_le_put_u32(buf + 72, (uint32_t)c0->num_primes);
+    hers_le_put_u32(buf + 76, (uint32_t)c0->form);
+    hers_le_put_u32(buf + 80, (uint32_t)c0->ntt_form);
+    hers_le_put_u32(buf + 84, 0);
+    uint8_t *o = buf + RANGE_HEADER;
+    for (size_t q = 0; q < r->count; q++)   /* probe-major, as the whole record */
+        for (size_t b = b0; b < b0 + nb; b++)
+            for (size_t part = 0; part < c0->parts; part++)
+                o = se_pack_poly(p, hers_ct_poly(&r->cts[q * r->blocks + b], part, 0),
+                                 c0->num_primes, o);
+    se_checksum(buf, total - SE_CHECKSUM_BYTES, o);
+    if (len)
+        *len = total;
+    return HERS_OK;
+}
