@@ -4,7 +4,7 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "hers_commit.h"   /* HERS_GIT_COMMIT, written at build time */
+#include <hers_commit.h>   /* HERS_GIT_COMMIT, generated at build time (cmake/commit.cmake) */
 #include "bench.h"
 #include "hers/hers_cpu.h"
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hers_commit.h"   /* HERS_GIT_COMMIT, written at build time */
+#include <hers_commit.h>   /* HERS_GIT_COMMIT, generated at build time (cmake/commit.cmake) */
 #include "cli/cli.h"
 #include "hers/hers_cluster.h"
 #include "hers/hers_cpu.h"
