@@ -362,6 +362,71 @@ static void test_table_errors(void)
     hers_ntt_table_free(NULL);
 }
 
+/* hers_poly_dot: out = add + sum_t a_t b_t, against 128-bit arithmetic, at
+ * every SIMD level: term counts 0..40 (chunks of 16 in the IFMA kernel),
+ * all-(q-1) operands (the largest unreduced sums), strides, out == add. */
+static void test_dot(void)
+{
+    const size_t n = 67, T = 40, as = 80, bs = 96;
+    static const int bitsv[] = {17, 30, 49, 50, 58, 62};
+    uint64_t *a = hers_alloc_array(T * as, 8), *b = hers_alloc_array(T * bs, 8);
+    uint64_t *add = hers_alloc_array(n, 8), *o = hers_alloc_array(n, 8), *ref = hers_alloc_array(n, 8);
+    uint64_t *o2 = hers_alloc_array(n, 8);
+    int ok = 1;
+    for (size_t k = 0; k < sizeof bitsv / sizeof bitsv[0]; k++) {
+        uint64_t q = random_prime(bitsv[k], 16);
+        hers_modulus m;
+        CHECK_OK(hers_modulus_init(&m, q));
+        for (int edge = 0; edge < 2; edge++) {
+            for (size_t i = 0; i < T * as; i++)
+                a[i] = edge ? q - 1 : test_rand() % q;
+            for (size_t i = 0; i < T * bs; i++)
+                b[i] = edge ? q - 1 : test_rand() % q;
+            for (size_t i = 0; i < n; i++)
+                add[i] = edge ? q - 1 : test_rand() % q;
+            static const size_t terms[] = {0, 1, 2, 4, 15, 16, 17, 33, 39};
+            for (size_t ti = 0; ti < sizeof terms / sizeof terms[0]; ti++) {
+                size_t tt = terms[ti];
+                for (int with_add = 0; with_add < 2; with_add++) {
+                    for (size_t i = 0; i < n; i++) {
+                        u128 x = with_add ? add[i] : 0;
+                        for (size_t t = 0; t < tt; t++)
+                            x = (x + (u128)a[t * as + i] * b[t * bs + i]) % q;
+                        ref[i] = (uint64_t)x;
+                    }
+                    FOR_EACH_SIMD(level) {
+                        hers_poly_dot(o, with_add ? add : NULL, a, as, b, bs, tt, n, &m);
+                        ok &= memcmp(o, ref, n * 8) == 0;
+                        memcpy(o, add, n * 8);
+                        hers_poly_dot(o, with_add ? o : NULL, a, as, b, bs, tt, n, &m);
+                        ok &= memcmp(o, ref, n * 8) == 0;
+                        /* dot2: b_t as the first sums, b_{t+1} as the second */
+                        memcpy(o, add, n * 8);
+                        hers_poly_dot2(o, with_add ? o : NULL, o2, a, as, b, b + bs, bs,
+                                       tt < T ? tt : T - 1, n, &m);
+                        if (tt < T) {
+                            ok &= memcmp(o, ref, n * 8) == 0;
+                            for (size_t i = 0; i < n; i++) {
+                                u128 x = 0;
+                                for (size_t t = 0; t < tt; t++)
+                                    x = (x + (u128)a[t * as + i] * b[(t + 1) * bs + i]) % q;
+                                ok &= o2[i] == (uint64_t)x;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CHECK(ok);
+    hers_free(a);
+    hers_free(b);
+    hers_free(add);
+    hers_free(o);
+    hers_free(o2);
+    hers_free(ref);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -370,6 +435,7 @@ int main(void)
     test_products();
     test_small_primes();
     test_pointwise();
+    test_dot();
     test_roundtrip();
     return test_finish();
 }

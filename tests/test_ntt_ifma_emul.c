@@ -183,11 +183,62 @@ static void test_pointwise(void)
     hers_free(o2);
 }
 
+/* hers_poly_dot: the IFMA kernel against the portable one, moduli of every
+ * bit length 2..50, up to 40 terms (more than one chunk of 16), edge
+ * operands (all q - 1: the largest unreduced sums). */
+static void test_dot(void)
+{
+    const size_t n = 21, T = 40;
+    uint64_t *a = hers_alloc_array(T * n, 8), *b = hers_alloc_array(T * n, 8);
+    uint64_t *add = hers_alloc_array(n, 8), *o1 = hers_alloc_array(n, 8), *o2 = hers_alloc_array(n, 8);
+    int ok = 1;
+    for (int bits = 2; bits <= 50; bits++) {
+        for (int rep = 0; rep < 4; rep++) {
+            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
+                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
+            if (q < 3)
+                q = 3;
+            hers_modulus m;
+            CHECK_OK(hers_modulus_init(&m, q));
+            int mode = rep % 3;
+            for (size_t i = 0; i < T * n; i++) {
+                a[i] = pick(q, mode);
+                b[i] = pick(q, mode);
+            }
+            for (size_t i = 0; i < n; i++)
+                add[i] = pick(q, mode);
+            for (size_t tt = 0; tt <= T; tt += (tt < 18 ? 1 : 11)) {
+                hers_poly_dot_portable(o1, add, a, n, b, n, tt, n, &m);
+                hers_poly_dot_emul(o2, add, a, n, b, n, tt, n, &m);
+                ok &= memcmp(o1, o2, n * 8) == 0;
+                hers_poly_dot_portable(o1, NULL, a, n, b, n, tt, n, &m);
+                hers_poly_dot_emul(o2, NULL, a, n, b, n, tt, n, &m);
+                ok &= memcmp(o1, o2, n * 8) == 0;
+                if (tt < T) { /* dot2 with b_t and b_{t+1} */
+                    uint64_t *o3 = o1 + 0, tmp[64];
+                    hers_poly_dot_portable(tmp, NULL, a, n, b + n, n, tt, n, &m);
+                    hers_poly_dot2_emul(o2, add, o3, a, n, b, b + n, n, tt, n, &m);
+                    ok &= memcmp(o3, tmp, n * 8) == 0;
+                    hers_poly_dot_portable(tmp, add, a, n, b, n, tt, n, &m);
+                    ok &= memcmp(o2, tmp, n * 8) == 0;
+                }
+            }
+        }
+    }
+    CHECK(ok);
+    hers_free(a);
+    hers_free(b);
+    hers_free(add);
+    hers_free(o1);
+    hers_free(o2);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
     test_model();
     test_ntt();
     test_pointwise();
+    test_dot();
     return test_finish();
 }

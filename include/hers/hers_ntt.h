@@ -65,6 +65,19 @@ HERS_API void hers_poly_neg(uint64_t *out, const uint64_t *a, size_t n, const he
 HERS_API void hers_poly_mul(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
 /* acc = acc + a * b (pointwise). */
 HERS_API void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n, const hers_modulus *q);
+/* Sum of products (the multiply-accumulate of key switching, reduced once
+ * per coefficient instead of once per term): out[i] = add[i] (0 if add is
+ * NULL) + sum_{t < terms} a[t as + i] b[t bs + i] mod q, for inputs in
+ * [0, q); out may alias add (not a or b). Bit-identical at every level. */
+HERS_API void hers_poly_dot(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                            const uint64_t *b, size_t bs, size_t terms, size_t n,
+                            const hers_modulus *q);
+/* Two sums over the same a_t (key switching's two output parts, reading
+ * a once): out0 = add0 (0 if NULL) + sum_t a_t b_t, out1 = sum_t a_t c_t,
+ * b_t and c_t both at stride bs. out0 may alias add0. */
+HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+                             const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
+                             size_t bs, size_t terms, size_t n, const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */
 HERS_API void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
 /* out = a * s + e mod q for a scalar s in [0, q) and small signed e

@@ -68,6 +68,9 @@ void hers_poly_mul_portable(uint64_t *out, const uint64_t *a, const uint64_t *b,
                             const hers_modulus *q);
 void hers_poly_mul_acc_portable(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
                                 const hers_modulus *q);
+void hers_poly_dot_portable(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                            const uint64_t *b, size_t bs, size_t terms, size_t n,
+                            const hers_modulus *q);
 
 /* AVX2 kernels (ntt_avx2.c, poly_avx2.c): q < HERS_NTT_AVX2_MAX_Q for the
  * multiplications; add/sub/neg work for every q < 2^62. */
@@ -99,6 +102,12 @@ void hers_poly_mul_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, s
                           const hers_modulus *m);
 void hers_poly_mul_acc_avx512(uint64_t *acc, const uint64_t *a, const uint64_t *b, size_t n,
                               const hers_modulus *m);
+void hers_poly_dot_avx512(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                          const uint64_t *b, size_t bs, size_t terms, size_t n,
+                          const hers_modulus *m);
+void hers_poly_dot2_avx512(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+                           const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
+                           size_t bs, size_t terms, size_t n, const hers_modulus *m);
 void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                  const hers_modulus *m);
 

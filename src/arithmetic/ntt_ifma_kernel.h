@@ -53,6 +53,13 @@ void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uin
                                      size_t n, const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                         const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                                 const uint64_t *b, size_t bs, size_t terms, size_t n,
+                                 const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+                                  const uint64_t *a, size_t as, const uint64_t *b,
+                                  const uint64_t *c, size_t bs, size_t terms, size_t n,
+                                  const hers_modulus *m);
 
 #define IFMA_MASK52 ((UINT64_C(1) << 52) - 1)
 
@@ -333,4 +340,109 @@ void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64
         ifma_store(out + i, ifma_sub_if_ge(ifma_mulshoup(ifma_load(a + i), S, Ss, negq, mask), Q));
     for (; i < n; i++)
         out[i] = hers_mul_mod(a[i], s, m);
+}
+
+/* out = add + sum_t a_t b_t mod q (hers_poly_dot). Products of residues
+ * < q < 2^50 are split by the multiplier into lo = a b mod 2^52 and
+ * hi = floor(a b / 2^52) < 2^48; up to 16 terms are summed unreduced
+ * (lo sum < 2^56, hi sum < 2^52), then x = H 2^52 + Lw with
+ * H = hi + (lo >> 52) < 2^52 and Lw = lo mod 2^52, and
+ * x mod q = Shoup(H, 2^52 mod q) + Shoup(Lw, 1), each in [0, 2q). */
+struct ifma_dot {
+    __m512i Q, Q2, negq, mask, R, Rs, One, Ones, s52;
+};
+
+static inline struct ifma_dot ifma_dot_make(uint64_t q)
+{
+    const uint64_t r52 = (uint64_t)(((unsigned __int128)1 << 52) % q);
+    struct ifma_dot k;
+    k.Q = _mm512_set1_epi64((long long)q);
+    k.Q2 = _mm512_set1_epi64((long long)(2 * q));
+    k.negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
+    k.mask = _mm512_set1_epi64((long long)IFMA_MASK52);
+    k.R = _mm512_set1_epi64((long long)r52);
+    k.Rs = _mm512_set1_epi64((long long)(uint64_t)(((unsigned __int128)r52 << 52) / q));
+    k.One = _mm512_set1_epi64(1);
+    k.Ones = _mm512_set1_epi64((long long)(uint64_t)(((unsigned __int128)1 << 52) / q));
+    k.s52 = _mm512_set1_epi64(52);
+    return k;
+}
+
+/* lo + 2^52 hi (at most 16 unreduced terms) mod q, in [0, q). */
+static inline __m512i ifma_dot_reduce(const struct ifma_dot *k, __m512i lo, __m512i hi)
+{
+    __m512i H = _mm512_add_epi64(hi, _mm512_srlv_epi64(lo, k->s52));
+    __m512i r = _mm512_add_epi64(ifma_mulshoup(H, k->R, k->Rs, k->negq, k->mask),
+                                 ifma_mulshoup(_mm512_and_si512(lo, k->mask), k->One, k->Ones,
+                                               k->negq, k->mask)); /* [0, 4q) */
+    return ifma_sub_if_ge(ifma_sub_if_ge(r, k->Q2), k->Q);
+}
+
+void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                                 const uint64_t *b, size_t bs, size_t terms, size_t n,
+                                 const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const struct ifma_dot k = ifma_dot_make(q);
+    const __m512i zero = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x = add ? ifma_load(add + i) : zero;
+        for (size_t t0 = 0; t0 < terms; t0 += 16) {
+            size_t t1 = terms - t0 < 16 ? terms : t0 + 16;
+            __m512i lo = zero, hi = zero;
+            for (size_t t = t0; t < t1; t++) {
+                __m512i A = ifma_load(a + t * as + i), B = ifma_load(b + t * bs + i);
+                lo = _mm512_madd52lo_epu64(lo, A, B);
+                hi = _mm512_madd52hi_epu64(hi, A, B);
+            }
+            x = ifma_sub_if_ge(_mm512_add_epi64(x, ifma_dot_reduce(&k, lo, hi)), k.Q);
+        }
+        ifma_store(out + i, x);
+    }
+    for (; i < n; i++) {
+        uint64_t x = add ? add[i] : 0;
+        for (size_t t = 0; t < terms; t++)
+            x = hers_add_mod(x, hers_mul_mod(a[t * as + i], b[t * bs + i], m), q);
+        out[i] = x;
+    }
+}
+
+void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+                                  const uint64_t *a, size_t as, const uint64_t *b,
+                                  const uint64_t *c, size_t bs, size_t terms, size_t n,
+                                  const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const struct ifma_dot k = ifma_dot_make(q);
+    const __m512i zero = _mm512_setzero_si512();
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x0 = add0 ? ifma_load(add0 + i) : zero, x1 = zero;
+        for (size_t t0 = 0; t0 < terms; t0 += 16) {
+            size_t t1 = terms - t0 < 16 ? terms : t0 + 16;
+            __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+            for (size_t t = t0; t < t1; t++) {
+                __m512i A = ifma_load(a + t * as + i);
+                __m512i B = ifma_load(b + t * bs + i), C = ifma_load(c + t * bs + i);
+                lo0 = _mm512_madd52lo_epu64(lo0, A, B);
+                hi0 = _mm512_madd52hi_epu64(hi0, A, B);
+                lo1 = _mm512_madd52lo_epu64(lo1, A, C);
+                hi1 = _mm512_madd52hi_epu64(hi1, A, C);
+            }
+            x0 = ifma_sub_if_ge(_mm512_add_epi64(x0, ifma_dot_reduce(&k, lo0, hi0)), k.Q);
+            x1 = ifma_sub_if_ge(_mm512_add_epi64(x1, ifma_dot_reduce(&k, lo1, hi1)), k.Q);
+        }
+        ifma_store(out0 + i, x0);
+        ifma_store(out1 + i, x1);
+    }
+    for (; i < n; i++) {
+        uint64_t x0 = add0 ? add0[i] : 0, x1 = 0;
+        for (size_t t = 0; t < terms; t++) {
+            x0 = hers_add_mod(x0, hers_mul_mod(a[t * as + i], b[t * bs + i], m), q);
+            x1 = hers_add_mod(x1, hers_mul_mod(a[t * as + i], c[t * bs + i], m), q);
+        }
+        out0[i] = x0;
+        out1[i] = x1;
+    }
 }

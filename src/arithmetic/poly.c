@@ -7,6 +7,8 @@
  * (prod_mod); the scalar product uses one Shoup constant. All branch-free in
  * the data.
  */
+#include <string.h>
+
 #include "hers/hers_ntt.h"
 
 #include "arithmetic/arith_internal.h"
@@ -142,6 +144,50 @@ void hers_poly_mul_acc(uint64_t *acc, const uint64_t *a, const uint64_t *b, size
         hers_poly_mul_acc_avx2(acc, a, b, n, q);
     else
         hers_poly_mul_acc_portable(acc, a, b, n, q);
+}
+
+void hers_poly_dot_portable(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                            const uint64_t *b, size_t bs, size_t terms, size_t n,
+                            const hers_modulus *q)
+{
+    const prod_barrett pb = prod_barrett_make(q);
+    const uint64_t qv = q->value;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t x = add ? add[i] : 0;
+        for (size_t t = 0; t < terms; t++)
+            x = hers_add_mod(x, prod_mod(a[t * as + i], b[t * bs + i], &pb), qv);
+        out[i] = x;
+    }
+}
+
+void hers_poly_dot(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
+                   const uint64_t *b, size_t bs, size_t terms, size_t n, const hers_modulus *q)
+{
+    hers_simd level = mul_level(q);
+    if (level >= HERS_SIMD_AVX512) {
+        hers_poly_dot_avx512(out, add, a, as, b, bs, terms, n, q);
+    } else if (level >= HERS_SIMD_AVX2) {
+        if (!add)
+            memset(out, 0, n * sizeof(uint64_t));
+        else if (out != add)
+            memcpy(out, add, n * sizeof(uint64_t));
+        for (size_t t = 0; t < terms; t++)
+            hers_poly_mul_acc_avx2(out, a + t * as, b + t * bs, n, q);
+    } else {
+        hers_poly_dot_portable(out, add, a, as, b, bs, terms, n, q);
+    }
+}
+
+void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *a,
+                    size_t as, const uint64_t *b, const uint64_t *c, size_t bs, size_t terms,
+                    size_t n, const hers_modulus *q)
+{
+    if (mul_level(q) >= HERS_SIMD_AVX512) {
+        hers_poly_dot2_avx512(out0, add0, out1, a, as, b, c, bs, terms, n, q);
+        return;
+    }
+    hers_poly_dot(out0, add0, a, as, b, bs, terms, n, q);
+    hers_poly_dot(out1, NULL, a, as, c, bs, terms, n, q);
 }
 
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,

@@ -265,38 +265,71 @@ hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_p
     return st;
 }
 
-/* Key switching of (c0, c1) [NTT form, all primes] from tau_g(s) to s, after
- * the permutation: acc0 = c0 + sum_t d_t b_t, acc1 = sum_t d_t a_t. */
-static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, const uint64_t *c1,
-                       uint64_t *acc0, uint64_t *acc1, uint64_t *cf, uint64_t *dg)
+/* Digit t of a coefficient-form residue polynomial x (mod q_i), reduced
+ * mod every prime: bits [sh, sh + w) (< 2^w <= 2^32 < q_r unless a prime
+ * is smaller than a digit). */
+static void extract_digit(const hers_params *p, const uint64_t *x, unsigned sh, uint64_t mask,
+                          uint64_t *dg)
+{
+    size_t n = p->n;
+    for (size_t r = 0; r < p->k; r++) {
+        uint64_t *o = dg + r * n;
+        uint64_t q = p->q[r].value;
+        if (mask < q) {
+            for (size_t c = 0; c < n; c++)
+                o[c] = (x[c] >> sh) & mask;
+        } else {
+            for (size_t c = 0; c < n; c++)
+                o[c] = ((x[c] >> sh) & mask) % q;
+        }
+    }
+}
+
+/* Key switching of tau_g(c) [NTT form, all primes, tau already applied:
+ * t0 = tau(c0), t1 = tau(c1)] from tau_g(s) to s, in place:
+ * t0 <- t0 + sum_t d_t b_t, t1 <- sum_t d_t a_t. scr: (D + 1) k N words:
+ * every digit's NTT is kept, so each output coefficient is one sum of D
+ * products reduced once (hers_poly_dot2). The NTT of the last digit of
+ * prime i mod q_i itself needs no transform: x = sum_j 2^(wj) d_j, so
+ * NTT(d_last) = (NTT(x) - sum_{j<last} 2^(wj) NTT(d_j)) 2^(-w last) mod q_i
+ * (exact; n4096: 6 forward NTTs per switch instead of 8). */
+static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, uint64_t *t0,
+                       uint64_t *t1, uint64_t *scr)
 {
     size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
     unsigned w = gk->digit_bits;
-    uint64_t mask = (w >= 64) ? ~(uint64_t)0 : (((uint64_t)1 << w) - 1);
-    memcpy(cf, c1, kn * sizeof(uint64_t));
-    hers_rns_intt(p, cf, k);
-    memset(acc1, 0, kn * sizeof(uint64_t));
+    uint64_t mask = ((uint64_t)1 << w) - 1; /* w <= 32 (check_bits) */
+    uint64_t *x = scr, *dg = scr + kn;
+    memcpy(x, t1, kn * sizeof(uint64_t));
+    hers_rns_intt(p, t1, k);
     size_t t = 0;
     for (size_t i = 0; i < k; i++) {
-        const uint64_t *x = cf + i * n;
-        for (size_t j = 0; j < digits_of_prime(p, i, w); j++, t++) {
-            unsigned sh = w * (unsigned)j;
-            for (size_t r = 0; r < k; r++) {
-                uint64_t *o = dg + r * n;
-                uint64_t q = p->q[r].value;
-                if (mask < q) {
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = (x[c] >> sh) & mask;
-                } else {
-                    for (size_t c = 0; c < n; c++)
-                        o[c] = ((x[c] >> sh) & mask) % q;
-                }
-            }
-            hers_rns_ntt(p, dg, k);
-            const uint64_t *b = gk->data + ((e * D + t) * 2) * kn;
-            hers_rns_mul_acc(p, acc0, dg, b, k);
-            hers_rns_mul_acc(p, acc1, dg, b + kn, k);
+        size_t m = digits_of_prime(p, i, w), first = t;
+        const hers_modulus *qi = &p->q[i];
+        for (size_t j = 0; j < m; j++, t++) {
+            uint64_t *d = dg + t * kn;
+            extract_digit(p, t1 + i * n, w * (unsigned)j, mask, d);
+            for (size_t r = 0; r < k; r++)
+                if (r != i || j + 1 < m)
+                    hers_ntt_forward(p->ntt[r], d + r * n);
         }
+        /* the last digit mod q_i from NTT(x) */
+        uint64_t *last = dg + (t - 1) * kn + i * n;
+        memcpy(last, x + i * n, n * sizeof(uint64_t));
+        for (size_t j = 0; j + 1 < m; j++) {
+            uint64_t *d = dg + (first + j) * kn + i * n;
+            uint64_t f = hers_pow_mod(2, (uint64_t)w * j, qi);
+            hers_poly_mul_scalar(x + i * n, d, f, n, qi);
+            hers_poly_sub(last, last, x + i * n, n, qi);
+        }
+        if (m > 1)
+            hers_poly_mul_scalar(last, last,
+                                 hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qi), qi), n, qi);
+    }
+    const uint64_t *key = gk->data + e * D * 2 * kn;
+    for (size_t r = 0; r < k; r++) {
+        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, dg + r * n, kn, key + r * n,
+                       key + kn + r * n, 2 * kn, D, n, &p->q[r]);
     }
 }
 
@@ -317,27 +350,26 @@ hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, u
     if (e < 0)
         return hers_error(HERS_ERR_ARG, "galois: no key for element %u", g);
     size_t k = p->k, n = p->n, kn = k * n;
-    uint64_t *scr = hers_bfv_scratch(4 * kn);
+    uint64_t *scr = hers_bfv_scratch((3 + gk->digits) * kn);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "galois: out of memory");
-    uint64_t *acc0 = scr, *acc1 = scr + kn, *cf = scr + 2 * kn, *dg = scr + 3 * kn;
+    uint64_t *acc0 = scr, *acc1 = scr + kn, *dg = scr + 2 * kn; /* (D + 1) k N */
     const uint32_t *perm = gk->perm + (size_t)e * n;
     int ntt = in->ntt_form;
     if (ntt) {
         for (size_t i = 0; i < k; i++) {
             galois_ntt(hers_ct_poly(in, 0, i), acc0 + i * n, n, perm);
-            galois_ntt(hers_ct_poly(in, 1, i), dg + i * n, n, perm);
+            galois_ntt(hers_ct_poly(in, 1, i), acc1 + i * n, n, perm);
         }
     } else {
         for (size_t i = 0; i < k; i++) {
             galois_coeff(hers_ct_poly(in, 0, i), acc0 + i * n, n, g, p->q[i].value);
-            galois_coeff(hers_ct_poly(in, 1, i), dg + i * n, n, g, p->q[i].value);
+            galois_coeff(hers_ct_poly(in, 1, i), acc1 + i * n, n, g, p->q[i].value);
         }
         hers_rns_ntt(p, acc0, k);
-        hers_rns_ntt(p, dg, k);
+        hers_rns_ntt(p, acc1, k);
     }
-    /* dg holds tau(c1) in NTT form; key_switch copies it to cf first */
-    key_switch(p, gk, (size_t)e, dg, acc0, acc1, cf, dg);
+    key_switch(p, gk, (size_t)e, acc0, acc1, dg);
     if (!ntt) {
         hers_rns_intt(p, acc0, k);
         hers_rns_intt(p, acc1, k);
@@ -435,10 +467,13 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
     if (st != HERS_OK)
         return st;
     out[0].has_seed = 0;
-    hers_ciphertext tau = {0};
-    uint64_t *mono = hers_alloc_array(kn, sizeof(uint64_t));
-    if (!mono)
+    memset(out[0].seed, 0, sizeof out[0].seed);
+    /* scratch: tau(c0), tau(c1), x^-h, then key_switch's (D + 1) k N */
+    size_t D = gk->digits;
+    uint64_t *scr = hers_bfv_scratch((4 + D) * kn);
+    if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
+    uint64_t *t0 = scr, *t1 = scr + kn, *mono = scr + 2 * kn, *dg = scr + 3 * kn;
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
         size_t h = (size_t)1 << j;
         /* NTT of x^(-h) = -x^(N-h) */
@@ -447,21 +482,35 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
             mono[i * n + (n - h)] = p->q[i].value - 1;
         hers_rns_ntt(p, mono, k);
         uint32_t g = hers_expand_element(n, j);
-        for (size_t r = 0; r < h && r + h < d && st == HERS_OK; r++) {
-            st = hers_apply_galois(p, gk, g, &out[r], &tau);
-            if (st == HERS_OK)
-                st = hers_sub(p, &out[r], &tau, &out[r + h]);
-            if (st == HERS_OK)
-                st = hers_add(p, &out[r], &tau, &out[r]);
-            if (st != HERS_OK)
+        size_t e = (size_t)key_index(gk, g);
+        const uint32_t *perm = gk->perm + e * n;
+        for (size_t r = 0; r < h && r + h < d; r++) {
+            /* node r splits: left c + tau(c) (stays at r), right
+             * (c - tau(c)) x^-h (at r + h); tau(c) key-switched back to s */
+            hers_ciphertext *c = &out[r], *right = &out[r + h];
+            if ((st = hers_ct_reserve(p, right, 2, k, 0)) != HERS_OK)
                 break;
-            hers_ciphertext *c = &out[r + h];
-            for (size_t part = 0; part < 2; part++)
-                hers_rns_mul(p, hers_ct_poly(c, part, 0), hers_ct_poly(c, part, 0), mono, k);
+            for (size_t i = 0; i < k; i++) {
+                galois_ntt(hers_ct_poly(c, 0, i), t0 + i * n, n, perm);
+                galois_ntt(hers_ct_poly(c, 1, i), t1 + i * n, n, perm);
+            }
+            key_switch(p, gk, e, t0, t1, dg);
+            for (size_t part = 0; part < 2; part++) {
+                const uint64_t *tp = part ? t1 : t0;
+                for (size_t i = 0; i < k; i++) {
+                    uint64_t *cp = hers_ct_poly(c, part, i), *rp = hers_ct_poly(right, part, i);
+                    const hers_modulus *q = &p->q[i];
+                    hers_poly_sub(rp, cp, tp + i * n, n, q);
+                    hers_poly_mul(rp, rp, mono + i * n, n, q);
+                    hers_poly_add(cp, cp, tp + i * n, n, q);
+                }
+            }
+            right->ntt_form = 1;
+            right->form = HERS_FORM_BFV;
+            right->has_seed = 0;
+            memset(right->seed, 0, sizeof right->seed);
         }
     }
-    hers_ciphertext_free(&tau);
-    hers_free(mono);
     return st;
 }
 
