@@ -81,7 +81,10 @@ cmp -s "$T/r.tsv" "$T/rs.tsv" || fail "s4096 results differ from n4096"
 cmp -s "$T/a.tsv" "$T/as.tsv" || fail "s4096 switched results differ"
 "$H" init --db "$T/sdb" --keys "$T/ks" 2>/dev/null || fail "init s4096 db"
 "$H" enroll --keys "$T/ks" --db "$T/sdb" --in "$T/g.npy" --ids "$T/ids.txt" 2>/dev/null || fail "enroll s4096 db"
-"$H" search --keys "$T/ks" --db "$T/sdb" --probe "$T/p.npy" --top 5 > "$T/rsd.tsv" || fail "search s4096 db"
+"$H" search --keys "$T/ks" --db "$T/sdb" --probe "$T/p.npy" --top 5 --timing > "$T/rsd.tsv" 2> "$T/tim.txt" || fail "search s4096 db"
+# auto (the default) picks the compact form: the store knows its segments are
+# secret-key encrypted, and the noise rule allows it (docs/design.md)
+grep -q "compact query" "$T/tim.txt" || fail "search --db auto did not pick compact: $(cat "$T/tim.txt")"
 cmp -s "$T/r.tsv" "$T/rsd.tsv" || fail "s4096 db results differ"
 # the database holds the Galois keys (stored by init): compact queries through the store
 "$H" search --keys "$T/ks" --db "$T/sdb" --probe "$T/p.npy" --top 5 --query-form compact > "$T/rsc.tsv" || fail "search s4096 db compact"

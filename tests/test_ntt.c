@@ -402,12 +402,12 @@ static void test_dot(void)
                         ok &= memcmp(o, ref, n * 8) == 0;
                         /* dot2: b_t as the first sums, b_{t+1} as the second */
                         memcpy(o, add, n * 8);
-                        hers_poly_dot2(o, with_add ? o : NULL, o2, a, as, b, b + bs, bs,
+                        hers_poly_dot2(o, with_add ? o : NULL, o2, with_add ? add : NULL, a, as, b, b + bs, bs,
                                        tt < T ? tt : T - 1, n, &m);
                         if (tt < T) {
                             ok &= memcmp(o, ref, n * 8) == 0;
                             for (size_t i = 0; i < n; i++) {
-                                u128 x = 0;
+                                u128 x = with_add ? add[i] : 0;
                                 for (size_t t = 0; t < tt; t++)
                                     x = (x + (u128)a[t * as + i] * b[(t + 1) * bs + i]) % q;
                                 ok &= o2[i] == (uint64_t)x;

@@ -216,8 +216,8 @@ static void test_dot(void)
                 ok &= memcmp(o1, o2, n * 8) == 0;
                 if (tt < T) { /* dot2 with b_t and b_{t+1} */
                     uint64_t *o3 = o1 + 0, tmp[64];
-                    hers_poly_dot_portable(tmp, NULL, a, n, b + n, n, tt, n, &m);
-                    hers_poly_dot2_emul(o2, add, o3, a, n, b, b + n, n, tt, n, &m);
+                    hers_poly_dot_portable(tmp, b + T * n - n, a, n, b + n, n, tt, n, &m);
+                    hers_poly_dot2_emul(o2, add, o3, b + T * n - n, a, n, b, b + n, n, tt, n, &m);
                     ok &= memcmp(o3, tmp, n * 8) == 0;
                     hers_poly_dot_portable(tmp, add, a, n, b, n, tt, n, &m);
                     ok &= memcmp(o2, tmp, n * 8) == 0;

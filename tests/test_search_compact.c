@@ -253,6 +253,64 @@ static hers_params *make_set(size_t n, int narrow)
     return p;
 }
 
+/* A public-key (third-party) gallery searched with a compact query: the
+ * default rule picks compact for it at n4096, d = 64 (docs/design.md,
+ * "Default-form rule"), so the scores must be exact and the measured budget
+ * must hold the heuristic the rule used (within 1 bit). */
+static void check_public_gallery(const hers_params *p, hers_searcher *sr, size_t n, size_t d)
+{
+    uint8_t seed[32] = {16};
+    hers_secret_key *sk = NULL;
+    hers_public_key *pk = NULL;
+    hers_galois_key *gk = NULL;
+    CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
+    CHECK_OK(hers_keygen_public(p, sk, &pk));
+    CHECK_OK(hers_query_galois_keygen(p, sk, d, NULL, &gk));
+    uint32_t s = HERS_SEARCH_DEFAULT_SCALE;
+    size_t count = 2;
+    int32_t *g = make_data(n, d, s), *pr = make_data(count, d, s);
+    hers_enroll_opts eo;
+    hers_enroll_opts_default(&eo);
+    eo.threads = 1;
+    hers_gallery *gal = NULL;
+    hers_index *ix = NULL;
+    hers_query *cq = NULL, *eq = NULL;
+    hers_result *res = NULL;
+    CHECK_OK(hers_gallery_enroll(p, NULL, pk, g, n, d, &eo, &gal));
+    CHECK(gal && hers_gallery_public_key_encrypted(gal));
+    if (gal)
+        CHECK_OK(hers_index_build(p, gal, 1, &ix));
+    CHECK_OK(hers_query_encrypt_compact(p, sk, pr, count, d, s, NULL, &cq));
+    if (cq && gk)
+        CHECK_OK(hers_query_expand(p, gk, cq, 1, &eq));
+    if (ix && eq)
+        CHECK_OK(hers_search(sr, p, ix, eq, NULL, &res));
+    if (res) {
+        CHECK(check_scores(p, sk, res, g, n, pr, count, d));
+        double meas = 1e9, b, w, h;
+        for (size_t r = 0; r < count; r++) {
+            CHECK_OK(hers_result_noise_budget(p, sk, res, r, &b));
+            meas = b < meas ? b : meas;
+        }
+        CHECK_OK(hers_search_noise_bound_form(p, HERS_MODE_BOTH_ENCRYPTED, d, 1, HERS_QUERY_COMPACT,
+                                              &w, &h));
+        printf("  public-key gallery, compact query, d = %zu: budget %.1f bits (heuristic %.1f; "
+               "default %s)\n", d, meas, h,
+               hers_query_form_name(hers_query_default_form(p, HERS_MODE_BOTH_ENCRYPTED, d, 1)));
+        CHECK(meas >= h - 1);
+    }
+    hers_result_free(res);
+    hers_query_free(eq);
+    hers_query_free(cq);
+    hers_index_free(ix);
+    hers_gallery_free(gal);
+    free(g);
+    free(pr);
+    hers_galois_key_free(gk);
+    hers_public_key_free(pk);
+    hers_secret_key_free(sk);
+}
+
 static void run_set(hers_params *p, const char *name, hers_searcher **sr, const size_t *ds, size_t nd,
                     size_t extra)
 {
@@ -396,6 +454,13 @@ int main(void)
             CHECK(defp == (ph >= 4 ? HERS_QUERY_COMPACT : HERS_QUERY_FULL));
         }
         CHECK(hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, 64, 0) == HERS_QUERY_COMPACT);
+        /* the rule on the default set: compact for every d <= 1024 with a
+         * secret-key gallery, and for d <= 64 even when the gallery may be
+         * public-key encrypted (what `search --db` and --server assume) */
+        CHECK(hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, 1024, 0) == HERS_QUERY_COMPACT);
+        CHECK(hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, 64, 1) == HERS_QUERY_COMPACT);
+        CHECK(hers_query_default_form(pd, HERS_MODE_BOTH_ENCRYPTED, 512, 1) == HERS_QUERY_FULL);
+        check_public_gallery(pd, sr[0], 300, 64);
     }
     hers_params_free(pd);
     hers_params_free(wide);

@@ -73,9 +73,10 @@ HERS_API void hers_poly_dot(uint64_t *out, const uint64_t *add, const uint64_t *
                             const uint64_t *b, size_t bs, size_t terms, size_t n,
                             const hers_modulus *q);
 /* Two sums over the same a_t (key switching's two output parts, reading
- * a once): out0 = add0 (0 if NULL) + sum_t a_t b_t, out1 = sum_t a_t c_t,
- * b_t and c_t both at stride bs. out0 may alias add0. */
-HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+ * a once): out0 = add0 + sum_t a_t b_t, out1 = add1 + sum_t a_t c_t (a NULL
+ * add counts as 0), b_t and c_t both at stride bs. out0 / out1 may alias
+ * add0 / add1. */
+HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                              const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
                              size_t bs, size_t terms, size_t n, const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */

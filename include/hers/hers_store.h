@@ -212,6 +212,11 @@ HERS_API size_t hers_store_snapshot_blocks(const hers_store_snapshot *s);
 HERS_API size_t hers_store_snapshot_d(const hers_store_snapshot *s);
 HERS_API uint32_t hers_store_snapshot_scale(const hers_store_snapshot *s);
 HERS_API hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s);
+/* *out = 1 if any segment of a both-encrypted snapshot was encrypted with
+ * the public key (a third party's enrolment), else 0 (reads every segment
+ * header, no payload). The query-form rule takes it as gallery_public
+ * (hers_query_default_form). */
+HERS_API hers_status hers_store_snapshot_public_key_encrypted(hers_store_snapshot *s, int *out);
 
 /* Builds the kernel form of blocks [first_block, first_block + blocks)
  * (all segments' contributions summed; the index covers

@@ -105,7 +105,7 @@ void hers_poly_mul_acc_avx512(uint64_t *acc, const uint64_t *a, const uint64_t *
 void hers_poly_dot_avx512(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                           const uint64_t *b, size_t bs, size_t terms, size_t n,
                           const hers_modulus *m);
-void hers_poly_dot2_avx512(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+void hers_poly_dot2_avx512(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                            const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
                            size_t bs, size_t terms, size_t n, const hers_modulus *m);
 void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,

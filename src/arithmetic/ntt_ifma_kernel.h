@@ -56,7 +56,7 @@ void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                                  const uint64_t *b, size_t bs, size_t terms, size_t n,
                                  const hers_modulus *m);
-void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                                   const uint64_t *a, size_t as, const uint64_t *b,
                                   const uint64_t *c, size_t bs, size_t terms, size_t n,
                                   const hers_modulus *m);
@@ -408,7 +408,7 @@ void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint6
     }
 }
 
-void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1,
+void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                                   const uint64_t *a, size_t as, const uint64_t *b,
                                   const uint64_t *c, size_t bs, size_t terms, size_t n,
                                   const hers_modulus *m)
@@ -418,7 +418,7 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
     const __m512i zero = _mm512_setzero_si512();
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m512i x0 = add0 ? ifma_load(add0 + i) : zero, x1 = zero;
+        __m512i x0 = add0 ? ifma_load(add0 + i) : zero, x1 = add1 ? ifma_load(add1 + i) : zero;
         for (size_t t0 = 0; t0 < terms; t0 += 16) {
             size_t t1 = terms - t0 < 16 ? terms : t0 + 16;
             __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
@@ -437,7 +437,7 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
         ifma_store(out1 + i, x1);
     }
     for (; i < n; i++) {
-        uint64_t x0 = add0 ? add0[i] : 0, x1 = 0;
+        uint64_t x0 = add0 ? add0[i] : 0, x1 = add1 ? add1[i] : 0;
         for (size_t t = 0; t < terms; t++) {
             x0 = hers_add_mod(x0, hers_mul_mod(a[t * as + i], b[t * bs + i], m), q);
             x1 = hers_add_mod(x1, hers_mul_mod(a[t * as + i], c[t * bs + i], m), q);

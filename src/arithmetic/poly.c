@@ -178,16 +178,16 @@ void hers_poly_dot(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t
     }
 }
 
-void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *a,
+void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1, const uint64_t *a,
                     size_t as, const uint64_t *b, const uint64_t *c, size_t bs, size_t terms,
                     size_t n, const hers_modulus *q)
 {
     if (mul_level(q) >= HERS_SIMD_AVX512) {
-        hers_poly_dot2_avx512(out0, add0, out1, a, as, b, c, bs, terms, n, q);
+        hers_poly_dot2_avx512(out0, add0, out1, add1, a, as, b, c, bs, terms, n, q);
         return;
     }
     hers_poly_dot(out0, add0, a, as, b, bs, terms, n, q);
-    hers_poly_dot(out1, NULL, a, as, c, bs, terms, n, q);
+    hers_poly_dot(out1, add1, a, as, c, bs, terms, n, q);
 }
 
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,

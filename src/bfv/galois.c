@@ -98,13 +98,34 @@ void hers_galois_key_free(hers_galois_key *gk)
         return;
     hers_free(gk->data);
     hers_free(gk->perm);
+    hers_free(gk->offset);
+    hers_free(gk->ones);
     hers_free(gk);
 }
 
 void hers_galois_key_finish(const hers_params *p, hers_galois_key *gk)
 {
-    for (size_t e = 0; e < gk->count; e++)
+    size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
+    for (size_t i = 0; i < kn; i++)
+        gk->ones[i] = 1;
+    hers_rns_ntt(p, gk->ones, k);
+    for (size_t e = 0; e < gk->count; e++) {
         galois_perm(p->n, p->log_n, gk->elements[e], gk->perm + e * p->n);
+        /* offset = -2^(w-1) (1 + x + ... + x^(n-1)) sum_t entry_t: the
+         * unsigned digits are u_t = d_t + 2^(w-1) at every coefficient */
+        for (size_t part = 0; part < 2; part++) {
+            uint64_t *o = gk->offset + (e * 2 + part) * kn;
+            memset(o, 0, kn * sizeof(uint64_t));
+            for (size_t t = 0; t < D; t++)
+                hers_rns_add(p, o, o, gk->data + ((e * D + t) * 2 + part) * kn, k);
+            for (size_t r = 0; r < k; r++) {
+                const hers_modulus *q = &p->q[r];
+                uint64_t h = hers_pow_mod(2, gk->digit_bits - 1, q);
+                hers_poly_mul(o + r * n, o + r * n, gk->ones + r * n, n, q);
+                hers_poly_mul_scalar(o + r * n, o + r * n, h ? q->value - h : 0, n, q);
+            }
+        }
+    }
 }
 
 size_t hers_galois_key_count(const hers_galois_key *gk) { return gk ? gk->count : 0; }
@@ -148,9 +169,13 @@ hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w
     gk->count = count;
     gk->data = hers_alloc_array(count * gk->digits * 2 * p->k * p->n, sizeof(uint64_t));
     gk->perm = hers_alloc_array(count * p->n, sizeof(uint32_t));
-    if (!gk->data || !gk->perm) {
+    gk->offset = hers_alloc_array(count * 2 * p->k * p->n, sizeof(uint64_t));
+    gk->ones = hers_alloc_array(p->k * p->n, sizeof(uint64_t));
+    if (!gk->data || !gk->perm || !gk->offset || !gk->ones) {
         hers_free(gk->data);
         hers_free(gk->perm);
+        hers_free(gk->offset);
+        hers_free(gk->ones);
         hers_free(gk);
         return hers_error(HERS_ERR_NOMEM, "galois key: out of memory");
     }
@@ -265,40 +290,63 @@ hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_p
     return st;
 }
 
-/* Digit t of a coefficient-form residue polynomial x (mod q_i), reduced
- * mod every prime: bits [sh, sh + w) (< 2^w <= 2^32 < q_r unless a prime
- * is smaller than a digit). */
-static void extract_digit(const hers_params *p, const uint64_t *x, unsigned sh, uint64_t mask,
-                          uint64_t *dg)
+/* Balanced digits. A residue x of prime i (coefficient form, [0, q_i)) is
+ * centred, x_c in [-(q_i-1)/2, (q_i-1)/2], and written
+ * x_c = sum_{j<m} d_j 2^(wj) with d_j in [-2^(w-1), 2^(w-1)) below the top
+ * digit and |d_top| <= 2^(bits(q_i)-1-w(m-1)) + 1/2: with
+ * H = 2^(w-1) sum_j 2^(wj) (>= 2^(wm-1) > (q_i-1)/2, so y >= 0),
+ * y = x_c + H has the plain base-2^w digits u_j = d_j + 2^(w-1) (the top
+ * one unmasked). Key switching multiplies the unsigned u_j and adds the
+ * key's precomputed -2^(w-1) sum_t entry_t (gk->offset) once, which is
+ * sum_j d_j entry_j exactly; the noise sum d_j e_j has E[d^2] ~ 2^(2w)/12
+ * instead of 2^(2w)/3 for unsigned digits (half the standard deviation).
+ * y replaces x in place (branch-free, vectorisable). */
+static void balance(const hers_params *p, size_t i, unsigned w, uint64_t *x)
+{
+    size_t n = p->n, m = ((size_t)p->q[i].bits + w - 1) / w;
+    uint64_t q = p->q[i].value, half = q / 2, H = 0;
+    for (size_t j = 0; j < m; j++)
+        H += (uint64_t)1 << (w * j + w - 1);
+    for (size_t c = 0; c < n; c++) {
+        uint64_t v = x[c];
+        x[c] = v + H - (q & (0 - ((half - v) >> 63)));
+    }
+}
+
+/* Digit j of y (prime i's balanced form), reduced mod every prime; the
+ * top digit is not masked (mask = ~0). lim: the largest digit value. */
+static void extract_digit(const hers_params *p, const uint64_t *y, unsigned sh, uint64_t mask,
+                          uint64_t lim, uint64_t *dg)
 {
     size_t n = p->n;
     for (size_t r = 0; r < p->k; r++) {
         uint64_t *o = dg + r * n;
         uint64_t q = p->q[r].value;
-        if (mask < q) {
+        if (lim < q) {
             for (size_t c = 0; c < n; c++)
-                o[c] = (x[c] >> sh) & mask;
+                o[c] = (y[c] >> sh) & mask;
         } else {
             for (size_t c = 0; c < n; c++)
-                o[c] = ((x[c] >> sh) & mask) % q;
+                o[c] = ((y[c] >> sh) & mask) % q;
         }
     }
 }
 
 /* Key switching of tau_g(c) [NTT form, all primes, tau already applied:
  * t0 = tau(c0), t1 = tau(c1)] from tau_g(s) to s, in place:
- * t0 <- t0 + sum_t d_t b_t, t1 <- sum_t d_t a_t. scr: (D + 1) k N words:
- * every digit's NTT is kept, so each output coefficient is one sum of D
- * products reduced once (hers_poly_dot2). The NTT of the last digit of
- * prime i mod q_i itself needs no transform: x = sum_j 2^(wj) d_j, so
- * NTT(d_last) = (NTT(x) - sum_{j<last} 2^(wj) NTT(d_j)) 2^(-w last) mod q_i
+ * t0 <- t0 + sum_t d_t b_t, t1 <- sum_t d_t a_t (balanced digits d_t, see
+ * balance()). scr: (D + 1) k N words: every digit's NTT is kept, so each
+ * output coefficient is one sum of D products reduced once
+ * (hers_poly_dot2). The NTT of the last digit of prime i mod q_i itself
+ * needs no transform: y = x + H (every coefficient) = sum_j 2^(wj) u_j
+ * (mod q_i), so NTT(u_last) = (NTT(x) + H NTT(1 + x + ... + x^(N-1))
+ * - sum_{j<last} 2^(wj) NTT(u_j)) 2^(-w last)
  * (exact; n4096: 6 forward NTTs per switch instead of 8). */
 static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, uint64_t *t0,
                        uint64_t *t1, uint64_t *scr)
 {
     size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
     unsigned w = gk->digit_bits;
-    uint64_t mask = ((uint64_t)1 << w) - 1; /* w <= 32 (check_bits) */
     uint64_t *x = scr, *dg = scr + kn;
     memcpy(x, t1, kn * sizeof(uint64_t));
     hers_rns_intt(p, t1, k);
@@ -306,30 +354,36 @@ static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e
     for (size_t i = 0; i < k; i++) {
         size_t m = digits_of_prime(p, i, w), first = t;
         const hers_modulus *qi = &p->q[i];
+        balance(p, i, w, t1 + i * n);
+        uint64_t H = 0;
         for (size_t j = 0; j < m; j++, t++) {
+            H += (uint64_t)1 << (w * j + w - 1);
+            uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
+            uint64_t lim = j + 1 < m ? mask : ((qi->value / 2 + H) >> (w * j));
             uint64_t *d = dg + t * kn;
-            extract_digit(p, t1 + i * n, w * (unsigned)j, mask, d);
+            extract_digit(p, t1 + i * n, w * (unsigned)j, mask, lim, d);
             for (size_t r = 0; r < k; r++)
                 if (r != i || j + 1 < m)
                     hers_ntt_forward(p->ntt[r], d + r * n);
         }
-        /* the last digit mod q_i from NTT(x) */
+        /* the last digit mod q_i from NTT(y) = NTT(x) + H NTT(1 + ... + x^(n-1)) */
         uint64_t *last = dg + (t - 1) * kn + i * n;
-        memcpy(last, x + i * n, n * sizeof(uint64_t));
+        hers_poly_mul_scalar(last, gk->ones + i * n, hers_reduce64(H, qi), n, qi);
+        hers_poly_add(last, last, x + i * n, n, qi);
         for (size_t j = 0; j + 1 < m; j++) {
             uint64_t *d = dg + (first + j) * kn + i * n;
-            uint64_t f = hers_pow_mod(2, (uint64_t)w * j, qi);
-            hers_poly_mul_scalar(x + i * n, d, f, n, qi);
+            hers_poly_mul_scalar(x + i * n, d, hers_pow_mod(2, (uint64_t)w * j, qi), n, qi);
             hers_poly_sub(last, last, x + i * n, n, qi);
         }
         if (m > 1)
             hers_poly_mul_scalar(last, last,
                                  hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qi), qi), n, qi);
     }
-    const uint64_t *key = gk->data + e * D * 2 * kn;
+    const uint64_t *key = gk->data + e * D * 2 * kn, *off = gk->offset + e * 2 * kn;
     for (size_t r = 0; r < k; r++) {
-        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, dg + r * n, kn, key + r * n,
-                       key + kn + r * n, 2 * kn, D, n, &p->q[r]);
+        hers_poly_add(t0 + r * n, t0 + r * n, off + r * n, n, &p->q[r]);
+        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, off + kn + r * n, dg + r * n, kn,
+                       key + r * n, key + kn + r * n, 2 * kn, D, n, &p->q[r]);
     }
 }
 
@@ -395,12 +449,14 @@ hers_status hers_galois_noise(const hers_params *p, unsigned digit_bits, double 
         return st;
     double wsum = 0, var = 0, n = (double)p->n;
     for (size_t i = 0; i < p->k; i++) {
-        int left = p->q[i].bits;
-        for (size_t j = 0; j < digits_of_prime(p, i, w); j++, left -= (int)w) {
-            int b = left < (int)w ? left : (int)w;   /* bits of this digit */
-            double m = ldexp(1.0, b) - 1;            /* largest digit */
-            wsum += n * m * 21.0;
-            var += n * (m * (2 * m + 1) / 6.0) * 10.5;  /* E[d^2], d uniform in [0, m] */
+        int bits = p->q[i].bits;
+        size_t m = digits_of_prime(p, i, w);
+        for (size_t j = 0; j < m; j++) {
+            /* balanced digits (balance()): |d| <= M */
+            double M = j + 1 < m ? ldexp(1.0, (int)w - 1)
+                                 : ldexp(1.0, bits - 1 - (int)(w * (m - 1))) + 0.5;
+            wsum += n * M * 21.0;
+            var += n * (M * M / 3.0) * 10.5; /* E[d^2], d ~ uniform in [-M, M] */
         }
     }
     *worst = wsum;
@@ -526,12 +582,12 @@ hers_status hers_expand_noise(const hers_params *p, unsigned digit_bits, size_t 
     /* One split: e' = e +- tau(e) + ks (the shift by x^-h keeps norms).
      * Worst case: |e'| <= 2|e| + kw. Mean square: tau permutes the
      * coefficients (with signs); e and tau(e) coincide on the 1/2^(j+1)
-     * fixed points of x -> x g_j, so E|e'|^2 <= 2 (1 + 2^-(j+1)) E|e|^2
-     * + ks^2 <= 3 E|e|^2 + ks^2. */
+     * fixed points of x -> x g_j (where tau(e) = +-e), so
+     * E|e'|^2 <= 2 (1 + 2^-(j+1)) E|e|^2 + ks^2. */
     double w = in_worst, v = in_sd * in_sd;
     for (size_t j = 0; j < hers_expand_levels(d); j++) {
         w = 2 * w + kw;
-        v = 3 * v + ks * ks;
+        v = 2 * (1 + ldexp(1.0, -(int)(j + 1))) * v + ks * ks;
     }
     *worst = w;
     *sd = sqrt(v);

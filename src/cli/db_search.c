@@ -134,11 +134,17 @@ int cli_db_search(int argc, char **argv)
     so.max_index_bytes = maxmem << 20;   /* 0: half the RAM */
     so.threads = (unsigned)threads;
     double t0 = cli_now();
-    /* gallery_public = 1: the store does not record how its segments were
-     * encrypted, so "auto" assumes the worst */
+    /* "auto" needs to know whether any segment was public-key encrypted
+     * (more gallery noise: docs/design.md, "Default-form rule") */
+    int gpub = 1;
+    hers_query_form qform = HERS_QUERY_FULL;
+    if (hers_store_snapshot_public_key_encrypted(snap, &gpub) != HERS_OK) {
+        rc = cli_fail(CMD, "%s", hers_last_error());
+        goto done;
+    }
     if (cli_query_make(CMD, cli_opt(argc, argv, "--query-form"), k.p, k.sk, hers_store_galois_key(db),
-                       hers_store_snapshot_mode(snap), 1, qm.data, qm.rows, d, s, (unsigned)threads,
-                       &q, NULL, NULL)) {
+                       hers_store_snapshot_mode(snap), gpub, qm.data, qm.rows, d, s, (unsigned)threads,
+                       &q, &qform, NULL)) {
         rc = 1;
         goto done;
     }
@@ -190,9 +196,10 @@ int cli_db_search(int argc, char **argv)
     rc = cli_out_close(CMD, &o, rc);
     if (cli_flag(argc, argv, "--timing"))
         fprintf(stderr,
-                "hers search: %zu probes x %zu slots x %zu dims (%zu live), %s: index build %.3f s,"
-                " kernel %.3f s, encrypt+other %.3f s, decrypt+rank %.3f s\n",
-                qm.rows, n, d, nl, ss.chunks > 1 ? "streaming" : "in memory", ss.build_seconds,
+                "hers search: %zu probes x %zu slots x %zu dims (%zu live), %s, %s query: index build "
+                "%.3f s, kernel %.3f s, encrypt+other %.3f s, decrypt+rank %.3f s\n",
+                qm.rows, n, d, nl, ss.chunks > 1 ? "streaming" : "in memory",
+                hers_query_form_name(qform), ss.build_seconds,
                 ss.scan_seconds, t1 - t0 - ss.build_seconds - ss.scan_seconds, cli_now() - t1);
 done:
     (void)cli_out_close(CMD, &o, rc ? rc : 1);   /* still open only after a failure */

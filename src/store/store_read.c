@@ -60,6 +60,22 @@ hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s)
     return (hers_search_mode)s->st.mode;
 }
 
+hers_status hers_store_snapshot_public_key_encrypted(hers_store_snapshot *s, int *out)
+{
+    if (!s || !out)
+        return hers_error(HERS_ERR_ARG, "snapshot: NULL argument");
+    *out = 0;
+    if (s->st.mode != HERS_MODE_BOTH_ENCRYPTED || !s->st.has_gallery)
+        return HERS_OK;
+    store_segref *segs = NULL;
+    size_t nseg = 0;
+    hers_status st = store_segments_list(s, &segs, &nseg);
+    for (size_t i = 0; st == HERS_OK && i < nseg; i++)
+        *out |= segs[i].g.kind == 2; /* public-key record (search_merge.h) */
+    free(segs);
+    return st;
+}
+
 hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block, size_t blocks,
                                    unsigned threads, hers_index **out)
 {
