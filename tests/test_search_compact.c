@@ -266,7 +266,7 @@ static void check_public_gallery(const hers_params *p, hers_searcher *sr, size_t
     CHECK_OK(hers_keygen_secret_seeded(p, seed, &sk));
     CHECK_OK(hers_keygen_public(p, sk, &pk));
     CHECK_OK(hers_query_galois_keygen(p, sk, d, NULL, &gk));
-    uint32_t s = HERS_SEARCH_DEFAULT_SCALE;
+    uint32_t s = HERS_QUANT_PAPER_SCALE;
     size_t count = 2;
     int32_t *g = make_data(n, d, s), *pr = make_data(count, d, s);
     hers_enroll_opts eo;
