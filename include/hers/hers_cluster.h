@@ -82,6 +82,38 @@ typedef void (*hers_cluster_shard_fn)(void *user, unsigned shard, const char *di
 hers_status hers_cluster_gallery_info(const char *root, const char *name, unsigned *shards,
                                       hers_cluster_shard_fn fn, void *user);
 
+/* Offline reshard (reshard.c; no MPI, every shard directory reachable from
+ * here, nothing decrypted, no key): moves the gallery ROOT/NAME, a cluster
+ * gallery of K shards or a single-node gallery database, to `shards` shards,
+ * whole encrypted blocks at a time (ciphertexts unchanged), each to the new
+ * shard with the fewest slots. Every old shard is claimed exclusively first (HERS_ERR_STATE while a
+ * server has it open). The new layout (a new gallery uuid) is built and
+ * checked beside the old one, committed by one atomic marker file, then
+ * moved into place; a crash before the marker leaves the old layout as it
+ * was, one after it is finished by the next call (shards = 0: only finish;
+ * servers refuse the gallery until then). Ids, templates and scores are
+ * unchanged; deleted slots stay empty. `stop` exists for crash tests: stop
+ * after staging or after the commit marker, as a crash there would. */
+#define HERS_RESHARD_MAX_REPORT 64
+typedef enum hers_cluster_reshard_stop {
+    HERS_RESHARD_COMPLETE = 0,
+    HERS_RESHARD_STOP_STAGED,
+    HERS_RESHARD_STOP_COMMITTED
+} hers_cluster_reshard_stop;
+typedef struct hers_cluster_reshard_stats {
+    unsigned from;              /* old shard count; 0: it was a single-node database */
+    unsigned to;
+    uint64_t segments;          /* stored segments read */
+    uint64_t blocks;            /* blocks moved (each placed on its own) */
+    uint64_t templates;         /* live templates moved */
+    uint64_t bytes;             /* segment bytes moved */
+    uint64_t placeholders;      /* deleted slots carried over as empty slots */
+    int finished_pending;       /* 1: an interrupted reshard was finished first */
+    uint64_t shard_templates[HERS_RESHARD_MAX_REPORT];   /* live per new shard (first 64) */
+} hers_cluster_reshard_stats;
+hers_status hers_cluster_reshard(const char *root, const char *name, unsigned shards,
+                                 hers_cluster_reshard_stop stop, hers_cluster_reshard_stats *stats);
+
 /* Joins the search responses (HERSRSP) of the shards, in shard order, into
  * one: shard r's blocks follow shard r-1's (its last block padded to whole
  * blocks), its catalog slots shifted alike. resp[r] may be NULL / 0 bytes

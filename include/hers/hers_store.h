@@ -295,6 +295,31 @@ HERS_API hers_status hers_store_snapshot_live_map(hers_store_snapshot *s, uint64
 
 /* ------------------------------------------------------------ check */
 
+/* One stored segment, verbatim (store_export.c): `rows` templates at slots
+ * first_slot.. (deleted ones included: hers_store_snapshot_id gives NULL
+ * for them), after `offset` = first_slot mod N zero rows; record is the
+ * serialised hers_gallery of offset + rows rows exactly as stored, valid
+ * while the snapshot is open. hers_store_enroll_record(other, record,
+ * record_len, offset, rows, ids, ...) puts it into another database
+ * unchanged (no key needed). */
+typedef struct hers_store_segment {
+    uint64_t key;          /* enrolment order */
+    uint64_t first_slot;
+    size_t offset;
+    size_t rows;
+    const uint8_t *record;
+    size_t record_len;
+} hers_store_segment;
+typedef hers_status (*hers_store_segment_fn)(void *user, const hers_store_segment *seg);
+/* Calls fn for every segment in key order; stops at fn's first error (returned). */
+HERS_API hers_status hers_store_snapshot_segments(hers_store_snapshot *s, hers_store_segment_fn fn,
+                                                  void *user);
+
+/* Takes the database's open lock (DIR/hers.lock) exclusively for an offline
+ * tool: HERS_ERR_STATE, naming the directory, while any other handle in any
+ * process has it open (a running server). Kept until hers_store_close. */
+HERS_API hers_status hers_store_claim(hers_store *db);
+
 /* Called once per problem found, with one line of text (no newline). */
 typedef void (*hers_store_problem_fn)(void *user, const char *problem);
 

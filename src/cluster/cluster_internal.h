@@ -22,7 +22,13 @@ typedef struct cl_desc {
 /* root/name/leaf (leaf NULL: root/name), malloc'ed; NULL when out of memory. */
 char *cl_path(const char *root, const char *name, const char *leaf);
 char *cl_shard_dir(const char *root, const char *name, unsigned shard);
+/* Refuses a gallery with a committed, unfinished reshard (naming the command
+ * that finishes it); cl_desc_read_raw reads the descriptor regardless. */
 hers_status cl_desc_read(const char *root, const char *name, cl_desc *d);
+hers_status cl_desc_read_raw(const char *root, const char *name, cl_desc *d);
+/* 1 when ROOT/NAME/reshard.commit exists (reshard.c). */
+int cl_reshard_pending(const char *root, const char *name);
+#define CL_RESHARD_MARKER "reshard.commit"
 hers_status cl_desc_write(const char *root, const char *name, const cl_desc *d);
 hers_status cl_tag_write(const char *root, const char *name, unsigned shard, const cl_desc *d);
 /* Refuses a missing tag or shard directory, or one of another gallery,

@@ -133,6 +133,15 @@ static hers_status read_desc(const char *path, cl_desc *d, long *shard)
 
 hers_status cl_desc_read(const char *root, const char *name, cl_desc *d)
 {
+    if (cl_reshard_pending(root, name))
+        return hers_error(HERS_ERR_STATE, "gallery %s: a reshard was committed but not "
+                                          "finished: run `hers reshard --root %s --gallery %s` "
+                                          "to finish it", name, root, name);
+    return cl_desc_read_raw(root, name, d);
+}
+
+hers_status cl_desc_read_raw(const char *root, const char *name, cl_desc *d)
+{
     char *p = cl_path(root, name, CL_DESC_FILE);
     if (!p)
         return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");

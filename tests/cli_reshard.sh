@@ -1,0 +1,105 @@
+#!/bin/sh
+# cli_reshard.sh - `hers reshard`: a single-node gallery becomes a 3-shard
+# cluster gallery, then 3 -> 2 -> 3, with the batch search of every layout
+# (mpirun -np K hers search --root) giving exactly the single node's scores
+# (every template ranked, so no tie can hide a difference); deleted
+# templates stay deleted; each shard passes `hers check`; a crash after
+# staging keeps the old layout, one after the commit is finished by the next
+# run (the cluster refuses the gallery meanwhile); a gallery in use by a
+# server and bad arguments are refused. Bounded: every mpirun has a timeout.
+# Usage: cli_reshard.sh HERS
+set -u
+H="$1"
+if ! command -v mpirun >/dev/null 2>&1 || ! "$H" version 2>/dev/null | grep -q "cluster.*Open MPI"; then
+    echo "SKIP: hers built without Open MPI (or no mpirun)"
+    exit 0
+fi
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
+export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
+MPIRUN="mpirun --oversubscribe --bind-to none -x ASAN_OPTIONS"
+T=$(mktemp -d /tmp/hers-reshard.XXXXXX)
+SP=""
+cleanup() { [ -n "$SP" ] && kill -9 "$SP" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+G="$T/root/g"
+
+# every (probe, id, score) of a layout with K shards, sorted
+batch() { # K OUT
+    timeout 60 $MPIRUN -np "$1" "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
+        --out "$T/r.hr" >/dev/null 2>"$T/mpi.err" || { cat "$T/mpi.err"; fail "batch search on $1 ranks"; }
+    "$H" results decrypt --keys "$T/k" --in "$T/r.hr" --top 100000 2>/dev/null |
+        cut -f1,3,4 | sort > "$2" || fail "decrypt ($1 shards)"
+}
+shards_ok() { # K
+    for s in $(seq 0 $(($1 - 1))); do
+        "$H" check --db "$G/shard-$s" >/dev/null 2>&1 || fail "shard $s of $1 fails hers check"
+    done
+    [ -d "$G/shard-$1" ] && fail "a shard beyond $1 is left"
+    [ -e "$G/.reshard-new" ] || [ -e "$G/.reshard-old" ] || [ -e "$G/reshard.commit" ] &&
+        fail "staging left behind"
+    return 0
+}
+
+"$H" keygen --keys "$T/k" 2>/dev/null || fail "keygen"
+"$H" gen --out "$T/a.npy" --ids 2100 --per-id 4 --dim 16 --seed 3 >/dev/null || fail "gen"
+"$H" gen --out "$T/b.npy" --ids 5 --per-id 3 --dim 16 --seed 4 >/dev/null || fail "gen b"
+"$H" gen --out "$T/p.npy" --ids 2 --per-id 2 --dim 16 --seed 5 >/dev/null || fail "gen p"
+mkdir -p "$T/root"
+# a single-node gallery: 2 enrolments (a partial block after 2 full ones), 2 deletions
+"$H" init --db "$G" --keys "$T/k" 2>/dev/null || fail "init"
+"$H" enroll --db "$G" --keys "$T/k" --in "$T/a.npy" >/dev/null 2>&1 || fail "enroll a"
+awk 'BEGIN { for (i = 0; i < 15; i++) print "b" i }' > "$T/b.txt"
+"$H" enroll --db "$G" --keys "$T/k" --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 ||
+    fail "enroll b"
+printf '7\nb3\n' > "$T/del.txt"
+"$H" delete --db "$G" --ids "$T/del.txt" 2>/dev/null || fail "delete"
+"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q.hq" 2>/dev/null || fail "encrypt"
+"$H" search --db "$G" --query "$T/q.hq" --out "$T/r1.hr" 2>/dev/null || fail "single-node search"
+"$H" results decrypt --keys "$T/k" --in "$T/r1.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
+    sort > "$T/want" || fail "decrypt single"
+[ "$(wc -l < "$T/want")" -eq $((4 * 8413)) ] || fail "single-node rows: $(wc -l < "$T/want")"
+grep -q "	7	" "$T/want" && fail "a deleted id is searched"
+
+# refused: bad arguments, a gallery in use by a server
+"$H" reshard --root "$T/root" --gallery g 2>/dev/null && fail "no --shards accepted"
+"$H" reshard --root "$T/root" --gallery g --shards 0 2>/dev/null && fail "0 shards accepted"
+"$H" reshard --root "$T/root" --gallery nope --shards 2 2>"$T/err" && fail "missing gallery"
+grep -q "neither" "$T/err" || fail "missing gallery message: $(cat "$T/err")"
+"$H" token add --tokens "$T/tokens" --gallery '*' --scope admin >/dev/null 2>&1 || fail "token"
+"$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/tokens" --port-file "$T/port" \
+    2>/dev/null & SP=$!
+i=0; while [ ! -s "$T/port" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "serve"; sleep 0.1; done
+"$H" reshard --root "$T/root" --gallery g --shards 2 2>"$T/err" && fail "resharded a gallery in use"
+grep -q "in use" "$T/err" || fail "in-use message: $(cat "$T/err")"
+kill -TERM $SP; wait $SP; SP=""
+[ -e "$G/.reshard-new" ] && fail "a refused reshard left its stage"
+
+# single node -> 3 shards
+"$H" reshard --root "$T/root" --gallery g --shards 3 --json > "$T/j" 2>/dev/null || fail "reshard 1 -> 3"
+grep -q '"templates": 8413,' "$T/j" || fail "moved count: $(cat "$T/j")"
+shards_ok 3
+[ -e "$G/data.mdb" ] && fail "the single-node database is left"
+grep -Eq '"shard_templates": \[(.*, )?0[],]' "$T/j" && fail "an empty shard: $(cat "$T/j")"
+batch 3 "$T/got3"; cmp -s "$T/want" "$T/got3" || fail "3 shards: scores differ"
+
+# 3 -> 2, after a crash right after staging (nothing changed) and one right after the commit
+"$H" reshard --root "$T/root" --gallery g --shards 2 --stop-after staged 2>/dev/null || fail "staged"
+batch 3 "$T/got3b"; cmp -s "$T/want" "$T/got3b" || fail "after an uncommitted reshard"
+"$H" reshard --root "$T/root" --gallery g --shards 2 --stop-after committed 2>/dev/null ||
+    fail "committed"
+timeout 60 $MPIRUN -np 2 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
+    --out "$T/r.hr" >/dev/null 2>"$T/err" && fail "served a half-finished reshard"
+grep -q "hers reshard" "$T/err" || fail "half-finished message: $(cat "$T/err")"
+"$H" reshard --root "$T/root" --gallery g --finish 2>/dev/null || fail "finish"
+shards_ok 2
+batch 2 "$T/got2"; cmp -s "$T/want" "$T/got2" || fail "2 shards: scores differ"
+
+# 2 -> 3
+"$H" reshard --root "$T/root" --gallery g --shards 3 2>/dev/null || fail "reshard 2 -> 3"
+shards_ok 3
+batch 3 "$T/got3c"; cmp -s "$T/want" "$T/got3c" || fail "3 shards again: scores differ"
+timeout 60 $MPIRUN -np 2 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
+    --out "$T/r.hr" >/dev/null 2>&1 && fail "2 ranks served 3 shards"
+echo "cli_reshard: ok"
