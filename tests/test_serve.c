@@ -142,8 +142,11 @@ static long describe_u64(const char *gal, const char *key)
     uint8_t *r = NULL;
     size_t rl = 0;
     snprintf(path, sizeof path, "/v1/galleries/%s", gal);
-    if (http("GET", path, T_ADMIN, NULL, 0, &r, &rl) != 200 ||
-        hers_json_get((const char *)r, rl, key, v, sizeof v) != 0) {
+    long code = http("GET", path, T_ADMIN, NULL, 0, &r, &rl);
+    if (code != 200 || hers_json_get((const char *)r, rl, key, v, sizeof v) != 0) {
+        if (code != 404)   /* 404: asked on purpose */
+            fprintf(stderr, "  describe %s: HTTP %ld%s%s\n", gal, code, code ? "" : ": ",
+                    code ? "" : hers_last_error());
         free(r);
         return -1;
     }
@@ -170,8 +173,8 @@ static long enroll(const char *token, size_t m, int pub, const char *prefix, uin
     hers_enroll_opts_default(&eo);
     eo.threads = 1;
     hers_gallery *g = NULL;
-    uint8_t *body = NULL;
-    size_t len = 0;
+    uint8_t *body = NULL, *resp = NULL;
+    size_t len = 0, rl = 0;
     long code = 0;
     /* in the model before the request: a concurrent search may see the rows
      * as soon as they are committed, before the 201 arrives here */
@@ -187,7 +190,10 @@ static long enroll(const char *token, size_t m, int pub, const char *prefix, uin
                             &g) == HERS_OK &&
         hers_net_enroll_encode(P, g, (size_t)off, (const char *const *)idp, m, 0, NULL, 0, &body,
                                &len) == HERS_OK)
-        code = http("POST", "/v1/galleries/g1/templates", token, body, len, NULL, NULL);
+        code = http("POST", "/v1/galleries/g1/templates", token, body, len, &resp, &rl);
+    if (code != 201 && code != 403)   /* 403: the auth matrix's wrong-scope case */
+        fprintf(stderr, "  enrol: HTTP %ld %s\n", code, resp ? (const char *)resp : "");
+    free(resp);
     if (code != 201) {
         pthread_mutex_lock(&model_lock);
         for (size_t i = first; i < first + m && i < MAXROWS; i++)
@@ -207,17 +213,18 @@ static long enroll(const char *token, size_t m, int pub, const char *prefix, uin
  * rows known at the time (extra rows enrolled concurrently are checked if
  * they are in the model), 0 otherwise, -1 on an HTTP failure. */
 static int search_exact_c(const char *token, size_t count, uint64_t *state, size_t *live_seen,
-                          hers_net_catalog **cache);
+                          hers_net_catalog **cache, hers_client *keep);
 
 static int search_exact(const char *token, size_t count, uint64_t *state, size_t *live_seen)
 {
-    return search_exact_c(token, count, state, live_seen, NULL);
+    return search_exact_c(token, count, state, live_seen, NULL, NULL);
 }
 
 /* cache NULL: the version-1 exchange (catalog inside every response);
- * else hers_client_search with that catalog cache (version 2). */
+ * else hers_client_search with that catalog cache (version 2), through the
+ * client `keep` (its connection kept open) or a new one. */
 static int search_exact_c(const char *token, size_t count, uint64_t *state, size_t *live_seen,
-                          hers_net_catalog **cache)
+                          hers_net_catalog **cache, hers_client *keep)
 {
     int32_t pr[4][D];
     for (size_t i = 0; i < count; i++)
@@ -232,12 +239,13 @@ static int search_exact_c(const char *token, size_t count, uint64_t *state, size
         goto done;
     hers_net_response *r = NULL;
     if (cache) {
-        hers_client *c = NULL;
+        hers_client *c = keep;
         long hc = 0;
-        hers_status cs = hers_client_create(url, token, NULL, &c);
+        hers_status cs = c ? HERS_OK : hers_client_create(url, token, NULL, &c);
         if (cs == HERS_OK)
             cs = hers_client_search(c, "g1", P, body, len, NULL, cache, &r, &hc, NULL);
-        hers_client_free(c);
+        if (c != keep)
+            hers_client_free(c);
         if (cs != HERS_OK) {
             fprintf(stderr, "  search (catalog cache): HTTP %ld: %s\n", hc, hers_last_error());
             goto done;
@@ -826,7 +834,7 @@ static void test_catalog(void)
     hers_free(q);
     size_t seen = 0;
     cat = NULL;
-    CHECK(search_exact_c(T_SEARCH, 2, &st, &seen, &cat) == 1 && seen == model_live());
+    CHECK(search_exact_c(T_SEARCH, 2, &st, &seen, &cat, NULL) == 1 && seen == model_live());
     hers_net_catalog_free(cat);
 }
 
@@ -994,7 +1002,10 @@ static void *work(void *arg)
     worker *w = arg;
     uint64_t st = 1000 + (uint64_t)w->idx;
     hers_net_catalog *cache = NULL;   /* half the searchers keep a catalog cache */
+    hers_client *keep = NULL;         /* and one connection */
     w->ok = 1;
+    if (w->idx % 4 == 2 && hers_client_create(url, T_SEARCH, NULL, &keep) != HERS_OK)
+        w->ok = 0;
     for (int r = 0; r < 2; r++) {
         if (w->idx % 2) {
             char prefix[16];
@@ -1005,10 +1016,11 @@ static void *work(void *arg)
             else
                 w->ok = 0;
         } else if (search_exact_c(T_SEARCH, 1 + (size_t)(w->idx % 3), &st, NULL,
-                                  w->idx % 4 == 2 ? &cache : NULL) != 1) {
+                                  w->idx % 4 == 2 ? &cache : NULL, keep) != 1) {
             w->ok = 0;
         }
     }
+    hers_client_free(keep);
     hers_net_catalog_free(cache);
     return NULL;
 }
