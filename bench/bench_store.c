@@ -11,6 +11,8 @@
  *   - search: the fused kernel on the db-built index vs the in-memory one
  *     (same data, so the ratio tests "LMDB feeds the kernel at >= 80%");
  *   - streaming (chunks of blocks: build + search per chunk) vs in memory.
+ * --format 1 writes the old gallery records (ChaCha20 expander, BLAKE2b):
+ * the same binary times both formats (default: the newest).
  */
 #include <lmdb.h>
 #include <stdio.h>
@@ -45,16 +47,20 @@ static int32_t *random_rows(size_t n, size_t d, uint32_t s)
 
 int hers_bench_store(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--n", "--d", "--threads", "--params", NULL};
+    static const char *const with_value[] = {"--n", "--d", "--threads", "--params", "--format",
+                                             NULL};
     static const char *const flags[] = {"--json", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
-        printf("usage: hers bench store [--n N] [--d D] [--threads T] [--params NAME] [--json]\n");
+        printf("usage: hers bench store [--n N] [--d D] [--threads T] [--params NAME] "
+               "[--format 1|2] [--json]\n");
         return 0;
     }
     if (cli_check_opts("bench store", argc, argv, with_value, flags))
         return 2;
-    uint64_t n, d, threads;
-    if (cli_opt_u64("bench store", argc, argv, "--n", 65536, 1, (uint64_t)1 << 24, &n) ||
+    uint64_t n, d, threads, format;
+    if (cli_opt_u64("bench store", argc, argv, "--format", HERS_GALLERY_FILE_VERSION, 1,
+                    HERS_GALLERY_FILE_VERSION, &format) ||
+        cli_opt_u64("bench store", argc, argv, "--n", 65536, 1, (uint64_t)1 << 24, &n) ||
         cli_opt_u64("bench store", argc, argv, "--d", 64, 1, HERS_SEARCH_MAX_D, &d) ||
         cli_opt_u64("bench store", argc, argv, "--threads", 1, 1, 256, &threads))
         return 2;
@@ -77,6 +83,7 @@ int hers_bench_store(int argc, char **argv)
     hers_enroll_opts eo;
     hers_enroll_opts_default(&eo);
     eo.threads = (unsigned)threads;
+    eo.format = (uint32_t)format;
     double nd = (double)n * (double)d;
     hers_gallery *g = NULL;
     hers_index *ix_mem = NULL, *ix_db = NULL, *ix_kf = NULL;
@@ -100,6 +107,7 @@ int hers_bench_store(int argc, char **argv)
     hers_store_enroll_opts o;
     hers_store_enroll_opts_default(&o);
     o.threads = (unsigned)threads;
+    o.format = (uint32_t)format;
     t0 = bench_now();
     if (hers_store_enroll(db, sk, NULL, vals, n, d, NULL, &o, NULL) != HERS_OK)
         goto done;
@@ -218,7 +226,7 @@ int hers_bench_store(int argc, char **argv)
     double rest_seg = (double)info.payload_bytes / nd, rest_file = (double)info.file_bytes / nd;
     double rest_kf = (double)ixb / nd;
     if (json)
-        printf("{\"bench\": \"store\", \"params\": \"%s\", \"n\": %llu, \"d\": %llu, \"threads\": %llu, "
+        printf("{\"bench\": \"store\", \"params\": \"%s\", \"format\": %u, \"n\": %llu, \"d\": %llu, \"threads\": %llu, "
                "\"enroll_mem_ns_per_template_dim\": %.2f, \"enroll_db_ns_per_template_dim\": %.2f, "
                "\"bytes_at_rest_segments\": %.2f, \"bytes_at_rest_file\": %.2f, "
                "\"bytes_at_rest_kernel_form\": %.2f, \"open_mem_ns_per_template_dim\": %.2f, "
@@ -228,14 +236,15 @@ int hers_bench_store(int argc, char **argv)
                "\"search_mem_s\": %.6f, \"search_db_s\": %.6f, \"search_kernel_form_s\": %.6f, "
                "\"db_vs_mem_speed\": %.3f, \"stream_s\": %.6f, \"stream_chunk_blocks\": %zu, "
                "\"stream_vs_mem_build_search\": %.3f, \"peak_rss_mb\": %.1f}\n",
-               pname, (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
-               1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd, rest_seg, rest_file, rest_kf,
+               pname, (unsigned)format, (unsigned long long)n, (unsigned long long)d,
+               (unsigned long long)threads, 1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd, rest_seg, rest_file, rest_kf,
                1e9 * t_build_mem / nd, 1e9 * t_build_db / nd, 1e9 * t_build_warm / nd,
                1e9 * t_build_warm_nv / nd, 1e9 * t_kf_open / nd, 1e9 * t_kf_write / nd, s_mem, s_db, s_kf, s_mem / s_db, s_str, chunk,
                s_str / (t_build_db + s_db), bench_peak_rss_mb());
     else {
-        printf("store, %s, n = %llu, d = %llu, threads = %llu\n", pname, (unsigned long long)n,
-               (unsigned long long)d, (unsigned long long)threads);
+        printf("store, %s, gallery format %u, n = %llu, d = %llu, threads = %llu\n", pname,
+               (unsigned)format, (unsigned long long)n, (unsigned long long)d,
+               (unsigned long long)threads);
         printf("  enrol           in memory %.1f ns/(t x d), into the db %.1f ns/(t x d)\n",
                1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd);
         printf("  bytes at rest   segments %.2f, data.mdb %.2f, kernel form %.2f per t x d\n",

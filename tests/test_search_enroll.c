@@ -2,8 +2,11 @@
  * (src/search/gallery.c: reused buffers, fused e + Delta m, own batch
  * encoding lift) produces exactly the records of the BFV layer's
  * hers_encode_batch + hers_encrypt_secret_seeded with the same per-record
- * seeds, for partial blocks, negative values and 1 or 2 threads; and the
- * default ids are "0" .. "n-1". */
+ * seeds (gallery format 1: ChaCha20 expander), for partial blocks, negative
+ * values and 1 or 2 threads; format 2 (AES-256-CTR expander) encrypts the
+ * same messages under the same a-seeds and errors: c0 + a s agrees with
+ * format 1's for every residue (= Delta m + e); and the default ids are
+ * "0" .. "n-1". */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +14,53 @@
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
+#include "bfv/bfv_internal.h"
 #include "search/search_internal.h"
 #include "support/check.h"
 
 /* gallery.c's per-record seed stream (record = block * d + dimension) */
 #define STREAM_ENROLL UINT64_C(0x454e524f4c4c0000)
+
+/* c0 + a s (NTT form, mod q_j) of record r of a seeded gallery */
+static void c0_plus_as(const hers_params *p, const hers_secret_key *sk, const hers_gallery *g,
+                       size_t r, uint64_t *c0, uint64_t *a)
+{
+    size_t N = p->n, k = p->k;
+    const uint8_t *rec = g->recs + r * g->rec_bytes;
+    CHECK(se_unpack_poly(p, rec + HERS_SEED_BYTES, k, c0));
+    hers_expand_uniform(p, gal_expander(g->version), rec, UINT64_C(0x43545f4100000000), k, a);
+    for (size_t j = 0; j < k; j++) {
+        uint64_t q = p->q[j].value;
+        for (size_t x = 0; x < N; x++) {
+            uint64_t as = (uint64_t)((unsigned __int128)a[j * N + x] * sk->s_ntt[j * N + x] % q);
+            c0[j * N + x] = (c0[j * N + x] + as) % q;
+        }
+    }
+}
+
+static void check_format2(const hers_params *p, const hers_secret_key *sk, const hers_gallery *g1,
+                          const hers_gallery *g2)
+{
+    size_t kn = p->k * p->n;
+    uint64_t *x1 = hers_alloc_array(4 * kn, sizeof *x1);
+    CHECK(x1 != NULL);
+    if (!x1)
+        return;
+    uint64_t *a1 = x1 + kn, *x2 = a1 + kn, *a2 = x2 + kn;
+    size_t same = 0, seeds = 0, a_differs = 0;
+    for (size_t r = 0; r < g1->blocks * g1->d; r++) {
+        seeds += memcmp(g1->recs + r * g1->rec_bytes, g2->recs + r * g2->rec_bytes,
+                        HERS_SEED_BYTES) == 0;
+        c0_plus_as(p, sk, g1, r, x1, a1);
+        c0_plus_as(p, sk, g2, r, x2, a2);
+        same += memcmp(x1, x2, kn * sizeof *x1) == 0;
+        a_differs += memcmp(a1, a2, kn * sizeof *a1) != 0;
+    }
+    CHECK(seeds == g1->blocks * g1->d);
+    CHECK(same == g1->blocks * g1->d);
+    CHECK(a_differs == g1->blocks * g1->d);
+    hers_free(x1);
+}
 
 static void run(const hers_params *p, const hers_secret_key *sk, size_t n, size_t d,
                 unsigned threads)
@@ -35,10 +80,16 @@ static void run(const hers_params *p, const hers_secret_key *sk, size_t n, size_
     hers_enroll_opts_default(&o);
     o.seed = master;
     o.threads = threads;
-    hers_gallery *g = NULL;
+    o.format = 1;
+    hers_gallery *g = NULL, *g2 = NULL;
     CHECK_OK(hers_gallery_enroll(p, sk, NULL, v, n, d, &o, &g));
-    if (!g)
+    o.format = 0;
+    CHECK_OK(hers_gallery_enroll(p, sk, NULL, v, n, d, &o, &g2));
+    if (!g || !g2)
         return;
+    CHECK(g->version == 1 && g2->version == HERS_GALLERY_FILE_VERSION && g2->version == 2);
+    check_format2(p, sk, g, g2);
+    hers_gallery_free(g2);
     hers_plaintext pt;
     hers_ciphertext ct;
     memset(&pt, 0, sizeof pt);

@@ -3,8 +3,10 @@
  * general path (each segment deserialised, hers_index_add_gallery into a
  * zero index), word for word, at every SIMD level the CPU has: wide (two
  * 50-bit primes) and narrow (three 30-bit primes, s4096's shape) sets,
- * secret- and public-key segments sharing blocks, several block ranges
- * (the streamed chunks), and a residue out of range refused. */
+ * secret- and public-key segments sharing blocks, segments of gallery
+ * formats 1 (ChaCha20 expander, BLAKE2b) and 2 (AES-256-CTR, CRC-32) mixed
+ * in one database (old databases stay readable and appendable), several
+ * block ranges (the streamed chunks), and a residue out of range refused. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +81,7 @@ static void run(const char *name, const hers_params_spec *spec)
     o.threads = 2;
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         rows(v, sizes[k]);
+        o.format = k == 1 || k == 2 ? 1 : 0;   /* pk and sk segments of format 1 */
         CHECK_OK(hers_store_enroll(db, k % 2 ? NULL : sk, k % 2 ? pk : NULL, v, sizes[k], D, NULL,
                                 &o, NULL));
     }
@@ -91,6 +94,12 @@ static void run(const char *name, const hers_params_spec *spec)
     size_t blocks = hers_store_snapshot_blocks(s);
     fprintf(stderr, "  %s: %zu segments over %zu blocks\n", name, nseg, blocks);
     CHECK(nseg >= 5);
+    int formats[3] = {0, 0, 0};
+    for (size_t i = 0; i < nseg; i++) {
+        formats[segs[i].g.version < 3 ? segs[i].g.version : 0]++;
+        CHECK(hers_gallery_ref_checksum_ok(&segs[i].g));
+    }
+    CHECK(formats[1] == 2 && formats[2] == (int)nseg - 2);
     size_t ranges[][2] = {{0, blocks}, {0, 1}, {1, 2}, {blocks - 1, 1}, {2, blocks - 2}};
     for (int lv = HERS_SIMD_PORTABLE; lv <= (int)hers_cpu_max_simd(); lv++) {
         CHECK_OK(hers_simd_set((hers_simd)lv));
@@ -120,6 +129,15 @@ static void run(const char *name, const hers_params_spec *spec)
     hers_index_part part = {&bad, 0, 0, 1};
     CHECK(hers_index_fill(p, ix, &part, 1, 1) == HERS_ERR_FORMAT);
     CHECK(!hers_gallery_ref_checksum_ok(&bad));
+    /* format 1's BLAKE2b catches a flipped bit too */
+    CHECK(segs[1].g.version == 1);
+    uint8_t *c1 = malloc(segs[1].h.gallery_len);
+    memcpy(c1, segs[1].h.gallery, segs[1].h.gallery_len);
+    CHECK_OK(hers_gallery_ref_parse(p, c1, (size_t)segs[1].h.gallery_len, &bad));
+    CHECK(hers_gallery_ref_checksum_ok(&bad));
+    c1[segs[1].h.gallery_len / 2] ^= 4;
+    CHECK(!hers_gallery_ref_checksum_ok(&bad));
+    free(c1);
     free(copy);
     hers_index_free(ix);
     free(segs);

@@ -230,6 +230,26 @@ HERS_API hers_status hers_encrypt_secret_seeded(const hers_params *p, const hers
 /* Re-creates part 1 from ct->seed (after deserialising a seeded ciphertext). */
 HERS_API hers_status hers_ciphertext_expand_seed(const hers_params *p, hers_ciphertext *ct);
 
+/* ------------------------------------------------------------ seed expansion */
+
+/* The expander of a seed-compressed ciphertext's uniform part 1 (a):
+ * ChaCha20 (libsodium; every record of gallery format 1, keys, ciphertext
+ * records) or AES-256 in counter mode (gallery format 2: ~10x cheaper with
+ * AES-NI/VAES; our own FIPS-197 code with a portable fallback). Both
+ * sample every residue exactly uniformly mod q_j by rejection; the seed
+ * is public. */
+typedef enum hers_expander {
+    HERS_EXPAND_CHACHA20 = 0,
+    HERS_EXPAND_AES256 = 1
+} hers_expander;
+
+/* The uniform polynomial of (seed, stream) over the first num_primes primes
+ * into out (num_primes N residues, NTT form). Same residues at every SIMD
+ * level. */
+HERS_API void hers_expand_uniform(const hers_params *p, hers_expander x,
+                                  const uint8_t seed[HERS_SEED_BYTES], uint64_t stream,
+                                  size_t num_primes, uint64_t *out);
+
 /* ------------------------------------------------------------ batch encryption */
 
 /* Allocation-free encryption of `count` batch messages into caller buffers
@@ -252,6 +272,15 @@ HERS_API hers_status hers_encrypt_batch_secret(const hers_params *p, const hers_
                                                size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],
                                                uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
                                                uint64_t *c0);
+/* hers_encrypt_batch_secret with part 1 expanded by x (the function above
+ * is x = HERS_EXPAND_CHACHA20). */
+HERS_API hers_status hers_encrypt_batch_secret_with(const hers_params *p, const hers_secret_key *sk,
+                                                    hers_expander x, const int32_t *values,
+                                                    size_t stride, size_t slots, size_t count,
+                                                    const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                                    uint64_t *scratch,
+                                                    uint8_t (*a_seeds)[HERS_SEED_BYTES],
+                                                    uint64_t *c0);
 HERS_API hers_status hers_encrypt_batch_public(const hers_params *p, const hers_public_key *pk,
                                                const int32_t *values, size_t stride, size_t slots,
                                                size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],

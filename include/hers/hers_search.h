@@ -82,7 +82,9 @@ extern "C" {
 
 /* Versions of the records this module writes (docs/formats.md); readers of
  * the result record accept versions 1 (full) and 2 (compact). */
-#define HERS_GALLERY_FILE_VERSION 1
+/* Gallery file / record: version 2 (AES-256-CTR expander of the seeded c1,
+ * CRC-32 trailer) is written; version 1 (ChaCha20, BLAKE2b-256) is read. */
+#define HERS_GALLERY_FILE_VERSION 2
 #define HERS_QUERY_RECORD_VERSION 1
 #define HERS_RESULT_RECORD_VERSION 2
 
@@ -129,9 +131,13 @@ typedef struct hers_enroll_opts {
     unsigned threads;        /* encryption workers, 0 = online CPUs */
     const uint8_t *seed;     /* NULL: fresh CSPRNG randomness. Else a 32-byte
                                 master seed: deterministic output (tests only) */
+    uint32_t format;         /* gallery format to write: 0 = the newest
+                                (HERS_GALLERY_FILE_VERSION), 1 = version 1
+                                (ChaCha20 expander, BLAKE2b: tests of old
+                                databases and files) */
 } hers_enroll_opts;
 
-/* Fills {both-encrypted, 125, 0, NULL}. */
+/* Fills {both-encrypted, 125, 0, NULL, 0}. */
 HERS_API void hers_enroll_opts_default(hers_enroll_opts *o);
 
 /* Enrols n templates of d quantised components (row-major int32, values in

@@ -134,9 +134,11 @@ typedef struct hers_store_enroll_opts {
     const uint8_t *model_id;   /* NULL / 0 bytes: vectors not compressed by a model */
     size_t model_id_len;
     const uint8_t *seed;       /* NULL: CSPRNG. 32 bytes: deterministic (tests only) */
+    uint32_t format;           /* segment gallery format: 0 = newest, 1 = the old
+                                  ChaCha20/BLAKE2b records (tests) */
 } hers_store_enroll_opts;
 
-/* {both-encrypted, 125, 0, 0, NULL, 0, NULL} */
+/* {both-encrypted, 125, 0, 0, NULL, 0, NULL, 0} */
 HERS_API void hers_store_enroll_opts_default(hers_store_enroll_opts *o);
 
 /* Appends m templates (row-major int32 m x d, quantised as for

@@ -29,5 +29,10 @@ const uint64_t *hers_bfv_kernel_delta(const hers_params *p);
  * hers_ciphertext_expand_seed does (num_primes * N words into out). */
 void hers_bfv_kernel_expand_a(const hers_params *p, const uint8_t seed[HERS_SEED_BYTES],
                               size_t num_primes, uint64_t *out);
+/* The same with expander x (gallery format 2: HERS_EXPAND_AES256;
+ * HERS_EXPAND_CHACHA20 is hers_bfv_kernel_expand_a). */
+void hers_bfv_kernel_expand_a_with(const hers_params *p, hers_expander x,
+                                   const uint8_t seed[HERS_SEED_BYTES], size_t num_primes,
+                                   uint64_t *out);
 
 #endif /* HERS_BFV_KERNEL_H */

@@ -69,6 +69,17 @@ hers_status hers_encrypt_batch_secret(const hers_params *p, const hers_secret_ke
                                       uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
                                       uint64_t *c0)
 {
+    return hers_encrypt_batch_secret_with(p, sk, HERS_EXPAND_CHACHA20, values, stride, slots,
+                                          count, seeds, scratch, a_seeds, c0);
+}
+
+hers_status hers_encrypt_batch_secret_with(const hers_params *p, const hers_secret_key *sk,
+                                           hers_expander x, const int32_t *values, size_t stride,
+                                           size_t slots, size_t count,
+                                           const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                           uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
+                                           uint64_t *c0)
+{
     hers_status st = batch_check(p, sk, values, stride, slots, count, seeds, scratch, c0);
     if (st == HERS_OK && !a_seeds && count)
         st = hers_error(HERS_ERR_ARG, "batch encrypt: NULL argument");
@@ -89,7 +100,7 @@ hers_status hers_encrypt_batch_secret(const hers_params *p, const hers_secret_ke
         hers_prg_init(&g, seeds[m], HERS_STREAM_ENC);
         hers_sample_cbd(&g, e, N);
         hers_prg_wipe(&g);
-        hers_bfv_expand_uniform(p, a_seeds[m], HERS_STREAM_CT_A, k, a);
+        hers_expand_uniform(p, x, a_seeds[m], HERS_STREAM_CT_A, k, a);
         for (size_t j = 0; j < k; j++)
             hers_poly_mul_scalar_add_small(tmp + j * N, coeffs, p->delta[j], e, N, &p->q[j]);
         hers_rns_ntt(p, tmp, k);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
@@ -119,6 +120,33 @@ int se_checksum_ok(const uint8_t *buf, size_t len)
     uint8_t sum[SE_CHECKSUM_BYTES];
     se_checksum(buf, len - SE_CHECKSUM_BYTES, sum);
     return hers_consttime_equal(sum, buf + len - SE_CHECKSUM_BYTES, SE_CHECKSUM_BYTES);
+}
+
+void gal_checksum(uint32_t version, const uint8_t *buf, size_t len,
+                  uint8_t out[SE_CHECKSUM_BYTES])
+{
+    if (version < 2) {
+        se_checksum(buf, len, out);
+        return;
+    }
+    memset(out, 0, SE_CHECKSUM_BYTES);
+    uLong c = crc32(0L, Z_NULL, 0);
+    while (len > 0) {   /* zlib takes uInt lengths */
+        uInt part = len > (1u << 30) ? (1u << 30) : (uInt)len;
+        c = crc32(c, buf, part);
+        buf += part;
+        len -= part;
+    }
+    hers_le_put_u32(out, (uint32_t)c);
+}
+
+int gal_checksum_ok(uint32_t version, const uint8_t *buf, size_t len)
+{
+    if (len < SE_CHECKSUM_BYTES)
+        return 0;
+    uint8_t sum[SE_CHECKSUM_BYTES];
+    gal_checksum(version, buf, len - SE_CHECKSUM_BYTES, sum);
+    return memcmp(sum, buf + len - SE_CHECKSUM_BYTES, SE_CHECKSUM_BYTES) == 0;
 }
 
 size_t se_poly_bytes(const hers_params *p, size_t num_primes)

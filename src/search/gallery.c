@@ -35,6 +35,7 @@ hers_gallery *gal_new(const hers_params *p, hers_search_mode mode, gal_kind kind
         g->primes[j] = hers_params_prime(p, j);
     g->mode = mode;
     g->kind = kind;
+    g->version = HERS_GALLERY_FILE_VERSION;
     g->n = n;
     g->d = d;
     g->blocks = (n + g->N - 1) / g->N;
@@ -252,7 +253,8 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
     hers_status st;
     if (g->kind == GAL_SEEDED) {
         uint8_t (*a_seed)[HERS_SEED_BYTES] = (uint8_t (*)[HERS_SEED_BYTES])rec;
-        st = hers_encrypt_batch_secret(p, c->sk, vals, count, count, 1, seeds, scratch, a_seed, ct);
+        st = hers_encrypt_batch_secret_with(p, c->sk, gal_expander(g->version), vals, count, count,
+                                            1, seeds, scratch, a_seed, ct);
         if (st == HERS_OK)
             pack_poly(p, ct, rec + HERS_SEED_BYTES);
     } else {
@@ -373,9 +375,14 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
             return st;
     }
 
+    if (opts->format > HERS_GALLERY_FILE_VERSION)
+        return hers_error(HERS_ERR_ARG, "enroll: gallery format %u unknown (1..%d)", opts->format,
+                          HERS_GALLERY_FILE_VERSION);
     hers_gallery *g = gal_new(p, opts->mode, kind, n, d, opts->scale);
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
+    if (opts->format)
+        g->version = opts->format;
     g->recs = recs ? recs : hers_alloc_array(g->blocks * d, g->rec_bytes);
     if (!g->recs) {
         hers_gallery_free(g);

@@ -30,6 +30,7 @@ hers_status hers_gallery_take_blocks(const hers_params *p, const hers_gallery *g
         hers_gallery_free(o);
         return hers_error(HERS_ERR_MISMATCH, "gallery blocks: the gallery has other parameters");
     }
+    o->version = g->version;
     size_t per_block = g->d * g->rec_bytes;
     o->recs = hers_alloc(count * per_block);
     hers_status st = o->recs ? gal_default_ids(o)

@@ -3,7 +3,7 @@
  *
  *   off  size  field
  *   0    8     magic "HERSGAL\0"
- *   8    4     version (1)
+ *   8    4     version (2; 1 is read: see the trailer and kind 1)
  *   12   4     mode: 0 both-encrypted, 1 plain-gallery
  *   16   32    parameter-set id (hers_params_id)
  *   48   4     N
@@ -23,7 +23,10 @@
  *                      prime, ceil(log2 q_j) bits per residue, LSB first
  *              kind 2: c0 then c1, packed the same way
  *              kind 0: N int16 LE values (slot x = template b*N + x)
- *   end  32    BLAKE2b-256 of every preceding byte
+ *   end  32    version 2: CRC-32 (zlib) of every preceding byte, LE, then
+ *              28 zero bytes; version 1: BLAKE2b-256 of every preceding byte
+ * Kind 1's c1 is expanded from the seed with AES-256-CTR (version 2) or
+ * ChaCha20 (version 1): hers_expand_uniform.
  * All integers little-endian.
  */
 #include <errno.h>
@@ -36,6 +39,7 @@
 #include <unistd.h>
 
 #include <sodium.h>
+#include <zlib.h>
 
 #include "core/atomic_file.h"
 #include "hers/hers_mem.h"
@@ -50,7 +54,7 @@ static void header_write(const hers_gallery *g, uint8_t h[GAL_HEADER])
 {
     memset(h, 0, GAL_HEADER);
     memcpy(h, GAL_MAGIC, 8);
-    hers_le_put_u32(h + 8, GAL_VERSION);
+    hers_le_put_u32(h + 8, g->version);
     hers_le_put_u32(h + 12, (uint32_t)g->mode);
     memcpy(h + 16, g->params_id, HERS_PARAMS_ID_BYTES);
     hers_le_put_u32(h + 48, (uint32_t)g->N);
@@ -89,7 +93,7 @@ hers_status hers_gallery_serialize(const hers_params *p, const hers_gallery *g, 
     header_write(g, b);
     memcpy(b + GAL_HEADER, g->ids, g->ids_bytes);
     memcpy(b + GAL_HEADER + g->ids_bytes, g->recs, hers_gallery_payload_bytes(g));
-    se_checksum(b, total - SE_CHECKSUM_BYTES, b + total - SE_CHECKSUM_BYTES);
+    gal_checksum(g->version, b, total - SE_CHECKSUM_BYTES, b + total - SE_CHECKSUM_BYTES);
     *buf = b;
     *len = total;
     return HERS_OK;
@@ -144,7 +148,8 @@ hers_status hers_gallery_enroll_record(const hers_params *p, const hers_secret_k
 
 void hers_gallery_record_seal(uint8_t *buf, size_t len)
 {
-    se_checksum(buf, len - SE_CHECKSUM_BYTES, buf + len - SE_CHECKSUM_BYTES);
+    gal_checksum(hers_le_get_u32(buf + 8), buf, len - SE_CHECKSUM_BYTES,
+                 buf + len - SE_CHECKSUM_BYTES);
 }
 
 static int cmp_cstr(const void *a, const void *b)
@@ -263,9 +268,9 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
                           GAL_HEADER + SE_CHECKSUM_BYTES);
     if (memcmp(b, GAL_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: bad magic (not a hers gallery file)");
-    if (hers_le_get_u32(b + 8) != GAL_VERSION)
-        return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
-                          hers_le_get_u32(b + 8));
+    uint32_t version = hers_le_get_u32(b + 8);
+    if (version < 1 || version > GAL_VERSION)
+        return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u", version);
     if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
     size_t N = hers_params_n(p), k = hers_params_num_primes(p);
@@ -295,7 +300,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     if (want != len)
         return hers_error(HERS_ERR_FORMAT, "gallery: %zu bytes, the header implies %llu (truncated or trailing data)",
                           len, (unsigned long long)want);
-    if (!se_checksum_ok(b, len))
+    if (!gal_checksum_ok(version, b, len))
         return hers_error(HERS_ERR_CHECKSUM, "gallery: checksum mismatch (corrupted file)");
     hers_status st = hers_search_check_params(p, (hers_search_mode)mode);
     if (st == HERS_OK)
@@ -306,6 +311,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     hers_gallery *g = gal_new(p, (hers_search_mode)mode, (gal_kind)kind, n, d, scale);
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
+    g->version = version;
     if ((st = ids_parse(g, b + GAL_HEADER, I)) == HERS_OK) {
         g->recs = hers_alloc(blocks * d * R);
         if (!g->recs)
@@ -326,12 +332,25 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
 
 /* ------------------------------------------------------------ files */
 
+/* The trailer of a streamed write, by format version (gal_checksum). */
+typedef struct trailer {
+    uint32_t version;
+    crypto_generichash_state blake;
+    uLong crc;
+} trailer;
+
 /* Appends buf to the file and to the checksum (if h). */
-static void write_hashed(hers_atomic_file *af, const void *buf, size_t len,
-                         crypto_generichash_state *h)
+static void write_hashed(hers_atomic_file *af, const void *buf, size_t len, trailer *h)
 {
-    if (h)
-        crypto_generichash_update(h, buf, len);
+    if (h && h->version < 2) {
+        crypto_generichash_update(&h->blake, buf, len);
+    } else if (h) {
+        for (size_t o = 0; o < len;) {
+            uInt part = len - o > (1u << 30) ? (1u << 30) : (uInt)(len - o);
+            h->crc = crc32(h->crc, (const Bytef *)buf + o, part);
+            o += part;
+        }
+    }
     hers_atomic_write(af, buf, len);
 }
 
@@ -347,12 +366,18 @@ hers_status hers_gallery_write(const char *path, const hers_params *p, const her
         return st;
     uint8_t h[GAL_HEADER], sum[SE_CHECKSUM_BYTES];
     header_write(g, h);
-    crypto_generichash_state hs;
-    crypto_generichash_init(&hs, NULL, 0, SE_CHECKSUM_BYTES);
+    trailer hs;
+    hs.version = g->version;
+    hs.crc = crc32(0L, Z_NULL, 0);
+    crypto_generichash_init(&hs.blake, NULL, 0, SE_CHECKSUM_BYTES);
     write_hashed(&af, h, sizeof h, &hs);
     write_hashed(&af, g->ids, g->ids_bytes, &hs);
     write_hashed(&af, g->recs, hers_gallery_payload_bytes(g), &hs);
-    crypto_generichash_final(&hs, sum, sizeof sum);
+    memset(sum, 0, sizeof sum);
+    if (hs.version < 2)
+        crypto_generichash_final(&hs.blake, sum, sizeof sum);
+    else
+        hers_le_put_u32(sum, (uint32_t)hs.crc);
     write_hashed(&af, sum, sizeof sum, NULL);
     return hers_atomic_commit(&af);
 }

@@ -79,7 +79,7 @@ static void build_task(void *vctx, size_t b, unsigned w)
         int ok;
         if (g->kind == GAL_SEEDED) {
             ok = unpack_poly(p, rec + HERS_SEED_BYTES, poly);
-            hers_bfv_kernel_expand_a(p, rec, k, poly + kn);
+            hers_bfv_kernel_expand_a_with(p, gal_expander(g->version), rec, k, poly + kn);
         } else {
             ok = unpack_poly(p, rec, poly);
             ok &= unpack_poly(p, rec + gal_poly_bytes(p), poly + kn);

@@ -46,8 +46,15 @@ void hers_fill_narrow_avx2(uint64_t *rows, size_t stride, size_t tiles, const ui
         __m256i o0 = first ? _mm256_setzero_si256() : _mm256_loadu_si256((const __m256i *)row);
         __m256i o1 = first ? _mm256_setzero_si256()
                            : _mm256_loadu_si256((const __m256i *)(row + HERS_NROW));
-        _mm256_storeu_si256((__m256i *)row, one_row(src0 + s * 8, o0, first, vt2, vw, vq, vqm1));
-        _mm256_storeu_si256((__m256i *)(row + HERS_NROW),
-                            one_row(src1 + s * 8, o1, first, vt2, vw, vq, vqm1));
+        __m256i r0 = one_row(src0 + s * 8, o0, first, vt2, vw, vq, vqm1);
+        __m256i r1 = one_row(src1 + s * 8, o1, first, vt2, vw, vq, vqm1);
+        if (first) {   /* whole rows written: no read for ownership (rows are 32-byte aligned) */
+            _mm256_stream_si256((__m256i *)row, r0);
+            _mm256_stream_si256((__m256i *)(row + HERS_NROW), r1);
+        } else {
+            _mm256_storeu_si256((__m256i *)row, r0);
+            _mm256_storeu_si256((__m256i *)(row + HERS_NROW), r1);
+        }
     }
+    _mm_sfence();   /* the streamed rows are visible before the pool's join */
 }

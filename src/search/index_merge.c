@@ -148,7 +148,7 @@ hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk
                 ct.has_seed = 0;
                 if (g->kind == GAL_SEEDED) {
                     ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, ct.data);
-                    hers_bfv_kernel_expand_a(p, rec, k, ct.data + kn);
+                    hers_bfv_kernel_expand_a_with(p, gal_expander(g->version), rec, k, ct.data + kn);
                 } else {
                     ok = se_unpack_poly(p, rec, k, ct.data);
                     ok &= se_unpack_poly(p, rec + gal_poly_bytes(p), k, ct.data + kn);

@@ -31,9 +31,9 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
         return hers_error(HERS_ERR_FORMAT, "gallery: truncated (%zu bytes)", len);
     if (memcmp(b, "HERSGAL\0", 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "gallery: bad magic (not a hers gallery record)");
-    if (hers_le_get_u32(b + 8) != 1)
-        return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u",
-                          hers_le_get_u32(b + 8));
+    uint32_t version = hers_le_get_u32(b + 8);
+    if (version < 1 || version > HERS_GALLERY_FILE_VERSION)
+        return hers_error(HERS_ERR_VERSION, "gallery: unsupported format version %u", version);
     if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "gallery: enrolled with another parameter set");
     size_t N = hers_params_n(p), k = hers_params_num_primes(p);
@@ -64,6 +64,7 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
                           len);
     out->mode = (hers_search_mode)mode;
     out->kind = (int)kind;
+    out->version = version;
     out->n = (size_t)n;
     out->d = d;
     out->blocks = (size_t)blocks;
@@ -77,7 +78,7 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
 
 int hers_gallery_ref_checksum_ok(const hers_gallery_ref *g)
 {
-    return se_checksum_ok(g->buf, g->len);
+    return gal_checksum_ok(g->version, g->buf, g->len);
 }
 
 hers_status hers_index_reshape(hers_index *ix, size_t n)
@@ -99,7 +100,9 @@ struct fill_ctx {
     uint64_t **uni;                 /* per worker: k*N residues of c1, then N of c0 */
     uint64_t t2[HERS_MAX_PRIMES], t2s[HERS_MAX_PRIMES];
     uint64_t w32[HERS_MAX_PRIMES];  /* floor(t2 2^32 / q), narrow form */
+    uint64_t w52[HERS_MAX_PRIMES];  /* floor(t2 2^52 / q), wide form with IFMA */
     hers_fill_narrow_fn *narrow;
+    int wide_ifma;                  /* AVX-512 IFMA rows for the wide form */
     hers_task_error err;
 };
 
@@ -203,7 +206,7 @@ static void fill_task(void *vctx, size_t task, unsigned w)
         const uint8_t *rec = g->recs + ((b - pt->dst_block + pt->src_block) * d + i) * g->rec_bytes;
         const uint8_t *c0 = rec, *c1 = NULL;
         if (g->kind == GAL_SEEDED) {
-            hers_bfv_kernel_expand_a(p, rec, k, uni);
+            hers_bfv_kernel_expand_a_with(p, gal_expander(g->version), rec, k, uni);
             c0 = rec + HERS_SEED_BYTES;
         } else {
             c1 = rec + gal_poly_bytes(p);
@@ -223,7 +226,21 @@ static void fill_task(void *vctx, size_t task, unsigned w)
                       c->t2[j], c->w32[j], q, first);
             c0 += N / 8 * (size_t)bits;
         }
-        for (size_t j = 0; j < k && !ix->narrow; j++) {
+        for (size_t j = 0; j < k && !ix->narrow && c->wide_ifma; j++) {
+            uint64_t q = hers_params_prime(p, j), *u0 = uni + k * N;
+            int bits = hers_bitlen(q - 1);
+            bad |= unpack_all(c0, N, bits, q, u0);
+            const uint64_t *u1 = uni + j * N;
+            if (c1) {
+                u1 = u0 + N;
+                bad |= unpack_all(c1, N, bits, q, u0 + N);
+                c1 += N / 8 * (size_t)bits;
+            }
+            hers_fill_wide_avx512(ix->data + b * tw + HERS_TILE_EE(d, j, i, 0), B * tw, ix->tiles,
+                                  u0, u1, c->t2[j], c->w52[j], q, first);
+            c0 += N / 8 * (size_t)bits;
+        }
+        for (size_t j = 0; j < k && !ix->narrow && !c->wide_ifma; j++) {
             uint64_t q = hers_params_prime(p, j);
             int bits = hers_bitlen(q - 1);
             size_t off0 = ix->narrow ? HERS_NTILE_EE(d, j, i, 0) : HERS_TILE_EE(d, j, i, 0);
@@ -296,7 +313,12 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
         c.t2[j] = hers_mul_mod(t, t, &q[j]);
         c.t2s[j] = hers_shoup_precompute(c.t2[j], q[j].value);
         c.w32[j] = (c.t2[j] << 32) / q[j].value;   /* narrow only: t2 < q < 2^30 */
+        c.w52[j] = (uint64_t)(((unsigned __int128)c.t2[j] << 52) / q[j].value);
     }
+    /* IFMA needs q < 2^50 (hers_search_check_params refuses larger primes) */
+    c.wide_ifma = hers_simd_active() >= HERS_SIMD_AVX512;
+    for (size_t j = 0; j < ix->k; j++)
+        c.wide_ifma &= q[j].value < (UINT64_C(1) << 50);
     c.narrow = hers_simd_active() >= HERS_SIMD_AVX2 ? hers_fill_narrow_avx2
                                                     : hers_fill_narrow_portable;
     hers_task_error_init(&c.err);

@@ -24,7 +24,7 @@ static hers_status gallery_ct(const hers_params *p, const hers_gallery *g, size_
     int ok;
     if (g->kind == GAL_SEEDED) {
         ok = se_unpack_poly(p, rec + HERS_SEED_BYTES, k, hers_ct_poly(ct, 0, 0));
-        hers_bfv_kernel_expand_a(p, rec, k, hers_ct_poly(ct, 1, 0));
+        hers_bfv_kernel_expand_a_with(p, gal_expander(g->version), rec, k, hers_ct_poly(ct, 1, 0));
     } else {
         ok = se_unpack_poly(p, rec, k, hers_ct_poly(ct, 0, 0)) &&
              se_unpack_poly(p, rec + se_poly_bytes(p, k), k, hers_ct_poly(ct, 1, 0));

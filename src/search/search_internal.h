@@ -31,6 +31,7 @@ struct hers_gallery {
     uint64_t primes[HERS_MAX_PRIMES];
     hers_search_mode mode;
     gal_kind kind;
+    uint32_t version;      /* record format: 1 ChaCha20 + BLAKE2b, 2 AES-256-CTR + CRC-32 */
     size_t n, d, blocks;
     uint32_t scale;
     size_t rec_bytes;      /* bytes per record */
@@ -155,6 +156,18 @@ static inline void se_pack(uint8_t *out, const uint64_t *v, size_t n, int bits)
 void se_checksum(const uint8_t *buf, size_t len, uint8_t out[SE_CHECKSUM_BYTES]);
 /* 1 if the last 32 bytes of buf[0, len) are the checksum of the rest. */
 int se_checksum_ok(const uint8_t *buf, size_t len);
+/* Gallery records: the trailer of format version 1 is se_checksum's
+ * BLAKE2b-256; version 2 has the CRC-32 (zlib) of the preceding bytes in
+ * its first 4 bytes (little-endian) and 28 zero bytes (docs/security.md:
+ * both detect corruption only; neither is keyed). The expander of the
+ * seeded c1: ChaCha20 (version 1) or AES-256-CTR (version 2). */
+void gal_checksum(uint32_t version, const uint8_t *buf, size_t len,
+                  uint8_t out[SE_CHECKSUM_BYTES]);
+int gal_checksum_ok(uint32_t version, const uint8_t *buf, size_t len);
+static inline hers_expander gal_expander(uint32_t version)
+{
+    return version >= 2 ? HERS_EXPAND_AES256 : HERS_EXPAND_CHACHA20;
+}
 /* Bytes of a packed polynomial over the first num_primes primes. */
 size_t se_poly_bytes(const hers_params *p, size_t num_primes);
 /* Packs / unpacks num_primes residue blocks; pack returns the end pointer,

@@ -55,6 +55,7 @@ int hers_gallery_kind(const hers_gallery *g);
 typedef struct hers_gallery_ref {
     hers_search_mode mode;
     int kind;                  /* hers_gallery_kind */
+    uint32_t version;          /* record format (1, 2) */
     size_t n, d, blocks;
     uint32_t scale;
     size_t rec_bytes;
@@ -64,7 +65,7 @@ typedef struct hers_gallery_ref {
 } hers_gallery_ref;
 hers_status hers_gallery_ref_parse(const hers_params *p, const void *buf, size_t len,
                                    hers_gallery_ref *out);
-/* 1 if the record's BLAKE2b-256 matches. */
+/* 1 if the record's checksum (BLAKE2b-256 or CRC-32, by version) matches. */
 int hers_gallery_ref_checksum_ok(const hers_gallery_ref *g);
 
 /* Blocks [src_block, src_block + nb) of a both-encrypted record feed blocks

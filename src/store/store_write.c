@@ -463,6 +463,7 @@ hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const h
     eo.mode = opts->mode;
     eo.scale = opts->scale;
     eo.threads = opts->threads;
+    eo.format = opts->format;
     /* Two-stage pipeline over the segments: a helper thread encrypts
      * segment j + 1 (on all the encryption workers) while this thread
      * checksums segment j and writes it and its catalog entries. */
