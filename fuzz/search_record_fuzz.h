@@ -3,7 +3,8 @@
  * fix_geometry) defines LLVMFuzzerTestOneInput for hers_<name>_deserialize.
  * The first input byte selects a "fix-up" mode that writes the right
  * parameter-set id (and, when fix_geometry, the N, k, t and primes a gallery
- * header repeats) into the header and re-seals the checksum, so mutations
+ * header repeats) into the header and re-seals the checksum (a gallery's
+ * by its format version: BLAKE2b for 1, CRC-32 for 2), so mutations
  * reach the body checks behind them. An accepted record must serialise back
  * to the same bytes. */
 #ifndef HERS_SEARCH_RECORD_FUZZ_H
@@ -57,7 +58,11 @@ static uint8_t *fuzz_prepare(const hers_params *p, const uint8_t *data, size_t s
             for (size_t j = 0; j < HERS_MAX_PRIMES; j++)
                 hers_le_put_u64(b + 64 + 8 * j, j < p->k ? p->q[j].value : 0);
         }
-        se_checksum(b, len - SE_CHECKSUM_BYTES, b + len - SE_CHECKSUM_BYTES);
+        if (fix_geometry)   /* gallery: the trailer of its format version */
+            gal_checksum(hers_le_get_u32(b + 8), b, len - SE_CHECKSUM_BYTES,
+                         b + len - SE_CHECKSUM_BYTES);
+        else
+            se_checksum(b, len - SE_CHECKSUM_BYTES, b + len - SE_CHECKSUM_BYTES);
     }
     *len_out = len;
     return b;
