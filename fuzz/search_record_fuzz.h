@@ -16,6 +16,7 @@
 
 #include "hers/hers_mem.h"
 #include "hers/hers_search.h"
+#include "bfv/bfv_internal.h"
 #include "search/search_internal.h"
 
 static hers_params *fuzz_params(void)
