@@ -114,7 +114,7 @@ HERS_API void hers_params_free(hers_params *p);
 HERS_API size_t hers_params_n(const hers_params *p);
 HERS_API uint64_t hers_params_t(const hers_params *p);
 HERS_API size_t hers_params_num_primes(const hers_params *p);
-HERS_API uint64_t hers_params_prime(const hers_params *p, size_t i);
+HERS_API uint64_t hers_params_prime(const hers_params *p, size_t i); /* q_i; 0 for i >= k */
 HERS_API const hers_ntt_table *hers_params_ntt(const hers_params *p, size_t i);
 HERS_API double hers_params_log_q(const hers_params *p);     /* log2 Q */
 HERS_API int hers_params_can_batch(const hers_params *p);    /* t prime, t = 1 mod 2N */
