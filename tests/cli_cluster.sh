@@ -10,6 +10,13 @@
 #   message; restarted, the same answers;
 # - kill -9 of a rank during a stream of enrolments: restarted, every
 #   acknowledged id is there and `hers check` passes on every shard;
+# - --replace of ids held by another shard than the one taking the new
+#   block leaves each id on one shard (per-shard counts via `hers info
+#   --server`, the TSV of one node);
+# - concurrent searches queued together go to the ranks as one broadcast
+#   (rank 1 paused while they queue) and answer like one node; SIGUSR2 to
+#   mpirun (the supervisor's stop) drains them and mpirun exits 0;
+# - default ids stay unique over the shards and across a restart;
 # - a missing or foreign shard and a wrong rank count are refused at start,
 #   naming it.
 # Skipped (exit 0) when hers was built without Open MPI or mpirun is absent.
@@ -132,8 +139,23 @@ done
 "$H" enroll $R --keys "$T/k" --in "$T/b.npy" --ids "$T/b.txt" 2> "$T/err" >/dev/null &&
     fail "an existing id was enrolled twice"
 grep -q "exists" "$T/err" || fail "clash message: $(cat "$T/err")"
+# --replace of a0..a8 (shard 0) by a block placed on shard 2 (the emptiest):
+# the old ones go, no id is on two shards (this duplicated them before)
+ids a 9 > "$T/r.txt"
+"$H" enroll $R --keys "$T/k" --in "$T/b.npy" --ids "$T/r.txt" --replace >/dev/null 2>&1 ||
+    fail "cluster replace"
+"$H" enroll --db "$T/local" --keys "$T/k" --in "$T/b.npy" --ids "$T/r.txt" --replace \
+    >/dev/null 2>&1 || fail "replace"
 "$H" info $R > "$T/info" 2>/dev/null || fail "cluster info"
 grep -q "9209 live" "$T/info" || fail "cluster info: $(cat "$T/info")"
+# per shard through the server: 4096 - 9 on shard 0, 1008 + 9 + 9 on shard 2
+grep -q "^shards  *3$" "$T/info" || fail "info --server: no shard count: $(cat "$T/info")"
+grep -q "^shard 0  *4087 live, 4096 slots in 1 blocks" "$T/info" &&
+    grep -q "^shard 2  *1026 live, 1026 slots in 1 blocks" "$T/info" ||
+    fail "info --server per shard: $(cat "$T/info")"
+"$H" info $R --json > "$T/info.json" 2>/dev/null || fail "cluster info --json"
+grep -q '"shards": 3, "per_shard": \[{"shard": 0, "live": 4087,' "$T/info.json" ||
+    fail "info --server --json: $(cat "$T/info.json")"
 # delete (ids on two shards) and compact
 printf 'a5\nthird1\n' > "$T/del.txt"
 "$H" delete $R --ids "$T/del.txt" 2>/dev/null || fail "cluster delete"
@@ -143,10 +165,43 @@ printf 'a5\nthird1\n' > "$T/del.txt"
 "$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remote.tsv" 2>/dev/null ||
     fail "cluster search 2"
 cmp "$T/local.tsv" "$T/remote.tsv" || fail "3-rank TSV differs after delete + compact"
-stop_cluster
+# concurrent clients, coalesced: rank 1 paused, 4 searches queue on rank 0
+# (the first may be on the wire already); SIGUSR2 to mpirun (forwarded to
+# every rank) stops accepting; resumed, they are answered, the job drains
+# and mpirun exits 0
+"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q.hq" 2>/dev/null || fail "encrypt"
+R1=$(pgrep -P "$MP" | grep -v "^$R0\$" | head -1)
+kill -STOP "$R1"
+CP=""
+for c in 1 2 3 4; do
+    curl -s -f -o "$T/cc$c.hr" -H "Authorization: Bearer $(cat "$T/admin.tok")" \
+        --data-binary @"$T/q.hq" "http://127.0.0.1:$PORT/v1/galleries/g/search" &
+    CP="$CP $!"
+done
+sleep 2
+kill -USR2 "$MP"
+sleep 0.5
+kill -CONT "$R1"
+for c in $CP; do wait "$c" || fail "a search in flight at SIGUSR2 was not answered"; done
+i=0
+while kill -0 "$MP" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "cluster did not stop on SIGUSR2 to mpirun"
+    sleep 0.1
+done
+wait "$MP" || fail "mpirun exit status $? after SIGUSR2"
+MP=""
+pgrep -f "serve --root $T/root" >/dev/null && fail "a rank outlived the job"
+for c in 1 2 3 4; do
+    "$H" results decrypt --keys "$T/k" --in "$T/cc$c.hr" --top 5 > "$T/cc$c.tsv" 2>/dev/null ||
+        fail "decrypt concurrent answer $c"
+    cmp "$T/local.tsv" "$T/cc$c.tsv" || fail "concurrent (coalesced) TSV $c differs from one node's"
+done
+counts=$(grep -o "stopped ([0-9]* searches in [0-9]* broadcasts)" "$T/serve.log" | tail -1)
+s_n=$(echo "$counts" | cut -d' ' -f2 | tr -d '('); b_n=$(echo "$counts" | cut -d' ' -f5)
+[ -n "$s_n" ] && [ $((s_n - b_n)) -ge 2 ] || fail "queued searches were not coalesced: $counts"
+echo "coalesced: $counts"
 
 # ---- batch mode: the result file, decrypted by the ordinary command
-"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q.hq" 2>/dev/null || fail "encrypt"
 timeout 60 $MPIRUN -np 3 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
     --out "$T/r.hr" 2>/dev/null || fail "batch search"
 "$H" results decrypt --keys "$T/k" --in "$T/r.hr" --top 5 > "$T/batch.tsv" 2>/dev/null ||
@@ -212,8 +267,19 @@ grep -q "\"live\": $live0," "$T/info" || fail "live count after restart, expecte
 # delete refuses unknown ids (nothing deleted): so every acknowledged id is there
 "$H" delete $R --ids "$T/acked" 2> "$T/err" >/dev/null ||
     fail "an acknowledged template is missing after restart: $(cat "$T/err")"
-stop_cluster
 echo "kill during enrolment: $n_acked acknowledged, all there"
+# default ids: two enrolments into one shard's block, a restart, one more:
+# no clash (ids came from the shards' layout before and repeated)
+for n in 1 2 r; do
+    [ $n = r ] && { stop_cluster; start_cluster 3; }
+    "$H" enroll $R --keys "$T/k" --in "$T/c.npy" >/dev/null 2> "$T/err" ||
+        fail "default ids ($n): $(cat "$T/err")"
+done
+"$H" info $R --json > "$T/info" 2>/dev/null || fail "info after default ids"
+live1=$((live0 - $(wc -l < "$T/acked") + 120))
+grep -q "\"live\": $live1," "$T/info" ||
+    fail "default ids: live count, expected $live1: $(cat "$T/info")"
+stop_cluster
 # hers info --root: the shards from this disk
 "$H" info --root "$T/root" --gallery g --json > "$T/sinfo" 2>/dev/null || fail "info --root"
 grep -q '"shards": 3' "$T/sinfo" || fail "info --root: $(cat "$T/sinfo")"

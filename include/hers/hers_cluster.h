@@ -16,12 +16,18 @@
  * (hers_service_search) and rank 0 gathers the per-shard responses in shard
  * order and joins them into one HERSRSP: shard r's blocks follow shard
  * r-1's, so the key holder decrypts and ranks exactly as for one node.
+ * Searches queued together (concurrent clients) are broadcast as one
+ * message and gathered as one; each rank runs them concurrently through
+ * its shard's service, which coalesces them into shared passes.
  *
  * Enrolment: rank 0 splits the record into its blocks of N templates and
  * sends each whole block to the shard with the fewest slots (one record and
  * one LMDB commit per shard); it answers 201 only when every shard that took
  * part has committed. The id -> shard map is the union of the shards'
  * catalogs (durable in their LMDB files), read at start and kept on rank 0.
+ * A replace deletes the old templates on the shards that hold them first.
+ * Default ids come from a cluster-wide counter kept durable in rank 0's
+ * journal: unique across shards and restarts.
  *
  * MPI: every MPI call is made by the thread that called hers_cluster_init
  * (MPI_THREAD_FUNNELED), the "dispatcher"; HTTP threads hand it their
@@ -73,6 +79,9 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
  * called (from any thread). */
 void hers_cluster_dispatch(hers_cluster *c);
 void hers_cluster_dispatch_stop(hers_cluster *c);
+/* Rank 0: searches the dispatcher ran and the collective operations that
+ * ran them (searches queued together go to the ranks as one broadcast). */
+void hers_cluster_search_counts(hers_cluster *c, uint64_t *searches, uint64_t *operations);
 
 /* Per-shard view of a cluster gallery, read from the local disk without MPI
  * (every shard's directory must be reachable from here, as on one machine):

@@ -274,6 +274,10 @@ typedef struct hers_server_backend {
                              uint64_t *cat_version);
     hers_status (*catalog)(void *gal, uint64_t if_none_match, uint64_t *version, uint8_t **rec,
                            size_t *rec_len);
+    /* Optional (NULL on one node): a sharded gallery's shard count (at most
+     * 4096) and, in per[0..min(count, cap)), each shard's info; the gallery
+     * description then lists them ("shards", "per_shard"). */
+    hers_status (*shards)(void *gal, hers_store_info *per, size_t cap, size_t *count);
 } hers_server_backend;
 
 typedef void (*hers_log_fn)(void *user, const char *line);

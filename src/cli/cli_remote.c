@@ -69,7 +69,7 @@ static int remote_call(const char *cmd, remote *r, const char *method, const cha
 }
 
 typedef struct remote_info {
-    char json[4096];
+    char json[1 << 16];   /* a cluster's lists every shard */
     size_t len;
     size_t d, N;
     uint32_t scale;
@@ -597,6 +597,21 @@ int cli_remote_info(int argc, char **argv)
            "%.2f per slot x dimension), data.mdb %s bytes (%s in use)\n",
            v[11], td, sd, v[12], v[13]);
     printf("server index  %s bytes in memory\n", v[14]);
+    char k[16];
+    const char *ps = strstr(in.json, "\"per_shard\": [");
+    if (!jget(&in, "shards", k, sizeof k) && ps) {   /* a cluster gallery: per shard */
+        printf("shards        %s\n", k);
+        for (ps = strchr(ps, '{'); ps; ps = strchr(ps + 1, '{')) {
+            unsigned sh;
+            unsigned long long live, slots, nblk, segs, pay, file;
+            if (sscanf(ps, "{\"shard\": %u, \"live\": %llu, \"slots\": %llu, \"blocks\": %llu, "
+                           "\"segments\": %llu, \"payload_bytes\": %llu, \"file_bytes\": %llu}",
+                       &sh, &live, &slots, &nblk, &segs, &pay, &file) != 7)
+                return cli_fail(cmd, "%s: gallery %s: malformed shard list", r.url, r.gallery);
+            printf("shard %-7u %llu live, %llu slots in %llu blocks, %llu segments, %llu bytes "
+                   "of segments, data.mdb %llu bytes\n", sh, live, slots, nblk, segs, pay, file);
+        }
+    }
     return 0;
 }
 

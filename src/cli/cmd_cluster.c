@@ -22,9 +22,15 @@ typedef struct serve_ctx {
     hers_cluster *cl;
 } serve_ctx;
 
-/* SIGHUP (tokens) and SIGTERM / SIGINT (drain, then stop the dispatcher)
- * arrive through a pipe: Open MPI's own threads do not block signals, so a
- * handler (any thread) forwards them to this thread. */
+/* Signals of rank 0, through a pipe (Open MPI's own threads do not block
+ * signals, so a handler on any thread forwards them to this thread):
+ * SIGHUP or SIGUSR1 reload the tokens; SIGTERM, SIGINT or SIGUSR2 stop
+ * accepting, drain the requests in flight (every write committed), then
+ * stop every rank. Open MPI 4's mpirun treats SIGTERM / SIGINT / SIGHUP as
+ * an abort (it signals every rank, SIGKILLs them a second later and exits
+ * 1), but forwards SIGUSR1 and SIGUSR2 to every rank and keeps running: so
+ * `kill -USR2 <mpirun>` is the clean stop (exit 0), as is SIGTERM to rank 0
+ * itself (docs/deploy.md "Supervisor"). The other ranks ignore all five. */
 static int sig_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
@@ -42,7 +48,7 @@ static void *signal_thread(void *arg)
         ssize_t n = read(sig_pipe[0], &b, 1);
         if (n != 1)
             continue;
-        if (b == SIGHUP) {
+        if (b == SIGHUP || b == SIGUSR1) {
             if (hers_server_reload_tokens(x->s) == HERS_OK)
                 fprintf(stderr, "hers serve: tokens reloaded from %s\n", x->cfg->tokens_path);
             else
@@ -50,7 +56,7 @@ static void *signal_thread(void *arg)
             continue;
         }
         fprintf(stderr, "hers serve: %s: draining and stopping the cluster\n",
-                b == SIGTERM ? "SIGTERM" : "SIGINT");
+                b == SIGTERM ? "SIGTERM" : b == SIGUSR2 ? "SIGUSR2" : "SIGINT");
         break;
     }
     hers_server_stop(x->s);   /* its galleries close through the dispatcher */
@@ -84,15 +90,21 @@ static hers_status serve_body(hers_cluster *cl, const hers_server_backend *be, v
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    sigaddset(&set, SIGUSR2);
     if (pipe(sig_pipe) != 0 || sigaction(SIGHUP, &sa, NULL) || sigaction(SIGTERM, &sa, NULL) ||
-        sigaction(SIGINT, &sa, NULL) || pthread_sigmask(SIG_UNBLOCK, &set, NULL) ||
+        sigaction(SIGINT, &sa, NULL) || sigaction(SIGUSR1, &sa, NULL) ||
+        sigaction(SIGUSR2, &sa, NULL) || pthread_sigmask(SIG_UNBLOCK, &set, NULL) ||
         pthread_create(&th, NULL, signal_thread, x) != 0) {
         hers_server_stop(x->s);
         return hers_error(HERS_ERR_NOMEM, "serve: cannot start the signal thread");
     }
     hers_cluster_dispatch(cl);   /* every MPI call of the job's life on this thread */
     pthread_join(th, NULL);
-    fprintf(stderr, "hers serve: stopped\n");
+    uint64_t searches = 0, ops = 0;
+    hers_cluster_search_counts(cl, &searches, &ops);
+    fprintf(stderr, "hers serve: stopped (%llu searches in %llu broadcasts)\n",
+            (unsigned long long)searches, (unsigned long long)ops);
     return HERS_OK;
 }
 
@@ -101,6 +113,8 @@ int cli_serve_cluster(hers_server_config *c, const char *port_file)
     hers_cluster *cl = NULL;
     if (hers_cluster_init(NULL, NULL, &cl) != HERS_OK)
         return cli_fail("serve", "%s", hers_last_error());
+    signal(SIGUSR1, SIG_IGN);   /* rank 0 handles them once it serves */
+    signal(SIGUSR2, SIG_IGN);
     if (hers_cluster_rank(cl) != 0) {   /* they stop when rank 0 says so, after its drain */
         signal(SIGTERM, SIG_IGN);
         signal(SIGINT, SIG_IGN);

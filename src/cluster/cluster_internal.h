@@ -48,16 +48,26 @@ int cl_idmap_put(cl_idmap *m, const char *id, unsigned shard);
 void cl_idmap_del(cl_idmap *m, const char *id);
 size_t cl_idmap_count(const cl_idmap *m);
 
-/* Rank 0's enrolment journal (journal.c): retried requests apply once. */
+/* Rank 0's enrolment journal (journal.c): retried requests apply once;
+ * default ids come from a durable cluster-wide counter. */
 typedef struct cl_journal cl_journal;
+typedef struct cl_jentry {
+    int state;            /* 1 planned, 2 done */
+    int cleared;          /* replace: the request's old templates are deleted */
+    size_t nb;
+    uint16_t *assign;     /* the shard of each of nb blocks */
+    uint64_t ids_first, ids_count;   /* default ids ids_first.. (count 0: given ids) */
+    uint64_t count, first;           /* done: as acknowledged */
+} cl_jentry;
 hers_status cl_journal_open(const char *path, cl_journal **out);
 void cl_journal_free(cl_journal *j);
-/* 0 unknown, 1 planned (*assign: the shard of each of *nb blocks), 2 done
- * (*count, *first as acknowledged). */
-int cl_journal_find(cl_journal *j, const uint8_t id[32], const uint16_t **assign, size_t *nb,
-                    uint64_t *count, uint64_t *first);
+/* NULL when the request is unknown. */
+const cl_jentry *cl_journal_find(cl_journal *j, const uint8_t id[32]);
+/* 1 + the largest default id any plan ever took (0: none). */
+uint64_t cl_journal_next_id(const cl_journal *j);
 hers_status cl_journal_plan(cl_journal *j, const uint8_t id[32], const size_t *assign,
-                            size_t nb);
+                            size_t nb, uint64_t ids_first, uint64_t ids_count);
+hers_status cl_journal_clear(cl_journal *j, const uint8_t id[32]);
 hers_status cl_journal_done(cl_journal *j, const uint8_t id[32], uint64_t count, uint64_t first);
 #define CL_JOURNAL_FILE "requests.log"
 

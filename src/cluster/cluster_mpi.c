@@ -28,7 +28,7 @@
 #include "hers/hers_mem.h"
 
 enum { OP_STOP = 1, OP_CREATE, OP_OPEN, OP_CLOSE, OP_SEARCH, OP_ENROLL, OP_DELETE, OP_INFO,
-       OP_COMPACT };
+       OP_COMPACT, OP_SEARCH_MANY };
 
 #define TAG_SCATTER 11
 #define TAG_GATHER 12
@@ -82,6 +82,7 @@ struct hers_cluster {
     int stop;
     shard *shards;         /* this rank's open shards */
     hers_server_backend be;
+    uint64_t searches, search_ops;   /* rank 0: searches and the operations that ran them */
 };
 
 int hers_cluster_built(void) { return 1; }
@@ -310,6 +311,114 @@ static void do_close(hers_cluster *c, const op_hdr *h)
     }
 }
 
+/* ------------------------------------------------------------ coalesced searches
+ *
+ * Searches queued for the dispatcher back to back (one gallery) go to the
+ * ranks as ONE operation: one broadcast carrying every query, each rank
+ * runs them concurrently through its shard's service (which coalesces
+ * concurrent searches into shared passes, as on one node), and one gather
+ * in shard order brings back each rank's answers to all of them.
+ *   broadcast: u32 n, u32 0, n x {u32 flags, u32 0, u64 len}, the queries
+ *   reply:     u32 n, u32 0, n x batch_ans, the responses back to back */
+#define BATCH_MAX 64
+#define BATCH_BYTES ((size_t)1 << 30)
+
+typedef struct batch_ans {
+    int32_t st;
+    uint32_t pad;
+    uint64_t len;
+    char msg[240];
+} batch_ans;
+
+typedef struct batch_job {
+    hers_service *svc;
+    const uint8_t *q;
+    size_t len;
+    uint32_t flags;
+    batch_ans ans;
+    uint8_t *resp;
+} batch_job;
+
+static void *batch_run(void *arg)
+{
+    batch_job *b = arg;
+    size_t rl = 0;
+    hers_status st = hers_service_search(b->svc, b->q, b->len, (hers_result_shrink)(b->flags & 0xff),
+                                         (b->flags >> 8) & 1, &b->resp, &rl);
+    b->ans.st = st;
+    b->ans.len = st == HERS_OK ? rl : 0;
+    if (st != HERS_OK)
+        snprintf(b->ans.msg, sizeof b->ans.msg, "%s", hers_last_error());
+    return NULL;
+}
+
+static hers_status do_search_many(shard *s, const op_hdr *h, const uint8_t *bc, reply *rp)
+{
+    if (h->bc_len < 8)
+        return hers_error(HERS_ERR_FORMAT, "cluster: short search batch");
+    uint32_t n;
+    memcpy(&n, bc, 4);
+    if (n == 0 || n > BATCH_MAX || h->bc_len < 8 + (uint64_t)n * 16)
+        return hers_error(HERS_ERR_FORMAT, "cluster: bad search batch of %u", n);
+    batch_job *jb = calloc(n, sizeof *jb);
+    pthread_t *th = calloc(n, sizeof *th);
+    if (!jb || !th) {
+        free(jb);
+        free(th);
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    }
+    hers_status st = HERS_OK;
+    uint64_t off = 8 + (uint64_t)n * 16;
+    for (uint32_t i = 0; i < n && st == HERS_OK; i++) {
+        uint64_t l;
+        memcpy(&jb[i].flags, bc + 8 + 16 * (size_t)i, 4);
+        memcpy(&l, bc + 8 + 16 * (size_t)i + 8, 8);
+        if (l > h->bc_len - off)
+            st = hers_error(HERS_ERR_FORMAT, "cluster: search batch: query %u overruns", i);
+        jb[i].svc = s->svc;
+        jb[i].q = bc + off;
+        jb[i].len = (size_t)l;
+        off += l;
+    }
+    shard_state ss;
+    memset(&ss, 0, sizeof ss);
+    if (st == HERS_OK)
+        st = state_of(s->svc, &ss);
+    int empty = ss.info.next_slot == 0;   /* no templates here: empty answers */
+    uint32_t started = 0;
+    for (uint32_t i = 1; st == HERS_OK && !empty && i < n; i++, started++)
+        if (pthread_create(&th[i], NULL, batch_run, &jb[i]) != 0)
+            break;
+    if (st == HERS_OK && !empty)
+        batch_run(&jb[0]);
+    for (uint32_t i = 1; i <= started; i++)
+        pthread_join(th[i], NULL);
+    for (uint32_t i = started + 1; st == HERS_OK && !empty && i < n; i++)
+        batch_run(&jb[i]);   /* no thread for it: in turn */
+    size_t bytes = 8 + (size_t)n * sizeof(batch_ans);
+    for (uint32_t i = 0; i < n; i++)
+        bytes += (size_t)jb[i].ans.len;
+    if (st == HERS_OK && !(rp->data = hers_alloc(bytes)))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory for the batch's answers");
+    if (st == HERS_OK) {
+        memset(rp->data, 0, 8);
+        memcpy(rp->data, &n, 4);
+        size_t o = 8 + (size_t)n * sizeof(batch_ans);
+        for (uint32_t i = 0; i < n; i++) {
+            memcpy(rp->data + 8 + i * sizeof(batch_ans), &jb[i].ans, sizeof(batch_ans));
+            if (jb[i].ans.len)
+                memcpy(rp->data + o, jb[i].resp, (size_t)jb[i].ans.len);
+            o += (size_t)jb[i].ans.len;
+        }
+        rp->len = bytes;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        hers_free(jb[i].resp);
+    free(jb);
+    free(th);
+    return st;
+}
+
 static hers_status exec_op(hers_cluster *c, const op_hdr *h, const uint8_t *bc, const uint8_t *sc,
                            size_t sc_len, reply *rp)
 {
@@ -335,6 +444,8 @@ static hers_status exec_op(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
         return hers_service_search(s->svc, bc, h->bc_len, (hers_result_shrink)(h->flags & 0xff),
                                    (h->flags >> 8) & 1, &rp->data, &rp->len);
     }
+    case OP_SEARCH_MANY:
+        return do_search_many(s, h, bc, rp);
     case OP_ENROLL:
         if (sc_len)
             st = hers_service_enroll(s->svc, sc, sc_len, &ss.first_slot, &ss.count);
@@ -494,6 +605,79 @@ static hers_status submit(hers_cluster *c, call *k, reply **out)
     return HERS_OK;
 }
 
+/* Searches ks[0..n) (one gallery) as one operation (OP_SEARCH_MANY): each
+ * call gets its replies as if it had run alone. */
+static void run_batch(hers_cluster *c, call **ks, uint32_t n)
+{
+    size_t bytes = 8 + 16 * (size_t)n;
+    for (uint32_t i = 0; i < n; i++)
+        bytes += (size_t)ks[i]->h.bc_len;
+    uint8_t *bc = malloc(bytes);
+    reply *rep = calloc((size_t)c->size, sizeof *rep);
+    if (!bc || !rep) {
+        for (uint32_t i = 0; i < n; i++) {
+            ks[i]->rep[0].st = HERS_ERR_NOMEM;
+            snprintf(ks[i]->rep[0].msg, sizeof ks[i]->rep[0].msg, "cluster: out of memory");
+        }
+        free(bc);
+        free(rep);
+        return;
+    }
+    op_hdr h;
+    memset(&h, 0, sizeof h);
+    h.kind = OP_SEARCH_MANY;
+    memcpy(h.name, ks[0]->h.name, sizeof h.name);
+    h.bc_len = bytes;
+    memset(bc, 0, 8 + 16 * (size_t)n);
+    memcpy(bc, &n, 4);
+    size_t o = 8 + 16 * (size_t)n;
+    for (uint32_t i = 0; i < n; i++) {
+        memcpy(bc + 8 + 16 * (size_t)i, &ks[i]->h.flags, 4);
+        memcpy(bc + 8 + 16 * (size_t)i + 8, &ks[i]->h.bc_len, 8);
+        memcpy(bc + o, ks[i]->bc, (size_t)ks[i]->h.bc_len);
+        o += (size_t)ks[i]->h.bc_len;
+    }
+    collective(c, &h, bc, NULL, NULL, rep);
+    free(bc);
+    for (int r = 0; r < c->size; r++) {
+        const uint8_t *d = rep[r].data;
+        uint32_t m = 0;
+        if (rep[r].st == HERS_OK && (rep[r].len < 8 + (size_t)n * sizeof(batch_ans) ||
+                                     (memcpy(&m, d, 4), m != n))) {
+            rep[r].st = HERS_ERR_FORMAT;
+            snprintf(rep[r].msg, sizeof rep[r].msg, "cluster: rank %d: bad batch answer", r);
+        }
+        size_t at = 8 + (size_t)n * sizeof(batch_ans);
+        for (uint32_t i = 0; i < n; i++) {
+            reply *x = &ks[i]->rep[r];
+            if (rep[r].st != HERS_OK) {
+                x->st = rep[r].st;
+                memcpy(x->msg, rep[r].msg, sizeof x->msg);
+                continue;
+            }
+            batch_ans a;
+            memcpy(&a, d + 8 + i * sizeof a, sizeof a);
+            x->st = a.st;
+            snprintf(x->msg, sizeof x->msg, "%.*s", (int)sizeof a.msg, a.msg);
+            if (a.len > rep[r].len - at) {
+                x->st = HERS_ERR_FORMAT;
+                snprintf(x->msg, sizeof x->msg, "cluster: rank %d: batch answer overruns", r);
+                at = rep[r].len;
+                continue;
+            }
+            if (a.st == HERS_OK && a.len && !(x->data = hers_alloc((size_t)a.len))) {
+                x->st = HERS_ERR_NOMEM;
+                snprintf(x->msg, sizeof x->msg, "cluster: out of memory");
+            } else if (x->data) {
+                memcpy(x->data, d + at, (size_t)a.len);
+                x->len = (size_t)a.len;
+            }
+            at += (size_t)a.len;
+        }
+    }
+    reply_free(rep, c->size);
+}
+
 void hers_cluster_dispatch(hers_cluster *c)
 {
     pthread_mutex_lock(&c->lock);
@@ -502,17 +686,44 @@ void hers_cluster_dispatch(hers_cluster *c)
             pthread_cond_wait(&c->cv, &c->lock);
         if (!c->head)
             break;
-        call *k = c->head;
-        c->head = k->next;
+        /* a search takes the searches of its gallery queued right behind it
+         * (never past another operation: a write stays ordered) */
+        call *ks[BATCH_MAX];
+        uint32_t n = 0;
+        size_t bytes = 0;
+        do {
+            call *k = c->head;
+            c->head = k->next;
+            ks[n++] = k;
+            bytes += (size_t)k->h.bc_len;
+        } while (ks[0]->h.kind == OP_SEARCH && c->head && c->head->h.kind == OP_SEARCH &&
+                 n < BATCH_MAX && !strcmp(c->head->h.name, ks[0]->h.name) &&
+                 bytes + c->head->h.bc_len <= BATCH_BYTES);
         if (!c->head)
             c->tail = NULL;
+        if (ks[0]->h.kind == OP_SEARCH) {
+            c->searches += n;
+            c->search_ops++;
+        }
         pthread_mutex_unlock(&c->lock);
-        collective(c, &k->h, k->bc, k->sc, k->sc_len, k->rep);
+        if (n == 1)
+            collective(c, &ks[0]->h, ks[0]->bc, ks[0]->sc, ks[0]->sc_len, ks[0]->rep);
+        else
+            run_batch(c, ks, n);
         pthread_mutex_lock(&c->lock);
-        k->done = 1;
+        for (uint32_t i = 0; i < n; i++)
+            ks[i]->done = 1;
         pthread_cond_broadcast(&c->cv);
     }
     c->stop = 0;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void hers_cluster_search_counts(hers_cluster *c, uint64_t *searches, uint64_t *operations)
+{
+    pthread_mutex_lock(&c->lock);
+    *searches = c->searches;
+    *operations = c->search_ops;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -522,6 +733,20 @@ void hers_cluster_dispatch_stop(hers_cluster *c)
     c->stop = 1;
     pthread_cond_broadcast(&c->cv);
     pthread_mutex_unlock(&c->lock);
+}
+
+/* A decimal id below 2^63 (as default ids are): its value, else -1. */
+static int64_t numeric_id(const char *id)
+{
+    uint64_t v = 0;
+    if (!*id || strlen(id) > 18 || (id[0] == '0' && id[1]))
+        return -1;
+    for (const char *p = id; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return (int64_t)v;
 }
 
 /* Rank 0's handle of an open cluster gallery. */
@@ -535,6 +760,8 @@ typedef struct cgal {
     shard_state *st;          /* per shard, after the last operation */
     cl_idmap *map;
     cl_journal *journal;      /* enrolments planned and done (retries apply once) */
+    uint64_t next_id;         /* the next default id (under wl): above every decimal id in
+                               * the shards and every default id a plan ever took */
 } cgal;
 
 static void call_init(call *k, uint32_t kind, const char *name)
@@ -668,6 +895,9 @@ static hers_status be_open(void *user, const char *root, const char *name, unsig
                 st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory for the id map");
                 break;
             }
+            int64_t v = numeric_id(id);
+            if (v >= 0 && (uint64_t)v >= g->next_id)
+                g->next_id = (uint64_t)v + 1;
             o += strlen(id) + 1;
         }
     }
@@ -678,6 +908,8 @@ static hers_status be_open(void *user, const char *root, const char *name, unsig
         char *jp = cl_path(c->root, name, CL_JOURNAL_FILE);
         st = jp ? cl_journal_open(jp, &g->journal) : hers_error(HERS_ERR_NOMEM, "out of memory");
         free(jp);
+        if (st == HERS_OK && cl_journal_next_id(g->journal) > g->next_id)
+            g->next_id = cl_journal_next_id(g->journal);
     }
     if (st != HERS_OK || !g->local) {
         cgal_free(g);
@@ -764,6 +996,25 @@ static hers_status be_info(void *gal, hers_store_info *in, hers_service_stats *s
     return st;
 }
 
+static hers_status be_shards(void *gal, hers_store_info *per, size_t cap, size_t *count)
+{
+    cgal *g = gal;
+    call k;
+    call_init(&k, OP_INFO, g->name);
+    reply *rep = NULL;
+    hers_status st = submit(g->c, &k, &rep);
+    if (st == HERS_OK) {
+        take_states(g, rep);
+        pthread_mutex_lock(&g->sl);
+        for (int r = 0; r < g->c->size && (size_t)r < cap; r++)
+            per[r] = g->st[r].info;
+        pthread_mutex_unlock(&g->sl);
+        *count = (size_t)g->c->size;
+    }
+    reply_free(rep, g->c->size);
+    return st;
+}
+
 static hers_status be_search(void *gal, const void *q, size_t len, hers_result_shrink sh,
                              int compact, uint8_t **resp, size_t *rl)
 {
@@ -822,197 +1073,11 @@ static hers_status check_shape(const cgal *g, const hers_net_enroll *e, size_t d
     return HERS_OK;
 }
 
-static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *first_slot,
-                             size_t *count)
+/* Deletes ids on the shards that hold them (one collective; the caller
+ * holds g->wl). Every id must be in the map. The map follows what each
+ * shard committed, also when another failed. */
+static hers_status del_locked(cgal *g, const char *const *ids, size_t count)
 {
-    cgal *g = gal;
-    unsigned K = (unsigned)g->c->size;
-    const hers_params *p = hers_store_params(hers_service_db(g->local));
-    size_t N = hers_params_n(p);
-    hers_net_enroll e;
-    hers_status st = hers_net_enroll_decode(body, len, &e);
-    if (st != HERS_OK)
-        return st;
-    uint8_t rid[32];   /* the request id: a retry sends the same bytes */
-    crypto_generichash(rid, sizeof rid, body, len, NULL, 0);
-    hers_gallery *gl = NULL;
-    uint8_t **sc = calloc(K, sizeof *sc);
-    size_t *sc_len = calloc(K, sizeof *sc_len), *assign = NULL, *list = NULL;
-    uint64_t *cnt = calloc(K, sizeof *cnt);
-    char **ids = NULL, (*defid)[24] = NULL;
-    const char **sub_ids = NULL;
-    reply *rep = NULL;
-    cl_idmap *seen = cl_idmap_new();
-    pthread_mutex_lock(&g->wl);
-    const uint16_t *jassign = NULL;
-    size_t jnb = 0;
-    uint64_t jcount = 0, jfirst = 0;
-    int jstate = cl_journal_find(g->journal, rid, &jassign, &jnb, &jcount, &jfirst);
-    if (jstate == 2) {   /* acknowledged before: answer as then, apply nothing */
-        pthread_mutex_unlock(&g->wl);
-        if (first_slot)
-            *first_slot = jfirst;
-        if (count)
-            *count = (size_t)jcount;
-        free(sc);
-        free(sc_len);
-        free(cnt);
-        cl_idmap_free(seen);
-        hers_net_enroll_free(&e);
-        return HERS_OK;
-    }
-    if (!sc || !sc_len || !cnt || !seen)
-        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-    if (st == HERS_OK)
-        st = hers_gallery_deserialize(p, e.record, e.record_len, &gl);
-    if (st == HERS_OK && hers_gallery_n(gl) != e.offset + e.m)
-        st = hers_error(HERS_ERR_FORMAT, "enrol: the record holds %zu rows, expected %zu",
-                        hers_gallery_n(gl), e.offset + e.m);
-    pthread_mutex_lock(&g->sl);
-    if (st == HERS_OK)
-        st = check_shape(g, &e, hers_gallery_d(gl));
-    size_t B = st == HERS_OK ? hers_gallery_blocks(gl) : 0;
-    if (st == HERS_OK && jstate == 1 && jnb != B)
-        st = hers_error(HERS_ERR_FORMAT, "enrol: journal plan of %zu blocks for a request of "
-                                         "%zu", jnb, B);
-    /* ids: given, or the cluster's slot numbers (global layout now) */
-    ids = e.ids;
-    if (st == HERS_OK && !ids) {
-        uint64_t base = base_of(g, K, N);
-        defid = calloc(e.m, sizeof *defid);
-        ids = calloc(e.m, sizeof *ids);
-        if (!defid || !ids)
-            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-        for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
-            snprintf(defid[i], sizeof defid[i], "%llu", (unsigned long long)(base + i));
-            ids[i] = defid[i];
-        }
-    }
-    for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
-        int at = cl_idmap_get(g->map, ids[i]);
-        if (cl_idmap_get(seen, ids[i]) >= 0)
-            st = hers_error(HERS_ERR_ARG, "enrol: id '%s' appears twice", ids[i]);
-        else if (at >= 0 && !e.replace &&   /* not this request's own, committed before */
-                 !(jstate == 1 && (size_t)at == jassign[(e.offset + i) / N]))
-            st = hers_error(HERS_ERR_EXISTS, "enrol: id '%s' exists (shard %d)", ids[i], at);
-        else if (cl_idmap_put(seen, ids[i], 0))
-            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-    }
-    /* placement: each whole block to the shard with the fewest slots */
-    if (st == HERS_OK && (!(assign = calloc(B, sizeof *assign)) ||
-                          !(list = calloc(B, sizeof *list)) ||
-                          !(sub_ids = calloc(e.m, sizeof *sub_ids))))
-        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-    for (unsigned r = 0; st == HERS_OK && r < K; r++)
-        cnt[r] = g->st[r].info.next_slot;
-    pthread_mutex_unlock(&g->sl);
-    size_t n = e.offset + e.m;
-    for (size_t j = 0; st == HERS_OK && jstate == 1 && j < B; j++)
-        assign[j] = jassign[j];   /* a retry keeps its plan */
-    for (size_t j = 0; st == HERS_OK && jstate != 1 && j < B; j++) {
-        size_t rows = j + 1 < B ? N : n - j * N, off = j ? 0 : e.offset;
-        unsigned t = emptiest(cnt, K);
-        uint64_t b = cnt[t] <= off ? 0 : (cnt[t] - off + N - 1) / N;
-        assign[j] = t;
-        cnt[t] = b * N + rows;
-    }
-    for (unsigned r = 0; st == HERS_OK && r < K; r++) {
-        size_t nl = 0, m = 0;
-        for (size_t j = 0; j < B; j++)
-            if (assign[j] == r)
-                list[nl++] = j;
-        if (!nl)
-            continue;
-        for (size_t a = 0; a < nl; a++) {   /* the templates of these blocks, in order */
-            size_t j = list[a], lo = j * N, hi = j + 1 < B ? lo + N : n;
-            for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
-                sub_ids[m++] = ids[row - e.offset];
-        }
-        pthread_mutex_lock(&g->sl);
-        int done_before = jstate == 1 && cl_idmap_get(g->map, sub_ids[0]) == (int)r;
-        pthread_mutex_unlock(&g->sl);
-        if (done_before)   /* this shard committed its blocks before the job died */
-            continue;
-        hers_gallery *sub = NULL;
-        size_t off = list[0] == 0 ? e.offset : 0;
-        st = hers_gallery_take_blocks(p, gl, list, nl, &sub);
-        if (st == HERS_OK)
-            st = hers_net_enroll_encode(p, sub, off, sub_ids, m, e.replace, e.model_id,
-                                        e.model_id_len, &sc[r], &sc_len[r]);
-        hers_gallery_free(sub);
-    }
-    if (st == HERS_OK && jstate != 1)
-        st = cl_journal_plan(g->journal, rid, assign, B);
-    if (st == HERS_OK) {
-        call k;
-        call_init(&k, OP_ENROLL, g->name);
-        k.h.scatter = 1;
-        k.sc = sc;
-        k.sc_len = sc_len;
-        hers_status cs = submit(g->c, &k, &rep);
-        char msg[300];
-        snprintf(msg, sizeof msg, "%s", hers_last_error());
-        take_states(g, rep);
-        /* the map follows what each shard committed */
-        pthread_mutex_lock(&g->sl);
-        unsigned failed = K, committed = 0;
-        for (unsigned r = 0; r < K; r++) {
-            if (!sc_len[r])
-                continue;
-            if (rep[r].st != HERS_OK) {
-                failed = failed == K ? r : failed;
-                continue;
-            }
-            committed++;
-            for (size_t j = 0; j < B; j++)
-                if (assign[j] == r) {
-                    size_t lo = j * N, hi = j + 1 < B ? lo + N : n;
-                    for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
-                        if (cl_idmap_put(g->map, ids[row - e.offset], r))
-                            cs = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-                }
-        }
-        uint64_t first = 0;
-        if (cs == HERS_OK) {   /* block 0's shard: where it was placed (now or before) */
-            unsigned r0 = (unsigned)assign[0];
-            first = base_of(g, r0, N) + (sc_len[r0] ? g->st[r0].first_slot : 0);
-        }
-        pthread_mutex_unlock(&g->sl);
-        if (cs != HERS_OK && committed)
-            st = hers_error(cs, "enrol: partly applied (%u shard(s) committed their blocks; "
-                                "retrying the same request completes it); shard %u: %s",
-                            committed, failed, msg);
-        else if (cs != HERS_OK)
-            st = hers_error(cs, "%s", msg);
-        if (st == HERS_OK)
-            st = cl_journal_done(g->journal, rid, e.m, first);
-        if (st == HERS_OK && first_slot)
-            *first_slot = first;
-    }
-    pthread_mutex_unlock(&g->wl);
-    if (st == HERS_OK && count)
-        *count = e.m;
-    reply_free(rep, (int)K);
-    for (unsigned r = 0; sc && r < K; r++)
-        hers_free(sc[r]);
-    free(sc);
-    free(sc_len);
-    free(cnt);
-    free(assign);
-    free(list);
-    free(sub_ids);
-    if (ids != e.ids)
-        free(ids);
-    free(defid);
-    cl_idmap_free(seen);
-    hers_gallery_free(gl);
-    hers_net_enroll_free(&e);
-    return st;
-}
-
-static hers_status be_del(void *gal, const char *const *ids, size_t count)
-{
-    cgal *g = gal;
     unsigned K = (unsigned)g->c->size;
     uint8_t **sc = calloc(K, sizeof *sc);
     size_t *sc_len = calloc(K, sizeof *sc_len), *fill = calloc(K, sizeof *fill);
@@ -1020,7 +1085,6 @@ static hers_status be_del(void *gal, const char *const *ids, size_t count)
     hers_status st = sc && sc_len && fill && at ? HERS_OK
                                                 : hers_error(HERS_ERR_NOMEM, "out of memory");
     reply *rep = NULL;
-    pthread_mutex_lock(&g->wl);
     pthread_mutex_lock(&g->sl);
     for (size_t i = 0; st == HERS_OK && i < count; i++) {
         if ((at[i] = cl_idmap_get(g->map, ids[i])) < 0)
@@ -1051,7 +1115,6 @@ static hers_status be_del(void *gal, const char *const *ids, size_t count)
                 cl_idmap_del(g->map, ids[i]);
         pthread_mutex_unlock(&g->sl);
     }
-    pthread_mutex_unlock(&g->wl);
     reply_free(rep, (int)K);
     for (unsigned r = 0; sc && r < K; r++)
         hers_free(sc[r]);
@@ -1059,6 +1122,245 @@ static hers_status be_del(void *gal, const char *const *ids, size_t count)
     free(sc_len);
     free(fill);
     free(at);
+    return st;
+}
+
+/*
+ * Enrolment (hers_cluster.h, journal.c). Under g->wl:
+ *  1. a request acknowledged before is answered from the journal;
+ *  2. ids: given, or default ones from the cluster's durable counter
+ *     (a retry keeps the ones its plan took); clashes are refused unless
+ *     replace;
+ *  3. placement: each whole block to the shard with the fewest slots (a
+ *     retry keeps its plan); the plan is journaled before any shard writes;
+ *  4. replace: the request's ids that exist anywhere are deleted first, on
+ *     the shards that hold them (one collective), then "clear" is journaled:
+ *     an id never lives on two shards, even when the job dies in between
+ *     (then it is absent until the retry completes the request);
+ *  5. each shard that takes blocks commits them in one transaction (one
+ *     collective); a retry skips the shards that hold theirs already;
+ *  6. "done" is journaled and the request acknowledged.
+ */
+static hers_status be_enroll(void *gal, const void *body, size_t len, uint64_t *first_slot,
+                             size_t *count)
+{
+    cgal *g = gal;
+    unsigned K = (unsigned)g->c->size;
+    const hers_params *p = hers_store_params(hers_service_db(g->local));
+    size_t N = hers_params_n(p);
+    hers_net_enroll e;
+    hers_status st = hers_net_enroll_decode(body, len, &e);
+    if (st != HERS_OK)
+        return st;
+    uint8_t rid[32];   /* the request id: a retry sends the same bytes */
+    crypto_generichash(rid, sizeof rid, body, len, NULL, 0);
+    hers_gallery *gl = NULL;
+    uint8_t **sc = calloc(K, sizeof *sc);
+    size_t *sc_len = calloc(K, sizeof *sc_len), *assign = NULL, *list = NULL;
+    uint64_t *cnt = calloc(K, sizeof *cnt);
+    char **ids = NULL, (*defid)[24] = NULL;
+    const char **sub_ids = NULL, **old = NULL;
+    size_t nold = 0;
+    reply *rep = NULL;
+    cl_idmap *seen = cl_idmap_new();
+    pthread_mutex_lock(&g->wl);
+    const cl_jentry *je = cl_journal_find(g->journal, rid);
+    int jstate = je ? je->state : 0;
+    if (jstate == 2) {   /* acknowledged before: answer as then, apply nothing */
+        if (first_slot)
+            *first_slot = je->first;
+        if (count)
+            *count = (size_t)je->count;
+        pthread_mutex_unlock(&g->wl);
+        free(sc);
+        free(sc_len);
+        free(cnt);
+        cl_idmap_free(seen);
+        hers_net_enroll_free(&e);
+        return HERS_OK;
+    }
+    if (!sc || !sc_len || !cnt || !seen)
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (st == HERS_OK)
+        st = hers_gallery_deserialize(p, e.record, e.record_len, &gl);
+    if (st == HERS_OK && hers_gallery_n(gl) != e.offset + e.m)
+        st = hers_error(HERS_ERR_FORMAT, "enrol: the record holds %zu rows, expected %zu",
+                        hers_gallery_n(gl), e.offset + e.m);
+    pthread_mutex_lock(&g->sl);
+    if (st == HERS_OK)
+        st = check_shape(g, &e, hers_gallery_d(gl));
+    size_t B = st == HERS_OK ? hers_gallery_blocks(gl) : 0;
+    if (st == HERS_OK && jstate == 1 && je->nb != B)
+        st = hers_error(HERS_ERR_FORMAT, "enrol: journal plan of %zu blocks for a request of "
+                                         "%zu", je->nb, B);
+    /* ids: given, or the cluster's next default ids (a retry: its plan's) */
+    ids = e.ids;
+    uint64_t id0 = jstate == 1 && je->ids_count ? je->ids_first : g->next_id;
+    if (st == HERS_OK && !ids) {
+        if (jstate == 1 && je->ids_count != e.m)
+            st = hers_error(HERS_ERR_FORMAT, "enrol: the journal's plan gave this request "
+                                             "%llu default ids, it has %zu templates",
+                            (unsigned long long)je->ids_count, e.m);
+        defid = calloc(e.m ? e.m : 1, sizeof *defid);
+        ids = calloc(e.m ? e.m : 1, sizeof *ids);
+        if (st == HERS_OK && (!defid || !ids))
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+        for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
+            snprintf(defid[i], sizeof defid[i], "%llu", (unsigned long long)(id0 + i));
+            ids[i] = defid[i];
+        }
+    }
+    if (st == HERS_OK && e.replace && !(old = calloc(e.m ? e.m : 1, sizeof *old)))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    for (size_t i = 0; st == HERS_OK && i < e.m; i++) {
+        int at = cl_idmap_get(g->map, ids[i]);
+        if (cl_idmap_get(seen, ids[i]) >= 0)
+            st = hers_error(HERS_ERR_ARG, "enrol: id '%s' appears twice", ids[i]);
+        else if (at >= 0 && !e.replace &&   /* not this request's own, committed before */
+                 !(jstate == 1 && (size_t)at == je->assign[(e.offset + i) / N]))
+            st = hers_error(HERS_ERR_EXISTS, "enrol: id '%s' exists (shard %d)", ids[i], at);
+        else if (cl_idmap_put(seen, ids[i], 0))
+            st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+        else if (at >= 0 && e.replace && !(jstate == 1 && je->cleared))
+            old[nold++] = ids[i];   /* an old template: deleted before the new one is written */
+    }
+    /* placement: each whole block to the shard with the fewest slots */
+    if (st == HERS_OK && (!(assign = calloc(B ? B : 1, sizeof *assign)) ||
+                          !(list = calloc(B ? B : 1, sizeof *list)) ||
+                          !(sub_ids = calloc(e.m ? e.m : 1, sizeof *sub_ids))))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    for (unsigned r = 0; st == HERS_OK && r < K; r++)
+        cnt[r] = g->st[r].info.next_slot;
+    pthread_mutex_unlock(&g->sl);
+    size_t n = e.offset + e.m;
+    for (size_t j = 0; st == HERS_OK && jstate == 1 && j < B; j++)
+        assign[j] = je->assign[j];   /* a retry keeps its plan */
+    for (size_t j = 0; st == HERS_OK && jstate != 1 && j < B; j++) {
+        size_t rows = j + 1 < B ? N : n - j * N, off = j ? 0 : e.offset;
+        unsigned t = emptiest(cnt, K);
+        uint64_t b = cnt[t] <= off ? 0 : (cnt[t] - off + N - 1) / N;
+        assign[j] = t;
+        cnt[t] = b * N + rows;
+    }
+    if (st == HERS_OK && jstate != 1) {   /* durable before any shard writes */
+        st = cl_journal_plan(g->journal, rid, assign, B, e.ids ? 0 : id0, e.ids ? 0 : e.m);
+        if (st == HERS_OK && !e.ids && id0 + e.m > g->next_id)
+            g->next_id = id0 + e.m;
+    }
+    /* replace: the old templates go first, wherever they are */
+    if (st == HERS_OK && e.replace && !(jstate == 1 && je->cleared)) {
+        if (nold && (st = del_locked(g, old, nold)) != HERS_OK)
+            st = hers_error(st, "enrol: replace: deleting the old templates failed (retrying the "
+                                "same request completes it): %s", hers_last_error());
+        if (st == HERS_OK)
+            st = cl_journal_clear(g->journal, rid);
+    }
+    for (unsigned r = 0; st == HERS_OK && r < K; r++) {
+        size_t nl = 0, m = 0;
+        for (size_t j = 0; j < B; j++)
+            if (assign[j] == r)
+                list[nl++] = j;
+        if (!nl)
+            continue;
+        for (size_t a = 0; a < nl; a++) {   /* the templates of these blocks, in order */
+            size_t j = list[a], lo = j * N, hi = j + 1 < B ? lo + N : n;
+            for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
+                sub_ids[m++] = ids[row - e.offset];
+        }
+        /* a retry: this shard committed its blocks before the job died (with
+         * replace, the old templates were deleted before: what is there is new) */
+        pthread_mutex_lock(&g->sl);
+        int done_before = jstate == 1 && cl_idmap_get(g->map, sub_ids[0]) == (int)r;
+        pthread_mutex_unlock(&g->sl);
+        if (done_before)
+            continue;
+        hers_gallery *sub = NULL;
+        size_t off = list[0] == 0 ? e.offset : 0;
+        st = hers_gallery_take_blocks(p, gl, list, nl, &sub);
+        if (st == HERS_OK)
+            st = hers_net_enroll_encode(p, sub, off, sub_ids, m, e.replace, e.model_id,
+                                        e.model_id_len, &sc[r], &sc_len[r]);
+        hers_gallery_free(sub);
+    }
+    if (st == HERS_OK) {
+        call k;
+        call_init(&k, OP_ENROLL, g->name);
+        k.h.scatter = 1;
+        k.sc = sc;
+        k.sc_len = sc_len;
+        hers_status cs = submit(g->c, &k, &rep);
+        char msg[300];
+        snprintf(msg, sizeof msg, "%s", hers_last_error());
+        take_states(g, rep);
+        /* the map follows what each shard committed */
+        pthread_mutex_lock(&g->sl);
+        unsigned failed = K, committed = 0;
+        for (unsigned r = 0; r < K; r++) {
+            if (!sc_len[r])
+                continue;
+            if (rep[r].st != HERS_OK) {
+                failed = failed == K ? r : failed;
+                continue;
+            }
+            committed++;
+            for (size_t j = 0; j < B; j++)
+                if (assign[j] == r) {
+                    size_t lo = j * N, hi = j + 1 < B ? lo + N : n;
+                    for (size_t row = lo < e.offset ? e.offset : lo; row < hi; row++)
+                        if (cl_idmap_put(g->map, ids[row - e.offset], r))
+                            cs = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+                }
+        }
+        for (size_t i = 0; e.ids && i < e.m; i++) {   /* given decimal ids: default ones above */
+            int64_t v = numeric_id(ids[i]);
+            if (v >= 0 && (uint64_t)v >= g->next_id)
+                g->next_id = (uint64_t)v + 1;
+        }
+        uint64_t first = 0;
+        if (cs == HERS_OK) {   /* block 0's shard: where it was placed (now or before) */
+            unsigned r0 = (unsigned)assign[0];
+            first = base_of(g, r0, N) + (sc_len[r0] ? g->st[r0].first_slot : 0);
+        }
+        pthread_mutex_unlock(&g->sl);
+        if (cs != HERS_OK && committed)
+            st = hers_error(cs, "enrol: partly applied (%u shard(s) committed their blocks; "
+                                "retrying the same request completes it); shard %u: %s",
+                            committed, failed, msg);
+        else if (cs != HERS_OK)
+            st = hers_error(cs, "%s", msg);
+        if (st == HERS_OK)
+            st = cl_journal_done(g->journal, rid, e.m, first);
+        if (st == HERS_OK && first_slot)
+            *first_slot = first;
+    }
+    pthread_mutex_unlock(&g->wl);
+    if (st == HERS_OK && count)
+        *count = e.m;
+    reply_free(rep, (int)K);
+    for (unsigned r = 0; sc && r < K; r++)
+        hers_free(sc[r]);
+    free(sc);
+    free(sc_len);
+    free(cnt);
+    free(assign);
+    free(list);
+    free(sub_ids);
+    free(old);
+    if (ids != e.ids)
+        free(ids);
+    free(defid);
+    cl_idmap_free(seen);
+    hers_gallery_free(gl);
+    hers_net_enroll_free(&e);
+    return st;
+}
+
+static hers_status be_del(void *gal, const char *const *ids, size_t count)
+{
+    cgal *g = gal;
+    pthread_mutex_lock(&g->wl);
+    hers_status st = del_locked(g, ids, count);
+    pthread_mutex_unlock(&g->wl);
     return st;
 }
 
@@ -1102,7 +1404,8 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
     if (c->rank == 0) {
         hers_server_backend be = {c, be_create, be_open, be_close, be_db, be_info,
                                   be_search, be_enroll, be_del, be_compact,
-                                  NULL, NULL};   /* HERSRSP v1 with the catalog inside */
+                                  NULL, NULL,   /* HERSRSP v1 with the catalog inside */
+                                  be_shards};
         c->be = be;
         st = body(c, &c->be, user);
         op_hdr h;

@@ -36,3 +36,8 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
 }
 void hers_cluster_dispatch(hers_cluster *c) { (void)c; }
 void hers_cluster_dispatch_stop(hers_cluster *c) { (void)c; }
+void hers_cluster_search_counts(hers_cluster *c, uint64_t *searches, uint64_t *operations)
+{
+    (void)c;
+    *searches = *operations = 0;
+}

@@ -6,6 +6,12 @@
  * the same bytes (`hers enroll --request-file`), a new enrolment has fresh
  * encryption randomness. Before any shard writes, rank 0 appends
  *   plan <id hex> <blocks> <shard of block 0> ... <shard of block B-1>
+ * (with " ids <first> <count>" when rank 0 gave the templates default ids:
+ * a retry keeps them, and the next default id is above every one planned,
+ * so default ids are unique in the cluster and across restarts), for a
+ * replace, once the request's old templates are deleted on every shard
+ * that held them (before any shard writes the new ones),
+ *   clear <id hex>
  * and after every shard committed
  *   done <id hex> <templates> <first slot>
  * each line fsync'ed (ROOT/NAME/requests.log). A retry of a done request is
@@ -23,12 +29,7 @@
 
 #include "cluster/cluster_internal.h"
 
-typedef struct jentry {
-    int done;
-    size_t nb;
-    uint16_t *assign;
-    uint64_t count, first;
-} jentry;
+typedef cl_jentry jentry;
 
 struct cl_journal {
     int fd;
@@ -36,6 +37,7 @@ struct cl_journal {
     cl_idmap *index;   /* id hex -> entry number */
     jentry *e;
     size_t n, cap;
+    uint64_t next_id;  /* 1 + the largest default id planned */
 };
 
 static void hexid(char out[65], const uint8_t id[32])
@@ -117,10 +119,21 @@ hers_status cl_journal_open(const char *path, cl_journal **out)
                 break;
             }
             x->nb = nb;
+            x->state = x->state ? x->state : 1;
             for (size_t b = 0; b < nb; b++)
                 x->assign[b] = (uint16_t)strtoul(e, &e, 10);
+            while (*e == ' ')
+                e++;
+            if (!strncmp(e, "ids ", 4)) {
+                x->ids_first = strtoull(e + 4, &e, 10);
+                x->ids_count = strtoull(e, &e, 10);
+                if (x->ids_count && x->ids_first + x->ids_count > j->next_id)
+                    j->next_id = x->ids_first + x->ids_count;
+            }
+        } else if (!strcmp(kind, "clear")) {
+            x->cleared = 1;
         } else if (!strcmp(kind, "done")) {
-            x->done = 1;
+            x->state = 2;
             x->count = strtoull(p, &e, 10);
             x->first = strtoull(e, &e, 10);
         }
@@ -138,20 +151,15 @@ hers_status cl_journal_open(const char *path, cl_journal **out)
     return HERS_OK;
 }
 
-int cl_journal_find(cl_journal *j, const uint8_t id[32], const uint16_t **assign, size_t *nb,
-                    uint64_t *count, uint64_t *first)
+const cl_jentry *cl_journal_find(cl_journal *j, const uint8_t id[32])
 {
     char hex[65];
     hexid(hex, id);
     jentry *x = lookup(j, hex);
-    if (!x)
-        return 0;
-    *assign = x->assign;
-    *nb = x->nb;
-    *count = x->count;
-    *first = x->first;
-    return x->done ? 2 : x->assign ? 1 : 0;
+    return x && x->state ? x : NULL;
 }
+
+uint64_t cl_journal_next_id(const cl_journal *j) { return j->next_id; }
 
 static hers_status append(cl_journal *j, const char *text)
 {
@@ -162,11 +170,11 @@ static hers_status append(cl_journal *j, const char *text)
 }
 
 hers_status cl_journal_plan(cl_journal *j, const uint8_t id[32], const size_t *assign,
-                            size_t nb)
+                            size_t nb, uint64_t ids_first, uint64_t ids_count)
 {
     char hex[65];
     hexid(hex, id);
-    size_t cap = 96 + 6 * nb;
+    size_t cap = 160 + 6 * nb;
     char *t = malloc(cap);
     jentry *x = lookup(j, hex);
     if (!x)
@@ -181,15 +189,35 @@ hers_status cl_journal_plan(cl_journal *j, const uint8_t id[32], const size_t *a
         return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
     }
     x->nb = nb;
+    x->state = 1;
+    x->ids_first = ids_first;
+    x->ids_count = ids_count;
     size_t o = (size_t)snprintf(t, cap, "plan %s %zu", hex, nb);
     for (size_t b = 0; b < nb; b++) {
         x->assign[b] = (uint16_t)assign[b];
         o += (size_t)snprintf(t + o, cap - o, " %zu", assign[b]);
     }
+    if (ids_count)
+        o += (size_t)snprintf(t + o, cap - o, " ids %llu %llu", (unsigned long long)ids_first,
+                              (unsigned long long)ids_count);
     snprintf(t + o, cap - o, "\n");
     hers_status st = append(j, t);
     free(t);
+    if (st == HERS_OK && ids_count && ids_first + ids_count > j->next_id)
+        j->next_id = ids_first + ids_count;
     return st;
+}
+
+hers_status cl_journal_clear(cl_journal *j, const uint8_t id[32])
+{
+    char hex[65], t[96];
+    hexid(hex, id);
+    jentry *x = lookup(j, hex);
+    if (!x)
+        return hers_error(HERS_ERR_STATE, "cluster: clear of an unplanned request");
+    x->cleared = 1;
+    snprintf(t, sizeof t, "clear %s\n", hex);
+    return append(j, t);
 }
 
 hers_status cl_journal_done(cl_journal *j, const uint8_t id[32], uint64_t count, uint64_t first)
@@ -199,7 +227,7 @@ hers_status cl_journal_done(cl_journal *j, const uint8_t id[32], uint64_t count,
     jentry *x = lookup(j, hex);
     if (!x && !(x = add(j, hex)))
         return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
-    x->done = 1;
+    x->state = 2;
     x->count = count;
     x->first = first;
     snprintf(t, sizeof t, "done %s %llu %llu\n", hex, (unsigned long long)count,

@@ -201,7 +201,8 @@ static hers_status local_catalog(void *gal, uint64_t inm, uint64_t *v, uint8_t *
 
 static const hers_server_backend local_backend = {
     NULL, local_create, local_open, local_close, local_db, local_info,
-    local_search, local_enroll, local_del, local_compact, local_search_ex, local_catalog};
+    local_search, local_enroll, local_del, local_compact, local_search_ex, local_catalog,
+    NULL};
 
 static gallery *gal_get(hers_server *s, const char *name)
 {
@@ -478,6 +479,33 @@ static void info_json(net_buf *b, const char *name, const hers_store_info *in,
                    (unsigned long long)ss->queries);
 }
 
+/* A sharded gallery (the cluster's backend): its description ends with
+ * "shards": K, "per_shard": [{"shard": r, "live", "slots", "blocks",
+ * "segments", "payload_bytes", "file_bytes"}, ...] (info_json's last "}"
+ * reopened). */
+static hers_status shards_json(net_buf *b, gallery *g)
+{
+    size_t k = 0, cap = 4096;
+    hers_store_info *per = calloc(cap, sizeof *per);
+    hers_status st = per ? g->be->shards(g->svc, per, cap, &k)
+                         : hers_error(HERS_ERR_NOMEM, "server: out of memory");
+    if (st == HERS_OK && !b->failed && b->len) {
+        b->len--;   /* the closing brace */
+        net_buf_printf(b, ", \"shards\": %zu, \"per_shard\": [", k);
+        for (size_t r = 0; r < k && r < cap; r++)
+            net_buf_printf(b, "%s{\"shard\": %zu, \"live\": %llu, \"slots\": %llu, "
+                              "\"blocks\": %llu, \"segments\": %llu, \"payload_bytes\": %llu, "
+                              "\"file_bytes\": %llu}", r ? ", " : "", r,
+                           (unsigned long long)per[r].live, (unsigned long long)per[r].next_slot,
+                           (unsigned long long)per[r].blocks, (unsigned long long)per[r].segments,
+                           (unsigned long long)per[r].payload_bytes,
+                           (unsigned long long)per[r].file_bytes);
+        net_buf_str(b, "]}");
+    }
+    free(per);
+    return st;
+}
+
 static enum MHD_Result h_metrics(hers_server *s, struct MHD_Connection *c, req *r)
 {
     net_buf b = {0};
@@ -680,6 +708,10 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
             return send_status(c, r, st);
         info_json(&b, g->name, &in, &ss, hers_store_params(g->be->db(g->svc)),
                   hers_store_galois_key(g->be->db(g->svc)) != NULL);
+        if (g->be->shards && (st = shards_json(&b, g)) != HERS_OK) {
+            net_buf_free(&b);
+            return send_status(c, r, st);
+        }
         return send_json(c, r, 200, &b);
     }
     case R_KEYS: {
