@@ -18,7 +18,8 @@
 #   mpirun (the supervisor's stop) drains them and mpirun exits 0;
 # - default ids stay unique over the shards and across a restart;
 # - a missing or foreign shard and a wrong rank count are refused at start,
-#   naming it.
+#   naming it;
+# - `hers bench cluster` reports every term of docs/scaling.md's model.
 # Skipped (exit 0) when hers was built without Open MPI or mpirun is absent.
 # Every job started here is stopped here (bounded waits).
 # usage: sh cli_cluster.sh path/to/hers
@@ -299,4 +300,11 @@ $MPIRUN -np 3 "$H" serve --root "$T/root" --listen 127.0.0.1:0 --tokens "$T/toke
     --threads 1 > /dev/null 2> "$T/err" && fail "a foreign shard was served"
 grep -q "shard 1 (.*) belongs to another gallery" "$T/err" ||
     fail "foreign shard message: $(cat "$T/err")"
+# ---- hers bench cluster: every reported term present, one rank per shard
+timeout 120 $MPIRUN -np 2 "$H" bench cluster --n 4200 --d 8 --reps 2 --root "$T" --json \
+    > "$T/bench.json" 2> "$T/err" || fail "bench cluster: $(cat "$T/err")"
+for k in '"ranks": 2' '"rank": 1, "templates": 104' scan_ns_per_template_dim cpu_s broadcast_s \
+    broadcast_bytes gather_s gather_bytes latency_s; do
+    grep -q "$k" "$T/bench.json" || fail "bench cluster lacks $k: $(cat "$T/bench.json")"
+done
 echo "cli_cluster: ok"

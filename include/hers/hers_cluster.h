@@ -83,6 +83,24 @@ void hers_cluster_dispatch_stop(hers_cluster *c);
  * ran them (searches queued together go to the ranks as one broadcast). */
 void hers_cluster_search_counts(hers_cluster *c, uint64_t *searches, uint64_t *operations);
 
+/* Rank 0, on the dispatcher thread: the costs of the last collective
+ * operation (for `hers bench cluster`). Times in seconds on rank 0's
+ * monotonic clock except exec / cpu, each rank's own: bcast_s from the
+ * header's broadcast to the end of the payload's (the workers poll for a
+ * header every 1 ms); exec_s[r] rank r's work on its shard and cpu_s[r]
+ * its process's CPU time meanwhile; wait_s from the end of rank 0's work
+ * to the last reply received (the slowest rank's extra work + the gather);
+ * bytes: header + payload broadcast, reply header + payload per rank.
+ * The arrays stay valid until the next operation. */
+typedef struct hers_cluster_op_stats {
+    unsigned ranks;
+    double bcast_s, wait_s, total_s;
+    uint64_t bcast_bytes;
+    const double *exec_s, *cpu_s;
+    const uint64_t *reply_bytes;
+} hers_cluster_op_stats;
+void hers_cluster_last_op(const hers_cluster *c, hers_cluster_op_stats *out);
+
 /* Per-shard view of a cluster gallery, read from the local disk without MPI
  * (every shard's directory must be reachable from here, as on one machine):
  * the descriptor and, per shard, its database's info (NULL fn: only checks). */

@@ -83,7 +83,19 @@ struct hers_cluster {
     shard *shards;         /* this rank's open shards */
     hers_server_backend be;
     uint64_t searches, search_ops;   /* rank 0: searches and the operations that ran them */
+    /* rank 0: the last operation's costs (hers_cluster_last_op) */
+    double op_bcast_s, op_wait_s, op_total_s;
+    uint64_t op_bcast_bytes;
+    double *op_exec_s, *op_cpu_s;    /* per rank */
+    uint64_t *op_reply_bytes;
 };
+
+static double now_s(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 int hers_cluster_built(void) { return 1; }
 
@@ -109,6 +121,17 @@ hers_status hers_cluster_init(int *argc, char ***argv, hers_cluster **out)
     }
     MPI_Comm_rank(MPI_COMM_WORLD, &c->rank);
     MPI_Comm_size(MPI_COMM_WORLD, &c->size);
+    c->op_exec_s = calloc((size_t)c->size, sizeof *c->op_exec_s);
+    c->op_cpu_s = calloc((size_t)c->size, sizeof *c->op_cpu_s);
+    c->op_reply_bytes = calloc((size_t)c->size, sizeof *c->op_reply_bytes);
+    if (!c->op_exec_s || !c->op_cpu_s || !c->op_reply_bytes) {
+        free(c->op_exec_s);
+        free(c->op_cpu_s);
+        free(c->op_reply_bytes);
+        free(c);
+        MPI_Finalize();
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    }
     c->main = pthread_self();
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cv, NULL);
@@ -126,6 +149,9 @@ void hers_cluster_finalize(hers_cluster *c)
     MPI_Finalize();
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->lock);
+    free(c->op_exec_s);
+    free(c->op_cpu_s);
+    free(c->op_reply_bytes);
     free(c->root);
     free(c);
 }
@@ -495,6 +521,7 @@ static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t *
      * tests instead of spinning a core in MPI_Bcast while no request comes */
     MPI_Request hr;
     int got = 0;
+    double t0 = now_s(CLOCK_MONOTONIC);
     MPI_Ibcast(h, sizeof *h, MPI_BYTE, 0, MPI_COMM_WORLD, &hr);
     if (c->rank == 0)
         MPI_Wait(&hr, MPI_STATUS_IGNORE);
@@ -532,7 +559,9 @@ static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t *
     }
     reply me;
     memset(&me, 0, sizeof me);
+    double t1 = now_s(CLOCK_MONOTONIC), c1 = now_s(CLOCK_PROCESS_CPUTIME_ID);
     hers_status st = exec_op(c, h, bc, mine, mine_len, &me);
+    double t2 = now_s(CLOCK_MONOTONIC), c2 = now_s(CLOCK_PROCESS_CPUTIME_ID);
     me.st = st;
     if (st != HERS_OK)
         snprintf(me.msg, sizeof me.msg, "%s", hers_last_error());
@@ -542,8 +571,9 @@ static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t *
         if (h->scatter)
             free(mine);
     }
-    struct { int32_t st; uint32_t pad; uint64_t len; char msg[256]; } hd = {me.st, 0, me.len, {0}},
-        *all = NULL;
+    /* exec: this rank's work (wall, and the process's CPU time in it) */
+    struct { int32_t st; uint32_t pad; uint64_t len; double exec_s, cpu_s; char msg[256]; }
+        hd = {me.st, 0, me.len, t2 - t1, c2 - c1, {0}}, *all = NULL;
     memcpy(hd.msg, me.msg, sizeof hd.msg);
     if (c->rank == 0 && !(all = calloc((size_t)c->size, sizeof *all)))
         MPI_Abort(MPI_COMM_WORLD, 3);
@@ -563,7 +593,29 @@ static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t *
             MPI_Abort(MPI_COMM_WORLD, 3);
         recv_big(rep[r].data, all[r].len, r, TAG_GATHER);
     }
+    double t3 = now_s(CLOCK_MONOTONIC);
+    c->op_bcast_s = t1 - t0;
+    c->op_wait_s = t3 - t2;
+    c->op_total_s = t3 - t0;
+    c->op_bcast_bytes = sizeof *h + h->bc_len;
+    for (int r = 0; r < c->size; r++) {
+        c->op_exec_s[r] = all[r].exec_s;
+        c->op_cpu_s[r] = all[r].cpu_s;
+        c->op_reply_bytes[r] = sizeof hd + all[r].len;
+    }
     free(all);
+}
+
+void hers_cluster_last_op(const hers_cluster *c, hers_cluster_op_stats *o)
+{
+    o->ranks = (unsigned)c->size;
+    o->bcast_s = c->op_bcast_s;
+    o->wait_s = c->op_wait_s;
+    o->total_s = c->op_total_s;
+    o->bcast_bytes = c->op_bcast_bytes;
+    o->exec_s = c->op_exec_s;
+    o->cpu_s = c->op_cpu_s;
+    o->reply_bytes = c->op_reply_bytes;
 }
 
 /* ------------------------------------------------------------ rank 0 */
