@@ -179,7 +179,16 @@ for c in 1 2 3 4; do
         --data-binary @"$T/q.hq" "http://127.0.0.1:$PORT/v1/galleries/g/search" &
     CP="$CP $!"
 done
-sleep 2
+# wait until the 4 requests are sent whole (client sockets to the port,
+# established, nothing left unsent: /proc/net/tcp) before stopping
+hp=$(printf '%04X' "$PORT")
+i=0
+while [ "$(awk -v p=":$hp" '$3 ~ p"$" && $4 == "01" { split($5, q, ":");
+        if (q[1] == "00000000") c++ } END { print c + 0 }' /proc/net/tcp)" -lt 4 ]; do
+    i=$((i + 1)); [ $i -lt 300 ] || fail "the concurrent searches did not reach rank 0"
+    sleep 0.1
+done
+sleep 1
 kill -USR2 "$MP"
 sleep 0.5
 kill -CONT "$R1"
