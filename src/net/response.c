@@ -14,38 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitpack.h"
 #include "core/pool.h"
 #include "hers/hers_mem.h"
 #include "net/net_internal.h"
 
 #define RSP2_HEADER 60
 
-static uint64_t rd64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
 int net_rsp2_digest(const uint8_t *b, size_t len, uint8_t out[NET_HASH])
 {
     if (len < RSP2_HEADER)
         return -1;
-    uint32_t parts = (uint32_t)b[20] | (uint32_t)b[21] << 8 | (uint32_t)b[22] << 16 |
-                     (uint32_t)b[23] << 24;
+    uint32_t parts = hers_le_get_u32(b + 20);
     crypto_generichash_state hs;
     crypto_generichash_init(&hs, NULL, 0, NET_HASH);
     crypto_generichash_update(&hs, b, RSP2_HEADER);
@@ -53,7 +33,7 @@ int net_rsp2_digest(const uint8_t *b, size_t len, uint8_t out[NET_HASH])
     for (uint32_t i = 0; i < parts; i++) {
         if (len - pos < 16)
             return -1;
-        uint64_t rl = rd64(b + pos + 8);
+        uint64_t rl = hers_le_get_u64(b + pos + 8);
         if (rl < NET_HASH || rl > len - pos - 16)
             return -1;
         crypto_generichash_update(&hs, b + pos, 16);
@@ -145,19 +125,19 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
         st = hers_error(HERS_ERR_NOMEM, "search response: out of memory for %zu bytes", total);
     if (st == HERS_OK) {
         memcpy(b, "HERSRSP", 8);
-        wr32(b + 8, 2);
-        wr32(b + 12, scale);
-        wr32(b + 16, (uint32_t)d);
-        wr32(b + 20, (uint32_t)np);
-        wr64(b + 24, count);
-        wr64(b + 32, slots);
-        wr64(b + 40, live);
-        wr64(b + 48, cat_version);
-        wr32(b + 56, with_cat ? 1u : 0u);
+        hers_le_put_u32(b + 8, 2);
+        hers_le_put_u32(b + 12, scale);
+        hers_le_put_u32(b + 16, (uint32_t)d);
+        hers_le_put_u32(b + 20, (uint32_t)np);
+        hers_le_put_u64(b + 24, count);
+        hers_le_put_u64(b + 32, slots);
+        hers_le_put_u64(b + 40, live);
+        hers_le_put_u64(b + 48, cat_version);
+        hers_le_put_u32(b + 56, with_cat ? 1u : 0u);
         size_t pos = RSP2_HEADER;
         for (size_t i = 0; i < np; i++) {
-            wr64(b + pos, pt[i].fb);
-            wr64(b + pos + 8, pt[i].len);
+            hers_le_put_u64(b + pos, pt[i].fb);
+            hers_le_put_u64(b + pos + 8, pt[i].len);
             pt[i].at = pos + 16;
             pos += 16 + pt[i].len;
         }
