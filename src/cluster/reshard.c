@@ -80,6 +80,26 @@ static hers_status move_if_there(const char *a, const char *b)
     return rename(a, b) == 0 ? HERS_OK : sys_error("rename", a);
 }
 
+/* Moves shard r (its tag, then its directory) from gallery `from` to `to`.
+ * Tag first, in both directions: a crash between the two leaves a directory
+ * without its tag only where it came from, so a re-run sees the right state
+ * (a shard directory under NAME whose tag is missing counts as old). */
+static hers_status move_shard(const char *root, const char *from, const char *to, unsigned r)
+{
+    char leaf[32];
+    snprintf(leaf, sizeof leaf, "shard-%u.tag", r);
+    char *a = cl_shard_dir(root, from, r), *b = cl_shard_dir(root, to, r);
+    char *ta = cl_path(root, from, leaf), *tb = cl_path(root, to, leaf);
+    hers_status st = move_if_there(ta, tb);
+    if (st == HERS_OK)
+        st = move_if_there(a, b);
+    free(a);
+    free(b);
+    free(ta);
+    free(tb);
+    return st;
+}
+
 /* Removes a shard-like directory (database files, then the directory). */
 static void remove_db_dir(const char *dir)
 {
@@ -245,31 +265,10 @@ static hers_status roll_forward(const char *root, const char *name)
     for (unsigned r = 0; st == HERS_OK && r < CL_MAX_SHARDS; r++) {
         if (!old_shard_at(root, name, r, &nd))
             continue;
-        char leaf[32];
-        snprintf(leaf, sizeof leaf, "shard-%u.tag", r);
-        char *a = cl_shard_dir(root, name, r), *b = cl_shard_dir(root, oldn, r);
-        char *ta = cl_path(root, name, leaf), *tb = cl_path(root, oldn, leaf);
-        st = move_if_there(ta, tb);
-        if (st == HERS_OK)
-            st = move_if_there(a, b);
-        free(a);
-        free(b);
-        free(ta);
-        free(tb);
+        st = move_shard(root, name, oldn, r);
     }
-    for (unsigned r = 0; st == HERS_OK && r < nd.shards; r++) {
-        char leaf[32];
-        snprintf(leaf, sizeof leaf, "shard-%u.tag", r);
-        char *a = cl_shard_dir(root, newn, r), *b = cl_shard_dir(root, name, r);
-        char *ta = cl_path(root, newn, leaf), *tb = cl_path(root, name, leaf);
-        st = move_if_there(a, b);
-        if (st == HERS_OK)
-            st = move_if_there(ta, tb);
-        free(a);
-        free(b);
-        free(ta);
-        free(tb);
-    }
+    for (unsigned r = 0; st == HERS_OK && r < nd.shards; r++)
+        st = move_shard(root, newn, name, r);
     if (st == HERS_OK) {
         char *a = cl_path(root, newn, CL_DESC_FILE), *b = cl_path(root, name, CL_DESC_FILE);
         st = move_if_there(a, b);
