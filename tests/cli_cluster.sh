@@ -25,16 +25,7 @@
 # usage: sh cli_cluster.sh path/to/hers
 set -u
 H="$1"
-if ! command -v mpirun >/dev/null 2>&1 || ! "$H" version 2>/dev/null | grep -q "cluster.*Open MPI"; then
-    echo "SKIP: hers built without Open MPI (or no mpirun)"
-    exit 0
-fi
-# 3 ranks on 2 cores; as root Open MPI wants these; shared memory without CMA
-# (containers often forbid ptrace); under ASan the leak check sees MPI's own.
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-MPIRUN="mpirun --oversubscribe --bind-to none -x ASAN_OPTIONS"
+. "$(dirname "$0")/support/mpi_env.sh"
 T=$(mktemp -d /tmp/hers-cluster.XXXXXX)
 MP=""
 cleanup() { [ -n "$MP" ] && kill -9 "$MP" 2>/dev/null; rm -rf "$T"; }

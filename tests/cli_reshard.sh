@@ -1,23 +1,17 @@
 #!/bin/sh
 # cli_reshard.sh - `hers reshard`: a single-node gallery becomes a 3-shard
-# cluster gallery, then 3 -> 2 -> 3, with the batch search of every layout
+# cluster gallery, then 3 -> 2 -> 3 -> 2, with the batch search of every layout
 # (mpirun -np K hers search --root) giving exactly the single node's scores
 # (every template ranked, so no tie can hide a difference); deleted
 # templates stay deleted; each shard passes `hers check`; a crash after
 # staging keeps the old layout, one after the commit is finished by the next
-# run (the cluster refuses the gallery meanwhile); a gallery in use by a
+# run (the cluster refuses the gallery meanwhile), also when it stopped
+# between the two renames of a shard's move; a gallery in use by a
 # server and bad arguments are refused. Bounded: every mpirun has a timeout.
 # Usage: cli_reshard.sh HERS
 set -u
 H="$1"
-if ! command -v mpirun >/dev/null 2>&1 || ! "$H" version 2>/dev/null | grep -q "cluster.*Open MPI"; then
-    echo "SKIP: hers built without Open MPI (or no mpirun)"
-    exit 0
-fi
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_btl_vader_single_copy_mechanism=none OMPI_MCA_rmaps_base_oversubscribe=1
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0"
-MPIRUN="mpirun --oversubscribe --bind-to none -x ASAN_OPTIONS"
+. "$(dirname "$0")/support/mpi_env.sh"
 T=$(mktemp -d /tmp/hers-reshard.XXXXXX)
 SP=""
 cleanup() { [ -n "$SP" ] && kill -9 "$SP" 2>/dev/null; rm -rf "$T"; }
@@ -96,10 +90,27 @@ grep -q "hers reshard" "$T/err" || fail "half-finished message: $(cat "$T/err")"
 shards_ok 2
 batch 2 "$T/got2"; cmp -s "$T/want" "$T/got2" || fail "2 shards: scores differ"
 
-# 2 -> 3
-"$H" reshard --root "$T/root" --gallery g --shards 3 2>/dev/null || fail "reshard 2 -> 3"
+# 2 -> 3, killed between the two renames of an old shard's move out (its tag
+# moved aside, its directory not yet): the next run finishes it
+"$H" reshard --root "$T/root" --gallery g --shards 3 --stop-after committed 2>/dev/null ||
+    fail "committed 2 -> 3"
+mkdir -p "$G/.reshard-old" && mv "$G/shard-1.tag" "$G/.reshard-old/" || fail "simulated crash"
+"$H" reshard --root "$T/root" --gallery g --finish 2>/dev/null || fail "finish after a move-out crash"
 shards_ok 3
 batch 3 "$T/got3c"; cmp -s "$T/want" "$T/got3c" || fail "3 shards again: scores differ"
 timeout 60 $MPIRUN -np 2 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
     --out "$T/r.hr" >/dev/null 2>&1 && fail "2 ranks served 3 shards"
+
+# 3 -> 2, killed between the two renames of a new shard's move in (old shards
+# all moved aside, new shard 0's tag in place, its directory still staged)
+"$H" reshard --root "$T/root" --gallery g --shards 2 --stop-after committed 2>/dev/null ||
+    fail "committed 3 -> 2"
+mkdir -p "$G/.reshard-old" || fail "mkdir"
+for s in 0 1 2; do
+    mv "$G/shard-$s.tag" "$G/shard-$s" "$G/.reshard-old/" || fail "simulated move out $s"
+done
+mv "$G/.reshard-new/shard-0.tag" "$G/" || fail "simulated move in"
+"$H" reshard --root "$T/root" --gallery g --finish 2>/dev/null || fail "finish after a move-in crash"
+shards_ok 2
+batch 2 "$T/got2b"; cmp -s "$T/want" "$T/got2b" || fail "2 shards again: scores differ"
 echo "cli_reshard: ok"
