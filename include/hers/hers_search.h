@@ -245,6 +245,12 @@ HERS_API hers_status hers_query_serialize(const hers_params *p, const hers_query
                                           size_t *len);
 HERS_API hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
                                             hers_query **out);
+/* The same into *q's buffers when *q (from an earlier call, or NULL) has
+ * the record's form, probe count and d: a server worker reuses them, with no
+ * allocation, zero-filling or page faults per query; otherwise *q is freed
+ * and replaced. On error *q is freed and set to NULL. */
+HERS_API hers_status hers_query_deserialize_into(const hers_params *p, const void *buf, size_t len,
+                                                 hers_query **q);
 
 /* ------------------------------------------------------------ compact queries */
 /* Query forms (the record's kind field carries it):
@@ -356,6 +362,12 @@ HERS_API const hers_ciphertext *hers_result_ciphertext(const hers_result *r, siz
 /* A read-only view of probes [first, first + count) of r: shares r's
  * residues, so r must outlive it (free both with hers_result_free). */
 HERS_API hers_status hers_result_view(const hers_result *r, size_t first, size_t count, hers_result **out);
+/* Blocks b0 .. b0 + nb - 1 of every probe of r, as a result of nb blocks
+ * (the templates of those blocks): borrows r's residues like
+ * hers_result_view (a server serialises the ranges of one result in
+ * parallel, each its own record). */
+HERS_API hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb,
+                                             hers_result **out);
 /* Download record (versioned, checksummed, residues bit-packed). */
 HERS_API hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
                                            size_t *len);

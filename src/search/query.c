@@ -226,71 +226,102 @@ hers_status hers_query_serialize(const hers_params *p, const hers_query *q, uint
     return HERS_OK;
 }
 
-hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_t len,
-                                   hers_query **out)
+/* Can q take a record of this kind, count and d without reallocating? */
+static int query_fits(const hers_params *p, const hers_query *q, uint32_t kind, uint64_t count,
+                      uint32_t d)
 {
-    if (!out)
-        return hers_error(HERS_ERR_ARG, "query: out is NULL");
-    *out = NULL;
-    const uint8_t *b = vbuf;
-    if (!p || (!b && len))
-        return hers_error(HERS_ERR_ARG, "query: NULL argument");
-    if (len < QUERY_HEADER + SE_CHECKSUM_BYTES)
-        return hers_error(HERS_ERR_FORMAT, "query: truncated (%zu bytes)", len);
-    if (memcmp(b, QUERY_MAGIC, 8) != 0)
-        return hers_error(HERS_ERR_FORMAT, "query: bad magic (not a hers query)");
-    if (hers_le_get_u32(b + 8) != QUERY_VERSION)
-        return hers_error(HERS_ERR_VERSION, "query: unsupported version %u", hers_le_get_u32(b + 8));
-    uint32_t kind = hers_le_get_u32(b + 12);
-    if (kind < 1 || kind > 3)
-        return hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
-    if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
-        return hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
-    uint64_t count = hers_le_get_u64(b + 48);
-    uint32_t d = hers_le_get_u32(b + 56), scale = hers_le_get_u32(b + 60);
-    if (count == 0 || count > QUERY_MAX_COUNT || d == 0 || d > HERS_SEARCH_MAX_D || scale == 0 ||
-        scale > HERS_QUANT_MAX_SCALE)
-        return hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",
-                          (unsigned long long)count, d, scale);
-    size_t k = hers_params_num_primes(p), pb = se_poly_bytes(p, k);
-    size_t rec = kind == 1 ? HERS_SEED_BYTES + pb : 2 * pb;
-    if (kind == 3) {
-        if (len - QUERY_HEADER - SE_CHECKSUM_BYTES != hers_query_compact_record_bytes(p, count, d))
-            return hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match a compact query of %llu x %u",
-                              len, (unsigned long long)count, d);
-        if (!se_checksum_ok(b, len))
-            return hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
-        hers_query *q = NULL;
-        hers_status st = hers_query_compact_alloc(p, count, d, scale, &q);
-        if (st == HERS_OK)
-            st = hers_query_compact_unpack(p, b + QUERY_HEADER, q);
-        if (st != HERS_OK) {
-            hers_query_free(q);
-            return st;
-        }
-        *out = q;
-        return HERS_OK;
-    }
-    if ((len - QUERY_HEADER - SE_CHECKSUM_BYTES) / rec != count * d ||
-        (len - QUERY_HEADER - SE_CHECKSUM_BYTES) % rec != 0)
-        return hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match %llu x %u ciphertexts", len,
-                          (unsigned long long)count, d);
-    if (!se_checksum_ok(b, len))
-        return hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
+    if (!q || q->count != count || q->d != d ||
+        memcmp(q->params_id, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
+        return 0;
+    return kind == 3 ? q->compact && q->y && q->seeds : !q->compact && q->arena != NULL;
+}
+
+/* A full-form query whose ciphertexts borrow one arena (hers_alloc: huge
+ * pages where available; one allocation instead of count x d). */
+static hers_status query_alloc_arena(const hers_params *p, size_t count, size_t d, uint32_t scale,
+                                     hers_query **out)
+{
     hers_query *q = NULL;
     hers_status st = hers_query_alloc(p, count, d, scale, &q);
     if (st != HERS_OK)
         return st;
+    size_t per = 2 * hers_params_num_primes(p) * hers_params_n(p);
+    q->arena = hers_alloc_array(count * d, per * sizeof(uint64_t));
+    if (!q->arena) {
+        hers_query_free(q);
+        return hers_error(HERS_ERR_NOMEM, "query: out of memory");
+    }
+    for (size_t i = 0; i < count * d; i++)
+        (void)hers_ciphertext_init_borrowed(p, 2, q->arena + i * per, &q->cts[i]);
+    *out = q;
+    return HERS_OK;
+}
+
+hers_status hers_query_deserialize_into(const hers_params *p, const void *vbuf, size_t len,
+                                        hers_query **io)
+{
+    if (!io)
+        return hers_error(HERS_ERR_ARG, "query: out is NULL");
+    const uint8_t *b = vbuf;
+    hers_status st = HERS_OK;
+    if (!p || (!b && len))
+        st = hers_error(HERS_ERR_ARG, "query: NULL argument");
+    else if (len < QUERY_HEADER + SE_CHECKSUM_BYTES)
+        st = hers_error(HERS_ERR_FORMAT, "query: truncated (%zu bytes)", len);
+    else if (memcmp(b, QUERY_MAGIC, 8) != 0)
+        st = hers_error(HERS_ERR_FORMAT, "query: bad magic (not a hers query)");
+    else if (hers_le_get_u32(b + 8) != QUERY_VERSION)
+        st = hers_error(HERS_ERR_VERSION, "query: unsupported version %u", hers_le_get_u32(b + 8));
+    uint32_t kind = st == HERS_OK ? hers_le_get_u32(b + 12) : 0;
+    if (st == HERS_OK && (kind < 1 || kind > 3))
+        st = hers_error(HERS_ERR_FORMAT, "query: bad kind %u", kind);
+    if (st == HERS_OK && memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
+        st = hers_error(HERS_ERR_MISMATCH, "query: made with another parameter set");
+    uint64_t count = st == HERS_OK ? hers_le_get_u64(b + 48) : 0;
+    uint32_t d = st == HERS_OK ? hers_le_get_u32(b + 56) : 0;
+    uint32_t scale = st == HERS_OK ? hers_le_get_u32(b + 60) : 0;
+    if (st == HERS_OK && (count == 0 || count > QUERY_MAX_COUNT || d == 0 ||
+                          d > HERS_SEARCH_MAX_D || scale == 0 || scale > HERS_QUANT_MAX_SCALE))
+        st = hers_error(HERS_ERR_FORMAT, "query: count %llu, d %u or scale %u out of range",
+                        (unsigned long long)count, d, scale);
+    size_t k = hers_params_num_primes(p), pb = st == HERS_OK ? se_poly_bytes(p, k) : 1;
+    size_t rec = kind == 1 ? HERS_SEED_BYTES + pb : 2 * pb;
+    if (st == HERS_OK && kind == 3 &&
+        len - QUERY_HEADER - SE_CHECKSUM_BYTES != hers_query_compact_record_bytes(p, count, d))
+        st = hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match a compact query of %llu x %u",
+                        len, (unsigned long long)count, d);
+    if (st == HERS_OK && kind != 3 &&
+        ((len - QUERY_HEADER - SE_CHECKSUM_BYTES) / rec != count * d ||
+         (len - QUERY_HEADER - SE_CHECKSUM_BYTES) % rec != 0))
+        st = hers_error(HERS_ERR_FORMAT, "query: %zu bytes do not match %llu x %u ciphertexts", len,
+                        (unsigned long long)count, d);
+    if (st == HERS_OK && !se_checksum_ok(b, len))
+        st = hers_error(HERS_ERR_CHECKSUM, "query: checksum mismatch (corrupted)");
+    hers_query *q = *io;
+    if (st == HERS_OK && !query_fits(p, q, kind, count, d)) {
+        hers_query_free(q);
+        q = *io = NULL;
+        st = kind == 3 ? hers_query_compact_alloc(p, count, d, scale, &q)
+                       : query_alloc_arena(p, count, d, scale, &q);
+        *io = q;
+    }
+    if (st != HERS_OK) {
+        hers_query_free(*io);
+        *io = NULL;
+        return st;
+    }
+    /* every word below is overwritten: the buffers need no clearing */
+    q->scale = scale;
+    if (kind == 3)
+        st = hers_query_compact_unpack(p, b + QUERY_HEADER, q);
     const uint8_t *in = b + QUERY_HEADER;
-    for (size_t i = 0; i < count * d && st == HERS_OK; i++) {
+    for (size_t i = 0; kind != 3 && i < count * d && st == HERS_OK; i++) {
         hers_ciphertext *ct = &q->cts[i];
-        if ((st = hers_ciphertext_init(p, 2, ct)) != HERS_OK)
-            break;
         ct->ntt_form = 1;
         ct->form = HERS_FORM_BFV;
+        ct->has_seed = kind == 1;
         if (kind == 1) {
             memcpy(ct->seed, in, HERS_SEED_BYTES);
-            ct->has_seed = 1;
             in += HERS_SEED_BYTES;
         }
         if (!se_unpack_poly(p, in, k, hers_ct_poly(ct, 0, 0)))
@@ -305,9 +336,17 @@ hers_status hers_query_deserialize(const hers_params *p, const void *vbuf, size_
         }
     }
     if (st != HERS_OK) {
-        hers_query_free(q);
-        return st;
+        hers_query_free(*io);
+        *io = NULL;
     }
-    *out = q;
-    return HERS_OK;
+    return st;
+}
+
+hers_status hers_query_deserialize(const hers_params *p, const void *buf, size_t len,
+                                   hers_query **out)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "query: out is NULL");
+    *out = NULL;
+    return hers_query_deserialize_into(p, buf, len, out);
 }
