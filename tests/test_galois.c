@@ -399,6 +399,63 @@ static void test_simd(hers_params *p)
     hers_secret_key_free(sk);
 }
 
+/* hers_poly_round_bits against GMP: y = round(2^K x / Q_L) mod 2^K for
+ * L = 1 (the fast one-prime path: every K it takes and the first it does
+ * not) and L = k, on random residues and the edges 0, 1, q_0 - 1, q_0 / 2. */
+static void test_round_bits(const hers_params *p, const char *name)
+{
+    size_t n = hers_params_n(p), k = hers_params_num_primes(p);
+    uint64_t *x = malloc(k * n * sizeof *x), *y = malloc(2 * n * sizeof *y);
+    mpz_t Q, v, h;
+    mpz_inits(Q, v, h, NULL);
+    for (size_t L = 1; L <= k; L += (k > 1 ? k - 1 : 1)) {
+        mpz_set_ui(Q, 1);
+        for (size_t i = 0; i < L; i++)
+            mpz_mul_ui(Q, Q, hers_params_prime(p, i));
+        mpz_fdiv_q_2exp(h, Q, 1);
+        for (unsigned K = 1; K <= 60; K += K < 20 ? 7 : 1) {
+            for (size_t i = 0; i < L; i++) {
+                uint64_t q = hers_params_prime(p, i);
+                for (size_t c = 0; c < n; c++)
+                    x[i * n + c] = c == 0 ? 0 : c == 1 ? 1 : c == 2 ? q - 1 : c == 3 ? q / 2
+                                 : c == 4 ? q / 2 + 1 : test_rand() % q;
+            }
+            CHECK_OK(hers_poly_round_bits(p, L, x, K, y));
+            int bad = 0;
+            for (size_t c = 0; c < n && !bad; c++) {
+                /* the value mod Q_L in [0, Q_L) from its L residues */
+                mpz_set_ui(v, 0);
+                mpz_t t2, qi, mi, in;
+                mpz_inits(t2, qi, mi, in, NULL);
+                for (size_t i = 0; i < L; i++) {
+                    mpz_set_ui(qi, hers_params_prime(p, i));
+                    mpz_divexact(mi, Q, qi);
+                    mpz_invert(in, mi, qi);
+                    mpz_mul(in, in, mi);
+                    mpz_mul_ui(t2, in, x[i * n + c]);
+                    mpz_add(v, v, t2);
+                }
+                mpz_mod(v, v, Q);
+                mpz_mul_2exp(v, v, K);
+                mpz_add(v, v, h);
+                mpz_fdiv_q(v, v, Q);   /* round(2^K x / Q), Q odd: no tie */
+                mpz_fdiv_r_2exp(v, v, K);
+                mpz_set_ui(t2, y[n + c]);
+                mpz_mul_2exp(t2, t2, 32);
+                mpz_add_ui(t2, t2, y[c]);
+                bad = mpz_cmp(t2, v) != 0;
+                mpz_clears(t2, qi, mi, in, NULL);
+            }
+            if (bad)
+                fprintf(stderr, "%s: round bits L = %zu K = %u differs from GMP\n", name, L, K);
+            CHECK(!bad);
+        }
+    }
+    mpz_clears(Q, v, h, NULL);
+    free(x);
+    free(y);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -419,6 +476,9 @@ int main(void)
     test_expand(p256, "n256", d256, 3);
     size_t d4k[] = {64};
     test_expand(p4k, "n4096", d4k, 1);
+    test_round_bits(toy, "toy64");
+    test_round_bits(p256, "n256");
+    test_round_bits(p4k, "n4096");
     test_c0_compress(toy);
     test_c0_compress(p256);
     test_c0_compress(p4k);
