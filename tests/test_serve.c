@@ -844,8 +844,10 @@ static void test_catalog(void)
  * the record of every block range equals the whole record's bytes for
  * [0, 3), and the version-2 response (a part per block, packed in
  * parallel, the hash-of-hashes checksum) decrypts to the scores of the
- * version-1 one, for the full, switched and relinearized forms; damage
- * anywhere is refused. */
+ * version-1 one, for the full, switched, relinearized and compact forms
+ * (a compact part per block range: hers_result_view_blocks); damage
+ * anywhere is refused. Queries read into kept buffers
+ * (hers_query_deserialize_into) equal fresh reads. */
 static void test_multipart(void)
 {
     size_t N = hers_params_n(P), n = 2 * N + 5;
@@ -912,6 +914,74 @@ static void test_multipart(void)
     free(part);
     hers_free(whole);
     hers_result_free(res);
+    /* block views of a relinearised result: each one's compact record
+     * decrypts to its slice of the whole one's scores */
+    hers_search_opts ro = {HERS_RESULT_RELINEARIZED, hers_store_relin_key(hers_service_db(svc))};
+    CHECK_OK(hers_search(sr, P, ix, q, &ro, &res));
+    CHECK_OK(hers_result_decrypt(P, SK, res, 1, all));
+    for (size_t b0 = 0; b0 < 3; b0++)
+        for (size_t nb = 1; b0 + nb <= 3; nb++) {
+            hers_result *bv = NULL, *back = NULL;
+            uint8_t *cb = NULL;
+            size_t cl = 0;
+            CHECK_OK(hers_result_view_blocks(res, b0, nb, &bv));
+            CHECK(hers_result_blocks(bv) == nb && hers_result_count(bv) == 2 &&
+                  hers_result_n(bv) == (b0 + nb < 3 ? nb * N : n - b0 * N));
+            CHECK_OK(hers_result_serialize_compact(P, bv, &cb, &cl));
+            CHECK_OK(hers_result_deserialize(P, cb, cl, &back));
+            int64_t *bs = malloc(hers_result_n(back) * sizeof *bs);
+            CHECK_OK(hers_result_decrypt(P, SK, back, 1, bs));
+            CHECK(!memcmp(bs, all + b0 * N, hers_result_n(back) * sizeof *bs));
+            free(bs);
+            hers_free(cb);
+            hers_result_free(back);
+            hers_result_free(bv);
+        }
+    hers_result *bad = NULL;
+    CHECK(hers_result_view_blocks(res, 2, 2, &bad) == HERS_ERR_ARG && !bad);
+    CHECK(hers_result_view_blocks(res, 0, 0, &bad) == HERS_ERR_ARG && !bad);
+    hers_result_free(res);
+    /* deserialise into kept buffers: reused when the shape fits (same
+     * arena), replaced when not, freed on error; equal to a fresh read */
+    {
+        hers_query *qa = NULL, *qc = NULL, *keep = NULL, *fresh = NULL;
+        uint8_t *b1 = NULL, *b2 = NULL, *b3 = NULL, *o1 = NULL, *o2 = NULL;
+        size_t l1 = 0, l2 = 0, l3 = 0, m1 = 0, m2 = 0;
+        CHECK_OK(hers_query_encrypt(P, SK, NULL, pr, 2, D, 125, NULL, &qa));
+        CHECK_OK(hers_query_serialize(P, qa, &b1, &l1));
+        hers_query_free(qa);
+        int32_t sw[2 * D];   /* the two probes swapped */
+        memcpy(sw, pr + D, D * sizeof *sw);
+        memcpy(sw + D, pr, D * sizeof *sw);
+        CHECK_OK(hers_query_encrypt(P, SK, NULL, sw, 2, D, 125, NULL, &qa));
+        CHECK_OK(hers_query_serialize(P, qa, &b2, &l2));
+        hers_query_free(qa);
+        CHECK_OK(hers_query_encrypt_compact(P, SK, pr, 2, D, 125, NULL, &qc));
+        CHECK_OK(hers_query_serialize(P, qc, &b3, &l3));
+        hers_query_free(qc);
+        CHECK_OK(hers_query_deserialize_into(P, b1, l1, &keep));
+        hers_query *first = keep;
+        CHECK_OK(hers_query_deserialize_into(P, b2, l2, &keep));
+        CHECK(keep == first);   /* same form, count and d: the same buffers */
+        CHECK_OK(hers_query_serialize(P, keep, &o1, &m1));
+        CHECK_OK(hers_query_deserialize(P, b2, l2, &fresh));
+        CHECK_OK(hers_query_serialize(P, fresh, &o2, &m2));
+        CHECK(m1 == m2 && !memcmp(o1, o2, m1));
+        hers_free(o1);
+        hers_free(o2);
+        hers_query_free(fresh);
+        CHECK_OK(hers_query_deserialize_into(P, b3, l3, &keep));   /* compact: replaced */
+        CHECK(hers_query_get_form(keep) == HERS_QUERY_COMPACT && hers_query_count(keep) == 2);
+        CHECK_OK(hers_query_deserialize_into(P, b3, l3, &keep));
+        CHECK_OK(hers_query_serialize(P, keep, &o1, &m1));
+        CHECK(m1 == l3 && !memcmp(o1, b3, l3));
+        hers_free(o1);
+        b1[100] ^= 1;   /* corrupt: an error, *q freed and NULL */
+        CHECK(hers_query_deserialize_into(P, b1, l1, &keep) == HERS_ERR_CHECKSUM && !keep);
+        hers_free(b1);
+        hers_free(b2);
+        hers_free(b3);
+    }
     /* a coalesced batch: the view (borrowed ciphertexts) scans as the copy */
     hers_query *q2 = NULL, *bc = NULL, *bv = NULL;
     CHECK_OK(hers_query_encrypt(P, SK, NULL, pr + D, 1, D, 125, NULL, &q2));
@@ -942,14 +1012,15 @@ static void test_multipart(void)
     CHECK_OK(hers_query_encrypt(P, SK, NULL, pr, 2, D, 125, NULL, &q));
     CHECK_OK(hers_query_serialize(P, q, &qb, &ql));
     hers_query_free(q);
-    hers_result_shrink forms[3] = {HERS_RESULT_FULL, HERS_RESULT_SWITCHED,
-                                   HERS_RESULT_RELINEARIZED};
-    for (int f = 0; f < 3; f++) {
+    hers_result_shrink forms[4] = {HERS_RESULT_FULL, HERS_RESULT_SWITCHED,
+                                   HERS_RESULT_RELINEARIZED, HERS_RESULT_RELINEARIZED};
+    for (int f = 0; f < 4; f++) {
         uint8_t *r1 = NULL, *r2 = NULL;
         size_t l1 = 0, l2 = 0;
         uint64_t cv = 0;
-        hers_service_search_opts so = {forms[f], 0, 1};
-        CHECK_OK(hers_service_search(svc, qb, ql, forms[f], 0, &r1, &l1));
+        int compact = f == 3;   /* compact records: one per block range in v2 */
+        hers_service_search_opts so = {forms[f], compact, 1};
+        CHECK_OK(hers_service_search(svc, qb, ql, forms[f], compact, &r1, &l1));
         CHECK_OK(hers_service_search_ex(svc, qb, ql, &so, &r2, &l2, &cv));
         hers_net_response *a = NULL, *b = NULL;
         CHECK_OK(hers_net_response_decode(P, r1, l1, &a));

@@ -338,6 +338,15 @@ HERS_API hers_status hers_client_call(hers_client *c, const char *method, const 
                                       const void *body, size_t len, const char *content_type,
                                       uint8_t **resp, size_t *resp_len, long *http_status);
 
+/* The same into the client's own receive buffer, kept between calls (what
+ * hers_client_search uses: no allocation or page faults per response):
+ * *resp points into it (NUL terminated) and stays valid until the client's
+ * next call or hers_client_free. */
+HERS_API hers_status hers_client_call_buf(hers_client *c, const char *method, const char *path,
+                                          const void *body, size_t len, const char *content_type,
+                                          const uint8_t **resp, size_t *resp_len,
+                                          long *http_status);
+
 /* The same with extra request headers ("Name: value" lines, NULL
  * terminated, may be NULL) and the value of one response header captured
  * (want_header, case-insensitive; got "" when absent). */

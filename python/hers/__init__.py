@@ -544,11 +544,15 @@ class Client:
         qq = _hers.quantize(q, m, d, scale)
         query = _hers.query_encrypt(self.keys._p, self.keys._sk, qq, m, d, scale)
         body = _hers.query_to_bytes(self.keys._p, query)
+        # the compact result (7 B per template instead of 12.5+) when the
+        # gallery has a relinearisation key: a full query leaves it ~20 bits
+        # of noise margin, the compact record needs 2 (docs/api.md)
+        result = "compact" if int(info.get("relin_key", 0)) else None
         # scores and the catalog version; the catalog itself only when ours
         # is of another version (docs/api.md, "Catalog version")
         with self._lock:
             out = _hers.client_search(self._c, self.gallery, self.keys._p, self.keys._sk, body,
-                                      None, self._catalog, self._ids_version)
+                                      result, self._catalog, self._ids_version)
             if out[0] is None:
                 code, msg = out[1], out[2]
                 e = _HTTP_ERRORS.get(code, Error)(

@@ -382,6 +382,7 @@ def test_client_round_trip(keys, server):
     assert cli.last_requests == 2                                # search + the catalog (ids)
     assert np.array_equal(ids, np.arange(300))
     assert np.array_equal(scores, np_quantize(q) @ np_quantize(g).T)   # exact through HTTP
+    assert int(cli.describe()["relin_key"]) == 1                 # so the compact result came
     mem = hers.Index(keys, 16)
     mem.add(g)
     D, I = cli.search(q, k=5)

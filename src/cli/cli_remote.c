@@ -434,6 +434,20 @@ int cli_remote_search(int argc, char **argv)
                            "a key directory with galois.key)");
         goto done;
     }
+    /* the result form, when not given: compact (relinearised, switched,
+     * rounded: 7 B per template instead of 12.5+) when the gallery has a
+     * relinearisation key and the search's predicted heuristic margin with
+     * this query form is >= 4 bits, the query-form rule's threshold (the
+     * compact record is exact from 2 bits left: docs/design.md); else the
+     * server's default (full) */
+    char rks[8] = "0";
+    jget(&info, "relin_key", rks, sizeof rks);
+    double wb = 0, hb = 0;
+    if (!form && !strcmp(rks, "1") &&
+        (info.mode == HERS_MODE_PLAIN_GALLERY ||
+         (hers_search_noise_bound_form(k.p, info.mode, info.d, 1, qf, &wb, &hb) == HERS_OK &&
+          hb >= 4.0)))
+        form = "compact";
     double t0 = cli_now();
     if (hers_quant_matrix(&x, info.scale, &qm) != HERS_OK ||
         (qf == HERS_QUERY_COMPACT

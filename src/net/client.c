@@ -214,6 +214,23 @@ hers_status hers_client_call_ex(hers_client *c, const char *method, const char *
     return HERS_OK;
 }
 
+hers_status hers_client_call_buf(hers_client *c, const char *method, const char *path,
+                                 const void *body, size_t len, const char *content_type,
+                                 const uint8_t **resp, size_t *resp_len, long *http_status)
+{
+    if (!c || !method || !path || !resp || !resp_len || !http_status)
+        return hers_error(HERS_ERR_ARG, "client: invalid argument");
+    *resp = NULL;
+    *resp_len = 0;
+    hers_status st = call_into(c, method, path, body, len, content_type, NULL, NULL, NULL, 0,
+                               &c->rx, http_status);
+    if (st == HERS_OK) {
+        *resp = c->rx.data;
+        *resp_len = c->rx.len;
+    }
+    return st;
+}
+
 /* ------------------------------------------------------------ search with the catalog cache */
 
 /* One call into the client's reusable receive buffer, expecting e1 or e2;

@@ -60,6 +60,24 @@ typedef struct enc {
     hers_task_error err;
 } enc;
 
+/* Compact parts: each block range serialised apart (its size is the
+ * record's business), in parallel; copied in by enc_task. */
+static void compact_task(void *ctx, size_t i, unsigned worker)
+{
+    (void)worker;
+    enc *e = ctx;
+    if (e->err.st != HERS_OK)
+        return;
+    part *x = &e->pt[i];
+    hers_result *v = NULL;
+    hers_status st = hers_result_view_blocks(x->res, x->b0, x->nb, &v);
+    if (st == HERS_OK)
+        st = hers_result_serialize_compact(e->p, v, &x->tmp, &x->len);
+    hers_result_free(v);
+    if (st != HERS_OK)
+        hers_task_error_set(&e->err, st, NULL);
+}
+
 static void enc_task(void *ctx, size_t i, unsigned worker)
 {
     (void)worker;
@@ -93,14 +111,15 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
     for (size_t i = 0; i < chunks; i++)
         blocks += hers_result_blocks(res[i]);
     /* parts of at most `per` blocks (about 4 per thread, so that they
-     * balance), never across a chunk; compact records one per chunk */
+     * balance), never across a chunk; a compact part is its own compact
+     * record of its blocks (hers_result_view_blocks) */
     size_t want = 4 * (size_t)th, per = blocks / want + (blocks % want != 0);
     if (per == 0)
         per = 1;
     size_t np = 0;
     for (size_t i = 0; i < chunks; i++) {
         size_t nb = hers_result_blocks(res[i]);
-        np += compact ? 1 : nb / per + (nb % per != 0);
+        np += nb / per + (nb % per != 0);
     }
     part *pt = calloc(np ? np : 1, sizeof *pt);
     if (!pt)
@@ -109,17 +128,28 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
     size_t k = 0, total = RSP2_HEADER + (with_cat ? cat_len : 0) + NET_HASH;
     for (size_t i = 0; i < chunks && st == HERS_OK; i++) {
         size_t nb = hers_result_blocks(res[i]);
-        for (size_t b = 0; b < nb && st == HERS_OK; b += compact ? nb : per) {
+        for (size_t b = 0; b < nb && st == HERS_OK; b += per) {
             part *x = &pt[k++];
             x->res = res[i];
             x->b0 = b;
-            x->nb = compact ? nb : (nb - b < per ? nb - b : per);
+            x->nb = nb - b < per ? nb - b : per;
             x->fb = first_block[i] + b;
-            st = compact ? hers_result_serialize_compact(p, res[i], &x->tmp, &x->len)
-                         : hers_result_range_size(p, res[i], x->b0, x->nb, &x->len);
-            total += 16 + x->len;
+            if (!compact)
+                st = hers_result_range_size(p, res[i], x->b0, x->nb, &x->len);
         }
     }
+    if (st == HERS_OK && compact) {
+        enc e;
+        memset(&e, 0, sizeof e);
+        e.p = p;
+        e.pt = pt;
+        hers_task_error_init(&e.err);
+        hers_parallel_for(np > 1 ? th : 1, np, compact_task, &e);
+        st = hers_task_error_raise(&e.err);
+        hers_task_error_destroy(&e.err);
+    }
+    for (size_t i = 0; i < np && st == HERS_OK; i++)
+        total += 16 + pt[i].len;
     uint8_t *b = st == HERS_OK ? net_pool_alloc(total) : NULL;
     if (st == HERS_OK && !b)
         st = hers_error(HERS_ERR_NOMEM, "search response: out of memory for %zu bytes", total);

@@ -444,7 +444,7 @@ static const char *bearer(struct MHD_Connection *c)
 /* ------------------------------------------------------------ handlers */
 
 static void info_json(net_buf *b, const char *name, const hers_store_info *in,
-                      const hers_service_stats *ss, const hers_params *p, int galois)
+                      const hers_service_stats *ss, const hers_params *p, int galois, int relin)
 {
     char mid[2 * HERS_STORE_MAX_MODEL_ID + 1] = "";
     for (size_t i = 0; i < in->model_id_len; i++)
@@ -455,8 +455,8 @@ static void info_json(net_buf *b, const char *name, const hers_store_info *in,
         snprintf(pidh + 2 * i, 3, "%02x", pid[i]);
     net_buf_str(b, "{\"name\": ");
     net_buf_json_str(b, name);
-    net_buf_printf(b, ", \"format\": %u, \"galois_keys\": %d, \"params\": ", in->format,
-                   galois);
+    net_buf_printf(b, ", \"format\": %u, \"galois_keys\": %d, \"relin_key\": %d, \"params\": ",
+                   in->format, galois, relin);
     net_buf_json_str(b, in->params_name);
     net_buf_printf(b, ", \"params_id\": \"%s\", \"N\": %zu, \"t\": %llu, \"primes\": %zu, "
                       "\"log_q\": %.1f, \"d\": %zu, \"scale\": %u, \"mode\": \"%s\", "
@@ -707,7 +707,8 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK)
             return send_status(c, r, st);
         info_json(&b, g->name, &in, &ss, hers_store_params(g->be->db(g->svc)),
-                  hers_store_galois_key(g->be->db(g->svc)) != NULL);
+                  hers_store_galois_key(g->be->db(g->svc)) != NULL,
+                  hers_store_relin_key(g->be->db(g->svc)) != NULL);
         if (g->be->shards && (st = shards_json(&b, g)) != HERS_OK) {
             net_buf_free(&b);
             return send_status(c, r, st);

@@ -31,9 +31,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bitpack.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_random.h"
 #include "net/net_internal.h"
+
+/* Query buffers kept for reuse per service (each ~8 MB per probe at n4096,
+ * d = 64, full form). */
+#define SPARE_QUERIES 8
 
 typedef struct chunk {
     atomic_int refs;
@@ -90,6 +95,12 @@ struct hers_service {
     int scanning;
     hers_searcher *sr;
     uint64_t passes, probes, queries;
+    /* query buffers kept between searches (deserialised full and compact
+     * queries, expanded ones), so that a search neither allocates nor
+     * zero-fills nor page-faults its ~8 MB (n4096, d = 64) per probe */
+    pthread_mutex_t sparelock;
+    hers_query *spare[SPARE_QUERIES];
+    size_t nspare;
 };
 
 static void chunk_unref(chunk *c)
@@ -367,6 +378,7 @@ hers_status hers_service_open(const char *dir, unsigned threads, hers_service **
     pthread_mutex_init(&s->wlock, NULL);
     pthread_mutex_init(&s->lock, NULL);
     pthread_mutex_init(&s->catlock, NULL);
+    pthread_mutex_init(&s->sparelock, NULL);
     pthread_cond_init(&s->cv, NULL);
     hers_status st = hers_store_open(dir, 0, &s->db);
     if (st == HERS_OK)
@@ -386,6 +398,9 @@ void hers_service_close(hers_service *s)
     if (!s)
         return;
     state_unref(s->cur);
+    for (size_t i = 0; i < s->nspare; i++)
+        hers_query_free(s->spare[i]);
+    pthread_mutex_destroy(&s->sparelock);
     hers_searcher_free(s->sr);
     hers_store_close(s->db);
     pthread_cond_destroy(&s->cv);
@@ -398,6 +413,76 @@ void hers_service_close(hers_service *s)
 hers_store *hers_service_db(hers_service *s) { return s ? s->db : NULL; }
 
 /* ------------------------------------------------------------ search */
+
+/* A kept query buffer of this form, probe count and d, or NULL. */
+static hers_query *spare_take(hers_service *s, int compact, size_t count, size_t d)
+{
+    hers_query *q = NULL;
+    pthread_mutex_lock(&s->sparelock);
+    for (size_t i = s->nspare; i-- > 0;)
+        if ((hers_query_get_form(s->spare[i]) == HERS_QUERY_COMPACT) == compact &&
+            hers_query_count(s->spare[i]) == count && hers_query_d(s->spare[i]) == d) {
+            q = s->spare[i];
+            s->spare[i] = s->spare[--s->nspare];
+            break;
+        }
+    pthread_mutex_unlock(&s->sparelock);
+    return q;
+}
+
+/* Keeps q for reuse (the oldest kept one goes when the list is full). */
+static void spare_give(hers_service *s, hers_query *q)
+{
+    if (!q)
+        return;
+    hers_query *drop = NULL;
+    pthread_mutex_lock(&s->sparelock);
+    if (s->nspare == SPARE_QUERIES) {
+        drop = s->spare[0];
+        memmove(s->spare, s->spare + 1, (SPARE_QUERIES - 1) * sizeof *s->spare);
+        s->nspare--;
+    }
+    s->spare[s->nspare++] = q;
+    pthread_mutex_unlock(&s->sparelock);
+    hers_query_free(drop);
+}
+
+/* The request's query in the full form, in kept buffers where they fit: a
+ * compact one expanded with the gallery's Galois keys (on this caller's
+ * thread: concurrent callers expand on every core). */
+static hers_status query_read(hers_service *s, const void *query, size_t len, hers_query **out)
+{
+    const hers_params *p = hers_store_params(s->db);
+    const uint8_t *b = query;
+    hers_query *in = NULL;
+    *out = NULL;
+    if (len >= 64)   /* the record's header: kind, count, d (validated by the reader) */
+        in = spare_take(s, hers_le_get_u32(b + 12) == 3, hers_le_get_u64(b + 48),
+                        hers_le_get_u32(b + 56));
+    hers_status st = hers_query_deserialize_into(p, query, len, &in);
+    if (st != HERS_OK)
+        return st;
+    if (hers_query_get_form(in) != HERS_QUERY_COMPACT) {
+        *out = in;
+        return HERS_OK;
+    }
+    const hers_galois_key *gk = hers_store_galois_key(s->db);
+    hers_query *full = NULL;
+    if (!gk)
+        st = hers_error(HERS_ERR_MISMATCH, "search: a compact query, but the gallery has no "
+                                           "Galois keys: send a full query");
+    else if ((full = spare_take(s, 0, hers_query_count(in), hers_query_d(in))) != NULL)
+        st = hers_query_expand_into(p, gk, in, s->threads, full);
+    else
+        st = hers_query_expand(p, gk, in, s->threads, &full);
+    spare_give(s, in);
+    if (st != HERS_OK) {
+        hers_query_free(full);
+        return st;
+    }
+    *out = full;
+    return HERS_OK;
+}
 
 /* Scans every chunk of g for the batch q; res[i] gets chunk i's result. */
 static hers_status scan(hers_service *s, const gstate *g, const hers_query *q,
@@ -548,27 +633,16 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
     j.compact = compact;
     j.rsp_version = rsp_version;
     j.with_cat = with_cat;
-    hers_status st = hers_query_deserialize(hers_store_params(s->db), query, len, &j.q);
+    hers_status st = query_read(s, query, len, &j.q);
     if (st != HERS_OK)
         return st;
-    if (hers_query_get_form(j.q) == HERS_QUERY_COMPACT) {   /* expand with the Galois keys */
-        hers_query *full = NULL;
-        const hers_galois_key *gk = hers_store_galois_key(s->db);
-        st = !gk ? hers_error(HERS_ERR_MISMATCH, "search: a compact query, but the gallery has "
-                                                 "no Galois keys: send a full query")
-                 : hers_query_expand(hers_store_params(s->db), gk, j.q, s->threads, &full);
-        hers_query_free(j.q);
-        j.q = full;
-        if (st != HERS_OK)
-            return st;
-    }
     gstate *g = state_get(s);
     if (g && g->d && hers_query_scale(j.q) != g->scale)
         st = hers_error(HERS_ERR_MISMATCH, "search: the query uses scale %u, the gallery %u",
                         hers_query_scale(j.q), g->scale);
     state_unref(g);
     if (st != HERS_OK) {
-        hers_query_free(j.q);
+        spare_give(s, j.q);
         return st;
     }
     pthread_mutex_lock(&s->lock);
@@ -616,7 +690,7 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
             snprintf(j.err, sizeof j.err, "%s", hers_last_error());
     }
     pass_unref(j.ps);
-    hers_query_free(j.q);
+    spare_give(s, j.q);
     if (j.st != HERS_OK)
         return hers_error(j.st, "%s", j.err);
     *resp = j.resp;
