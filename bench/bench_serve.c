@@ -4,12 +4,19 @@
  * (in-process server, 127.0.0.1, ephemeral port) against the in-process
  * search of the same gallery:
  *   - single-client search latency p50 / p99 (one probe) and its ratio to
- *     hers_search of the same query on the same index: the clients' exchange
- *     (HERSRSP v2 without the catalog, ?catalog=omit), and in the same run,
- *     alternating with it, the version-1 exchange (the catalog inside every
- *     response, one sequential checksum) for comparison;
+ *     the in-process search of the same query and result form on the same
+ *     index, for the forms a client uses by default (issue 15's rule: the
+ *     compact query, expanded by the server with the gallery's Galois keys,
+ *     and the compact result, relinearised and switched; the in-process side
+ *     runs hers_query_expand_into + hers_search with
+ *     HERS_RESULT_RELINEARIZED) and for the full forms (a d-ciphertext
+ *     query, the 3-part result: in process plain hers_search). All in one
+ *     client (its connection kept open), alternating: the full forms as
+ *     HERSRSP v2 without the catalog (?catalog=omit), the full forms as
+ *     version 1 (the catalog inside every response), the compact forms;
  *   - throughput with 1, 8 and 32 concurrent clients (one probe each
- *     request), with the passes the server ran (coalescing);
+ *     request), with the passes the server ran (coalescing), for the full
+ *     and for the compact forms;
  *   - kernel cost per probe x template x dimension of a 16-probe batch
  *     in process (what a coalesced pass runs);
  *   - process RSS against the kernel-form bytes of the index;
@@ -35,6 +42,7 @@
 #define CMD "bench serve"
 #define SEARCH_PATH "/v1/galleries/b/search?catalog=omit"   /* what hers_client_search sends */
 #define SEARCH_PATH_V1 "/v1/galleries/b/search"
+#define SEARCH_PATH_COMPACT "/v1/galleries/b/search?catalog=omit&result=compact"
 
 static int32_t *rows(size_t n, size_t d, uint64_t seed)
 {
@@ -66,7 +74,7 @@ static double rss_mb(void)
 }
 
 typedef struct load {
-    const char *url, *token;
+    const char *url, *token, *path;
     const uint8_t *body;
     size_t len;
     double until;
@@ -80,15 +88,14 @@ static void *client_loop(void *arg)
     if (hers_client_create(l->url, l->token, NULL, &c) != HERS_OK)
         return NULL;
     while (bench_now() < l->until) {
-        uint8_t *r = NULL;
+        const uint8_t *r = NULL;
         size_t rl = 0;
         long code = 0;
-        if (hers_client_call(c, "POST", SEARCH_PATH, l->body, l->len, NULL, &r, &rl, &code) ==
+        if (hers_client_call_buf(c, "POST", l->path, l->body, l->len, NULL, &r, &rl, &code) ==
                 HERS_OK && code == 200)
             l->done++;
         else
             l->failed++;
-        free(r);
     }
     hers_client_free(c);
     return NULL;
@@ -114,6 +121,31 @@ static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
+}
+
+/* Searches per second with k concurrent clients for secs seconds, and the
+ * queries and passes the server counted meanwhile. */
+static double throughput(const char *url, const char *token, const char *path,
+                         const uint8_t *body, size_t len, int k, double secs, long *queries,
+                         long *passes)
+{
+    pthread_t th[32];
+    load ls[32];
+    long q0 = describe(url, token, "search_queries"), p0 = describe(url, token, "search_passes");
+    double start = bench_now();
+    for (int i = 0; i < k; i++) {
+        ls[i] = (load){url, token, path, body, len, start + secs, 0, 0};
+        pthread_create(&th[i], NULL, client_loop, &ls[i]);
+    }
+    long done = 0;
+    for (int i = 0; i < k; i++) {
+        pthread_join(th[i], NULL);
+        done += ls[i].done;
+    }
+    double el = bench_now() - start;
+    *queries = describe(url, token, "search_queries") - q0;
+    *passes = describe(url, token, "search_passes") - p0;
+    return (double)done / el;
 }
 
 int hers_bench_serve(int argc, char **argv)
@@ -144,8 +176,11 @@ int hers_bench_serve(int argc, char **argv)
     hers_params *p = NULL;
     hers_secret_key *sk = NULL;
     hers_public_key *pk = NULL;
+    hers_relin_key *rk = NULL;
+    hers_galois_key *gk = NULL;
     if (hers_params_create_named(&p, "n4096") != HERS_OK || hers_keygen_secret(p, &sk) != HERS_OK ||
-        hers_keygen_public(p, sk, &pk) != HERS_OK)
+        hers_keygen_public(p, sk, &pk) != HERS_OK || hers_keygen_relin(p, sk, &rk) != HERS_OK ||
+        hers_query_galois_keygen(p, sk, (size_t)d, NULL, &gk) != HERS_OK)
         return cli_fail_lib(CMD, "keys");
     char root[] = "/tmp/hers_bench_serve_XXXXXX";
     if (!mkdtemp(root))
@@ -162,8 +197,8 @@ int hers_bench_serve(int argc, char **argv)
     eo.threads = (unsigned)threads;
     double t0 = bench_now();
     if (!vals || !probe || hers_tokens_add(tok, "*", HERS_SCOPE_ADMIN, NULL, admin, sizeof admin) ||
-        hers_store_create(dbdir, p, pk, NULL, NULL, 0) != HERS_OK ||
-        hers_store_open(dbdir, 0, &db) != HERS_OK ||
+        hers_store_create(dbdir, p, pk, rk, NULL, 0) != HERS_OK ||
+        hers_store_open(dbdir, 0, &db) != HERS_OK || hers_store_put_galois_key(db, gk) != HERS_OK ||
         hers_store_enroll(db, sk, NULL, vals, (size_t)n, (size_t)d, NULL, &eo, NULL) != HERS_OK)
         return cli_fail_lib(CMD, "setup");
     double t_enrol_local = bench_now() - t0;
@@ -171,36 +206,32 @@ int hers_bench_serve(int argc, char **argv)
     hers_store_snapshot *snap = NULL;
     hers_index *ix = NULL;
     hers_searcher *sr = NULL;
-    hers_query *q1 = NULL, *q16 = NULL;
+    hers_query *q1 = NULL, *q16 = NULL, *q1c = NULL, *q1x = NULL;
     hers_result *res = NULL;
-    uint8_t *body = NULL;
-    size_t blen = 0;
+    uint8_t *body = NULL, *bodyc = NULL;
+    size_t blen = 0, blenc = 0;
     if (hers_store_snapshot_open(db, &snap) != HERS_OK ||
         hers_store_snapshot_index(snap, 0, hers_store_snapshot_blocks(snap), (unsigned)threads, &ix) !=
             HERS_OK ||
         hers_searcher_create((unsigned)threads, &sr) != HERS_OK ||
         hers_query_encrypt(p, sk, NULL, probe, 1, (size_t)d, 125, NULL, &q1) != HERS_OK ||
         hers_query_encrypt(p, sk, NULL, probe, 16, (size_t)d, 125, NULL, &q16) != HERS_OK ||
-        hers_query_serialize(p, q1, &body, &blen) != HERS_OK)
+        hers_query_serialize(p, q1, &body, &blen) != HERS_OK ||
+        hers_query_encrypt_compact(p, sk, probe, 1, (size_t)d, 125, NULL, &q1c) != HERS_OK ||
+        hers_query_serialize(p, q1c, &bodyc, &blenc) != HERS_OK ||
+        hers_query_expand(p, gk, q1c, (unsigned)threads, &q1x) != HERS_OK)
         return cli_fail_lib(CMD, "baseline");
     hers_store_snapshot_close(snap);
+    /* the compact forms in process: expansion into reused buffers (as the
+     * server does) + search + relinearisation and switching */
+    hers_search_opts so = {HERS_RESULT_RELINEARIZED, rk};
     double *lat = calloc(reps, sizeof *lat);
-    for (uint64_t i = 0; i < reps; i++) {
-        double a = bench_now();
-        hers_search(sr, p, ix, q1, NULL, &res);
-        lat[i] = bench_now() - a;
-        hers_result_free(res);
-        res = NULL;
-    }
-    double inproc = bench_median_of(lat, reps);
     double a16 = bench_now();
     hers_search(sr, p, ix, q16, NULL, &res);
     double batch16 = bench_now() - a16;
     hers_result_free(res);
     double kernel_ns = batch16 * 1e9 / (16.0 * (double)n * (double)d);
     uint64_t kform = hers_index_bytes(ix);
-    hers_index_free(ix);
-    hers_searcher_free(sr);
     hers_store_close(db);
     /* the server */
     hers_server_config c;
@@ -219,56 +250,74 @@ int hers_bench_serve(int argc, char **argv)
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%u", hers_server_port(srv));
     long index_bytes = describe(url, admin, "index_bytes");
-    /* single-client latency: the v2 and v1 exchanges alternate, one client
-     * (its connection kept open between calls, as hers_client does) */
-    double *lat1 = calloc(reps, sizeof *lat1);
-    size_t rsp2 = 0, rsp1 = 0;
+    /* single-client latency against the in-process search, all alternating
+     * in one loop (so that a shared machine's load hits every kind alike):
+     * in process full forms, HTTP full forms as v2 and as v1 responses, in
+     * process compact forms, HTTP compact forms; one client, its connection
+     * kept open between calls (as hers_client does) */
+    double *lat1 = calloc(reps, sizeof *lat1), *latc = calloc(reps, sizeof *latc);
+    double *lin = calloc(reps, sizeof *lin), *linc = calloc(reps, sizeof *linc);
+    double *linx = calloc(reps, sizeof *linx);
+    size_t rsp2 = 0, rsp1 = 0, rspc = 0;
     hers_client *cl = NULL;
     hers_client_create(url, admin, NULL, &cl);
-    for (uint64_t i = 0; i < 2 * reps; i++) {
-        int v1 = (int)(i & 1);
-        uint8_t *r = NULL;
+    for (uint64_t i = 0; i < 5 * reps; i++) {
+        int kind = (int)(i % 5);   /* 0: in process, 1: v2, 2: v1, 3: in process compact, 4: compact */
+        uint64_t r5 = i / 5;
+        double a = bench_now();
+        if (kind == 0 || kind == 3) {
+            if (kind == 3 && hers_query_expand_into(p, gk, q1c, (unsigned)threads, q1x) != HERS_OK)
+                return cli_fail_lib(CMD, "expansion");
+            if (kind == 3)
+                linx[r5] = bench_now() - a;
+            if (hers_search(sr, p, ix, kind == 3 ? q1x : q1, kind == 3 ? &so : NULL, &res) !=
+                HERS_OK)
+                return cli_fail_lib(CMD, "in-process search");
+            (kind == 3 ? linc : lin)[r5] = bench_now() - a;
+            hers_result_free(res);
+            res = NULL;
+            continue;
+        }
+        static const char *const paths[5] = {NULL, SEARCH_PATH, SEARCH_PATH_V1, NULL,
+                                             SEARCH_PATH_COMPACT};
+        double *lt[5] = {NULL, lat, lat1, NULL, latc};
+        size_t *rs[5] = {NULL, &rsp2, &rsp1, NULL, &rspc};
+        const uint8_t *r = NULL;
         size_t rl = 0;
         long code = 0;
-        double a = bench_now();
-        hers_client_call(cl, "POST", v1 ? SEARCH_PATH_V1 : SEARCH_PATH, body, blen, NULL, &r, &rl,
-                         &code);
-        (v1 ? lat1 : lat)[i / 2] = bench_now() - a;
-        *(v1 ? &rsp1 : &rsp2) = rl;
-        free(r);
+        hers_client_call_buf(cl, "POST", paths[kind], kind == 4 ? bodyc : body,
+                             kind == 4 ? blenc : blen, NULL, &r, &rl, &code);
+        lt[kind][r5] = bench_now() - a;
+        *rs[kind] = rl;
         if (code != 200)
             return cli_fail(CMD, "search answered %ld", code);
     }
     hers_client_free(cl);
+    hers_index_free(ix);
+    hers_searcher_free(sr);
+    double inproc = bench_median_of(lin, reps), inproc_c = bench_median_of(linc, reps);
+    double inproc_x = bench_median_of(linx, reps);
+    free(lin);
+    free(linc);
+    free(linx);
     qsort(lat, reps, sizeof *lat, cmp_d);
     qsort(lat1, reps, sizeof *lat1, cmp_d);
-    double p50 = lat[reps / 2], p99 = lat[(size_t)((double)(reps - 1) * 0.99)];
-    double p50v1 = lat1[reps / 2];
+    qsort(latc, reps, sizeof *latc, cmp_d);
+    size_t i99 = (size_t)((double)(reps - 1) * 0.99);
+    double p50 = lat[reps / 2], p99 = lat[i99];
+    double p50v1 = lat1[reps / 2], p50c = latc[reps / 2], p99c = latc[i99];
     free(lat1);
-    /* throughput at 1, 8, 32 clients */
+    free(latc);
+    /* throughput at 1, 8, 32 clients: full forms, then compact forms */
     int levels[3] = {1, 8, 32};
-    double qps[3];
-    long passes[3], queries[3];
-    for (int li = 0; li < 3; li++) {
-        int k = levels[li];
-        pthread_t th[32];
-        load ls[32];
-        long q0 = describe(url, admin, "search_queries"), p0 = describe(url, admin, "search_passes");
-        double start = bench_now();
-        for (int i = 0; i < k; i++) {
-            ls[i] = (load){url, admin, body, blen, start + (double)secs, 0, 0};
-            pthread_create(&th[i], NULL, client_loop, &ls[i]);
-        }
-        long done = 0;
-        for (int i = 0; i < k; i++) {
-            pthread_join(th[i], NULL);
-            done += ls[i].done;
-        }
-        double el = bench_now() - start;
-        qps[li] = (double)done / el;
-        queries[li] = describe(url, admin, "search_queries") - q0;
-        passes[li] = describe(url, admin, "search_passes") - p0;
-    }
+    double qps[3], qpsc[3];
+    long passes[3], queries[3], passesc[3], queriesc[3];
+    for (int li = 0; li < 3; li++)
+        qps[li] = throughput(url, admin, SEARCH_PATH, body, blen, levels[li], (double)secs,
+                             &queries[li], &passes[li]);
+    for (int li = 0; li < 3; li++)
+        qpsc[li] = throughput(url, admin, SEARCH_PATH_COMPACT, bodyc, blenc, levels[li],
+                              (double)secs, &queriesc[li], &passesc[li]);
     double rss_all = rss_mb();
     /* enrolment over HTTP: batches of 1024 (client encryption included) */
     double te = bench_now();
@@ -313,12 +362,21 @@ int hers_bench_serve(int argc, char **argv)
                "\"kernel_ns_per_probe_template_dim_batch16\": %.4f, \"kernel_form_bytes\": %llu, "
                "\"index_bytes\": %ld, \"server_rss_anon_mb_after_start\": %.1f, "
                "\"process_rss_anon_mb\": %.1f, \"rss_over_kernel_form\": %.3f, "
-               "\"enroll_http_templates_per_s\": %.1f, \"enroll_local_templates_per_s\": %.1f}\n",
+               "\"enroll_http_templates_per_s\": %.1f, \"enroll_local_templates_per_s\": %.1f, "
+               "\"inprocess_search_compact_s\": %.6f, \"inprocess_expand_s\": %.6f, "
+               "\"latency_compact_p50_s\": %.6f, \"latency_compact_p99_s\": %.6f, "
+               "\"latency_compact_ratio_p50\": %.3f, \"query_compact_bytes\": %zu, "
+               "\"response_compact_bytes\": %zu, \"qps_compact_1\": %.3f, "
+               "\"qps_compact_8\": %.3f, \"qps_compact_32\": %.3f, "
+               "\"qps_compact_32_over_1\": %.3f, \"passes_compact_32\": %ld, "
+               "\"queries_compact_32\": %ld}\n",
                (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                hers_simd_name(hers_simd_active()), (unsigned long long)reps, inproc, p50, p99,
                p50 / inproc, p50v1, p50v1 / inproc, blen, rsp2, rsp1, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
                kernel_ns, (unsigned long long)kform, index_bytes, rss_server, rss_all,
-               rss_server * 1048576.0 / (double)kform, enrol_rate, (double)n / t_enrol_local);
+               rss_server * 1048576.0 / (double)kform, enrol_rate, (double)n / t_enrol_local,
+               inproc_c, inproc_x, p50c, p99c, p50c / inproc_c, blenc, rspc, qpsc[0], qpsc[1],
+               qpsc[2], qpsc[2] / qpsc[0], passesc[2], queriesc[2]);
     } else {
         printf("gallery %llu x %llu (n4096), kernel form %.1f MiB, server index %.1f MiB\n",
                (unsigned long long)n, (unsigned long long)d, (double)kform / 1048576.0,
@@ -327,10 +385,16 @@ int hers_bench_serve(int argc, char **argv)
                "(ratio %.2f); version-1 exchange p50 %.3f ms (ratio %.2f)\n", inproc * 1e3,
                p50 * 1e3, p99 * 1e3, p50 / inproc, p50v1 * 1e3, p50v1 / inproc);
         printf("query %zu bytes; response %zu bytes (version 1: %zu)\n", blen, rsp2, rsp1);
+        printf("compact forms: in process %.3f ms (expansion %.3f ms); over HTTP p50 %.3f ms, "
+               "p99 %.3f ms (ratio %.2f); query %zu bytes, response %zu bytes\n",
+               inproc_c * 1e3, inproc_x * 1e3, p50c * 1e3, p99c * 1e3, p50c / inproc_c, blenc,
+               rspc);
         for (int li = 0; li < 3; li++)
-            printf("throughput %2d clients: %.2f searches/s (%ld queries in %ld passes)\n",
-                   levels[li], qps[li], queries[li], passes[li]);
-        printf("32 / 1 clients: %.2fx\n", qps[2] / qps[0]);
+            printf("throughput %2d clients: full forms %.2f searches/s (%ld queries in %ld "
+                   "passes), compact forms %.2f/s (%ld in %ld)\n", levels[li], qps[li],
+                   queries[li], passes[li], qpsc[li], queriesc[li], passesc[li]);
+        printf("32 / 1 clients: %.2fx full forms, %.2fx compact forms\n", qps[2] / qps[0],
+               qpsc[2] / qpsc[0]);
         printf("kernel, 16-probe batch in process: %.3f ns per probe x template x dimension "
                "(%s)\n", kernel_ns, hers_simd_name(hers_simd_active()));
         printf("RssAnon: +%.1f MiB at server start (index %.1f MiB: %.3fx), %.1f MiB process total\n",
@@ -345,6 +409,11 @@ int hers_bench_serve(int argc, char **argv)
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", root);
     hers_free(body);
+    hers_free(bodyc);
+    hers_query_free(q1c);
+    hers_query_free(q1x);
+    hers_relin_key_free(rk);
+    hers_galois_key_free(gk);
     hers_query_free(q1);
     hers_query_free(q16);
     free(lat);
