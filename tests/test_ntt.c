@@ -302,6 +302,20 @@ static void test_pointwise(void)
                 hers_poly_mul(o, o, b, n, &m);
                 for (size_t i = 0; i < n; i++)
                     ok_mul &= o[i] == (uint64_t)(((u128)a[i] * b[i]) % q);
+                /* the expansion's split: r = (c - t) m, c = c + t (m = the
+                 * reversed b, c = a, t = b) */
+                int ok_split = 1;
+                memcpy(o, a, n * 8);
+                for (size_t i = 0; i < n; i++)
+                    acc[i] = b[n - 1 - i];
+                uint64_t *r = hers_alloc_array(n, 8);
+                hers_poly_split(o, r, b, acc, n, &m);
+                for (size_t i = 0; i < n; i++) {
+                    ok_split &= o[i] == (uint64_t)(((u128)a[i] + b[i]) % q);
+                    ok_split &= r[i] == (uint64_t)(((u128)((a[i] + q - b[i]) % q) * acc[i]) % q);
+                }
+                hers_free(r);
+                CHECK(ok_split);
                 CHECK(ok_add);
                 CHECK(ok_sub);
                 CHECK(ok_neg);

@@ -149,6 +149,16 @@ static void test_pointwise(void)
             hers_poly_sub_emul(o2, a, b, n, q);
             ok &= memcmp(o1, o2, n * 8) == 0;
             for (size_t i = 0; i < n; i++)
+                o1[i] = o2[i] = a[i];
+            {
+                uint64_t r1[203], r2[203], mono[203];
+                for (size_t i = 0; i < n; i++)
+                    mono[i] = b[n - 1 - i];
+                hers_poly_split_portable(o1, r1, b, mono, n, &m);
+                hers_poly_split_emul(o2, r2, b, mono, n, &m);
+                ok &= memcmp(o1, o2, n * 8) == 0 && memcmp(r1, r2, n * 8) == 0;
+            }
+            for (size_t i = 0; i < n; i++)
                 o1[i] = hers_neg_mod(a[i], q);
             hers_poly_neg_emul(o2, a, n, q);
             ok &= memcmp(o1, o2, n * 8) == 0;

@@ -79,6 +79,10 @@ HERS_API void hers_poly_dot(uint64_t *out, const uint64_t *add, const uint64_t *
 HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                              const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
                              size_t bs, size_t terms, size_t n, const hers_modulus *q);
+/* The split of a node of the query expansion, in one pass: with c, t, m in
+ * [0, q): r = (c - t) m, then c = c + t (r must not alias c or t). */
+HERS_API void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
+                              const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */
 HERS_API void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
 /* out = a * s + e mod q for a scalar s in [0, q) and small signed e

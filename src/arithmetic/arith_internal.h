@@ -108,6 +108,10 @@ void hers_poly_dot_avx512(uint64_t *out, const uint64_t *add, const uint64_t *a,
 void hers_poly_dot2_avx512(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                            const uint64_t *a, size_t as, const uint64_t *b, const uint64_t *c,
                            size_t bs, size_t terms, size_t n, const hers_modulus *m);
+void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m,
+                              size_t n, const hers_modulus *q);
+void hers_poly_split_avx512(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
+                            const hers_modulus *q);
 void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                  const hers_modulus *m);
 

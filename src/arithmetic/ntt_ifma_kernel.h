@@ -12,6 +12,7 @@
  *   _mm512_setzero_si512 _mm512_add_epi64 _mm512_sub_epi64 _mm512_and_si512
  *   _mm512_or_si512 _mm512_min_epu64 _mm512_sllv_epi64 _mm512_srlv_epi64
  *   _mm512_madd52lo_epu64 _mm512_madd52hi_epu64 _mm512_permutex2var_epi64
+ *   _mm512_stream_si512 _mm_sfence
  *
  * Shoup product with 52-bit quotients (q < 2^50, 0 <= y < 2^52, w < q,
  * w52 = floor(w 2^52 / q)):
@@ -53,6 +54,8 @@ void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uin
                                      size_t n, const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                         const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *mono,
+                                   size_t n, const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                                  const uint64_t *b, size_t bs, size_t terms, size_t n,
                                  const hers_modulus *m);
@@ -324,6 +327,35 @@ void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uin
     }
     for (; i < n; i++)
         acc[i] = hers_add_mod(acc[i], hers_mul_mod(a[i], b[i], m), m->value);
+}
+
+/* r = (c - t) mono, c = c + t (hers_poly_split): one pass. */
+void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *mono,
+                                   size_t n, const hers_modulus *m)
+{
+    const struct ifma_barrett k = ifma_barrett_make(m);
+    /* r is a fresh output (the expansion's right child, not read again
+     * soon): streamed past the caches when 64-byte aligned */
+    const int stream = ((uintptr_t)r & 63) == 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i C = ifma_load(c + i), T = ifma_load(t + i);
+        __m512i d = _mm512_sub_epi64(C, T);
+        d = _mm512_min_epu64(d, _mm512_add_epi64(d, k.Q));
+        __m512i R = ifma_mulmod(d, ifma_load(mono + i), k.Q, k.Q2, k.negq, k.mask, k.mu, k.shl,
+                                k.shr);
+        if (stream)
+            _mm512_stream_si512((void *)(r + i), R);
+        else
+            ifma_store(r + i, R);
+        ifma_store(c + i, ifma_sub_if_ge(_mm512_add_epi64(C, T), k.Q));
+    }
+    if (stream)
+        _mm_sfence();
+    for (; i < n; i++) {
+        r[i] = hers_mul_mod(hers_sub_mod(c[i], t[i], m->value), mono[i], m);
+        c[i] = hers_add_mod(c[i], t[i], m->value);
+    }
 }
 
 void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,

@@ -190,6 +190,32 @@ void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const 
     hers_poly_dot(out1, add1, a, as, c, bs, terms, n, q);
 }
 
+void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m,
+                              size_t n, const hers_modulus *q)
+{
+    const prod_barrett pb = prod_barrett_make(q);
+    const uint64_t qv = q->value;
+    for (size_t i = 0; i < n; i++) {
+        r[i] = prod_mod(hers_sub_mod(c[i], t[i], qv), m[i], &pb);
+        c[i] = hers_add_mod(c[i], t[i], qv);
+    }
+}
+
+void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
+                     const hers_modulus *q)
+{
+    hers_simd level = mul_level(q);
+    if (level >= HERS_SIMD_AVX512) {
+        hers_poly_split_avx512(c, r, t, m, n, q);
+    } else if (level >= HERS_SIMD_AVX2) {
+        hers_poly_sub_avx2(r, c, t, n, q->value);
+        hers_poly_mul_avx2(r, r, m, n, q);
+        hers_poly_add_avx2(c, c, t, n, q->value);
+    } else {
+        hers_poly_split_portable(c, r, t, m, n, q);
+    }
+}
+
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                           const hers_modulus *q)
 {

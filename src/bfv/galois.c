@@ -313,77 +313,93 @@ static void balance(const hers_params *p, size_t i, unsigned w, uint64_t *x)
     }
 }
 
-/* Digit j of y (prime i's balanced form), reduced mod every prime; the
- * top digit is not masked (mask = ~0). lim: the largest digit value. */
-static void extract_digit(const hers_params *p, const uint64_t *y, unsigned sh, uint64_t mask,
-                          uint64_t lim, uint64_t *dg)
+/* hones (k N words): prime i's block is H_i NTT(1 + x + ... + x^(N-1))
+ * mod q_i, H_i = 2^(w-1) sum_{j<m_i} 2^(wj) (balance()): the constant of
+ * key_switch's last-digit identity, once per key and call. */
+static void balance_ones(const hers_params *p, const hers_galois_key *gk, uint64_t *hones)
 {
     size_t n = p->n;
-    for (size_t r = 0; r < p->k; r++) {
-        uint64_t *o = dg + r * n;
-        uint64_t q = p->q[r].value;
-        if (lim < q) {
-            for (size_t c = 0; c < n; c++)
-                o[c] = (y[c] >> sh) & mask;
-        } else {
-            for (size_t c = 0; c < n; c++)
-                o[c] = ((y[c] >> sh) & mask) % q;
-        }
+    unsigned w = gk->digit_bits;
+    for (size_t i = 0; i < p->k; i++) {
+        uint64_t H = 0;
+        for (size_t j = 0; j < digits_of_prime(p, i, w); j++)
+            H += (uint64_t)1 << (w * j + w - 1);
+        hers_poly_mul_scalar(hones + i * n, gk->ones + i * n, hers_reduce64(H, &p->q[i]), n, &p->q[i]);
     }
 }
 
-/* Key switching of tau_g(c) [NTT form, all primes, tau already applied:
- * t0 = tau(c0), t1 = tau(c1)] from tau_g(s) to s, in place:
- * t0 <- t0 + sum_t d_t b_t, t1 <- sum_t d_t a_t (balanced digits d_t, see
- * balance()). scr: (D + 1) k N words: every digit's NTT is kept, so each
- * output coefficient is one sum of D products reduced once
- * (hers_poly_dot2). The NTT of the last digit of prime i mod q_i itself
- * needs no transform: y = x + H (every coefficient) = sum_j 2^(wj) u_j
- * (mod q_i), so NTT(u_last) = (NTT(x) + H NTT(1 + x + ... + x^(N-1))
- * - sum_{j<last} 2^(wj) NTT(u_j)) 2^(-w last)
+/* Digit j of y (prime i's balanced form, coefficient form) reduced mod
+ * q (one prime); the top digit is not masked (mask = ~0). lim: the largest
+ * digit value; below q the digit is its own residue. */
+static void extract_digit(size_t n, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t lim,
+                          uint64_t q, uint64_t *o)
+{
+    if (lim < q) {
+        for (size_t c = 0; c < n; c++)
+            o[c] = (y[c] >> sh) & mask;
+    } else {
+        for (size_t c = 0; c < n; c++)
+            o[c] = ((y[c] >> sh) & mask) % q;
+    }
+}
+
+/* Key switching of tau_g(c) from tau_g(s) to s. In: t0 = tau(c0) (NTT
+ * form), tc = tau(c1) in coefficient form and x = tau(c1) in NTT form (both
+ * all primes, both overwritten). Out: t0 <- t0 + sum_t d_t b_t,
+ * t1 = sum_t d_t a_t (balanced digits d_t, see balance(); NTT form).
+ * One prime r at a time: every digit mod q_r goes to NTT form in dg
+ * (D N words, so the working set beside the key stays small), then each
+ * output coefficient of prime r is one sum of D products reduced once
+ * (hers_poly_dot2). hones: balance_ones. The NTT of the last digit of
+ * prime i mod q_i itself needs no transform: y = x + H (every coefficient)
+ * = sum_j 2^(wj) u_j (mod q_i), so NTT(u_last) = (NTT(x) +
+ * H NTT(1 + x + ... + x^(N-1)) - sum_{j<last} 2^(wj) NTT(u_j)) 2^(-w last)
  * (exact; n4096: 6 forward NTTs per switch instead of 8). */
 static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, uint64_t *t0,
-                       uint64_t *t1, uint64_t *scr)
+                       uint64_t *tc, uint64_t *x, uint64_t *t1, uint64_t *dg, const uint64_t *hones)
 {
     size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
     unsigned w = gk->digit_bits;
-    uint64_t *x = scr, *dg = scr + kn;
-    memcpy(x, t1, kn * sizeof(uint64_t));
-    hers_rns_intt(p, t1, k);
-    size_t t = 0;
-    for (size_t i = 0; i < k; i++) {
-        size_t m = digits_of_prime(p, i, w), first = t;
-        const hers_modulus *qi = &p->q[i];
-        balance(p, i, w, t1 + i * n);
-        uint64_t H = 0;
-        for (size_t j = 0; j < m; j++, t++) {
-            H += (uint64_t)1 << (w * j + w - 1);
-            uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
-            uint64_t lim = j + 1 < m ? mask : ((qi->value / 2 + H) >> (w * j));
-            uint64_t *d = dg + t * kn;
-            extract_digit(p, t1 + i * n, w * (unsigned)j, mask, lim, d);
-            for (size_t r = 0; r < k; r++)
-                if (r != i || j + 1 < m)
-                    hers_ntt_forward(p->ntt[r], d + r * n);
-        }
-        /* the last digit mod q_i from NTT(y) = NTT(x) + H NTT(1 + ... + x^(n-1)) */
-        uint64_t *last = dg + (t - 1) * kn + i * n;
-        hers_poly_mul_scalar(last, gk->ones + i * n, hers_reduce64(H, qi), n, qi);
-        hers_poly_add(last, last, x + i * n, n, qi);
-        for (size_t j = 0; j + 1 < m; j++) {
-            uint64_t *d = dg + (first + j) * kn + i * n;
-            hers_poly_mul_scalar(x + i * n, d, hers_pow_mod(2, (uint64_t)w * j, qi), n, qi);
-            hers_poly_sub(last, last, x + i * n, n, qi);
-        }
-        if (m > 1)
-            hers_poly_mul_scalar(last, last,
-                                 hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qi), qi), n, qi);
-    }
+    for (size_t i = 0; i < k; i++)
+        balance(p, i, w, tc + i * n);
     const uint64_t *key = gk->data + e * D * 2 * kn, *off = gk->offset + e * 2 * kn;
     for (size_t r = 0; r < k; r++) {
-        hers_poly_add(t0 + r * n, t0 + r * n, off + r * n, n, &p->q[r]);
-        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, off + kn + r * n, dg + r * n, kn,
-                       key + r * n, key + kn + r * n, 2 * kn, D, n, &p->q[r]);
+        const hers_modulus *qr = &p->q[r];
+        size_t t = 0;
+        for (size_t i = 0; i < k; i++) {
+            size_t m = digits_of_prime(p, i, w), first = t;
+            uint64_t H = 0;
+            for (size_t j = 0; j < m; j++, t++) {
+                H += (uint64_t)1 << (w * j + w - 1);
+                if (i == r && j + 1 == m)
+                    break;
+                uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
+                uint64_t lim = j + 1 < m ? mask : ((p->q[i].value / 2 + H) >> (w * j));
+                extract_digit(n, tc + i * n, w * (unsigned)j, mask, lim, qr->value, dg + t * n);
+                hers_ntt_forward(p->ntt[r], dg + t * n);
+            }
+            if (i != r)
+                continue;
+            /* the last digit mod q_r from NTT(y) = NTT(x) + H NTT(1 + ... + x^(n-1)) */
+            uint64_t *last = dg + (first + m - 1) * n;
+            hers_poly_add(last, hones + r * n, x + r * n, n, qr);
+            for (size_t j = 0; j + 1 < m; j++) {
+                uint64_t *d = dg + (first + j) * n;
+                if (j == 0) {
+                    hers_poly_sub(last, last, d, n, qr);
+                } else {
+                    hers_poly_mul_scalar(x + r * n, d, hers_pow_mod(2, (uint64_t)w * j, qr), n, qr);
+                    hers_poly_sub(last, last, x + r * n, n, qr);
+                }
+            }
+            if (m > 1)
+                hers_poly_mul_scalar(last, last,
+                                     hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qr), qr), n, qr);
+            t = first + m;
+        }
+        hers_poly_add(t0 + r * n, t0 + r * n, off + r * n, n, qr);
+        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, off + kn + r * n, dg, n, key + r * n,
+                       key + kn + r * n, 2 * kn, D, n, qr);
     }
 }
 
@@ -404,34 +420,41 @@ hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, u
     if (e < 0)
         return hers_error(HERS_ERR_ARG, "galois: no key for element %u", g);
     size_t k = p->k, n = p->n, kn = k * n;
-    uint64_t *scr = hers_bfv_scratch((3 + gk->digits) * kn);
+    uint64_t *scr = hers_bfv_scratch(5 * kn + gk->digits * n);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "galois: out of memory");
-    uint64_t *acc0 = scr, *acc1 = scr + kn, *dg = scr + 2 * kn; /* (D + 1) k N */
+    /* tau(c0), key-switched c1, tau(c1) in NTT and coefficient form,
+     * balance_ones, then key_switch's D N */
+    uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn, *hones = scr + 4 * kn;
+    uint64_t *dg = scr + 5 * kn;
     const uint32_t *perm = gk->perm + (size_t)e * n;
     int ntt = in->ntt_form;
     if (ntt) {
         for (size_t i = 0; i < k; i++) {
-            galois_ntt(hers_ct_poly(in, 0, i), acc0 + i * n, n, perm);
-            galois_ntt(hers_ct_poly(in, 1, i), acc1 + i * n, n, perm);
+            galois_ntt(hers_ct_poly(in, 0, i), t0 + i * n, n, perm);
+            galois_ntt(hers_ct_poly(in, 1, i), x + i * n, n, perm);
         }
+        memcpy(tc, x, kn * sizeof(uint64_t));
+        hers_rns_intt(p, tc, k);
     } else {
         for (size_t i = 0; i < k; i++) {
-            galois_coeff(hers_ct_poly(in, 0, i), acc0 + i * n, n, g, p->q[i].value);
-            galois_coeff(hers_ct_poly(in, 1, i), acc1 + i * n, n, g, p->q[i].value);
+            galois_coeff(hers_ct_poly(in, 0, i), t0 + i * n, n, g, p->q[i].value);
+            galois_coeff(hers_ct_poly(in, 1, i), tc + i * n, n, g, p->q[i].value);
         }
-        hers_rns_ntt(p, acc0, k);
-        hers_rns_ntt(p, acc1, k);
+        hers_rns_ntt(p, t0, k);
+        memcpy(x, tc, kn * sizeof(uint64_t));
+        hers_rns_ntt(p, x, k);
     }
-    key_switch(p, gk, (size_t)e, acc0, acc1, dg);
+    balance_ones(p, gk, hones);
+    key_switch(p, gk, (size_t)e, t0, tc, x, t1, dg, hones);
     if (!ntt) {
-        hers_rns_intt(p, acc0, k);
-        hers_rns_intt(p, acc1, k);
+        hers_rns_intt(p, t0, k);
+        hers_rns_intt(p, t1, k);
     }
     if ((st = hers_ct_reserve(p, out, 2, k, 0)) != HERS_OK)
         return st;
-    memcpy(hers_ct_poly(out, 0, 0), acc0, kn * sizeof(uint64_t));
-    memcpy(hers_ct_poly(out, 1, 0), acc1, kn * sizeof(uint64_t));
+    memcpy(hers_ct_poly(out, 0, 0), t0, kn * sizeof(uint64_t));
+    memcpy(hers_ct_poly(out, 1, 0), t1, kn * sizeof(uint64_t));
     out->ntt_form = ntt;
     out->form = HERS_FORM_BFV;
     out->has_seed = 0;
@@ -504,6 +527,15 @@ unsigned hers_expand_doublings(size_t d, size_t i)
     return c;
 }
 
+/* out[perm[j]] = in[j]: the same automorphism as galois_ntt with the
+ * inverse permutation; reading `in` in order is what the expansion wants
+ * (its ciphertexts are cold, the destination is hot scratch). */
+static void galois_ntt_scatter(const uint64_t *in, uint64_t *out, size_t n, const uint32_t *iperm)
+{
+    for (size_t j = 0; j < n; j++)
+        out[iperm[j]] = in[j];
+}
+
 hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
                         size_t d, hers_ciphertext *out)
 {
@@ -524,12 +556,18 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
         return st;
     out[0].has_seed = 0;
     memset(out[0].seed, 0, sizeof out[0].seed);
-    /* scratch: tau(c0), tau(c1), x^-h, then key_switch's (D + 1) k N */
+    if (L == 0)
+        return HERS_OK;
+    /* scratch: tau(c0), key-switched c1, tau(c1) in NTT and coefficient
+     * form, balance_ones, x^-h, key_switch's D N, the inverse permutation */
     size_t D = gk->digits;
-    uint64_t *scr = hers_bfv_scratch((4 + D) * kn);
+    uint64_t *scr = hers_bfv_scratch(6 * kn + D * n + (n + 1) / 2);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
-    uint64_t *t0 = scr, *t1 = scr + kn, *mono = scr + 2 * kn, *dg = scr + 3 * kn;
+    uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn;
+    uint64_t *hones = scr + 4 * kn, *mono = scr + 5 * kn, *dg = scr + 6 * kn;
+    uint32_t *iperm = (uint32_t *)(dg + D * n);
+    balance_ones(p, gk, hones);
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
         size_t h = (size_t)1 << j;
         /* NTT of x^(-h) = -x^(N-h) */
@@ -540,6 +578,8 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
         uint32_t g = hers_expand_element(n, j);
         size_t e = (size_t)key_index(gk, g);
         const uint32_t *perm = gk->perm + e * n;
+        for (size_t i = 0; i < n; i++)
+            iperm[perm[i]] = (uint32_t)i;
         for (size_t r = 0; r < h && r + h < d; r++) {
             /* node r splits: left c + tau(c) (stays at r), right
              * (c - tau(c)) x^-h (at r + h); tau(c) key-switched back to s */
@@ -547,19 +587,17 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
             if ((st = hers_ct_reserve(p, right, 2, k, 0)) != HERS_OK)
                 break;
             for (size_t i = 0; i < k; i++) {
-                galois_ntt(hers_ct_poly(c, 0, i), t0 + i * n, n, perm);
-                galois_ntt(hers_ct_poly(c, 1, i), t1 + i * n, n, perm);
+                galois_ntt_scatter(hers_ct_poly(c, 0, i), t0 + i * n, n, iperm);
+                galois_ntt_scatter(hers_ct_poly(c, 1, i), x + i * n, n, iperm);
             }
-            key_switch(p, gk, e, t0, t1, dg);
+            memcpy(tc, x, kn * sizeof(uint64_t));
+            hers_rns_intt(p, tc, k);
+            key_switch(p, gk, e, t0, tc, x, t1, dg, hones);
             for (size_t part = 0; part < 2; part++) {
                 const uint64_t *tp = part ? t1 : t0;
-                for (size_t i = 0; i < k; i++) {
-                    uint64_t *cp = hers_ct_poly(c, part, i), *rp = hers_ct_poly(right, part, i);
-                    const hers_modulus *q = &p->q[i];
-                    hers_poly_sub(rp, cp, tp + i * n, n, q);
-                    hers_poly_mul(rp, rp, mono + i * n, n, q);
-                    hers_poly_add(cp, cp, tp + i * n, n, q);
-                }
+                for (size_t i = 0; i < k; i++)
+                    hers_poly_split(hers_ct_poly(c, part, i), hers_ct_poly(right, part, i),
+                                    tp + i * n, mono + i * n, n, &p->q[i]);
             }
             right->ntt_form = 1;
             right->form = HERS_FORM_BFV;

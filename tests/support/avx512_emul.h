@@ -32,6 +32,14 @@ static inline void _mm512_storeu_si512(void *p, __m512i a)
     memcpy(p, a.v, sizeof a.v);
 }
 
+/* non-temporal store and its fence: plain memory semantics in the model */
+static inline void _mm512_stream_si512(void *p, __m512i a)
+{
+    memcpy(p, a.v, sizeof a.v);
+}
+
+static inline void _mm_sfence(void) {}
+
 static inline __m512i _mm512_set1_epi64(long long x)
 {
     __m512i r;
