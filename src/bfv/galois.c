@@ -676,8 +676,10 @@ static void round_bits_one(uint64_t q, size_t n, const uint64_t *x, unsigned K, 
     for (size_t c = 0; c < n; c++) {
         uint64_t xc = x[c] < q ? x[c] : x[c] % q;   /* as the general path's reduction */
         u128 num = ((u128)xc << K) + half;
-        double est = (double)xc * scale;
-        uint64_t v = est < 1.0 ? 0 : (uint64_t)est;
+        /* rounded estimate (signed conversions: xc < 2^63, est < 2^52):
+         * almost always exact already, so the corrections below rarely run
+         * and their branches predict well */
+        uint64_t v = (uint64_t)(int64_t)((double)(int64_t)xc * scale + 0.5);
         u128 pr = (u128)v * q;
         while (pr > num) {   /* estimate too high */
             v--;
