@@ -132,6 +132,66 @@ static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, 
             }
         }
     }
+    /* the multi-tile kernel: TILES_MAX gallery tiles (tile t: the gallery
+     * rotated by t lanes), every group size, native and emulated */
+    size_t gw = ee ? d * 2 * k * HERS_TILE : d * k * HERS_TILE;
+    uint64_t *gc = hers_alloc_array(TILES_MAX * gw, 8), *tout[TILES_MAX * MULTI_MAX];
+    CHECK(gc != NULL);
+    for (size_t t = 0; gc && t < TILES_MAX; t++)
+        for (size_t w = 0; w < gw; w++)
+            gc[t * gw + w] = g[w - w % HERS_TILE + (w + t) % HERS_TILE];
+    for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)
+        tout[x] = hers_alloc_array(3 * k * stride, 8);
+    /* tile counts 1 and 3 (the prefetch's three cases), group sizes
+     * crossing IFMA_GROUP = 4 twice */
+    const size_t ngs[] = {1, 3}, nps[] = {1, 2, 3, 4, 5, 8, 9};
+    for (size_t a = 0; gc && a < sizeof ngs / sizeof ngs[0]; a++)
+        for (size_t b = 0; b < sizeof nps / sizeof nps[0]; b++)
+            for (int native = 0; native < 2; native++) {
+                size_t ng = ngs[a], np = nps[b];
+                hers_kernel_tiles_fn *tf = NULL;
+                if (native) {
+                    if (hers_cpu_max_simd() < HERS_SIMD_AVX512)
+                        continue;
+                    tf = hers_kernel_tiles_select(HERS_SIMD_AVX512, 0, ee);
+                    CHECK(tf != NULL);
+                    if (!tf)
+                        continue;
+                }
+                uint64_t *o[TILES_MAX * MULTI_MAX];
+                for (size_t t = 0; t < ng; t++)
+                    for (size_t r = 0; r < np; r++) {
+                        o[t * np + r] = tout[t * MULTI_MAX + r];
+                        memset(o[t * np + r], 0xff, 3 * k * stride * 8);
+                    }
+                const uint64_t *const *pc = (const uint64_t *const *)ps;
+                if (tf)
+                    tf(gc, ng, gw, pc, np, d, k, km, o, stride);
+                else if (ee)
+                    ifma_kernel_ee_tiles(gc, ng, gw, pc, np, d, k, km, o, stride);
+                else
+                    ifma_kernel_pe_tiles(gc, ng, gw, pc, np, d, k, km, o, stride);
+                hers_kernel_fence();
+                for (size_t t = 0; t < ng; t++)
+                    for (size_t r = 0; r < np; r++) {
+                        if (ee)
+                            ref_ee(gc + t * gw, ps[r], d, k, m, want, stride);
+                        else
+                            ref_pe(gc + t * gw, ps[r], d, k, m, want, stride);
+                        for (size_t row = 0; row < rows; row++)
+                            if (memcmp(o[t * np + r] + row * stride, want + row * stride,
+                                       HERS_TILE * 8) != 0) {
+                                fprintf(stderr, "tiles kernel (%s, %s) d=%zu k=%zu ng=%zu np=%zu "
+                                                "tile %zu probe %zu row %zu differs\n",
+                                        native ? "native" : "emulated", ee ? "ee" : "pe", d, k, ng,
+                                        np, t, r, row);
+                                CHECK(0);
+                            }
+                    }
+            }
+    for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)
+        hers_free(tout[x]);
+    hers_free(gc);
     for (size_t r = 0; r < MULTI_MAX; r++) {
         hers_free(ps[r]);
         hers_free(outs[r]);

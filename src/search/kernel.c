@@ -51,8 +51,10 @@ static uint64_t shoup52(uint64_t w, uint64_t q)
 
 hers_kernel_tiles_fn *hers_kernel_tiles_select(hers_simd level, int narrow, int ee)
 {
-    if (level < HERS_SIMD_AVX512 || !narrow)
+    if (level < HERS_SIMD_AVX512)
         return NULL;
+    if (!narrow)
+        return ee ? hers_kernel_ee_tiles_avx512 : hers_kernel_pe_tiles_avx512;
     return ee ? hers_kernel_ee_tiles_narrow_avx512 : hers_kernel_pe_tiles_narrow_avx512;
 }
 

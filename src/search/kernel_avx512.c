@@ -37,3 +37,17 @@ void hers_kernel_pe_multi_avx512(const uint64_t *g, const uint64_t *const *p, si
 {
     ifma_kernel_pe_multi(g, p, np, d, k, mods, out, stride);
 }
+
+void hers_kernel_ee_tiles_avx512(const uint64_t *g, size_t ng, size_t gstride,
+                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+{
+    ifma_kernel_ee_tiles(g, ng, gstride, p, np, d, k, mods, out, stride);
+}
+
+void hers_kernel_pe_tiles_avx512(const uint64_t *g, size_t ng, size_t gstride,
+                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+{
+    ifma_kernel_pe_tiles(g, ng, gstride, p, np, d, k, mods, out, stride);
+}

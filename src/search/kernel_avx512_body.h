@@ -129,7 +129,8 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
 /* One prime j of the gallery tile g against np <= IFMA_GROUP probe tiles. */
 static inline __attribute__((always_inline)) void
 ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
-              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride)
+              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
+              const uint64_t *pf)
 {
     __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP], l2[IFMA_GROUP],
         h2[IFMA_GROUP];
@@ -139,6 +140,10 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     for (size_t i = 0, o = 0; i < d; i++, o += 2 * HERS_TILE) {
+        if (pf) { /* the rows the next group will read from memory */
+            HERS_IFMA_PREFETCH(pf + o);
+            HERS_IFMA_PREFETCH(pf + o + HERS_TILE);
+        }
         __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
         __m512i x1 = _mm512_load_si512((const void *)(g0 + o + HERS_TILE));
         __m512i xs = _mm512_add_epi64(x0, x1);
@@ -171,6 +176,21 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     }
 }
 
+/* ifma_ee_group with a constant group size (the accumulators stay in
+ * registers). */
+static inline __attribute__((always_inline)) void
+ifma_ee_group_n(const uint64_t *g, const uint64_t *const *p, size_t n, size_t d, size_t j,
+                size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
+                const uint64_t *pf)
+{
+    switch (n) {
+    case 4: ifma_ee_group(g, p, 4, d, j, k, fc, out, stride, pf); break;
+    case 3: ifma_ee_group(g, p, 3, d, j, k, fc, out, stride, pf); break;
+    case 2: ifma_ee_group(g, p, 2, d, j, k, fc, out, stride, pf); break;
+    default: ifma_ee_group(g, p, 1, d, j, k, fc, out, stride, pf); break;
+    }
+}
+
 static void ifma_kernel_ee_multi(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
                                  size_t k, const hers_kmod *mods, uint64_t *const *out,
                                  size_t stride)
@@ -180,12 +200,7 @@ static void ifma_kernel_ee_multi(const uint64_t *g, const uint64_t *const *p, si
         ifma_fold_init(&fc, &mods[j]);
         for (size_t r = 0; r < np; r += IFMA_GROUP) {
             size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
-            switch (n) { /* constant group sizes: the accumulators stay in registers */
-            case 4: ifma_ee_group(g, p + r, 4, d, j, k, &fc, out + r, stride); break;
-            case 3: ifma_ee_group(g, p + r, 3, d, j, k, &fc, out + r, stride); break;
-            case 2: ifma_ee_group(g, p + r, 2, d, j, k, &fc, out + r, stride); break;
-            default: ifma_ee_group(g, p + r, 1, d, j, k, &fc, out + r, stride); break;
-            }
+            ifma_ee_group_n(g, p + r, n, d, j, k, &fc, out + r, stride, NULL);
         }
     }
 }
@@ -193,7 +208,8 @@ static void ifma_kernel_ee_multi(const uint64_t *g, const uint64_t *const *p, si
 /* Plain gallery: one prime j against np <= IFMA_GROUP probes (4 IFMA each). */
 static inline __attribute__((always_inline)) void
 ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
-              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride)
+              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
+              const uint64_t *pf)
 {
     __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP];
 #pragma GCC unroll 4
@@ -202,6 +218,8 @@ ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     const uint64_t *gj = g + HERS_TILE_PG(d, j, 0);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     for (size_t i = 0; i < d; i++) {
+        if (pf) /* the row the next group will read from memory */
+            HERS_IFMA_PREFETCH(pf + i * HERS_TILE);
         __m512i x = _mm512_load_si512((const void *)(gj + i * HERS_TILE));
 #pragma GCC unroll 4
         for (size_t r = 0; r < IFMA_GROUP; r++) {
@@ -225,6 +243,19 @@ ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     }
 }
 
+static inline __attribute__((always_inline)) void
+ifma_pe_group_n(const uint64_t *g, const uint64_t *const *p, size_t n, size_t d, size_t j,
+                size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
+                const uint64_t *pf)
+{
+    switch (n) {
+    case 4: ifma_pe_group(g, p, 4, d, j, k, fc, out, stride, pf); break;
+    case 3: ifma_pe_group(g, p, 3, d, j, k, fc, out, stride, pf); break;
+    case 2: ifma_pe_group(g, p, 2, d, j, k, fc, out, stride, pf); break;
+    default: ifma_pe_group(g, p, 1, d, j, k, fc, out, stride, pf); break;
+    }
+}
+
 static void ifma_kernel_pe_multi(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d,
                                  size_t k, const hers_kmod *mods, uint64_t *const *out,
                                  size_t stride)
@@ -234,11 +265,74 @@ static void ifma_kernel_pe_multi(const uint64_t *g, const uint64_t *const *p, si
         ifma_fold_init(&fc, &mods[j]);
         for (size_t r = 0; r < np; r += IFMA_GROUP) {
             size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
-            switch (n) {
-            case 4: ifma_pe_group(g, p + r, 4, d, j, k, &fc, out + r, stride); break;
-            case 3: ifma_pe_group(g, p + r, 3, d, j, k, &fc, out + r, stride); break;
-            case 2: ifma_pe_group(g, p + r, 2, d, j, k, &fc, out + r, stride); break;
-            default: ifma_pe_group(g, p + r, 1, d, j, k, &fc, out + r, stride); break;
+            ifma_pe_group_n(g, p + r, n, d, j, k, &fc, out + r, stride, NULL);
+        }
+    }
+}
+
+/* ------------------------------------------------- several gallery tiles
+ *
+ * ng gallery tiles g + t gstride (t < ng: consecutive blocks of one tile
+ * index, adjacent in memory) against np probes; results out[t * np + r].
+ * Loop order: prime j, then groups of IFMA_GROUP probes, then the tiles, so
+ * a group's probe rows of prime j (4 x d x 2 x 64 B: 32 KiB at d = 64) stay
+ * in L1 while the ng tiles' rows of prime j (8 KiB each) stream past them;
+ * the multi-probe kernel instead re-read every probe's rows from L2 for
+ * every gallery tile (8 probes: 128 KiB of L2 reads per 16 KiB tile), and
+ * the probe rows of a tile index, not the gallery, set its pace. While the
+ * first group multiplies tile t it prefetches the rows of prime j that come
+ * next from memory (tile t + 1, or the first tile of prime j + 1, or after
+ * the last tile the first one of the next call: g + ng gstride); the other
+ * groups find the tiles' rows in L2. */
+static inline const uint64_t *ifma_next_rows(const uint64_t *g, size_t ng, size_t gstride,
+                                             size_t t, size_t j, size_t k, size_t prime_words)
+{
+    if (t + 1 < ng)
+        return g + (t + 1) * gstride + j * prime_words;
+    if (j + 1 < k)
+        return g + (j + 1) * prime_words;
+    return g + ng * gstride;
+}
+
+static void ifma_kernel_ee_tiles(const uint64_t *g, size_t ng, size_t gstride,
+                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+{
+    uint64_t *o[IFMA_GROUP];
+    const size_t prime_words = HERS_TILE_EE(d, 1, 0, 0);
+    for (size_t j = 0; j < k; j++) {
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &mods[j]);
+        for (size_t r = 0; r < np; r += IFMA_GROUP) {
+            size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
+            for (size_t t = 0; t < ng; t++) {
+                for (size_t x = 0; x < n; x++)
+                    o[x] = out[t * np + r + x];
+                const uint64_t *pf =
+                    r == 0 ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words) : NULL;
+                ifma_ee_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
+            }
+        }
+    }
+}
+
+static void ifma_kernel_pe_tiles(const uint64_t *g, size_t ng, size_t gstride,
+                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+{
+    uint64_t *o[IFMA_GROUP];
+    const size_t prime_words = HERS_TILE_PG(d, 1, 0);
+    for (size_t j = 0; j < k; j++) {
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &mods[j]);
+        for (size_t r = 0; r < np; r += IFMA_GROUP) {
+            size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
+            for (size_t t = 0; t < ng; t++) {
+                for (size_t x = 0; x < n; x++)
+                    o[x] = out[t * np + r + x];
+                const uint64_t *pf =
+                    r == 0 ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words) : NULL;
+                ifma_pe_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
             }
         }
     }

@@ -188,8 +188,12 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     size_t count = c->rc, tiles = ix->tiles, N = ix->N;
     int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     hers_kernel_ee_multi_fn *multi = ee ? c->ee_multi : c->pe_multi;
-    if (c->tiles) { /* its probe layout: every pass, even of one probe, goes here */
-        /* runs of gallery tiles of one tile index against the whole batch */
+    /* The narrow form's multi-tile kernel has its own probe layout: every
+     * pass, even of one probe, goes there. The wide form's uses the
+     * canonical one: a single probe keeps the streaming single-probe kernel. */
+    if (c->tiles && (ix->narrow || count > 1)) {
+        /* runs of gallery tiles of one tile index (consecutive blocks,
+         * adjacent in memory) against the whole batch */
         const uint64_t *pts[HERS_SEARCH_MAX_BATCH];
         uint64_t *outs[SCAN_TILES * HERS_SEARCH_MAX_BATCH];
         for (size_t s = s0; s < s1; s++)

@@ -169,6 +169,7 @@ typedef void hers_kernel_tiles_fn(const uint64_t *g, size_t ng, size_t gstride,
                                   const uint64_t *const *p, size_t np, size_t d, size_t k,
                                   const hers_kmod *mods, uint64_t *const *out, size_t stride);
 hers_kernel_tiles_fn hers_kernel_ee_tiles_narrow_avx512, hers_kernel_pe_tiles_narrow_avx512;
+hers_kernel_tiles_fn hers_kernel_ee_tiles_avx512, hers_kernel_pe_tiles_avx512;
 /* The multi-tile kernel of a level and form (ee: both-encrypted), or NULL. */
 hers_kernel_tiles_fn *hers_kernel_tiles_select(hers_simd level, int narrow, int ee);
 /* The multi-probe kernels of a level, or NULL where it has none (the caller
