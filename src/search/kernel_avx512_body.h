@@ -35,42 +35,21 @@ static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_
         r[i] = hers_kernel_fold(l[i], 0, 0, h[i], 52, m);
 }
 
+static inline __attribute__((always_inline)) void
+ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
+              size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
+              const uint64_t *pf);
+
+/* One probe: the gallery tile streams from memory once (prefetched two
+ * tiles ahead, as in AVX2), folded in vectors like the multi-probe kernels. */
 static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride)
 {
-    /* pf: the next-but-one gallery tile in memory (prefetched, as in AVX2) */
-    const size_t step = 2 * HERS_TILE, pf = 4 * HERS_TILE * d * k;
+    const size_t pf = 4 * HERS_TILE * d * k; /* two tiles of k x d x 2 x 8 words */
     for (size_t j = 0; j < k; j++) {
-        const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0), *g1 = g0 + HERS_TILE;
-        const uint64_t *p0 = p + HERS_TILE_EE(d, j, 0, 0), *p1 = p0 + HERS_TILE;
-        __m512i l0 = _mm512_setzero_si512(), h0 = _mm512_setzero_si512();
-        __m512i l1 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512();
-        __m512i l2 = _mm512_setzero_si512(), h2 = _mm512_setzero_si512();
-        for (size_t i = 0, o = 0; i < d; i++, o += step) {
-            HERS_IFMA_PREFETCH(g0 + o + pf);
-            HERS_IFMA_PREFETCH(g0 + o + pf + HERS_TILE);
-            __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
-            __m512i x1 = _mm512_load_si512((const void *)(g1 + o));
-            __m512i y0 = _mm512_load_si512((const void *)(p0 + o));
-            __m512i y1 = _mm512_load_si512((const void *)(p1 + o));
-            __m512i xs = _mm512_add_epi64(x0, x1), ys = _mm512_add_epi64(y0, y1);
-            l0 = _mm512_madd52lo_epu64(l0, x0, y0);
-            h0 = _mm512_madd52hi_epu64(h0, x0, y0);
-            l2 = _mm512_madd52lo_epu64(l2, x1, y1);
-            h2 = _mm512_madd52hi_epu64(h2, x1, y1);
-            l1 = _mm512_madd52lo_epu64(l1, xs, ys);
-            h1 = _mm512_madd52hi_epu64(h1, xs, ys);
-        }
-        const hers_kmod *m = &mods[j];
-        uint64_t r0[8], r1[8], r2[8];
-        ifma_fold(l0, h0, m, r0);
-        ifma_fold(l1, h1, m, r1);
-        ifma_fold(l2, h2, m, r2);
-        for (size_t l = 0; l < 8; l++) {
-            out[j * stride + l] = r0[l];
-            out[(k + j) * stride + l] = hers_kernel_mid(r1[l], r0[l], r2[l], m->q);
-            out[(2 * k + j) * stride + l] = r2[l];
-        }
+        ifma_fold_consts fc;
+        ifma_fold_init(&fc, &mods[j]);
+        ifma_ee_group(g, &p, 1, d, j, k, &fc, &out, stride, g + HERS_TILE_EE(d, j, 0, 0) + pf);
     }
 }
 
