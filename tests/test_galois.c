@@ -251,6 +251,21 @@ static void test_expand(hers_params *p, const char *name, const size_t *ds, size
             ok &= out[i].ntt_form && out[i].parts == 2 && out[i].num_primes == k;
         }
         CHECK(ok);
+        /* in place (in = &out[0], as the server's query expansion runs):
+         * the same ciphertexts, bit for bit */
+        {
+            hers_ciphertext *o2 = calloc(d, sizeof *o2);
+            CHECK_OK(hers_ciphertext_copy(&ct, &o2[0]));
+            CHECK_OK(hers_expand(p, gk, &o2[0], d, o2));
+            int same = 1;
+            size_t words = 2 * k * n * sizeof(uint64_t);
+            for (size_t i = 0; i < d; i++)
+                same &= memcmp(o2[i].data, out[i].data, words) == 0;
+            CHECK(same);
+            for (size_t i = 0; i < d; i++)
+                hers_ciphertext_free(&o2[i]);
+            free(o2);
+        }
         printf("  %s d = %zu: expanded budget %.1f bits (worst-case bound %.1f, 7-sigma %.1f)\n", name, d,
                minb, budget_for(p, w), budget_for(p, 7 * sd));
         CHECK(minb >= budget_for(p, w));

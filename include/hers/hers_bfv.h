@@ -394,7 +394,7 @@ HERS_API uint32_t hers_expand_element(size_t n, size_t level);      /* N/2^level
 HERS_API hers_status hers_expand_elements(size_t n, size_t d, uint32_t *elements, size_t *count);
 HERS_API unsigned hers_expand_doublings(size_t d, size_t i);
 /* in: 2-part BFV, all primes, NTT form; out: array of d zero-initialised (or
- * previously used) ciphertexts, NTT form. */
+ * previously used) ciphertexts, NTT form; in may be &out[0] (in place). */
 HERS_API hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
                                  size_t d, hers_ciphertext *out);
 /* Worst-case and standard-deviation bounds on the noise of every expanded

@@ -118,6 +118,39 @@ void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
     const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
     const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
     size_t m = 1, gap = n / 2;
+    /* two stages per pass, (m, gap) then (2m, gap/2), while gap/2 >= 8:
+     * the very butterflies of the one-stage loop below, in another order,
+     * with four vectors in registers (half the loads and stores) */
+    for (; gap >= 16; m <<= 2, gap >>= 2) {
+        const size_t h = gap / 2;
+        for (size_t i = 0; i < m; i++) {
+            const __m512i W = _mm512_set1_epi64((long long)t->roots[m + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)s->roots_shoup52[m + i]);
+            const __m512i Wa = _mm512_set1_epi64((long long)t->roots[2 * m + 2 * i]);
+            const __m512i Was = _mm512_set1_epi64((long long)s->roots_shoup52[2 * m + 2 * i]);
+            const __m512i Wb = _mm512_set1_epi64((long long)t->roots[2 * m + 2 * i + 1]);
+            const __m512i Wbs = _mm512_set1_epi64((long long)s->roots_shoup52[2 * m + 2 * i + 1]);
+            uint64_t *x0 = a + 2 * i * gap, *x1 = x0 + h, *x2 = x0 + gap, *x3 = x2 + h;
+            for (size_t j = 0; j < h; j += 8) {
+                __m512i X = ifma_sub_if_ge(ifma_load(x0 + j), Q2);
+                __m512i T = ifma_mulshoup(ifma_load(x2 + j), W, Ws, negq, mask);
+                __m512i A = _mm512_add_epi64(X, T);
+                __m512i C = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
+                X = ifma_sub_if_ge(ifma_load(x1 + j), Q2);
+                T = ifma_mulshoup(ifma_load(x3 + j), W, Ws, negq, mask);
+                __m512i B = _mm512_add_epi64(X, T);
+                __m512i D = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
+                X = ifma_sub_if_ge(A, Q2);
+                T = ifma_mulshoup(B, Wa, Was, negq, mask);
+                ifma_store(x0 + j, _mm512_add_epi64(X, T));
+                ifma_store(x1 + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
+                X = ifma_sub_if_ge(C, Q2);
+                T = ifma_mulshoup(D, Wb, Wbs, negq, mask);
+                ifma_store(x2 + j, _mm512_add_epi64(X, T));
+                ifma_store(x3 + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
+            }
+        }
+    }
     for (; gap >= 8; m <<= 1, gap >>= 1) {
         for (size_t i = 0; i < m; i++) {
             const __m512i W = _mm512_set1_epi64((long long)t->roots[m + i]);
@@ -204,8 +237,39 @@ void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
         ifma_store(p, _mm512_permutex2var_epi64(S, i_lo4, D));
         ifma_store(p + 8, _mm512_permutex2var_epi64(S, i_hi4, D));
     }
-    size_t gap = 8;
-    for (size_t m = n / 16; m > 1; m >>= 1, gap <<= 1) {
+    size_t gap = 8, m = n / 16;
+    /* two stages per pass, (m, gap) then (m/2, 2 gap), while m/2 > 1: the
+     * butterflies of the one-stage loop below, four vectors in registers */
+    for (; m >= 4; m >>= 2, gap <<= 2) {
+        const size_t off = n - 2 * m, off2 = n - m;
+        for (size_t i = 0; i < m / 2; i++) {
+            const __m512i Wa = _mm512_set1_epi64((long long)t->iroots[off + 2 * i]);
+            const __m512i Was = _mm512_set1_epi64((long long)s->iroots_shoup52[off + 2 * i]);
+            const __m512i Wb = _mm512_set1_epi64((long long)t->iroots[off + 2 * i + 1]);
+            const __m512i Wbs = _mm512_set1_epi64((long long)s->iroots_shoup52[off + 2 * i + 1]);
+            const __m512i W = _mm512_set1_epi64((long long)t->iroots[off2 + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[off2 + i]);
+            uint64_t *x0 = a + 4 * i * gap, *x1 = x0 + gap, *x2 = x1 + gap, *x3 = x2 + gap;
+            for (size_t j = 0; j < gap; j += 8) {
+                __m512i X = ifma_load(x0 + j), Y = ifma_load(x1 + j);
+                __m512i A = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);
+                __m512i B = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), Wa, Was,
+                                          negq, mask);
+                X = ifma_load(x2 + j);
+                Y = ifma_load(x3 + j);
+                __m512i C = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);
+                __m512i D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), Wb, Wbs,
+                                          negq, mask);
+                ifma_store(x0 + j, ifma_sub_if_ge(_mm512_add_epi64(A, C), Q2));
+                ifma_store(x2 + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(A, C), Q2), W,
+                                                 Ws, negq, mask));
+                ifma_store(x1 + j, ifma_sub_if_ge(_mm512_add_epi64(B, D), Q2));
+                ifma_store(x3 + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(B, D), Q2), W,
+                                                 Ws, negq, mask));
+            }
+        }
+    }
+    for (; m > 1; m >>= 1, gap <<= 1) {
         const size_t off = n - 2 * m;
         for (size_t i = 0; i < m; i++) {
             const __m512i W = _mm512_set1_epi64((long long)t->iroots[off + i]);

@@ -247,13 +247,14 @@ static void exp_task(void *vctx, size_t task, unsigned w)
         return;
     const hers_params *p = c->p;
     size_t r = task / c->in->chunks, ch = task % c->in->chunks;
-    hers_ciphertext ct = {0};
-    hers_status st = hers_c0_decompress(p, c->in->y + task * 2 * hers_params_n(p), c->in->seeds + task * HERS_SEED_BYTES,
-                                        &ct);
+    /* decompressed straight into the chunk's first output ciphertext (the
+     * root of its expansion; hers_expand works in place from there): no
+     * allocation per probe */
+    hers_ciphertext *root = &c->out->cts[r * c->in->d + ch * hers_params_n(p)];
+    hers_status st = hers_c0_decompress(p, c->in->y + task * 2 * hers_params_n(p),
+                                        c->in->seeds + task * HERS_SEED_BYTES, root);
     if (st == HERS_OK)
-        st = hers_expand(p, c->gk, &ct, chunk_d(p, c->in->d, ch),
-                         &c->out->cts[r * c->in->d + ch * hers_params_n(p)]);
-    hers_ciphertext_free(&ct);
+        st = hers_expand(p, c->gk, root, chunk_d(p, c->in->d, ch), root);
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
 }
