@@ -56,7 +56,9 @@ static hers_status batch_alloc(const hers_query *q0, size_t count, hers_query **
     return HERS_OK;
 }
 
-hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out)
+/* The batch of every probe of qs, in order: the ciphertexts copied, or
+ * (borrow) their headers only, pointing at qs's residues. */
+static hers_status concat(const hers_query *const *qs, size_t n, int borrow, hers_query **out)
 {
     size_t count = 0;
     hers_query *q = NULL;
@@ -68,7 +70,10 @@ hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query 
     size_t d = q->d;
     for (size_t i = 0, at = 0; i < n; i++)
         for (size_t j = 0; j < qs[i]->count * d; j++, at++) {
-            if (hers_ciphertext_copy(&qs[i]->cts[j], &q->cts[at]) != HERS_OK) {
+            if (borrow) {
+                q->cts[at] = qs[i]->cts[j];   /* shape, seed, residues pointer */
+                q->cts[at].borrowed = 1;      /* never freed through the batch */
+            } else if (hers_ciphertext_copy(&qs[i]->cts[j], &q->cts[at]) != HERS_OK) {
                 q->count = count;
                 hers_query_free(q);
                 return hers_error(HERS_ERR_NOMEM, "query concat: out of memory");
@@ -79,24 +84,14 @@ hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query 
     return HERS_OK;
 }
 
+hers_status hers_query_concat(const hers_query *const *qs, size_t n, hers_query **out)
+{
+    return concat(qs, n, 0, out);
+}
+
 hers_status hers_query_concat_view(const hers_query *const *qs, size_t n, hers_query **out)
 {
-    size_t count = 0;
-    hers_query *q = NULL;
-    hers_status st = concat_check(qs, n, out, &count);
-    if (st == HERS_OK)
-        st = batch_alloc(qs[0], count, &q);
-    if (st != HERS_OK)
-        return st;
-    size_t d = q->d;
-    for (size_t i = 0, at = 0; i < n; i++)
-        for (size_t j = 0; j < qs[i]->count * d; j++, at++) {
-            q->cts[at] = qs[i]->cts[j];   /* shape, seed, residues pointer */
-            q->cts[at].borrowed = 1;      /* never freed through the batch */
-        }
-    q->count = count;
-    *out = q;
-    return HERS_OK;
+    return concat(qs, n, 1, out);
 }
 
 hers_status hers_result_view(const hers_result *r, size_t first, size_t count, hers_result **out)
