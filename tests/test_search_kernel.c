@@ -83,12 +83,28 @@ static void to_narrow(const uint64_t *canon, uint64_t *narrow, size_t rows_total
  * IFMA body) for every group size 1..MULTI_MAX: probe r is the probe p with
  * its residues rotated by r within each row (distinct probes, still < q);
  * each probe's result must equal the term-by-term reference. */
+/* 0 when the kernel's output rows for gallery tile g x probe tile p equal the
+ * term-by-term reference (ee: 3k rows, pe: 2k), else 1 + the first row that
+ * differs. want: scratch of 3 k stride words. */
+static size_t rows_differ(const uint64_t *out, const uint64_t *g, const uint64_t *p, size_t d,
+                          size_t k, int ee, const hers_modulus *m, uint64_t *want, size_t stride)
+{
+    if (ee)
+        ref_ee(g, p, d, k, m, want, stride);
+    else
+        ref_pe(g, p, d, k, m, want, stride);
+    for (size_t row = 0; row < (ee ? 3 * k : 2 * k); row++)
+        if (memcmp(out + row * stride, want + row * stride, HERS_TILE * 8) != 0)
+            return row + 1;
+    return 0;
+}
+
 #define MULTI_MAX 9
 #define TILES_MAX 6
 static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, int ee,
                       const hers_modulus *m, const hers_kmod *km, size_t stride)
 {
-    size_t pw = d * 2 * k * HERS_TILE, rows = ee ? 3 * k : 2 * k;
+    size_t pw = d * 2 * k * HERS_TILE;
     uint64_t *ps[MULTI_MAX], *outs[MULTI_MAX], *want = hers_alloc_array(3 * k * stride, 8);
     for (size_t r = 0; r < MULTI_MAX; r++) {
         ps[r] = hers_alloc_array(pw, 8);
@@ -118,17 +134,13 @@ static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, 
             else
                 ifma_kernel_pe_multi(g, pc, np, d, k, km, outs, stride);
             for (size_t r = 0; r < np; r++) {
-                if (ee)
-                    ref_ee(g, ps[r], d, k, m, want, stride);
-                else
-                    ref_pe(g, ps[r], d, k, m, want, stride);
-                for (size_t row = 0; row < rows; row++)
-                    if (memcmp(outs[r] + row * stride, want + row * stride, HERS_TILE * 8) != 0) {
-                        fprintf(stderr, "multi kernel (%s, %s) d=%zu k=%zu np=%zu probe %zu row %zu "
-                                        "differs\n", native ? "native" : "emulated",
-                                ee ? "ee" : "pe", d, k, np, r, row);
-                        CHECK(0);
-                    }
+                size_t bad = rows_differ(outs[r], g, ps[r], d, k, ee, m, want, stride);
+                if (bad) {
+                    fprintf(stderr, "multi kernel (%s, %s) d=%zu k=%zu np=%zu probe %zu row %zu "
+                                    "differs\n", native ? "native" : "emulated",
+                            ee ? "ee" : "pe", d, k, np, r, bad - 1);
+                    CHECK(0);
+                }
             }
         }
     }
@@ -174,19 +186,15 @@ static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, 
                 hers_kernel_fence();
                 for (size_t t = 0; t < ng; t++)
                     for (size_t r = 0; r < np; r++) {
-                        if (ee)
-                            ref_ee(gc + t * gw, ps[r], d, k, m, want, stride);
-                        else
-                            ref_pe(gc + t * gw, ps[r], d, k, m, want, stride);
-                        for (size_t row = 0; row < rows; row++)
-                            if (memcmp(o[t * np + r] + row * stride, want + row * stride,
-                                       HERS_TILE * 8) != 0) {
-                                fprintf(stderr, "tiles kernel (%s, %s) d=%zu k=%zu ng=%zu np=%zu "
-                                                "tile %zu probe %zu row %zu differs\n",
-                                        native ? "native" : "emulated", ee ? "ee" : "pe", d, k, ng,
-                                        np, t, r, row);
-                                CHECK(0);
-                            }
+                        size_t bad = rows_differ(o[t * np + r], gc + t * gw, ps[r], d, k, ee, m,
+                                                 want, stride);
+                        if (bad) {
+                            fprintf(stderr, "tiles kernel (%s, %s) d=%zu k=%zu ng=%zu np=%zu "
+                                            "tile %zu probe %zu row %zu differs\n",
+                                    native ? "native" : "emulated", ee ? "ee" : "pe", d, k, ng, np,
+                                    t, r, bad - 1);
+                            CHECK(0);
+                        }
                     }
             }
     for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)
@@ -223,7 +231,7 @@ static void run_multi_narrow(const uint64_t *g, const uint64_t *gn, const uint64
                                     : hers_kernel_pe_multi_select(HERS_SIMD_AVX512, 1);
     if (hers_cpu_max_simd() < HERS_SIMD_AVX512 || !f)
         return;
-    size_t pw = d * 2 * k * HERS_TILE, rows = ee ? 3 * k : 2 * k;
+    size_t pw = d * 2 * k * HERS_TILE;
     uint64_t *ps[MULTI_MAX], *pl[MULTI_MAX], *outs[MULTI_MAX];
     uint64_t *want = hers_alloc_array(3 * k * stride, 8);
     for (size_t r = 0; r < MULTI_MAX; r++) {
@@ -239,16 +247,12 @@ static void run_multi_narrow(const uint64_t *g, const uint64_t *gn, const uint64
         f(gn, (const uint64_t *const *)pl, np, d, k, km, outs, stride);
         hers_kernel_fence();
         for (size_t r = 0; r < np; r++) {
-            if (ee)
-                ref_ee(g, ps[r], d, k, m, want, stride);
-            else
-                ref_pe(g, ps[r], d, k, m, want, stride);
-            for (size_t row = 0; row < rows; row++)
-                if (memcmp(outs[r] + row * stride, want + row * stride, HERS_TILE * 8) != 0) {
-                    fprintf(stderr, "narrow multi kernel (%s) d=%zu k=%zu np=%zu probe %zu row %zu "
-                                    "differs\n", ee ? "ee" : "pe", d, k, np, r, row);
-                    CHECK(0);
-                }
+            size_t bad = rows_differ(outs[r], g, ps[r], d, k, ee, m, want, stride);
+            if (bad) {
+                fprintf(stderr, "narrow multi kernel (%s) d=%zu k=%zu np=%zu probe %zu row %zu "
+                                "differs\n", ee ? "ee" : "pe", d, k, np, r, bad - 1);
+                CHECK(0);
+            }
         }
     }
     /* the multi-tile kernel: TILES_MAX gallery tiles (tile t: the gallery
@@ -279,18 +283,14 @@ static void run_multi_narrow(const uint64_t *g, const uint64_t *gn, const uint64
             hers_kernel_fence();
             for (size_t t = 0; t < ng; t++)
                 for (size_t r = 0; r < np; r++) {
-                    if (ee)
-                        ref_ee(gc + t * gw, ps[r], d, k, m, want, stride);
-                    else
-                        ref_pe(gc + t * gw, ps[r], d, k, m, want, stride);
-                    for (size_t row = 0; row < rows; row++)
-                        if (memcmp(o[t * np + r] + row * stride, want + row * stride,
-                                   HERS_TILE * 8) != 0) {
-                            fprintf(stderr, "narrow tiles kernel (%s) d=%zu k=%zu ng=%zu np=%zu "
-                                            "tile %zu probe %zu row %zu differs\n",
-                                    ee ? "ee" : "pe", d, k, ng, np, t, r, row);
-                            CHECK(0);
-                        }
+                    size_t bad = rows_differ(o[t * np + r], gc + t * gw, ps[r], d, k, ee, m, want,
+                                             stride);
+                    if (bad) {
+                        fprintf(stderr, "narrow tiles kernel (%s) d=%zu k=%zu ng=%zu np=%zu "
+                                        "tile %zu probe %zu row %zu differs\n",
+                                ee ? "ee" : "pe", d, k, ng, np, t, r, bad - 1);
+                        CHECK(0);
+                    }
                 }
         }
     for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)

@@ -273,12 +273,16 @@ static inline const uint64_t *ifma_next_rows(const uint64_t *g, size_t ng, size_
     return g + ng * gstride;
 }
 
-static void ifma_kernel_ee_tiles(const uint64_t *g, size_t ng, size_t gstride,
-                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
-                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+/* Both forms' multi-tile driver: per prime, each group of up to IFMA_GROUP
+ * probes against ng consecutive gallery tiles; the first group prefetches the
+ * rows that come next. ee is a constant at each call (inlined: no branch). */
+static inline __attribute__((always_inline)) void
+ifma_kernel_tiles(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *const *p,
+                  size_t np, size_t d, size_t k, const hers_kmod *mods, uint64_t *const *out,
+                  size_t stride, int ee)
 {
     uint64_t *o[IFMA_GROUP];
-    const size_t prime_words = HERS_TILE_EE(d, 1, 0, 0);
+    const size_t prime_words = ee ? HERS_TILE_EE(d, 1, 0, 0) : HERS_TILE_PG(d, 1, 0);
     for (size_t j = 0; j < k; j++) {
         ifma_fold_consts fc;
         ifma_fold_init(&fc, &mods[j]);
@@ -289,32 +293,27 @@ static void ifma_kernel_ee_tiles(const uint64_t *g, size_t ng, size_t gstride,
                     o[x] = out[t * np + r + x];
                 const uint64_t *pf =
                     r == 0 ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words) : NULL;
-                ifma_ee_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
+                if (ee)
+                    ifma_ee_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
+                else
+                    ifma_pe_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
             }
         }
     }
+}
+
+static void ifma_kernel_ee_tiles(const uint64_t *g, size_t ng, size_t gstride,
+                                 const uint64_t *const *p, size_t np, size_t d, size_t k,
+                                 const hers_kmod *mods, uint64_t *const *out, size_t stride)
+{
+    ifma_kernel_tiles(g, ng, gstride, p, np, d, k, mods, out, stride, 1);
 }
 
 static void ifma_kernel_pe_tiles(const uint64_t *g, size_t ng, size_t gstride,
                                  const uint64_t *const *p, size_t np, size_t d, size_t k,
                                  const hers_kmod *mods, uint64_t *const *out, size_t stride)
 {
-    uint64_t *o[IFMA_GROUP];
-    const size_t prime_words = HERS_TILE_PG(d, 1, 0);
-    for (size_t j = 0; j < k; j++) {
-        ifma_fold_consts fc;
-        ifma_fold_init(&fc, &mods[j]);
-        for (size_t r = 0; r < np; r += IFMA_GROUP) {
-            size_t n = np - r < IFMA_GROUP ? np - r : IFMA_GROUP;
-            for (size_t t = 0; t < ng; t++) {
-                for (size_t x = 0; x < n; x++)
-                    o[x] = out[t * np + r + x];
-                const uint64_t *pf =
-                    r == 0 ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words) : NULL;
-                ifma_pe_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
-            }
-        }
-    }
+    ifma_kernel_tiles(g, ng, gstride, p, np, d, k, mods, out, stride, 0);
 }
 
 #endif
