@@ -316,6 +316,25 @@ static void test_pointwise(void)
                 }
                 hers_free(r);
                 CHECK(ok_split);
+                /* key-switching digits: balance (H of two 25-bit digits,
+                 * edges q/2 and q/2 + 1 included), then every shift */
+                int ok_dig = 1;
+                uint64_t H = (UINT64_C(1) << 24) + (UINT64_C(1) << 49);
+                memcpy(o, a, n * 8);
+                o[0] = q / 2;
+                o[1] = q / 2 + 1;
+                hers_poly_balance(o, n, q, H);
+                for (size_t i = 0; i < n; i++) {
+                    uint64_t x = i == 0 ? q / 2 : i == 1 ? q / 2 + 1 : a[i];
+                    ok_dig &= o[i] == (x > q / 2 ? x + H - q : x + H);
+                }
+                for (unsigned sh = 0; sh < 64; sh += 7) {
+                    uint64_t mk = sh % 2 ? ~(uint64_t)0 : (UINT64_C(1) << 25) - 1;
+                    hers_poly_digit(acc, o, sh, mk, n);
+                    for (size_t i = 0; i < n; i++)
+                        ok_dig &= acc[i] == ((o[i] >> sh) & mk);
+                }
+                CHECK(ok_dig);
                 CHECK(ok_add);
                 CHECK(ok_sub);
                 CHECK(ok_neg);

@@ -157,6 +157,16 @@ static void test_pointwise(void)
                 hers_poly_split_portable(o1, r1, b, mono, n, &m);
                 hers_poly_split_emul(o2, r2, b, mono, n, &m);
                 ok &= memcmp(o1, o2, n * 8) == 0 && memcmp(r1, r2, n * 8) == 0;
+                /* balance + digit against the scalar formulas */
+                uint64_t H = UINT64_C(1) << (bits > 2 ? bits - 1 : 1);
+                for (size_t i = 0; i < n; i++)
+                    o1[i] = o2[i] = a[i];
+                hers_poly_balance_emul(o2, n, q, H);
+                for (size_t i = 0; i < n; i++)
+                    ok &= o2[i] == (o1[i] > q / 2 ? o1[i] + H - q : o1[i] + H);
+                hers_poly_digit_emul(r2, o2, (unsigned)bits / 2, (UINT64_C(1) << 13) - 1, n);
+                for (size_t i = 0; i < n; i++)
+                    ok &= r2[i] == ((o2[i] >> (bits / 2)) & ((UINT64_C(1) << 13) - 1));
             }
             for (size_t i = 0; i < n; i++)
                 o1[i] = hers_neg_mod(a[i], q);

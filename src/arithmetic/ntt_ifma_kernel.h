@@ -56,6 +56,9 @@ void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64
                                         const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *mono,
                                    size_t n, const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_balance)(uint64_t *x, size_t n, uint64_t q, uint64_t H);
+void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
+                                   size_t n);
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                                  const uint64_t *b, size_t bs, size_t terms, size_t n,
                                  const hers_modulus *m);
@@ -391,6 +394,35 @@ void HERS_IFMA_FN(hers_poly_mul_acc)(uint64_t *acc, const uint64_t *a, const uin
     }
     for (; i < n; i++)
         acc[i] = hers_add_mod(acc[i], hers_mul_mod(a[i], b[i], m), m->value);
+}
+
+/* x + H - (x > floor(q/2) ? q : 0) (hers_poly_balance): the sign of
+ * floor(q/2) - x, shifted down, selects q. */
+void HERS_IFMA_FN(hers_poly_balance)(uint64_t *x, size_t n, uint64_t q, uint64_t H)
+{
+    const __m512i Q = _mm512_set1_epi64((long long)q), Hv = _mm512_set1_epi64((long long)H);
+    const __m512i half = _mm512_set1_epi64((long long)(q / 2)), s63 = _mm512_set1_epi64(63);
+    const __m512i zero = _mm512_setzero_si512();
+    size_t c = 0;
+    for (; c + 8 <= n; c += 8) {
+        __m512i v = ifma_load(x + c);
+        __m512i sel = _mm512_sub_epi64(zero, _mm512_srlv_epi64(_mm512_sub_epi64(half, v), s63));
+        ifma_store(x + c, _mm512_sub_epi64(_mm512_add_epi64(v, Hv), _mm512_and_si512(Q, sel)));
+    }
+    for (; c < n; c++)
+        x[c] = x[c] + H - (q & (0 - ((q / 2 - x[c]) >> 63)));
+}
+
+/* (y >> sh) & mask (hers_poly_digit). */
+void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
+                                   size_t n)
+{
+    const __m512i S = _mm512_set1_epi64((long long)sh), M = _mm512_set1_epi64((long long)mask);
+    size_t c = 0;
+    for (; c + 8 <= n; c += 8)
+        ifma_store(out + c, _mm512_and_si512(_mm512_srlv_epi64(ifma_load(y + c), S), M));
+    for (; c < n; c++)
+        out[c] = (y[c] >> sh) & mask;
 }
 
 /* r = (c - t) mono, c = c + t (hers_poly_split): one pass. */

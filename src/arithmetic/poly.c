@@ -190,6 +190,29 @@ void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const 
     hers_poly_dot(out1, add1, a, as, c, bs, terms, n, q);
 }
 
+void hers_poly_balance(uint64_t *x, size_t n, uint64_t q, uint64_t H)
+{
+    if (hers_simd_active() >= HERS_SIMD_AVX512) {
+        hers_poly_balance_avx512(x, n, q, H);
+        return;
+    }
+    const uint64_t half = q / 2;
+    for (size_t c = 0; c < n; c++) {
+        uint64_t v = x[c];
+        x[c] = v + H - (q & (0 - ((half - v) >> 63)));
+    }
+}
+
+void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, size_t n)
+{
+    if (hers_simd_active() >= HERS_SIMD_AVX512) {
+        hers_poly_digit_avx512(out, y, sh, mask, n);
+        return;
+    }
+    for (size_t c = 0; c < n; c++)
+        out[c] = (y[c] >> sh) & mask;
+}
+
 void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m,
                               size_t n, const hers_modulus *q)
 {

@@ -303,14 +303,11 @@ hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_p
  * y replaces x in place (branch-free, vectorisable). */
 static void balance(const hers_params *p, size_t i, unsigned w, uint64_t *x)
 {
-    size_t n = p->n, m = ((size_t)p->q[i].bits + w - 1) / w;
-    uint64_t q = p->q[i].value, half = q / 2, H = 0;
+    size_t m = ((size_t)p->q[i].bits + w - 1) / w;
+    uint64_t H = 0;
     for (size_t j = 0; j < m; j++)
         H += (uint64_t)1 << (w * j + w - 1);
-    for (size_t c = 0; c < n; c++) {
-        uint64_t v = x[c];
-        x[c] = v + H - (q & (0 - ((half - v) >> 63)));
-    }
+    hers_poly_balance(x, p->n, p->q[i].value, H);
 }
 
 /* hones (k N words): prime i's block is H_i NTT(1 + x + ... + x^(N-1))
@@ -335,8 +332,7 @@ static void extract_digit(size_t n, const uint64_t *y, unsigned sh, uint64_t mas
                           uint64_t q, uint64_t *o)
 {
     if (lim < q) {
-        for (size_t c = 0; c < n; c++)
-            o[c] = (y[c] >> sh) & mask;
+        hers_poly_digit(o, y, sh, mask, n);
     } else {
         for (size_t c = 0; c < n; c++)
             o[c] = ((y[c] >> sh) & mask) % q;
