@@ -104,6 +104,29 @@ static int drop_cache(const char *dir)
     return dropped;
 }
 
+/* What `dd if=DIR/data.mdb of=/dev/null bs=4M iflag=direct` measures:
+ * sequential O_DIRECT reads of 4 MiB into one aligned buffer, the first
+ * min(size, 4 GiB) of the file, GB/s; 0 if O_DIRECT is not available. */
+static double direct_read_gbs(const char *dir)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    int fd = open(path, O_RDONLY | O_DIRECT);
+    if (fd < 0)
+        return 0;
+    size_t blk = (size_t)4 << 20;
+    uint8_t *buf = hers_alloc(blk);
+    uint64_t total = 0, limit = (uint64_t)4 << 30;
+    double t0 = bench_now();
+    ssize_t r = 0;
+    while (buf && total < limit && (r = pread(fd, buf, blk, (off_t)total)) > 0)
+        total += (uint64_t)r;
+    double t = bench_now() - t0;
+    hers_free(buf);
+    close(fd);
+    return r >= 0 && total && t > 0 ? (double)total / 1e9 / t : 0;
+}
+
 /* The key holder's side of a streamed search: every chunk's scores
  * decrypted as they come and compared with the plaintext (every stride-th
  * template of the chunk). */
@@ -154,13 +177,14 @@ int hers_bench_scale(int argc, char **argv)
 {
     static const char *const with_value[] = {"--n", "--d", "--db", "--params", "--threads",
                                              "--batch", "--sample", "--index-mb", "--chunk-blocks",
-                                             NULL};
+                                             "--io", NULL};
     static const char *const flags[] = {"--json",        "--keep", "--skip-checksums",
                                         "--full-result", "--compare-checksums", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers bench scale --db DIR [--n N] [--d D] [--params NAME] [--threads T]\n"
                "       [--batch ROWS] [--sample S] [--index-mb MB] [--chunk-blocks B]\n"
-               "       [--skip-checksums] [--compare-checksums] [--full-result] [--keep] [--json]\n"
+               "       [--io auto|direct|buffered|map] [--skip-checksums] [--compare-checksums]\n"
+               "       [--full-result] [--keep] [--json]\n"
                "Enrols N synthetic templates (default 1000000, d 32, s4096) into a new database at\n"
                "DIR in batches of ROWS (default 1048576, one commit each), drops the page cache,\n"
                "searches one encrypted probe streamed from disk (index budget MB, default 2048),\n"
@@ -168,7 +192,10 @@ int hers_bench_scale(int argc, char **argv)
                "whole gallery, decrypted at the end) and checks S of them (default 0 = all)\n"
                "against the plaintext, prints the figures and removes DIR (unless --keep).\n"
                "--compare-checksums: then drops the cache again and searches once more with the\n"
-               "other checksum setting (fields search2_*). Exit 1 if a score differs.\n");
+               "other checksum setting (fields search2_*). --io: how the search reads the segments\n"
+               "(default auto: O_DIRECT unless cached; map: through LMDB's map). disk_direct_gb_per_s:\n"
+               "a sequential O_DIRECT read of data.mdb in 4 MiB blocks (dd iflag=direct), same run.\n"
+               "Exit 1 if a score differs.\n");
         return 0;
     }
     if (cli_check_opts("bench scale", argc, argv, with_value, flags))
@@ -191,6 +218,17 @@ int hers_bench_scale(int argc, char **argv)
         return 2;
     }
     const char *pname = cli_opt(argc, argv, "--params") ? cli_opt(argc, argv, "--params") : "s4096";
+    static const char *const io_names[] = {"auto", "direct", "buffered", "map"};
+    int io = 0;
+    if (cli_opt(argc, argv, "--io")) {
+        const char *v = cli_opt(argc, argv, "--io");
+        for (io = 0; io < 4 && strcmp(v, io_names[io]) != 0; io++)
+            ;
+        if (io == 4) {
+            fprintf(stderr, "hers bench scale: --io %s: expected auto, direct, buffered or map\n", v);
+            return 2;
+        }
+    }
     int json = cli_flag(argc, argv, "--json"), keep = cli_flag(argc, argv, "--keep");
     bench_print_env(stdout, "scale", (int)threads);
     uint32_t scale = HERS_QUANT_PAPER_SCALE;
@@ -262,8 +300,10 @@ int hers_bench_scale(int argc, char **argv)
         goto done;
     }
     uint64_t disk = dir_bytes(dir);
-    /* 2. cold start: nothing of the gallery in memory */
+    /* 2. cold start: nothing of the gallery in memory; the disk's own
+     * sequential speed for comparison */
     int dropped = drop_cache(dir);
+    double disk_gbs = direct_read_gbs(dir);
     /* 3. one encrypted probe (row 0 of the generator, i.e. template 0) */
     int32_t *probe = vals;
     for (size_t i = 0; i < d; i++)
@@ -279,6 +319,7 @@ int hers_bench_scale(int argc, char **argv)
     so.max_index_bytes = index_mb << 20;
     so.chunk_blocks = (size_t)chunk_blocks;
     so.skip_checksums = cli_flag(argc, argv, "--skip-checksums");
+    so.io = io;
     hers_store_search_stats ss;
     int full_result = cli_flag(argc, argv, "--full-result");
     ver.p = p;
@@ -360,7 +401,10 @@ int hers_bench_scale(int argc, char **argv)
                "\"wrong\": %llu, \"exact\": %s, \"search2_checksums_verified\": %s, "
                "\"search2_s\": %.3f, \"search2_cpu_s\": %.3f, \"search2_gb_per_s\": %.3f, "
                "\"search2_build_s\": %.3f, \"search2_read_wait_s\": %.3f, "
-               "\"peak_rss_mb\": %.1f}\n",
+               "\"peak_rss_mb\": %.1f, \"io\": \"%s\", \"search_wall_s\": %.3f, "
+               "\"disk_direct_gb_per_s\": %.3f, \"search_vs_disk\": %.3f, \"list_s\": %.3f, "
+               "\"read_s\": %.3f, \"read_gb_per_s\": %.3f, \"gb_direct\": %.3f, "
+               "\"gb_reused\": %.3f, \"buffer_mb\": %.1f, \"search2_read_s\": %.3f}\n",
                pname, (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                scale, bmax, t_enrol, c_enrol, 1e9 * t_enrol / nd, (unsigned long long)disk,
                (double)disk / nd, (unsigned long long)info.payload_bytes,
@@ -371,7 +415,12 @@ int hers_bench_scale(int argc, char **argv)
                (unsigned long long)checked, (unsigned long long)wrong, wrong ? "false" : "true",
                !compare ? "null" : so.skip_checksums ? "true" : "false", t_search2, c_search2,
                t_search2 > 0 ? (double)ss2.bytes_read / 1e9 / t_search2 : 0.0,
-               ss2.build_seconds, ss2.read_wait_seconds, bench_peak_rss_mb());
+               ss2.build_seconds, ss2.read_wait_seconds, bench_peak_rss_mb(), io_names[io],
+               t_search + t_decrypt, disk_gbs, disk_gbs > 0 ? gb / t_search / disk_gbs : 0.0,
+               ss.list_seconds, ss.read_seconds,
+               ss.read_seconds > 0 ? (double)ss.bytes_read / 1e9 / ss.read_seconds : 0.0,
+               (double)ss.bytes_direct / 1e9, (double)ss.bytes_reused / 1e9,
+               (double)ss.buffer_bytes / 1048576.0, ss2.read_seconds);
     else {
         printf("scale, %s, n = %llu, d = %llu, scale %u\n", pname, (unsigned long long)n,
                (unsigned long long)d, scale);
@@ -390,6 +439,11 @@ int hers_bench_scale(int argc, char **argv)
                    t_search2, c_search2, so.skip_checksums ? "verified" : "skipped",
                    t_search2 > 0 ? (double)ss2.bytes_read / 1e9 / t_search2 : 0.0,
                    ss2.build_seconds, ss2.read_wait_seconds);
+        printf("  disk     %.2f GB/s sequential O_DIRECT (dd iflag=direct bs=4M); the search "
+               "read at %.2f of it (reader thread %.1f s at work, %.2f GB/s; io %s)\n",
+               disk_gbs, disk_gbs > 0 ? gb / t_search / disk_gbs : 0.0, ss.read_seconds,
+               ss.read_seconds > 0 ? (double)ss.bytes_read / 1e9 / ss.read_seconds : 0.0,
+               io_names[io]);
         printf("  verify   %llu scores checked, %llu wrong (decrypt %.1f s)\n",
                (unsigned long long)checked, (unsigned long long)wrong, t_decrypt);
     }

@@ -262,7 +262,26 @@ typedef struct hers_store_search_opts {
      * may use any result form (opts->search), streamed or not. */
     int (*on_chunk)(void *user, size_t first_block, const hers_result *part);
     void *user;
+    /* How a streamed search of a both-encrypted gallery reads the segments
+     * (hers_store_io; 0 = HERS_STORE_IO_AUTO). Results never depend on it. */
+    int io;
 } hers_store_search_opts;
+
+/* Streamed reads (docs/design.md, "Streaming at disk speed"): a reader
+ * thread fetches the next chunk's segments into two reused buffers with
+ * pread from the value's offset in data.mdb, on two threads (the checksum
+ * of one segment overlaps the read of the next), while the workers build
+ * and scan the current chunk. AUTO: O_DIRECT for a segment not wholly in
+ * the page cache (mincore), a buffered read otherwise; DIRECT: O_DIRECT
+ * always (buffered where the file system refuses it); BUFFERED: pread
+ * through the page cache; MAP: the values read where LMDB maps them (page
+ * faults, madvise WILLNEED ahead; the session-4 path, kept for comparison). */
+typedef enum hers_store_io {
+    HERS_STORE_IO_AUTO = 0,
+    HERS_STORE_IO_DIRECT = 1,
+    HERS_STORE_IO_BUFFERED = 2,
+    HERS_STORE_IO_MAP = 3
+} hers_store_io;
 
 typedef struct hers_store_search_stats {
     size_t chunks;             /* 1: one pass over an index of the whole gallery */
@@ -274,6 +293,13 @@ typedef struct hers_store_search_stats {
     double total_seconds;      /* the whole call (wall) */
     uint64_t bytes_read;       /* segment bytes the search read (streamed, both-encrypted) */
     double chunk_cb_seconds;   /* inside on_chunk (counted in total_seconds too) */
+    /* streamed, both-encrypted: */
+    double list_seconds;       /* listing the segments (their headers) */
+    double read_seconds;       /* the reader thread at work, summed over chunks (wall) */
+    uint64_t bytes_direct;     /* segment bytes read with O_DIRECT */
+    uint64_t bytes_buffered;   /* ... read through the page cache (pread or the map) */
+    uint64_t bytes_reused;     /* ... of segments spanning two chunks, copied, not read again */
+    uint64_t buffer_bytes;     /* the two read buffers */
 } hers_store_search_stats;
 
 /* {0, 0, 0, {HERS_RESULT_FULL, NULL}}. */

@@ -177,4 +177,15 @@ hers_status store_segments_index(hers_store_snapshot *s, store_segref *segs, siz
                                  size_t first_block, size_t blocks, unsigned threads,
                                  int verify, hers_index *ix);
 
+/* ---- the streamed search of a both-encrypted gallery (store_stream.c) */
+/* Receives each chunk's result in block order (into the full result, or
+ * the caller's on_chunk). */
+typedef hers_status (*store_deliver_fn)(void *ctx, size_t first_block, const hers_result *part);
+/* Blocks [0, blocks) in chunks of `chunk` blocks, read ahead by a reader
+ * thread as opts->io says (hers_store_io), stats filled. */
+hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
+                                   const hers_store_search_opts *opts, size_t blocks, size_t chunk,
+                                   store_deliver_fn deliver, void *dctx,
+                                   hers_store_search_stats *stats);
+
 #endif

@@ -3,7 +3,6 @@
  * database, in one pass or streamed in chunks of blocks when the kernel form
  * of the whole gallery exceeds the memory budget (hers_store.h).
  */
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +27,10 @@ void hers_store_search_opts_default(hers_store_search_opts *o)
     o->search.shrink = HERS_RESULT_FULL;
 }
 
+/* Automatic streamed chunks: at most this many kernel-form bytes (on
+ * block_bytes' scale), whatever the budget. */
+#define STREAM_CHUNK_BYTES ((uint64_t)256 << 20)
+
 /* Kernel-form bytes of one block, an upper bound: N x d residues per prime,
  * 8 bytes each, two polynomials per both-encrypted ciphertext (the narrow
  * s4096 form packs two residues per word and needs less). */
@@ -48,6 +51,18 @@ static size_t chunk_for(const hers_store_snapshot *s, const hers_store_search_op
         budget = pages > 0 && psz > 0 ? (uint64_t)pages * (uint64_t)psz / 2 : UINT64_MAX;
     }
     uint64_t per = block_bytes(s), fit = per ? budget / per : blocks;
+    /* A both-encrypted gallery whose result can be streamed is searched in
+     * chunks of at most STREAM_CHUNK_BYTES even when the whole index would
+     * fit: bigger chunks gain nothing (the reader keeps one chunk ahead of
+     * the build whatever its size) and cost fresh memory (the index and two
+     * read buffers, first touched at 0.2-0.8 GB/s on this VM) and peak RSS;
+     * a cold one-pass build of 1M x 32 took twice as long (docs/benchmarks.md). */
+    if (hers_store_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED &&
+        (o->search.shrink == HERS_RESULT_FULL || o->on_chunk)) {
+        uint64_t cap = per ? STREAM_CHUNK_BYTES / per : fit;
+        if (fit > cap)
+            fit = cap;
+    }
     if (fit >= blocks)
         return blocks;
     return fit ? (size_t)fit : 1;
@@ -65,128 +80,17 @@ static hers_status deliver(const hers_store_search_opts *opts, hers_store_search
     return stop ? hers_error(HERS_ERR_STATE, "db search: stopped by the chunk callback") : HERS_OK;
 }
 
-/* The reader thread: brings segments [a, b) into memory (and verifies
- * them) while the workers build and scan the previous chunk. */
-struct reader {
-    pthread_t tid;
-    int running;
-    const hers_store *db;
-    store_segref *segs;
-    size_t a, b;
-    int verify;
-    hers_status st;
-    char msg[512];
+/* deliver() as a store_deliver_fn for the streamed path. */
+struct deliver_ctx {
+    const hers_store_search_opts *opts;
+    hers_store_search_stats *stats;
+    hers_result *full;
 };
 
-static void *reader_main(void *vr)
+static hers_status deliver_chunk(void *vc, size_t first_block, const hers_result *part)
 {
-    struct reader *r = vr;
-    r->st = store_segments_read(r->db, r->segs, r->a, r->b, r->verify, 1);
-    if (r->st != HERS_OK)
-        snprintf(r->msg, sizeof r->msg, "%s", hers_last_error());
-    return NULL;
-}
-
-static void reader_start(struct reader *r, size_t a, size_t b)
-{
-    r->a = a;
-    r->b = b;
-    r->st = HERS_OK;
-    r->running = pthread_create(&r->tid, NULL, reader_main, r) == 0;
-    if (!r->running)   /* no thread: the build reads the segments itself */
-        r->st = HERS_OK;
-}
-
-static hers_status reader_join(struct reader *r)
-{
-    if (!r->running)
-        return HERS_OK;
-    pthread_join(r->tid, NULL);
-    r->running = 0;
-    return r->st == HERS_OK ? HERS_OK : hers_error(r->st, "%s", r->msg);
-}
-
-/* Both-encrypted galleries in chunks: one kernel-form buffer reused for
- * every chunk (no fresh pages per chunk), the segments of chunk c + 1 read
- * (and verified) by a reader thread while chunk c is built and scanned. */
-static hers_status stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
-                                    const hers_store_search_opts *opts, size_t blocks, size_t chunk,
-                                    hers_result *full, hers_store_search_stats *stats)
-{
-    const hers_params *p = s->db->p;
-    size_t N = hers_params_n(p);
-    int verify = !opts->skip_checksums;
-    store_segref *segs = NULL;
-    size_t nseg = 0;
-    hers_index *ix = NULL;
-    double t0 = now_seconds();
-    hers_status st = store_segments_list(s, &segs, &nseg);
-    uint64_t slots = hers_store_snapshot_slots(s);
-    if (st == HERS_OK)
-        st = hers_index_zero(p, HERS_MODE_BOTH_ENCRYPTED,
-                             (size_t)((uint64_t)chunk * N < slots ? (uint64_t)chunk * N : slots),
-                             hers_store_snapshot_d(s), &ix);
-    if (st != HERS_OK) {
-        free(segs);
-        return st;
-    }
-    stats->index_bytes = hers_index_bytes(ix);
-    struct reader rd;
-    memset(&rd, 0, sizeof rd);
-    rd.db = s->db;
-    rd.segs = segs;
-    rd.verify = verify;
-    size_t a, b;
-    store_segments_range(s->db, segs, nseg, 0, chunk, &a, &b);
-    reader_start(&rd, a, b);
-    for (size_t b0 = 0; b0 < blocks && st == HERS_OK; b0 += chunk) {
-        size_t nb = blocks - b0 < chunk ? blocks - b0 : chunk;
-        double tw = now_seconds();
-        if ((st = reader_join(&rd)) != HERS_OK)
-            break;
-        stats->read_wait_seconds += now_seconds() - tw;
-        if (b0 + nb < blocks) {   /* read the next chunk while this one runs */
-            size_t nb2 = blocks - b0 - nb < chunk ? blocks - b0 - nb : chunk;
-            store_segments_range(s->db, segs, nseg, b0 + nb, b0 + nb + nb2, &a, &b);
-            reader_start(&rd, a, b);
-        }
-        uint64_t n = slots - (uint64_t)b0 * N;
-        if (n > (uint64_t)nb * N)
-            n = (uint64_t)nb * N;
-        double t1 = now_seconds();
-        if ((st = hers_index_reshape(ix, (size_t)n)) != HERS_OK ||
-            (st = store_segments_index(s, segs, nseg, b0, nb, opts->threads, verify, ix)) !=
-                HERS_OK)
-            break;
-        double t2 = now_seconds();
-        hers_result *part = NULL;
-        st = hers_search(sr, p, ix, q, &opts->search, &part);
-        double t3 = now_seconds();
-        if (st == HERS_OK)
-            st = deliver(opts, stats, full, b0, part);
-        hers_result_free(part);
-        stats->build_seconds += t2 - t1;
-        stats->scan_seconds += t3 - t2;
-        /* segments wholly behind us: first in line for eviction, so a
-         * gallery larger than memory pushes out its own pages, not the
-         * index or the result */
-        for (size_t i = 0; i < nseg && segs[i].h.first_block < b0 + nb; i++)
-            if (segs[i].ready == 1 &&
-                segs[i].h.first_block + store_seg_blocks(s->db, &segs[i].h) <= b0 + nb) {
-                store_segment_cold(&segs[i]);
-                segs[i].ready = 2;
-            }
-    }
-    hers_status rj = reader_join(&rd);
-    if (st == HERS_OK)
-        st = rj;
-    stats->bytes_read = 0;
-    for (size_t i = 0; i < nseg; i++)
-        stats->bytes_read += STORE_SEG_HEADER + segs[i].h.gallery_len;
-    stats->total_seconds = now_seconds() - t0;
-    hers_index_free(ix);
-    free(segs);
-    return st;
+    struct deliver_ctx *c = vc;
+    return deliver(c->opts, c->stats, c->full, first_block, part);
 }
 
 hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const hers_query *q,
@@ -204,6 +108,8 @@ hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const h
     memset(stats, 0, sizeof *stats);
     if (!s || !q || !out)
         return hers_error(HERS_ERR_ARG, "db search: NULL argument");
+    if (opts->io < HERS_STORE_IO_AUTO || opts->io > HERS_STORE_IO_MAP)
+        return hers_error(HERS_ERR_ARG, "db search: unknown read mode %d", opts->io);
     *out = NULL;
     size_t blocks = hers_store_snapshot_blocks(s);
     if (blocks == 0)
@@ -251,7 +157,8 @@ hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const h
                                            (size_t)hers_store_snapshot_slots(s),
                                            hers_store_snapshot_d(s), &full);
     if (st == HERS_OK && hers_store_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED) {
-        st = stream_encrypted(s, sr, q, opts, blocks, chunk, full, stats);
+        struct deliver_ctx dc = {opts, stats, full};
+        st = store_stream_encrypted(s, sr, q, opts, blocks, chunk, deliver_chunk, &dc, stats);
         blocks = 0;   /* done */
     }
     for (size_t b0 = 0; b0 < blocks && st == HERS_OK; b0 += chunk) {
