@@ -7,9 +7,11 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "core/atomic_file.h"
 #include "core/bitpack.h"
+#include "core/crc32.h"
 #include "core/pool.h"
 #include "hers/hers_cpu.h"
 #include "hers/hers_mem.h"
@@ -149,6 +151,43 @@ static void test_atomic_file(void)
     CHECK(rmdir(dir) == 0);
 }
 
+/* hers_crc32 = zlib's crc32 at every SIMD level: every length 0..600 and
+ * random longer ones, odd offsets, chained calls and random starting
+ * values (the folding paths start at 64 and 256 bytes). */
+static void test_crc32(void)
+{
+    size_t cap = (1u << 20) + 64;
+    uint8_t *buf = malloc(cap);
+    CHECK(buf != NULL);
+    if (!buf)
+        return;
+    for (size_t i = 0; i < cap; i++)
+        buf[i] = (uint8_t)test_rand();
+    FOR_EACH_SIMD(level) {
+        long bad = 0;
+        for (size_t len = 0; len <= 600; len++) {
+            size_t off = (size_t)(test_rand() % 17);
+            uint32_t c0 = len % 3 ? (uint32_t)test_rand() : 0;
+            if (hers_crc32(c0, buf + off, len) != (uint32_t)crc32(c0, buf + off, (uInt)len))
+                bad++;
+        }
+        for (int r = 0; r < 40; r++) {
+            size_t len = (size_t)(test_rand() % (cap - 64)), off = (size_t)(test_rand() % 64);
+            uint32_t c0 = (uint32_t)test_rand(), want = (uint32_t)crc32(c0, buf + off, (uInt)len);
+            if (hers_crc32(c0, buf + off, len) != want)
+                bad++;
+            size_t cut = len ? (size_t)(test_rand() % len) : 0;   /* chained */
+            if (hers_crc32(hers_crc32(c0, buf + off, cut), buf + off + cut, len - cut) != want)
+                bad++;
+        }
+        if (bad)
+            fprintf(stderr, "  crc32 path %s: %ld mismatches\n", hers_crc32_path(), bad);
+        CHECK(bad == 0);
+    }
+    CHECK(hers_crc32(0, "123456789", 9) == 0xCBF43926u);   /* the check value */
+    free(buf);
+}
+
 int main(void)
 {
     (void)test_seed();
@@ -169,6 +208,8 @@ int main(void)
     CHECK(levels == (int)hers_cpu_max_simd() + 1);
     if (hers_cpu_max_simd() < HERS_SIMD_AVX512)
         CHECK(hers_simd_set(HERS_SIMD_AVX512) == HERS_ERR_UNSUPPORTED);
+
+    test_crc32();
 
     /* PRG: deterministic per (seed, stream), streams differ, chunking irrelevant. */
     uint8_t seed[32] = {1, 2, 3};

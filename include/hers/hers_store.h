@@ -239,7 +239,9 @@ HERS_API hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t fi
  * bit for bit, either way. */
 typedef struct hers_store_search_opts {
     /* Budget for the kernel-form index, bytes. 0: automatic, half the
-     * physical RAM. */
+     * physical RAM. A both-encrypted gallery with a full result or
+     * on_chunk streams in chunks of at most ~256 MiB whatever the budget
+     * (docs/design.md, "Streaming at disk speed"). */
     uint64_t max_index_bytes;
     /* Blocks per chunk; 0: as many as max_index_bytes allows (at least 1).
      * A value >= the gallery's blocks searches in one pass. */
@@ -248,10 +250,11 @@ typedef struct hers_store_search_opts {
     /* Result form (hers_search_opts); a streamed search supports only
      * HERS_RESULT_FULL (the chunks' results are placed as they come). */
     hers_search_opts search;
-    /* 0: every segment's BLAKE2b-256 is verified before it is used (the
-     * default). 1: streamed searches skip it (residues are still range
-     * checked, so a damaged segment gives wrong scores for its own blocks,
-     * never a crash); `hers check` verifies everything. */
+    /* 0: every segment's checksum (CRC-32; BLAKE2b-256 in format 1) is
+     * verified before it is used (the default). 1: streamed searches skip
+     * it (residues are still range checked, so a damaged segment gives
+     * wrong scores for its own blocks, never a crash); `hers check`
+     * verifies everything. */
     int skip_checksums;
     /* NULL: one result over every slot (*out). Otherwise each chunk's
      * result (blocks first_block.. of the gallery, i.e. slots first_block N

@@ -3,11 +3,11 @@
 #include <string.h>
 
 #include <sodium.h>
-#include <zlib.h>
 
 #include "hers/hers_mem.h"
 #include "hers/hers_quant.h"
 
+#include "core/crc32.h"
 #include "search/search_internal.h"
 
 const char *hers_search_mode_name(hers_search_mode m)
@@ -130,14 +130,7 @@ void gal_checksum(uint32_t version, const uint8_t *buf, size_t len,
         return;
     }
     memset(out, 0, SE_CHECKSUM_BYTES);
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (len > 0) {   /* zlib takes uInt lengths */
-        uInt part = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, buf, part);
-        buf += part;
-        len -= part;
-    }
-    hers_le_put_u32(out, (uint32_t)c);
+    hers_le_put_u32(out, hers_crc32(0, buf, len));   /* zlib's CRC-32, folded with CLMUL */
 }
 
 int gal_checksum_ok(uint32_t version, const uint8_t *buf, size_t len)
