@@ -40,19 +40,6 @@ typedef struct ctx {
     int rc;
 } ctx;
 
-static int32_t *rows(size_t n, size_t d, uint64_t seed)
-{
-    int32_t *q = hers_alloc_array(n ? n : 1, d * sizeof *q);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; q && i < n * d; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        q[i] = (int32_t)(x % 9) - 4;   /* small: every row within the norm bound */
-    }
-    return q;
-}
-
 static double med(double *v, size_t n) { return bench_median_of(v, n); }
 
 static hers_status run(hers_cluster *cl, const hers_server_backend *be, ctx *x)
@@ -87,31 +74,17 @@ static hers_status run(hers_cluster *cl, const hers_server_backend *be, ctx *x)
         size_t off = (size_t)(info.next_slot % N), m = N - off;
         if (m > x->n - done)
             m = (size_t)(x->n - done);
-        int32_t *v = rows(off + m, d, 1000 + done);
-        hers_enroll_opts go;
-        hers_enroll_opts_default(&go);
-        go.threads = x->threads;
-        hers_gallery *gl = NULL;
         uint8_t *rec = NULL;
         size_t rl = 0, cnt = 0;
         uint64_t first = 0;
-        if (!v)
-            st = hers_error(HERS_ERR_NOMEM, "out of memory");
-        if (st == HERS_OK) {
-            memset(v, 0, off * d * sizeof *v);
-            st = hers_gallery_enroll(p, sk, NULL, v, off + m, d, &go, &gl);
-        }
-        if (st == HERS_OK)
-            st = hers_net_enroll_encode(p, gl, off, NULL, m, 0, NULL, 0, &rec, &rl);
+        st = bench_enroll_record(p, sk, off, m, d, 1000 + done, x->threads, &rec, &rl);
         if (st == HERS_OK)
             st = be->enroll(g, rec, rl, &first, &cnt);
         hers_free(rec);
-        hers_gallery_free(gl);
-        hers_free(v);
         done += m;
     }
     double t_enrol = bench_now() - t0;
-    int32_t *probe = rows((size_t)x->probes, d, 99);
+    int32_t *probe = bench_rows((size_t)x->probes, d, 99);
     hers_query *q = NULL;
     uint8_t *qb = NULL;
     size_t ql = 0;
@@ -135,9 +108,20 @@ static hers_status run(hers_cluster *cl, const hers_server_backend *be, ctx *x)
         uint8_t *resp = NULL;
         size_t rl = 0;
         double a = bench_now();
-        st = be->search(g, qb, ql, HERS_RESULT_FULL, 0, &resp, &rl);
+        /* as the CLI asks (version 2 without the catalog) when the backend
+         * answers version 2: the join then hashes 32 bytes per part */
+        if (be->search_ex) {
+            hers_service_search_opts so = {HERS_RESULT_FULL, 0, 0};
+            uint64_t cv = 0;
+            st = be->search_ex(g, qb, ql, &so, &resp, &rl, &cv);
+        } else {
+            st = be->search(g, qb, ql, HERS_RESULT_FULL, 0, &resp, &rl);
+        }
         double e2e = bench_now() - a;
-        hers_free(resp);
+        if (be->search_ex)
+            hers_net_free(resp);
+        else
+            hers_free(resp);
         if (st != HERS_OK || i == 0)
             continue;
         hers_cluster_op_stats os;
@@ -177,9 +161,10 @@ static hers_status run(hers_cluster *cl, const hers_server_backend *be, ctx *x)
             for (unsigned r = 1; r < K; r++)
                 gsum += rb[r];
             printf("], \"broadcast_s\": %.6f, \"broadcast_bytes\": %llu, \"gather_s\": %.6f, "
-                   "\"gather_bytes\": %llu, \"response_bytes\": %llu, \"latency_s\": %.6f}\n",
+                   "\"gather_bytes\": %llu, \"response_bytes\": %llu, \"response_version\": %d, "
+                   "\"latency_s\": %.6f}\n",
                    med(bc, R), (unsigned long long)bc_bytes, med(gw, R), (unsigned long long)gsum,
-                   (unsigned long long)resp_bytes, med(lat, R));
+                   (unsigned long long)resp_bytes, be->search_ex ? 2 : 1, med(lat, R));
         } else {
             printf("cluster of %u ranks, %llu templates x d = %zu, %llu probe(s), median of %zu "
                    "searches (enrolment %.2f s)\n", K, (unsigned long long)x->n, d,

@@ -44,19 +44,6 @@
 #define SEARCH_PATH_V1 "/v1/galleries/b/search"
 #define SEARCH_PATH_COMPACT "/v1/galleries/b/search?catalog=omit&result=compact"
 
-static int32_t *rows(size_t n, size_t d, uint64_t seed)
-{
-    int32_t *q = hers_alloc_array(n, d * sizeof *q);
-    uint64_t x = seed | 1;
-    for (size_t i = 0; q && i < n * d; i++) {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        q[i] = (int32_t)(x % 9) - 4;   /* small: every row within the norm bound */
-    }
-    return q;
-}
-
 /* Anonymous resident memory in MiB (RssAnon of /proc/self/status): the
  * process's own memory, without the file pages of data.mdb that LMDB maps
  * (page cache, counted in RSS while mapped, reclaimable). */
@@ -190,7 +177,7 @@ int hers_bench_serve(int argc, char **argv)
     snprintf(dbdir, sizeof dbdir, "%s/b", gdir);
     snprintf(tok, sizeof tok, "%s/tokens", root);
     mkdir(gdir, 0700);
-    int32_t *vals = rows((size_t)n, (size_t)d, 7), *probe = rows(16, (size_t)d, 99);
+    int32_t *vals = bench_rows((size_t)n, (size_t)d, 7), *probe = bench_rows(16, (size_t)d, 99);
     hers_store *db = NULL;
     hers_store_enroll_opts eo;
     hers_store_enroll_opts_default(&eo);
@@ -326,26 +313,17 @@ int hers_bench_serve(int argc, char **argv)
     while (enrolled < ne) {
         size_t m = ne - enrolled < 1024 ? (size_t)(ne - enrolled) : 1024;
         long off = describe(url, admin, "next_offset");
-        int32_t *v = calloc((size_t)off + m, (size_t)d * sizeof *v);
-        int32_t *src = rows(m, (size_t)d, 1000 + enrolled);
-        memcpy(v + (size_t)off * d, src, m * d * sizeof *v);
-        hers_enroll_opts go;
-        hers_enroll_opts_default(&go);
-        go.threads = (unsigned)threads;
-        hers_gallery *g = NULL;
         uint8_t *eb = NULL, *r = NULL;
         size_t el = 0, rl = 0;
         long code = 0;
-        if (hers_gallery_enroll(p, sk, NULL, v, (size_t)off + m, (size_t)d, &go, &g) != HERS_OK ||
-            hers_net_enroll_encode(p, g, (size_t)off, NULL, m, 0, NULL, 0, &eb, &el) != HERS_OK ||
+        if (off < 0 ||
+            bench_enroll_record(p, sk, (size_t)off, m, (size_t)d, 1000 + enrolled,
+                                (unsigned)threads, &eb, &el) != HERS_OK ||
             hers_client_call(cl, "POST", "/v1/galleries/b/templates", eb, el, NULL, &r, &rl,
                              &code) != HERS_OK || code != 201)
             return cli_fail(CMD, "enrolment over HTTP failed (%ld)", code);
         free(r);
         hers_free(eb);
-        hers_gallery_free(g);
-        hers_free(src);
-        free(v);
         enrolled += m;
     }
     hers_client_free(cl);

@@ -7,6 +7,9 @@
 #include <hers_commit.h>   /* HERS_GIT_COMMIT, generated at build time (cmake/commit.cmake) */
 #include "bench.h"
 #include "hers/hers_cpu.h"
+#include "hers/hers_mem.h"
+#include "hers/hers_net.h"
+#include "hers/hers_search.h"
 
 double bench_now(void)
 {
@@ -88,4 +91,41 @@ double bench_peak_rss_mb(void)
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+int32_t *bench_rows(size_t n, size_t d, uint64_t seed)
+{
+    int32_t *q = hers_alloc_array(n ? n : 1, d * sizeof *q);
+    uint64_t x = seed | 1;
+    for (size_t i = 0; q && i < n * d; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        q[i] = (int32_t)(x % 9) - 4;
+    }
+    return q;
+}
+
+hers_status bench_enroll_record(const hers_params *p, const hers_secret_key *sk, size_t off, size_t m,
+                        size_t d, uint64_t seed, unsigned threads, uint8_t **rec, size_t *len)
+{
+    *rec = NULL;
+    int32_t *v = hers_alloc_array(off + m ? off + m : 1, d * sizeof *v);
+    int32_t *src = bench_rows(m, d, seed);
+    hers_gallery *g = NULL;
+    hers_status st = v && src ? HERS_OK : hers_error(HERS_ERR_NOMEM, "out of memory");
+    if (st == HERS_OK) {
+        memset(v, 0, off * d * sizeof *v);
+        memcpy(v + off * d, src, m * d * sizeof *v);
+        hers_enroll_opts go;
+        hers_enroll_opts_default(&go);
+        go.threads = threads;
+        st = hers_gallery_enroll(p, sk, NULL, v, off + m, d, &go, &g);
+    }
+    if (st == HERS_OK)
+        st = hers_net_enroll_encode(p, g, off, NULL, m, 0, NULL, 0, rec, len);
+    hers_gallery_free(g);
+    hers_free(src);
+    hers_free(v);
+    return st;
 }

@@ -5,7 +5,10 @@
 # - a 3-rank cluster gives the TSV of one node byte for byte (HTTP: full and
 #   compact queries, every result form; batch: the result file decrypted by
 #   the ordinary command), over a gallery spread on 3 shards with a partial
-#   block, after a delete and a compaction too;
+#   block, after a delete and a compaction too; HTTP answers HERSRSP
+#   version 2 under the cluster's catalog version (X-Hers-Catalog, the joined
+#   catalog's ETag, 304, the CLI's catalog cache fetched once, then again
+#   after a write);
 # - kill -9 of a rank during a search ends the job within 10 s with mpirun's
 #   message; restarted, the same answers;
 # - kill -9 of a rank during a stream of enrolments: restarted, every
@@ -128,6 +131,31 @@ for res in switched compact; do
         2>/dev/null || fail "cluster search, $res results"
     cmp "$T/local.tsv" "$T/remote.$res" || fail "3-rank TSV differs ($res results)"
 done
+# version 2 (the CLI's default exchange above): the record without the
+# catalog, the cluster's catalog version in the header and the record, the
+# joined catalog once (ETag, 304 while nothing changed), cached by the CLI
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 --catalog-cache "$T/cat.cache" \
+    --timing > "$T/remote.cc" 2> "$T/timing" || fail "cluster search, catalog cache"
+grep -q "catalog fetched" "$T/timing" || fail "v2: catalog not fetched: $(cat "$T/timing")"
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 --catalog-cache "$T/cat.cache" \
+    --timing > "$T/remote.cc2" 2> "$T/timing" || fail "cluster search, cached catalog"
+grep -q "catalog cached" "$T/timing" || fail "v2: catalog not cached: $(cat "$T/timing")"
+cmp "$T/local.tsv" "$T/remote.cc" && cmp "$T/local.tsv" "$T/remote.cc2" ||
+    fail "3-rank TSV differs (version 2, catalog cache)"
+"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q2.hq" 2>/dev/null || fail "encrypt"
+AUTH="Authorization: Bearer $(cat "$T/admin.tok")"
+curl -s -f -D "$T/hdr" -o "$T/v2.hr" -H "$AUTH" --data-binary @"$T/q2.hq" \
+    "http://127.0.0.1:$PORT/v1/galleries/g/search?catalog=omit&result=compact" ||
+    fail "curl search v2"
+[ "$(od -An -tx1 -j8 -N4 "$T/v2.hr" | tr -d ' ')" = 02000000 ] || fail "cluster answered no v2"
+cv=$(grep -i '^X-Hers-Catalog:' "$T/hdr" | tr -d '\r' | cut -d' ' -f2)
+[ ${#cv} -eq 16 ] || fail "no X-Hers-Catalog header: $(cat "$T/hdr")"
+curl -s -f -D "$T/chdr" -o "$T/cat.rec" -H "$AUTH" "http://127.0.0.1:$PORT/v1/galleries/g/catalog" ||
+    fail "cluster catalog"
+grep -qi "^ETag: \"$cv\"" "$T/chdr" || fail "catalog ETag is not $cv: $(cat "$T/chdr")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "$AUTH" -H "If-None-Match: \"$cv\"" \
+    "http://127.0.0.1:$PORT/v1/galleries/g/catalog")
+[ "$code" = 304 ] || fail "catalog If-None-Match: $code, expected 304"
 "$H" enroll $R --keys "$T/k" --in "$T/b.npy" --ids "$T/b.txt" 2> "$T/err" >/dev/null &&
     fail "an existing id was enrolled twice"
 grep -q "exists" "$T/err" || fail "clash message: $(cat "$T/err")"
@@ -157,6 +185,10 @@ printf 'a5\nthird1\n' > "$T/del.txt"
 "$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remote.tsv" 2>/dev/null ||
     fail "cluster search 2"
 cmp "$T/local.tsv" "$T/remote.tsv" || fail "3-rank TSV differs after delete + compact"
+"$H" search $R --keys "$T/k" --probe "$T/p.npy" --top 5 --catalog-cache "$T/cat.cache" \
+    --timing > "$T/remote.cc" 2> "$T/timing" || fail "cluster search, stale catalog cache"
+grep -q "catalog fetched" "$T/timing" || fail "v2: stale catalog kept: $(cat "$T/timing")"
+cmp "$T/local.tsv" "$T/remote.cc" || fail "3-rank TSV differs after delete (catalog cache)"
 # concurrent clients, coalesced: rank 1 paused, 4 searches queue on rank 0
 # (the first may be on the wire already); SIGUSR2 to mpirun (forwarded to
 # every rank) stops accepting; resumed, they are answered, the job drains

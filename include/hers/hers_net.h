@@ -221,6 +221,14 @@ HERS_API hers_status hers_service_search_ex(hers_service *s, const void *query, 
 /* Frees a record of hers_service_search_ex (its buffer may be kept for the
  * next response: its pages are then already mapped). NULL is ignored. */
 HERS_API void hers_net_free(void *rec);
+/* A buffer that hers_net_free takes back (for a record built outside the
+ * service, e.g. the cluster's joined response): at least n bytes, not zeroed;
+ * NULL when out of memory. */
+HERS_API void *hers_net_alloc(size_t n);
+/* Writes the trailing BLAKE2b-256 of a HERSRSP record of version 1 or 2 (the
+ * rule of its version, docs/formats.md) into its last 32 of len bytes.
+ * HERS_ERR_FORMAT if the header or the parts do not fit in len. */
+HERS_API hers_status hers_net_response_seal(uint8_t *rec, size_t len);
 /* The current catalog: *version always; *rec (HERSCAT, hers_alloc) only if
  * the version differs from if_none_match (else *rec = NULL: not modified).
  * Every committed enrolment, deletion and compaction changes the version

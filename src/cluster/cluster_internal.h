@@ -72,4 +72,20 @@ hers_status cl_journal_done(cl_journal *j, const uint8_t id[32], uint64_t count,
 #define CL_JOURNAL_FILE "requests.log"
 
 
+/* Joining the shards' answers (join.c). The catalog version of a cluster
+ * gallery: a hash of its shards' versions in shard order (0 for a shard
+ * without templates), never 0. */
+uint64_t cl_catalog_version(const uint64_t *shard_versions, size_t shards);
+/* hers_cluster_join_responses for version-1 or version-2 answers (all of
+ * one version; a version-2 join: *out from hers_net_alloc, free with
+ * hers_net_free; *cat_version, if not NULL, the joined catalog version). */
+hers_status cl_join_responses(const hers_params *p, const uint8_t *const *resp, const size_t *len,
+                              size_t shards, uint8_t **out, size_t *out_len,
+                              uint64_t *cat_version);
+/* The HERSCAT of the cluster gallery from the shards' HERSCATs rec[r]
+ * (NULL: a shard without templates) of versions ver[r]; N: the block size.
+ * *out from hers_alloc. */
+hers_status cl_join_catalogs(size_t N, const uint8_t *const *rec, const size_t *len,
+                             const uint64_t *ver, size_t shards, uint8_t **out, size_t *out_len);
+
 #endif

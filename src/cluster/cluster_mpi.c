@@ -28,7 +28,12 @@
 #include "hers/hers_mem.h"
 
 enum { OP_STOP = 1, OP_CREATE, OP_OPEN, OP_CLOSE, OP_SEARCH, OP_ENROLL, OP_DELETE, OP_INFO,
-       OP_COMPACT, OP_SEARCH_MANY };
+       OP_COMPACT, OP_SEARCH_MANY, OP_CATALOG };
+
+/* OP_SEARCH flags: bits 0-7 the result shrink, then: */
+#define SF_COMPACT (1u << 8)   /* compact result records */
+#define SF_V2 (1u << 9)        /* HERSRSP version 2 (hers_service_search_ex) */
+#define SF_WITH_CAT (1u << 10) /* version 2 with the catalog inside */
 
 #define TAG_SCATTER 11
 #define TAG_GATHER 12
@@ -53,6 +58,7 @@ typedef struct reply {
     char msg[256];
     uint8_t *data;
     size_t len;
+    int pooled;            /* data from the service's pool: hers_net_free */
 } reply;
 
 typedef struct call {
@@ -363,14 +369,29 @@ typedef struct batch_job {
     uint32_t flags;
     batch_ans ans;
     uint8_t *resp;
+    int pooled;
 } batch_job;
+
+/* One search on this rank's shard as the flags ask (SF_*): version 1 in
+ * hers_alloc'ed memory, version 2 (*pooled = 1) from the service's pool. */
+static hers_status shard_search(hers_service *svc, const uint8_t *q, size_t len, uint32_t flags,
+                                uint8_t **resp, size_t *rl, int *pooled)
+{
+    hers_result_shrink sh = (hers_result_shrink)(flags & 0xff);
+    int compact = (flags & SF_COMPACT) != 0;
+    *pooled = (flags & SF_V2) != 0;
+    if (!*pooled)
+        return hers_service_search(svc, q, len, sh, compact, resp, rl);
+    hers_service_search_opts o = {sh, compact, (flags & SF_WITH_CAT) != 0};
+    uint64_t cv = 0;
+    return hers_service_search_ex(svc, q, len, &o, resp, rl, &cv);
+}
 
 static void *batch_run(void *arg)
 {
     batch_job *b = arg;
     size_t rl = 0;
-    hers_status st = hers_service_search(b->svc, b->q, b->len, (hers_result_shrink)(b->flags & 0xff),
-                                         (b->flags >> 8) & 1, &b->resp, &rl);
+    hers_status st = shard_search(b->svc, b->q, b->len, b->flags, &b->resp, &rl, &b->pooled);
     b->ans.st = st;
     b->ans.len = st == HERS_OK ? rl : 0;
     if (st != HERS_OK)
@@ -438,10 +459,45 @@ static hers_status do_search_many(shard *s, const op_hdr *h, const uint8_t *bc, 
         }
         rp->len = bytes;
     }
-    for (uint32_t i = 0; i < n; i++)
-        hers_free(jb[i].resp);
+    for (uint32_t i = 0; i < n; i++) {
+        if (jb[i].pooled)
+            hers_net_free(jb[i].resp);
+        else
+            hers_free(jb[i].resp);
+    }
     free(jb);
     free(th);
+    return st;
+}
+
+/* This rank's catalog for rank 0 (cluster_internal.h): the broadcast holds
+ * rank 0's cached version of every shard (u64 each, 0: none); the reply is
+ * the shard's version (0: no templates), then its HERSCAT unless rank 0's
+ * copy is current. */
+static hers_status do_catalog(shard *s, const op_hdr *h, const uint8_t *bc, reply *rp)
+{
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    if (h->bc_len < 8 * ((uint64_t)rank + 1))
+        return hers_error(HERS_ERR_FORMAT, "cluster: short catalog message");
+    shard_state ss;
+    memset(&ss, 0, sizeof ss);
+    hers_status st = state_of(s->svc, &ss);
+    uint64_t have, ver = 0;
+    memcpy(&have, bc + 8 * (size_t)rank, 8);
+    uint8_t *rec = NULL;
+    size_t len = 0;
+    if (st == HERS_OK && ss.info.next_slot)
+        st = hers_service_catalog(s->svc, have, &ver, &rec, &len);
+    if (st == HERS_OK && !(rp->data = hers_alloc(8 + len)))
+        st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    if (st == HERS_OK) {
+        memcpy(rp->data, &ver, 8);
+        if (len)
+            memcpy(rp->data + 8, rec, len);
+        rp->len = 8 + len;
+    }
+    hers_free(rec);
     return st;
 }
 
@@ -467,9 +523,10 @@ static hers_status exec_op(hers_cluster *c, const op_hdr *h, const uint8_t *bc, 
     case OP_SEARCH: {
         if ((st = state_of(s->svc, &ss)) != HERS_OK || ss.info.next_slot == 0)
             return st;   /* no templates here: an empty reply */
-        return hers_service_search(s->svc, bc, h->bc_len, (hers_result_shrink)(h->flags & 0xff),
-                                   (h->flags >> 8) & 1, &rp->data, &rp->len);
+        return shard_search(s->svc, bc, h->bc_len, h->flags, &rp->data, &rp->len, &rp->pooled);
     }
+    case OP_CATALOG:
+        return do_catalog(s, h, bc, rp);
     case OP_SEARCH_MANY:
         return do_search_many(s, h, bc, rp);
     case OP_ENROLL:
@@ -580,7 +637,10 @@ static void collective(hers_cluster *c, op_hdr *h, const uint8_t *bc0, uint8_t *
     MPI_Gather(&hd, sizeof hd, MPI_BYTE, all, sizeof hd, MPI_BYTE, 0, MPI_COMM_WORLD);
     if (c->rank != 0) {
         send_big(me.data, me.len, 0, TAG_GATHER);
-        hers_free(me.data);
+        if (me.pooled)
+            hers_net_free(me.data);
+        else
+            hers_free(me.data);
         return;
     }
     rep[0] = me;
@@ -622,8 +682,12 @@ void hers_cluster_last_op(const hers_cluster *c, hers_cluster_op_stats *o)
 
 static void reply_free(reply *rep, int n)
 {
-    for (int r = 0; rep && r < n; r++)
-        hers_free(rep[r].data);
+    for (int r = 0; rep && r < n; r++) {
+        if (rep[r].pooled)
+            hers_net_free(rep[r].data);
+        else
+            hers_free(rep[r].data);
+    }
     free(rep);
 }
 
@@ -814,6 +878,10 @@ typedef struct cgal {
     cl_journal *journal;      /* enrolments planned and done (retries apply once) */
     uint64_t next_id;         /* the next default id (under wl): above every decimal id in
                                * the shards and every default id a plan ever took */
+    pthread_mutex_t cl;       /* the catalogs below */
+    uint64_t *cat_ver;        /* per shard: the version of cat_rec[r] (0: none) */
+    uint8_t **cat_rec;        /* per shard: its HERSCAT (NULL: none, or no templates) */
+    size_t *cat_len;
 } cgal;
 
 static void call_init(call *k, uint32_t kind, const char *name)
@@ -887,8 +955,14 @@ static void cgal_free(cgal *g)
     cl_idmap_free(g->map);
     cl_journal_free(g->journal);
     free(g->st);
+    for (int r = 0; g->cat_rec && r < g->c->size; r++)
+        hers_free(g->cat_rec[r]);
+    free(g->cat_rec);
+    free(g->cat_len);
+    free(g->cat_ver);
     pthread_mutex_destroy(&g->wl);
     pthread_mutex_destroy(&g->sl);
+    pthread_mutex_destroy(&g->cl);
     free(g);
 }
 
@@ -906,9 +980,13 @@ static hers_status be_open(void *user, const char *root, const char *name, unsig
     snprintf(g->name, sizeof g->name, "%s", name);
     pthread_mutex_init(&g->wl, NULL);
     pthread_mutex_init(&g->sl, NULL);
+    pthread_mutex_init(&g->cl, NULL);
     g->st = calloc((size_t)c->size, sizeof *g->st);
+    g->cat_ver = calloc((size_t)c->size, sizeof *g->cat_ver);
+    g->cat_rec = calloc((size_t)c->size, sizeof *g->cat_rec);
+    g->cat_len = calloc((size_t)c->size, sizeof *g->cat_len);
     g->map = cl_idmap_new();
-    hers_status st = g->st && g->map ? cl_desc_read(c->root, name, &g->desc)
+    hers_status st = g->st && g->map && g->cat_ver && g->cat_rec && g->cat_len ? cl_desc_read(c->root, name, &g->desc)
                                      : hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
     if (st == HERS_OK && g->desc.shards != (unsigned)c->size)
         st = hers_error(HERS_ERR_MISMATCH, "%u shards on disk, this job has %d ranks (run "
@@ -1067,15 +1145,14 @@ static hers_status be_shards(void *gal, hers_store_info *per, size_t cap, size_t
     return st;
 }
 
-static hers_status be_search(void *gal, const void *q, size_t len, hers_result_shrink sh,
-                             int compact, uint8_t **resp, size_t *rl)
+static hers_status search_flags(cgal *g, const void *q, size_t len, uint32_t flags,
+                                uint8_t **resp, size_t *rl, uint64_t *cat_version)
 {
-    cgal *g = gal;
     call k;
     call_init(&k, OP_SEARCH, g->name);
     k.bc = q;
     k.h.bc_len = len;
-    k.h.flags = (uint32_t)sh | (compact ? 1u << 8 : 0);
+    k.h.flags = flags;
     reply *rep = NULL;
     hers_status st = submit(g->c, &k, &rep);
     if (st == HERS_OK) {
@@ -1088,12 +1165,92 @@ static hers_status be_search(void *gal, const void *q, size_t len, hers_result_s
             lens[r] = rep[r].len;
         }
         if (st == HERS_OK)
-            st = hers_cluster_join_responses(hers_store_params(hers_service_db(g->local)), bufs,
-                                              lens, (size_t)g->c->size, resp, rl);
+            st = cl_join_responses(hers_store_params(hers_service_db(g->local)), bufs, lens,
+                                   (size_t)g->c->size, resp, rl, cat_version);
         free(bufs);
         free(lens);
     }
     reply_free(rep, g->c->size);
+    return st;
+}
+
+static hers_status be_search(void *gal, const void *q, size_t len, hers_result_shrink sh,
+                             int compact, uint8_t **resp, size_t *rl)
+{
+    return search_flags(gal, q, len, (uint32_t)sh | (compact ? SF_COMPACT : 0), resp, rl, NULL);
+}
+
+/* Version 2: the shards answer version 2 (without their catalogs unless
+ * o->with_catalog), joined under the cluster's catalog version. */
+static hers_status be_search_ex(void *gal, const void *q, size_t len,
+                                const hers_service_search_opts *o, uint8_t **resp, size_t *rl,
+                                uint64_t *cat_version)
+{
+    uint32_t f = (uint32_t)o->shrink | (o->compact ? SF_COMPACT : 0) | SF_V2 |
+                 (o->with_catalog ? SF_WITH_CAT : 0);
+    return search_flags(gal, q, len, f, resp, rl, cat_version);
+}
+
+/* The cluster gallery's catalog: every shard's current version in one
+ * collective, the HERSCAT only from shards whose version rank 0 has not
+ * cached; joined in shard order (cl_join_catalogs). */
+static hers_status be_catalog(void *gal, uint64_t if_none_match, uint64_t *version, uint8_t **rec,
+                              size_t *rec_len)
+{
+    cgal *g = gal;
+    size_t K = (size_t)g->c->size;
+    *rec = NULL;
+    *rec_len = 0;
+    call k;
+    call_init(&k, OP_CATALOG, g->name);
+    uint64_t *have = calloc(K, sizeof *have);
+    if (!have)
+        return hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+    pthread_mutex_lock(&g->cl);
+    memcpy(have, g->cat_ver, K * sizeof *have);
+    pthread_mutex_unlock(&g->cl);
+    k.bc = (const uint8_t *)have;
+    k.h.bc_len = K * sizeof *have;
+    reply *rep = NULL;
+    hers_status st = submit(g->c, &k, &rep);
+    for (size_t r = 0; st == HERS_OK && r < K; r++)
+        if (rep[r].len < 8)
+            st = hers_error(HERS_ERR_FORMAT, "cluster: shard %zu: bad catalog answer", r);
+    pthread_mutex_lock(&g->cl);
+    for (size_t r = 0; st == HERS_OK && r < K; r++) {
+        uint64_t v;
+        memcpy(&v, rep[r].data, 8);
+        if (v == g->cat_ver[r] && (v == 0 || g->cat_rec[r]))
+            continue;   /* the cached one is current */
+        if (v && rep[r].len == 8) {
+            st = hers_error(HERS_ERR_FORMAT, "cluster: shard %zu sent version %016llx without "
+                                             "its catalog", r, (unsigned long long)v);
+            break;
+        }
+        hers_free(g->cat_rec[r]);
+        g->cat_rec[r] = NULL;
+        g->cat_len[r] = 0;
+        g->cat_ver[r] = v;
+        if (v) {   /* take the record over from the reply */
+            if (!(g->cat_rec[r] = hers_alloc(rep[r].len - 8))) {
+                g->cat_ver[r] = 0;
+                st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
+                break;
+            }
+            memcpy(g->cat_rec[r], rep[r].data + 8, rep[r].len - 8);
+            g->cat_len[r] = rep[r].len - 8;
+        }
+    }
+    if (st == HERS_OK) {
+        *version = cl_catalog_version(g->cat_ver, K);
+        if (*version != if_none_match)
+            st = cl_join_catalogs(hers_params_n(hers_store_params(hers_service_db(g->local))),
+                                  (const uint8_t *const *)g->cat_rec, g->cat_len, g->cat_ver, K,
+                                  rec, rec_len);
+    }
+    pthread_mutex_unlock(&g->cl);
+    reply_free(rep, g->c->size);
+    free(have);
     return st;
 }
 
@@ -1456,8 +1613,7 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
     if (c->rank == 0) {
         hers_server_backend be = {c, be_create, be_open, be_close, be_db, be_info,
                                   be_search, be_enroll, be_del, be_compact,
-                                  NULL, NULL,   /* HERSRSP v1 with the catalog inside */
-                                  be_shards};
+                                  be_search_ex, be_catalog, be_shards};
         c->be = be;
         st = body(c, &c->be, user);
         op_hdr h;

@@ -95,3 +95,5 @@ void net_pool_free(void *p)
 }
 
 void hers_net_free(void *rec) { net_pool_free(rec); }
+
+void *hers_net_alloc(size_t n) { return net_pool_alloc(n); }

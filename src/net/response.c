@@ -45,6 +45,21 @@ int net_rsp2_digest(const uint8_t *b, size_t len, uint8_t out[NET_HASH])
     return 0;
 }
 
+hers_status hers_net_response_seal(uint8_t *rec, size_t len)
+{
+    if (!rec || len < 48 + NET_HASH || memcmp(rec, "HERSRSP", 8))
+        return hers_error(HERS_ERR_FORMAT, "search response: no HERSRSP record to seal");
+    uint32_t v = hers_le_get_u32(rec + 8);
+    if (v == 1) {
+        crypto_generichash(rec + len - NET_HASH, NET_HASH, rec, len - NET_HASH, NULL, 0);
+        return HERS_OK;
+    }
+    if (v != 2 || net_rsp2_digest(rec, len - NET_HASH, rec + len - NET_HASH) != 0)
+        return hers_error(HERS_ERR_FORMAT, "search response: version %u record does not fit "
+                                           "in %zu bytes", v, len);
+    return HERS_OK;
+}
+
 typedef struct part {
     const hers_result *res;
     size_t b0, nb;      /* blocks of res */
