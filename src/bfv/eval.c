@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "bfv/bfv_precomp.h"
+#include "arithmetic/rns_internal.h"
+#include "hers/hers_cpu.h"
 #include "hers/hers_mem.h"
 
 hers_status hers_ciphertext_init(const hers_params *p, size_t parts, hers_ciphertext *ct)
@@ -244,6 +246,7 @@ static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, h
     if (st != HERS_OK)
         return st;
     int bgv = src->form == HERS_FORM_BGV;
+    int use_avx2 = n % 4 == 0 && hers_simd_active() >= HERS_SIMD_AVX2;
     for (size_t part = 0; part < src->parts; part++) {
         memcpy(tmp, hers_ct_poly(src, part, L - 1), n * sizeof(uint64_t));
         if (src->ntt_form)
@@ -254,7 +257,12 @@ static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, h
         for (size_t i = 0; i + 1 < L; i++) {
             const hers_modulus *qi = &p->q[i];
             uint64_t tq = p->pre->t_mod_q[i];
-            for (size_t j = 0; j < n; j++) {
+            /* BFV: corr = the centred c mod q_i; |c| <= q_l/2 < 2 q_i takes one
+             * conditional subtraction (the vector lift of relinearisation;
+             * same residues as the general loop below) */
+            if (!bgv && half < 2 * qi->value && use_avx2)
+                hers_rns_lift_centred_avx2(tmp, corr, n, qv, qi->value);
+            for (size_t j = 0; (bgv || half >= 2 * qi->value || !use_avx2) && j < n; j++) {
                 uint64_t c = tmp[j];
                 uint64_t neg = 0 - (uint64_t)(c > half);
                 uint64_t mag = hers_consttime_select(neg, qv - c, c);   /* |centred c| */
@@ -268,9 +276,9 @@ static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, h
                 hers_ntt_forward(p->ntt[i], corr);
             const uint64_t *in = hers_ct_poly(src, part, i);
             uint64_t *o = hers_ct_poly(dst, part, i);
-            uint64_t w = lv->inv_last[i], ws = lv->inv_last_shoup[i];
-            for (size_t j = 0; j < n; j++)
-                o[j] = hers_mul_shoup(hers_sub_mod(in[j], corr[j], qi->value), w, ws, qi->value);
+            /* (in - corr) q_l^-1 mod q_i, canonical: the dispatched vector loops */
+            hers_poly_sub(o, in, corr, n, qi);
+            hers_poly_mul_scalar(o, o, lv->inv_last[i], n, qi);
         }
     }
     dst->ntt_form = src->ntt_form;

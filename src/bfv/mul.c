@@ -166,85 +166,85 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
     if (in->form != HERS_FORM_BFV)
         return hers_error(HERS_ERR_UNSUPPORTED,
                           "relinearize: BGV-form ciphertexts are not relinearised (decrypt the 3 parts)");
-    size_t n = p->n, k = p->k, L = in->num_primes, Ln = L * n;
-    /* scratch (per thread): c2 coeff (L*n), one digit residue (n), acc0,
-     * acc1 (L*n each) */
-    uint64_t *buf = hers_bfv_scratch(3 * Ln + n);
-    if (!buf)
-        return hers_error(HERS_ERR_NOMEM, "relinearize: out of memory");
-    uint64_t *c2 = buf, *acc0 = c2 + Ln, *acc1 = acc0 + Ln, *dj = acc1 + Ln;
-    const uint64_t *c2_in = hers_ct_poly(in, 2, 0);
-    for (size_t i = 0; i < L; i++) {
-        if (in->ntt_form)
-            hers_ntt_inverse_to(p->ntt[i], c2_in + i * n, c2 + i * n);
-        else
-            memcpy(c2 + i * n, c2_in + i * n, n * sizeof(uint64_t));
-    }
-    size_t kn = k * n;
-    int use_avx2 = n % 4 == 0 && hers_simd_active() >= HERS_SIMD_AVX2;
-    for (size_t i = 0; i < L; i++) {
-        /* digit i: [c2]_{q_i}, centred, reduced mod every q_j, NTT form */
-        const uint64_t *ci = c2 + i * n;
-        uint64_t qv = p->q[i].value, half = qv >> 1;
-        const uint64_t *k0 = rk->data + (i * 2) * kn, *k1 = rk->data + (i * 2 + 1) * kn;
-        for (size_t j = 0; j < L; j++) {
-            const uint64_t *src = dj;
-            if (j == i) {
-                /* the digit mod q_i is c2 mod q_i itself: in NTT form already
-                 * when the input is (saves L of the L^2 transforms) */
-                if (in->ntt_form) {
-                    src = c2_in + i * n;
-                } else {
-                    memcpy(dj, ci, n * sizeof(uint64_t));
-                    hers_ntt_forward(p->ntt[j], dj);
-                }
-            } else {
-                const hers_modulus *qj = &p->q[j];
-                uint64_t qjv = qj->value;
-                if (half < 2 * qjv && use_avx2) {
-                    hers_rns_lift_centred_avx2(ci, dj, n, qv, qjv);
-                } else if (half < 2 * qjv) {
-                    /* |centred c| <= q_i/2 < 2 q_j: one conditional subtraction */
-                    for (size_t x = 0; x < n; x++) {
-                        uint64_t c = ci[x];
-                        uint64_t neg = 0 - (uint64_t)(c > half);
-                        uint64_t mag = hers_consttime_select(neg, qv - c, c);
-                        uint64_t r = mag - (qjv & (0 - (uint64_t)(mag >= qjv)));
-                        dj[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
-                    }
-                } else {
-                    for (size_t x = 0; x < n; x++) {
-                        uint64_t c = ci[x];
-                        uint64_t neg = 0 - (uint64_t)(c > half);
-                        uint64_t r = hers_reduce64(hers_consttime_select(neg, qv - c, c), qj);
-                        dj[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
-                    }
-                }
-                hers_ntt_forward(p->ntt[j], dj);
-            }
-            size_t o = j * n;
-            if (i == 0) {
-                hers_poly_mul(acc0 + o, src, k0 + o, n, &p->q[j]);
-                hers_poly_mul(acc1 + o, src, k1 + o, n, &p->q[j]);
-            } else {
-                hers_poly_mul_acc(acc0 + o, src, k0 + o, n, &p->q[j]);
-                hers_poly_mul_acc(acc1 + o, src, k1 + o, n, &p->q[j]);
-            }
-        }
-    }
-    if (!in->ntt_form) {
-        hers_rns_intt(p, acc0, L);
-        hers_rns_intt(p, acc1, L);
-    }
+    size_t n = p->n, k = p->k, L = in->num_primes, Ln = L * n, kn = k * n;
+    int ntt_form = in->ntt_form;
     hers_ciphertext tmp, *dst = out;
     memset(&tmp, 0, sizeof tmp);
     if (out == in)
         dst = &tmp;
     if ((st = hers_ct_reserve(p, dst, 2, L, 0)) != HERS_OK)
         return st;
-    hers_rns_add(p, hers_ct_poly(dst, 0, 0), hers_ct_poly(in, 0, 0), acc0, L);
-    hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
-    int ntt_form = in->ntt_form;
+    /* scratch (per thread): c2 in coefficient form (L*n), the L digits'
+     * residues mod one prime q_j (L*n), for the coefficient-form input the
+     * two key-switched parts before their inverse NTT (2 L*n) */
+    uint64_t *buf = hers_bfv_scratch(2 * Ln + (ntt_form ? 0 : 2 * Ln));
+    if (!buf) {
+        hers_ciphertext_free(&tmp);
+        return hers_error(HERS_ERR_NOMEM, "relinearize: out of memory");
+    }
+    uint64_t *c2 = buf, *dg = c2 + Ln, *acc0 = dg + Ln, *acc1 = acc0 + Ln;
+    const uint64_t *c2_in = hers_ct_poly(in, 2, 0);
+    for (size_t i = 0; i < L; i++) {
+        if (ntt_form)
+            hers_ntt_inverse_to(p->ntt[i], c2_in + i * n, c2 + i * n);
+        else
+            memcpy(c2 + i * n, c2_in + i * n, n * sizeof(uint64_t));
+    }
+    int use_avx2 = n % 4 == 0 && hers_simd_active() >= HERS_SIMD_AVX2;
+    for (size_t j = 0; j < L; j++) {
+        /* digit i (i < L): [c2]_{q_i}, centred, reduced mod q_j, NTT form,
+         * at dg + i n; then both parts mod q_j in one pass over the digits
+         * and the key (hers_poly_dot2: one reduction per coefficient) */
+        const hers_modulus *qj = &p->q[j];
+        uint64_t qjv = qj->value;
+        for (size_t i = 0; i < L; i++) {
+            const uint64_t *ci = c2 + i * n;
+            uint64_t *d = dg + i * n;
+            uint64_t qv = p->q[i].value, half = qv >> 1;
+            if (i == j) {
+                /* the digit mod q_i is c2 mod q_i itself: in NTT form already
+                 * when the input is (saves L of the L^2 transforms) */
+                memcpy(d, ntt_form ? c2_in + i * n : ci, n * sizeof(uint64_t));
+                if (!ntt_form)
+                    hers_ntt_forward(p->ntt[j], d);
+                continue;
+            }
+            if (half < 2 * qjv && use_avx2) {
+                hers_rns_lift_centred_avx2(ci, d, n, qv, qjv);
+            } else if (half < 2 * qjv) {
+                /* |centred c| <= q_i/2 < 2 q_j: one conditional subtraction */
+                for (size_t x = 0; x < n; x++) {
+                    uint64_t c = ci[x];
+                    uint64_t neg = 0 - (uint64_t)(c > half);
+                    uint64_t mag = hers_consttime_select(neg, qv - c, c);
+                    uint64_t r = mag - (qjv & (0 - (uint64_t)(mag >= qjv)));
+                    d[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
+                }
+            } else {
+                for (size_t x = 0; x < n; x++) {
+                    uint64_t c = ci[x];
+                    uint64_t neg = 0 - (uint64_t)(c > half);
+                    uint64_t r = hers_reduce64(hers_consttime_select(neg, qv - c, c), qj);
+                    d[x] = hers_consttime_select(neg, hers_neg_mod(r, qjv), r);
+                }
+            }
+            hers_ntt_forward(p->ntt[j], d);
+        }
+        /* key digit i, part 0 at rk->data + 2 i kn, part 1 kn after it */
+        const uint64_t *k0 = rk->data + j * n, *k1 = k0 + kn;
+        size_t o = j * n;
+        if (ntt_form)   /* straight into the output, c0 and c1 added */
+            hers_poly_dot2(hers_ct_poly(dst, 0, j), hers_ct_poly(in, 0, j), hers_ct_poly(dst, 1, j),
+                           hers_ct_poly(in, 1, j), dg, n, k0, k1, 2 * kn, L, n, qj);
+        else
+            hers_poly_dot2(acc0 + o, NULL, acc1 + o, NULL, dg, n, k0, k1, 2 * kn, L, n, qj);
+    }
+    if (!ntt_form) {
+        hers_rns_intt(p, acc0, L);
+        hers_rns_intt(p, acc1, L);
+        hers_rns_add(p, hers_ct_poly(dst, 0, 0), hers_ct_poly(in, 0, 0), acc0, L);
+        hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
+    }
     hers_ct_out_end(out, &tmp, dst, ntt_form, HERS_FORM_BFV);
     return HERS_OK;
 }
