@@ -146,6 +146,32 @@ static void run(const char *name)
         CHECK(!rc.ntt_form);
         CHECK_OK(hers_ciphertext_to_ntt(p, &rc));
         CHECK(same(&rc, &ref2));
+        /* in place in a borrowed block (the search's result arena): the
+         * block is overwritten, no new storage, the same words as out of
+         * place; then switched in place, equal to the out-of-place switch */
+        {
+            size_t w3 = 3 * m.num_primes * m.n;
+            uint64_t *blk = hers_alloc_array(w3, sizeof(uint64_t));
+            hers_ciphertext bm = {0}, sw = {0};
+            CHECK(blk != NULL);
+            if (blk) {
+                memcpy(blk, m.data, w3 * sizeof(uint64_t));
+                CHECK_OK(hers_ciphertext_init_borrowed(p, 3, blk, &bm));
+                bm.ntt_form = m.ntt_form;
+                CHECK_OK(hers_relinearize_in_place(p, rk, &bm));
+                CHECK(bm.borrowed && bm.data == blk && bm.parts == 2);
+                CHECK(same(&bm, &ref2));
+                if (k >= 2) {
+                    CHECK_OK(hers_mod_switch(p, &ref2, 1, &sw));
+                    CHECK_OK(hers_mod_switch_in_place(p, &bm, 1));
+                    CHECK(bm.borrowed && bm.data == blk && bm.num_primes == 1);
+                    CHECK(same(&bm, &sw));
+                }
+                hers_ciphertext_free(&bm);
+                hers_ciphertext_free(&sw);
+                hers_free(blk);
+            }
+        }
         /* in place */
         CHECK_OK(hers_relinearize(p, rk, &m, &m));
         CHECK(same(&m, &ref2));

@@ -329,6 +329,16 @@ HERS_API hers_status hers_relinearize(const hers_params *p, const hers_relin_key
  * alias `in`. */
 HERS_API hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
                                      hers_ciphertext *out);
+/* The same two steps in place, in ct's storage even when it is borrowed
+ * (hers_ciphertext_init_borrowed: the caller's block is overwritten, no new
+ * storage; with out == in the functions above give a borrowed ciphertext
+ * storage of its own and leave the block alone). The storage keeps its
+ * size: the result occupies its first parts x num_primes x N words. Results
+ * equal the out-of-place ones bit for bit. */
+HERS_API hers_status hers_relinearize_in_place(const hers_params *p, const hers_relin_key *rk,
+                                               hers_ciphertext *ct);
+HERS_API hers_status hers_mod_switch_in_place(const hers_params *p, hers_ciphertext *ct,
+                                              size_t num_primes);
 /* Converts a ciphertext to / from NTT form (in place). */
 HERS_API hers_status hers_ciphertext_to_ntt(const hers_params *p, hers_ciphertext *ct);
 HERS_API hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct);

@@ -232,19 +232,20 @@ hers_status hers_ciphertext_from_ntt(const hers_params *p, hers_ciphertext *ct)
 
 /* ------------------------------------------------------------ modulus switching */
 
-/* Drops the last prime of src (L primes) into dst (L-1 primes, allocated
- * here). tmp, corr: n scratch words each. */
-static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, hers_ciphertext *dst,
-                             uint64_t *tmp, uint64_t *corr)
+/* Drops the last prime of src (L primes) into the residues at dst (parts x
+ * (L-1) x n words, part-major like a ciphertext's). dst may be src->data:
+ * the result then overwrites the input in place, which is safe because
+ * output (part, i) lands at part (L-1) n + i n, never on an input residue
+ * not yet read: the last prime of a part is copied to tmp first, and the
+ * only input it can meet is (part, i - part), read before. tmp, corr: n
+ * scratch words each. */
+static void drop_last(const hers_params *p, const hers_ciphertext *src, uint64_t *dst, uint64_t *tmp,
+                      uint64_t *corr)
 {
     size_t L = src->num_primes, n = p->n;
     const hers_bfv_level *lv = &p->pre->lv[L - 1];
     const hers_modulus *ql = &p->q[L - 1];
     uint64_t qv = ql->value, half = qv >> 1;
-    memset(dst, 0, sizeof *dst);
-    hers_status st = hers_ct_reserve(p, dst, src->parts, L - 1, 0);
-    if (st != HERS_OK)
-        return st;
     int bgv = src->form == HERS_FORM_BGV;
     int use_avx2 = n % 4 == 0 && hers_simd_active() >= HERS_SIMD_AVX2;
     for (size_t part = 0; part < src->parts; part++) {
@@ -275,20 +276,16 @@ static hers_status drop_last(const hers_params *p, const hers_ciphertext *src, h
             if (src->ntt_form)
                 hers_ntt_forward(p->ntt[i], corr);
             const uint64_t *in = hers_ct_poly(src, part, i);
-            uint64_t *o = hers_ct_poly(dst, part, i);
+            uint64_t *o = dst + (part * (L - 1) + i) * n;
             /* (in - corr) q_l^-1 mod q_i, canonical: the dispatched vector loops */
             hers_poly_sub(o, in, corr, n, qi);
             hers_poly_mul_scalar(o, o, lv->inv_last[i], n, qi);
         }
     }
-    dst->ntt_form = src->ntt_form;
-    dst->form = src->form;
-    dst->has_seed = 0;
-    return HERS_OK;
 }
 
-hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
-                            hers_ciphertext *out)
+static hers_status mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
+                              hers_ciphertext *out, int in_place)
 {
     if (!out)
         return hers_error(HERS_ERR_ARG, "mod_switch: NULL output");
@@ -309,11 +306,28 @@ hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, siz
     uint64_t *scratch = hers_alloc_array(2 * p->n, sizeof(uint64_t));
     if (!scratch)
         return hers_error(HERS_ERR_NOMEM, "mod_switch: out of memory");
+    if (out == in && (in_place || !in->borrowed)) {
+        /* in place: the storage stays, its first parts x num_primes x n
+         * words hold the result (a borrowed block only when asked) */
+        for (size_t L = in->num_primes; L > num_primes; L--) {
+            drop_last(p, out, out->data, scratch, scratch + p->n);
+            out->num_primes = L - 1;
+        }
+        out->has_seed = 0;
+        hers_free(scratch);
+        return HERS_OK;
+    }
     hers_ciphertext cur, next;
     const hers_ciphertext *src = in;
     memset(&cur, 0, sizeof cur);
     for (size_t L = in->num_primes; L > num_primes; L--) {
-        st = drop_last(p, src, &next, scratch, scratch + p->n);
+        memset(&next, 0, sizeof next);
+        st = hers_ct_reserve(p, &next, src->parts, L - 1, 0);
+        if (st == HERS_OK) {
+            drop_last(p, src, next.data, scratch, scratch + p->n);
+            next.ntt_form = src->ntt_form;
+            next.form = src->form;
+        }
         if (src == &cur)
             hers_ciphertext_free(&cur);
         if (st != HERS_OK) {
@@ -330,4 +344,15 @@ hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, siz
         hers_ct_drop_data(out);
     *out = cur;
     return HERS_OK;
+}
+
+hers_status hers_mod_switch(const hers_params *p, const hers_ciphertext *in, size_t num_primes,
+                            hers_ciphertext *out)
+{
+    return mod_switch(p, in, num_primes, out, 0);
+}
+
+hers_status hers_mod_switch_in_place(const hers_params *p, hers_ciphertext *ct, size_t num_primes)
+{
+    return mod_switch(p, ct, num_primes, ct, 1);
 }

@@ -151,8 +151,9 @@ hers_status hers_mul(const hers_params *p, const hers_ciphertext *a, const hers_
     return HERS_OK;
 }
 
-hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, const hers_ciphertext *in,
-                             hers_ciphertext *out)
+/* in_place: out == in is written in its own storage, borrowed or not. */
+static hers_status relinearize(const hers_params *p, const hers_relin_key *rk, const hers_ciphertext *in,
+                               hers_ciphertext *out, int in_place)
 {
     if (!p || !rk || !in || !out)
         return hers_error(HERS_ERR_ARG, "relinearize: NULL argument");
@@ -168,11 +169,13 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
                           "relinearize: BGV-form ciphertexts are not relinearised (decrypt the 3 parts)");
     size_t n = p->n, k = p->k, L = in->num_primes, Ln = L * n, kn = k * n;
     int ntt_form = in->ntt_form;
-    hers_ciphertext tmp, *dst = out;
+    /* in place (also out == in with storage of its own): parts 0 and 1 of
+     * the input's storage are overwritten and part 2 is only read, so no new
+     * storage; a borrowed block is left alone unless in_place */
+    in_place = out == in && (in_place || !in->borrowed);
+    hers_ciphertext tmp, *dst = in_place ? out : out == in ? &tmp : out;
     memset(&tmp, 0, sizeof tmp);
-    if (out == in)
-        dst = &tmp;
-    if ((st = hers_ct_reserve(p, dst, 2, L, 0)) != HERS_OK)
+    if (!in_place && (st = hers_ct_reserve(p, dst, 2, L, 0)) != HERS_OK)
         return st;
     /* scratch (per thread): c2 in coefficient form (L*n), the L digits'
      * residues mod one prime q_j (L*n), for the coefficient-form input the
@@ -245,6 +248,24 @@ hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, con
         hers_rns_add(p, hers_ct_poly(dst, 0, 0), hers_ct_poly(in, 0, 0), acc0, L);
         hers_rns_add(p, hers_ct_poly(dst, 1, 0), hers_ct_poly(in, 1, 0), acc1, L);
     }
+    if (in_place) {   /* the storage keeps its third part's words, unused */
+        out->parts = 2;
+        out->num_primes = L;
+    }
     hers_ct_out_end(out, &tmp, dst, ntt_form, HERS_FORM_BFV);
     return HERS_OK;
+}
+
+hers_status hers_relinearize(const hers_params *p, const hers_relin_key *rk, const hers_ciphertext *in,
+                             hers_ciphertext *out)
+{
+    return relinearize(p, rk, in, out, 0);
+}
+
+hers_status hers_relinearize_in_place(const hers_params *p, const hers_relin_key *rk,
+                                      hers_ciphertext *ct)
+{
+    if (ct && ct->parts == 2)
+        return p && rk && ct->data ? HERS_OK : hers_error(HERS_ERR_ARG, "relinearize: NULL argument");
+    return relinearize(p, rk, ct, ct, 1);
 }

@@ -245,8 +245,7 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
     const hers_params *p = c->p;
     if (c->err.st != HERS_OK)
         return;
-    hers_ciphertext *ct = &c->res->cts[task], tmp;
-    memset(&tmp, 0, sizeof tmp);
+    hers_ciphertext *ct = &c->res->cts[task];
     hers_status st = HERS_OK;
     if (c->opts->shrink == HERS_RESULT_RELINEARIZED && ct->parts == 3) {
         /* BGV form of m (noise t e) times Delta = (Q-1)/t: Delta m + (Q-1) e
@@ -259,20 +258,11 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
                 hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j), delta[j], N,
                                      &q[j]);
         ct->form = HERS_FORM_BFV;
-        st = hers_relinearize(p, c->opts->rk, ct, &tmp);
-        if (st == HERS_OK) {
-            hers_ciphertext_free(ct);
-            *ct = tmp;
-            memset(&tmp, 0, sizeof tmp);
-        }
+        /* in place, in the result arena: no fresh pages per block */
+        st = hers_relinearize_in_place(p, c->opts->rk, ct);
     }
-    if (st == HERS_OK && ct->num_primes > c->keep) {
-        st = hers_mod_switch(p, ct, c->keep, &tmp);
-        if (st == HERS_OK) {
-            hers_ciphertext_free(ct);
-            *ct = tmp;
-        }
-    }
+    if (st == HERS_OK && ct->num_primes > c->keep)
+        st = hers_mod_switch_in_place(p, ct, c->keep);
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
 }
