@@ -328,11 +328,17 @@ static void test_pointwise(void)
                     uint64_t x = i == 0 ? q / 2 : i == 1 ? q / 2 + 1 : a[i];
                     ok_dig &= o[i] == (x > q / 2 ? x + H - q : x + H);
                 }
+                /* digits u < q, centred by c = q - 2^(w-1) or the edge
+                 * c = q - 1 (u + c up to 2q - 2) */
                 for (unsigned sh = 0; sh < 64; sh += 7) {
-                    uint64_t mk = sh % 2 ? ~(uint64_t)0 : (UINT64_C(1) << 25) - 1;
-                    hers_poly_digit(acc, o, sh, mk, n);
-                    for (size_t i = 0; i < n; i++)
-                        ok_dig &= acc[i] == ((o[i] >> sh) & mk);
+                    int wb = bitsv[k] - 1 < 25 ? bitsv[k] - 1 : 25;
+                    uint64_t mk = (UINT64_C(1) << wb) - 1;
+                    uint64_t cc = sh % 2 ? q - 1 : q - (UINT64_C(1) << (wb - 1));
+                    hers_poly_digit(acc, o, sh, mk, cc, q, n);
+                    for (size_t i = 0; i < n; i++) {
+                        uint64_t v = ((o[i] >> sh) & mk) + cc;
+                        ok_dig &= acc[i] == (v >= q ? v - q : v);
+                    }
                 }
                 CHECK(ok_dig);
                 CHECK(ok_add);

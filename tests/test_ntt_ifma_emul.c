@@ -164,9 +164,18 @@ static void test_pointwise(void)
                 hers_poly_balance_emul(o2, n, q, H);
                 for (size_t i = 0; i < n; i++)
                     ok &= o2[i] == (o1[i] > q / 2 ? o1[i] + H - q : o1[i] + H);
-                hers_poly_digit_emul(r2, o2, (unsigned)bits / 2, (UINT64_C(1) << 13) - 1, n);
-                for (size_t i = 0; i < n; i++)
-                    ok &= r2[i] == ((o2[i] >> (bits / 2)) & ((UINT64_C(1) << 13) - 1));
+                /* digits below q (mask 2^(bits-1) - 1), centred by q - 1 (the
+                 * largest sum, 2q - 2) and by q - 2^(bits-2) */
+                uint64_t mk = (UINT64_C(1) << (bits - 1)) - 1;
+                for (int e = 0; e < 2; e++) {
+                    uint64_t cc = e ? q - 1 : q - (UINT64_C(1) << (bits > 2 ? bits - 2 : 0));
+                    unsigned sh = (unsigned)bits / 2 + (unsigned)e;
+                    hers_poly_digit_emul(r2, o2, sh, mk, cc, q, n);
+                    for (size_t i = 0; i < n; i++) {
+                        uint64_t v = ((o2[i] >> sh) & mk) + cc;
+                        ok &= r2[i] == (v >= q ? v - q : v);
+                    }
+                }
             }
             for (size_t i = 0; i < n; i++)
                 o1[i] = hers_neg_mod(a[i], q);

@@ -81,9 +81,11 @@ HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out
                              size_t bs, size_t terms, size_t n, const hers_modulus *q);
 /* Key-switching digits. hers_poly_balance: x = x + H - (x > floor(q/2) ? q : 0)
  * for x in [0, q), H < 2^63 - q (the centred residue shifted up by H);
- * hers_poly_digit: out = (y >> sh) & mask, sh < 64. */
+ * hers_poly_digit: out = u + c mod q with u = (y >> sh) & mask, sh < 64,
+ * for u + c < 2q (the balanced digit u - 2^(w-1) with c = q - 2^(w-1)). */
 HERS_API void hers_poly_balance(uint64_t *x, size_t n, uint64_t q, uint64_t H);
-HERS_API void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, size_t n);
+HERS_API void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
+                              uint64_t q, size_t n);
 /* The split of a node of the query expansion, in one pass: with c, t, m in
  * [0, q): r = (c - t) m, then c = c + t (r must not alias c or t). */
 HERS_API void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,

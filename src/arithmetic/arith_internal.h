@@ -113,7 +113,8 @@ void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const
 void hers_poly_split_avx512(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
                             const hers_modulus *q);
 void hers_poly_balance_avx512(uint64_t *x, size_t n, uint64_t q, uint64_t H);
-void hers_poly_digit_avx512(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, size_t n);
+void hers_poly_digit_avx512(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
+                            uint64_t q, size_t n);
 void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                  const hers_modulus *m);
 

@@ -58,7 +58,7 @@ void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, 
                                    size_t n, const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_balance)(uint64_t *x, size_t n, uint64_t q, uint64_t H);
 void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
-                                   size_t n);
+                                   uint64_t c, uint64_t q, size_t n);
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                                  const uint64_t *b, size_t bs, size_t terms, size_t n,
                                  const hers_modulus *m);
@@ -413,16 +413,21 @@ void HERS_IFMA_FN(hers_poly_balance)(uint64_t *x, size_t n, uint64_t q, uint64_t
         x[c] = x[c] + H - (q & (0 - ((q / 2 - x[c]) >> 63)));
 }
 
-/* (y >> sh) & mask (hers_poly_digit). */
+/* ((y >> sh) & mask) + c mod q, the sum < 2q (hers_poly_digit). */
 void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
-                                   size_t n)
+                                   uint64_t c, uint64_t q, size_t n)
 {
     const __m512i S = _mm512_set1_epi64((long long)sh), M = _mm512_set1_epi64((long long)mask);
-    size_t c = 0;
-    for (; c + 8 <= n; c += 8)
-        ifma_store(out + c, _mm512_and_si512(_mm512_srlv_epi64(ifma_load(y + c), S), M));
-    for (; c < n; c++)
-        out[c] = (y[c] >> sh) & mask;
+    const __m512i C = _mm512_set1_epi64((long long)c), Q = _mm512_set1_epi64((long long)q);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i u = _mm512_and_si512(_mm512_srlv_epi64(ifma_load(y + i), S), M);
+        ifma_store(out + i, ifma_sub_if_ge(_mm512_add_epi64(u, C), Q));
+    }
+    for (; i < n; i++) {
+        uint64_t v = ((y[i] >> sh) & mask) + c;
+        out[i] = v >= q ? v - q : v;
+    }
 }
 
 /* r = (c - t) mono, c = c + t (hers_poly_split): one pass. */

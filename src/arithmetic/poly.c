@@ -203,14 +203,17 @@ void hers_poly_balance(uint64_t *x, size_t n, uint64_t q, uint64_t H)
     }
 }
 
-void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, size_t n)
+void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
+                     uint64_t q, size_t n)
 {
     if (hers_simd_active() >= HERS_SIMD_AVX512) {
-        hers_poly_digit_avx512(out, y, sh, mask, n);
+        hers_poly_digit_avx512(out, y, sh, mask, c, q, n);
         return;
     }
-    for (size_t c = 0; c < n; c++)
-        out[c] = (y[c] >> sh) & mask;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t v = ((y[i] >> sh) & mask) + c;
+        out[i] = v >= q ? v - q : v;
+    }
 }
 
 void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m,

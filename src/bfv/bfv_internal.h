@@ -125,11 +125,6 @@ struct hers_galois_key {
     uint8_t seed[HERS_SEED_BYTES];
     uint32_t *perm;      /* count*n: NTT-domain permutation of each element
                             (derived, not serialised) */
-    uint64_t *offset;    /* count*2*k*n: -2^(w-1) (1 + x + ... + x^(n-1)) sum_t
-                            (part p of digit t's entry), NTT form (derived, not serialised): key
-                            switching takes the unsigned digits u = d + 2^(w-1)
-                            of balanced digits d and adds this once */
-    uint64_t *ones;      /* k*n: NTT of 1 + x + ... + x^(n-1) (derived) */
 };
 
 /* Digits per prime and total for digit width w (galois.c). */
@@ -137,8 +132,7 @@ size_t hers_galois_digits(const hers_params *p, unsigned w);
 unsigned hers_galois_default_bits(const hers_params *p);
 hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w,
                                   hers_galois_key **gk);
-/* Fills gk->perm and gk->offset from gk->elements and gk->data (after
- * they are set). */
+/* Fills gk->perm from gk->elements (after they are set). */
 void hers_galois_key_finish(const hers_params *p, hers_galois_key *gk);
 
 /* ------------------------------------------------------------------ helpers

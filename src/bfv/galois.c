@@ -98,34 +98,13 @@ void hers_galois_key_free(hers_galois_key *gk)
         return;
     hers_free(gk->data);
     hers_free(gk->perm);
-    hers_free(gk->offset);
-    hers_free(gk->ones);
     hers_free(gk);
 }
 
 void hers_galois_key_finish(const hers_params *p, hers_galois_key *gk)
 {
-    size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
-    for (size_t i = 0; i < kn; i++)
-        gk->ones[i] = 1;
-    hers_rns_ntt(p, gk->ones, k);
-    for (size_t e = 0; e < gk->count; e++) {
+    for (size_t e = 0; e < gk->count; e++)
         galois_perm(p->n, p->log_n, gk->elements[e], gk->perm + e * p->n);
-        /* offset = -2^(w-1) (1 + x + ... + x^(n-1)) sum_t entry_t: the
-         * unsigned digits are u_t = d_t + 2^(w-1) at every coefficient */
-        for (size_t part = 0; part < 2; part++) {
-            uint64_t *o = gk->offset + (e * 2 + part) * kn;
-            memset(o, 0, kn * sizeof(uint64_t));
-            for (size_t t = 0; t < D; t++)
-                hers_rns_add(p, o, o, gk->data + ((e * D + t) * 2 + part) * kn, k);
-            for (size_t r = 0; r < k; r++) {
-                const hers_modulus *q = &p->q[r];
-                uint64_t h = hers_pow_mod(2, gk->digit_bits - 1, q);
-                hers_poly_mul(o + r * n, o + r * n, gk->ones + r * n, n, q);
-                hers_poly_mul_scalar(o + r * n, o + r * n, h ? q->value - h : 0, n, q);
-            }
-        }
-    }
 }
 
 size_t hers_galois_key_count(const hers_galois_key *gk) { return gk ? gk->count : 0; }
@@ -169,13 +148,9 @@ hers_status hers_galois_key_alloc(const hers_params *p, size_t count, unsigned w
     gk->count = count;
     gk->data = hers_alloc_array(count * gk->digits * 2 * p->k * p->n, sizeof(uint64_t));
     gk->perm = hers_alloc_array(count * p->n, sizeof(uint32_t));
-    gk->offset = hers_alloc_array(count * 2 * p->k * p->n, sizeof(uint64_t));
-    gk->ones = hers_alloc_array(p->k * p->n, sizeof(uint64_t));
-    if (!gk->data || !gk->perm || !gk->offset || !gk->ones) {
+    if (!gk->data || !gk->perm) {
         hers_free(gk->data);
         hers_free(gk->perm);
-        hers_free(gk->offset);
-        hers_free(gk->ones);
         hers_free(gk);
         return hers_error(HERS_ERR_NOMEM, "galois key: out of memory");
     }
@@ -296,106 +271,103 @@ hers_status hers_plaintext_galois(const hers_params *p, uint32_t g, const hers_p
  * digit and |d_top| <= 2^(bits(q_i)-1-w(m-1)) + 1/2: with
  * H = 2^(w-1) sum_j 2^(wj) (>= 2^(wm-1) > (q_i-1)/2, so y >= 0),
  * y = x_c + H has the plain base-2^w digits u_j = d_j + 2^(w-1) (the top
- * one unmasked). Key switching multiplies the unsigned u_j and adds the
- * key's precomputed -2^(w-1) sum_t entry_t (gk->offset) once, which is
- * sum_j d_j entry_j exactly; the noise sum d_j e_j has E[d^2] ~ 2^(2w)/12
- * instead of 2^(2w)/3 for unsigned digits (half the standard deviation).
- * y replaces x in place (branch-free, vectorisable). */
-static void balance(const hers_params *p, size_t i, unsigned w, uint64_t *x)
+ * one unmasked), and d_j = u_j - 2^(w-1). Key switching takes the d_j mod
+ * q_r straight from y (hers_poly_digit, one pass); the noise sum d_j e_j
+ * has E[d^2] ~ 2^(2w)/12 instead of 2^(2w)/3 for unsigned digits (half the
+ * standard deviation). y replaces x in place (branch-free, vectorised). */
+static uint64_t balance_shift(const hers_params *p, size_t i, unsigned w)
 {
-    size_t m = ((size_t)p->q[i].bits + w - 1) / w;
     uint64_t H = 0;
-    for (size_t j = 0; j < m; j++)
+    for (size_t j = 0; j < digits_of_prime(p, i, w); j++)
         H += (uint64_t)1 << (w * j + w - 1);
-    hers_poly_balance(x, p->n, p->q[i].value, H);
+    return H;
 }
 
-/* hones (k N words): prime i's block is H_i NTT(1 + x + ... + x^(N-1))
- * mod q_i, H_i = 2^(w-1) sum_{j<m_i} 2^(wj) (balance()): the constant of
- * key_switch's last-digit identity, once per key and call. */
-static void balance_ones(const hers_params *p, const hers_galois_key *gk, uint64_t *hones)
-{
-    size_t n = p->n;
-    unsigned w = gk->digit_bits;
-    for (size_t i = 0; i < p->k; i++) {
-        uint64_t H = 0;
-        for (size_t j = 0; j < digits_of_prime(p, i, w); j++)
-            H += (uint64_t)1 << (w * j + w - 1);
-        hers_poly_mul_scalar(hones + i * n, gk->ones + i * n, hers_reduce64(H, &p->q[i]), n, &p->q[i]);
-    }
-}
-
-/* Digit j of y (prime i's balanced form, coefficient form) reduced mod
- * q (one prime); the top digit is not masked (mask = ~0). lim: the largest
- * digit value; below q the digit is its own residue. */
+/* Digit j of y (prime i's balanced form, coefficient form) as the signed
+ * d = u - 2^(w-1) mod q (one prime); the top digit is not masked
+ * (mask = ~0). lim: the largest u; with u + q - 2^(w-1) < 2q (lim < q) the
+ * vector kernel's one conditional subtraction reduces it. */
 static void extract_digit(size_t n, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t lim,
-                          uint64_t q, uint64_t *o)
+                          unsigned w, uint64_t q, uint64_t *o)
 {
+    uint64_t half = ((uint64_t)1 << (w - 1)) % q, c = half ? q - half : 0;
     if (lim < q) {
-        hers_poly_digit(o, y, sh, mask, n);
+        hers_poly_digit(o, y, sh, mask, c, q, n);
     } else {
-        for (size_t c = 0; c < n; c++)
-            o[c] = ((y[c] >> sh) & mask) % q;
+        for (size_t k = 0; k < n; k++) {
+            uint64_t u = ((y[k] >> sh) & mask) % q;
+            o[k] = u >= q - c ? u - (q - c) : u + c;
+        }
     }
 }
 
-/* Key switching of tau_g(c) from tau_g(s) to s. In: t0 = tau(c0) (NTT
- * form), tc = tau(c1) in coefficient form and x = tau(c1) in NTT form (both
- * all primes, both overwritten). Out: t0 <- t0 + sum_t d_t b_t,
- * t1 = sum_t d_t a_t (balanced digits d_t, see balance(); NTT form).
- * One prime r at a time: every digit mod q_r goes to NTT form in dg
- * (D N words, so the working set beside the key stays small), then each
- * output coefficient of prime r is one sum of D products reduced once
- * (hers_poly_dot2). hones: balance_ones. The NTT of the last digit of
- * prime i mod q_i itself needs no transform: y = x + H (every coefficient)
- * = sum_j 2^(wj) u_j (mod q_i), so NTT(u_last) = (NTT(x) +
- * H NTT(1 + x + ... + x^(N-1)) - sum_{j<last} 2^(wj) NTT(u_j)) 2^(-w last)
- * (exact; n4096: 6 forward NTTs per switch instead of 8). */
+/* Key switching of tau_g(c) from tau_g(s) to s, in three steps.
+ * key_balance: tc = tau(c1) in coefficient form (all primes) becomes its
+ * balanced form y (balance_shift()). key_digits, one prime r at a time:
+ * the D digits d_t mod q_r in NTT form into dg (D N words, so the working
+ * set beside the key stays small), from y and x = tau(c1) in NTT form
+ * (prime r's block is overwritten). The NTT of the last digit of prime r
+ * needs no transform: sum_j 2^(wj) d_j = x_c = x (mod q_r), so
+ * NTT(d_last) = (NTT(x) - sum_{j<last} 2^(wj) NTT(d_j)) 2^(-w last)
+ * (exact; n4096: 6 forward NTTs per switch instead of 8). Then each output
+ * coefficient of prime r is one sum of D products reduced once
+ * (hers_poly_dot2): tau(c0) + sum_t d_t b_t and sum_t d_t a_t. */
+static void key_balance(const hers_params *p, const hers_galois_key *gk, uint64_t *tc)
+{
+    for (size_t i = 0; i < p->k; i++)
+        hers_poly_balance(tc + i * p->n, p->n, p->q[i].value, balance_shift(p, i, gk->digit_bits));
+}
+
+static void key_digits(const hers_params *p, const hers_galois_key *gk, size_t r, const uint64_t *tc,
+                       uint64_t *x, uint64_t *dg)
+{
+    size_t k = p->k, n = p->n, t = 0;
+    unsigned w = gk->digit_bits;
+    const hers_modulus *qr = &p->q[r];
+    for (size_t i = 0; i < k; i++) {
+        size_t m = digits_of_prime(p, i, w), first = t;
+        uint64_t H = 0;
+        for (size_t j = 0; j < m; j++, t++) {
+            H += (uint64_t)1 << (w * j + w - 1);
+            if (i == r && j + 1 == m)
+                break;
+            uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
+            uint64_t lim = j + 1 < m ? mask : ((p->q[i].value / 2 + H) >> (w * j));
+            extract_digit(n, tc + i * n, w * (unsigned)j, mask, lim, w, qr->value, dg + t * n);
+            hers_ntt_forward(p->ntt[r], dg + t * n);
+        }
+        if (i != r)
+            continue;
+        /* the last digit mod q_r from NTT(x) */
+        uint64_t *last = dg + (first + m - 1) * n;
+        if (m == 1) {
+            memcpy(last, x + r * n, n * sizeof(uint64_t));
+        } else {
+            hers_poly_sub(last, x + r * n, dg + first * n, n, qr);
+            for (size_t j = 1; j + 1 < m; j++) {
+                hers_poly_mul_scalar(x + r * n, dg + (first + j) * n,
+                                     hers_pow_mod(2, (uint64_t)w * j, qr), n, qr);
+                hers_poly_sub(last, last, x + r * n, n, qr);
+            }
+            hers_poly_mul_scalar(last, last,
+                                 hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qr), qr), n, qr);
+        }
+        t = first + m;
+    }
+}
+
+/* In: t0 = tau(c0) (NTT form), tc, x as above (overwritten). Out:
+ * t0 <- t0 + sum_t d_t b_t, t1 = sum_t d_t a_t (NTT form). */
 static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e, uint64_t *t0,
-                       uint64_t *tc, uint64_t *x, uint64_t *t1, uint64_t *dg, const uint64_t *hones)
+                       uint64_t *tc, uint64_t *x, uint64_t *t1, uint64_t *dg)
 {
     size_t k = p->k, n = p->n, kn = k * n, D = gk->digits;
-    unsigned w = gk->digit_bits;
-    for (size_t i = 0; i < k; i++)
-        balance(p, i, w, tc + i * n);
-    const uint64_t *key = gk->data + e * D * 2 * kn, *off = gk->offset + e * 2 * kn;
+    const uint64_t *key = gk->data + e * D * 2 * kn;
+    key_balance(p, gk, tc);
     for (size_t r = 0; r < k; r++) {
-        const hers_modulus *qr = &p->q[r];
-        size_t t = 0;
-        for (size_t i = 0; i < k; i++) {
-            size_t m = digits_of_prime(p, i, w), first = t;
-            uint64_t H = 0;
-            for (size_t j = 0; j < m; j++, t++) {
-                H += (uint64_t)1 << (w * j + w - 1);
-                if (i == r && j + 1 == m)
-                    break;
-                uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
-                uint64_t lim = j + 1 < m ? mask : ((p->q[i].value / 2 + H) >> (w * j));
-                extract_digit(n, tc + i * n, w * (unsigned)j, mask, lim, qr->value, dg + t * n);
-                hers_ntt_forward(p->ntt[r], dg + t * n);
-            }
-            if (i != r)
-                continue;
-            /* the last digit mod q_r from NTT(y) = NTT(x) + H NTT(1 + ... + x^(n-1)) */
-            uint64_t *last = dg + (first + m - 1) * n;
-            hers_poly_add(last, hones + r * n, x + r * n, n, qr);
-            for (size_t j = 0; j + 1 < m; j++) {
-                uint64_t *d = dg + (first + j) * n;
-                if (j == 0) {
-                    hers_poly_sub(last, last, d, n, qr);
-                } else {
-                    hers_poly_mul_scalar(x + r * n, d, hers_pow_mod(2, (uint64_t)w * j, qr), n, qr);
-                    hers_poly_sub(last, last, x + r * n, n, qr);
-                }
-            }
-            if (m > 1)
-                hers_poly_mul_scalar(last, last,
-                                     hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qr), qr), n, qr);
-            t = first + m;
-        }
-        hers_poly_add(t0 + r * n, t0 + r * n, off + r * n, n, qr);
-        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, off + kn + r * n, dg, n, key + r * n,
-                       key + kn + r * n, 2 * kn, D, n, qr);
+        key_digits(p, gk, r, tc, x, dg);
+        hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, NULL, dg, n, key + r * n,
+                       key + kn + r * n, 2 * kn, D, n, &p->q[r]);
     }
 }
 
@@ -416,13 +388,13 @@ hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, u
     if (e < 0)
         return hers_error(HERS_ERR_ARG, "galois: no key for element %u", g);
     size_t k = p->k, n = p->n, kn = k * n;
-    uint64_t *scr = hers_bfv_scratch(5 * kn + gk->digits * n);
+    uint64_t *scr = hers_bfv_scratch(4 * kn + gk->digits * n);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "galois: out of memory");
-    /* tau(c0), key-switched c1, tau(c1) in NTT and coefficient form,
-     * balance_ones, then key_switch's D N */
-    uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn, *hones = scr + 4 * kn;
-    uint64_t *dg = scr + 5 * kn;
+    /* tau(c0), key-switched c1, tau(c1) in NTT and coefficient form, then
+     * key_switch's D N */
+    uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn;
+    uint64_t *dg = scr + 4 * kn;
     const uint32_t *perm = gk->perm + (size_t)e * n;
     int ntt = in->ntt_form;
     if (ntt) {
@@ -441,8 +413,7 @@ hers_status hers_apply_galois(const hers_params *p, const hers_galois_key *gk, u
         memcpy(x, tc, kn * sizeof(uint64_t));
         hers_rns_ntt(p, x, k);
     }
-    balance_ones(p, gk, hones);
-    key_switch(p, gk, (size_t)e, t0, tc, x, t1, dg, hones);
+    key_switch(p, gk, (size_t)e, t0, tc, x, t1, dg);
     if (!ntt) {
         hers_rns_intt(p, t0, k);
         hers_rns_intt(p, t1, k);
@@ -555,15 +526,14 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
     if (L == 0)
         return HERS_OK;
     /* scratch: tau(c0), key-switched c1, tau(c1) in NTT and coefficient
-     * form, balance_ones, x^-h, key_switch's D N, the inverse permutation */
+     * form, x^-h, key_switch's D N, the inverse permutation */
     size_t D = gk->digits;
-    uint64_t *scr = hers_bfv_scratch(6 * kn + D * n + (n + 1) / 2);
+    uint64_t *scr = hers_bfv_scratch(5 * kn + D * n + (n + 1) / 2);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
     uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn;
-    uint64_t *hones = scr + 4 * kn, *mono = scr + 5 * kn, *dg = scr + 6 * kn;
+    uint64_t *mono = scr + 4 * kn, *dg = scr + 5 * kn;
     uint32_t *iperm = (uint32_t *)(dg + D * n);
-    balance_ones(p, gk, hones);
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
         size_t h = (size_t)1 << j;
         /* NTT of x^(-h) = -x^(N-h) */
@@ -588,7 +558,7 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
             }
             memcpy(tc, x, kn * sizeof(uint64_t));
             hers_rns_intt(p, tc, k);
-            key_switch(p, gk, e, t0, tc, x, t1, dg, hones);
+            key_switch(p, gk, e, t0, tc, x, t1, dg);
             for (size_t part = 0; part < 2; part++) {
                 const uint64_t *tp = part ? t1 : t0;
                 for (size_t i = 0; i < k; i++)
