@@ -10,7 +10,10 @@
  *     gallery vs copying a kernel form stored at rest out of LMDB;
  *   - search: the fused kernel on the db-built index vs the in-memory one
  *     (same data, so the ratio tests "LMDB feeds the kernel at >= 80%");
- *   - streaming (chunks of blocks: build + search per chunk) vs in memory.
+ *   - streaming (chunks of blocks: build + search per chunk) vs in memory;
+ *   - enrolment split: a serialised record stored alone (validation and the
+ *     store's LMDB work and commit), and the machine's write rates into fresh
+ *     and reused memory and page cache (what bounds enrolment into the db).
  * --format 1 writes the old gallery records (ChaCha20 expander, BLAKE2b):
  * the same binary times both formats (default: the newest).
  */
@@ -18,6 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,6 +48,57 @@ static int32_t *random_rows(size_t n, size_t d, uint32_t s)
     }
     (void)s;
     return q;
+}
+
+/* GB/s of writing `bytes` into memory this process has never touched
+ * (a fresh anonymous map: page faults, kernel page clearing, and in a VM
+ * the host backing the page) and then into the same memory again: the
+ * store's enrolment writes every byte into fresh pages twice (LMDB's
+ * malloc'ed dirty pages, then the page cache at commit), so on a machine
+ * where the first figure is low it bounds enroll_db (docs/benchmarks.md). */
+static void memory_touch_rates(size_t bytes, double *fresh, double *again)
+{
+    *fresh = *again = 0;
+    uint8_t *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED)
+        return;
+    double t0 = bench_now();
+    memset(m, 1, bytes);
+    double t1 = bench_now();
+    memset(m, 2, bytes);
+    double t2 = bench_now();
+    munmap(m, bytes);
+    *fresh = (double)bytes / (t1 - t0) / 1e9;
+    *again = (double)bytes / (t2 - t1) / 1e9;
+}
+
+/* GB/s of write() into a new file (fresh page-cache pages) and of
+ * overwriting the same range (pages already cached), no fsync. */
+static void file_write_rates(const char *dir, size_t bytes, double *fresh, double *again)
+{
+    *fresh = *again = 0;
+    char path[320];
+    snprintf(path, sizeof path, "%s/touch", dir);
+    uint8_t *buf = malloc((size_t)1 << 20);
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (buf && fd >= 0) {
+        memset(buf, 3, (size_t)1 << 20);
+        double t[3];
+        for (int pass = 0; pass < 2; pass++) {
+            t[pass] = bench_now();
+            for (size_t o = 0; o < bytes; o += (size_t)1 << 20)
+                if (pwrite(fd, buf, (size_t)1 << 20, (off_t)o) != (ssize_t)1 << 20)
+                    goto out;
+        }
+        t[2] = bench_now();
+        *fresh = (double)bytes / (t[1] - t[0]) / 1e9;
+        *again = (double)bytes / (t[2] - t[1]) / 1e9;
+    }
+out:
+    if (fd >= 0)
+        close(fd);
+    unlink(path);
+    free(buf);
 }
 
 int hers_bench_store(int argc, char **argv)
@@ -115,6 +171,40 @@ int hers_bench_store(int argc, char **argv)
     hers_store_info info;
     if (hers_store_get_info(db, &info) != HERS_OK)
         goto done;
+    /* where enrolment into the db goes: the same gallery encrypted in
+     * memory, serialised, then stored as one record (what a server does
+     * with a client's record): validation (deserialise: residues,
+     * checksum) and the store's own work (LMDB copy, catalog, commit with
+     * fsync), each timed alone */
+    double t_validate = 0, t_store_rec = 0;
+    {
+        uint8_t *rec = NULL;
+        size_t rlen = 0;
+        hers_gallery *g2 = NULL;
+        hers_store *db2 = NULL;
+        char db2dir[300];
+        snprintf(db2dir, sizeof db2dir, "%s/db2", dir);
+        hers_status rs = hers_gallery_serialize(p, g, &rec, &rlen);
+        if (rs == HERS_OK) {
+            t0 = bench_now();
+            rs = hers_gallery_deserialize(p, rec, rlen, &g2);
+            t_validate = bench_now() - t0;
+        }
+        hers_gallery_free(g2);
+        if (rs == HERS_OK && (rs = hers_store_create(db2dir, p, pk, NULL, NULL, 0)) == HERS_OK &&
+            (rs = hers_store_open(db2dir, 0, &db2)) == HERS_OK) {
+            t0 = bench_now();
+            rs = hers_store_enroll_record(db2, rec, rlen, 0, n, NULL, &o, NULL);
+            t_store_rec = bench_now() - t0;
+        }
+        hers_store_close(db2);
+        hers_free(rec);
+        if (rs != HERS_OK)
+            goto done;
+    }
+    double fresh_mem, again_mem, fresh_file, again_file;
+    memory_touch_rates((size_t)64 << 20, &fresh_mem, &again_mem);
+    file_write_rates(dir, (size_t)64 << 20, &fresh_file, &again_file);
     t0 = bench_now();
     if (hers_store_snapshot_open(db, &snap) != HERS_OK ||
         hers_store_snapshot_index(snap, 0, hers_store_snapshot_blocks(snap), (unsigned)threads,
@@ -235,18 +325,29 @@ int hers_bench_store(int argc, char **argv)
                "\"kernel_form_write_ns_per_template_dim\": %.2f, "
                "\"search_mem_s\": %.6f, \"search_db_s\": %.6f, \"search_kernel_form_s\": %.6f, "
                "\"db_vs_mem_speed\": %.3f, \"stream_s\": %.6f, \"stream_chunk_blocks\": %zu, "
-               "\"stream_vs_mem_build_search\": %.3f, \"peak_rss_mb\": %.1f}\n",
+               "\"stream_vs_mem_build_search\": %.3f, "
+               "\"store_record_ns_per_template_dim\": %.2f, \"record_validate_ns_per_template_dim\": %.2f, "
+               "\"fresh_memory_gb_per_s\": %.3f, \"reused_memory_gb_per_s\": %.3f, "
+               "\"new_file_write_gb_per_s\": %.3f, \"cached_file_write_gb_per_s\": %.3f, "
+               "\"peak_rss_mb\": %.1f}\n",
                pname, (unsigned)format, (unsigned long long)n, (unsigned long long)d,
                (unsigned long long)threads, 1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd, rest_seg, rest_file, rest_kf,
                1e9 * t_build_mem / nd, 1e9 * t_build_db / nd, 1e9 * t_build_warm / nd,
                1e9 * t_build_warm_nv / nd, 1e9 * t_kf_open / nd, 1e9 * t_kf_write / nd, s_mem, s_db, s_kf, s_mem / s_db, s_str, chunk,
-               s_str / (t_build_db + s_db), bench_peak_rss_mb());
+               s_str / (t_build_db + s_db), 1e9 * t_store_rec / nd, 1e9 * t_validate / nd,
+               fresh_mem, again_mem, fresh_file, again_file, bench_peak_rss_mb());
     else {
         printf("store, %s, gallery format %u, n = %llu, d = %llu, threads = %llu\n", pname,
                (unsigned)format, (unsigned long long)n, (unsigned long long)d,
                (unsigned long long)threads);
         printf("  enrol           in memory %.1f ns/(t x d), into the db %.1f ns/(t x d)\n",
                1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd);
+        printf("  enrol, split    a serialised record into the db %.1f ns/(t x d), including its "
+               "validation (deserialising it alone: %.1f)\n",
+               1e9 * t_store_rec / nd, 1e9 * t_validate / nd);
+        printf("  memory writes   fresh pages %.2f GB/s, reused %.2f; write() to a new file %.2f, "
+               "overwrite %.2f\n",
+               fresh_mem, again_mem, fresh_file, again_file);
         printf("  bytes at rest   segments %.2f, data.mdb %.2f, kernel form %.2f per t x d\n",
                rest_seg, rest_file, rest_kf);
         printf("  open (index)    from memory %.1f, from the db %.1f, kernel form at rest %.1f "
