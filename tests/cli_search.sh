@@ -61,6 +61,19 @@ awk -F '\t' '$4 < 0.5 { exit 1 }' "$T/a.tsv" || fail "threshold violated"
 cmp -s "$T/a.tsv" "$T/b.tsv" || fail "relinearized results differ"
 "$H" search --keys "$T/k" --gallery "$T/g.gal" --probe "$T/p.npy" --threshold 0.5 --result compact --query-form compact > "$T/b.tsv" || fail "compact result"
 cmp -s "$T/a.tsv" "$T/b.tsv" || fail "compact results differ"
+# coefficient packing (--scale 125: the rule picks it; the compact result is
+# the low-bit window record) gives the slot-packed gallery's rows exactly
+"$H" enroll --keys "$T/k" --gallery "$T/c.gal" --in "$T/g.npy" --ids "$T/ids.txt" --scale 125 2> "$T/e.txt" || fail "enroll coeff"
+grep -q "coeff packing" "$T/e.txt" || fail "--scale 125 did not pick coefficient packing: $(cat "$T/e.txt")"
+"$H" enroll --keys "$T/k" --gallery "$T/sl.gal" --in "$T/g.npy" --ids "$T/ids.txt" --scale 125 --packing slot 2> "$T/e.txt" || fail "enroll slot"
+grep -q "slot packing" "$T/e.txt" || fail "--packing slot: $(cat "$T/e.txt")"
+"$H" search --keys "$T/k" --gallery "$T/sl.gal" --probe "$T/p.npy" --threshold 0.5 > "$T/a125.tsv" && [ -s "$T/a125.tsv" ] || fail "search slot 125"
+for qf in full compact; do
+    "$H" search --keys "$T/k" --gallery "$T/c.gal" --probe "$T/p.npy" --threshold 0.5 --result compact --query-form $qf > "$T/b125.tsv" || fail "coeff compact result ($qf)"
+    cmp -s "$T/a125.tsv" "$T/b125.tsv" || fail "coefficient-packed results differ ($qf)"
+done
+"$H" enroll --keys "$T/k" --gallery "$T/x.gal" --in "$T/g.npy" --packing rows 2> "$T/e.txt" && fail "--packing rows"
+grep -q "packing" "$T/e.txt" || fail "--packing rows message: $(cat "$T/e.txt")"
 
 # plain-gallery mode and public-key enrolment give the same rankings
 "$H" enroll --keys "$T/k" --gallery "$T/pg.gal" --in "$T/g.npy" --ids "$T/ids.txt" --mode plain-gallery 2>/dev/null || fail "enroll plain"

@@ -285,10 +285,38 @@ HERS_API hers_status hers_encrypt_batch_public(const hers_params *p, const hers_
                                                const int32_t *values, size_t stride, size_t slots,
                                                size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],
                                                uint64_t *scratch, uint64_t *c);
+/* The two functions above with the values placed in the message's
+ * COEFFICIENTS when coeff is nonzero (value x in coefficient x: exactly
+ * hers_encode_coeff, no NTT mod t, t need not allow batching), in its slots
+ * when coeff is 0 (the functions above). */
+HERS_API hers_status hers_encrypt_batch_secret_packed(const hers_params *p, const hers_secret_key *sk,
+                                                      hers_expander x, int coeff,
+                                                      const int32_t *values, size_t stride,
+                                                      size_t slots, size_t count,
+                                                      const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                                      uint64_t *scratch,
+                                                      uint8_t (*a_seeds)[HERS_SEED_BYTES],
+                                                      uint64_t *c0);
+HERS_API hers_status hers_encrypt_batch_public_packed(const hers_params *p, const hers_public_key *pk,
+                                                      int coeff, const int32_t *values,
+                                                      size_t stride, size_t slots, size_t count,
+                                                      const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                                      uint64_t *scratch, uint64_t *c);
 
 /* Decrypts 2- or 3-part ciphertexts in either form, full or switched modulus. */
 HERS_API hers_status hers_decrypt(const hers_params *p, const hers_secret_key *sk,
                                   const hers_ciphertext *ct, hers_plaintext *pt);
+/* The message of a 2-part BFV ciphertext known only by low bits of its
+ * parts rounded to b0 / b1 bits of Q_L (src/bfv/decrypt_window.c): y0[c] =
+ * Y0 mod 2^(w - shift), y1[c] = Y1 mod 2^w, shift = b1 - b0, b = b1; m[c] =
+ * round(t P / 2^b) with P the centred (Y0 2^shift + Y1 s) mod 2^w, i.e. the
+ * message coefficient as a signed integer when |m| <= B and 2^b (2B + 1) <=
+ * t 2^w (docs/design.md, "Shrinking the download"). N coefficients each.
+ * HERS_ERR_UNSUPPORTED unless q_0 > N 2^(w+1) (Y1 s is computed mod q_0),
+ * HERS_ERR_FORMAT for a value outside its window. */
+HERS_API hers_status hers_decrypt_window(const hers_params *p, const hers_secret_key *sk,
+                                         const uint64_t *y0, const uint64_t *y1, unsigned shift,
+                                         unsigned w, unsigned b, int64_t *m);
 /* Remaining noise budget in bits: log2(Q'/(2*|noise|)) - where decryption is
  * correct while it is > 0. Key holder only: never send it to the server. */
 HERS_API hers_status hers_noise_budget(const hers_params *p, const hers_secret_key *sk,

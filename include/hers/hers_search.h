@@ -81,12 +81,13 @@ extern "C" {
 #define HERS_SEARCH_MAX_ID 255        /* bytes per template id */
 
 /* Versions of the records this module writes (docs/formats.md); readers of
- * the result record accept versions 1 (full) and 2 (compact). */
+ * the result record accept versions 1 (full) and 2 (compact) of slot-packed
+ * results and version 3 (every body form) of coefficient-packed ones. */
 /* Gallery file / record: version 2 (AES-256-CTR expander of the seeded c1,
  * CRC-32 trailer) is written; version 1 (ChaCha20, BLAKE2b-256) is read. */
 #define HERS_GALLERY_FILE_VERSION 2
 #define HERS_QUERY_RECORD_VERSION 1
-#define HERS_RESULT_RECORD_VERSION 2
+#define HERS_RESULT_RECORD_VERSION 3
 
 /* The no-wrap bound, its check and the default scale are hers_quant.h's
  * (hers_quant_score_bound, hers_quant_check, hers_quant_default_scale):
@@ -96,6 +97,26 @@ typedef enum hers_search_mode {
     HERS_MODE_BOTH_ENCRYPTED = 0,
     HERS_MODE_PLAIN_GALLERY = 1
 } hers_search_mode;
+
+/* Where a gallery plaintext puts template x of a block (docs/design.md,
+ * "Shrinking the download"): in slot x (batch encoding through the NTT mod
+ * t; a result's plaintext coefficients are then uniform mod t), or in
+ * coefficient x (no NTT mod t; the probe encrypts constant polynomials, so
+ * result coefficient x is score x, a small signed integer, and the compact
+ * result record needs only a low-bit window of each coefficient). */
+typedef enum hers_packing {
+    HERS_PACK_SLOT = 0,
+    HERS_PACK_COEFF = 1
+} hers_packing;
+/* "slot", "coeff". */
+HERS_API const char *hers_packing_name(hers_packing k);
+HERS_API hers_status hers_packing_parse(const char *s, hers_packing *out);
+/* The packing rule (docs/design.md, "Shrinking the download"): coefficient
+ * where the compact result's low-bit window applies for d and the scale
+ * (hers_result_window_bits: narrower than b1, q_0 > N 2^(w1+1)), i.e. where
+ * it shrinks the download; slot otherwise. The gallery database keeps slot
+ * packing (its records and state carry no packing field yet). */
+HERS_API hers_packing hers_packing_default(const hers_params *p, size_t d, uint32_t scale);
 
 /* "both-encrypted", "plain-gallery". */
 HERS_API const char *hers_search_mode_name(hers_search_mode m);
@@ -135,6 +156,7 @@ typedef struct hers_enroll_opts {
                                 (HERS_GALLERY_FILE_VERSION), 1 = version 1
                                 (ChaCha20 expander, BLAKE2b: tests of old
                                 databases and files) */
+    hers_packing packing;    /* HERS_PACK_SLOT (default) or HERS_PACK_COEFF */
 } hers_enroll_opts;
 
 /* Fills {both-encrypted, 125, 0, NULL, 0}. */
@@ -167,6 +189,7 @@ HERS_API size_t hers_gallery_blocks(const hers_gallery *g);        /* ceil(n / N
 HERS_API hers_search_mode hers_gallery_mode(const hers_gallery *g);
 HERS_API uint32_t hers_gallery_scale(const hers_gallery *g);
 HERS_API int hers_gallery_public_key_encrypted(const hers_gallery *g);
+HERS_API hers_packing hers_gallery_packing(const hers_gallery *g);
 /* Bytes of the encrypted (or plain) payload at rest, ids and headers excluded. */
 HERS_API uint64_t hers_gallery_payload_bytes(const hers_gallery *g);
 
@@ -397,6 +420,21 @@ HERS_API hers_status hers_result_range_serialize(const hers_params *p, const her
 HERS_API hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
                                                    size_t *len);
 HERS_API void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1);
+/* Coefficient-packed results (hers_gallery_packing = HERS_PACK_COEFF): the
+ * compact record is version 3 with a low-bit window instead: Y0 mod 2^w0
+ * and Y1 mod 2^w1 of the rounded parts above, w1 the smallest width with
+ * 2^b1 (2B + 1) <= t 2^w1 (B = hers_quant_score_bound(d, scale)), w0 = w1 -
+ * (b1 - b0); the key holder rebuilds the centred (Y0 2^(b1-b0) + Y1 s) mod
+ * 2^w1 and rounds t P / 2^b1 (hers_decrypt_window), exact under the same
+ * noise condition (docs/design.md, "Shrinking the download"). n4096, d =
+ * 64, scale 125: w0 = 18, w1 = 30, 6.0 bytes per template.
+ * HERS_ERR_UNSUPPORTED when no window is narrower than b1 or q_0 <= N
+ * 2^(w1+1): hers_result_serialize_compact then writes the rounded body
+ * (version 3, body 1). */
+HERS_API hers_status hers_result_window_bits(const hers_params *p, size_t d, uint32_t scale,
+                                             unsigned *w0, unsigned *w1);
+/* The packing of the gallery the result was searched in (records carry it). */
+HERS_API hers_packing hers_result_packing(const hers_result *r);
 
 /* ------------------------------------------------------------ key holder */
 

@@ -9,7 +9,8 @@
  * zeroing and wiping:
  * - the small slot values (|v| < t/2) are lifted mod t by two constant-time
  *   operations instead of a generic reduction, then inverse-NTT'd mod t (the
- *   batch encoding);
+ *   batch encoding; the _packed variants with coeff skip the NTT: coefficient
+ *   encoding, bit-identical to hers_encode_coeff);
  * - the error and the scaled message are added in one (SIMD) pass
  *   (hers_poly_mul_scalar_add_small = hers_rns_from_small +
  *   hers_add_scaled_plain, same values).
@@ -27,9 +28,10 @@ size_t hers_encrypt_batch_scratch_words(const hers_params *p)
     return p->n + 2 * p->k * p->n + (3 * p->n + 7) / 8;
 }
 
-/* Slot values -> the plaintext's coefficients (batch encoding). |v| < t/2
- * was checked. */
-static void encode_small(const hers_params *p, const int32_t *vals, size_t slots, uint64_t *coeffs)
+/* Slot values -> the plaintext's coefficients (batch encoding; with coeff,
+ * the values themselves: coefficient encoding). |v| < t/2 was checked. */
+static void encode_small(const hers_params *p, int coeff, const int32_t *vals, size_t slots,
+                         uint64_t *coeffs)
 {
     uint64_t t = p->t;
     for (size_t x = 0; x < slots; x++) {
@@ -37,16 +39,17 @@ static void encode_small(const hers_params *p, const int32_t *vals, size_t slots
         coeffs[x] = (uint64_t)v + (t & (uint64_t)(v >> 63));
     }
     memset(coeffs + slots, 0, (p->n - slots) * sizeof(uint64_t));
-    hers_ntt_inverse(p->ntt_t, coeffs);
+    if (!coeff)
+        hers_ntt_inverse(p->ntt_t, coeffs);
 }
 
-static hers_status batch_check(const hers_params *p, const void *key, const int32_t *values,
-                               size_t stride, size_t slots, size_t count, const void *seeds,
-                               const uint64_t *scratch, const void *out)
+static hers_status batch_check(const hers_params *p, int coeff, const void *key,
+                               const int32_t *values, size_t stride, size_t slots, size_t count,
+                               const void *seeds, const uint64_t *scratch, const void *out)
 {
     if (!p || !key || (!values && count) || (!seeds && count) || !scratch || (!out && count))
         return hers_error(HERS_ERR_ARG, "batch encrypt: NULL argument");
-    if (!hers_params_can_batch(p))
+    if (!coeff && !hers_params_can_batch(p))
         return hers_error(HERS_ERR_PARAMS, "batch encrypt: t does not allow batching");
     if (slots > p->n || (count > 1 && stride < slots))
         return hers_error(HERS_ERR_ARG, "batch encrypt: %zu slots (N = %zu), stride %zu", slots,
@@ -69,8 +72,8 @@ hers_status hers_encrypt_batch_secret(const hers_params *p, const hers_secret_ke
                                       uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
                                       uint64_t *c0)
 {
-    return hers_encrypt_batch_secret_with(p, sk, HERS_EXPAND_CHACHA20, values, stride, slots,
-                                          count, seeds, scratch, a_seeds, c0);
+    return hers_encrypt_batch_secret_packed(p, sk, HERS_EXPAND_CHACHA20, 0, values, stride, slots,
+                                            count, seeds, scratch, a_seeds, c0);
 }
 
 hers_status hers_encrypt_batch_secret_with(const hers_params *p, const hers_secret_key *sk,
@@ -80,7 +83,18 @@ hers_status hers_encrypt_batch_secret_with(const hers_params *p, const hers_secr
                                            uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
                                            uint64_t *c0)
 {
-    hers_status st = batch_check(p, sk, values, stride, slots, count, seeds, scratch, c0);
+    return hers_encrypt_batch_secret_packed(p, sk, x, 0, values, stride, slots, count, seeds,
+                                            scratch, a_seeds, c0);
+}
+
+hers_status hers_encrypt_batch_secret_packed(const hers_params *p, const hers_secret_key *sk,
+                                             hers_expander x, int coeff, const int32_t *values,
+                                             size_t stride, size_t slots, size_t count,
+                                             const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                             uint64_t *scratch, uint8_t (*a_seeds)[HERS_SEED_BYTES],
+                                             uint64_t *c0)
+{
+    hers_status st = batch_check(p, coeff, sk, values, stride, slots, count, seeds, scratch, c0);
     if (st == HERS_OK && !a_seeds && count)
         st = hers_error(HERS_ERR_ARG, "batch encrypt: NULL argument");
     if (st == HERS_OK)
@@ -92,7 +106,7 @@ hers_status hers_encrypt_batch_secret_with(const hers_params *p, const hers_secr
     int8_t *e = (int8_t *)(a + kn);
     for (size_t m = 0; m < count; m++) {
         uint64_t *out = c0 + m * kn;
-        encode_small(p, values + m * stride, slots, coeffs);
+        encode_small(p, coeff, values + m * stride, slots, coeffs);
         /* a (NTT form) from the ciphertext seed, c0 = e + Delta m - a s */
         hers_prg g;
         hers_prg_init(&g, seeds[m], HERS_STREAM_CT_SEED);
@@ -115,7 +129,17 @@ hers_status hers_encrypt_batch_public(const hers_params *p, const hers_public_ke
                                       size_t count, const uint8_t (*seeds)[HERS_SEED_BYTES],
                                       uint64_t *scratch, uint64_t *c)
 {
-    hers_status st = batch_check(p, pk, values, stride, slots, count, seeds, scratch, c);
+    return hers_encrypt_batch_public_packed(p, pk, 0, values, stride, slots, count, seeds, scratch,
+                                            c);
+}
+
+hers_status hers_encrypt_batch_public_packed(const hers_params *p, const hers_public_key *pk,
+                                             int coeff, const int32_t *values, size_t stride,
+                                             size_t slots, size_t count,
+                                             const uint8_t (*seeds)[HERS_SEED_BYTES],
+                                             uint64_t *scratch, uint64_t *c)
+{
+    hers_status st = batch_check(p, coeff, pk, values, stride, slots, count, seeds, scratch, c);
     if (st == HERS_OK)
         st = hers_bfv_check_id(p, pk->params_id, "batch encrypt: public key");
     if (st != HERS_OK)
@@ -125,7 +149,7 @@ hers_status hers_encrypt_batch_public(const hers_params *p, const hers_public_ke
     int8_t *u8 = (int8_t *)(u + kn), *e0 = u8 + N, *e1 = e0 + N;
     for (size_t m = 0; m < count; m++) {
         uint64_t *c0 = c + m * 2 * kn, *c1 = c0 + kn;
-        encode_small(p, values + m * stride, slots, coeffs);
+        encode_small(p, coeff, values + m * stride, slots, coeffs);
         hers_prg g;
         hers_prg_init(&g, seeds[m], HERS_STREAM_ENC);
         hers_sample_ternary(&g, u8, N);

@@ -1,6 +1,6 @@
 /* cmd_enroll.c - `hers enroll --keys DIR --gallery FILE --in X.npy
  * [--ids ids.txt] [--mode both-encrypted|plain-gallery] [--scale S]
- * [--threads T] [--public]`: reads the vectors (.npy/.fvecs/...), L2-
+ * [--packing auto|slot|coeff] [--threads T] [--public]`: reads the vectors (.npy/.fvecs/...), L2-
  * normalises every row (cosine similarity), quantises with scale S (default
  * 125, refused if scores of this d and S could wrap mod t), encrypts them
  * packed dimension-major (secret key, seed-compressed; --public: with the
@@ -23,16 +23,21 @@
 int hers_cmd_enroll(int argc, char **argv)
 {
     static const char *const with_value[] = {"--keys", "--gallery", "--in", "--ids", "--mode",
-                                             "--scale", "--threads", "--passphrase-file", NULL};
+                                             "--scale", "--threads", "--passphrase-file",
+                                             "--packing", NULL};
     static const char *const flags[] = {"--public", "--help", NULL};
     if (cli_flag(argc, argv, "--help") && !cli_flag(argc, argv, "--db")) {
         printf("usage: hers enroll --keys DIR --gallery FILE --in X.npy [--ids ids.txt]\n"
                "                   [--mode both-encrypted|plain-gallery] [--scale S] [--threads T] [--public]\n"
+               "                   [--packing auto|slot|coeff]\n"
                "  Normalises and quantises the rows of X (scale S, default: the largest safe for\n"
                "  X's dimension and the keys' t, e.g. 714 at d = 64), encrypts them\n"
                "  packed dimension-major and writes the gallery FILE. Ids: one per line (default:\n"
                "  the row numbers). --public encrypts with DIR/public.key only (a third party).\n"
                "  --passphrase-file F: passphrase of a protected DIR/secret.key (first line of F).\n"
+               "  --packing: template x in plaintext slot x or coefficient x (auto, the default:\n"
+               "  coeff where it shrinks the compact result, e.g. 6.0 instead of 7.0 bytes per\n"
+               "  template at n4096, d = 64, --scale 125; docs/design.md).\n"
                "  With --db DIR instead of --gallery: append to a gallery database (hers enroll --db DIR --help).\n");
         printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
@@ -89,6 +94,13 @@ int hers_cmd_enroll(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
         goto done;
     }
+    const char *pack = cli_opt(argc, argv, "--packing");
+    if (!pack || !strcmp(pack, "auto"))
+        o.packing = hers_packing_default(k.p, x.cols, o.scale);
+    else if (hers_packing_parse(pack, &o.packing) != HERS_OK) {
+        rc = cli_fail_lib(CMD, "--packing");
+        goto done;
+    }
     size_t nids = 0;
     if (idpath && (rc = cli_db_read_ids(CMD, idpath, x.rows, &ids, &nids)) != 0)
         goto done;
@@ -112,9 +124,10 @@ int hers_cmd_enroll(int argc, char **argv)
         rc = cli_fail(CMD, "%s", hers_last_error());
         goto done;
     }
-    fprintf(stderr, "hers enroll: %zu templates x %zu dimensions (%s, scale %llu) -> %s: %.2f s, "
-                    "%.1f bytes per template at rest\n",
-            x.rows, x.cols, hers_search_mode_name(o.mode), (unsigned long long)scale, gpath, t1 - t0,
+    fprintf(stderr, "hers enroll: %zu templates x %zu dimensions (%s, scale %llu, %s packing) -> "
+                    "%s: %.2f s, %.1f bytes per template at rest\n",
+            x.rows, x.cols, hers_search_mode_name(o.mode), (unsigned long long)o.scale,
+            hers_packing_name(o.packing), gpath, t1 - t0,
             (double)hers_gallery_payload_bytes(g) / (double)x.rows);
 done:
     if (ids) {

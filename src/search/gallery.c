@@ -167,6 +167,32 @@ size_t hers_gallery_blocks(const hers_gallery *g) { return g->blocks; }
 hers_search_mode hers_gallery_mode(const hers_gallery *g) { return g->mode; }
 uint32_t hers_gallery_scale(const hers_gallery *g) { return g->scale; }
 int hers_gallery_public_key_encrypted(const hers_gallery *g) { return g->kind == GAL_PUBLIC; }
+hers_packing hers_gallery_packing(const hers_gallery *g) { return g->packing; }
+
+const char *hers_packing_name(hers_packing k)
+{
+    return k == HERS_PACK_COEFF ? "coeff" : k == HERS_PACK_SLOT ? "slot" : "?";
+}
+
+hers_packing hers_packing_default(const hers_params *p, size_t d, uint32_t scale)
+{
+    unsigned w0, w1;
+    return p && hers_result_window_bits(p, d, scale, &w0, &w1) == HERS_OK ? HERS_PACK_COEFF
+                                                                          : HERS_PACK_SLOT;
+}
+
+hers_status hers_packing_parse(const char *s, hers_packing *out)
+{
+    if (!s || !out)
+        return hers_error(HERS_ERR_ARG, "packing: NULL argument");
+    if (!strcmp(s, "slot"))
+        *out = HERS_PACK_SLOT;
+    else if (!strcmp(s, "coeff") || !strcmp(s, "coefficient"))
+        *out = HERS_PACK_COEFF;
+    else
+        return hers_error(HERS_ERR_ARG, "packing '%s': expected slot or coeff", s);
+    return HERS_OK;
+}
 uint64_t hers_gallery_payload_bytes(const hers_gallery *g)
 {
     return (uint64_t)g->blocks * g->d * g->rec_bytes;
@@ -253,12 +279,14 @@ static void enroll_record(struct enroll_ctx *c, unsigned w, size_t b, size_t i,
     hers_status st;
     if (g->kind == GAL_SEEDED) {
         uint8_t (*a_seed)[HERS_SEED_BYTES] = (uint8_t (*)[HERS_SEED_BYTES])rec;
-        st = hers_encrypt_batch_secret_with(p, c->sk, gal_expander(g->version), vals, count, count,
-                                            1, seeds, scratch, a_seed, ct);
+        st = hers_encrypt_batch_secret_packed(p, c->sk, gal_expander(g->version),
+                                              g->packing == HERS_PACK_COEFF, vals, count, count, 1,
+                                              seeds, scratch, a_seed, ct);
         if (st == HERS_OK)
             pack_poly(p, ct, rec + HERS_SEED_BYTES);
     } else {
-        st = hers_encrypt_batch_public(p, c->pk, vals, count, count, 1, seeds, scratch, ct);
+        st = hers_encrypt_batch_public_packed(p, c->pk, g->packing == HERS_PACK_COEFF, vals, count,
+                                              count, 1, seeds, scratch, ct);
         if (st == HERS_OK) {
             pack_poly(p, ct, rec);
             pack_poly(p, ct + kn, rec + gal_poly_bytes(p));
@@ -375,6 +403,8 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
             return st;
     }
 
+    if (opts->packing != HERS_PACK_SLOT && opts->packing != HERS_PACK_COEFF)
+        return hers_error(HERS_ERR_ARG, "enroll: unknown packing %d", (int)opts->packing);
     if (opts->format > HERS_GALLERY_FILE_VERSION)
         return hers_error(HERS_ERR_ARG, "enroll: gallery format %u unknown (1..%d)", opts->format,
                           HERS_GALLERY_FILE_VERSION);
@@ -383,6 +413,7 @@ hers_status gal_enroll(const hers_params *p, const hers_secret_key *sk, const he
         return hers_error(HERS_ERR_NOMEM, "enroll: out of memory");
     if (opts->format)
         g->version = opts->format;
+    g->packing = opts->packing;
     g->recs = recs ? recs : hers_alloc_array(g->blocks * d, g->rec_bytes);
     if (!g->recs) {
         hers_gallery_free(g);

@@ -31,6 +31,7 @@ hers_status hers_gallery_take_blocks(const hers_params *p, const hers_gallery *g
         return hers_error(HERS_ERR_MISMATCH, "gallery blocks: the gallery has other parameters");
     }
     o->version = g->version;
+    o->packing = g->packing;
     size_t per_block = g->d * g->rec_bytes;
     o->recs = hers_alloc(count * per_block);
     hers_status st = o->recs ? gal_default_ids(o)

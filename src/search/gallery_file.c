@@ -14,7 +14,8 @@
  *   196  4     d (1..1024)
  *   200  8     n (1..2^32)
  *   208  4     scale (1..32767)
- *   212  4     reserved (0)
+ *   212  4     packing: 0 slot (template x in slot x), 1 coefficient
+ *              (template x in coefficient x); was reserved (0) before
  *   216  8     R: bytes per record
  *   224  8     I: bytes of the id table
  *   232  I     ids: n NUL-terminated strings (1..255 bytes, no tab/CR/LF)
@@ -66,6 +67,7 @@ static void header_write(const hers_gallery *g, uint8_t h[GAL_HEADER])
     hers_le_put_u32(h + 196, (uint32_t)g->d);
     hers_le_put_u64(h + 200, g->n);
     hers_le_put_u32(h + 208, g->scale);
+    hers_le_put_u32(h + 212, (uint32_t)g->packing);
     hers_le_put_u64(h + 216, g->rec_bytes);
     hers_le_put_u64(h + 224, g->ids_bytes);
 }
@@ -280,12 +282,15 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
         if (hers_le_get_u64(b + 64 + 8 * j) != hers_params_prime(p, j)) /* 0 for j >= k */
             return hers_error(HERS_ERR_MISMATCH, "gallery: prime %zu differs from the parameters", j);
     uint32_t mode = hers_le_get_u32(b + 12), kind = hers_le_get_u32(b + 192), d = hers_le_get_u32(b + 196);
-    uint32_t scale = hers_le_get_u32(b + 208);
+    uint32_t scale = hers_le_get_u32(b + 208), packing = hers_le_get_u32(b + 212);
     uint64_t n = hers_le_get_u64(b + 200), R = hers_le_get_u64(b + 216), I = hers_le_get_u64(b + 224);
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
+    if (packing > HERS_PACK_COEFF)
+        return hers_error(HERS_ERR_FORMAT, "gallery: packing %u unknown (0 slot, 1 coefficient)",
+                          packing);
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
-        scale > HERS_QUANT_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
+        scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range", d,
                           (unsigned long long)n, scale);
     if (R != gal_rec_bytes(p, (gal_kind)kind))
@@ -312,6 +317,7 @@ hers_status hers_gallery_deserialize(const hers_params *p, const void *vbuf, siz
     if (!g)
         return hers_error(HERS_ERR_NOMEM, "gallery: out of memory");
     g->version = version;
+    g->packing = (hers_packing)packing;
     if ((st = ids_parse(g, b + GAL_HEADER, I)) == HERS_OK) {
         g->recs = hers_alloc(blocks * d * R);
         if (!g->recs)

@@ -66,7 +66,9 @@ static void build_task(void *vctx, size_t b, unsigned w)
             int64_t *slots = c->slots[w];
             for (size_t x = 0; x < N; x++)
                 slots[x] = (int16_t)(uint16_t)(rec[2 * x] | (rec[2 * x + 1] << 8));
-            hers_status st = hers_encode_batch(p, slots, N, &c->pts[w]);
+            hers_status st = g->packing == HERS_PACK_COEFF
+                                 ? hers_encode_coeff(p, slots, N, &c->pts[w])
+                                 : hers_encode_batch(p, slots, N, &c->pts[w]);
             if (st == HERS_OK)
                 st = hers_plaintext_to_ntt(p, &c->pts[w]);
             if (st != HERS_OK) {
@@ -146,6 +148,8 @@ hers_status hers_index_build(const hers_params *p, const hers_gallery *g, unsign
     hers_index *ix = NULL;
     if ((st = hers_index_alloc(p, g->mode, g->n, g->d, &ix)) != HERS_OK)
         return st;
+    ix->packing = g->packing;
+    ix->scale = g->scale;
     struct build_ctx c;
     memset(&c, 0, sizeof c);
     c.p = p;

@@ -16,12 +16,13 @@ hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t 
         return hers_error(HERS_ERR_ARG, "index: NULL argument");
     if (nb == 0)
         return HERS_OK;
-    if (g->mode != ix->mode || g->d != ix->d || src_block + nb > g->blocks ||
-        dst_block + nb > ix->blocks)
+    if (g->mode != ix->mode || g->d != ix->d || g->packing != ix->packing ||
+        src_block + nb > g->blocks || dst_block + nb > ix->blocks)
         return hers_error(HERS_ERR_MISMATCH,
-                          "index: segment (mode %d, d %zu, blocks %zu) does not fit the index "
-                          "(mode %d, d %zu, blocks %zu) at block %zu",
-                          (int)g->mode, g->d, g->blocks, (int)ix->mode, ix->d, ix->blocks,
+                          "index: segment (mode %d, d %zu, blocks %zu, %s packing) does not fit "
+                          "the index (mode %d, d %zu, blocks %zu, %s packing) at block %zu",
+                          (int)g->mode, g->d, g->blocks, hers_packing_name(g->packing),
+                          (int)ix->mode, ix->d, ix->blocks, hers_packing_name(ix->packing),
                           dst_block);
     /* A view of the block range: same records, fewer blocks. Index building
      * reads only the records, never the ids. */
@@ -84,7 +85,8 @@ hers_status hers_result_place(hers_result *dst, size_t dst_block, const hers_res
 {
     if (!dst || !src)
         return hers_error(HERS_ERR_ARG, "result: NULL argument");
-    if (src->count != dst->count || src->mode != dst->mode ||
+    if (src->count != dst->count || src->mode != dst->mode || src->packing != dst->packing ||
+        src->win || dst->win ||
         memcmp(src->params_id, dst->params_id, HERS_PARAMS_ID_BYTES) != 0 ||
         dst_block + src->blocks > dst->blocks)
         return hers_error(HERS_ERR_MISMATCH, "result: partial result does not fit at block %zu",
@@ -158,7 +160,8 @@ hers_status hers_gallery_decrypt(const hers_params *p, const hers_secret_key *sk
                     goto done;
                 }
                 if ((st = hers_decrypt(p, sk, &ct, &pt)) != HERS_OK ||
-                    (st = hers_decode_batch(p, &pt, slots)) != HERS_OK)
+                    (st = g->packing == HERS_PACK_COEFF ? hers_decode_coeff(p, &pt, slots)
+                                                        : hers_decode_batch(p, &pt, slots)) != HERS_OK)
                     goto done;
             }
             for (size_t x = 0; x < N; x++) {

@@ -48,8 +48,12 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
     uint64_t n = hers_le_get_u64(b + 200), R = hers_le_get_u64(b + 216), I = hers_le_get_u64(b + 224);
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
+    if (hers_le_get_u32(b + 212) != 0)   /* packing (gallery_file.c) */
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "gallery: coefficient-packed records are not read by the store (its "
+                          "databases are slot-packed)");
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
-        scale > HERS_QUANT_MAX_SCALE || hers_le_get_u32(b + 212) != 0)
+        scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range",
                           d, (unsigned long long)n, scale);
     if (R != gal_rec_bytes(p, (gal_kind)kind))

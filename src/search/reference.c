@@ -39,7 +39,8 @@ static hers_status gallery_pt(const hers_params *p, const hers_gallery *g, size_
     size_t N = hers_params_n(p);
     for (size_t x = 0; x < N; x++)
         slots[x] = (int16_t)(uint16_t)(rec[2 * x] | (rec[2 * x + 1] << 8));
-    hers_status st = hers_encode_batch(p, slots, N, pt);
+    hers_status st = g->packing == HERS_PACK_COEFF ? hers_encode_coeff(p, slots, N, pt)
+                                                   : hers_encode_batch(p, slots, N, pt);
     return st == HERS_OK ? hers_plaintext_to_ntt(p, pt) : st;
 }
 
@@ -67,6 +68,8 @@ hers_status hers_search_reference(const hers_params *p, const hers_gallery *g,
     hers_result *res = NULL;
     if ((st = hers_result_alloc(p, g->mode, q->count, g->n, g->d, &res)) != HERS_OK)
         return st;
+    res->packing = g->packing;
+    res->scale = g->scale;
     hers_ciphertext gc, prod, lin;
     hers_plaintext pt;
     memset(&gc, 0, sizeof gc);

@@ -14,14 +14,18 @@
  *   72  4   primes (1..k, a prefix)
  *   76  4   form (0 BFV, 1 BGV)
  *   80  4   NTT form (0 or 1)
- *   84  4   packing: 0 (version 1: residues), or (version 2, compact
- *           results) 1 | b0 << 8 | b1 << 16
+ *   84  4   body: 0 residues (versions 1 and 3), 1 | b0 << 8 | b1 << 16
+ *           rounded (versions 2 and 3), 2 | w0 << 8 | w1 << 16 low-bit
+ *           window (version 3 only)
  *   88  ..  count * ceil(n/N) ciphertexts, probe-major, each parts x primes
  *           residue blocks bit-packed (ceil(log2 q_j) bits per residue);
- *           compact: per ciphertext, part p (coefficient form) as N values
+ *           rounded: per ciphertext, part p (coefficient form) as N values
  *           round(2^bp c / Q_L) mod 2^bp in two planes (bits 0..31, then
- *           bits 32..bp-1; hers_poly_round_bits)
+ *           bits 32..bp-1; hers_poly_round_bits); window: the same values
+ *           mod 2^w0 (part 0) and mod 2^w1 (part 1), in planes the same way
  *   end 32  BLAKE2b-256 of all preceding bytes
+ * Versions 1 and 2 hold slot-packed results (scores in the slots), version
+ * 3 coefficient-packed ones (score x in coefficient x).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -32,13 +36,16 @@
 
 #define RESULT_MAGIC "HERSRES"
 #define RESULT_VERSION 1
-#define RESULT_VERSION_COMPACT HERS_RESULT_RECORD_VERSION
+#define RESULT_VERSION_COMPACT 2
+#define RESULT_VERSION_COEFF HERS_RESULT_RECORD_VERSION
+enum { BODY_RESIDUES = 0, BODY_ROUNDED = 1, BODY_WINDOW = 2 };
 #define RESULT_HEADER 88
 #define RESULT_MAX_COUNT ((size_t)1 << 20)
 
 size_t hers_result_count(const hers_result *r) { return r->count; }
 size_t hers_result_n(const hers_result *r) { return r->n; }
 size_t hers_result_blocks(const hers_result *r) { return r->blocks; }
+hers_packing hers_result_packing(const hers_result *r) { return r->packing; }
 
 const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block)
 {
@@ -57,7 +64,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     hers_status st = hers_search_check_id(p, r->params_id, "result serialize");
     if (st != HERS_OK)
         return st;
-    if (r->compact)
+    if (r->compact || r->win)
         return hers_result_serialize_compact(p, r, buf, len);
     const hers_ciphertext *c0 = &r->cts[0];
     for (size_t i = 0; i < r->count * r->blocks; i++) {
@@ -72,7 +79,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "result serialize: out of memory");
     memcpy(b, RESULT_MAGIC, 8);
-    hers_le_put_u32(b + 8, RESULT_VERSION);
+    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION);
     hers_le_put_u32(b + 12, (uint32_t)r->mode);
     memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(b + 48, r->count);
@@ -82,7 +89,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     hers_le_put_u32(b + 72, (uint32_t)c0->num_primes);
     hers_le_put_u32(b + 76, (uint32_t)c0->form);
     hers_le_put_u32(b + 80, (uint32_t)c0->ntt_form);
-    hers_le_put_u32(b + 84, 0);
+    hers_le_put_u32(b + 84, BODY_RESIDUES);
     uint8_t *o = b + RESULT_HEADER;
     for (size_t i = 0; i < r->count * r->blocks; i++)
         for (size_t part = 0; part < c0->parts; part++)
@@ -100,6 +107,36 @@ void hers_result_compact_bits(const hers_params *p, unsigned *b0, unsigned *b1)
         log_n++;
     *b0 = tb + 2;
     *b1 = tb + log_n + 2;
+}
+
+hers_status hers_result_window_bits(const hers_params *p, size_t d, uint32_t scale, unsigned *w0,
+                                   unsigned *w1)
+{
+    if (!p || !w0 || !w1)
+        return hers_error(HERS_ERR_ARG, "result window: NULL argument");
+    *w0 = *w1 = 0;
+    if (d == 0 || d > HERS_SEARCH_MAX_D || scale == 0 || scale > HERS_QUANT_MAX_SCALE)
+        return hers_error(HERS_ERR_UNSUPPORTED, "result window: d = %zu, scale = %u", d, scale);
+    unsigned b0, b1;
+    hers_result_compact_bits(p, &b0, &b1);
+    /* scores |m| <= B; the smallest w with 2^b1 (2B + 1) <= t 2^w */
+    unsigned __int128 span = ((unsigned __int128)(2 * hers_quant_score_bound(d, scale) + 1)) << b1;
+    unsigned w = 1;
+    while (w < b1 && ((unsigned __int128)hers_params_t(p) << w) < span)
+        w++;
+    if (w >= b1 || (double)b1 > hers_params_log_q(p))
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "result window: scores up to %llu need all %u bits (t = %llu)",
+                          (unsigned long long)hers_quant_score_bound(d, scale), b1,
+                          (unsigned long long)hers_params_t(p));
+    /* the key holder computes Y1 s mod q_0 (hers_decrypt_window) */
+    if ((unsigned __int128)hers_params_prime(p, 0) <= (unsigned __int128)hers_params_n(p) << (w + 1))
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "result window: q_0 = %llu is below N 2^%u (a %u-bit window)",
+                          (unsigned long long)hers_params_prime(p, 0), w + 1, w);
+    *w1 = w;
+    *w0 = w - (b1 - b0);   /* >= bitlen(2B + 1) + 1: 2^b0 >= 4t */
+    return HERS_OK;
 }
 
 /* Bytes of one part rounded to b bits (two planes). */
@@ -142,19 +179,31 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     hers_status st = hers_search_check_id(p, r->params_id, "compact result");
     if (st != HERS_OK)
         return st;
-    size_t L = r->cts[0].num_primes;
-    for (size_t i = 0; i < r->count * r->blocks; i++) {
+    size_t L = r->win ? r->win_primes : r->cts[0].num_primes;
+    for (size_t i = 0; !r->win && i < r->count * r->blocks; i++) {
         const hers_ciphertext *ct = &r->cts[i];
         if (ct->parts != 2 || ct->form != HERS_FORM_BFV || ct->num_primes != L)
             return hers_error(HERS_ERR_UNSUPPORTED,
                               "compact result: needs 2-part BFV results (search with "
                               "HERS_RESULT_RELINEARIZED)");
     }
-    unsigned b0, b1;
+    unsigned b0, b1, w0 = 0, w1 = 0;
     hers_result_compact_bits(p, &b0, &b1);
     if ((double)b1 > hers_params_log_q(p))
         return hers_error(HERS_ERR_UNSUPPORTED, "compact result: %u bits exceed log2 Q", b1);
-    size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
+    /* coefficient packing: the low-bit window where it applies (else the
+     * rounded body, version 3) */
+    int window = 0;
+    if (r->win) {
+        window = 1;
+        w0 = r->w0;
+        w1 = r->w1;
+    } else if (r->packing == HERS_PACK_COEFF &&
+               hers_result_window_bits(p, r->d, r->scale, &w0, &w1) == HERS_OK) {
+        window = 1;
+    }
+    unsigned k0 = window ? w0 : b0, k1 = window ? w1 : b1;
+    size_t rec = plane_bytes(p, k0) + plane_bytes(p, k1);
     size_t total = RESULT_HEADER + r->count * r->blocks * rec + SE_CHECKSUM_BYTES;
     uint8_t *b = hers_alloc(total);
     uint64_t *x = hers_alloc_array(L * hers_params_n(p), sizeof(uint64_t));
@@ -166,7 +215,7 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
         return hers_error(HERS_ERR_NOMEM, "compact result: out of memory");
     }
     memcpy(b, RESULT_MAGIC, 8);
-    hers_le_put_u32(b + 8, RESULT_VERSION_COMPACT);
+    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION_COMPACT);
     hers_le_put_u32(b + 12, (uint32_t)r->mode);
     memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(b + 48, r->count);
@@ -176,18 +225,38 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     hers_le_put_u32(b + 72, (uint32_t)L);
     hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
     hers_le_put_u32(b + 80, 0);
-    hers_le_put_u32(b + 84, 1u | b0 << 8 | b1 << 16);
+    hers_le_put_u32(b + 84, window ? (uint32_t)BODY_WINDOW | w0 << 8 | w1 << 16
+                                   : (uint32_t)BODY_ROUNDED | b0 << 8 | b1 << 16);
     uint8_t *o = b + RESULT_HEADER;
+    size_t N = hers_params_n(p);
     for (size_t i = 0; i < r->count * r->blocks && st == HERS_OK; i++) {
         const hers_ciphertext *ct = &r->cts[i];
         for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
-            memcpy(x, hers_ct_poly(ct, part, 0), L * hers_params_n(p) * sizeof(uint64_t));
+            unsigned bp = part ? b1 : b0, kp = part ? k1 : k0;
+            if (r->win) {   /* read from a window record: the same bytes again */
+                const uint64_t *v = r->win + (2 * i + part) * N;
+                for (size_t c = 0; c < N; c++) {
+                    y[c] = v[c] & 0xffffffffu;
+                    y[N + c] = v[c] >> 32;
+                }
+                o = pack_planes(p, y, kp, o);
+                continue;
+            }
+            memcpy(x, hers_ct_poly(ct, part, 0), L * N * sizeof(uint64_t));
             if (ct->ntt_form)
                 for (size_t j = 0; j < L; j++)
-                    hers_ntt_inverse(hers_params_ntt(p, j), x + j * hers_params_n(p));
-            unsigned bp = part ? b1 : b0;
-            if ((st = hers_poly_round_bits(p, L, x, bp, y)) == HERS_OK)
-                o = pack_planes(p, y, bp, o);
+                    hers_ntt_inverse(hers_params_ntt(p, j), x + j * N);
+            if ((st = hers_poly_round_bits(p, L, x, bp, y)) != HERS_OK)
+                break;
+            if (kp < bp) {   /* the window: the low kp bits */
+                uint64_t lo = kp >= 32 ? 0xffffffffu : ((uint64_t)1 << kp) - 1;
+                uint64_t hi = kp > 32 ? ((uint64_t)1 << (kp - 32)) - 1 : 0;
+                for (size_t c = 0; c < N; c++) {
+                    y[c] &= lo;
+                    y[N + c] &= hi;
+                }
+            }
+            o = pack_planes(p, y, kp, o);
         }
     }
     hers_free(x);
@@ -203,7 +272,7 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
 }
 
 static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, size_t len,
-                                       hers_result **out)
+                                       hers_packing packing, hers_result **out)
 {
     uint32_t mode = hers_le_get_u32(b + 12), d = hers_le_get_u32(b + 64), parts = hers_le_get_u32(b + 68);
     uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
@@ -253,6 +322,68 @@ static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, s
         return st;
     }
     r->compact = 1;
+    r->packing = packing;
+    *out = r;
+    return HERS_OK;
+}
+
+/* Version 3, body 2: the low-bit window (hers_result_window_bits). */
+static hers_status deserialize_window(const hers_params *p, const uint8_t *b, size_t len,
+                                      hers_result **out)
+{
+    uint32_t mode = hers_le_get_u32(b + 12), d = hers_le_get_u32(b + 64), parts = hers_le_get_u32(b + 68);
+    uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
+    uint32_t body = hers_le_get_u32(b + 84);
+    uint64_t count = hers_le_get_u64(b + 48), n = hers_le_get_u64(b + 56);
+    unsigned b0, b1, w0 = (body >> 8) & 0xff, w1 = (body >> 16) & 0xff;
+    hers_result_compact_bits(p, &b0, &b1);
+    size_t N = hers_params_n(p);
+    if (mode > 1 || d == 0 || d > HERS_SEARCH_MAX_D || parts != 2 || primes == 0 ||
+        primes > hers_params_num_primes(p) || form != HERS_FORM_BFV || nttf != 0 ||
+        (body >> 24) != 0 || w1 < 2 || w1 >= b1 || w0 + (b1 - b0) != w1 || count == 0 ||
+        count > RESULT_MAX_COUNT || n == 0 || n > HERS_SEARCH_MAX_N)
+        return hers_error(HERS_ERR_FORMAT, "result: window header field out of range");
+    if ((unsigned __int128)hers_params_prime(p, 0) <= (unsigned __int128)N << (w1 + 1))
+        return hers_error(HERS_ERR_FORMAT, "result: a %u-bit window is too wide for q_0", w1);
+    uint64_t blocks = (n + N - 1) / N;
+    size_t rec = plane_bytes(p, w0) + plane_bytes(p, w1);
+    size_t body_bytes = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
+    if (body_bytes % rec != 0 || body_bytes / rec / count != blocks || (body_bytes / rec) % count != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
+                          len, (unsigned long long)count, (unsigned long long)blocks);
+    if (!se_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    hers_result *r = NULL;
+    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    if (st != HERS_OK)
+        return st;
+    r->win = hers_alloc_array(count * blocks, 2 * N * sizeof(uint64_t));
+    uint64_t *y = hers_alloc_array(2 * N, sizeof(uint64_t));
+    if (!r->win || !y)
+        st = hers_error(HERS_ERR_NOMEM, "result: out of memory");
+    const uint8_t *in = b + RESULT_HEADER;
+    for (size_t i = 0; i < count * blocks && st == HERS_OK; i++)
+        for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
+            unsigned wp = part ? w1 : w0;
+            if (!unpack_planes(p, in, wp, y)) {
+                st = hers_error(HERS_ERR_FORMAT, "result: value out of range in block %zu", i);
+                break;
+            }
+            uint64_t *v = r->win + (2 * i + part) * N;
+            for (size_t c = 0; c < N; c++)
+                v[c] = y[c] | y[N + c] << 32;
+            in += plane_bytes(p, wp);
+        }
+    hers_free(y);
+    if (st != HERS_OK) {
+        hers_result_free(r);
+        return st;
+    }
+    r->compact = 1;
+    r->packing = HERS_PACK_COEFF;
+    r->w0 = w0;
+    r->w1 = w1;
+    r->win_primes = primes;
     *out = r;
     return HERS_OK;
 }
@@ -271,12 +402,17 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
     if (memcmp(b, RESULT_MAGIC, 8) != 0)
         return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
     uint32_t version = hers_le_get_u32(b + 8);
-    if (version != RESULT_VERSION && version != RESULT_VERSION_COMPACT)
+    if (version < RESULT_VERSION || version > RESULT_VERSION_COEFF)
         return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
     if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
-    if (version == RESULT_VERSION_COMPACT)
-        return deserialize_compact(p, b, len, out);
+    uint32_t form84 = hers_le_get_u32(b + 84) & 0xff;
+    hers_packing packing = version == RESULT_VERSION_COEFF ? HERS_PACK_COEFF : HERS_PACK_SLOT;
+    if (version == RESULT_VERSION_COMPACT ||
+        (version == RESULT_VERSION_COEFF && form84 == BODY_ROUNDED))
+        return deserialize_compact(p, b, len, packing, out);
+    if (version == RESULT_VERSION_COEFF && form84 == BODY_WINDOW)
+        return deserialize_window(p, b, len, out);
     uint32_t mode = hers_le_get_u32(b + 12), d = hers_le_get_u32(b + 64), parts = hers_le_get_u32(b + 68);
     uint32_t primes = hers_le_get_u32(b + 72), form = hers_le_get_u32(b + 76), nttf = hers_le_get_u32(b + 80);
     uint64_t count = hers_le_get_u64(b + 48), n = hers_le_get_u64(b + 56);
@@ -316,6 +452,7 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
         hers_result_free(r);
         return st;
     }
+    r->packing = packing;
     *out = r;
     return HERS_OK;
 }
@@ -338,10 +475,19 @@ hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
     memset(&pt, 0, sizeof pt);
     if (!slots)
         return hers_error(HERS_ERR_NOMEM, "decrypt results: out of memory");
+    unsigned b0, b1;
+    hers_result_compact_bits(p, &b0, &b1);
     for (size_t b = 0; b < r->blocks && st == HERS_OK; b++) {
-        st = hers_decrypt(p, sk, &r->cts[probe * r->blocks + b], &pt);
-        if (st == HERS_OK)
-            st = hers_decode_batch(p, &pt, slots);
+        size_t i = probe * r->blocks + b;
+        if (r->win) {   /* coefficient packing, low-bit window */
+            st = hers_decrypt_window(p, sk, r->win + 2 * i * N, r->win + (2 * i + 1) * N, b1 - b0,
+                                     r->w1, b1, slots);
+        } else {
+            st = hers_decrypt(p, sk, &r->cts[i], &pt);
+            if (st == HERS_OK)
+                st = r->packing == HERS_PACK_COEFF ? hers_decode_coeff(p, &pt, slots)
+                                                   : hers_decode_batch(p, &pt, slots);
+        }
         if (st == HERS_OK) {
             size_t first = b * N, count = r->n - first < N ? r->n - first : N;
             memcpy(scores + first, slots, count * sizeof(int64_t));
@@ -361,6 +507,9 @@ hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key
         return hers_error(HERS_ERR_ARG, "noise budget: NULL argument");
     if (probe >= r->count)
         return hers_error(HERS_ERR_ARG, "noise budget: probe %zu of %zu", probe, r->count);
+    if (r->win)
+        return hers_error(HERS_ERR_UNSUPPORTED,
+                          "noise budget: a window record holds only the low bits of the result");
     double min = INFINITY;
     for (size_t b = 0; b < r->blocks; b++) {
         double v;

@@ -12,7 +12,8 @@
 #include "search/search_internal.h"
 
 #define RANGE_MAGIC "HERSRES"
-#define RANGE_VERSION 1   /* residue records (result.c RESULT_VERSION) */
+#define RANGE_VERSION 1   /* residue records of slot-packed results (result.c RESULT_VERSION);
+                             coefficient-packed: version 3, body 0 */
 #define RANGE_HEADER 88
 
 static hers_status range_check(const hers_params *p, const hers_result *r, size_t b0, size_t nb,
@@ -65,7 +66,7 @@ hers_status hers_result_range_serialize(const hers_params *p, const hers_result 
     size_t n = b0 + nb < r->blocks ? nb * N : r->n - b0 * N;
     const hers_ciphertext *c0 = &r->cts[0];
     memcpy(buf, RANGE_MAGIC, 8);
-    hers_le_put_u32(buf + 8, RANGE_VERSION);
+    hers_le_put_u32(buf + 8, r->packing == HERS_PACK_COEFF ? HERS_RESULT_RECORD_VERSION : RANGE_VERSION);
     hers_le_put_u32(buf + 12, (uint32_t)r->mode);
     memcpy(buf + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(buf + 48, r->count);

@@ -100,6 +100,7 @@ void hers_result_free(hers_result *r)
     for (size_t i = 0; r->cts && i < r->count * r->blocks; i++)
         hers_ciphertext_free(&r->cts[i]);
     hers_free(r->cts);
+    hers_free(r->win);
     arena_put(r->arena, r->arena_bytes);
     hers_free(r);
 }
@@ -312,6 +313,8 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     hers_result *res = NULL;
     if ((st = hers_result_alloc(p, ix->mode, q->count, ix->n, ix->d, &res)) != HERS_OK)
         return st;
+    res->packing = ix->packing;
+    res->scale = ix->scale;
     /* The output ciphertexts' residues in one block: one allocation (huge
      * pages where available, hers_alloc) instead of one mapping of 4 KiB
      * pages per ciphertext, whose page faults cost 0.6 ns per template x

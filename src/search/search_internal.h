@@ -32,6 +32,7 @@ struct hers_gallery {
     hers_search_mode mode;
     gal_kind kind;
     uint32_t version;      /* record format: 1 ChaCha20 + BLAKE2b, 2 AES-256-CTR + CRC-32 */
+    hers_packing packing;  /* template x in slot x or in coefficient x */
     size_t n, d, blocks;
     uint32_t scale;
     size_t rec_bytes;      /* bytes per record */
@@ -65,6 +66,8 @@ struct hers_index {
     hers_search_mode mode;
     size_t N, k, n, d, blocks, tiles;
     int narrow;            /* 1: narrow form (every q_j < 2^30), search_kernel.h */
+    hers_packing packing;  /* the gallery's (slot for indexes built by the store) */
+    uint32_t scale;        /* the gallery's quantisation scale (0 if unknown) */
     size_t tile_words;     /* words of one (tile, block) gallery tile */
     hers_kmod kmod[HERS_MAX_PRIMES];
     uint64_t *data;        /* tiles * blocks * tile_words, [s][b] order */
@@ -109,6 +112,14 @@ struct hers_result {
                               ciphertext (borrowed by them) of a search's output */
     size_t arena_bytes;    /* its size */
     int compact;           /* read from a compact record: serialises as one */
+    hers_packing packing;  /* the gallery's: how scores are decoded */
+    uint32_t scale;        /* the gallery's scale (window record; 0 if unknown) */
+    /* read from a window record (version 3, coefficient packing): per
+     * (probe, block) N values Y0 mod 2^w0 then N values Y1 mod 2^w1; cts
+     * hold no residues then */
+    unsigned w0, w1;
+    size_t win_primes;     /* L of the record's header */
+    uint64_t *win;
 };
 
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,

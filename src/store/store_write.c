@@ -542,7 +542,11 @@ hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t 
     size_t gn = hers_gallery_n(g), d = hers_gallery_d(g);
     hers_search_mode gm = hers_gallery_mode(g);
     uint32_t gs = hers_gallery_scale(g);
+    hers_packing gp = hers_gallery_packing(g);
     hers_gallery_free(g);
+    if (gp != HERS_PACK_SLOT)   /* the database holds slot-packed records only */
+        return hers_error(HERS_ERR_UNSUPPORTED, "%s: the record is coefficient-packed; databases "
+                          "hold slot-packed galleries", db->dir);
     if (gn != offset + m)
         return hers_error(HERS_ERR_ARG,
                           "%s: the gallery record holds %zu rows, expected %zu zero rows and %zu "
