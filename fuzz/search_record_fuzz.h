@@ -62,6 +62,8 @@ static uint8_t *fuzz_prepare(const hers_params *p, const uint8_t *data, size_t s
         if (fix_geometry)   /* gallery: the trailer of its format version */
             gal_checksum(hers_le_get_u32(b + 8), b, len - SE_CHECKSUM_BYTES,
                          b + len - SE_CHECKSUM_BYTES);
+        else if (memcmp(b, "HERSRES", 8) == 0)   /* result: by its version */
+            res_seal(b, len);
         else
             se_checksum(b, len - SE_CHECKSUM_BYTES, b + len - SE_CHECKSUM_BYTES);
     }

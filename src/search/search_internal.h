@@ -175,6 +175,11 @@ int se_checksum_ok(const uint8_t *buf, size_t len);
 void gal_checksum(uint32_t version, const uint8_t *buf, size_t len,
                   uint8_t out[SE_CHECKSUM_BYTES]);
 int gal_checksum_ok(uint32_t version, const uint8_t *buf, size_t len);
+/* Result records (result.c): the trailer by the version at offset 8:
+ * version 3 (coefficient packing) the gallery's CRC-32 trailer, versions 1
+ * and 2 BLAKE2b-256 (docs/security.md). len includes the 32-byte trailer. */
+void res_seal(uint8_t *buf, size_t len);
+int res_checksum_ok(const uint8_t *buf, size_t len);
 static inline hers_expander gal_expander(uint32_t version)
 {
     return version >= 2 ? HERS_EXPAND_AES256 : HERS_EXPAND_CHACHA20;
