@@ -129,6 +129,8 @@ hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb, 
     if (!r || nb == 0 || b0 > r->blocks || nb > r->blocks - b0)
         return hers_error(HERS_ERR_ARG, "result view: blocks %zu..+%zu outside 0..%zu", b0, nb,
                           r ? r->blocks : 0);
+    if (r->win)   /* a window record's values are not ciphertexts to borrow */
+        return hers_error(HERS_ERR_UNSUPPORTED, "result view: a result read from a window record");
     hers_result *v = hers_alloc(sizeof *v);
     if (!v)
         return hers_error(HERS_ERR_NOMEM, "result view: out of memory");
