@@ -10,6 +10,12 @@
 #include "search/search_kernel.h"
 
 #define HERS_IFMA_PREFETCH(ptr) _mm_prefetch((const char *)(ptr), _MM_HINT_T0)
+#define HERS_IFMA_PREFETCH_FAR(ptr) _mm_prefetch((const char *)(ptr), _MM_HINT_T1)
+/* result rows: 64-byte aligned; non-temporal (no read for ownership of lines
+ * the kernel overwrites whole; hers_kernel_fence orders them) */
+#ifndef HERS_IFMA_STORE
+#define HERS_IFMA_STORE(ptr, v) _mm512_stream_si512((void *)(ptr), (v))
+#endif
 #include "search/kernel_avx512_body.h"
 
 void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,

@@ -26,6 +26,13 @@
 
 #include "search/kernel_avx512_fold.h"
 
+#ifndef HERS_IFMA_PREFETCH_FAR /* a prefetch into L2 (defaults to HERS_IFMA_PREFETCH) */
+#define HERS_IFMA_PREFETCH_FAR(ptr) HERS_IFMA_PREFETCH(ptr)
+#endif
+#ifndef HERS_IFMA_STORE /* a result row (64-byte aligned), e.g. non-temporal */
+#define HERS_IFMA_STORE(ptr, v) _mm512_storeu_si512((void *)(ptr), (v))
+#endif
+
 static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_t r[8])
 {
     uint64_t l[8], h[8];
@@ -38,7 +45,7 @@ static inline void ifma_fold(__m512i lo, __m512i hi, const hers_kmod *m, uint64_
 static inline __attribute__((always_inline)) void
 ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
               size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
-              const uint64_t *pf);
+              const uint64_t *pf, int far);
 
 /* One probe: the gallery tile streams from memory once (prefetched two
  * tiles ahead, as in AVX2), folded in vectors like the multi-probe kernels. */
@@ -49,7 +56,8 @@ static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_
     for (size_t j = 0; j < k; j++) {
         ifma_fold_consts fc;
         ifma_fold_init(&fc, &mods[j]);
-        ifma_ee_group(g, &p, 1, d, j, k, &fc, &out, stride, g + HERS_TILE_EE(d, j, 0, 0) + pf);
+        ifma_ee_group(g, &p, 1, d, j, k, &fc, &out, stride, g + HERS_TILE_EE(d, j, 0, 0) + pf,
+                      0);
     }
 }
 
@@ -109,7 +117,7 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
 static inline __attribute__((always_inline)) void
 ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
               size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
-              const uint64_t *pf)
+              const uint64_t *pf, int far)
 {
     __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP], l2[IFMA_GROUP],
         h2[IFMA_GROUP];
@@ -119,7 +127,10 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     for (size_t i = 0, o = 0; i < d; i++, o += 2 * HERS_TILE) {
-        if (pf) { /* the rows the next group will read from memory */
+        if (pf && far) { /* the rows read next from memory */
+            HERS_IFMA_PREFETCH_FAR(pf + o);
+            HERS_IFMA_PREFETCH_FAR(pf + o + HERS_TILE);
+        } else if (pf) {
             HERS_IFMA_PREFETCH(pf + o);
             HERS_IFMA_PREFETCH(pf + o + HERS_TILE);
         }
@@ -149,9 +160,9 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
         __m512i r0 = ifma_fold_vec(l0[r], h0[r], fc), r2 = ifma_fold_vec(l2[r], h2[r], fc);
         __m512i r1 = ifma_fold_vec(l1[r], h1[r], fc);
         r1 = ifma_submod(ifma_submod(r1, r0, fc), r2, fc);
-        _mm512_storeu_si512((void *)(out[r] + j * stride), r0);
-        _mm512_storeu_si512((void *)(out[r] + (k + j) * stride), r1);
-        _mm512_storeu_si512((void *)(out[r] + (2 * k + j) * stride), r2);
+        HERS_IFMA_STORE(out[r] + j * stride, r0);
+        HERS_IFMA_STORE(out[r] + (k + j) * stride, r1);
+        HERS_IFMA_STORE(out[r] + (2 * k + j) * stride, r2);
     }
 }
 
@@ -163,10 +174,10 @@ ifma_ee_group_n(const uint64_t *g, const uint64_t *const *p, size_t n, size_t d,
                 const uint64_t *pf)
 {
     switch (n) {
-    case 4: ifma_ee_group(g, p, 4, d, j, k, fc, out, stride, pf); break;
-    case 3: ifma_ee_group(g, p, 3, d, j, k, fc, out, stride, pf); break;
-    case 2: ifma_ee_group(g, p, 2, d, j, k, fc, out, stride, pf); break;
-    default: ifma_ee_group(g, p, 1, d, j, k, fc, out, stride, pf); break;
+    case 4: ifma_ee_group(g, p, 4, d, j, k, fc, out, stride, pf, 1); break;
+    case 3: ifma_ee_group(g, p, 3, d, j, k, fc, out, stride, pf, 1); break;
+    case 2: ifma_ee_group(g, p, 2, d, j, k, fc, out, stride, pf, 1); break;
+    default: ifma_ee_group(g, p, 1, d, j, k, fc, out, stride, pf, 1); break;
     }
 }
 
@@ -188,7 +199,7 @@ static void ifma_kernel_ee_multi(const uint64_t *g, const uint64_t *const *p, si
 static inline __attribute__((always_inline)) void
 ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
               size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
-              const uint64_t *pf)
+              const uint64_t *pf, int far)
 {
     __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP];
 #pragma GCC unroll 4
@@ -197,7 +208,9 @@ ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     const uint64_t *gj = g + HERS_TILE_PG(d, j, 0);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     for (size_t i = 0; i < d; i++) {
-        if (pf) /* the row the next group will read from memory */
+        if (pf && far) /* the row read next from memory */
+            HERS_IFMA_PREFETCH_FAR(pf + i * HERS_TILE);
+        else if (pf)
             HERS_IFMA_PREFETCH(pf + i * HERS_TILE);
         __m512i x = _mm512_load_si512((const void *)(gj + i * HERS_TILE));
 #pragma GCC unroll 4
@@ -217,8 +230,8 @@ ifma_pe_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
     for (size_t r = 0; r < IFMA_GROUP; r++) {
         if (r >= np)
             break;
-        _mm512_storeu_si512((void *)(out[r] + j * stride), ifma_fold_vec(l0[r], h0[r], fc));
-        _mm512_storeu_si512((void *)(out[r] + (k + j) * stride), ifma_fold_vec(l1[r], h1[r], fc));
+        HERS_IFMA_STORE(out[r] + j * stride, ifma_fold_vec(l0[r], h0[r], fc));
+        HERS_IFMA_STORE(out[r] + (k + j) * stride, ifma_fold_vec(l1[r], h1[r], fc));
     }
 }
 
@@ -228,10 +241,10 @@ ifma_pe_group_n(const uint64_t *g, const uint64_t *const *p, size_t n, size_t d,
                 const uint64_t *pf)
 {
     switch (n) {
-    case 4: ifma_pe_group(g, p, 4, d, j, k, fc, out, stride, pf); break;
-    case 3: ifma_pe_group(g, p, 3, d, j, k, fc, out, stride, pf); break;
-    case 2: ifma_pe_group(g, p, 2, d, j, k, fc, out, stride, pf); break;
-    default: ifma_pe_group(g, p, 1, d, j, k, fc, out, stride, pf); break;
+    case 4: ifma_pe_group(g, p, 4, d, j, k, fc, out, stride, pf, 1); break;
+    case 3: ifma_pe_group(g, p, 3, d, j, k, fc, out, stride, pf, 1); break;
+    case 2: ifma_pe_group(g, p, 2, d, j, k, fc, out, stride, pf, 1); break;
+    default: ifma_pe_group(g, p, 1, d, j, k, fc, out, stride, pf, 1); break;
     }
 }
 
@@ -258,19 +271,23 @@ static void ifma_kernel_pe_multi(const uint64_t *g, const uint64_t *const *p, si
  * in L1 while the ng tiles' rows of prime j (8 KiB each) stream past them;
  * the multi-probe kernel instead re-read every probe's rows from L2 for
  * every gallery tile (8 probes: 128 KiB of L2 reads per 16 KiB tile), and
- * the probe rows of a tile index, not the gallery, set its pace. While the
- * first group multiplies tile t it prefetches the rows of prime j that come
- * next from memory (tile t + 1, or the first tile of prime j + 1, or after
- * the last tile the first one of the next call: g + ng gstride); the other
- * groups find the tiles' rows in L2. */
+ * the probe rows of a tile index, not the gallery, set its pace. The rows of
+ * tile t that the next round reads (prime j + 1 of the same tile, or after
+ * the last prime tile t of the next call, g + (ng + t) gstride: the next
+ * blocks of the index; a prefetch past its end never faults) are prefetched
+ * into L2 while group t mod (number of groups) multiplies tile t: a whole
+ * round (ng x 8 KiB) ahead, spread over all the groups, so the memory
+ * streams while every group computes (it used to be one tile ahead, into L1,
+ * from the first group only, which then waited on memory while the others
+ * left it idle).
+ * Result rows go out with non-temporal stores where the includer defines
+ * HERS_IFMA_STORE so (no read for ownership of lines written whole). */
 static inline const uint64_t *ifma_next_rows(const uint64_t *g, size_t ng, size_t gstride,
                                              size_t t, size_t j, size_t k, size_t prime_words)
 {
-    if (t + 1 < ng)
-        return g + (t + 1) * gstride + j * prime_words;
     if (j + 1 < k)
-        return g + (j + 1) * prime_words;
-    return g + ng * gstride;
+        return g + t * gstride + (j + 1) * prime_words;
+    return g + (ng + t) * gstride;
 }
 
 /* Both forms' multi-tile driver: per prime, each group of up to IFMA_GROUP
@@ -283,6 +300,7 @@ ifma_kernel_tiles(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *
 {
     uint64_t *o[IFMA_GROUP];
     const size_t prime_words = ee ? HERS_TILE_EE(d, 1, 0, 0) : HERS_TILE_PG(d, 1, 0);
+    const size_t groups = (np + IFMA_GROUP - 1) / IFMA_GROUP;
     for (size_t j = 0; j < k; j++) {
         ifma_fold_consts fc;
         ifma_fold_init(&fc, &mods[j]);
@@ -291,8 +309,9 @@ ifma_kernel_tiles(const uint64_t *g, size_t ng, size_t gstride, const uint64_t *
             for (size_t t = 0; t < ng; t++) {
                 for (size_t x = 0; x < n; x++)
                     o[x] = out[t * np + r + x];
-                const uint64_t *pf =
-                    r == 0 ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words) : NULL;
+                const uint64_t *pf = t % groups == r / IFMA_GROUP
+                                         ? ifma_next_rows(g, ng, gstride, t, j, k, prime_words)
+                                         : NULL;
                 if (ee)
                     ifma_ee_group_n(g + t * gstride, p + r, n, d, j, k, &fc, o, stride, pf);
                 else

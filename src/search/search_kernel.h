@@ -27,7 +27,9 @@
  * Plain-gallery kernel: R0 = sum_i P0 G mod q, R1 = sum_i P1 G mod q.
  *
  * Output: row r = part * k + prime of the result is out + r * stride; the
- * kernel writes the 8 lanes out[r * stride + 0..7], fully reduced.
+ * kernel writes the 8 lanes out[r * stride + 0..7], fully reduced. Rows are
+ * 64-byte aligned: some levels write them with non-temporal stores (call
+ * hers_kernel_fence before another thread reads them).
  *
  * Exactness: every level computes the same exact integer sums and reduces
  * them with the same scalar Barrett reduction, so results are bit-identical
