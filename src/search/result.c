@@ -157,6 +157,21 @@ hers_status hers_result_window_bits(const hers_params *p, size_t d, uint32_t sca
     return HERS_OK;
 }
 
+/* The body after the header holds count x blocks records of rec bytes each
+ * (compared by division: count * blocks may not fit), and the checksum
+ * trailer matches. */
+static hers_status body_ok(const uint8_t *b, size_t len, size_t rec, uint64_t count,
+                           uint64_t blocks)
+{
+    size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
+    if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
+                          len, (unsigned long long)count, (unsigned long long)blocks);
+    if (!res_checksum_ok(b, len))
+        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    return HERS_OK;
+}
+
 /* Bytes of one part rounded to b bits (two planes). */
 static size_t plane_bytes(const hers_params *p, unsigned b)
 {
@@ -305,14 +320,11 @@ static hers_status deserialize_compact(const hers_params *p, const uint8_t *b, s
         return hers_error(HERS_ERR_FORMAT, "result: compact header field out of range");
     uint64_t blocks = (n + hers_params_n(p) - 1) / hers_params_n(p);
     size_t rec = plane_bytes(p, b0) + plane_bytes(p, b1);
-    size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
-    if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
-        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
-                          len, (unsigned long long)count, (unsigned long long)blocks);
-    if (!res_checksum_ok(b, len))
-        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    hers_status st = body_ok(b, len, rec, count, blocks);
+    if (st != HERS_OK)
+        return st;
     hers_result *r = NULL;
-    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
     if (st != HERS_OK)
         return st;
     uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
@@ -366,14 +378,11 @@ static hers_status deserialize_window(const hers_params *p, const uint8_t *b, si
         return hers_error(HERS_ERR_FORMAT, "result: a %u-bit window is too wide for q_0", w1);
     uint64_t blocks = (n + N - 1) / N;
     size_t rec = plane_bytes(p, w0) + plane_bytes(p, w1);
-    size_t body_bytes = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
-    if (body_bytes % rec != 0 || body_bytes / rec / count != blocks || (body_bytes / rec) % count != 0)
-        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
-                          len, (unsigned long long)count, (unsigned long long)blocks);
-    if (!res_checksum_ok(b, len))
-        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    hers_status st = body_ok(b, len, rec, count, blocks);
+    if (st != HERS_OK)
+        return st;
     hers_result *r = NULL;
-    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
     if (st != HERS_OK)
         return st;
     r->win = hers_alloc_array(count * blocks, 2 * N * sizeof(uint64_t));
@@ -442,15 +451,12 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
         return hers_error(HERS_ERR_FORMAT, "result: header field out of range");
     uint64_t N = hers_params_n(p), blocks = (n + N - 1) / N;
     size_t rec = parts * se_poly_bytes(p, primes);
-    /* count * blocks <= 2^20 * 2^32 / N: compare by division (no overflow) */
-    size_t body = len - RESULT_HEADER - SE_CHECKSUM_BYTES;
-    if (body % rec != 0 || body / rec / count != blocks || (body / rec) % count != 0)
-        return hers_error(HERS_ERR_FORMAT, "result: %zu bytes do not match %llu probes x %llu blocks",
-                          len, (unsigned long long)count, (unsigned long long)blocks);
-    if (!res_checksum_ok(b, len))
-        return hers_error(HERS_ERR_CHECKSUM, "result: checksum mismatch (corrupted)");
+    /* count * blocks <= 2^20 * 2^32 / N: compared by division (no overflow) */
+    hers_status st = body_ok(b, len, rec, count, blocks);
+    if (st != HERS_OK)
+        return st;
     hers_result *r = NULL;
-    hers_status st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
+    st = hers_result_alloc(p, (hers_search_mode)mode, count, n, d, &r);
     if (st != HERS_OK)
         return st;
     const uint8_t *in = b + RESULT_HEADER;
