@@ -15,10 +15,11 @@
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
 #include "support/check.h"
+#include "support/kat.h"
 
 #define MAX_LINES 96
 
-static char lines[MAX_LINES][160];
+static test_kat_line lines[MAX_LINES];
 static size_t nlines;
 
 static void hash_words(const char *label, const uint64_t *w, size_t count)
@@ -35,10 +36,8 @@ static void hash_words(const char *label, const uint64_t *w, size_t count)
     }
     uint8_t h[32];
     crypto_generichash_final(&st, h, 32);
-    char hex[65];
-    sodium_bin2hex(hex, sizeof hex, h, 32);
     if (nlines < MAX_LINES)
-        snprintf(lines[nlines++], sizeof lines[0], "%s %s", label, hex);
+        test_kat_format(lines[nlines++], label, h, sizeof h);
 }
 
 static void hash_ct(const char *label, const hers_ciphertext *ct)
@@ -176,56 +175,15 @@ static void run_all(void)
 int main(void)
 {
     (void)test_seed();
-    const char *dir = getenv("HERS_TEST_DATA");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/kat/bfv_kat.txt", dir ? dir : "tests");
-    char ref[MAX_LINES][160];
+    test_kat_line ref[MAX_LINES];
     size_t nref = 0;
     int have_ref = 0;
     FOR_EACH_SIMD(level) {
         run_all();
-        if (!have_ref) {
-            memcpy(ref, lines, sizeof lines);
-            nref = nlines;
-            have_ref = 1;
-        } else {
-            CHECK(nref == nlines);
-            for (size_t i = 0; i < nlines && i < nref; i++)
-                CHECK(strcmp(ref[i], lines[i]) == 0);
-        }
+        test_kat_same_level(ref, &nref, &have_ref, lines, nlines);
     }
-    if (getenv("HERS_KAT_WRITE")) {
-        FILE *f = fopen(path, "w");
-        CHECK(f != NULL);
-        if (f) {
-            fprintf(f, "# hers BFV known-answer transcript (tests/test_bfv_kat.c): label BLAKE2b-256\n");
-            for (size_t i = 0; i < nref; i++)
-                fprintf(f, "%s\n", ref[i]);
-            fclose(f);
-            fprintf(stderr, "wrote %s\n", path);
-        }
-        return test_finish();
-    }
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    if (!f) {
-        fprintf(stderr, "missing %s (generate with HERS_KAT_WRITE=1)\n", path);
-        return test_finish();
-    }
-    char line[256];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        line[strcspn(line, "\r\n")] = 0;
-        CHECK(i < nref);
-        if (i < nref && strcmp(line, ref[i]) != 0) {
-            fprintf(stderr, "  KAT mismatch:\n    expected %s\n    got      %s\n", line, ref[i]);
-            CHECK(0);
-        }
-        i++;
-    }
-    CHECK(i == nref);
-    fclose(f);
+    test_kat_file("bfv_kat.txt",
+                  "hers BFV known-answer transcript (tests/test_bfv_kat.c): label BLAKE2b-256", ref,
+                  nref);
     return test_finish();
 }

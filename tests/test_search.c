@@ -15,6 +15,7 @@
 #include "hers/hers_search.h"
 #include "search/search_internal.h"
 #include "support/check.h"
+#include "support/search_sets.h"
 
 static int quick;
 
@@ -536,20 +537,11 @@ int main(void)
      * = 1 mod 2N t (the wide kernel form), and three 30-bit primes whose
      * product is = 1 mod t (the narrow form, like s4096) */
     for (int narrow = 0; narrow < 2; narrow++) {
-        hers_params_spec spec;
-        memset(&spec, 0, sizeof spec);
-        spec.n = 1024;
-        spec.t = 1032193;
-        spec.num_primes = narrow ? 3 : 2;
-        for (size_t j = 0; j < spec.num_primes; j++)
-            spec.prime_bits[j] = narrow ? 30 : 50;
-        spec.q_one_mod_t = narrow ? HERS_Q_PRODUCT_ONE_MOD_T : HERS_Q_EACH_ONE_MOD_T;
-        spec.security = HERS_SEC_NONE;
-        hers_params *p = NULL;
-        CHECK_OK(hers_params_create(&p, &spec));
+        hers_params *p = test_search_params(1024, narrow);
         if (!p)
             continue;
-        fprintf(stderr, "set: %s form, %zu primes\n", narrow ? "narrow" : "wide", spec.num_primes);
+        fprintf(stderr, "set: %s form, %zu primes\n", narrow ? "narrow" : "wide",
+                hers_params_num_primes(p));
         run_set(p, sr);
         hers_params_free(p);
     }

@@ -28,6 +28,8 @@
 #include "search/search_internal.h"
 #include "search/search_merge.h"
 #include "support/check.h"
+#include "support/search_sets.h"
+#include "support/kat.h"
 
 static int32_t *make_data(size_t n, size_t d, uint32_t s)
 {
@@ -226,22 +228,6 @@ static void run_case(const hers_params *p, const char *name, const keys *k, hers
     free(pr);
 }
 
-static hers_params *make_set(size_t n, int narrow)
-{
-    hers_params_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.n = n;
-    spec.t = 1032193;
-    spec.num_primes = narrow ? 3 : 2;
-    for (size_t j = 0; j < spec.num_primes; j++)
-        spec.prime_bits[j] = narrow ? 30 : 50;
-    spec.q_one_mod_t = narrow ? HERS_Q_PRODUCT_ONE_MOD_T : HERS_Q_EACH_ONE_MOD_T;
-    spec.security = HERS_SEC_NONE;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &spec));
-    return p;
-}
-
 static void keys_make(const hers_params *p, uint8_t tag, keys *k)
 {
     uint8_t seed[32] = {tag};
@@ -352,19 +338,15 @@ static void check_gallery(const hers_params *p, const keys *k, hers_searcher *sr
 /* ------------------------------------------------------------ KAT */
 
 #define KAT_LINES 16
-static char kat[KAT_LINES][160];
+static test_kat_line kat[KAT_LINES];
 static size_t nkat;
 
 static void kat_line(const char *label, const void *data, size_t len)
 {
     uint8_t h[32];
     crypto_generichash(h, sizeof h, data, len, NULL, 0);
-    if (nkat >= KAT_LINES)
-        return;
-    int o = snprintf(kat[nkat], sizeof kat[nkat], "%s ", label);
-    for (size_t i = 0; i < 32; i++)
-        o += snprintf(kat[nkat] + o, sizeof kat[nkat] - (size_t)o, "%02x", h[i]);
-    nkat++;
+    if (nkat < KAT_LINES)
+        test_kat_format(kat[nkat++], label, h, sizeof h);
 }
 
 /* Seeded keys, gallery (n templates, d dims, coefficient-packed) and
@@ -450,7 +432,7 @@ static void kat_transcript(const hers_params *p, const char *name, size_t n, siz
 
 static void kat_check(hers_params *wide, hers_params *pd)
 {
-    char ref[KAT_LINES][160];
+    test_kat_line ref[KAT_LINES];
     size_t nref = 0;
     int have = 0;
     FOR_EACH_SIMD(level) {
@@ -459,53 +441,12 @@ static void kat_check(hers_params *wide, hers_params *pd)
             kat_transcript(wide, "wide1024_d1", 5, 1);
         if (pd)
             kat_transcript(pd, "n4096_d64", 300, 64);
-        if (!have) {
-            memcpy(ref, kat, sizeof kat);
-            nref = nkat;
-            have = 1;
-        } else {
-            CHECK(nref == nkat);
-            for (size_t i = 0; i < nkat && i < nref; i++)
-                CHECK(strcmp(ref[i], kat[i]) == 0);
-        }
-        (void)level;
+        test_kat_same_level(ref, &nref, &have, kat, nkat);
     }
-    const char *dir = getenv("HERS_TEST_DATA");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/kat/coeff_kat.txt", dir ? dir : "tests");
-    if (getenv("HERS_KAT_WRITE")) {
-        FILE *f = fopen(path, "w");
-        CHECK(f != NULL);
-        if (f) {
-            fprintf(f, "# hers coefficient-packed search known answers (tests/test_search_coeff.c): "
-                       "label BLAKE2b-256\n");
-            for (size_t i = 0; i < nref; i++)
-                fprintf(f, "%s\n", ref[i]);
-            fclose(f);
-        }
-        return;
-    }
-    FILE *f = fopen(path, "r");
-    CHECK(f != NULL);
-    if (!f) {
-        fprintf(stderr, "missing %s (generate with HERS_KAT_WRITE=1)\n", path);
-        return;
-    }
-    char line[256];
-    size_t i = 0;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#')
-            continue;
-        line[strcspn(line, "\r\n")] = 0;
-        CHECK(i < nref);
-        if (i < nref && strcmp(line, ref[i]) != 0) {
-            fprintf(stderr, "  KAT mismatch:\n    expected %s\n    got      %s\n", line, ref[i]);
-            CHECK(0);
-        }
-        i++;
-    }
-    CHECK(i == nref);
-    fclose(f);
+    test_kat_file("coeff_kat.txt",
+                  "hers coefficient-packed search known answers (tests/test_search_coeff.c): label "
+                  "BLAKE2b-256",
+                  ref, nref);
 }
 
 int main(void)
@@ -535,7 +476,7 @@ int main(void)
         }
         CHECK(hers_result_window_bits(pd, 64, 0, &w0, &w1) == HERS_ERR_UNSUPPORTED);
     }
-    hers_params *wide = make_set(1024, 0), *narrow = make_set(1024, 1);
+    hers_params *wide = test_search_params(1024, 0), *narrow = test_search_params(1024, 1);
     keys kw, kn, kd;
     memset(&kw, 0, sizeof kw);
     memset(&kn, 0, sizeof kn);

@@ -17,6 +17,7 @@
 #include "hers/hers_store.h"
 #include "search/search_internal.h"
 #include "support/check.h"
+#include "support/search_sets.h"
 
 static int quick;
 
@@ -237,22 +238,6 @@ static void run_case(const hers_params *p, const char *name, const hers_secret_k
     free(pr);
 }
 
-static hers_params *make_set(size_t n, int narrow)
-{
-    hers_params_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.n = n;
-    spec.t = 1032193;
-    spec.num_primes = narrow ? 3 : 2;
-    for (size_t j = 0; j < spec.num_primes; j++)
-        spec.prime_bits[j] = narrow ? 30 : 50;
-    spec.q_one_mod_t = narrow ? HERS_Q_PRODUCT_ONE_MOD_T : HERS_Q_EACH_ONE_MOD_T;
-    spec.security = HERS_SEC_NONE;
-    hers_params *p = NULL;
-    CHECK_OK(hers_params_create(&p, &spec));
-    return p;
-}
-
 /* A public-key (third-party) gallery searched with a compact query: the
  * default rule picks compact for it at n4096, d = 64 (docs/design.md,
  * "Default-form rule"), so the scores must be exact and the measured budget
@@ -418,7 +403,7 @@ int main(void)
     CHECK(hers_query_form_parse("tiny", &f) == HERS_ERR_ARG);
     CHECK(strcmp(hers_query_form_name(HERS_QUERY_COMPACT), "compact") == 0);
 
-    hers_params *wide = make_set(1024, 0), *narrow = make_set(1024, 1), *small = make_set(256, 0);
+    hers_params *wide = test_search_params(1024, 0), *narrow = test_search_params(1024, 1), *small = test_search_params(256, 0);
     size_t dw[] = {1, 16, 64, 128, 512};
     size_t dq[] = {1, 64, 512};
     if (wide)
