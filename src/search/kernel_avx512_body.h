@@ -47,12 +47,24 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
               size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
               const uint64_t *pf, int far);
 
-/* One probe: the gallery tile streams from memory once (prefetched two
- * tiles ahead, as in AVX2), folded in vectors like the multi-probe kernels. */
+/* The single-probe kernel's software prefetch along the gallery stream
+ * (consecutive tiles are adjacent in memory): each row read is matched by a
+ * prefetch into L1 IFMA_STREAM_L1 words ahead and one into L2 a further
+ * IFMA_STREAM_L2 words ahead. Paired in-process comparisons on the Zen 5
+ * (docs/benchmarks.md, session 8): into L1 8 KiB ahead is 5-6% faster than
+ * the former two tiles (32 KiB at d = 64), which with the 16 KiB probe tile
+ * and the tile being read overflow the 48 KiB L1; adding the L2 prefetch
+ * 128 KiB further gains another 7-10% (the hardware prefetchers alone keep
+ * fewer lines in flight); no software prefetch is 18% slower. */
+#define IFMA_STREAM_L1 1024
+#define IFMA_STREAM_L2 16384
+
+/* One probe: the gallery tile streams from memory once (prefetched as
+ * above), folded in vectors like the multi-probe kernels. */
 static void ifma_kernel_ee(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride)
 {
-    const size_t pf = 4 * HERS_TILE * d * k; /* two tiles of k x d x 2 x 8 words */
+    const size_t pf = IFMA_STREAM_L1;
     for (size_t j = 0; j < k; j++) {
         ifma_fold_consts fc;
         ifma_fold_init(&fc, &mods[j]);
@@ -71,6 +83,8 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
         __m512i l0 = _mm512_setzero_si512(), h0 = _mm512_setzero_si512();
         __m512i l1 = _mm512_setzero_si512(), h1 = _mm512_setzero_si512();
         for (size_t i = 0; i < d; i++) {
+            HERS_IFMA_PREFETCH(gj + i * gstep + IFMA_STREAM_L1);
+            HERS_IFMA_PREFETCH_FAR(gj + i * gstep + IFMA_STREAM_L1 + IFMA_STREAM_L2);
             __m512i x = _mm512_load_si512((const void *)(gj + i * gstep));
             __m512i y0 = _mm512_load_si512((const void *)(p0 + i * pstep));
             __m512i y1 = _mm512_load_si512((const void *)(p1 + i * pstep));
@@ -130,9 +144,11 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
         if (pf && far) { /* the rows read next from memory */
             HERS_IFMA_PREFETCH_FAR(pf + o);
             HERS_IFMA_PREFETCH_FAR(pf + o + HERS_TILE);
-        } else if (pf) {
+        } else if (pf) { /* the single-probe stream: into L1 and far into L2 */
             HERS_IFMA_PREFETCH(pf + o);
             HERS_IFMA_PREFETCH(pf + o + HERS_TILE);
+            HERS_IFMA_PREFETCH_FAR(pf + o + IFMA_STREAM_L2);
+            HERS_IFMA_PREFETCH_FAR(pf + o + IFMA_STREAM_L2 + HERS_TILE);
         }
         __m512i x0 = _mm512_load_si512((const void *)(g0 + o));
         __m512i x1 = _mm512_load_si512((const void *)(g0 + o + HERS_TILE));
