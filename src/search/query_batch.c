@@ -108,7 +108,8 @@ hers_status hers_result_view(const hers_result *r, size_t first, size_t count, h
     *v = *r;
     v->count = count;
     v->arena = NULL;
-    v->arena_bytes = 0;
+    v->slabs = NULL;   /* the residues stay r's */
+    v->nslabs = 0;
     v->cts = hers_alloc_array(count * r->blocks, sizeof *v->cts);
     if (!v->cts) {
         hers_free(v);
@@ -139,7 +140,8 @@ hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb, 
     v->blocks = nb;
     v->n = b0 + nb < r->blocks ? nb * per : r->n - b0 * per;
     v->arena = NULL;
-    v->arena_bytes = 0;
+    v->slabs = NULL;   /* the residues stay r's */
+    v->nslabs = 0;
     v->cts = hers_alloc_array(r->count * nb, sizeof *v->cts);
     if (!v->cts) {
         hers_free(v);

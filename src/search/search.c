@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
@@ -47,48 +48,98 @@ unsigned hers_searcher_threads(const hers_searcher *s)
 
 /* ------------------------------------------------------------ results */
 
-/* One spare result arena, kept by hers_result_free for the next search of
- * a similar size: a fresh arena costs a page fault and a page clear per
- * 2 MiB (per 4 KiB without huge pages) plus hers_alloc's zeroing, which
- * measured twice the kernels' time in a batch of 8 probes at n = 2^18, d =
- * 64 (docs/benchmarks.md). Only arenas from ARENA_KEEP_MIN up are kept, at
- * most one (the largest freed), reused when the request is between half
- * and all of it; the kernels write every word, so a reused arena needs no
- * zeroing. The memory stays with the process until a larger result
- * replaces it. Results hold public data only (ciphertexts). */
+/* The result pool: result memory freed by hers_result_free, kept for the
+ * next searches. A result's memory is written by the kernels once per
+ * search; fresh memory costs a page fault and a page clear per 2 MiB (per
+ * 4 KiB without huge pages) plus hers_alloc's zeroing, and on this VM a
+ * first touch runs at 0.03-1.7 GB/s against ~15 GB/s for memory written
+ * before (docs/design.md "Enrolment: the fresh-page bound"): 50 MB per probe
+ * at n = 2^20, d = 64 (3 parts, 2 primes), i.e. 30 ms to seconds per probe,
+ * more than its share of the scan. A server's passes differ in size (1 to
+ * 32 probes) and overlap (a pass's results live while its callers encode
+ * their responses and the next pass scans), so hers_search takes one slab
+ * per probe and the pool keeps many: a pass of any size reuses them.
+ *
+ * Only pieces from ARENA_KEEP_MIN up are kept. A piece is reused for a
+ * request between half and all of its size (best fit); the kernels write
+ * every word, so a reused piece needs no zeroing. What the pool keeps is
+ * bounded twice: kept + in use never exceeds the most that was ever in use
+ * at once (the pool never makes the process larger than its busiest moment
+ * made it), and kept <= a quarter of the physical memory. When a request
+ * fits no kept piece, kept pieces are freed until a fresh one fits in that
+ * bound. Results hold public data only (ciphertexts). */
 #define ARENA_KEEP_MIN ((size_t)4 << 20)
-static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t *spare;
-static size_t spare_bytes;
+#define POOL_MAX 512
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct hers_slab pool[POOL_MAX];
+static size_t npool, pool_bytes, in_use, peak_in_use, pool_cap;
+
+/* A quarter of the physical memory (1 GiB if unknown). */
+static size_t pool_cap_bytes(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages <= 0 || page <= 0)
+        return (size_t)1 << 30;
+    return (size_t)((uint64_t)pages / 4 * (uint64_t)page);
+}
 
 static uint64_t *arena_get(size_t bytes, size_t *got)
 {
-    uint64_t *a = NULL;
     *got = bytes;
-    if (bytes >= ARENA_KEEP_MIN) {
-        pthread_mutex_lock(&spare_mu);
-        if (spare && spare_bytes >= bytes && spare_bytes / 2 <= bytes) {
-            a = spare;
-            *got = spare_bytes;
-            spare = NULL;
-            spare_bytes = 0;
+    if (bytes < ARENA_KEEP_MIN)
+        return hers_alloc(bytes);
+    struct hers_slab drop[POOL_MAX];
+    size_t ndrop = 0;
+    uint64_t *a = NULL;
+    pthread_mutex_lock(&pool_mu);
+    size_t best = npool;
+    for (size_t i = 0; i < npool; i++)
+        if (pool[i].bytes >= bytes && pool[i].bytes / 2 <= bytes &&
+            (best == npool || pool[i].bytes < pool[best].bytes))
+            best = i;
+    if (best < npool) {
+        a = pool[best].a;
+        *got = pool[best].bytes;
+        pool_bytes -= pool[best].bytes;
+        pool[best] = pool[--npool];
+    } else {
+        /* a fresh piece: make room for it in the bound (oldest first) */
+        while (npool && in_use + pool_bytes + bytes > peak_in_use) {
+            drop[ndrop++] = pool[0];
+            pool_bytes -= pool[0].bytes;
+            memmove(pool, pool + 1, --npool * sizeof *pool);
         }
-        pthread_mutex_unlock(&spare_mu);
     }
-    return a ? a : hers_alloc(bytes);
+    in_use += *got;
+    if (in_use > peak_in_use)
+        peak_in_use = in_use;
+    pthread_mutex_unlock(&pool_mu);
+    for (size_t i = 0; i < ndrop; i++)
+        hers_free(drop[i].a);
+    if (!a && !(a = hers_alloc(bytes))) {
+        pthread_mutex_lock(&pool_mu);
+        in_use -= bytes;
+        pthread_mutex_unlock(&pool_mu);
+    }
+    return a;
 }
 
 static void arena_put(uint64_t *a, size_t bytes)
 {
     if (a && bytes >= ARENA_KEEP_MIN) {
-        pthread_mutex_lock(&spare_mu);
-        if (!spare || bytes >= spare_bytes) {
-            uint64_t *old = spare;
-            spare = a;
-            spare_bytes = bytes;
-            a = old;
+        pthread_mutex_lock(&pool_mu);
+        if (!pool_cap)
+            pool_cap = pool_cap_bytes();
+        in_use -= bytes;
+        if (npool < POOL_MAX && pool_bytes + bytes <= pool_cap &&
+            in_use + pool_bytes + bytes <= peak_in_use) {
+            pool[npool].a = a;
+            pool[npool].bytes = bytes;
+            npool++;
+            pool_bytes += bytes;
+            a = NULL;
         }
-        pthread_mutex_unlock(&spare_mu);
+        pthread_mutex_unlock(&pool_mu);
     }
     hers_free(a);
 }
@@ -101,7 +152,10 @@ void hers_result_free(hers_result *r)
         hers_ciphertext_free(&r->cts[i]);
     hers_free(r->cts);
     hers_free(r->win);
-    arena_put(r->arena, r->arena_bytes);
+    hers_free(r->arena);
+    for (size_t i = 0; r->slabs && i < r->nslabs; i++)
+        arena_put(r->slabs[i].a, r->slabs[i].bytes);
+    hers_free(r->slabs);
     hers_free(r);
 }
 
@@ -316,23 +370,29 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         return st;
     res->packing = ix->packing;
     res->scale = ix->scale;
-    /* The output ciphertexts' residues in one block: one allocation (huge
-     * pages where available, hers_alloc) instead of one mapping of 4 KiB
-     * pages per ciphertext, whose page faults cost 0.6 ns per template x
-     * dimension at d = 64 (a quarter of the search). Every word is written
-     * by the kernels. */
+    /* The output ciphertexts' residues: one slab per probe (blocks x parts
+     * x k x N words) from the result pool (huge pages where available,
+     * hers_alloc), instead of one mapping of 4 KiB pages per ciphertext,
+     * whose page faults cost 0.6 ns per template x dimension at d = 64 (a
+     * quarter of the search). Every word is written by the kernels. */
     size_t parts = ee ? 3 : 2, per = parts * k * N;
-    size_t arena_words = q->count * ix->blocks * per;
-    if (arena_words / per != q->count * ix->blocks || arena_words > SIZE_MAX / sizeof(uint64_t))
-        st = hers_error(HERS_ERR_NOMEM, "search: %zu result ciphertexts overflow the address space",
-                        q->count * ix->blocks);
-    else
-        res->arena = arena_get(arena_words * sizeof(uint64_t), &res->arena_bytes);
-    if (st == HERS_OK && !res->arena)
-        st = hers_error(HERS_ERR_NOMEM, "search: out of memory for %zu result ciphertexts",
-                        q->count * ix->blocks);
+    size_t slab_words = ix->blocks * per;
+    if (slab_words / per != ix->blocks || slab_words > SIZE_MAX / sizeof(uint64_t))
+        st = hers_error(HERS_ERR_NOMEM, "search: a probe's %zu result ciphertexts overflow the "
+                                        "address space", ix->blocks);
+    else if (!(res->slabs = hers_alloc_array(q->count, sizeof *res->slabs)))
+        st = hers_error(HERS_ERR_NOMEM, "search: out of memory");
+    for (size_t r = 0; r < q->count && st == HERS_OK; r++) {
+        res->slabs[r].a = arena_get(slab_words * sizeof(uint64_t), &res->slabs[r].bytes);
+        if (!res->slabs[r].a)
+            st = hers_error(HERS_ERR_NOMEM, "search: out of memory for %zu result ciphertexts",
+                            q->count * ix->blocks);
+        else
+            res->nslabs = r + 1;
+    }
     for (size_t i = 0; i < q->count * ix->blocks && st == HERS_OK; i++) {
-        st = hers_ciphertext_init_borrowed(p, parts, res->arena + i * per, &res->cts[i]);
+        st = hers_ciphertext_init_borrowed(p, parts, res->slabs[i / ix->blocks].a +
+                                                         (i % ix->blocks) * per, &res->cts[i]);
         res->cts[i].form = ee ? HERS_FORM_BGV : HERS_FORM_BFV;
     }
     struct scan_ctx c;

@@ -108,9 +108,15 @@ struct hers_result {
     hers_search_mode mode;
     size_t count, n, d, blocks;
     hers_ciphertext *cts;  /* count * blocks, (probe, block) at probe*blocks + block */
-    uint64_t *arena;       /* NULL, or one block holding the residues of every
-                              ciphertext (borrowed by them) of a search's output */
-    size_t arena_bytes;    /* its size */
+    uint64_t *arena;       /* NULL, or one block (hers_alloc) holding the residues
+                              of every ciphertext (borrowed by them) */
+    /* or (hers_search) one slab per probe, slabs[r] holding the residues of
+     * probe r's blocks, each from the result pool (search.c), nslabs = count */
+    struct hers_slab {
+        uint64_t *a;
+        size_t bytes;
+    } *slabs;
+    size_t nslabs;
     int compact;           /* read from a compact record: serialises as one */
     hers_packing packing;  /* the gallery's: how scores are decoded */
     uint32_t scale;        /* the gallery's scale (window record; 0 if unknown) */
