@@ -37,8 +37,11 @@
 #include "net/net_internal.h"
 
 /* Query buffers kept for reuse per service (each ~8 MB per probe at n4096,
- * d = 64, full form). */
-#define SPARE_QUERIES 8
+ * d = 64, full form; compact ones ~35 KB): room for a request's two (the
+ * compact query and its expansion) from each of 32 concurrent clients, so
+ * that the queries of a busy server do not page-fault fresh memory (slow on
+ * this VM: docs/design.md "Enrolment: the fresh-page bound"). */
+#define SPARE_QUERIES 64
 
 typedef struct chunk {
     atomic_int refs;
@@ -68,6 +71,7 @@ typedef struct gstate {
 
 typedef struct job {
     hers_query *q;
+    size_t count;          /* its probes (q goes back to the spares after the pass) */
     hers_result_shrink shrink;
     int compact;           /* compact result records */
     unsigned rsp_version;  /* HERSRSP version to write */
@@ -589,7 +593,7 @@ static hers_status encode_job(hers_service *s, job *j)
 {
     pass *ps = j->ps;
     const gstate *g = ps->g;
-    size_t c = hers_query_count(j->q);
+    size_t c = j->count;
     hers_result **views = calloc(g->nchunks ? g->nchunks : 1, sizeof *views);
     hers_status st = views ? HERS_OK : hers_error(HERS_ERR_NOMEM, "search: out of memory");
     for (size_t i = 0; st == HERS_OK && i < g->nchunks; i++)
@@ -684,13 +688,17 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
         }
     }
     pthread_mutex_unlock(&s->lock);
+    /* scanned: the query's buffers serve the next request while this one
+     * encodes its response */
+    j.count = hers_query_count(j.q);
+    spare_give(s, j.q);
+    j.q = NULL;
     if (j.st == HERS_OK) {
         j.st = encode_job(s, &j);
         if (j.st != HERS_OK)
             snprintf(j.err, sizeof j.err, "%s", hers_last_error());
     }
     pass_unref(j.ps);
-    spare_give(s, j.q);
     if (j.st != HERS_OK)
         return hers_error(j.st, "%s", j.err);
     *resp = j.resp;
