@@ -303,7 +303,9 @@ static hers_status mod_switch(const hers_params *p, const hers_ciphertext *in, s
             out->has_seed = 0;
         return st;
     }
-    uint64_t *scratch = hers_alloc_array(2 * p->n, sizeof(uint64_t));
+    /* per-thread, reused (hers_bfv_scratch): a server switches 256 blocks
+     * per probe at 2^20 templates, each an allocation and zero-fill here */
+    uint64_t *scratch = hers_bfv_scratch(2 * p->n);
     if (!scratch)
         return hers_error(HERS_ERR_NOMEM, "mod_switch: out of memory");
     if (out == in && (in_place || !in->borrowed)) {
@@ -314,7 +316,6 @@ static hers_status mod_switch(const hers_params *p, const hers_ciphertext *in, s
             out->num_primes = L - 1;
         }
         out->has_seed = 0;
-        hers_free(scratch);
         return HERS_OK;
     }
     hers_ciphertext cur, next;
@@ -330,14 +331,11 @@ static hers_status mod_switch(const hers_params *p, const hers_ciphertext *in, s
         }
         if (src == &cur)
             hers_ciphertext_free(&cur);
-        if (st != HERS_OK) {
-            hers_free(scratch);
+        if (st != HERS_OK)
             return st;
-        }
         cur = next;
         src = &cur;
     }
-    hers_free(scratch);
     if (out != in)
         hers_ciphertext_free(out);
     else
