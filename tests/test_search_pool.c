@@ -14,6 +14,7 @@
 #include "hers/hers_search.h"
 #include "search/search_internal.h"
 #include "support/check.h"
+#include "support/search_sets.h"
 
 /* N = 1024, 2 x 50-bit primes: a probe's 3-part result is 48 KiB per
  * block, so 90 blocks make a 4.2 MiB slab (pooled). */
@@ -98,15 +99,8 @@ static void *run_worker(void *arg)
 int main(void)
 {
     (void)test_seed();
-    hers_params_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.n = 1024;
-    spec.t = 1032193;
-    spec.num_primes = 2;
-    spec.prime_bits[0] = spec.prime_bits[1] = 50;
-    spec.q_one_mod_t = HERS_Q_EACH_ONE_MOD_T;
-    spec.security = HERS_SEC_NONE;
-    CHECK_OK(hers_params_create(&p, &spec));
+    if (!(p = test_search_params(1024, 0)))
+        return test_finish();
     CHECK_OK(hers_keygen_secret(p, &sk));
     CHECK_OK(hers_keygen_relin(p, sk, &rk));
     for (size_t i = 0; i < N_TEMPLATES * D; i++)
