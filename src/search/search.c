@@ -103,7 +103,7 @@ static uint64_t *arena_get(size_t bytes, size_t *got)
         pool_bytes -= pool[best].bytes;
         pool[best] = pool[--npool];
     } else {
-        /* a fresh piece: make room for it in the bound (oldest first) */
+        /* a fresh piece: make room for it in the bound (front of the list first) */
         while (npool && in_use + pool_bytes + bytes > peak_in_use) {
             drop[ndrop++] = pool[0];
             pool_bytes -= pool[0].bytes;
