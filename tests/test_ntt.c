@@ -466,6 +466,73 @@ static void test_dot(void)
     hers_free(ref);
 }
 
+/* hers_poly_switch_split (the expansion's fused key switch + split) against
+ * 128-bit arithmetic at every SIMD level: primes of 17..62 bits, 0..17
+ * terms (the IFMA kernel's 16-term chunks), monomial runs 2^msh with
+ * msh 0..5 (the IFMA kernel takes 0 and >= 3; 1 and 2 go the composed
+ * way), all-(q-1) operands, aligned (streamed) and unaligned outputs, a
+ * scalar tail (n = 83). */
+static void test_switch_split(void)
+{
+    const size_t n = 83, T = 17, ds = 90, ks = 96;
+    static const int bitsv[] = {17, 30, 49, 50, 58, 62};
+    uint64_t *dg = hers_alloc_array(T * ds, 8), *kb = hers_alloc_array(2 * T * ks, 8);
+    uint64_t *c = hers_alloc_array(2 * n, 8), *t0 = hers_alloc_array(n, 8), *mono = hers_alloc_array(n, 8);
+    uint64_t *w = hers_alloc_array(2 * n, 8), *r = hers_alloc_array(2 * n + 16, 8);
+    int ok = 1;
+    for (size_t k = 0; k < sizeof bitsv / sizeof bitsv[0]; k++) {
+        uint64_t q = random_prime(bitsv[k], 16);
+        hers_modulus m;
+        CHECK_OK(hers_modulus_init(&m, q));
+        for (int edge = 0; edge < 2; edge++) {
+            for (size_t i = 0; i < T * ds; i++)
+                dg[i] = edge ? q - 1 : test_rand() % q;
+            for (size_t i = 0; i < 2 * T * ks; i++)
+                kb[i] = edge ? q - 1 : test_rand() % q;
+            for (size_t i = 0; i < 2 * n; i++)
+                c[i] = edge ? q - 1 : test_rand() % q;
+            for (size_t i = 0; i < n; i++) {
+                t0[i] = edge ? q - 1 : test_rand() % q;
+                mono[i] = edge ? q - 1 : test_rand() % q;
+            }
+            static const size_t terms[] = {0, 1, 4, 16, 17};
+            for (size_t ti = 0; ti < sizeof terms / sizeof terms[0]; ti++) {
+                for (unsigned msh = 0; msh <= 5; msh++) {
+                    for (size_t off = 0; off < 2; off++) {
+                        FOR_EACH_SIMD(level) {
+                            size_t tt = terms[ti];
+                            memcpy(w, c, 2 * n * 8);
+                            uint64_t *r0 = r + off, *r1 = r + off + n + 8;
+                            hers_poly_switch_split(w, w + n, r0, r1, t0, dg, ds, kb, kb + T * ks, ks,
+                                                   tt, mono, msh, n, &m);
+                            for (size_t i = 0; i < n; i++) {
+                                u128 x0 = t0[i], x1 = 0;
+                                for (size_t u = 0; u < tt; u++) {
+                                    x0 = (x0 + (u128)dg[u * ds + i] * kb[u * ks + i]) % q;
+                                    x1 = (x1 + (u128)dg[u * ds + i] * kb[T * ks + u * ks + i]) % q;
+                                }
+                                u128 M = mono[i >> msh];
+                                ok &= w[i] == (uint64_t)((c[i] + x0) % q);
+                                ok &= w[n + i] == (uint64_t)((c[n + i] + x1) % q);
+                                ok &= r0[i] == (uint64_t)((c[i] + q - x0) % q * M % q);
+                                ok &= r1[i] == (uint64_t)((c[n + i] + q - x1) % q * M % q);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    CHECK(ok);
+    hers_free(dg);
+    hers_free(kb);
+    hers_free(c);
+    hers_free(t0);
+    hers_free(mono);
+    hers_free(w);
+    hers_free(r);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -475,6 +542,7 @@ int main(void)
     test_small_primes();
     test_pointwise();
     test_dot();
+    test_switch_split();
     test_roundtrip();
     return test_finish();
 }

@@ -262,6 +262,66 @@ static void test_dot(void)
     hers_free(o2);
 }
 
+/* hers_poly_switch_split: the IFMA kernel against the two passes it fuses
+ * (portable dot and split), moduli of 2..50 bits, up to 17 terms, monomial
+ * runs of 1 and 8 (msh 0 and 3), a scalar tail (n = 21). */
+static void test_switch_split(void)
+{
+    const size_t n = 21, T = 17;
+    uint64_t *a = hers_alloc_array(T * n, 8), *b = hers_alloc_array(2 * T * n, 8);
+    uint64_t *c = hers_alloc_array(2 * n, 8), *t0 = hers_alloc_array(n, 8), *mono = hers_alloc_array(n, 8);
+    uint64_t *w1 = hers_alloc_array(2 * n, 8), *w2 = hers_alloc_array(2 * n, 8);
+    uint64_t *r1 = hers_alloc_array(2 * n, 8), *r2 = hers_alloc_array(2 * n, 8);
+    uint64_t T0[21], T1[21], M[21];
+    int ok = 1;
+    for (int bits = 2; bits <= 50; bits++) {
+        for (int rep = 0; rep < 3; rep++) {
+            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
+                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
+            if (q < 3)
+                q = 3;
+            hers_modulus m;
+            CHECK_OK(hers_modulus_init(&m, q));
+            int mode = rep % 3;
+            for (size_t i = 0; i < T * n; i++)
+                a[i] = pick(q, mode);
+            for (size_t i = 0; i < 2 * T * n; i++)
+                b[i] = pick(q, mode);
+            for (size_t i = 0; i < 2 * n; i++)
+                c[i] = pick(q, mode);
+            for (size_t i = 0; i < n; i++) {
+                t0[i] = pick(q, mode);
+                mono[i] = pick(q, mode);
+            }
+            for (size_t tt = 0; tt <= T; tt += (tt < 4 ? 1 : 13)) {
+                for (unsigned msh = 0; msh <= 3; msh += 3) {
+                    hers_poly_dot_portable(T0, t0, a, n, b, n, tt, n, &m);
+                    hers_poly_dot_portable(T1, NULL, a, n, b + T * n, n, tt, n, &m);
+                    for (size_t i = 0; i < n; i++)
+                        M[i] = mono[i >> msh];
+                    memcpy(w1, c, 2 * n * 8);
+                    memcpy(w2, c, 2 * n * 8);
+                    hers_poly_split_portable(w1, r1, T0, M, n, &m);
+                    hers_poly_split_portable(w1 + n, r1 + n, T1, M, n, &m);
+                    hers_poly_switch_split_emul(w2, w2 + n, r2, r2 + n, t0, a, n, b, b + T * n, n, tt,
+                                                mono, msh, n, &m);
+                    ok &= memcmp(w1, w2, 2 * n * 8) == 0 && memcmp(r1, r2, 2 * n * 8) == 0;
+                }
+            }
+        }
+    }
+    CHECK(ok);
+    hers_free(a);
+    hers_free(b);
+    hers_free(c);
+    hers_free(t0);
+    hers_free(mono);
+    hers_free(w1);
+    hers_free(w2);
+    hers_free(r1);
+    hers_free(r2);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -269,5 +329,6 @@ int main(void)
     test_ntt();
     test_pointwise();
     test_dot();
+    test_switch_split();
     return test_finish();
 }

@@ -90,6 +90,18 @@ HERS_API void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uin
  * [0, q): r = (c - t) m, then c = c + t (r must not alias c or t). */
 HERS_API void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
                               const hers_modulus *q);
+/* The key switch (one prime) and the split of an expansion node in one
+ * pass: T0 = t0 + sum_{u < terms} dg[u ds + i] kb[u ks + i],
+ * T1 = sum_u dg[u ds + i] ka[u ks + i] (as hers_poly_dot2), then with
+ * M = mono[i >> msh]: r0 = (c0 - T0) M, c0 = c0 + T0, r1 = (c1 - T1) M,
+ * c1 = c1 + T1 (as hers_poly_split). All inputs in [0, q); r0, r1 must not
+ * alias an input. msh lets a monomial's NTT, constant over runs of 2^msh
+ * (x^-h, h = 2^msh, in the bit-reversed order), be stored once per run. */
+HERS_API void hers_poly_switch_split(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                                     const uint64_t *t0, const uint64_t *dg, size_t ds,
+                                     const uint64_t *kb, const uint64_t *ka, size_t ks, size_t terms,
+                                     const uint64_t *mono, unsigned msh, size_t n,
+                                     const hers_modulus *q);
 /* out = a * s for a scalar s in [0, q). */
 HERS_API void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
 /* out = a * s + e mod q for a scalar s in [0, q) and small signed e

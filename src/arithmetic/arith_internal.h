@@ -112,6 +112,11 @@ void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const
                               size_t n, const hers_modulus *q);
 void hers_poly_split_avx512(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,
                             const hers_modulus *q);
+void hers_poly_switch_split_avx512(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                                   const uint64_t *t0, const uint64_t *dg, size_t ds,
+                                   const uint64_t *kb, const uint64_t *ka, size_t ks, size_t terms,
+                                   const uint64_t *mono, unsigned msh, size_t n,
+                                   const hers_modulus *m);
 void hers_poly_balance_avx512(uint64_t *x, size_t n, uint64_t q, uint64_t H);
 void hers_poly_digit_avx512(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
                             uint64_t q, size_t n);

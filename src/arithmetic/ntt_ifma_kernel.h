@@ -66,6 +66,11 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
                                   const uint64_t *a, size_t as, const uint64_t *b,
                                   const uint64_t *c, size_t bs, size_t terms, size_t n,
                                   const hers_modulus *m);
+void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                                          const uint64_t *t0, const uint64_t *dg, size_t ds,
+                                          const uint64_t *kb, const uint64_t *ka, size_t ks,
+                                          size_t terms, const uint64_t *mono, unsigned msh,
+                                          size_t n, const hers_modulus *m);
 
 #define IFMA_MASK52 ((UINT64_C(1) << 52) - 1)
 
@@ -577,5 +582,73 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
         }
         out0[i] = x0;
         out1[i] = x1;
+    }
+}
+
+/* The key switch of one prime and the node split in one pass
+ * (hers_poly_switch_split): T0 = t0 + sum_t dg_t kb_t, T1 = sum_t dg_t ka_t
+ * (as hers_poly_dot2), then per part r = (c - T) M, c = c + T (as
+ * hers_poly_split) with M = mono[i >> msh]; msh is 0 or >= 3 (one M per
+ * vector). T0 and T1 never leave the registers. */
+void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                                          const uint64_t *t0, const uint64_t *dg, size_t ds,
+                                          const uint64_t *kb, const uint64_t *ka, size_t ks,
+                                          size_t terms, const uint64_t *mono, unsigned msh,
+                                          size_t n, const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    const struct ifma_dot k = ifma_dot_make(q);
+    const struct ifma_barrett br = ifma_barrett_make(m);
+    const __m512i zero = _mm512_setzero_si512();
+    const int stream = ((uintptr_t)r0 & 63) == 0 && ((uintptr_t)r1 & 63) == 0;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512i x0 = ifma_load(t0 + i), x1 = zero;
+        for (size_t u0 = 0; u0 < terms; u0 += 16) {
+            size_t u1 = terms - u0 < 16 ? terms : u0 + 16;
+            __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+            for (size_t u = u0; u < u1; u++) {
+                __m512i A = ifma_load(dg + u * ds + i);
+                __m512i B = ifma_load(kb + u * ks + i), C = ifma_load(ka + u * ks + i);
+                lo0 = _mm512_madd52lo_epu64(lo0, A, B);
+                hi0 = _mm512_madd52hi_epu64(hi0, A, B);
+                lo1 = _mm512_madd52lo_epu64(lo1, A, C);
+                hi1 = _mm512_madd52hi_epu64(hi1, A, C);
+            }
+            x0 = ifma_sub_if_ge(_mm512_add_epi64(x0, ifma_dot_reduce(&k, lo0, hi0)), k.Q);
+            x1 = ifma_sub_if_ge(_mm512_add_epi64(x1, ifma_dot_reduce(&k, lo1, hi1)), k.Q);
+        }
+        const __m512i M = msh ? _mm512_set1_epi64((long long)mono[i >> msh]) : ifma_load(mono + i);
+        __m512i C = ifma_load(c0 + i);
+        __m512i d = _mm512_sub_epi64(C, x0);
+        d = _mm512_min_epu64(d, _mm512_add_epi64(d, br.Q));
+        __m512i R = ifma_mulmod(d, M, br.Q, br.Q2, br.negq, br.mask, br.mu, br.shl, br.shr);
+        ifma_store(c0 + i, ifma_sub_if_ge(_mm512_add_epi64(C, x0), br.Q));
+        if (stream)
+            _mm512_stream_si512((void *)(r0 + i), R);
+        else
+            ifma_store(r0 + i, R);
+        C = ifma_load(c1 + i);
+        d = _mm512_sub_epi64(C, x1);
+        d = _mm512_min_epu64(d, _mm512_add_epi64(d, br.Q));
+        R = ifma_mulmod(d, M, br.Q, br.Q2, br.negq, br.mask, br.mu, br.shl, br.shr);
+        ifma_store(c1 + i, ifma_sub_if_ge(_mm512_add_epi64(C, x1), br.Q));
+        if (stream)
+            _mm512_stream_si512((void *)(r1 + i), R);
+        else
+            ifma_store(r1 + i, R);
+    }
+    if (stream)
+        _mm_sfence();
+    for (; i < n; i++) {
+        uint64_t x0 = t0[i], x1 = 0, M = mono[i >> msh];
+        for (size_t u = 0; u < terms; u++) {
+            x0 = hers_add_mod(x0, hers_mul_mod(dg[u * ds + i], kb[u * ks + i], m), q);
+            x1 = hers_add_mod(x1, hers_mul_mod(dg[u * ds + i], ka[u * ks + i], m), q);
+        }
+        r0[i] = hers_mul_mod(hers_sub_mod(c0[i], x0, q), M, m);
+        c0[i] = hers_add_mod(c0[i], x0, q);
+        r1[i] = hers_mul_mod(hers_sub_mod(c1[i], x1, q), M, m);
+        c1[i] = hers_add_mod(c1[i], x1, q);
     }
 }

@@ -242,6 +242,28 @@ void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t
     }
 }
 
+void hers_poly_switch_split(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                            const uint64_t *t0, const uint64_t *dg, size_t ds, const uint64_t *kb,
+                            const uint64_t *ka, size_t ks, size_t terms, const uint64_t *mono,
+                            unsigned msh, size_t n, const hers_modulus *q)
+{
+    if (mul_level(q) >= HERS_SIMD_AVX512 && (msh == 0 || msh >= 3)) {
+        hers_poly_switch_split_avx512(c0, c1, r0, r1, t0, dg, ds, kb, ka, ks, terms, mono, msh, n, q);
+        return;
+    }
+    /* the two passes it fuses, in blocks that stay in L1 */
+    enum { BLK = 256 };
+    uint64_t T0[BLK], T1[BLK], M[BLK];
+    for (size_t i = 0; i < n; i += BLK) {
+        size_t len = n - i < BLK ? n - i : BLK;
+        hers_poly_dot2(T0, t0 + i, T1, NULL, dg + i, ds, kb + i, ka + i, ks, terms, len, q);
+        for (size_t j = 0; j < len; j++)
+            M[j] = mono[(i + j) >> msh];
+        hers_poly_split(c0 + i, r0 + i, T0, M, len, q);
+        hers_poly_split(c1 + i, r1 + i, T1, M, len, q);
+    }
+}
+
 void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                           const hers_modulus *q)
 {

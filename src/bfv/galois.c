@@ -304,14 +304,15 @@ static void extract_digit(size_t n, const uint64_t *y, unsigned sh, uint64_t mas
 /* Key switching of tau_g(c) from tau_g(s) to s, in three steps.
  * key_balance: tc = tau(c1) in coefficient form (all primes) becomes its
  * balanced form y (balance_shift()). key_digits, one prime r at a time:
- * the D digits d_t mod q_r in NTT form into dg (D N words, so the working
- * set beside the key stays small), from y and x = tau(c1) in NTT form
- * (prime r's block is overwritten). The NTT of the last digit of prime r
- * needs no transform: sum_j 2^(wj) d_j = x_c = x (mod q_r), so
+ * the D digits d_t mod q_r in NTT form into dg (D polynomials at stride
+ * ds, so the working set beside the key stays small), from y and xr =
+ * prime r's block of tau(c1) in NTT form (overwritten). The NTT of the last
+ * digit of prime r needs no transform: sum_j 2^(wj) d_j = x_c = x (mod q_r), so
  * NTT(d_last) = (NTT(x) - sum_{j<last} 2^(wj) NTT(d_j)) 2^(-w last)
  * (exact; n4096: 6 forward NTTs per switch instead of 8). Then each output
  * coefficient of prime r is one sum of D products reduced once
- * (hers_poly_dot2): tau(c0) + sum_t d_t b_t and sum_t d_t a_t. */
+ * (hers_poly_dot2; in the expansion fused with the split,
+ * hers_poly_switch_split): tau(c0) + sum_t d_t b_t and sum_t d_t a_t. */
 static void key_balance(const hers_params *p, const hers_galois_key *gk, uint64_t *tc)
 {
     for (size_t i = 0; i < p->k; i++)
@@ -319,7 +320,7 @@ static void key_balance(const hers_params *p, const hers_galois_key *gk, uint64_
 }
 
 static void key_digits(const hers_params *p, const hers_galois_key *gk, size_t r, const uint64_t *tc,
-                       uint64_t *x, uint64_t *dg)
+                       uint64_t *xr, uint64_t *dg, size_t ds)
 {
     size_t k = p->k, n = p->n, t = 0;
     unsigned w = gk->digit_bits;
@@ -333,21 +334,21 @@ static void key_digits(const hers_params *p, const hers_galois_key *gk, size_t r
                 break;
             uint64_t mask = j + 1 < m ? ((uint64_t)1 << w) - 1 : ~(uint64_t)0;
             uint64_t lim = j + 1 < m ? mask : ((p->q[i].value / 2 + H) >> (w * j));
-            extract_digit(n, tc + i * n, w * (unsigned)j, mask, lim, w, qr->value, dg + t * n);
-            hers_ntt_forward(p->ntt[r], dg + t * n);
+            extract_digit(n, tc + i * n, w * (unsigned)j, mask, lim, w, qr->value, dg + t * ds);
+            hers_ntt_forward(p->ntt[r], dg + t * ds);
         }
         if (i != r)
             continue;
         /* the last digit mod q_r from NTT(x) */
-        uint64_t *last = dg + (first + m - 1) * n;
+        uint64_t *last = dg + (first + m - 1) * ds;
         if (m == 1) {
-            memcpy(last, x + r * n, n * sizeof(uint64_t));
+            memcpy(last, xr, n * sizeof(uint64_t));
         } else {
-            hers_poly_sub(last, x + r * n, dg + first * n, n, qr);
+            hers_poly_sub(last, xr, dg + first * ds, n, qr);
             for (size_t j = 1; j + 1 < m; j++) {
-                hers_poly_mul_scalar(x + r * n, dg + (first + j) * n,
+                hers_poly_mul_scalar(xr, dg + (first + j) * ds,
                                      hers_pow_mod(2, (uint64_t)w * j, qr), n, qr);
-                hers_poly_sub(last, last, x + r * n, n, qr);
+                hers_poly_sub(last, last, xr, n, qr);
             }
             hers_poly_mul_scalar(last, last,
                                  hers_inv_mod(hers_pow_mod(2, (uint64_t)w * (m - 1), qr), qr), n, qr);
@@ -365,7 +366,7 @@ static void key_switch(const hers_params *p, const hers_galois_key *gk, size_t e
     const uint64_t *key = gk->data + e * D * 2 * kn;
     key_balance(p, gk, tc);
     for (size_t r = 0; r < k; r++) {
-        key_digits(p, gk, r, tc, x, dg);
+        key_digits(p, gk, r, tc, x + r * n, dg, n);
         hers_poly_dot2(t0 + r * n, t0 + r * n, t1 + r * n, NULL, dg, n, key + r * n,
                        key + kn + r * n, 2 * kn, D, n, &p->q[r]);
     }
@@ -503,6 +504,36 @@ static void galois_ntt_scatter(const uint64_t *in, uint64_t *out, size_t n, cons
         out[iperm[j]] = in[j];
 }
 
+/* Nodes per group of the expansion's schedule (hers_expand). */
+#ifndef EXPAND_GROUP
+#define EXPAND_GROUP 4
+#endif
+
+/* mono = NTT of x^-h = -x^(N-h) (each prime's block). Index j holds
+ * psi^(-h (2 brv(j) + 1)), which depends on brv(j) mod N/h only, i.e. on
+ * j >> log2(h): with h >= 8 each run of h equal values is stored once
+ * (prime i's N/h values at mono + i N/h) and the return value is log2(h);
+ * otherwise the full table and 0. The runs are checked, not assumed. */
+static unsigned expand_mono(const hers_params *p, size_t h, uint64_t *mono)
+{
+    size_t k = p->k, n = p->n;
+    memset(mono, 0, k * n * sizeof(uint64_t));
+    for (size_t i = 0; i < k; i++)
+        mono[i * n + (n - h)] = p->q[i].value - 1;
+    hers_rns_ntt(p, mono, k);
+    unsigned sh = 0;
+    while (((size_t)1 << sh) < h)
+        sh++;
+    if (sh < 3)
+        return 0;
+    for (size_t c = 0; c < k * n; c++)
+        if (mono[c] != mono[c & ~(h - 1)])
+            return 0;
+    for (size_t c = 0; c < k * n; c += h)
+        mono[c >> sh] = mono[c];
+    return sh;
+}
+
 hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const hers_ciphertext *in,
                         size_t d, hers_ciphertext *out)
 {
@@ -525,50 +556,73 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
     memset(out[0].seed, 0, sizeof out[0].seed);
     if (L == 0)
         return HERS_OK;
-    /* scratch: tau(c0), key-switched c1, tau(c1) in NTT and coefficient
-     * form, x^-h, key_switch's D N, the inverse permutation */
-    size_t D = gk->digits;
-    uint64_t *scr = hers_bfv_scratch(5 * kn + D * n + (n + 1) / 2);
+    /* scratch: tau(c0) and tau(c1) of one prime (NTT form), the balanced
+     * tau(c1) of a group's nodes (coefficient form), x^-h, key_digits' D
+     * digits, the inverse permutation. hers_poly_switch_split reads 2 D + 3
+     * streams besides its outputs; the key's and the ciphertexts' sit at
+     * multiples of 4 KiB from each other (one L1 set each), so tau(c0) and
+     * the digits are placed off that grid (digit t at t x 64 bytes past
+     * it): with every stream in one 12-way set the kernel ran ~1.7x slower. */
+    size_t D = gk->digits, ds = n + 8;
+    uint64_t *scr = hers_bfv_scratch(24 + 2 * (n + 8) + EXPAND_GROUP * kn + kn + 40 + D * ds +
+                                     (n + 1) / 2);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
-    uint64_t *t0 = scr, *t1 = scr + kn, *x = scr + 2 * kn, *tc = scr + 3 * kn;
-    uint64_t *mono = scr + 4 * kn, *dg = scr + 5 * kn;
-    uint32_t *iperm = (uint32_t *)(dg + D * n);
+    uint64_t *t0 = scr + 24, *x1 = t0 + n + 8, *tcg = x1 + n + 8, *mono = tcg + EXPAND_GROUP * kn;
+    uint64_t *dg = mono + kn + 40;
+    uint32_t *iperm = (uint32_t *)(dg + D * ds);
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
-        size_t h = (size_t)1 << j;
-        /* NTT of x^(-h) = -x^(N-h) */
-        memset(mono, 0, kn * sizeof(uint64_t));
-        for (size_t i = 0; i < k; i++)
-            mono[i * n + (n - h)] = p->q[i].value - 1;
-        hers_rns_ntt(p, mono, k);
+        size_t h = (size_t)1 << j, nodes = h < d - h ? h : d - h;
+        unsigned msh = expand_mono(p, h, mono);
         uint32_t g = hers_expand_element(n, j);
         size_t e = (size_t)key_index(gk, g);
         const uint32_t *perm = gk->perm + e * n;
+        const uint64_t *key = gk->data + e * D * 2 * kn;
         for (size_t i = 0; i < n; i++)
             iperm[perm[i]] = (uint32_t)i;
-        for (size_t r = 0; r < h && r + h < d; r++) {
-            /* node r splits: left c + tau(c) (stays at r), right
-             * (c - tau(c)) x^-h (at r + h); tau(c) key-switched back to s */
-            hers_ciphertext *c = &out[r], *right = &out[r + h];
-            if ((st = hers_ct_reserve(p, right, 2, k, 0)) != HERS_OK)
-                break;
-            for (size_t i = 0; i < k; i++) {
-                galois_ntt_scatter(hers_ct_poly(c, 0, i), t0 + i * n, n, iperm);
-                galois_ntt_scatter(hers_ct_poly(c, 1, i), x + i * n, n, iperm);
-            }
-            memcpy(tc, x, kn * sizeof(uint64_t));
-            hers_rns_intt(p, tc, k);
-            key_switch(p, gk, e, t0, tc, x, t1, dg);
-            for (size_t part = 0; part < 2; part++) {
-                const uint64_t *tp = part ? t1 : t0;
+        /* node r splits: left c + tau(c) (stays at r), right
+         * (c - tau(c)) x^-h (at r + h); tau(c) key-switched back to s.
+         * Nodes go in groups: first each node's balanced tau(c1) (all
+         * primes: every prime's digits need it), then one prime at a time
+         * for every node of the group, so that prime's part of the key
+         * (D x 2 x N words, 256 KiB at n4096) stays in L2 across the
+         * group instead of streaming in once per node. Each switched prime
+         * is split at once (hers_poly_switch_split: the switched tau(c)
+         * never leaves the registers). */
+        for (size_t r0 = 0; r0 < nodes && st == HERS_OK; r0 += EXPAND_GROUP) {
+            size_t gn = nodes - r0 < EXPAND_GROUP ? nodes - r0 : EXPAND_GROUP;
+            for (size_t u = 0; u < gn && st == HERS_OK; u++) {
+                hers_ciphertext *c = &out[r0 + u];
+                uint64_t *tc = tcg + u * kn;
+                if ((st = hers_ct_reserve(p, &out[r0 + u + h], 2, k, 0)) != HERS_OK)
+                    break;
                 for (size_t i = 0; i < k; i++)
-                    hers_poly_split(hers_ct_poly(c, part, i), hers_ct_poly(right, part, i),
-                                    tp + i * n, mono + i * n, n, &p->q[i]);
+                    galois_ntt_scatter(hers_ct_poly(c, 1, i), tc + i * n, n, iperm);
+                hers_rns_intt(p, tc, k);
+                key_balance(p, gk, tc);
             }
-            right->ntt_form = 1;
-            right->form = HERS_FORM_BFV;
-            right->has_seed = 0;
-            memset(right->seed, 0, sizeof right->seed);
+            for (size_t ii = 0; ii < k && st == HERS_OK; ii++) {
+                /* primes in alternating order: the group ends with the
+                 * key part the next one starts with */
+                size_t i = (r0 / EXPAND_GROUP) & 1 ? k - 1 - ii : ii;
+                for (size_t u = 0; u < gn; u++) {
+                    hers_ciphertext *c = &out[r0 + u], *right = &out[r0 + u + h];
+                    galois_ntt_scatter(hers_ct_poly(c, 1, i), x1, n, iperm);
+                    galois_ntt_scatter(hers_ct_poly(c, 0, i), t0, n, iperm);
+                    key_digits(p, gk, i, tcg + u * kn, x1, dg, ds);
+                    hers_poly_switch_split(hers_ct_poly(c, 0, i), hers_ct_poly(c, 1, i),
+                                           hers_ct_poly(right, 0, i), hers_ct_poly(right, 1, i),
+                                           t0, dg, ds, key + i * n, key + kn + i * n, 2 * kn, D,
+                                           mono + (i * n >> msh), msh, n, &p->q[i]);
+                }
+            }
+            for (size_t u = 0; u < gn; u++) {
+                hers_ciphertext *right = &out[r0 + u + h];
+                right->ntt_form = 1;
+                right->form = HERS_FORM_BFV;
+                right->has_seed = 0;
+                memset(right->seed, 0, sizeof right->seed);
+            }
         }
     }
     return st;
