@@ -556,20 +556,20 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
     memset(out[0].seed, 0, sizeof out[0].seed);
     if (L == 0)
         return HERS_OK;
-    /* scratch: tau(c0) and tau(c1) of one prime (NTT form), the balanced
-     * tau(c1) of a group's nodes (coefficient form), x^-h, key_digits' D
-     * digits, the inverse permutation. hers_poly_switch_split reads 2 D + 3
+    /* scratch: tau(c0) of one prime, tau(c1) of a group's nodes in NTT
+     * form and balanced in coefficient form, x^-h, key_digits' D digits,
+     * the inverse permutation. hers_poly_switch_split reads 2 D + 3
      * streams besides its outputs; the key's and the ciphertexts' sit at
      * multiples of 4 KiB from each other (one L1 set each), so tau(c0) and
      * the digits are placed off that grid (digit t at t x 64 bytes past
      * it): with every stream in one 12-way set the kernel ran ~1.7x slower. */
     size_t D = gk->digits, ds = n + 8;
-    uint64_t *scr = hers_bfv_scratch(24 + 2 * (n + 8) + EXPAND_GROUP * kn + kn + 40 + D * ds +
+    uint64_t *scr = hers_bfv_scratch(24 + (n + 16) + 2 * EXPAND_GROUP * kn + kn + 40 + D * ds +
                                      (n + 1) / 2);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
-    uint64_t *t0 = scr + 24, *x1 = t0 + n + 8, *tcg = x1 + n + 8, *mono = tcg + EXPAND_GROUP * kn;
-    uint64_t *dg = mono + kn + 40;
+    uint64_t *t0 = scr + 24, *xg = t0 + n + 8, *tcg = xg + EXPAND_GROUP * kn + 8;
+    uint64_t *mono = tcg + EXPAND_GROUP * kn, *dg = mono + kn + 40;
     uint32_t *iperm = (uint32_t *)(dg + D * ds);
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
         size_t h = (size_t)1 << j, nodes = h < d - h ? h : d - h;
@@ -597,7 +597,8 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
                 if ((st = hers_ct_reserve(p, &out[r0 + u + h], 2, k, 0)) != HERS_OK)
                     break;
                 for (size_t i = 0; i < k; i++)
-                    galois_ntt_scatter(hers_ct_poly(c, 1, i), tc + i * n, n, iperm);
+                    galois_ntt_scatter(hers_ct_poly(c, 1, i), xg + u * kn + i * n, n, iperm);
+                memcpy(tc, xg + u * kn, kn * sizeof(uint64_t));
                 hers_rns_intt(p, tc, k);
                 key_balance(p, gk, tc);
             }
@@ -607,9 +608,8 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
                 size_t i = (r0 / EXPAND_GROUP) & 1 ? k - 1 - ii : ii;
                 for (size_t u = 0; u < gn; u++) {
                     hers_ciphertext *c = &out[r0 + u], *right = &out[r0 + u + h];
-                    galois_ntt_scatter(hers_ct_poly(c, 1, i), x1, n, iperm);
                     galois_ntt_scatter(hers_ct_poly(c, 0, i), t0, n, iperm);
-                    key_digits(p, gk, i, tcg + u * kn, x1, dg, ds);
+                    key_digits(p, gk, i, tcg + u * kn, xg + u * kn + i * n, dg, ds);
                     hers_poly_switch_split(hers_ct_poly(c, 0, i), hers_ct_poly(c, 1, i),
                                            hers_ct_poly(right, 0, i), hers_ct_poly(right, 1, i),
                                            t0, dg, ds, key + i * n, key + kn + i * n, 2 * kn, D,
