@@ -198,16 +198,22 @@ R1=$(pgrep -P "$MP" | grep -v "^$R0\$" | head -1)
 kill -STOP "$R1"
 CP=""
 for c in 1 2 3 4; do
-    curl -s -f -o "$T/cc$c.hr" -H "Authorization: Bearer $(cat "$T/admin.tok")" \
-        --data-binary @"$T/q.hq" "http://127.0.0.1:$PORT/v1/galleries/g/search" &
+    curl -sS -f -o "$T/cc$c.hr" -H "Authorization: Bearer $(cat "$T/admin.tok")" \
+        --data-binary @"$T/q.hq" "http://127.0.0.1:$PORT/v1/galleries/g/search" \
+        2> "$T/cc$c.err" &
     CP="$CP $!"
 done
 # wait until the 4 requests are sent whole (client sockets to the port,
-# established, nothing left unsent: /proc/net/tcp) before stopping
+# established, nothing left unsent) and rank 0 has accepted them (its
+# listening socket's accept queue, rx_queue of the LISTEN row, is empty:
+# a connection still queued there when SIGUSR2 closes it is reset), from
+# /proc/net/tcp, before stopping
 hp=$(printf '%04X' "$PORT")
 i=0
 while [ "$(awk -v p=":$hp" '$3 ~ p"$" && $4 == "01" { split($5, q, ":");
-        if (q[1] == "00000000") c++ } END { print c + 0 }' /proc/net/tcp)" -lt 4 ]; do
+        if (q[1] == "00000000") c++ }
+        $2 ~ p"$" && $4 == "0A" { split($5, q, ":"); if (q[2] != "00000000") w = 1 }
+        END { print w ? 0 : c + 0 }' /proc/net/tcp)" -lt 4 ]; do
     i=$((i + 1)); [ $i -lt 300 ] || fail "the concurrent searches did not reach rank 0"
     sleep 0.1
 done
@@ -215,7 +221,11 @@ sleep 1
 kill -USR2 "$MP"
 sleep 0.5
 kill -CONT "$R1"
-for c in $CP; do wait "$c" || fail "a search in flight at SIGUSR2 was not answered"; done
+c=0
+for p in $CP; do
+    c=$((c + 1))
+    wait "$p" || fail "search $c in flight at SIGUSR2 was not answered (curl exit $?: $(cat "$T/cc$c.err"))"
+done
 i=0
 while kill -0 "$MP" 2>/dev/null; do
     i=$((i + 1)); [ $i -lt 300 ] || fail "cluster did not stop on SIGUSR2 to mpirun"
