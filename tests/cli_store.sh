@@ -78,6 +78,33 @@ rows 95 30 "$T/p.npy"
 cmp -s "$T/want.tsv" "$T/got.tsv" || fail "db search differs from the gallery-file search"
 "$H" search --db "$T/db" --keys "$T/k" --probe "$T/p.npy" --top 3 --max-memory 1 > "$T/got2.tsv" || fail "search streamed"
 cmp -s "$T/want.tsv" "$T/got2.tsv" || fail "streamed search differs"
+
+# ---- packing: the database records it (hers init --packing); old and
+# default databases are slot-packed; coefficient packing searches the same
+grep -q '"packing": "slot",' "$T/i.json" || fail "default packing: $(cat "$T/i.json")"
+err "expected auto, slot or coeff" "$H" init --db "$T/dbx" --keys "$T/pub" --packing rows
+"$H" init --db "$T/dbc" --keys "$T/pub" --packing coeff 2>/dev/null || fail "init coeff"
+"$H" info --db "$T/dbc" | grep -q "empty (coeff packing)" || fail "info of an empty coeff db"
+err "coeff-packed, --packing says slot" "$H" enroll --db "$T/dbc" --keys "$T/k" --in "$T/a.npy" --packing slot
+"$H" enroll --db "$T/dbc" --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" --packing coeff >/dev/null 2>&1 || fail "enroll coeff a"
+"$H" enroll --db "$T/dbc" --keys "$T/pub" --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 || fail "enroll coeff b (public key)"
+"$H" enroll --db "$T/dbc" --public-key-only --in "$T/c.npy" >/dev/null 2>&1 || fail "enroll coeff c"
+"$H" info --db "$T/dbc" --json | grep -q '"packing": "coeff",' || fail "coeff packing not shown"
+"$H" check --db "$T/dbc" 2>/dev/null || fail "check coeff"
+"$H" search --db "$T/dbc" --keys "$T/k" --probe "$T/p.npy" --top 3 > "$T/gotc.tsv" || fail "search coeff db"
+cmp -s "$T/want.tsv" "$T/gotc.tsv" || fail "coeff db search differs from the gallery-file search"
+"$H" search --db "$T/dbc" --keys "$T/k" --probe "$T/p.npy" --top 3 --max-memory 1 > "$T/gotc2.tsv" || fail "search coeff streamed"
+cmp -s "$T/want.tsv" "$T/gotc2.tsv" || fail "streamed coeff search differs"
+"$H" delete --db "$T/dbc" --id a3 2>/dev/null || fail "delete coeff"
+"$H" compact --db "$T/dbc" --keys "$T/k" 2>/dev/null || fail "compact coeff"
+"$H" check --db "$T/dbc" 2>/dev/null || fail "check coeff after compaction"
+"$H" info --db "$T/dbc" --json | grep -q '"packing": "coeff",' || fail "compaction changed the packing"
+"$H" search --db "$T/dbc" --keys "$T/k" --probe "$T/p.npy" --top 3 > "$T/gotc3.tsv" || fail "search coeff after compact"
+grep -q "	a3	" "$T/gotc3.tsv" && fail "deleted a3 returned (coeff)"
+# auto: decided by the first enrolment (d = 16 at the default scale 716: hers_packing_default)
+"$H" init --db "$T/dba" --keys "$T/pub" --packing auto 2>/dev/null || fail "init auto"
+"$H" enroll --db "$T/dba" --keys "$T/k" --in "$T/c.npy" >/dev/null 2>&1 || fail "enroll auto"
+"$H" info --db "$T/dba" --json | grep -Eq '"packing": "(slot|coeff)",' || fail "auto not resolved"
 "$H" search --db "$T/db" --keys "$T/k" --probe "$T/p.npy" --threshold 0.5 > "$T/thr.tsv" || fail "threshold"
 awk -F '\t' '$4 < 0.5 { exit 1 }' "$T/thr.tsv" || fail "threshold violated"
 

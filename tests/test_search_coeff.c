@@ -246,6 +246,125 @@ static void keys_free(keys *k)
     hers_galois_key_free(k->gk);
 }
 
+static void search_db(hers_store *db, hers_searcher *sr, const hers_params *p, const keys *k,
+                      size_t chunk, const int32_t *g, size_t n, const int32_t *pr, size_t d)
+{
+    uint32_t s = HERS_QUANT_PAPER_SCALE;
+    hers_store_snapshot *sn = NULL;
+    hers_query *q = NULL;
+    hers_result *res = NULL;
+    CHECK_OK(hers_query_encrypt(p, k->sk, NULL, pr, 1, d, s, NULL, &q));
+    CHECK_OK(hers_store_snapshot_open(db, &sn));
+    CHECK(sn && hers_store_snapshot_packing(sn) == HERS_PACK_COEFF);
+    hers_store_search_opts o;
+    hers_store_search_opts_default(&o);
+    o.chunk_blocks = chunk;   /* 1: streamed, block by block */
+    hers_store_search_stats st;
+    if (sn && q)
+        CHECK_OK(hers_store_search(sn, sr, q, &o, &res, &st));
+    CHECK(res && hers_result_packing(res) == HERS_PACK_COEFF);
+    if (res)
+        CHECK(check_scores(p, k->sk, res, g, n, pr, 1, d));
+    hers_result_free(res);
+    hers_store_snapshot_close(sn);
+    hers_query_free(q);
+}
+
+/* A coefficient-packed database: a slot-packed one refuses the record; one
+ * set to coeff (or auto, resolved at the first enrolment) takes it and
+ * enrolments from the secret and the public key, searches exactly (one
+ * pass and streamed), deletes, compacts, reopens and checks. */
+static void check_store(const hers_params *p, const keys *k, hers_searcher *sr,
+                        const uint8_t *rec, size_t len, const int32_t *g, size_t n, size_t d)
+{
+    char dir[] = "/tmp/hers-coeff-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[64], path2[64];
+    snprintf(path, sizeof path, "%s/db", dir);
+    snprintf(path2, sizeof path2, "%s/db2", dir);
+    uint32_t s = HERS_QUANT_PAPER_SCALE;
+    hers_store_enroll_opts so;
+    hers_store_enroll_opts_default(&so);
+    so.scale = s;
+    hers_store *db = NULL;
+    hers_store_info info;
+    /* slot (hers_store_create's default, and old databases): refused */
+    CHECK_OK(hers_store_create(path2, p, k->pk, NULL, NULL, 0));
+    CHECK_OK(hers_store_open(path2, 0, &db));
+    if (db) {
+        CHECK_OK(hers_store_get_info(db, &info));
+        CHECK(info.packing == HERS_PACK_SLOT);
+        CHECK(hers_store_enroll_record(db, rec, len, 0, n, NULL, &so, NULL) == HERS_ERR_MISMATCH);
+        CHECK(hers_store_set_packing(db, (hers_packing)5) == HERS_ERR_ARG);
+        /* auto: the rule decides at the first enrolment (coeff here) */
+        CHECK_OK(hers_store_set_packing(db, HERS_PACK_AUTO));
+        CHECK_OK(hers_store_get_info(db, &info));
+        CHECK(info.packing == HERS_PACK_AUTO);
+        CHECK_OK(hers_store_enroll_record(db, rec, len, 0, n, NULL, &so, NULL));
+        CHECK_OK(hers_store_get_info(db, &info));
+        CHECK(info.packing == hers_packing_default(p, d, s) && info.packing == HERS_PACK_COEFF);
+        CHECK(hers_store_set_packing(db, HERS_PACK_SLOT) == HERS_ERR_STATE);
+        CHECK_OK(hers_store_set_packing(db, HERS_PACK_COEFF));   /* unchanged: fine */
+    }
+    hers_store_close(db);
+    db = NULL;
+    /* coeff: the record, then enrolments by the key holder and a third party */
+    CHECK_OK(hers_store_create(path, p, k->pk, NULL, NULL, 0));
+    CHECK_OK(hers_store_open(path, 0, &db));
+    size_t m = 40, total = n + 2 * m;
+    int32_t *all = make_data(total, d, s), *pr = make_data(1, d, s);
+    memcpy(all, g, n * d * sizeof *all);
+    char **ids = calloc(2 * m, sizeof *ids);
+    for (size_t i = 0; i < 2 * m; i++) {
+        ids[i] = malloc(16);
+        snprintf(ids[i], 16, "%zu", n + i);
+    }
+    if (db) {
+        CHECK_OK(hers_store_set_packing(db, HERS_PACK_COEFF));
+        CHECK_OK(hers_store_enroll_record(db, rec, len, 0, n, NULL, &so, NULL));
+        CHECK_OK(hers_store_enroll(db, k->sk, NULL, all + n * d, m, d, (const char *const *)ids,
+                                   &so, NULL));
+        CHECK_OK(hers_store_enroll(db, NULL, hers_store_public_key(db), all + (n + m) * d, m, d,
+                                   (const char *const *)ids + m, &so, NULL));
+        search_db(db, sr, p, k, 0, all, total, pr, d);
+        search_db(db, sr, p, k, 1, all, total, pr, d);
+        /* delete, compact (decrypts and re-encrypts in the same packing) */
+        const char *del[] = {"0", "7"};
+        CHECK_OK(hers_store_delete(db, del, 2));
+        hers_store_compact_stats cs;
+        CHECK_OK(hers_store_compact(db, k->sk, 1, &cs));
+    }
+    hers_store_close(db);
+    db = NULL;
+    CHECK_OK(hers_store_open(path, 0, &db));
+    if (db) {
+        uint64_t problems = 1;
+        CHECK_OK(hers_store_check(db, NULL, NULL, &problems));
+        CHECK(problems == 0);
+        CHECK_OK(hers_store_get_info(db, &info));
+        CHECK(info.packing == HERS_PACK_COEFF && info.live == total - 2);
+        /* after compaction the live rows are packed in slot order: the two
+         * deleted rows are gone, the others keep their order */
+        int32_t *rest = malloc((total - 2) * d * sizeof *rest);
+        size_t r = 0;
+        for (size_t i = 0; i < total; i++)
+            if (i != 0 && i != 7)
+                memcpy(rest + d * r++, all + i * d, d * sizeof *rest);
+        search_db(db, sr, p, k, 0, rest, total - 2, pr, d);
+        free(rest);
+        CHECK(hers_store_set_packing(db, HERS_PACK_SLOT) == HERS_ERR_STATE);
+    }
+    hers_store_close(db);
+    for (size_t i = 0; i < 2 * m; i++)
+        free(ids[i]);
+    free(ids);
+    free(all);
+    free(pr);
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 /* File round trip, reference path, gallery decryption, refusals. */
 static void check_gallery(const hers_params *p, const keys *k, hers_searcher *sr)
 {
@@ -265,23 +384,7 @@ static void check_gallery(const hers_params *p, const keys *k, hers_searcher *sr
         CHECK(hers_le_get_u32(buf + 212) == 1);
         CHECK_OK(hers_gallery_deserialize(p, buf, len, &back));
         CHECK(back && hers_gallery_packing(back) == HERS_PACK_COEFF);
-        /* the store holds slot-packed databases only: refused, not misread */
-        char dir[] = "/tmp/hers-coeff-XXXXXX";
-        CHECK(mkdtemp(dir) != NULL);
-        char path[64];
-        snprintf(path, sizeof path, "%s/db", dir);
-        CHECK_OK(hers_store_create(path, p, k->pk, NULL, NULL, 0));
-        hers_store *db = NULL;
-        CHECK_OK(hers_store_open(path, 0, &db));
-        hers_store_enroll_opts so;
-        hers_store_enroll_opts_default(&so);
-        so.scale = s;
-        if (db)
-            CHECK(hers_store_enroll_record(db, buf, len, 0, n, NULL, &so, NULL) == HERS_ERR_UNSUPPORTED);
-        hers_store_close(db);
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-        CHECK(system(cmd) == 0);
+        check_store(p, k, sr, buf, len, g, n, d);
         /* an unknown packing value */
         hers_le_put_u32(buf + 212, 2);
         hers_gallery *bad = NULL;

@@ -106,16 +106,19 @@ typedef enum hers_search_mode {
  * result record needs only a low-bit window of each coefficient). */
 typedef enum hers_packing {
     HERS_PACK_SLOT = 0,
-    HERS_PACK_COEFF = 1
+    HERS_PACK_COEFF = 1,
+    HERS_PACK_AUTO = 2   /* a database's choice before its first enrolment:
+                            hers_packing_default of the d and scale it brings */
 } hers_packing;
-/* "slot", "coeff". */
+/* "slot", "coeff", "auto" (the parser takes the three; enrolment of a
+ * gallery takes slot or coeff only). */
 HERS_API const char *hers_packing_name(hers_packing k);
 HERS_API hers_status hers_packing_parse(const char *s, hers_packing *out);
 /* The packing rule (docs/design.md, "Shrinking the download"): coefficient
  * where the compact result's low-bit window applies for d and the scale
  * (hers_result_window_bits: narrower than b1, q_0 > N 2^(w1+1)), i.e. where
- * it shrinks the download; slot otherwise. The gallery database keeps slot
- * packing (its records and state carry no packing field yet). */
+ * it shrinks the download; slot otherwise. A gallery database records its
+ * packing in its state (hers_store_set_packing, hers init --packing). */
 HERS_API hers_packing hers_packing_default(const hers_params *p, size_t d, uint32_t scale);
 
 /* "both-encrypted", "plain-gallery". */

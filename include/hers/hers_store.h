@@ -120,11 +120,22 @@ typedef struct hers_store_info {
     uint64_t payload_bytes;    /* bytes of the stored segments */
     uint64_t file_bytes;       /* size of data.mdb */
     uint64_t used_bytes;       /* pages in use inside data.mdb */
+    hers_packing packing;      /* slot or coeff; auto until the first enrolment of a
+                                  database made with hers_store_set_packing(AUTO) */
 } hers_store_info;
 
 HERS_API hers_status hers_store_get_info(hers_store *db, hers_store_info *info);
 
 /* ------------------------------------------------------------ writes */
+
+/* The packing of the database's gallery (docs/design.md, "Shrinking the
+ * download"): HERS_PACK_SLOT (what hers_store_create records, and what
+ * databases made before the field existed read as), HERS_PACK_COEFF, or
+ * HERS_PACK_AUTO (hers_packing_default of the d and scale of the first
+ * enrolment, then fixed). Every enrolment encrypts in it and every record
+ * enrolled must carry it (HERS_ERR_MISMATCH otherwise). Settable only while
+ * the database holds no gallery (HERS_ERR_STATE after, unless unchanged). */
+HERS_API hers_status hers_store_set_packing(hers_store *db, hers_packing packing);
 
 typedef struct hers_store_enroll_opts {
     hers_search_mode mode;     /* must equal the database's once it has a gallery */
@@ -214,6 +225,7 @@ HERS_API size_t hers_store_snapshot_blocks(const hers_store_snapshot *s);
 HERS_API size_t hers_store_snapshot_d(const hers_store_snapshot *s);
 HERS_API uint32_t hers_store_snapshot_scale(const hers_store_snapshot *s);
 HERS_API hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s);
+HERS_API hers_packing hers_store_snapshot_packing(const hers_store_snapshot *s);
 /* *out = 1 if any segment of a both-encrypted snapshot was encrypted with
  * the public key (a third party's enrolment), else 0 (reads every segment
  * header, no payload). The query-form rule takes it as gallery_public

@@ -49,13 +49,15 @@ int hers_cmd_info(int argc, char **argv)
     const char *mode = in.has_gallery ? hers_search_mode_name(in.mode) : "";
     if (cli_flag(argc, argv, "--json")) {
         printf("{\"format\": %u, \"params\": \"%s\", \"N\": %zu, \"t\": %llu, \"primes\": %zu, "
-               "\"log_q\": %.1f, \"d\": %zu, \"scale\": %u, \"mode\": \"%s\", \"model_id\": \"%s\", "
+               "\"log_q\": %.1f, \"d\": %zu, \"scale\": %u, \"mode\": \"%s\", \"packing\": \"%s\", "
+               "\"model_id\": \"%s\", "
                "\"live\": %llu, \"enrolled\": %llu, \"deleted\": %llu, \"slots\": %llu, "
                "\"segments\": %llu, \"blocks\": %llu, \"payload_bytes\": %llu, "
                "\"bytes_per_template_dim\": %.3f, \"bytes_per_slot_dim\": %.3f, \"file_bytes\": %llu, \"used_bytes\": %llu, "
                "\"max_overlap\": %zu}\n",
                in.format, in.params_name, in.N, (unsigned long long)in.t, in.num_primes, in.log_q,
-               in.d, in.scale, mode, model, (unsigned long long)in.live,
+               in.d, in.scale, mode, hers_packing_name(in.packing), model,
+               (unsigned long long)in.live,
                (unsigned long long)in.enrolled, (unsigned long long)(in.enrolled - in.live),
                (unsigned long long)in.next_slot, (unsigned long long)in.segments,
                (unsigned long long)in.blocks, (unsigned long long)in.payload_bytes, td, sd,
@@ -67,9 +69,10 @@ int hers_cmd_info(int argc, char **argv)
                in.params_name[0] ? in.params_name : "(custom)", in.N, (unsigned long long)in.t,
                in.num_primes, in.log_q);
         if (in.has_gallery)
-            printf("gallery       d = %zu, scale = %u, %s\n", in.d, in.scale, mode);
+            printf("gallery       d = %zu, scale = %u, %s, %s packing\n", in.d, in.scale, mode,
+                   hers_packing_name(in.packing));
         else
-            printf("gallery       empty\n");
+            printf("gallery       empty (%s packing)\n", hers_packing_name(in.packing));
         printf("model         %s\n", in.model_id_len ? model : "none");
         printf("templates     %llu live, %llu deleted not yet compacted\n",
                (unsigned long long)in.live, (unsigned long long)(in.enrolled - in.live));

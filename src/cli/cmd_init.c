@@ -18,13 +18,16 @@
 
 int hers_cmd_init(int argc, char **argv)
 {
-    static const char *const with_value[] = {"--db", "--keys", "--model", NULL};
+    static const char *const with_value[] = {"--db", "--keys", "--model", "--packing", NULL};
     static const char *const flags[] = {"--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
-        printf("usage: hers init --db DIR --keys DIR [--model M]\n"
+        printf("usage: hers init --db DIR --keys DIR [--model M] [--packing auto|slot|coeff]\n"
                "  Creates the gallery database DIR (LMDB) from DIR/%s, %s and %s of the key\n"
                "  directory (public material only). --model M records the reduction model whose\n"
-               "  outputs will be enrolled (enroll and search then require the same model).\n",
+               "  outputs will be enrolled (enroll and search then require the same model).\n"
+               "  --packing: template x in plaintext slot x or coefficient x, fixed for the\n"
+               "  database (default slot; auto: coeff where the compact result's low-bit\n"
+               "  window applies for the d and scale of the first enrolment, docs/design.md).\n",
                CLI_KEYS_PARAMS, CLI_KEYS_PUBLIC, CLI_KEYS_RELIN);
         printf("  With --server URL --gallery NAME --token-file F [--cacert F]: the same over\n"
                "  HTTP(S) against `hers serve` (docs/cli.md, \"The client\").\n");
@@ -38,6 +41,10 @@ int hers_cmd_init(int argc, char **argv)
     const char *model = cli_opt(argc, argv, "--model");
     if (!db || !keys)
         return cli_usage(CMD, "--db and --keys are required");
+    hers_packing pack = HERS_PACK_SLOT;
+    if (cli_opt(argc, argv, "--packing") &&
+        hers_packing_parse(cli_opt(argc, argv, "--packing"), &pack) != HERS_OK)
+        return cli_fail_lib(CMD, "--packing");
     char *rp = cli_keys_path(keys, CLI_KEYS_RELIN);
     int have_rk = rp && access(rp, F_OK) == 0;
     free(rp);
@@ -57,10 +64,12 @@ int hers_cmd_init(int argc, char **argv)
     }
     if (!rc && hers_store_create(db, k.p, k.pk, k.rk, mlen ? mid : NULL, mlen) != HERS_OK)
         rc = cli_fail(CMD, "%s", hers_last_error());
-    /* the Galois keys (compact queries) are public material too: stored once */
-    if (!rc && (rc = cli_keys_load_galois(CMD, keys, &k)) == 0 && k.gk) {
+    /* the packing, and the Galois keys (compact queries: public material
+     * too), stored once */
+    if (!rc && (rc = cli_keys_load_galois(CMD, keys, &k)) == 0) {
         hers_store *h = NULL;
-        if (hers_store_open(db, 0, &h) != HERS_OK || hers_store_put_galois_key(h, k.gk) != HERS_OK)
+        if (hers_store_open(db, 0, &h) != HERS_OK || hers_store_set_packing(h, pack) != HERS_OK ||
+            (k.gk && hers_store_put_galois_key(h, k.gk) != HERS_OK))
             rc = cli_fail(CMD, "%s", hers_last_error());
         hers_store_close(h);
     }
@@ -68,8 +77,9 @@ int hers_cmd_init(int argc, char **argv)
         char hex[2 * HERS_MODEL_ID_BYTES + 1] = "none";
         if (mlen)
             cli_db_hex(mid, mlen, hex);
-        fprintf(stderr, "hers init: created %s (N = %zu, t = %llu, model %s)\n", db,
-                hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hex);
+        fprintf(stderr, "hers init: created %s (N = %zu, t = %llu, model %s, %s packing)\n", db,
+                hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hex,
+                hers_packing_name(pack));
     }
     cli_keys_free(&k);
     return rc;

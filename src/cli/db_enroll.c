@@ -23,20 +23,23 @@ int cli_db_enroll(int argc, char **argv)
     static const char *const with_value[] = {"--db",    "--keys", "--in",
                                              "--ids",   "--model", "--scale",
                                              "--mode",  "--threads", "--passphrase-file",
-                                             NULL};
+                                             "--packing", NULL};
     static const char *const flags[] = {"--replace", "--public-key-only", "--public", "--help",
                                         NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers enroll --db DIR --in X.npy|.fvecs [--keys DIR] [--ids FILE] [--model M]\n"
                "                   [--replace] [--scale S] [--mode both-encrypted|plain-gallery]\n"
                "                   [--threads T] [--public-key-only] [--passphrase-file F]\n"
+               "                   [--packing auto|slot|coeff]\n"
                "  Appends the rows of X to the gallery database (one transaction: all or nothing).\n"
                "  Rows are compressed with M (required if the database records a model),\n"
                "  normalised, quantised (scale S: the database's; for a new gallery, default the\n"
                "  largest safe for d and t, e.g. 714 at d = 64) and encrypted\n"
                "  with DIR/secret.key if present, else with the database's public key.\n"
                "  Ids: one per line (default: slot numbers); an existing id is an error unless\n"
-               "  --replace.\n");
+               "  --replace.\n"
+               "  Packing: the database's (fixed by hers init --packing); an explicit --packing\n"
+               "  that differs from it is refused.\n");
         return 0;
     }
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
@@ -111,6 +114,21 @@ int cli_db_enroll(int argc, char **argv)
         rc = cli_fail(CMD, "%s: %s", in, hers_last_error());
         goto done;
     }
+    /* the database's packing (auto: the rule for this d and scale) */
+    hers_packing pack = info.packing == HERS_PACK_AUTO
+                            ? hers_packing_default(hers_store_params(db), x.cols, o.scale)
+                            : info.packing, want = pack;
+    const char *popt = cli_opt(argc, argv, "--packing");
+    if (popt && hers_packing_parse(popt, &want) != HERS_OK) {
+        rc = cli_fail_lib(CMD, "--packing");
+        goto done;
+    }
+    if (want != HERS_PACK_AUTO && want != pack) {
+        rc = cli_fail(CMD, "%s: the database is %s-packed, --packing says %s (the packing is "
+                      "fixed by hers init --packing)", dir, hers_packing_name(pack),
+                      hers_packing_name(want));
+        goto done;
+    }
     if (idpath && (rc = cli_db_read_ids(CMD, idpath, x.rows, &ids, &nids)) != 0)
         goto done;
     if (hers_quant_matrix(&x, o.scale, &qm) != HERS_OK) {
@@ -128,8 +146,8 @@ int cli_db_enroll(int argc, char **argv)
     printf("enrolled %zu templates into %s: slots %llu..%llu\n", qm.rows, dir,
            (unsigned long long)first, (unsigned long long)(first + qm.rows - 1));
     fflush(stdout);
-    fprintf(stderr, "hers enroll: %zu x %zu (%s, scale %u, %s) -> %s in %.2f s\n", qm.rows,
-            qm.cols, hers_search_mode_name(o.mode), o.scale,
+    fprintf(stderr, "hers enroll: %zu x %zu (%s, scale %u, %s packing, %s) -> %s in %.2f s\n",
+            qm.rows, qm.cols, hers_search_mode_name(o.mode), o.scale, hers_packing_name(pack),
             !enc ? "plain" : k.sk ? "secret-key" : "public-key", dir, cli_now() - t0);
 done:
     cli_db_free_ids(ids, nids);

@@ -510,6 +510,8 @@ static hers_status build_stage(const char *root, const char *name, struct source
                                in0.model_id_len);
         if (st == HERS_OK)
             st = hers_store_open(dirs[r], 0, &dst[r]);
+        if (st == HERS_OK)   /* the sources' packing (auto while none has a gallery) */
+            st = hers_store_set_packing(dst[r], in0.packing);
         if (st == HERS_OK && hers_store_galois_key(s0))
             st = hers_store_put_galois_key(dst[r], hers_store_galois_key(s0));
         if (st == HERS_OK)

@@ -171,7 +171,10 @@ hers_packing hers_gallery_packing(const hers_gallery *g) { return g->packing; }
 
 const char *hers_packing_name(hers_packing k)
 {
-    return k == HERS_PACK_COEFF ? "coeff" : k == HERS_PACK_SLOT ? "slot" : "?";
+    return k == HERS_PACK_COEFF  ? "coeff"
+           : k == HERS_PACK_SLOT ? "slot"
+           : k == HERS_PACK_AUTO ? "auto"
+                                 : "?";
 }
 
 hers_packing hers_packing_default(const hers_params *p, size_t d, uint32_t scale)
@@ -189,8 +192,10 @@ hers_status hers_packing_parse(const char *s, hers_packing *out)
         *out = HERS_PACK_SLOT;
     else if (!strcmp(s, "coeff") || !strcmp(s, "coefficient"))
         *out = HERS_PACK_COEFF;
+    else if (!strcmp(s, "auto"))
+        *out = HERS_PACK_AUTO;
     else
-        return hers_error(HERS_ERR_ARG, "packing '%s': expected slot or coeff", s);
+        return hers_error(HERS_ERR_ARG, "packing '%s': expected auto, slot or coeff", s);
     return HERS_OK;
 }
 uint64_t hers_gallery_payload_bytes(const hers_gallery *g)

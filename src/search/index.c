@@ -214,6 +214,14 @@ hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t 
     return hers_index_alloc(p, mode, n, d, out);
 }
 
+void hers_index_set_packing(hers_index *ix, hers_packing k, uint32_t scale)
+{
+    if (ix) {
+        ix->packing = k;
+        ix->scale = scale;
+    }
+}
+
 hers_status hers_index_random(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
                               uint64_t seed, hers_index **out)
 {

@@ -53,6 +53,14 @@ hers_status hers_index_add_gallery(const hers_params *p, hers_index *ix, size_t 
     return HERS_OK;
 }
 
+void hers_result_set_packing(hers_result *r, hers_packing k, uint32_t scale)
+{
+    if (r) {
+        r->packing = k;
+        r->scale = scale;
+    }
+}
+
 hers_status hers_result_zero(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
                              size_t d, hers_result **out)
 {

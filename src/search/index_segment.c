@@ -48,10 +48,10 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
     uint64_t n = hers_le_get_u64(b + 200), R = hers_le_get_u64(b + 216), I = hers_le_get_u64(b + 224);
     if (mode > 1 || kind > 2 || (mode == HERS_MODE_PLAIN_GALLERY) != (kind == GAL_PLAIN))
         return hers_error(HERS_ERR_FORMAT, "gallery: bad mode %u / kind %u", mode, kind);
-    if (hers_le_get_u32(b + 212) != 0)   /* packing (gallery_file.c) */
-        return hers_error(HERS_ERR_UNSUPPORTED,
-                          "gallery: coefficient-packed records are not read by the store (its "
-                          "databases are slot-packed)");
+    uint32_t packing = hers_le_get_u32(b + 212);   /* gallery_file.c */
+    if (packing > HERS_PACK_COEFF)
+        return hers_error(HERS_ERR_FORMAT, "gallery: packing %u unknown (0 slot, 1 coefficient)",
+                          packing);
     if (d == 0 || d > HERS_SEARCH_MAX_D || n == 0 || n > HERS_SEARCH_MAX_N || scale == 0 ||
         scale > HERS_QUANT_MAX_SCALE)
         return hers_error(HERS_ERR_FORMAT, "gallery: d = %u, n = %llu or scale = %u out of range",
@@ -73,6 +73,7 @@ hers_status hers_gallery_ref_parse(const hers_params *p, const void *vbuf, size_
     out->d = d;
     out->blocks = (size_t)blocks;
     out->scale = scale;
+    out->packing = (hers_packing)packing;
     out->rec_bytes = (size_t)R;
     out->recs = b + HDR + I;
     out->buf = b;
@@ -299,11 +300,13 @@ hers_status hers_index_fill(const hers_params *p, hers_index *ix, const hers_ind
     for (size_t i = 0; i < nparts; i++) {
         const hers_index_part *pt = &parts[i];
         if (pt->g->mode != ix->mode || pt->g->d != ix->d || pt->g->kind == GAL_PLAIN ||
+            pt->g->packing != ix->packing ||
             pt->src_block + pt->nb > pt->g->blocks || pt->dst_block + pt->nb > ix->blocks)
             return hers_error(HERS_ERR_MISMATCH,
-                              "index fill: segment (d %zu, blocks %zu) does not fit the index "
-                              "(d %zu, blocks %zu) at block %zu",
-                              pt->g->d, pt->g->blocks, ix->d, ix->blocks, pt->dst_block);
+                              "index fill: segment (d %zu, blocks %zu, %s packing) does not fit "
+                              "the index (d %zu, blocks %zu, %s packing) at block %zu",
+                              pt->g->d, pt->g->blocks, hers_packing_name(pt->g->packing), ix->d,
+                              ix->blocks, hers_packing_name(ix->packing), pt->dst_block);
     }
     struct fill_ctx c;
     memset(&c, 0, sizeof c);

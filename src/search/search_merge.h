@@ -21,6 +21,13 @@
 hers_status hers_index_zero(const hers_params *p, hers_search_mode mode, size_t n, size_t d,
                             hers_index **out);
 
+/* Sets the packing (and the quantisation scale the compact result needs)
+ * an index built by the store (hers_index_zero) or a
+ * result assembled from chunks (hers_result_zero) carries: the database's
+ * (HERS_PACK_SLOT or HERS_PACK_COEFF; both start as slot). */
+void hers_index_set_packing(hers_index *ix, hers_packing k, uint32_t scale);
+void hers_result_set_packing(hers_result *r, hers_packing k, uint32_t scale);
+
 /* Adds the kernel form of blocks [src_block, src_block + nb) of gallery g
  * into blocks [dst_block, dst_block + nb) of ix (same params, mode, d).
  * threads as in hers_index_build. */
@@ -58,6 +65,7 @@ typedef struct hers_gallery_ref {
     uint32_t version;          /* record format (1, 2) */
     size_t n, d, blocks;
     uint32_t scale;
+    hers_packing packing;      /* slot or coeff (the record's field at 212) */
     size_t rec_bytes;
     const uint8_t *recs;       /* record (b, i) at (b d + i) rec_bytes */
     const uint8_t *buf;        /* the whole record, len bytes */

@@ -135,14 +135,17 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
         } else {
             if (!st.has_gallery || hers_gallery_n(g) != (size_t)sg.offset + sg.rows ||
                 hers_gallery_d(g) != st.d || hers_gallery_scale(g) != st.scale ||
-                hers_gallery_mode(g) != (hers_search_mode)st.mode)
+                hers_gallery_mode(g) != (hers_search_mode)st.mode ||
+                hers_gallery_packing(g) != (hers_packing)st.packing)
                 problem(&c,
-                        "segment %llu: gallery shape (n %zu, d %zu, scale %u, %s) differs from "
-                        "its header / the database (n %u, d %u, scale %u, %s)",
+                        "segment %llu: gallery shape (n %zu, d %zu, scale %u, %s, %s packing) "
+                        "differs from its header / the database (n %u, d %u, scale %u, %s, %s "
+                        "packing)",
                         (unsigned long long)key, hers_gallery_n(g), hers_gallery_d(g),
                         hers_gallery_scale(g), hers_search_mode_name(hers_gallery_mode(g)),
-                        sg.offset + sg.rows, st.d, st.scale,
-                        hers_search_mode_name((hers_search_mode)st.mode));
+                        hers_packing_name(hers_gallery_packing(g)), sg.offset + sg.rows, st.d,
+                        st.scale, hers_search_mode_name((hers_search_mode)st.mode),
+                        hers_packing_name((hers_packing)st.packing));
             hers_gallery_free(g);
         }
         if (nseg == cap) {

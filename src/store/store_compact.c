@@ -154,6 +154,7 @@ static hers_status reencrypt_all(hers_store *db, MDB_txn *txn, store_state *st,
     hers_enroll_opts_default(&eo);
     eo.mode = (hers_search_mode)st->mode;
     eo.scale = st->scale;
+    eo.packing = (hers_packing)st->packing;
     eo.threads = threads;
     int enc = st->mode == HERS_MODE_BOTH_ENCRYPTED;
     uint64_t per = store_segment_blocks(db->p, d) * hers_params_n(db->p);

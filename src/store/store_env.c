@@ -94,6 +94,7 @@ void store_state_encode(const store_state *s, uint8_t out[STORE_STATE_BYTES])
     hers_le_put_u64(out + 40, s->live);
     hers_le_put_u64(out + 48, s->enrolled);
     hers_le_put_u32(out + 56, s->model_len);
+    hers_le_put_u32(out + 60, s->packing);
     memcpy(out + 64, s->model_id, HERS_STORE_MAX_MODEL_ID);
     crypto_generichash(out + STORE_STATE_BODY, STORE_HASH, out, STORE_STATE_BODY, NULL, 0);
 }
@@ -120,8 +121,13 @@ hers_status store_state_decode(const hers_store *db, const void *buf, size_t len
     s->live = hers_le_get_u64(b + 40);
     s->enrolled = hers_le_get_u64(b + 48);
     s->model_len = hers_le_get_u32(b + 56);
+    s->packing = hers_le_get_u32(b + 60);
     memcpy(s->model_id, b + 64, HERS_STORE_MAX_MODEL_ID);
-    if (s->has_gallery > 1 || s->model_len > HERS_STORE_MAX_MODEL_ID || hers_le_get_u32(b + 60) != 0 ||
+    if (s->packing > HERS_PACK_AUTO || (s->has_gallery && s->packing == HERS_PACK_AUTO))
+        return hers_error(HERS_ERR_FORMAT,
+                          "%s: state record: packing %u unknown (0 slot, 1 coefficient, 2 auto "
+                          "before the first enrolment)", db->dir, s->packing);
+    if (s->has_gallery > 1 || s->model_len > HERS_STORE_MAX_MODEL_ID ||
         s->next_slot > HERS_SEARCH_MAX_N || s->live > s->next_slot ||
         s->enrolled > s->next_slot ||
         (s->has_gallery && (s->mode > 1 || s->d == 0 || s->d > HERS_SEARCH_MAX_D ||
@@ -584,6 +590,7 @@ hers_status hers_store_get_info(hers_store *db, hers_store_info *info)
         info->d = s.d;
         info->scale = s.scale;
         info->mode = (hers_search_mode)s.mode;
+        info->packing = (hers_packing)s.packing;
         info->model_id_len = s.model_len;
         memcpy(info->model_id, s.model_id, HERS_STORE_MAX_MODEL_ID);
         info->next_slot = s.next_slot;

@@ -38,6 +38,9 @@ typedef struct store_state {
     uint64_t live;
     uint64_t enrolled;       /* rows held by segments */
     uint32_t model_len;
+    uint32_t packing;        /* hers_packing: slot, coeff, or auto (only while
+                                has_gallery = 0); offset 60, 0 in databases
+                                made before the field existed */
     uint8_t model_id[HERS_STORE_MAX_MODEL_ID];
 } store_state;
 

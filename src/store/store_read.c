@@ -55,6 +55,10 @@ size_t hers_store_snapshot_blocks(const hers_store_snapshot *s)
 }
 size_t hers_store_snapshot_d(const hers_store_snapshot *s) { return s->st.has_gallery ? s->st.d : 0; }
 uint32_t hers_store_snapshot_scale(const hers_store_snapshot *s) { return s->st.scale; }
+hers_packing hers_store_snapshot_packing(const hers_store_snapshot *s)
+{
+    return (hers_packing)s->st.packing;
+}
 hers_search_mode hers_store_snapshot_mode(const hers_store_snapshot *s)
 {
     return (hers_search_mode)s->st.mode;
@@ -96,6 +100,7 @@ hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block
     hers_status st = hers_index_zero(db->p, (hers_search_mode)s->st.mode, (size_t)n, s->st.d, &ix);
     if (st != HERS_OK)
         return st;
+    hers_index_set_packing(ix, (hers_packing)s->st.packing, s->st.scale);
     if (s->st.mode == HERS_MODE_BOTH_ENCRYPTED) {
         /* in place, every checksum verified */
         store_segref *segs = NULL;
@@ -147,7 +152,8 @@ hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block
         }
         if (hers_gallery_n(g) != (size_t)sg.offset + sg.rows || hers_gallery_d(g) != s->st.d ||
             hers_gallery_mode(g) != (hers_search_mode)s->st.mode ||
-            hers_gallery_scale(g) != s->st.scale) {
+            hers_gallery_scale(g) != s->st.scale ||
+            hers_gallery_packing(g) != (hers_packing)s->st.packing) {
             st = hers_error(HERS_ERR_FORMAT,
                             "%s: segment %llu: gallery shape differs from its header / the "
                             "database",

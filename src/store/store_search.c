@@ -156,6 +156,8 @@ hers_status hers_store_search(hers_store_snapshot *s, hers_searcher *sr, const h
                         : hers_result_zero(p, hers_store_snapshot_mode(s), hers_query_count(q),
                                            (size_t)hers_store_snapshot_slots(s),
                                            hers_store_snapshot_d(s), &full);
+    if (full)
+        hers_result_set_packing(full, hers_store_snapshot_packing(s), hers_store_snapshot_scale(s));
     if (st == HERS_OK && hers_store_snapshot_mode(s) == HERS_MODE_BOTH_ENCRYPTED) {
         struct deliver_ctx dc = {opts, stats, full};
         st = store_stream_encrypted(s, sr, q, opts, blocks, chunk, deliver_chunk, &dc, stats);

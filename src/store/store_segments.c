@@ -77,7 +77,8 @@ hers_status store_segments_list(hers_store_snapshot *s, store_segref **out, size
                 break;
             }
             if (r->g.n != (size_t)r->h.offset + r->h.rows || r->g.d != s->st.d ||
-                r->g.mode != (hers_search_mode)s->st.mode || r->g.scale != s->st.scale) {
+                r->g.mode != (hers_search_mode)s->st.mode || r->g.scale != s->st.scale ||
+                r->g.packing != (hers_packing)s->st.packing) {
                 st = hers_error(HERS_ERR_FORMAT,
                                 "%s: segment %llu: gallery shape differs from its header / the "
                                 "database",

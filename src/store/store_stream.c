@@ -302,6 +302,7 @@ static void read_task(void *vj, size_t task, unsigned worker)
         st = hers_gallery_ref_parse(db->p, view, (size_t)len, &r->g);
         if (st == HERS_OK && (r->g.n != src->g.n || r->g.d != src->g.d ||
                               r->g.mode != src->g.mode || r->g.scale != src->g.scale ||
+                              r->g.packing != src->g.packing ||
                               r->g.kind != src->g.kind || r->g.version != src->g.version))
             st = hers_error(HERS_ERR_FORMAT, "read differs from the mapped header");
         if (st != HERS_OK) {
@@ -441,6 +442,8 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
         st = hers_index_zero(p, HERS_MODE_BOTH_ENCRYPTED,
                              (size_t)((uint64_t)chunk * N < slots ? (uint64_t)chunk * N : slots),
                              hers_store_snapshot_d(s), &ix);
+    if (st == HERS_OK)
+        hers_index_set_packing(ix, hers_store_snapshot_packing(s), hers_store_snapshot_scale(s));
     if (st == HERS_OK)
         stats->index_bytes = hers_index_bytes(ix);
     rd.job.s = s;

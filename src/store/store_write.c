@@ -310,10 +310,50 @@ static hers_status enroll_prepare(hers_store *db, MDB_txn *txn, store_state *st,
     return HERS_OK;
 }
 
+/* The packing an enrolment of d-dimensional rows at `scale` uses: the
+ * state's, or for auto the rule's (fixed by enroll_commit). */
+static hers_packing enroll_packing(const hers_store *db, const store_state *st, size_t d,
+                                   uint32_t scale)
+{
+    return st->packing == HERS_PACK_AUTO ? hers_packing_default(db->p, d, scale)
+                                         : (hers_packing)st->packing;
+}
+
+hers_status hers_store_set_packing(hers_store *db, hers_packing packing)
+{
+    if (!db || (packing != HERS_PACK_SLOT && packing != HERS_PACK_COEFF && packing != HERS_PACK_AUTO))
+        return hers_error(HERS_ERR_ARG, "db packing: unknown packing %d", db ? (int)packing : -1);
+    if (db->readonly)
+        return hers_error(HERS_ERR_STATE, "%s: opened read-only", db->dir);
+    MDB_txn *txn = NULL;
+    int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
+    if (rc)
+        return store_mdb_error(db, rc, "begin");
+    store_state st;
+    hers_status s = store_state_read(db, txn, &st);
+    if (s == HERS_OK && st.packing != (uint32_t)packing) {
+        if (st.has_gallery)
+            s = hers_error(HERS_ERR_STATE,
+                           "%s: the gallery is %s-packed; the packing is fixed at the first "
+                           "enrolment", db->dir, hers_packing_name((hers_packing)st.packing));
+        else {
+            st.packing = (uint32_t)packing;
+            s = store_state_write(db, txn, &st);
+        }
+    }
+    if (s == HERS_OK) {
+        rc = mdb_txn_commit(txn);
+        return rc ? store_mdb_error(db, rc, "commit") : HERS_OK;
+    }
+    mdb_txn_abort(txn);
+    return s;
+}
+
 /* Records the gallery's shape and model in the state, writes it, commits. */
 static hers_status enroll_commit(hers_store *db, MDB_txn *txn, store_state *st, size_t d,
                                  const hers_store_enroll_opts *opts)
 {
+    st->packing = (uint32_t)enroll_packing(db, st, d, opts->scale);
     st->has_gallery = 1;
     st->d = (uint32_t)d;
     st->scale = opts->scale;
@@ -464,6 +504,7 @@ hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const h
     eo.scale = opts->scale;
     eo.threads = opts->threads;
     eo.format = opts->format;
+    eo.packing = enroll_packing(db, &st, d, opts->scale);
     /* Two-stage pipeline over the segments: a helper thread encrypts
      * segment j + 1 (on all the encryption workers) while this thread
      * checksums segment j and writes it and its catalog entries. */
@@ -544,9 +585,6 @@ hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t 
     uint32_t gs = hers_gallery_scale(g);
     hers_packing gp = hers_gallery_packing(g);
     hers_gallery_free(g);
-    if (gp != HERS_PACK_SLOT)   /* the database holds slot-packed records only */
-        return hers_error(HERS_ERR_UNSUPPORTED, "%s: the record is coefficient-packed; databases "
-                          "hold slot-packed galleries", db->dir);
     if (gn != offset + m)
         return hers_error(HERS_ERR_ARG,
                           "%s: the gallery record holds %zu rows, expected %zu zero rows and %zu "
@@ -564,6 +602,10 @@ hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t 
     char **defids = NULL;
     uint64_t s0 = 0;
     s = enroll_prepare(db, txn, &st, m, d, &ids, opts, offset, &defids, &s0);
+    if (s == HERS_OK && gp != enroll_packing(db, &st, d, gs))
+        s = hers_error(HERS_ERR_MISMATCH, "%s: the record is %s-packed, the database %s-packed",
+                       db->dir, hers_packing_name(gp),
+                       hers_packing_name(enroll_packing(db, &st, d, gs)));
     if (s == HERS_OK)
         s = store_put_record(db, txn, &st, record, len, s0, m, ids);
     if (s == HERS_OK) {
