@@ -43,10 +43,12 @@ double bench_median_of(const double *v, size_t n);
 int32_t *bench_rows(size_t n, size_t d, uint64_t seed);
 /* The enrolment record (HERSENR, default ids) of m rows bench_rows(m, d, seed)
  * placed after `off` zero rows (the block's fill on the server), encrypted
- * with sk on `threads` threads; *rec from hers_alloc. The set-up bench serve
+ * with sk on `threads` threads in `packing` (the gallery's); *rec from hers_alloc. The set-up bench serve
  * and bench cluster share. */
 #include "hers/hers_bfv.h"
+#include "hers/hers_search.h"
 hers_status bench_enroll_record(const hers_params *p, const hers_secret_key *sk, size_t off, size_t m,
-                        size_t d, uint64_t seed, unsigned threads, uint8_t **rec, size_t *len);
+                        size_t d, uint64_t seed, unsigned threads, hers_packing packing,
+                        uint8_t **rec, size_t *len);
 
 #endif

@@ -77,7 +77,8 @@ static hers_status run(hers_cluster *cl, const hers_server_backend *be, ctx *x)
         uint8_t *rec = NULL;
         size_t rl = 0, cnt = 0;
         uint64_t first = 0;
-        st = bench_enroll_record(p, sk, off, m, d, 1000 + done, x->threads, &rec, &rl);
+        st = bench_enroll_record(p, sk, off, m, d, 1000 + done, x->threads, HERS_PACK_SLOT, &rec,
+                                 &rl);
         if (st == HERS_OK)
             st = be->enroll(g, rec, rl, &first, &cnt);
         hers_free(rec);

@@ -158,14 +158,15 @@ static double throughput(const char *url, const char *token, const char *path,
 int hers_bench_serve(int argc, char **argv)
 {
     static const char *const with_value[] = {"--n", "--d", "--threads", "--reps", "--seconds",
-                                             "--enroll", NULL};
+                                             "--enroll", "--packing", NULL};
     static const char *const flags[] = {"--json", "--help", NULL};
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers bench serve [--n N] [--d D] [--threads T] [--reps R] [--seconds S]\n"
-               "                        [--enroll E] [--json]\n"
+               "                        [--enroll E] [--packing slot|coeff|auto] [--json]\n"
                "  The service on 127.0.0.1 (in process): latency vs in-process search,\n"
                "  throughput at 1/8/32 clients, RSS vs kernel form, enrolment rate.\n"
-               "  Defaults: n = 2^20, d = 64, reps 30, 3 s per throughput level, E = 4096.\n");
+               "  Defaults: n = 2^20, d = 64, reps 30, 3 s per throughput level, E = 4096,\n"
+               "  packing slot (hers init's default; coeff: the compact result is a window).\n");
         return 0;
     }
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
@@ -178,6 +179,10 @@ int hers_bench_serve(int argc, char **argv)
         cli_opt_u64(CMD, argc, argv, "--seconds", 3, 1, 3600, &secs) ||
         cli_opt_u64(CMD, argc, argv, "--enroll", 4096, 1, (uint64_t)1 << 20, &ne))
         return 2;
+    hers_packing packing = HERS_PACK_SLOT;
+    if (cli_opt(argc, argv, "--packing") &&
+        hers_packing_parse(cli_opt(argc, argv, "--packing"), &packing) != HERS_OK)
+        return cli_fail_lib(CMD, "--packing");
     int json = cli_flag(argc, argv, "--json");
     bench_print_env(stdout, "serve", (int)threads);
     hers_params *p = NULL;
@@ -206,9 +211,14 @@ int hers_bench_serve(int argc, char **argv)
     if (!vals || !probe || hers_tokens_add(tok, "*", HERS_SCOPE_ADMIN, NULL, admin, sizeof admin) ||
         hers_store_create(dbdir, p, pk, rk, NULL, 0) != HERS_OK ||
         hers_store_open(dbdir, 0, &db) != HERS_OK || hers_store_put_galois_key(db, gk) != HERS_OK ||
+        hers_store_set_packing(db, packing) != HERS_OK ||
         hers_store_enroll(db, sk, NULL, vals, (size_t)n, (size_t)d, NULL, &eo, NULL) != HERS_OK)
         return cli_fail_lib(CMD, "setup");
     double t_enrol_local = bench_now() - t0;
+    hers_store_info dbi;   /* auto: what the enrolment decided */
+    if (hers_store_get_info(db, &dbi) != HERS_OK)
+        return cli_fail_lib(CMD, "info");
+    packing = dbi.packing;
     /* in-process baseline: the same index form the server holds */
     hers_store_snapshot *snap = NULL;
     hers_index *ix = NULL;
@@ -348,7 +358,7 @@ int hers_bench_serve(int argc, char **argv)
         long code = 0;
         if (off < 0 ||
             bench_enroll_record(p, sk, (size_t)off, m, (size_t)d, 1000 + enrolled,
-                                (unsigned)threads, &eb, &el) != HERS_OK ||
+                                (unsigned)threads, packing, &eb, &el) != HERS_OK ||
             hers_client_call(cl, "POST", "/v1/galleries/b/templates", eb, el, NULL, &r, &rl,
                              &code) != HERS_OK || code != 201)
             return cli_fail(CMD, "enrolment over HTTP failed (%ld)", code);
@@ -389,7 +399,8 @@ int hers_bench_serve(int argc, char **argv)
                "\"compact_outside_scan_s\": %.6f, \"qps_compact_32_over_1_ceiling\": %.3f, "
                "\"cpu_s_per_search_1\": %.4f, \"cpu_s_per_search_32\": %.4f, "
                "\"cpu_s_per_search_compact_1\": %.4f, \"cpu_s_per_search_compact_32\": %.4f, "
-               "\"cpu_compact_1_over_32\": %.3f}\n",
+               "\"cpu_compact_1_over_32\": %.3f, \"packing\": \"%s\", "
+               "\"response_compact_bytes_per_template\": %.3f}\n",
                (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                hers_simd_name(hers_simd_active()), (unsigned long long)reps, inproc, p50, p99,
                p50 / inproc, p50v1, p50v1 / inproc, blen, rsp2, rsp1, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
@@ -397,7 +408,8 @@ int hers_bench_serve(int argc, char **argv)
                rss_server * 1048576.0 / (double)kform, enrol_rate, (double)n / t_enrol_local,
                inproc_c, inproc_x, p50c, p99c, p50c / inproc_c, blenc, rspc, qpsc[0], qpsc[1],
                qpsc[2], qpsc[2] / qpsc[0], passesc[2], queriesc[2], inproc, sb, shrink, outside,
-               ceiling, cpu[0], cpu[2], cpuc[0], cpuc[2], cpuc[2] > 0 ? cpuc[0] / cpuc[2] : 0);
+               ceiling, cpu[0], cpu[2], cpuc[0], cpuc[2], cpuc[2] > 0 ? cpuc[0] / cpuc[2] : 0,
+               hers_packing_name(packing), (double)rspc / (double)n);
     } else {
         printf("gallery %llu x %llu (n4096), kernel form %.1f MiB, server index %.1f MiB\n",
                (unsigned long long)n, (unsigned long long)d, (double)kform / 1048576.0,
@@ -407,9 +419,10 @@ int hers_bench_serve(int argc, char **argv)
                p50 * 1e3, p99 * 1e3, p50 / inproc, p50v1 * 1e3, p50v1 / inproc);
         printf("query %zu bytes; response %zu bytes (version 1: %zu)\n", blen, rsp2, rsp1);
         printf("compact forms: in process %.3f ms (expansion %.3f ms); over HTTP p50 %.3f ms, "
-               "p99 %.3f ms (ratio %.2f); query %zu bytes, response %zu bytes\n",
+               "p99 %.3f ms (ratio %.2f); query %zu bytes, response %zu bytes (%.3f per "
+               "template, %s packing)\n",
                inproc_c * 1e3, inproc_x * 1e3, p50c * 1e3, p99c * 1e3, p50c / inproc_c, blenc,
-               rspc);
+               rspc, (double)rspc / (double)n, hers_packing_name(packing));
         for (int li = 0; li < 3; li++)
             printf("throughput %2d clients: full forms %.2f searches/s (%ld queries in %ld "
                    "passes), compact forms %.2f/s (%ld in %ld)\n", levels[li], qps[li],

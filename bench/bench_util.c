@@ -107,7 +107,8 @@ int32_t *bench_rows(size_t n, size_t d, uint64_t seed)
 }
 
 hers_status bench_enroll_record(const hers_params *p, const hers_secret_key *sk, size_t off, size_t m,
-                        size_t d, uint64_t seed, unsigned threads, uint8_t **rec, size_t *len)
+                        size_t d, uint64_t seed, unsigned threads, hers_packing packing,
+                        uint8_t **rec, size_t *len)
 {
     *rec = NULL;
     int32_t *v = hers_alloc_array(off + m ? off + m : 1, d * sizeof *v);
@@ -120,6 +121,7 @@ hers_status bench_enroll_record(const hers_params *p, const hers_secret_key *sk,
         hers_enroll_opts go;
         hers_enroll_opts_default(&go);
         go.threads = threads;
+        go.packing = packing;
         st = hers_gallery_enroll(p, sk, NULL, v, off + m, d, &go, &g);
     }
     if (st == HERS_OK)

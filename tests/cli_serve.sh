@@ -136,6 +136,37 @@ grep -q "catalog fetched" "$T/cc.err" || fail "a stale cache was used: $(cat "$T
 grep -q third1 "$T/remote.tsv" && fail "a deleted template was returned"
 "$H" info $R --token-file "$T/search.tok" > "$T/info" || fail "remote info"
 grep -q "^templates     128 live" "$T/info" || fail "remote info: $(cat "$T/info")"
+# a coefficient-packed gallery (hers init --packing coeff): the TSV of the
+# local coeff database byte for byte, and a smaller compact download than
+# the same templates slot-packed (window record, docs/design.md)
+A="--token-file $T/admin.tok"
+for pk in coeff slot; do
+    RP="--server http://127.0.0.1:$PORT --gallery g$pk"
+    "$H" init $RP $A --keys "$T/pub" --packing $pk 2>/dev/null || fail "remote init $pk"
+    "$H" enroll $RP $A --keys "$T/k" --in "$T/a.npy" --scale 125 >/dev/null 2>&1 ||
+        fail "remote enroll $pk"
+    "$H" enroll $RP $A --public-key-only --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 ||
+        fail "remote third-party enroll $pk"
+    "$H" search $RP $A --keys "$T/k" --probe "$T/p.npy" --top 5 --result compact --timing \
+        > "$T/remote.$pk" 2> "$T/timing.$pk" || fail "remote search $pk"
+    "$H" init --db "$T/l$pk" --keys "$T/pub" --packing $pk 2>/dev/null || fail "init $pk"
+    "$H" enroll --db "$T/l$pk" --keys "$T/k" --in "$T/a.npy" --scale 125 >/dev/null 2>&1 ||
+        fail "enroll $pk"
+    "$H" enroll --db "$T/l$pk" --public-key-only --in "$T/b.npy" --ids "$T/b.txt" >/dev/null 2>&1 ||
+        fail "enroll b $pk"
+    "$H" search --db "$T/l$pk" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/local.$pk" \
+        2>/dev/null || fail "search $pk"
+    cmp "$T/local.$pk" "$T/remote.$pk" || fail "remote TSV differs from the local one ($pk packing)"
+done
+cmp "$T/local.coeff" "$T/local.slot" || fail "coeff and slot packing rank differently"
+down() { sed -n 's/.* bytes up, \([0-9]*\) down.*/\1/p' "$1"; }
+[ -n "$(down "$T/timing.coeff")" ] && [ "$(down "$T/timing.coeff")" -lt "$(down "$T/timing.slot")" ] ||
+    fail "coeff download $(down "$T/timing.coeff") not below slot's $(down "$T/timing.slot")"
+"$H" enroll --server "http://127.0.0.1:$PORT" --gallery gcoeff $A --keys "$T/k" --in "$T/b.npy" \
+    --packing slot > /dev/null 2> "$T/err" && fail "a conflicting --packing was accepted"
+grep -q "coeff-packed, --packing says slot" "$T/err" || fail "packing conflict: $(cat "$T/err")"
+"$H" init --server "http://127.0.0.1:$PORT" --gallery gx $A --keys "$T/pub" --packing rows \
+    2> "$T/err" >/dev/null && fail "an unknown packing was accepted"
 # SIGHUP: a token added while running works after the reload
 (umask 077; "$H" token add --tokens "$T/tokens" --gallery g --scope search > "$T/new.tok" 2>/dev/null)
 kill -HUP "$SPID"

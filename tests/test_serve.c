@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "core/bitpack.h"
 #include "hers/hers_bfv.h"
 #include "hers/hers_mem.h"
 #include "hers/hers_net.h"
@@ -336,6 +338,30 @@ static void test_records(void)
                                   &len));
     CHECK_OK(hers_net_init_decode(b, len, &in));
     CHECK(in.model_id_len == 16 && !memcmp(in.model_id, "0123456789abcdef", 16) && !in.rk);
+    CHECK(in.packing == HERS_PACK_SLOT);   /* what clients before the field send */
+    /* the packing travels in the flags' bits 2..3; 3 is refused by name */
+    for (int k = HERS_PACK_SLOT; k <= HERS_PACK_AUTO; k++) {
+        uint8_t *b2 = NULL;
+        size_t l2 = 0;
+        hers_net_init back;
+        in.packing = (hers_packing)k;
+        CHECK_OK(hers_net_init_encode_ex(&in, &b2, &l2));
+        CHECK(b2 && l2 == len && hers_le_get_u32(b2 + 48) == (uint32_t)k << 2);
+        CHECK_OK(hers_net_init_decode(b2, l2, &back));
+        CHECK(back.packing == (hers_packing)k && back.model_id_len == 16);
+        hers_net_init_free(&back);
+        if (b2 && k == HERS_PACK_AUTO) {
+            hers_le_put_u32(b2 + 48, 3u << 2);
+            crypto_generichash(b2 + l2 - 32, 32, b2, l2 - 32, NULL, 0);
+            CHECK(hers_net_init_decode(b2, l2, &back) == HERS_ERR_FORMAT &&
+                  strstr(hers_last_error(), "packing 3 unknown"));
+        }
+        hers_free(b2);
+    }
+    in.packing = (hers_packing)3;
+    uint8_t *b3 = NULL;
+    size_t l3 = 0;
+    CHECK(hers_net_init_encode_ex(&in, &b3, &l3) == HERS_ERR_ARG && !b3);
     hers_net_init_free(&in);
     /* every truncation and a flip in every 97th byte are refused */
     for (size_t l = 0; l < len; l += 1 + l / 8)

@@ -57,12 +57,17 @@ typedef struct hers_net_init {
     hers_galois_key *gk;         /* may be NULL: Galois keys for compact queries */
     uint8_t model_id[HERS_NET_MAX_MODEL_ID];
     size_t model_id_len;         /* 0: none */
+    hers_packing packing;        /* the new database's (hers_store_set_packing):
+                                    slot (what older clients send), coeff or auto */
 } hers_net_init;
 
 HERS_API hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk,
                                           const hers_relin_key *rk, const hers_galois_key *gk,
                                           const uint8_t *model_id,
                                           size_t model_id_len, uint8_t **buf, size_t *len);
+/* The same from a filled record (in->packing included; hers_net_init_encode
+ * writes slot). */
+HERS_API hers_status hers_net_init_encode_ex(const hers_net_init *in, uint8_t **buf, size_t *len);
 /* Fills *out (free with hers_net_init_free). A secret-key record or a
  * passphrase-protected key anywhere is refused (HERS_ERR_ARG). */
 HERS_API hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out);

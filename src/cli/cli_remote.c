@@ -75,6 +75,7 @@ typedef struct remote_info {
     uint32_t scale;
     int has_gallery;
     hers_search_mode mode;
+    hers_packing packing;   /* slot when the server does not say (older servers) */
     char model[80], params_id[80];
     uint64_t next_offset;
 } remote_info;
@@ -104,6 +105,9 @@ static int remote_describe(const char *cmd, remote *r, remote_info *in)
         jget(in, "model_id", in->model, sizeof in->model) ||
         jget(in, "params_id", in->params_id, sizeof in->params_id))
         return cli_fail(cmd, "%s: gallery %s: malformed description", r->url, r->gallery);
+    in->packing = HERS_PACK_SLOT;
+    if (jget(in, "packing", v, sizeof v) == 0 && hers_packing_parse(v, &in->packing) != HERS_OK)
+        return cli_fail(cmd, "%s: gallery %s: packing '%s' unknown", r->url, r->gallery, v);
     return 0;
 }
 
@@ -138,11 +142,15 @@ static int model_matches(const char *cmd, const remote_info *in, const uint8_t *
 
 int cli_remote_init(int argc, char **argv)
 {
-    static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--model", NULL};
+    static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--model", "--packing", NULL};
     static const char *const flags[] = {NULL};
     const char *cmd = "init";
     if (cli_check_opts(cmd, argc, argv, with_value, flags))
         return 2;
+    hers_packing pack = HERS_PACK_SLOT;
+    if (cli_opt(argc, argv, "--packing") &&
+        hers_packing_parse(cli_opt(argc, argv, "--packing"), &pack) != HERS_OK)
+        return cli_fail_lib(cmd, "--packing");
     const char *keys = cli_opt(argc, argv, "--keys"), *model = cli_opt(argc, argv, "--model");
     if (!keys)
         return cli_usage(cmd, "--keys DIR is required");
@@ -170,8 +178,16 @@ int cli_remote_init(int argc, char **argv)
     }
     uint8_t *body = NULL, *resp = NULL;
     size_t len = 0, rlen = 0;
-    if (!rc && hers_net_init_encode(k.p, k.pk, k.rk, k.gk, mlen ? mid : NULL, mlen, &body, &len) !=
-                   HERS_OK)
+    hers_net_init ni;
+    memset(&ni, 0, sizeof ni);
+    ni.p = k.p;
+    ni.pk = k.pk;
+    ni.rk = k.rk;
+    ni.gk = k.gk;
+    memcpy(ni.model_id, mid, mlen);
+    ni.model_id_len = mlen;
+    ni.packing = pack;
+    if (!rc && hers_net_init_encode_ex(&ni, &body, &len) != HERS_OK)
         rc = cli_fail(cmd, "%s", hers_last_error());
     if (!rc)
         rc = remote_call(cmd, &r, "POST", "", body, len, NULL, 201, &resp, &rlen);
@@ -179,8 +195,9 @@ int cli_remote_init(int argc, char **argv)
         char hex[2 * HERS_MODEL_ID_BYTES + 1] = "none";
         if (mlen)
             cli_db_hex(mid, mlen, hex);
-        fprintf(stderr, "hers init: created %s on %s (N = %zu, t = %llu, model %s)\n", r.gallery,
-                r.url, hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hex);
+        fprintf(stderr, "hers init: created %s on %s (N = %zu, t = %llu, model %s, %s packing)\n",
+                r.gallery, r.url, hers_params_n(k.p), (unsigned long long)hers_params_t(k.p), hex,
+                hers_packing_name(pack));
     }
     free(resp);
     hers_free(body);
@@ -195,7 +212,8 @@ int cli_remote_enroll(int argc, char **argv)
 {
     static const char *const with_value[] = {REMOTE_OPTS, "--keys", "--in", "--ids", "--model",
                                              "--scale", "--mode", "--threads",
-                                             "--passphrase-file", "--request-file", NULL};
+                                             "--passphrase-file", "--request-file", "--packing",
+                                             NULL};
     static const char *const flags[] = {"--replace", "--public-key-only", "--public", NULL};
     const char *cmd = "enroll";
     const char *reqf = cli_opt(argc, argv, "--request-file");
@@ -305,6 +323,21 @@ int cli_remote_enroll(int argc, char **argv)
         goto done;
     if (hers_quant_matrix(&x, eo.scale, &qm) != HERS_OK) {
         rc = cli_fail(cmd, "%s: %s", in, hers_last_error());
+        goto done;
+    }
+    /* the gallery's packing (auto: the rule for this d and scale); an
+     * explicit --packing must agree */
+    eo.packing = info.packing == HERS_PACK_AUTO ? hers_packing_default(p, x.cols, eo.scale)
+                                                : info.packing;
+    hers_packing want = eo.packing;
+    if (cli_opt(argc, argv, "--packing") &&
+        hers_packing_parse(cli_opt(argc, argv, "--packing"), &want) != HERS_OK) {
+        rc = cli_fail_lib(cmd, "--packing");
+        goto done;
+    }
+    if (want != HERS_PACK_AUTO && want != eo.packing) {
+        rc = cli_fail(cmd, "%s: the gallery is %s-packed, --packing says %s", r.gallery,
+                      hers_packing_name(eo.packing), hers_packing_name(want));
         goto done;
     }
     /* the rows go after next_offset zero rows: they fill the gallery's last block */

@@ -232,9 +232,11 @@ static hers_status do_create(hers_cluster *c, const op_hdr *h, const uint8_t *bc
     if (st == HERS_OK)
         st = hers_store_create(dir, in.p, in.pk, in.rk, in.model_id_len ? in.model_id : NULL,
                             in.model_id_len);
-    if (st == HERS_OK && in.gk) {
+    if (st == HERS_OK && (in.gk || in.packing != HERS_PACK_SLOT)) {
         hers_store *db = NULL;
         if ((st = hers_store_open(dir, 0, &db)) == HERS_OK)
+            st = hers_store_set_packing(db, in.packing);
+        if (st == HERS_OK && in.gk)
             st = hers_store_put_galois_key(db, in.gk);
         hers_store_close(db);
     }
@@ -925,9 +927,7 @@ static hers_status be_create(void *user, const char *root, const char *name,
     d.shards = (unsigned)c->size;
     uint8_t *rec = NULL, *bc = NULL;
     size_t rl = 0;
-    hers_status st = hers_net_init_encode(in->p, in->pk, in->rk, in->gk,
-                                          in->model_id_len ? in->model_id : NULL,
-                                          in->model_id_len, &rec, &rl);
+    hers_status st = hers_net_init_encode_ex(in, &rec, &rl);   /* the packing too */
     if (st == HERS_OK && !(bc = malloc(sizeof d + rl)))
         st = hers_error(HERS_ERR_NOMEM, "cluster: out of memory");
     reply *rep = NULL;
@@ -1083,6 +1083,7 @@ static void aggregate(const cgal *g, hers_store_info *in, hers_service_stats *ss
             in->d = x->d;
             in->scale = x->scale;
             in->mode = x->mode;
+            in->packing = x->packing;   /* resolved (auto shards: by the same rule) */
         }
         if (x->model_id_len && !in->model_id_len) {
             in->model_id_len = x->model_id_len;

@@ -21,9 +21,33 @@ hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk
                                  const uint8_t *model_id,
                                  size_t model_id_len, uint8_t **buf, size_t *len)
 {
-    if (!p || !pk || !buf || !len || model_id_len > HERS_NET_MAX_MODEL_ID ||
-        (model_id_len && !model_id))
+    hers_net_init in;
+    memset(&in, 0, sizeof in);
+    in.p = (hers_params *)p;
+    in.pk = (hers_public_key *)pk;
+    in.rk = (hers_relin_key *)rk;
+    in.gk = (hers_galois_key *)gk;
+    if (model_id_len > HERS_NET_MAX_MODEL_ID || (model_id_len && !model_id))
         return hers_error(HERS_ERR_ARG, "init record: invalid argument");
+    if (model_id_len)
+        memcpy(in.model_id, model_id, model_id_len);
+    in.model_id_len = model_id_len;
+    in.packing = HERS_PACK_SLOT;
+    return hers_net_init_encode_ex(&in, buf, len);
+}
+
+hers_status hers_net_init_encode_ex(const hers_net_init *in, uint8_t **buf, size_t *len)
+{
+    if (!in || !in->p || !in->pk || !buf || !len || in->model_id_len > HERS_NET_MAX_MODEL_ID ||
+        (in->packing != HERS_PACK_SLOT && in->packing != HERS_PACK_COEFF &&
+         in->packing != HERS_PACK_AUTO))
+        return hers_error(HERS_ERR_ARG, "init record: invalid argument");
+    const hers_params *p = in->p;
+    const hers_public_key *pk = in->pk;
+    const hers_relin_key *rk = in->rk;
+    const hers_galois_key *gk = in->gk;
+    const uint8_t *model_id = in->model_id;
+    size_t model_id_len = in->model_id_len;
     net_buf b = {0};
     uint8_t mid[HERS_NET_MAX_MODEL_ID] = {0};
     if (model_id_len)
@@ -32,8 +56,9 @@ hers_status hers_net_init_encode(const hers_params *p, const hers_public_key *pk
     net_buf_u32(&b, HERS_NET_VERSION);
     net_buf_u32(&b, (uint32_t)model_id_len);
     net_buf_put(&b, mid, sizeof mid);
-    /* records: params, public key, then flags of the optional ones */
-    net_buf_u32(&b, (rk ? 1u : 0u) | (gk ? 2u : 0u));
+    /* records: params, public key, then flags of the optional ones; bits
+     * 2..3: the packing (0 slot, what older clients send; 1 coeff; 2 auto) */
+    net_buf_u32(&b, (rk ? 1u : 0u) | (gk ? 2u : 0u) | (uint32_t)in->packing << 2);
     size_t sz = 0, w = 0;
     uint8_t *tmp = NULL;
     hers_status st = hers_params_serialized_size(p, &sz);
@@ -114,9 +139,13 @@ hers_status hers_net_init_decode(const void *buf, size_t len, hers_net_init *out
     if (net_rd_u32(&r, &mlen) || net_rd_bytes(&r, &mid, HERS_NET_MAX_MODEL_ID) ||
         net_rd_u32(&r, &nrec))
         return hers_error(HERS_ERR_FORMAT, "init record: truncated header");
-    if (mlen > HERS_NET_MAX_MODEL_ID || nrec > 3)
+    if (mlen > HERS_NET_MAX_MODEL_ID || nrec > 15)
         return hers_error(HERS_ERR_FORMAT, "init record: model id length %u or record flags %u",
                           mlen, nrec);
+    if ((nrec >> 2) > HERS_PACK_AUTO)
+        return hers_error(HERS_ERR_FORMAT, "init record: packing %u unknown (0 slot, 1 coeff, "
+                                           "2 auto)", nrec >> 2);
+    out->packing = (hers_packing)(nrec >> 2);
     for (size_t i = mlen; i < HERS_NET_MAX_MODEL_ID; i++)
         if (mid[i])
             return hers_error(HERS_ERR_FORMAT, "init record: model id padding is not zero");

@@ -130,6 +130,12 @@ static hers_status local_create(void *user, const char *root, const char *name,
                                           in->model_id_len ? in->model_id : NULL,
                                           in->model_id_len)
                          : hers_error(HERS_ERR_NOMEM, "out of memory");
+    if (st == HERS_OK && in->packing != HERS_PACK_SLOT) {
+        hers_store *h = NULL;
+        if ((st = hers_store_open(dir, 0, &h)) == HERS_OK)
+            st = hers_store_set_packing(h, in->packing);
+        hers_store_close(h);
+    }
     if (st == HERS_OK && in->gk) {   /* public: the service expands compact queries with it */
         hers_store *h = NULL;
         if ((st = hers_store_open(dir, 0, &h)) == HERS_OK)
@@ -460,14 +466,15 @@ static void info_json(net_buf *b, const char *name, const hers_store_info *in,
     net_buf_json_str(b, in->params_name);
     net_buf_printf(b, ", \"params_id\": \"%s\", \"N\": %zu, \"t\": %llu, \"primes\": %zu, "
                       "\"log_q\": %.1f, \"d\": %zu, \"scale\": %u, \"mode\": \"%s\", "
-                      "\"has_gallery\": %d, \"model_id\": \"%s\", \"live\": %llu, "
+                      "\"packing\": \"%s\", \"has_gallery\": %d, \"model_id\": \"%s\", \"live\": %llu, "
                       "\"enrolled\": %llu, \"deleted\": %llu, \"slots\": %llu, "
                       "\"next_offset\": %llu, \"segments\": %llu, \"blocks\": %llu, "
                       "\"payload_bytes\": %llu, \"file_bytes\": %llu, \"used_bytes\": %llu, "
                       "\"index_bytes\": %llu, \"index_chunks\": %zu, \"search_passes\": %llu, "
                       "\"search_probes\": %llu, \"search_queries\": %llu}",
                    pidh, in->N, (unsigned long long)in->t, in->num_primes, in->log_q, in->d,
-                   in->scale, hers_search_mode_name(in->mode), in->has_gallery, mid,
+                   in->scale, hers_search_mode_name(in->mode), hers_packing_name(in->packing),
+                   in->has_gallery, mid,
                    (unsigned long long)in->live, (unsigned long long)in->enrolled,
                    (unsigned long long)(in->enrolled - in->live),
                    (unsigned long long)in->next_slot,
@@ -721,10 +728,19 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         hers_service_stats ss;
         uint8_t *buf = NULL;
         size_t len = 0;
-        if ((st = g->be->info(g->svc, &in, &ss)) != HERS_OK ||
-            (st = hers_net_init_encode(hers_store_params(db), hers_store_public_key(db),
-                                       hers_store_relin_key(db), hers_store_galois_key(db),
-                                       in.model_id, in.model_id_len, &buf, &len)) != HERS_OK)
+        hers_net_init ni;
+        memset(&ni, 0, sizeof ni);
+        if ((st = g->be->info(g->svc, &in, &ss)) == HERS_OK) {
+            ni.p = (hers_params *)hers_store_params(db);
+            ni.pk = (hers_public_key *)hers_store_public_key(db);
+            ni.rk = (hers_relin_key *)hers_store_relin_key(db);
+            ni.gk = (hers_galois_key *)hers_store_galois_key(db);
+            memcpy(ni.model_id, in.model_id, in.model_id_len);
+            ni.model_id_len = in.model_id_len;
+            ni.packing = in.packing;
+            st = hers_net_init_encode_ex(&ni, &buf, &len);
+        }
+        if (st != HERS_OK)
             return send_status(c, r, st);
         enum MHD_Result ret = send_buf(c, r, 200, buf, len, "application/octet-stream", 1);
         hers_free(buf);
