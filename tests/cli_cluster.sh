@@ -8,7 +8,7 @@
 #   block, after a delete and a compaction too; HTTP answers HERSRSP
 #   version 2 under the cluster's catalog version (X-Hers-Catalog, the joined
 #   catalog's ETag, 304, the CLI's catalog cache fetched once, then again
-#   after a write);
+#   after a write); a coefficient-packed gallery (scale 125) likewise;
 # - kill -9 of a rank during a search ends the job within 10 s with mpirun's
 #   message; restarted, the same answers;
 # - kill -9 of a rank during a stream of enrolments: restarted, every
@@ -131,6 +131,29 @@ for res in switched compact; do
         2>/dev/null || fail "cluster search, $res results"
     cmp "$T/local.tsv" "$T/remote.$res" || fail "3-rank TSV differs ($res results)"
 done
+# a coefficient-packed gallery (hers init --server --packing coeff) at scale
+# 125: every shard records coeff, and the compact answers (window records,
+# joined over the shards) give the TSV of one node's coeff database
+RC="--server http://127.0.0.1:$PORT --gallery gc --token-file $T/admin.tok"
+"$H" init --db "$T/localc" --keys "$T/pub" --packing coeff 2>/dev/null || fail "init coeff"
+"$H" enroll --db "$T/localc" --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" --scale 125 \
+    >/dev/null 2>&1 || fail "enroll coeff"
+"$H" enroll --db "$T/localc" --public-key-only --in "$T/b.npy" --ids "$T/b.txt" --scale 125 \
+    >/dev/null 2>&1 || fail "enroll coeff b"
+"$H" search --db "$T/localc" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/localc.tsv" \
+    2>/dev/null || fail "search coeff"
+"$H" init $RC --keys "$T/pub" --packing coeff 2>/dev/null || fail "cluster init coeff"
+"$H" enroll $RC --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" --scale 125 >/dev/null 2>&1 ||
+    fail "cluster enroll coeff"
+"$H" enroll $RC --public-key-only --in "$T/b.npy" --ids "$T/b.txt" --scale 125 >/dev/null 2>&1 ||
+    fail "cluster third-party enroll coeff"
+for s in 0 1 2; do
+    "$H" info --db "$T/root/gc/shard-$s" --json 2>/dev/null | grep -q '"packing": "coeff",' ||
+        fail "shard $s of gc is not coeff-packed"
+done
+"$H" search $RC --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/remotec.tsv" 2>/dev/null ||
+    fail "cluster search coeff"
+cmp "$T/localc.tsv" "$T/remotec.tsv" || fail "3-rank coeff TSV differs from one node's"
 # version 2 (the CLI's default exchange above): the record without the
 # catalog, the cluster's catalog version in the header and the record, the
 # joined catalog once (ETag, 304 while nothing changed), cached by the CLI

@@ -7,7 +7,8 @@
 # staging keeps the old layout, one after the commit is finished by the next
 # run (the cluster refuses the gallery meanwhile), also when it stopped
 # between the two renames of a shard's move; a gallery in use by a
-# server and bad arguments are refused. Bounded: every mpirun has a timeout.
+# server and bad arguments are refused; a coefficient-packed gallery keeps its
+# packing over a reshard. Bounded: every mpirun has a timeout.
 # Usage: cli_reshard.sh HERS
 set -u
 H="$1"
@@ -113,4 +114,26 @@ mv "$G/.reshard-new/shard-0.tag" "$G/" || fail "simulated move in"
 "$H" reshard --root "$T/root" --gallery g --finish 2>/dev/null || fail "finish after a move-in crash"
 shards_ok 2
 batch 2 "$T/got2b"; cmp -s "$T/want" "$T/got2b" || fail "2 shards again: scores differ"
+# a coefficient-packed gallery: the new shards keep the packing and the
+# batch search gives the single node's scores
+GC="$T/root/gc"
+"$H" init --db "$GC" --keys "$T/k" --packing coeff 2>/dev/null || fail "init coeff"
+"$H" enroll --db "$GC" --keys "$T/k" --in "$T/a.npy" --scale 125 >/dev/null 2>&1 ||
+    fail "enroll coeff"
+"$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --scale 125 --out "$T/qc.hq" 2>/dev/null ||
+    fail "encrypt coeff"
+"$H" search --db "$GC" --query "$T/qc.hq" --out "$T/rc.hr" 2>/dev/null || fail "search coeff"
+"$H" results decrypt --keys "$T/k" --in "$T/rc.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
+    sort > "$T/wantc" || fail "decrypt coeff"
+[ "$(wc -l < "$T/wantc")" -eq $((4 * 8400)) ] || fail "coeff rows: $(wc -l < "$T/wantc")"
+"$H" reshard --root "$T/root" --gallery gc --shards 2 2>/dev/null || fail "reshard coeff 1 -> 2"
+for s in 0 1; do
+    "$H" info --db "$GC/shard-$s" --json 2>/dev/null | grep -q '"packing": "coeff",' ||
+        fail "coeff shard $s lost the packing"
+done
+timeout 60 $MPIRUN -np 2 "$H" search --root "$T/root" --gallery gc --query "$T/qc.hq" \
+    --out "$T/rc.hr" >/dev/null 2>"$T/mpi.err" || { cat "$T/mpi.err"; fail "batch search coeff"; }
+"$H" results decrypt --keys "$T/k" --in "$T/rc.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
+    sort > "$T/gotc" || fail "decrypt coeff (2 shards)"
+cmp -s "$T/wantc" "$T/gotc" || fail "coeff, 2 shards: scores differ"
 echo "cli_reshard: ok"

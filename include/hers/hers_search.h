@@ -409,6 +409,12 @@ HERS_API hers_status hers_result_range_size(const hers_params *p, const hers_res
 HERS_API hers_status hers_result_range_serialize(const hers_params *p, const hers_result *r,
                                                  size_t b0, size_t nb, uint8_t *buf, size_t cap,
                                                  size_t *len);
+/* Sets the template count n (header offset 56) of the download record rec
+ * (len bytes, any version) and re-seals it with its version's checksum
+ * (BLAKE2b-256 for versions 1 and 2, CRC-32 for 3): a cluster joining
+ * shards pads a shard's last partial block to whole blocks this way. Checks
+ * the magic, version and length only; the caller knows the record. */
+HERS_API hers_status hers_result_record_set_n(uint8_t *rec, size_t len, uint64_t n);
 /* Compact download record (version 2; hers_result_deserialize reads both) of
  * 2-part BFV results (HERS_RESULT_RELINEARIZED, or plain-gallery): every
  * coefficient of part 0 rounded to b0 = bitlen(t) + 2 bits and of part 1 to

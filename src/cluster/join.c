@@ -8,8 +8,10 @@
  * copied unchanged except when it ends a shard whose last block is partial
  * and another shard follows: the response format wants every part but the
  * last to cover whole blocks, so its result record's template count n
- * (offset 56 of the HERSRES header) becomes blocks x N and its checksum is
- * recomputed; the padding slots are in no catalog, like padding on one node.
+ * (offset 56 of the HERSRES header) becomes blocks x N and the record is
+ * re-sealed by its version's rule (hers_result_record_set_n: version 3, a
+ * coefficient-packed gallery's, takes CRC-32); the padding slots are in no
+ * catalog, like padding on one node.
  *
  * Version 2 (the shards answered hers_service_search_ex): the joined record
  * is version 2 too, with the catalog iff the shards sent theirs, and its
@@ -174,8 +176,9 @@ hers_status cl_join_responses(const hers_params *p, const uint8_t *const *resp, 
                                                      "record in part %u", r, i);
                     break;
                 }
-                hers_le_put_u64(nr + RES_N_AT, (sblocks - fb) * N);
-                crypto_generichash(nr + rl - HASH, HASH, nr, (size_t)rl - HASH, NULL, 0);
+                /* re-sealed by its version's rule (version 3: CRC-32) */
+                if ((st = hers_result_record_set_n(nr, (size_t)rl, (sblocks - fb) * N)) != HERS_OK)
+                    break;
             }
             pos += 16 + (size_t)rl;
             q += 16 + rl;

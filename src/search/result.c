@@ -53,6 +53,20 @@ void res_seal(uint8_t *buf, size_t len)
         se_checksum(buf, len - SE_CHECKSUM_BYTES, buf + len - SE_CHECKSUM_BYTES);
 }
 
+hers_status hers_result_record_set_n(uint8_t *rec, size_t len, uint64_t n)
+{
+    if (!rec)
+        return hers_error(HERS_ERR_ARG, "result record: NULL argument");
+    if (len < RESULT_HEADER + SE_CHECKSUM_BYTES || memcmp(rec, RESULT_MAGIC, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "result record: not a result record (%zu bytes)", len);
+    uint32_t version = hers_le_get_u32(rec + 8);
+    if (version < RESULT_VERSION || version > RESULT_VERSION_COEFF)
+        return hers_error(HERS_ERR_VERSION, "result record: unsupported version %u", version);
+    hers_le_put_u64(rec + 56, n);
+    res_seal(rec, len);
+    return HERS_OK;
+}
+
 int res_checksum_ok(const uint8_t *buf, size_t len)
 {
     return hers_le_get_u32(buf + 8) == RESULT_VERSION_COEFF ? gal_checksum_ok(2, buf, len)
