@@ -53,15 +53,26 @@ void res_seal(uint8_t *buf, size_t len)
         se_checksum(buf, len - SE_CHECKSUM_BYTES, buf + len - SE_CHECKSUM_BYTES);
 }
 
+/* The length, magic and version of a download record (any version). */
+static hers_status record_header_ok(const uint8_t *b, size_t len)
+{
+    if (len < RESULT_HEADER + SE_CHECKSUM_BYTES)
+        return hers_error(HERS_ERR_FORMAT, "result: truncated (%zu bytes)", len);
+    if (memcmp(b, RESULT_MAGIC, 8) != 0)
+        return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
+    uint32_t version = hers_le_get_u32(b + 8);
+    if (version < RESULT_VERSION || version > RESULT_VERSION_COEFF)
+        return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
+    return HERS_OK;
+}
+
 hers_status hers_result_record_set_n(uint8_t *rec, size_t len, uint64_t n)
 {
     if (!rec)
         return hers_error(HERS_ERR_ARG, "result record: NULL argument");
-    if (len < RESULT_HEADER + SE_CHECKSUM_BYTES || memcmp(rec, RESULT_MAGIC, 8) != 0)
-        return hers_error(HERS_ERR_FORMAT, "result record: not a result record (%zu bytes)", len);
-    uint32_t version = hers_le_get_u32(rec + 8);
-    if (version < RESULT_VERSION || version > RESULT_VERSION_COEFF)
-        return hers_error(HERS_ERR_VERSION, "result record: unsupported version %u", version);
+    hers_status st = record_header_ok(rec, len);
+    if (st != HERS_OK)
+        return st;
     hers_le_put_u64(rec + 56, n);
     res_seal(rec, len);
     return HERS_OK;
@@ -439,13 +450,10 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
     const uint8_t *b = vbuf;
     if (!p || (!b && len))
         return hers_error(HERS_ERR_ARG, "result: NULL argument");
-    if (len < RESULT_HEADER + SE_CHECKSUM_BYTES)
-        return hers_error(HERS_ERR_FORMAT, "result: truncated (%zu bytes)", len);
-    if (memcmp(b, RESULT_MAGIC, 8) != 0)
-        return hers_error(HERS_ERR_FORMAT, "result: bad magic (not a hers result)");
+    hers_status st = record_header_ok(b, len);
+    if (st != HERS_OK)
+        return st;
     uint32_t version = hers_le_get_u32(b + 8);
-    if (version < RESULT_VERSION || version > RESULT_VERSION_COEFF)
-        return hers_error(HERS_ERR_VERSION, "result: unsupported version %u", version);
     if (memcmp(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES) != 0)
         return hers_error(HERS_ERR_MISMATCH, "result: made with another parameter set");
     uint32_t form84 = hers_le_get_u32(b + 84) & 0xff;
@@ -466,7 +474,7 @@ hers_status hers_result_deserialize(const hers_params *p, const void *vbuf, size
     uint64_t N = hers_params_n(p), blocks = (n + N - 1) / N;
     size_t rec = parts * se_poly_bytes(p, primes);
     /* count * blocks <= 2^20 * 2^32 / N: compared by division (no overflow) */
-    hers_status st = body_ok(b, len, rec, count, blocks);
+    st = body_ok(b, len, rec, count, blocks);
     if (st != HERS_OK)
         return st;
     hers_result *r = NULL;
