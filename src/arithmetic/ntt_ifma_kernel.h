@@ -546,6 +546,32 @@ void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint6
     }
 }
 
+/* One vector of two sums over the same a (hers_poly_dot2's and
+ * hers_poly_switch_split's products): *x0 += sum_t a_t b_t, *x1 += sum_t
+ * a_t c_t mod q, with a_t = a[t as], b_t = b[t bs], c_t = c[t bs] (8 lanes
+ * each); *x0, *x1 in [0, q) before and after. 16 terms per reduction
+ * (ifma_dot_reduce's bound). */
+static inline void ifma_dot2_lanes(__m512i *x0, __m512i *x1, const struct ifma_dot *k,
+                                   const uint64_t *a, size_t as, const uint64_t *b,
+                                   const uint64_t *c, size_t bs, size_t terms)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    for (size_t t0 = 0; t0 < terms; t0 += 16) {
+        size_t t1 = terms - t0 < 16 ? terms : t0 + 16;
+        __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
+        for (size_t t = t0; t < t1; t++) {
+            __m512i A = ifma_load(a + t * as);
+            __m512i B = ifma_load(b + t * bs), C = ifma_load(c + t * bs);
+            lo0 = _mm512_madd52lo_epu64(lo0, A, B);
+            hi0 = _mm512_madd52hi_epu64(hi0, A, B);
+            lo1 = _mm512_madd52lo_epu64(lo1, A, C);
+            hi1 = _mm512_madd52hi_epu64(hi1, A, C);
+        }
+        *x0 = ifma_sub_if_ge(_mm512_add_epi64(*x0, ifma_dot_reduce(k, lo0, hi0)), k->Q);
+        *x1 = ifma_sub_if_ge(_mm512_add_epi64(*x1, ifma_dot_reduce(k, lo1, hi1)), k->Q);
+    }
+}
+
 void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t *out1, const uint64_t *add1,
                                   const uint64_t *a, size_t as, const uint64_t *b,
                                   const uint64_t *c, size_t bs, size_t terms, size_t n,
@@ -557,20 +583,7 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m512i x0 = add0 ? ifma_load(add0 + i) : zero, x1 = add1 ? ifma_load(add1 + i) : zero;
-        for (size_t t0 = 0; t0 < terms; t0 += 16) {
-            size_t t1 = terms - t0 < 16 ? terms : t0 + 16;
-            __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
-            for (size_t t = t0; t < t1; t++) {
-                __m512i A = ifma_load(a + t * as + i);
-                __m512i B = ifma_load(b + t * bs + i), C = ifma_load(c + t * bs + i);
-                lo0 = _mm512_madd52lo_epu64(lo0, A, B);
-                hi0 = _mm512_madd52hi_epu64(hi0, A, B);
-                lo1 = _mm512_madd52lo_epu64(lo1, A, C);
-                hi1 = _mm512_madd52hi_epu64(hi1, A, C);
-            }
-            x0 = ifma_sub_if_ge(_mm512_add_epi64(x0, ifma_dot_reduce(&k, lo0, hi0)), k.Q);
-            x1 = ifma_sub_if_ge(_mm512_add_epi64(x1, ifma_dot_reduce(&k, lo1, hi1)), k.Q);
-        }
+        ifma_dot2_lanes(&x0, &x1, &k, a + i, as, b + i, c + i, bs, terms);
         ifma_store(out0 + i, x0);
         ifma_store(out1 + i, x1);
     }
@@ -604,20 +617,7 @@ void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         __m512i x0 = ifma_load(t0 + i), x1 = zero;
-        for (size_t u0 = 0; u0 < terms; u0 += 16) {
-            size_t u1 = terms - u0 < 16 ? terms : u0 + 16;
-            __m512i lo0 = zero, hi0 = zero, lo1 = zero, hi1 = zero;
-            for (size_t u = u0; u < u1; u++) {
-                __m512i A = ifma_load(dg + u * ds + i);
-                __m512i B = ifma_load(kb + u * ks + i), C = ifma_load(ka + u * ks + i);
-                lo0 = _mm512_madd52lo_epu64(lo0, A, B);
-                hi0 = _mm512_madd52hi_epu64(hi0, A, B);
-                lo1 = _mm512_madd52lo_epu64(lo1, A, C);
-                hi1 = _mm512_madd52hi_epu64(hi1, A, C);
-            }
-            x0 = ifma_sub_if_ge(_mm512_add_epi64(x0, ifma_dot_reduce(&k, lo0, hi0)), k.Q);
-            x1 = ifma_sub_if_ge(_mm512_add_epi64(x1, ifma_dot_reduce(&k, lo1, hi1)), k.Q);
-        }
+        ifma_dot2_lanes(&x0, &x1, &k, dg + i, ds, kb + i, ka + i, ks, terms);
         const __m512i M = msh ? _mm512_set1_epi64((long long)mono[i >> msh]) : ifma_load(mono + i);
         __m512i C = ifma_load(c0 + i);
         __m512i d = _mm512_sub_epi64(C, x0);
