@@ -417,12 +417,9 @@ static void test_dot(void)
         hers_modulus m;
         CHECK_OK(hers_modulus_init(&m, q));
         for (int edge = 0; edge < 2; edge++) {
-            for (size_t i = 0; i < T * as; i++)
-                a[i] = edge ? q - 1 : test_rand() % q;
-            for (size_t i = 0; i < T * bs; i++)
-                b[i] = edge ? q - 1 : test_rand() % q;
-            for (size_t i = 0; i < n; i++)
-                add[i] = edge ? q - 1 : test_rand() % q;
+            fill_random(a, T * as, q, edge);
+            fill_random(b, T * bs, q, edge);
+            fill_random(add, n, q, edge);
             static const size_t terms[] = {0, 1, 2, 4, 15, 16, 17, 33, 39};
             for (size_t ti = 0; ti < sizeof terms / sizeof terms[0]; ti++) {
                 size_t tt = terms[ti];
@@ -485,16 +482,11 @@ static void test_switch_split(void)
         hers_modulus m;
         CHECK_OK(hers_modulus_init(&m, q));
         for (int edge = 0; edge < 2; edge++) {
-            for (size_t i = 0; i < T * ds; i++)
-                dg[i] = edge ? q - 1 : test_rand() % q;
-            for (size_t i = 0; i < 2 * T * ks; i++)
-                kb[i] = edge ? q - 1 : test_rand() % q;
-            for (size_t i = 0; i < 2 * n; i++)
-                c[i] = edge ? q - 1 : test_rand() % q;
-            for (size_t i = 0; i < n; i++) {
-                t0[i] = edge ? q - 1 : test_rand() % q;
-                mono[i] = edge ? q - 1 : test_rand() % q;
-            }
+            fill_random(dg, T * ds, q, edge);
+            fill_random(kb, 2 * T * ks, q, edge);
+            fill_random(c, 2 * n, q, edge);
+            fill_random(t0, n, q, edge);
+            fill_random(mono, n, q, edge);
             static const size_t terms[] = {0, 1, 4, 16, 17};
             for (size_t ti = 0; ti < sizeof terms / sizeof terms[0]; ti++) {
                 for (unsigned msh = 0; msh <= 5; msh++) {

@@ -106,6 +106,15 @@ static uint64_t pick(uint64_t q, int mode)
     return r % q;
 }
 
+/* Case rep's modulus of `bits` bits (2..50): 2^bits - 1 first, then random
+ * values with the top bit set; at least 3. */
+static uint64_t pick_modulus(int bits, int rep)
+{
+    uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
+                          : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
+    return q < 3 ? 3 : q;
+}
+
 static void test_pointwise(void)
 {
     const size_t n = 203; /* 25 vectors of 8 and a tail of 3 */
@@ -114,12 +123,7 @@ static void test_pointwise(void)
     int ok = 1;
     for (int bits = 2; bits <= 50; bits++) {
         for (int rep = 0; rep < (quick() ? 3 : 12); rep++) {
-            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
-                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
-            if (bits == 2)
-                q = 3;
-            if (q < 3)
-                q = 3;
+            uint64_t q = pick_modulus(bits, rep);
             hers_modulus m;
             CHECK_OK(hers_modulus_init(&m, q));
             int mode = rep % 3;
@@ -223,10 +227,7 @@ static void test_dot(void)
     int ok = 1;
     for (int bits = 2; bits <= 50; bits++) {
         for (int rep = 0; rep < 4; rep++) {
-            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
-                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
-            if (q < 3)
-                q = 3;
+            uint64_t q = pick_modulus(bits, rep);
             hers_modulus m;
             CHECK_OK(hers_modulus_init(&m, q));
             int mode = rep % 3;
@@ -276,10 +277,7 @@ static void test_switch_split(void)
     int ok = 1;
     for (int bits = 2; bits <= 50; bits++) {
         for (int rep = 0; rep < 3; rep++) {
-            uint64_t q = rep == 0 ? (UINT64_C(1) << bits) - 1
-                                  : (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1));
-            if (q < 3)
-                q = 3;
+            uint64_t q = pick_modulus(bits, rep);
             hers_modulus m;
             CHECK_OK(hers_modulus_init(&m, q));
             int mode = rep % 3;
