@@ -20,12 +20,18 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 G="$T/root/g"
 
-# every (probe, id, score) of a layout with K shards, sorted
-batch() { # K OUT
-    timeout 60 $MPIRUN -np "$1" "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
-        --out "$T/r.hr" >/dev/null 2>"$T/mpi.err" || { cat "$T/mpi.err"; fail "batch search on $1 ranks"; }
-    "$H" results decrypt --keys "$T/k" --in "$T/r.hr" --top 100000 2>/dev/null |
-        cut -f1,3,4 | sort > "$2" || fail "decrypt ($1 shards)"
+# every (probe, id, score) of a result file, sorted
+scores() { # RESULT OUT
+    "$H" results decrypt --keys "$T/k" --in "$1" --top 100000 2>/dev/null | cut -f1,3,4 |
+        sort > "$2" || fail "decrypt $1"
+}
+# the scores of gallery GALLERY (default g) searched by query Q (default
+# $T/q.hq) on K ranks, one per shard
+batch() { # K OUT [GALLERY Q]
+    timeout 60 $MPIRUN -np "$1" "$H" search --root "$T/root" --gallery "${3:-g}" \
+        --query "${4:-$T/q.hq}" --out "$T/r.hr" >/dev/null 2>"$T/mpi.err" ||
+        { cat "$T/mpi.err"; fail "batch search of ${3:-g} on $1 ranks"; }
+    scores "$T/r.hr" "$2"
 }
 shards_ok() { # K
     for s in $(seq 0 $(($1 - 1))); do
@@ -52,8 +58,7 @@ printf '7\nb3\n' > "$T/del.txt"
 "$H" delete --db "$G" --ids "$T/del.txt" 2>/dev/null || fail "delete"
 "$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --out "$T/q.hq" 2>/dev/null || fail "encrypt"
 "$H" search --db "$G" --query "$T/q.hq" --out "$T/r1.hr" 2>/dev/null || fail "single-node search"
-"$H" results decrypt --keys "$T/k" --in "$T/r1.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
-    sort > "$T/want" || fail "decrypt single"
+scores "$T/r1.hr" "$T/want"
 [ "$(wc -l < "$T/want")" -eq $((4 * 8413)) ] || fail "single-node rows: $(wc -l < "$T/want")"
 grep -q "	7	" "$T/want" && fail "a deleted id is searched"
 
@@ -123,17 +128,13 @@ GC="$T/root/gc"
 "$H" query encrypt --keys "$T/k" --probe "$T/p.npy" --scale 125 --out "$T/qc.hq" 2>/dev/null ||
     fail "encrypt coeff"
 "$H" search --db "$GC" --query "$T/qc.hq" --out "$T/rc.hr" 2>/dev/null || fail "search coeff"
-"$H" results decrypt --keys "$T/k" --in "$T/rc.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
-    sort > "$T/wantc" || fail "decrypt coeff"
+scores "$T/rc.hr" "$T/wantc"
 [ "$(wc -l < "$T/wantc")" -eq $((4 * 8400)) ] || fail "coeff rows: $(wc -l < "$T/wantc")"
 "$H" reshard --root "$T/root" --gallery gc --shards 2 2>/dev/null || fail "reshard coeff 1 -> 2"
 for s in 0 1; do
     "$H" info --db "$GC/shard-$s" --json 2>/dev/null | grep -q '"packing": "coeff",' ||
         fail "coeff shard $s lost the packing"
 done
-timeout 60 $MPIRUN -np 2 "$H" search --root "$T/root" --gallery gc --query "$T/qc.hq" \
-    --out "$T/rc.hr" >/dev/null 2>"$T/mpi.err" || { cat "$T/mpi.err"; fail "batch search coeff"; }
-"$H" results decrypt --keys "$T/k" --in "$T/rc.hr" --top 100000 2>/dev/null | cut -f1,3,4 |
-    sort > "$T/gotc" || fail "decrypt coeff (2 shards)"
+batch 2 "$T/gotc" gc "$T/qc.hq"
 cmp -s "$T/wantc" "$T/gotc" || fail "coeff, 2 shards: scores differ"
 echo "cli_reshard: ok"
