@@ -494,6 +494,7 @@ int hers_bench_search(int argc, char **argv)
      * batch, single, ...) so both see the same machine; medians of wall
      * and process CPU time. */
     double b_wall = NAN, b_cpu = NAN, s_wall = NAN, s_cpu = NAN;
+    double s_probe = NAN, s_scan = NAN, s_other = NAN, b_probe = NAN, b_scan = NAN, b_other = NAN;
     if (batch > 0) {
         int32_t *bq = malloc(batch * d * sizeof *bq);
         float *bf = malloc(batch * d * sizeof *bf);
@@ -507,14 +508,25 @@ int hers_bench_search(int argc, char **argv)
         struct search_ctx c1 = {sr, p, ix, q1, {HERS_RESULT_FULL, NULL}, HERS_OK};
         struct search_ctx cb = {sr, p, ix, qb, {HERS_RESULT_FULL, NULL}, HERS_OK};
         double sw[64], sc1[64], bwl[64], bc[64];
+        /* where each pass's time goes (hers_searcher_phases) */
+        double sp[64], ss[64], so[64], bp[64], bs[64], bo[64];
+        hers_search_phases ph;
         run_search(&c1); /* warm-up: probe scratch and result arenas */
         run_search(&cb);
         for (uint64_t r = 0; r < reps; r++) {
             double w0 = bench_now(), u0 = cpu_now();
             run_search(&c1);
             double w1 = bench_now(), u1 = cpu_now();
+            hers_searcher_phases(sr, &ph);
+            sp[r] = ph.probe_s;
+            ss[r] = ph.scan_s;
+            so[r] = (w1 - w0) - ph.probe_s - ph.scan_s;
             run_search(&cb);
             double w2 = bench_now(), u2 = cpu_now();
+            hers_searcher_phases(sr, &ph);
+            bp[r] = ph.probe_s;
+            bs[r] = ph.scan_s;
+            bo[r] = (w2 - w1) - ph.probe_s - ph.scan_s;
             sw[r] = w1 - w0;
             sc1[r] = u1 - u0;
             bwl[r] = w2 - w1;
@@ -527,6 +539,12 @@ int hers_bench_search(int argc, char **argv)
         s_cpu = bench_median_of(sc1, reps);
         b_wall = bench_median_of(bwl, reps);
         b_cpu = bench_median_of(bc, reps);
+        s_probe = bench_median_of(sp, reps);
+        s_scan = bench_median_of(ss, reps);
+        s_other = bench_median_of(so, reps);
+        b_probe = bench_median_of(bp, reps);
+        b_scan = bench_median_of(bs, reps);
+        b_other = bench_median_of(bo, reps);
         hers_query_free(q1);
         hers_query_free(qb);
         free(bq);
@@ -598,6 +616,16 @@ int hers_bench_search(int argc, char **argv)
                  {"single_ns_per_template_dim", s_wall * 1e9 / (double)nd},
                  {"single_cpu_ns_per_template_dim", s_cpu * 1e9 / (double)nd / T},
                  {"batch_speedup_per_probe", s_wall / (b_wall / (double)batch)},
+                 /* the passes' parts (medians): probe tiles, kernels, rest of the call */
+                 {"batch_probe_pass_ns_per_probe_template_dim",
+                  b_probe * 1e9 / (double)nd / (double)batch},
+                 {"batch_scan_ns_per_probe_template_dim", b_scan * 1e9 / (double)nd / (double)batch},
+                 {"batch_other_ns_per_probe_template_dim",
+                  b_other * 1e9 / (double)nd / (double)batch},
+                 {"single_probe_pass_ns_per_template_dim", s_probe * 1e9 / (double)nd},
+                 {"single_scan_ns_per_template_dim", s_scan * 1e9 / (double)nd},
+                 {"single_other_ns_per_template_dim", s_other * 1e9 / (double)nd},
+                 {"single_scan_bandwidth_ratio", s_scan / bound_s},
                  {"single_bandwidth_ratio", s_wall / bound_s},
                  {"batch_bandwidth_ratio", b_wall / bound_s}};
         for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
@@ -658,6 +686,13 @@ int hers_bench_search(int argc, char **argv)
                    s_wall * 1e9 / (double)nd, b_cpu * 1e9 / (double)nd / (double)batch / T,
                    s_cpu * 1e9 / (double)nd / T, s_wall / (b_wall / (double)batch), s_wall / bound_s,
                    b_wall / bound_s);
+        if (batch > 0)
+            printf("    where it goes, ns per probe x template x dim: batch probe pass %.3f, scan %.3f, "
+                   "rest %.3f; single %.3f, %.3f (scan / bound %.2f), %.3f\n",
+                   b_probe * 1e9 / (double)nd / (double)batch,
+                   b_scan * 1e9 / (double)nd / (double)batch,
+                   b_other * 1e9 / (double)nd / (double)batch, s_probe * 1e9 / (double)nd,
+                   s_scan * 1e9 / (double)nd, s_scan / bound_s, s_other * 1e9 / (double)nd);
         printf("  peak RSS %.1f MB, simd %s\n", rss, simd);
     }
     hers_query_free(q);

@@ -184,6 +184,11 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
         hers_result *res = NULL;
         CHECK_OK(hers_search(searchers[nsearchers - 1], p, ix, q, &so, &res));
         if (res) {
+            /* the search's parts: measured, within the whole call */
+            hers_search_phases ph;
+            hers_searcher_phases(searchers[nsearchers - 1], &ph);
+            CHECK(ph.probe_s > 0 && ph.scan_s > 0 && ph.shrink_s >= 0 && ph.total_s > 0);
+            CHECK(ph.probe_s + ph.scan_s + ph.shrink_s <= ph.total_s);
             const hers_ciphertext *c = hers_result_ciphertext(res, 0, 0);
             CHECK(c->num_primes == hers_search_result_primes(p));
             CHECK(c->parts == (sh == HERS_RESULT_RELINEARIZED || mode == HERS_MODE_PLAIN_GALLERY ? 2u : 3u));
@@ -533,6 +538,13 @@ int main(void)
     hers_searcher *sr[2] = {NULL, NULL};
     CHECK_OK(hers_searcher_create(1, &sr[0]));
     CHECK_OK(hers_searcher_create(2, &sr[1]));
+    hers_search_phases ph0;
+    memset(&ph0, 0xff, sizeof ph0);
+    hers_searcher_phases(sr[0], &ph0); /* no search yet: all 0 */
+    CHECK(ph0.probe_s == 0 && ph0.scan_s == 0 && ph0.shrink_s == 0 && ph0.total_s == 0);
+    hers_searcher_phases(NULL, &ph0);
+    CHECK(ph0.total_s == 0);
+    hers_searcher_phases(sr[0], NULL); /* no crash */
     /* fast test sets, N = 1024 and the default t: two 50-bit primes each
      * = 1 mod 2N t (the wide kernel form), and three 30-bit primes whose
      * product is = 1 mod t (the narrow form, like s4096) */

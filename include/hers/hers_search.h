@@ -361,6 +361,16 @@ typedef struct hers_searcher hers_searcher;   /* thread pool */
 HERS_API hers_status hers_searcher_create(unsigned threads, hers_searcher **out);
 HERS_API void hers_searcher_free(hers_searcher *s);
 HERS_API unsigned hers_searcher_threads(const hers_searcher *s);
+/* Wall seconds (monotonic clock) of the parts of the searcher's last
+ * hers_search: probe_s rearranging the probes into the kernel's tiles,
+ * scan_s the pass over the index (the kernels), shrink_s modulus switching
+ * and relinearisation (0 for full results), total_s the whole call (the
+ * rest: checks, result memory). All 0 before the first search; a failed
+ * search leaves what it measured. For benchmarks: where a search's time goes. */
+typedef struct hers_search_phases {
+    double probe_s, scan_s, shrink_s, total_s;
+} hers_search_phases;
+HERS_API void hers_searcher_phases(const hers_searcher *s, hers_search_phases *out);
 
 /* One ciphertext per (probe, block). */
 typedef struct hers_result hers_result;

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hers/hers_mem.h"
@@ -44,6 +45,22 @@ void hers_searcher_free(hers_searcher *s)
 unsigned hers_searcher_threads(const hers_searcher *s)
 {
     return hers_pool_threads(s->pool);
+}
+
+void hers_searcher_phases(const hers_searcher *s, hers_search_phases *out)
+{
+    if (!out)
+        return;
+    memset(out, 0, sizeof *out);
+    if (s)
+        *out = s->last;
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 /* ------------------------------------------------------------ results */
@@ -364,6 +381,8 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
             return hers_error(HERS_ERR_ARG, "search: probe ciphertext %zu is not a fresh encryption", i);
     }
 
+    double t_start = mono_now(), t0;
+    memset(&s->last, 0, sizeof s->last);
     int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     hers_result *res = NULL;
     if ((st = hers_result_alloc(p, ix->mode, q->count, ix->n, ix->d, &res)) != HERS_OK)
@@ -439,7 +458,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.probe = s->probe;
     for (c.r0 = 0; st == HERS_OK && c.r0 < q->count; c.r0 += c.rc) {
         c.rc = q->count - c.r0 < batch ? q->count - c.r0 : batch;
+        t0 = mono_now();
         hers_pool_run(s->pool, probe_task, &c, c.rc * ix->d);
+        s->last.probe_s += mono_now() - t0;
         /* Tasks: enough for balance (4 per thread), each a long run of
          * consecutive (tile, block) gallery tiles. */
         size_t want = 4 * (size_t)hers_pool_threads(s->pool);
@@ -454,15 +475,21 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         }
         c.tile_groups = (ix->tiles + c.tg - 1) / c.tg;
         c.block_groups = (ix->blocks + c.bg - 1) / c.bg;
+        t0 = mono_now();
         hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
+        s->last.scan_s += mono_now() - t0;
     }
     if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL &&
-            (k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED)))
+            (k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED))) {
+            t0 = mono_now();
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
+            s->last.shrink_s = mono_now() - t0;
+        }
         st = hers_task_error_raise(&c.err);
     }
     hers_task_error_destroy(&c.err);
+    s->last.total_s = mono_now() - t_start;
     if (st != HERS_OK) {
         hers_result_free(res);
         return st;

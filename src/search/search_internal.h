@@ -137,6 +137,7 @@ struct hers_searcher {
     hers_pool *pool;
     uint64_t *probe;        /* probe-tile scratch, reused across searches */
     size_t probe_words;     /* its capacity */
+    hers_search_phases last; /* the last search's parts (hers_searcher_phases) */
 };
 
 /* Shared checks: params usable for search (batching, primes < 2^50). */
