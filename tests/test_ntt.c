@@ -10,6 +10,7 @@
  *    kernels (bit for bit), on random and edge inputs (0, q-1), for primes
  *    below and above the SIMD bounds;
  *  - tiny primes (a few bits above 2n) on every level;
+ *  - hers_poly_permute8 (the expansion's block permutation) on every level;
  *  - table creation rejects bad n and q.
  */
 #include <stdlib.h>
@@ -525,6 +526,45 @@ static void test_switch_split(void)
     hers_free(r);
 }
 
+/* hers_poly_permute8 at every SIMD level against its definition: a random
+ * block permutation with random lane patterns (including repeated lanes,
+ * which the definition allows). */
+static void test_permute8(void)
+{
+    const size_t nv = 37, np = 5;
+    uint64_t *in = hers_alloc_array(8 * nv, 8), *out = hers_alloc_array(8 * nv, 8);
+    uint32_t dst[37];
+    uint8_t sel[37];
+    int64_t pats[5 * 8];
+    for (size_t v = 0; v < nv; v++)
+        dst[v] = (uint32_t)v;
+    int ok = 1;
+    for (int rep = 0; rep < 20; rep++) {
+        for (size_t v = nv - 1; v > 0; v--) {
+            size_t j = test_rand() % (v + 1);
+            uint32_t t = dst[v];
+            dst[v] = dst[j];
+            dst[j] = t;
+        }
+        for (size_t v = 0; v < nv; v++)
+            sel[v] = (uint8_t)(test_rand() % np);
+        for (size_t i = 0; i < 8 * np; i++)
+            pats[i] = (int64_t)(test_rand() % 8);
+        for (size_t i = 0; i < 8 * nv; i++)
+            in[i] = test_rand();
+        FOR_EACH_SIMD(level) {
+            memset(out, 0, 8 * nv * 8);
+            hers_poly_permute8(out, in, dst, sel, pats, nv);
+            for (size_t v = 0; v < nv; v++)
+                for (size_t l = 0; l < 8; l++)
+                    ok &= out[8 * dst[v] + l] == in[8 * v + (size_t)pats[8 * sel[v] + l]];
+        }
+    }
+    CHECK(ok);
+    hers_free(in);
+    hers_free(out);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -535,6 +575,7 @@ int main(void)
     test_pointwise();
     test_dot();
     test_switch_split();
+    test_permute8();
     test_roundtrip();
     return test_finish();
 }

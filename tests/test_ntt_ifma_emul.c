@@ -320,6 +320,33 @@ static void test_switch_split(void)
     hers_free(r2);
 }
 
+/* hers_poly_permute8: the IFMA kernel's lane permutes against the
+ * definition, random block order and lane patterns. */
+static void test_permute8(void)
+{
+    const size_t nv = 19;
+    uint64_t in[19 * 8], out[19 * 8];
+    uint32_t dst[19];
+    uint8_t sel[19];
+    int64_t pats[3 * 8];
+    int ok = 1;
+    for (int rep = 0; rep < 10; rep++) {
+        for (size_t v = 0; v < nv; v++)
+            dst[v] = (uint32_t)((v * 7 + (size_t)rep) % nv);
+        for (size_t v = 0; v < nv; v++)
+            sel[v] = (uint8_t)(test_rand() % 3);
+        for (size_t i = 0; i < 3 * 8; i++)
+            pats[i] = (int64_t)(test_rand() % 8);
+        for (size_t i = 0; i < 8 * nv; i++)
+            in[i] = test_rand();
+        hers_poly_permute8_emul(out, in, dst, sel, pats, nv);
+        for (size_t v = 0; v < nv; v++)
+            for (size_t l = 0; l < 8; l++)
+                ok &= out[8 * dst[v] + l] == in[8 * v + (size_t)pats[8 * sel[v] + l]];
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -328,5 +355,6 @@ int main(void)
     test_pointwise();
     test_dot();
     test_switch_split();
+    test_permute8();
     return test_finish();
 }

@@ -102,6 +102,12 @@ HERS_API void hers_poly_switch_split(uint64_t *c0, uint64_t *c1, uint64_t *r0, u
                                      const uint64_t *kb, const uint64_t *ka, size_t ks, size_t terms,
                                      const uint64_t *mono, unsigned msh, size_t n,
                                      const hers_modulus *q);
+/* Permutation by 8-word blocks (the NTT-domain Galois automorphisms of the
+ * query expansion move whole blocks, permuting the lanes of each): for every
+ * block v < nv, out[8 dst[v] + l] = in[8 v + pats[8 sel[v] + l]], l < 8,
+ * with pats entries in [0, 8). out must not alias in. */
+HERS_API void hers_poly_permute8(uint64_t *out, const uint64_t *in, const uint32_t *dst,
+                                 const uint8_t *sel, const int64_t *pats, size_t nv);
 /* out = a * s for a scalar s in [0, q). */
 HERS_API void hers_poly_mul_scalar(uint64_t *out, const uint64_t *a, uint64_t s, size_t n, const hers_modulus *q);
 /* out = a * s + e mod q for a scalar s in [0, q) and small signed e

@@ -117,6 +117,8 @@ void hers_poly_switch_split_avx512(uint64_t *c0, uint64_t *c1, uint64_t *r0, uin
                                    const uint64_t *kb, const uint64_t *ka, size_t ks, size_t terms,
                                    const uint64_t *mono, unsigned msh, size_t n,
                                    const hers_modulus *m);
+void hers_poly_permute8_avx512(uint64_t *out, const uint64_t *in, const uint32_t *dst,
+                               const uint8_t *sel, const int64_t *pats, size_t nv);
 void hers_poly_balance_avx512(uint64_t *x, size_t n, uint64_t q, uint64_t H);
 void hers_poly_digit_avx512(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
                             uint64_t q, size_t n);

@@ -57,6 +57,8 @@ void HERS_IFMA_FN(hers_poly_mul_scalar)(uint64_t *out, const uint64_t *a, uint64
 void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *mono,
                                    size_t n, const hers_modulus *m);
 void HERS_IFMA_FN(hers_poly_balance)(uint64_t *x, size_t n, uint64_t q, uint64_t H);
+void HERS_IFMA_FN(hers_poly_permute8)(uint64_t *out, const uint64_t *in, const uint32_t *dst,
+                                      const uint8_t *sel, const int64_t *pats, size_t nv);
 void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
                                    uint64_t c, uint64_t q, size_t n);
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
@@ -435,6 +437,18 @@ void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh
     }
 }
 
+/* Block permutation (hers_poly_permute8): one load, one lane permute and
+ * one store per 8 words, against 8 scalar moves. */
+void HERS_IFMA_FN(hers_poly_permute8)(uint64_t *out, const uint64_t *in, const uint32_t *dst,
+                                      const uint8_t *sel, const int64_t *pats, size_t nv)
+{
+    for (size_t v = 0; v < nv; v++) {
+        __m512i x = ifma_load(in + 8 * v);
+        __m512i idx = ifma_idx(pats + 8 * (size_t)sel[v]);
+        ifma_store(out + 8 * (size_t)dst[v], _mm512_permutex2var_epi64(x, idx, x));
+    }
+}
+
 /* r = (c - t) mono, c = c + t (hers_poly_split): one pass. */
 void HERS_IFMA_FN(hers_poly_split)(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *mono,
                                    size_t n, const hers_modulus *m)
@@ -603,11 +617,11 @@ void HERS_IFMA_FN(hers_poly_dot2)(uint64_t *out0, const uint64_t *add0, uint64_t
  * (as hers_poly_dot2), then per part r = (c - T) M, c = c + T (as
  * hers_poly_split) with M = mono[i >> msh]; msh is 0 or >= 3 (one M per
  * vector). T0 and T1 never leave the registers. */
-void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
-                                          const uint64_t *t0, const uint64_t *dg, size_t ds,
-                                          const uint64_t *kb, const uint64_t *ka, size_t ks,
-                                          size_t terms, const uint64_t *mono, unsigned msh,
-                                          size_t n, const hers_modulus *m)
+static inline __attribute__((always_inline)) size_t
+ifma_switch_split_run(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1, const uint64_t *t0,
+                      const uint64_t *dg, size_t ds, const uint64_t *kb, const uint64_t *ka,
+                      size_t ks, size_t terms, const uint64_t *mono, unsigned msh, size_t n,
+                      const hers_modulus *m)
 {
     const uint64_t q = m->value;
     const struct ifma_dot k = ifma_dot_make(q);
@@ -640,6 +654,22 @@ void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *
     }
     if (stream)
         _mm_sfence();
+    return i;
+}
+
+void HERS_IFMA_FN(hers_poly_switch_split)(uint64_t *c0, uint64_t *c1, uint64_t *r0, uint64_t *r1,
+                                          const uint64_t *t0, const uint64_t *dg, size_t ds,
+                                          const uint64_t *kb, const uint64_t *ka, size_t ks,
+                                          size_t terms, const uint64_t *mono, unsigned msh,
+                                          size_t n, const hers_modulus *m)
+{
+    const uint64_t q = m->value;
+    /* terms = 4 (the n4096 keys' digits) as a constant: the product loops
+     * unroll, so the multiplier chains of neighbouring vectors overlap */
+    size_t i = terms == 4 ? ifma_switch_split_run(c0, c1, r0, r1, t0, dg, ds, kb, ka, ks, 4, mono,
+                                                  msh, n, m)
+                          : ifma_switch_split_run(c0, c1, r0, r1, t0, dg, ds, kb, ka, ks, terms,
+                                                  mono, msh, n, m);
     for (; i < n; i++) {
         uint64_t x0 = t0[i], x1 = 0, M = mono[i >> msh];
         for (size_t u = 0; u < terms; u++) {

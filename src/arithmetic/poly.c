@@ -216,6 +216,21 @@ void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mas
     }
 }
 
+void hers_poly_permute8(uint64_t *out, const uint64_t *in, const uint32_t *dst, const uint8_t *sel,
+                        const int64_t *pats, size_t nv)
+{
+    if (hers_simd_active() >= HERS_SIMD_AVX512) {
+        hers_poly_permute8_avx512(out, in, dst, sel, pats, nv);
+        return;
+    }
+    for (size_t v = 0; v < nv; v++) {
+        const int64_t *pv = pats + 8 * (size_t)sel[v];
+        uint64_t *o = out + 8 * (size_t)dst[v];
+        for (size_t l = 0; l < 8; l++)
+            o[l] = in[8 * v + (size_t)pv[l]];
+    }
+}
+
 void hers_poly_split_portable(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m,
                               size_t n, const hers_modulus *q)
 {

@@ -504,6 +504,65 @@ static void galois_ntt_scatter(const uint64_t *in, uint64_t *out, size_t n, cons
         out[iperm[j]] = in[j];
 }
 
+/* The automorphism by 8-word blocks (hers_poly_permute8). Every element of
+ * the expansion, g = N/2^j + 1, maps each aligned block of 8 NTT-order
+ * indices onto one block: index i holds exponent e = 2 brv(i) + 1 and
+ * e g = e + (N/2^j)(e mod 2^(j+1)) (mod 2N) changes only the bits of
+ * brv(i) above log2 N - j - 1 by an amount fixed by the low ones, i.e. the
+ * low bits of i by an amount fixed by the high ones; within a block the
+ * lanes move by one of at most 8 patterns (n4096: 1 to 8 per level). The
+ * plan is derived from iperm and checked, not assumed: when a block spreads
+ * over two or more patterns appear than PERM8_PATS, the scalar scatter
+ * runs instead. */
+#define PERM8_PATS 16
+struct perm8_plan {
+    int ok;
+    uint32_t *dst;   /* n/8: destination block of input block v */
+    uint8_t *sel;    /* n/8: its lane pattern */
+    int64_t pats[PERM8_PATS * 8];
+};
+
+static void perm8_plan_make(size_t n, const uint32_t *iperm, struct perm8_plan *pl)
+{
+    size_t np = 0;
+    pl->ok = 0;
+    for (size_t v = 0; v < n / 8; v++) {
+        uint32_t o = iperm[8 * v] >> 3;
+        int64_t idx[8];
+        unsigned seen = 0;
+        for (size_t l = 0; l < 8; l++) {
+            uint32_t to = iperm[8 * v + l];
+            if (to >> 3 != o)
+                return;
+            idx[to & 7] = (int64_t)l;
+            seen |= 1u << (to & 7);
+        }
+        if (seen != 0xff)
+            return;
+        size_t pi = 0;
+        while (pi < np && memcmp(pl->pats + 8 * pi, idx, sizeof idx) != 0)
+            pi++;
+        if (pi == np) {
+            if (np == PERM8_PATS)
+                return;
+            memcpy(pl->pats + 8 * np++, idx, sizeof idx);
+        }
+        pl->dst[v] = o;
+        pl->sel[v] = (uint8_t)pi;
+    }
+    pl->ok = 1;
+}
+
+/* out = tau(in), NTT form, by the plan when it holds. */
+static void expand_tau(const uint64_t *in, uint64_t *out, size_t n, const uint32_t *iperm,
+                       const struct perm8_plan *pl)
+{
+    if (pl->ok)
+        hers_poly_permute8(out, in, pl->dst, pl->sel, pl->pats, n / 8);
+    else
+        galois_ntt_scatter(in, out, n, iperm);
+}
+
 /* Nodes per group of the expansion's schedule (hers_expand). */
 #ifndef EXPAND_GROUP
 #define EXPAND_GROUP 4
@@ -565,12 +624,15 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
      * it): with every stream in one 12-way set the kernel ran ~1.7x slower. */
     size_t D = gk->digits, ds = n + 8;
     uint64_t *scr = hers_bfv_scratch(24 + (n + 16) + 2 * EXPAND_GROUP * kn + kn + 40 + D * ds +
-                                     (n + 1) / 2);
+                                     (n + 1) / 2 + n / 16 + n / 64 + 2);
     if (!scr)
         return hers_error(HERS_ERR_NOMEM, "expand: out of memory");
     uint64_t *t0 = scr + 24, *xg = t0 + n + 8, *tcg = xg + EXPAND_GROUP * kn + 8;
     uint64_t *mono = tcg + EXPAND_GROUP * kn, *dg = mono + kn + 40;
     uint32_t *iperm = (uint32_t *)(dg + D * ds);
+    struct perm8_plan pl;
+    pl.dst = (uint32_t *)(dg + D * ds + (n + 1) / 2);
+    pl.sel = (uint8_t *)(pl.dst + n / 8 + 1);
     for (size_t j = 0; j < L && st == HERS_OK; j++) {
         size_t h = (size_t)1 << j, nodes = h < d - h ? h : d - h;
         unsigned msh = expand_mono(p, h, mono);
@@ -580,6 +642,7 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
         const uint64_t *key = gk->data + e * D * 2 * kn;
         for (size_t i = 0; i < n; i++)
             iperm[perm[i]] = (uint32_t)i;
+        perm8_plan_make(n, iperm, &pl);
         /* node r splits: left c + tau(c) (stays at r), right
          * (c - tau(c)) x^-h (at r + h); tau(c) key-switched back to s.
          * Nodes go in groups: first each node's balanced tau(c1) (all
@@ -597,7 +660,7 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
                 if ((st = hers_ct_reserve(p, &out[r0 + u + h], 2, k, 0)) != HERS_OK)
                     break;
                 for (size_t i = 0; i < k; i++)
-                    galois_ntt_scatter(hers_ct_poly(c, 1, i), xg + u * kn + i * n, n, iperm);
+                    expand_tau(hers_ct_poly(c, 1, i), xg + u * kn + i * n, n, iperm, &pl);
                 memcpy(tc, xg + u * kn, kn * sizeof(uint64_t));
                 hers_rns_intt(p, tc, k);
                 key_balance(p, gk, tc);
@@ -608,7 +671,7 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
                 size_t i = (r0 / EXPAND_GROUP) & 1 ? k - 1 - ii : ii;
                 for (size_t u = 0; u < gn; u++) {
                     hers_ciphertext *c = &out[r0 + u], *right = &out[r0 + u + h];
-                    galois_ntt_scatter(hers_ct_poly(c, 0, i), t0, n, iperm);
+                    expand_tau(hers_ct_poly(c, 0, i), t0, n, iperm, &pl);
                     key_digits(p, gk, i, tcg + u * kn, xg + u * kn + i * n, dg, ds);
                     hers_poly_switch_split(hers_ct_poly(c, 0, i), hers_ct_poly(c, 1, i),
                                            hers_ct_poly(right, 0, i), hers_ct_poly(right, 1, i),
