@@ -54,7 +54,7 @@ HERS_API void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a);
 HERS_API void hers_ntt_inverse(const hers_ntt_table *t, uint64_t *a);
 /* Out-of-place inverse: dst = inverse NTT of src (n values each; dst == src
  * allowed, other overlaps not). Same result as copying, then
- * hers_ntt_inverse; saves the copy on the AVX2 path. */
+ * hers_ntt_inverse; saves the copy on the AVX2 and IFMA paths. */
 HERS_API void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst);
 
 /* Coefficient-wise, length n, all values in [0, q), out may alias inputs. */

@@ -93,6 +93,7 @@ void hers_poly_mul_scalar_add_small_avx2(uint64_t *out, const uint64_t *a, uint6
 /* AVX-512 IFMA kernels (ntt_avx512.c = ntt_ifma_kernel.h): q < 2^50. */
 void hers_ntt_forward_avx512(const hers_ntt_table *t, uint64_t *a);
 void hers_ntt_inverse_avx512(const hers_ntt_table *t, uint64_t *a);
+void hers_ntt_inverse_to_avx512(const hers_ntt_table *t, const uint64_t *src, uint64_t *a);
 void hers_poly_add_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                           uint64_t q);
 void hers_poly_sub_avx512(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,

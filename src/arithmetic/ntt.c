@@ -221,9 +221,14 @@ void hers_ntt_forward(const hers_ntt_table *t, uint64_t *a)
 void hers_ntt_inverse_to(const hers_ntt_table *t, const uint64_t *src, uint64_t *dst)
 {
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
-    if (hers_simd_active() >= HERS_SIMD_AVX2 && s->avx2_ok &&
-        !(hers_simd_active() >= HERS_SIMD_AVX512 && s->avx512_ok)) {
-        hers_ntt_inverse_to_avx2(t, src, dst);   /* the copy is fused into the first pass */
+    hers_simd level = hers_simd_active();
+    /* the copy is fused into the first pass */
+    if (level >= HERS_SIMD_AVX512 && s->avx512_ok) {
+        hers_ntt_inverse_to_avx512(t, src, dst);
+        return;
+    }
+    if (level >= HERS_SIMD_AVX2 && s->avx2_ok) {
+        hers_ntt_inverse_to_avx2(t, src, dst);
         return;
     }
     if (src != dst)

@@ -43,6 +43,7 @@
 
 void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a);
 void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a);
+void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *src, uint64_t *a);
 void HERS_IFMA_FN(hers_poly_add)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
                                  uint64_t q);
 void HERS_IFMA_FN(hers_poly_sub)(uint64_t *out, const uint64_t *a, const uint64_t *b, size_t n,
@@ -211,6 +212,14 @@ void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
 
 void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
 {
+    HERS_IFMA_FN(hers_ntt_inverse_to)(t, a, a);
+}
+
+/* a = inverse NTT of src: the first pass (gaps 1, 2, 4) reads src and
+ * writes a, so an out-of-place transform costs no copy; src == a or the
+ * two do not overlap. */
+void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *src, uint64_t *a)
+{
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
     const size_t n = t->n;
     const uint64_t q = t->q.value;
@@ -224,7 +233,7 @@ void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
     /* gaps 1, 2, 4 on 16 values: stages m = n/2, n/4, n/8 */
     for (size_t k = 0; k < n / 16; k++) {
         uint64_t *p = a + 16 * k;
-        __m512i v0 = ifma_load(p), v1 = ifma_load(p + 8);
+        __m512i v0 = ifma_load(src + 16 * k), v1 = ifma_load(src + 16 * k + 8);
         /* gap 1: X = a0 a2 ... a14, Y = a1 a3 ... a15; blocks 8k + lane */
         __m512i X = _mm512_permutex2var_epi64(v0, i_even, v1);
         __m512i Y = _mm512_permutex2var_epi64(v0, i_odd, v1);

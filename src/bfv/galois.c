@@ -661,8 +661,8 @@ hers_status hers_expand(const hers_params *p, const hers_galois_key *gk, const h
                     break;
                 for (size_t i = 0; i < k; i++)
                     expand_tau(hers_ct_poly(c, 1, i), xg + u * kn + i * n, n, iperm, &pl);
-                memcpy(tc, xg + u * kn, kn * sizeof(uint64_t));
-                hers_rns_intt(p, tc, k);
+                for (size_t i = 0; i < k; i++)   /* the copy fused into the transform */
+                    hers_ntt_inverse_to(p->ntt[i], xg + u * kn + i * n, tc + i * n);
                 key_balance(p, gk, tc);
             }
             for (size_t ii = 0; ii < k && st == HERS_OK; ii++) {
