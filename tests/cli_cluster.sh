@@ -273,6 +273,16 @@ timeout 60 $MPIRUN -np 3 "$H" search --root "$T/root" --gallery g --query "$T/q.
 "$H" results decrypt --keys "$T/k" --in "$T/r.hr" --top 5 > "$T/batch.tsv" 2>/dev/null ||
     fail "results decrypt"
 cmp "$T/local.tsv" "$T/batch.tsv" || fail "batch TSV differs from one node's"
+# without --result: the compact record (slot: version 2) where the margin
+# allows, as the remote client chooses; --result full: version 1, same TSV
+rec_version() { od -An -tu4 -j72 -N4 "$1" | tr -d ' '; }
+[ "$(rec_version "$T/r.hr")" = 2 ] || fail "batch record version $(rec_version "$T/r.hr"), want 2"
+timeout 60 $MPIRUN -np 3 "$H" search --root "$T/root" --gallery g --query "$T/q.hq" \
+    --out "$T/rf.hr" --result full 2>/dev/null || fail "batch search, full"
+[ "$(rec_version "$T/rf.hr")" = 1 ] || fail "batch --result full: version $(rec_version "$T/rf.hr")"
+"$H" results decrypt --keys "$T/k" --in "$T/rf.hr" --top 5 > "$T/batchf.tsv" 2>/dev/null ||
+    fail "results decrypt (full)"
+cmp "$T/local.tsv" "$T/batchf.tsv" || fail "batch TSV (full) differs from one node's"
 
 # ---- kill -9 of a rank during a search; restart: the same answers
 start_cluster 3

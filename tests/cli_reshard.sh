@@ -20,6 +20,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 G="$T/root/g"
 
+# the first result record's version (HERSRSP v1: 48-byte header, 16 per part)
+# and its body kind (HERSRES offset 84: 0 residues, 1 rounded, 2 window)
+rec_version() { od -An -tu4 -j72 -N4 "$1" | tr -d ' '; }
+rec_body() { od -An -tu1 -j148 -N1 "$1" | tr -d ' '; }
 # every (probe, id, score) of a result file, sorted
 scores() { # RESULT OUT
     "$H" results decrypt --keys "$T/k" --in "$1" --top 100000 2>/dev/null | cut -f1,3,4 |
@@ -137,4 +141,8 @@ for s in 0 1; do
 done
 batch 2 "$T/gotc" gc "$T/qc.hq"
 cmp -s "$T/wantc" "$T/gotc" || fail "coeff, 2 shards: scores differ"
+# without --result the batch search answers the compact record: version 3,
+# the low-bit window at scale 125 (its first shard ends in a padded block)
+[ "$(rec_version "$T/r.hr")" = 3 ] && [ "$(rec_body "$T/r.hr")" = 2 ] ||
+    fail "coeff batch: record version $(rec_version "$T/r.hr") body $(rec_body "$T/r.hr"), want 3 / 2"
 echo "cli_reshard: ok"

@@ -347,7 +347,19 @@ typedef enum hers_result_shrink {
     /* Both-encrypted: converted to BFV form (times Delta), relinearised with
      * the relinearisation key, then switched to one prime: 2 parts x 1 prime.
      * Plain-gallery: same as SWITCHED. */
-    HERS_RESULT_RELINEARIZED = 2
+    HERS_RESULT_RELINEARIZED = 2,
+    /* RELINEARIZED, then every block rounded and packed at once into the
+     * compact record's body (the bytes hers_result_serialize_compact
+     * writes for it: version 2 slot, version 3 coefficient packing), while
+     * the block is in cache; the ciphertexts' memory goes back to the
+     * result pool before hers_search returns (1.5 MB per probe kept at
+     * n = 2^20 coeff instead of 50 MB). Such a result serialises (compact
+     * record, byte for byte the RELINEARIZED one's) and gives views
+     * (hers_result_view, hers_result_view_blocks); it holds no ciphertexts:
+     * hers_result_ciphertext gives NULL, decryption and the noise budget
+     * HERS_ERR_UNSUPPORTED (read the record back to decrypt). A server's
+     * form. */
+    HERS_RESULT_COMPACT = 3
 } hers_result_shrink;
 
 typedef struct hers_search_opts {

@@ -14,6 +14,8 @@
 #include "cli/cli_remote.h"
 #include "hers/hers_cluster.h"
 #include "hers/hers_mem.h"
+#include "hers/hers_search.h"
+#include "hers/hers_store.h"
 
 typedef struct serve_ctx {
     hers_server_config *cfg;
@@ -133,7 +135,31 @@ typedef struct search_ctx {
     const char *root, *gallery, *query, *out;
     hers_result_shrink shrink;
     int compact;
+    int automatic;   /* no --result: compact_by_default() decides */
 } search_ctx;
+
+/* The result form when --result is not given, the remote client's rule
+ * (cli_remote.c): the compact record (version 2 slot, 3 coefficient
+ * packing: 6-7 B per template at n4096) when the gallery has a
+ * relinearisation key and, for the query's form, the search's predicted
+ * heuristic noise margin is >= 4 bits (the record is exact from 2), or it
+ * is a plain gallery; else the full record (version 1). Decided on rank 0
+ * from its shard (every shard holds the same keys, mode and d). */
+static int compact_by_default(hers_store *db, const uint8_t *q, size_t ql)
+{
+    const hers_params *p = hers_store_params(db);
+    hers_store_info in;
+    hers_query *hq = NULL;
+    double wb = 0, hb = 0;
+    int yes = p && hers_store_relin_key(db) && hers_store_get_info(db, &in) == HERS_OK &&
+              in.has_gallery && hers_query_deserialize(p, q, ql, &hq) == HERS_OK &&
+              (in.mode == HERS_MODE_PLAIN_GALLERY ||
+               (hers_search_noise_bound_form(p, in.mode, hers_query_d(hq), 1,
+                                             hers_query_get_form(hq), &wb, &hb) == HERS_OK &&
+                hb >= 4.0));
+    hers_query_free(hq);
+    return yes;
+}
 
 static hers_status search_body(hers_cluster *cl, const hers_server_backend *be, void *user)
 {
@@ -146,6 +172,8 @@ static hers_status search_body(hers_cluster *cl, const hers_server_backend *be, 
         return hers_error(HERS_ERR_IO, "%s: cannot read the query", x->query);
     hers_status st = be->open(be->user, x->root, x->gallery, 0, &g);
     double t1 = cli_now();
+    if (st == HERS_OK && x->automatic && compact_by_default(be->db(g), q, ql))
+        x->compact = 1;
     if (st == HERS_OK)
         st = be->search(g, q, ql, x->shrink, x->compact, &resp, &rl);
     if (st == HERS_OK && cli_write_all("search", x->out, resp, rl))
@@ -173,8 +201,9 @@ int cli_cluster_search(int argc, char **argv)
         return 2;
     search_ctx x = {cli_opt(argc, argv, "--root"), cli_opt(argc, argv, "--gallery"),
                     cli_opt(argc, argv, "--query"), cli_opt(argc, argv, "--out"),
-                    HERS_RESULT_FULL, 0};
+                    HERS_RESULT_FULL, 0, 0};
     const char *form = cli_opt(argc, argv, "--result");
+    x.automatic = !form;
     if (!x.root || !x.gallery || !x.query || !x.out)
         return cli_usage(cmd, "--root, --gallery, --query and --out are required (under mpirun)");
     if (form && !strcmp(form, "switched"))

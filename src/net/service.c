@@ -623,11 +623,14 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
 {
     if (!s || !query || !resp || !resp_len)
         return hers_error(HERS_ERR_ARG, "search: NULL argument");
-    if (compact)
-        shrink = HERS_RESULT_RELINEARIZED;
     if (shrink > HERS_RESULT_RELINEARIZED)
         return hers_error(HERS_ERR_ARG, "search: unknown result form");
-    if (shrink == HERS_RESULT_RELINEARIZED && !hers_store_relin_key(s->db))
+    /* compact records: relinearised, switched and packed per block inside
+     * the pass (the pass's ciphertexts go back to the result pool before the
+     * callers encode; their own passes: the full forms need ciphertexts) */
+    if (compact)
+        shrink = HERS_RESULT_COMPACT;
+    if ((shrink == HERS_RESULT_RELINEARIZED || compact) && !hers_store_relin_key(s->db))
         return hers_error(HERS_ERR_MISMATCH, "search: relinearized and compact results need the "
                                              "gallery's relinearisation key (none stored)");
     *resp = NULL;

@@ -118,6 +118,9 @@ hers_status hers_result_view(const hers_result *r, size_t first, size_t count, h
     memcpy(v->cts, r->cts + first * r->blocks, count * r->blocks * sizeof *v->cts);
     for (size_t i = 0; i < count * r->blocks; i++)
         v->cts[i].borrowed = 1;   /* the residues stay r's */
+    v->body_mem = NULL;   /* a packed body (HERS_RESULT_COMPACT) too */
+    if (r->body)
+        v->body = r->body + first * r->body_pstride;
     *out = v;
     return HERS_OK;
 }
@@ -142,6 +145,9 @@ hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb, 
     v->arena = NULL;
     v->slabs = NULL;   /* the residues stay r's */
     v->nslabs = 0;
+    v->body_mem = NULL;   /* a packed body (HERS_RESULT_COMPACT) too */
+    if (r->body)
+        v->body = r->body + b0 * r->body_rec;
     v->cts = hers_alloc_array(r->count * nb, sizeof *v->cts);
     if (!v->cts) {
         hers_free(v);

@@ -91,8 +91,8 @@ hers_packing hers_result_packing(const hers_result *r) { return r->packing; }
 
 const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block)
 {
-    if (!r || probe >= r->count || block >= r->blocks)
-        return NULL;
+    if (!r || probe >= r->count || block >= r->blocks || r->win || r->body)
+        return NULL;   /* a window record's values, a packed body: no ciphertexts */
     return &r->cts[probe * r->blocks + block];
 }
 
@@ -106,7 +106,7 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     hers_status st = hers_search_check_id(p, r->params_id, "result serialize");
     if (st != HERS_OK)
         return st;
-    if (r->compact || r->win)
+    if (r->compact || r->win || r->body)
         return hers_result_serialize_compact(p, r, buf, len);
     const hers_ciphertext *c0 = &r->cts[0];
     for (size_t i = 0; i < r->count * r->blocks; i++) {
@@ -227,6 +227,57 @@ static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, ui
     return ok;
 }
 
+hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, size_t d,
+                                  uint32_t scale, res_compact_plan *pl)
+{
+    memset(pl, 0, sizeof *pl);
+    hers_result_compact_bits(p, &pl->b0, &pl->b1);
+    if ((double)pl->b1 > hers_params_log_q(p))
+        return hers_error(HERS_ERR_UNSUPPORTED, "compact result: %u bits exceed log2 Q", pl->b1);
+    /* coefficient packing: the low-bit window where it applies (else the
+     * rounded body, version 3) */
+    unsigned w0 = 0, w1 = 0;
+    pl->window = packing == HERS_PACK_COEFF &&
+                 hers_result_window_bits(p, d, scale, &w0, &w1) == HERS_OK;
+    pl->k0 = pl->window ? w0 : pl->b0;
+    pl->k1 = pl->window ? w1 : pl->b1;
+    pl->rec = plane_bytes(p, pl->k0) + plane_bytes(p, pl->k1);
+    pl->form = pl->window ? (uint32_t)BODY_WINDOW | w0 << 8 | w1 << 16
+                          : (uint32_t)BODY_ROUNDED | pl->b0 << 8 | pl->b1 << 16;
+    return HERS_OK;
+}
+
+/* One part (L residue polynomials in coefficient form) rounded to bp bits,
+ * its low kp bits packed in planes at o. y: 2N words of scratch. */
+static hers_status compact_part(const hers_params *p, size_t L, const uint64_t *x, unsigned bp,
+                                unsigned kp, uint64_t *y, uint8_t *o)
+{
+    size_t N = hers_params_n(p);
+    hers_status st = hers_poly_round_bits(p, L, x, bp, y);
+    if (st != HERS_OK)
+        return st;
+    if (kp < bp) {   /* the window: the low kp bits */
+        uint64_t lo = kp >= 32 ? 0xffffffffu : ((uint64_t)1 << kp) - 1;
+        uint64_t hi = kp > 32 ? ((uint64_t)1 << (kp - 32)) - 1 : 0;
+        for (size_t c = 0; c < N; c++) {
+            y[c] &= lo;
+            y[N + c] &= hi;
+        }
+    }
+    pack_planes(p, y, kp, o);
+    return HERS_OK;
+}
+
+hers_status res_compact_block(const hers_params *p, const res_compact_plan *pl, const hers_ciphertext *ct,
+                              size_t L, uint64_t *y, uint8_t *o)
+{
+    hers_status st = compact_part(p, L, hers_ct_poly(ct, 0, 0), pl->b0, pl->k0, y, o);
+    if (st == HERS_OK)
+        st = compact_part(p, L, hers_ct_poly(ct, 1, 0), pl->b1, pl->k1, y,
+                          o + plane_bytes(p, pl->k0));
+    return st;
+}
+
 hers_status hers_result_serialize_compact(const hers_params *p, const hers_result *r, uint8_t **buf,
                                           size_t *len)
 {
@@ -237,36 +288,33 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     hers_status st = hers_search_check_id(p, r->params_id, "compact result");
     if (st != HERS_OK)
         return st;
-    size_t L = r->win ? r->win_primes : r->cts[0].num_primes;
-    for (size_t i = 0; !r->win && i < r->count * r->blocks; i++) {
+    size_t L = r->win ? r->win_primes : r->body ? r->body_primes : r->cts[0].num_primes;
+    for (size_t i = 0; !r->win && !r->body && i < r->count * r->blocks; i++) {
         const hers_ciphertext *ct = &r->cts[i];
         if (ct->parts != 2 || ct->form != HERS_FORM_BFV || ct->num_primes != L)
             return hers_error(HERS_ERR_UNSUPPORTED,
                               "compact result: needs 2-part BFV results (search with "
                               "HERS_RESULT_RELINEARIZED)");
     }
-    unsigned b0, b1, w0 = 0, w1 = 0;
-    hers_result_compact_bits(p, &b0, &b1);
-    if ((double)b1 > hers_params_log_q(p))
-        return hers_error(HERS_ERR_UNSUPPORTED, "compact result: %u bits exceed log2 Q", b1);
-    /* coefficient packing: the low-bit window where it applies (else the
-     * rounded body, version 3) */
-    int window = 0;
-    if (r->win) {
-        window = 1;
-        w0 = r->w0;
-        w1 = r->w1;
-    } else if (r->packing == HERS_PACK_COEFF &&
-               hers_result_window_bits(p, r->d, r->scale, &w0, &w1) == HERS_OK) {
-        window = 1;
+    res_compact_plan pl;
+    if ((st = res_compact_plan_make(p, r->packing, r->d, r->scale, &pl)) != HERS_OK)
+        return st;
+    if (r->win) {   /* read from a window record: the same bits again */
+        pl.window = 1;
+        pl.k0 = r->w0;
+        pl.k1 = r->w1;
+        pl.rec = plane_bytes(p, pl.k0) + plane_bytes(p, pl.k1);
+        pl.form = (uint32_t)BODY_WINDOW | r->w0 << 8 | r->w1 << 16;
+    } else if (r->body) {   /* packed by the search (HERS_RESULT_COMPACT) */
+        if (pl.rec != r->body_rec || pl.form != r->body_form)
+            return hers_error(HERS_ERR_INTERNAL, "compact result: the packed body's form differs");
     }
-    unsigned k0 = window ? w0 : b0, k1 = window ? w1 : b1;
-    size_t rec = plane_bytes(p, k0) + plane_bytes(p, k1);
-    size_t total = RESULT_HEADER + r->count * r->blocks * rec + SE_CHECKSUM_BYTES;
+    size_t total = RESULT_HEADER + r->count * r->blocks * pl.rec + SE_CHECKSUM_BYTES;
+    size_t N = hers_params_n(p);
     uint8_t *b = hers_alloc(total);
-    uint64_t *x = hers_alloc_array(L * hers_params_n(p), sizeof(uint64_t));
-    uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
-    if (!b || !x || !y) {
+    uint64_t *x = r->body ? NULL : hers_alloc_array(L * N, sizeof(uint64_t));
+    uint64_t *y = r->body ? NULL : hers_alloc_array(2 * N, sizeof(uint64_t));
+    if (!b || (!r->body && (!x || !y))) {
         hers_free(b);
         hers_free(x);
         hers_free(y);
@@ -283,38 +331,33 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
     hers_le_put_u32(b + 72, (uint32_t)L);
     hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
     hers_le_put_u32(b + 80, 0);
-    hers_le_put_u32(b + 84, window ? (uint32_t)BODY_WINDOW | w0 << 8 | w1 << 16
-                                   : (uint32_t)BODY_ROUNDED | b0 << 8 | b1 << 16);
+    hers_le_put_u32(b + 84, pl.form);
     uint8_t *o = b + RESULT_HEADER;
-    size_t N = hers_params_n(p);
-    for (size_t i = 0; i < r->count * r->blocks && st == HERS_OK; i++) {
-        const hers_ciphertext *ct = &r->cts[i];
-        for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
-            unsigned bp = part ? b1 : b0, kp = part ? k1 : k0;
-            if (r->win) {   /* read from a window record: the same bytes again */
+    if (r->body) {
+        for (size_t c = 0; c < r->count; c++, o += r->blocks * pl.rec)
+            memcpy(o, r->body + c * r->body_pstride, r->blocks * pl.rec);
+    }
+    for (size_t i = 0; !r->body && i < r->count * r->blocks && st == HERS_OK; i++, o += pl.rec) {
+        if (r->win) {
+            for (size_t part = 0; part < 2; part++) {
                 const uint64_t *v = r->win + (2 * i + part) * N;
                 for (size_t c = 0; c < N; c++) {
                     y[c] = v[c] & 0xffffffffu;
                     y[N + c] = v[c] >> 32;
                 }
-                o = pack_planes(p, y, kp, o);
-                continue;
+                pack_planes(p, y, part ? pl.k1 : pl.k0, o + (part ? plane_bytes(p, pl.k0) : 0));
             }
+            continue;
+        }
+        /* each part copied to coefficient form (the result stays as is) */
+        const hers_ciphertext *ct = &r->cts[i];
+        for (size_t part = 0; part < 2 && st == HERS_OK; part++) {
             memcpy(x, hers_ct_poly(ct, part, 0), L * N * sizeof(uint64_t));
             if (ct->ntt_form)
                 for (size_t j = 0; j < L; j++)
                     hers_ntt_inverse(hers_params_ntt(p, j), x + j * N);
-            if ((st = hers_poly_round_bits(p, L, x, bp, y)) != HERS_OK)
-                break;
-            if (kp < bp) {   /* the window: the low kp bits */
-                uint64_t lo = kp >= 32 ? 0xffffffffu : ((uint64_t)1 << kp) - 1;
-                uint64_t hi = kp > 32 ? ((uint64_t)1 << (kp - 32)) - 1 : 0;
-                for (size_t c = 0; c < N; c++) {
-                    y[c] &= lo;
-                    y[N + c] &= hi;
-                }
-            }
-            o = pack_planes(p, y, kp, o);
+            st = compact_part(p, L, x, part ? pl.b1 : pl.b0, part ? pl.k1 : pl.k0, y,
+                              o + (part ? plane_bytes(p, pl.k0) : 0));
         }
     }
     hers_free(x);
@@ -323,7 +366,6 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
         hers_free(b);
         return st;
     }
-    (void)o;
     res_seal(b, total);
     *buf = b;
     *len = total;
@@ -516,6 +558,9 @@ hers_status hers_result_decrypt(const hers_params *p, const hers_secret_key *sk,
         return st;
     if (probe >= r->count)
         return hers_error(HERS_ERR_ARG, "decrypt results: probe %zu of %zu", probe, r->count);
+    if (r->body)
+        return hers_error(HERS_ERR_UNSUPPORTED, "decrypt results: a result packed for the download "
+                                                "(HERS_RESULT_COMPACT): serialise it and read it back");
     size_t N = hers_params_n(p);
     int64_t *slots = hers_alloc_array(N, sizeof(int64_t));
     hers_plaintext pt;
@@ -557,6 +602,9 @@ hers_status hers_result_noise_budget(const hers_params *p, const hers_secret_key
     if (r->win)
         return hers_error(HERS_ERR_UNSUPPORTED,
                           "noise budget: a window record holds only the low bits of the result");
+    if (r->body)
+        return hers_error(HERS_ERR_UNSUPPORTED, "noise budget: a result packed for the download "
+                                                "(HERS_RESULT_COMPACT)");
     double min = INFINITY;
     for (size_t b = 0; b < r->blocks; b++) {
         double v;

@@ -21,7 +21,7 @@ static hers_status range_check(const hers_params *p, const hers_result *r, size_
 {
     if (!p || !r)
         return hers_error(HERS_ERR_ARG, "result range: NULL argument");
-    if (r->compact)
+    if (r->compact || r->win || r->body)
         return hers_error(HERS_ERR_UNSUPPORTED, "result range: a compact result (use "
                                                 "hers_result_serialize_compact)");
     if (nb == 0 || b0 >= r->blocks || nb > r->blocks - b0)

@@ -161,6 +161,16 @@ static void arena_put(uint64_t *a, size_t bytes)
     hers_free(a);
 }
 
+void *res_pool_get(size_t bytes, size_t *got)
+{
+    return arena_get(bytes, got);
+}
+
+void res_pool_put(void *a, size_t bytes)
+{
+    arena_put(a, bytes);
+}
+
 void hers_result_free(hers_result *r)
 {
     if (!r)
@@ -173,6 +183,8 @@ void hers_result_free(hers_result *r)
     for (size_t i = 0; r->slabs && i < r->nslabs; i++)
         arena_put(r->slabs[i].a, r->slabs[i].bytes);
     hers_free(r->slabs);
+    if (r->body_mem)
+        arena_put((uint64_t *)(void *)r->body_mem, r->body_bytes);
     hers_free(r);
 }
 
@@ -221,6 +233,7 @@ struct scan_ctx {
     hers_kernel_tiles_fn *tiles;       /* NULL: the level has none */
     const hers_search_opts *opts;
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
+    res_compact_plan plan;  /* HERS_RESULT_COMPACT: the body's form */
     hers_task_error err;
 };
 
@@ -310,6 +323,26 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     hers_kernel_fence(); /* the kernels' non-temporal result stores */
 }
 
+/* Both-encrypted, relinearised forms: the kernel's 3-part BGV-form block
+ * (noise t e) times Delta = (Q-1)/t: Delta m + (Q-1) e = Delta m - e
+ * (mod Q), a BFV-form ciphertext of m; then relinearised in place (in the
+ * result's slab: no fresh pages per block). */
+static hers_status relin_block(struct scan_ctx *c, hers_ciphertext *ct)
+{
+    const hers_params *p = c->p;
+    if (ct->parts != 3)
+        return HERS_OK;
+    const uint64_t *delta = hers_bfv_kernel_delta(p);
+    const hers_modulus *q = hers_bfv_kernel_moduli(p);
+    size_t N = hers_params_n(p), k = hers_params_num_primes(p);
+    for (size_t part = 0; part < 3; part++)
+        for (size_t j = 0; j < k; j++)
+            hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j), delta[j], N,
+                                 &q[j]);
+    ct->form = HERS_FORM_BFV;
+    return hers_relinearize_in_place(p, c->opts->rk, ct);
+}
+
 /* Task: one result ciphertext (r, b) -> shrunk form. */
 static void shrink_task(void *vctx, size_t task, unsigned w)
 {
@@ -320,24 +353,83 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
         return;
     hers_ciphertext *ct = &c->res->cts[task];
     hers_status st = HERS_OK;
-    if (c->opts->shrink == HERS_RESULT_RELINEARIZED && ct->parts == 3) {
-        /* BGV form of m (noise t e) times Delta = (Q-1)/t: Delta m + (Q-1) e
-         * = Delta m - e (mod Q), a BFV-form ciphertext of m. */
-        const uint64_t *delta = hers_bfv_kernel_delta(p);
-        const hers_modulus *q = hers_bfv_kernel_moduli(p);
-        size_t N = hers_params_n(p), k = hers_params_num_primes(p);
-        for (size_t part = 0; part < 3; part++)
-            for (size_t j = 0; j < k; j++)
-                hers_poly_mul_scalar(hers_ct_poly(ct, part, j), hers_ct_poly(ct, part, j), delta[j], N,
-                                     &q[j]);
-        ct->form = HERS_FORM_BFV;
-        /* in place, in the result arena: no fresh pages per block */
-        st = hers_relinearize_in_place(p, c->opts->rk, ct);
-    }
+    if (c->opts->shrink == HERS_RESULT_RELINEARIZED)
+        st = relin_block(c, ct);
     if (st == HERS_OK && ct->num_primes > c->keep)
         st = hers_mod_switch_in_place(p, ct, c->keep);
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
+}
+
+/* Blocks per task of the compact form. */
+#define COMPACT_BLOCKS 4
+
+/* Task: blocks of one probe -> their compact body (HERS_RESULT_COMPACT):
+ * relinearised, then in coefficient form (4 inverse transforms: the
+ * switch's correction then needs none, and the rounding reads coefficients;
+ * the residues equal the RELINEARIZED path's, which switches in NTT form and
+ * transforms after), switched to c->keep primes, rounded and packed. */
+static void compact_task(void *vctx, size_t task, unsigned w)
+{
+    (void)w;
+    struct scan_ctx *c = vctx;
+    const hers_params *p = c->p;
+    hers_result *res = c->res;
+    if (c->err.st != HERS_OK)
+        return;
+    size_t per = (res->blocks + COMPACT_BLOCKS - 1) / COMPACT_BLOCKS;
+    size_t r = task / per, b0 = task % per * COMPACT_BLOCKS;
+    size_t b1 = b0 + COMPACT_BLOCKS < res->blocks ? b0 + COMPACT_BLOCKS : res->blocks;
+    uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
+    hers_status st = y ? HERS_OK : hers_error(HERS_ERR_NOMEM, "search: out of memory");
+    for (size_t b = b0; b < b1 && st == HERS_OK; b++) {
+        hers_ciphertext *ct = &res->cts[r * res->blocks + b];
+        st = relin_block(c, ct);
+        if (st == HERS_OK)
+            st = hers_ciphertext_from_ntt(p, ct);
+        if (st == HERS_OK && ct->num_primes > c->keep)
+            st = hers_mod_switch_in_place(p, ct, c->keep);
+        if (st == HERS_OK)
+            st = res_compact_block(p, &c->plan, ct, c->keep, y,
+                                   res->body + r * res->body_pstride + b * res->body_rec);
+    }
+    hers_free(y);
+    if (st != HERS_OK)
+        hers_task_error_set(&c->err, st, NULL);
+}
+
+/* HERS_RESULT_COMPACT: every block packed into the body, then the slabs
+ * back to the pool (the next pass reuses them at once). */
+static hers_status compact_result(hers_searcher *s, struct scan_ctx *c)
+{
+    const hers_params *p = c->p;
+    hers_result *res = c->res;
+    hers_status st = res_compact_plan_make(p, res->packing, res->d, res->scale, &c->plan);
+    if (st != HERS_OK)
+        return st;
+    size_t pstride = res->blocks * c->plan.rec;
+    if (pstride / c->plan.rec != res->blocks || res->count > SIZE_MAX / pstride)
+        return hers_error(HERS_ERR_NOMEM, "search: the compact result overflows the address space");
+    res->body_mem = res_pool_get(res->count * pstride, &res->body_bytes);
+    if (!res->body_mem)
+        return hers_error(HERS_ERR_NOMEM, "search: out of memory for the compact result");
+    res->body = res->body_mem;
+    res->body_rec = c->plan.rec;
+    res->body_pstride = pstride;
+    res->body_primes = c->keep;
+    res->body_form = c->plan.form;
+    size_t per = (res->blocks + COMPACT_BLOCKS - 1) / COMPACT_BLOCKS;
+    hers_pool_run(s->pool, compact_task, c, res->count * per);
+    if ((st = hers_task_error_raise(&c->err)) != HERS_OK)
+        return st;
+    for (size_t i = 0; i < res->count * res->blocks; i++)
+        res->cts[i].data = NULL;   /* borrowed from the slabs: nothing to free */
+    for (size_t i = 0; i < res->nslabs; i++)
+        arena_put(res->slabs[i].a, res->slabs[i].bytes);
+    hers_free(res->slabs);
+    res->slabs = NULL;
+    res->nslabs = 0;
+    return HERS_OK;
 }
 
 hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
@@ -364,14 +456,15 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     if (q->d != ix->d)
         return hers_error(HERS_ERR_MISMATCH, "search: probes have d = %zu, the gallery d = %zu", q->d,
                           ix->d);
-    if (opts->shrink == HERS_RESULT_RELINEARIZED && ix->mode == HERS_MODE_BOTH_ENCRYPTED) {
+    if ((opts->shrink == HERS_RESULT_RELINEARIZED || opts->shrink == HERS_RESULT_COMPACT) &&
+        ix->mode == HERS_MODE_BOTH_ENCRYPTED) {
         if (!opts->rk)
             return hers_error(HERS_ERR_ARG, "search: relinearised results need the relinearisation key");
         st = hers_search_check_key(p, hers_relin_key_params_id(opts->rk), "search: relinearisation key");
         if (st != HERS_OK)
             return st;
     }
-    if (opts->shrink > HERS_RESULT_RELINEARIZED)
+    if (opts->shrink > HERS_RESULT_COMPACT)
         return hers_error(HERS_ERR_ARG, "search: unknown result form %d", (int)opts->shrink);
     size_t N = hers_params_n(p), k = hers_params_num_primes(p);
     for (size_t i = 0; i < q->count * q->d; i++) {
@@ -479,7 +572,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
         s->last.scan_s += mono_now() - t0;
     }
-    if (st == HERS_OK) {
+    if (st == HERS_OK && opts->shrink == HERS_RESULT_COMPACT) {
+        st = compact_result(s, &c);
+    } else if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL &&
             (k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED))) {
             t0 = mono_now();

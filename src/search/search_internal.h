@@ -126,7 +126,33 @@ struct hers_result {
     unsigned w0, w1;
     size_t win_primes;     /* L of the record's header */
     uint64_t *win;
+    /* HERS_RESULT_COMPACT (hers_search): per (probe, block) the compact
+     * record's body bytes, already rounded and packed: block b of probe c at
+     * body + c * body_pstride + b * body_rec; cts hold no residues then.
+     * body_mem: the allocation (NULL in a view, which borrows body). */
+    uint8_t *body, *body_mem;
+    size_t body_rec, body_pstride, body_bytes;
+    size_t body_primes;    /* L of the record's header */
+    uint32_t body_form;    /* the header's field at 84 (rounded or window, bits) */
 };
+
+/* The compact body of one result block (hers_result_serialize_compact's
+ * bytes for it): setup once per result, then per block. */
+typedef struct res_compact_plan {
+    unsigned b0, b1, k0, k1;   /* rounding bits, kept bits per part */
+    int window;
+    size_t rec;                /* body bytes per block */
+    uint32_t form;             /* header field 84 */
+} res_compact_plan;
+hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, size_t d,
+                                  uint32_t scale, res_compact_plan *pl);
+/* ct: 2 parts x L primes in coefficient form; y: 2N words of scratch;
+ * writes pl->rec bytes at o. */
+hers_status res_compact_block(const hers_params *p, const res_compact_plan *pl, const hers_ciphertext *ct,
+                              size_t L, uint64_t *y, uint8_t *o);
+/* The result pool (search.c): pieces of at least 4 MiB are kept for reuse. */
+void *res_pool_get(size_t bytes, size_t *got);
+void res_pool_put(void *a, size_t bytes);
 
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
                               size_t d, hers_result **out);
