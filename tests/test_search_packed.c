@@ -7,7 +7,8 @@
  * (version 2), coefficient packing with the window (version 3, body 2) and
  * rounded (scale too large for the window: version 3, body 1), secret-key,
  * public-key and plain galleries, 1 and 3 probes, views of probes and of
- * block ranges (what the server encodes), slabs reused with garbage in
+ * block ranges and range records written in place (what the server
+ * encodes), slabs reused with garbage in
  * them, at every SIMD level; and read back, the scores are exactly the
  * plaintext inner products. The packed result holds no ciphertexts. */
 #include <stdio.h>
@@ -142,6 +143,17 @@ static void run_case(const char *name, size_t n, hers_packing packing, uint32_t 
                         ok = hers_result_view_blocks(a, b0, nb, &va) == HERS_OK &&
                              hers_result_view_blocks(b, b0, nb, &vb) == HERS_OK &&
                              same_record(va, vb);
+                        /* the range record written in place (the server's
+                         * encoder) is that record too */
+                        size_t lr = 0, lw = 0, got = 0;
+                        uint8_t *want = ok ? compact_record(va, &lw) : NULL, *rr = NULL;
+                        ok = ok && want && hers_result_packed(b) && !hers_result_packed(a) &&
+                             hers_result_range_size(p, b, b0, nb, &lr) == HERS_OK && lr == lw &&
+                             (rr = malloc(lr)) != NULL &&
+                             hers_result_range_serialize(p, b, b0, nb, rr, lr, &got) == HERS_OK &&
+                             got == lw && memcmp(rr, want, lw) == 0;
+                        free(rr);
+                        hers_free(want);
                         hers_result_free(va);
                         hers_result_free(vb);
                     }

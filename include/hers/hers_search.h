@@ -416,6 +416,8 @@ HERS_API hers_status hers_result_view(const hers_result *r, size_t first, size_t
  * parallel, each its own record). */
 HERS_API hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb,
                                              hers_result **out);
+/* 1 if r was packed for the download by the search (HERS_RESULT_COMPACT). */
+HERS_API int hers_result_packed(const hers_result *r);
 /* Download record (versioned, checksummed, residues bit-packed). */
 HERS_API hers_status hers_result_serialize(const hers_params *p, const hers_result *r, uint8_t **buf,
                                            size_t *len);
@@ -424,8 +426,9 @@ HERS_API hers_status hers_result_deserialize(const hers_params *p, const void *b
 /* The download record of blocks [b0, b0 + nb) of r alone (every probe; n =
  * nb x N, or what the last block holds), written into buf (cap bytes, at
  * least hers_result_range_size): the bytes hers_result_serialize gives for
- * a result of those blocks, without allocating. HERS_ERR_UNSUPPORTED for a
- * result read from a compact record. */
+ * a result of those blocks, without allocating (for a result of
+ * HERS_RESULT_COMPACT: the compact record, its packed bodies copied).
+ * HERS_ERR_UNSUPPORTED for a result read from a compact record. */
 HERS_API hers_status hers_result_range_size(const hers_params *p, const hers_result *r, size_t b0,
                                             size_t nb, size_t *size);
 HERS_API hers_status hers_result_range_serialize(const hers_params *p, const hers_result *r,

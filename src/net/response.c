@@ -140,6 +140,7 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
     if (!pt)
         return hers_error(HERS_ERR_NOMEM, "search response: out of memory");
     hers_status st = HERS_OK;
+    int packed_all = 1;
     size_t k = 0, total = RSP2_HEADER + (with_cat ? cat_len : 0) + NET_HASH;
     for (size_t i = 0; i < chunks && st == HERS_OK; i++) {
         size_t nb = hers_result_blocks(res[i]);
@@ -149,11 +150,15 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
             x->b0 = b;
             x->nb = nb - b < per ? nb - b : per;
             x->fb = first_block[i] + b;
-            if (!compact)
+            /* full forms, and compact results packed by the search: sized
+             * here, written straight into the response (enc_task) */
+            if (!compact || hers_result_packed(res[i]))
                 st = hers_result_range_size(p, res[i], x->b0, x->nb, &x->len);
+            else
+                packed_all = 0;
         }
     }
-    if (st == HERS_OK && compact) {
+    if (st == HERS_OK && compact && !packed_all) {
         enc e;
         memset(&e, 0, sizeof e);
         e.p = p;

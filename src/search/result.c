@@ -88,6 +88,7 @@ size_t hers_result_count(const hers_result *r) { return r->count; }
 size_t hers_result_n(const hers_result *r) { return r->n; }
 size_t hers_result_blocks(const hers_result *r) { return r->blocks; }
 hers_packing hers_result_packing(const hers_result *r) { return r->packing; }
+int hers_result_packed(const hers_result *r) { return r && r->body; }
 
 const hers_ciphertext *hers_result_ciphertext(const hers_result *r, size_t probe, size_t block)
 {
@@ -227,6 +228,23 @@ static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, ui
     return ok;
 }
 
+void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, size_t L,
+                        uint32_t form, uint8_t *b)
+{
+    memcpy(b, RESULT_MAGIC, 8);
+    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION_COMPACT);
+    hers_le_put_u32(b + 12, (uint32_t)r->mode);
+    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
+    hers_le_put_u64(b + 48, r->count);
+    hers_le_put_u64(b + 56, n);
+    hers_le_put_u32(b + 64, (uint32_t)r->d);
+    hers_le_put_u32(b + 68, 2);
+    hers_le_put_u32(b + 72, (uint32_t)L);
+    hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
+    hers_le_put_u32(b + 80, 0);
+    hers_le_put_u32(b + 84, form);
+}
+
 hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, size_t d,
                                   uint32_t scale, res_compact_plan *pl)
 {
@@ -320,18 +338,7 @@ hers_status hers_result_serialize_compact(const hers_params *p, const hers_resul
         hers_free(y);
         return hers_error(HERS_ERR_NOMEM, "compact result: out of memory");
     }
-    memcpy(b, RESULT_MAGIC, 8);
-    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION_COMPACT);
-    hers_le_put_u32(b + 12, (uint32_t)r->mode);
-    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
-    hers_le_put_u64(b + 48, r->count);
-    hers_le_put_u64(b + 56, r->n);
-    hers_le_put_u32(b + 64, (uint32_t)r->d);
-    hers_le_put_u32(b + 68, 2);
-    hers_le_put_u32(b + 72, (uint32_t)L);
-    hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
-    hers_le_put_u32(b + 80, 0);
-    hers_le_put_u32(b + 84, pl.form);
+    res_compact_header(p, r, r->n, L, pl.form, b);
     uint8_t *o = b + RESULT_HEADER;
     if (r->body) {
         for (size_t c = 0; c < r->count; c++, o += r->blocks * pl.rec)

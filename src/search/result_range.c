@@ -21,7 +21,7 @@ static hers_status range_check(const hers_params *p, const hers_result *r, size_
 {
     if (!p || !r)
         return hers_error(HERS_ERR_ARG, "result range: NULL argument");
-    if (r->compact || r->win || r->body)
+    if (r->compact || r->win)
         return hers_error(HERS_ERR_UNSUPPORTED, "result range: a compact result (use "
                                                 "hers_result_serialize_compact)");
     if (nb == 0 || b0 >= r->blocks || nb > r->blocks - b0)
@@ -30,6 +30,10 @@ static hers_status range_check(const hers_params *p, const hers_result *r, size_
     hers_status st = hers_search_check_id(p, r->params_id, "result range");
     if (st != HERS_OK)
         return st;
+    if (r->body) {   /* packed by the search: the compact record's body */
+        *rec = r->body_rec;
+        return HERS_OK;
+    }
     const hers_ciphertext *c0 = &r->cts[0];
     for (size_t i = 0; i < r->count * r->blocks; i++) {
         const hers_ciphertext *ct = &r->cts[i];
@@ -64,6 +68,16 @@ hers_status hers_result_range_serialize(const hers_params *p, const hers_result 
     size_t N = hers_params_n(p);
     /* the last block may be partial: the record then covers n mod N slots of it */
     size_t n = b0 + nb < r->blocks ? nb * N : r->n - b0 * N;
+    if (r->body) {   /* the compact record of the range: its blocks' bodies copied */
+        res_compact_header(p, r, n, r->body_primes, r->body_form, buf);
+        uint8_t *o = buf + RANGE_HEADER;
+        for (size_t q = 0; q < r->count; q++, o += nb * rec)
+            memcpy(o, r->body + q * r->body_pstride + b0 * rec, nb * rec);
+        res_seal(buf, total);
+        if (len)
+            *len = total;
+        return HERS_OK;
+    }
     const hers_ciphertext *c0 = &r->cts[0];
     memcpy(buf, RANGE_MAGIC, 8);
     hers_le_put_u32(buf + 8, r->packing == HERS_PACK_COEFF ? HERS_RESULT_RECORD_VERSION : RANGE_VERSION);

@@ -150,6 +150,10 @@ hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, si
  * writes pl->rec bytes at o. */
 hers_status res_compact_block(const hers_params *p, const res_compact_plan *pl, const hers_ciphertext *ct,
                               size_t L, uint64_t *y, uint8_t *o);
+/* The 88-byte header of a compact record (version 2 slot, 3 coefficient
+ * packing) of r's probes, n templates, L primes, body form `form`. */
+void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, size_t L,
+                        uint32_t form, uint8_t *b);
 /* The result pool (search.c): pieces of at least 4 MiB are kept for reuse. */
 void *res_pool_get(size_t bytes, size_t *got);
 void res_pool_put(void *a, size_t bytes);
