@@ -4,7 +4,7 @@
  *   1. enrols n synthetic templates into a new gallery database at DIR in
  *      batches (one commit each), with a progress bar on stderr;
  *   2. drops what it can of the page cache (posix_fadvise DONTNEED on
- *      data.mdb; /proc/sys/vm/drop_caches when root);
+ *      data.mdb and segments.dat; /proc/sys/vm/drop_caches when root);
  *   3. searches one encrypted probe with hers_store_search, streamed in
  *      chunks under an index budget, reading ahead of the scan;
  *   4. decrypts the scores and compares a sample (or all) with the
@@ -71,8 +71,8 @@ static uint64_t dir_bytes(const char *dir)
     char path[4200];
     struct stat st;
     uint64_t sum = 0;
-    const char *names[] = {"data.mdb", "lock.mdb", "hers.lock"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"data.mdb", "segments.dat", "lock.mdb", "hers.lock"};
+    for (int i = 0; i < 4; i++) {
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         if (stat(path, &st) == 0)
             sum += (uint64_t)st.st_blocks * 512;
@@ -80,17 +80,21 @@ static uint64_t dir_bytes(const char *dir)
     return sum;
 }
 
-/* What can be dropped of the page cache: data.mdb's pages (after fsync),
+/* What can be dropped of the page cache: data.mdb's and segments.dat's
+ * pages (after fsync),
  * and every clean page when root. Returns 1 if drop_caches was written. */
 static int drop_cache(const char *dir)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
-    int fd = open(path, O_RDONLY);
-    if (fd >= 0) {
-        fdatasync(fd);
-        posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-        close(fd);
+    const char *files[] = {"data.mdb", "segments.dat"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            fdatasync(fd);
+            posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+            close(fd);
+        }
     }
     int dropped = 0;
     if (geteuid() == 0) {
@@ -104,13 +108,17 @@ static int drop_cache(const char *dir)
     return dropped;
 }
 
-/* What `dd if=DIR/data.mdb of=/dev/null bs=4M iflag=direct` measures:
- * sequential O_DIRECT reads of 4 MiB into one aligned buffer, the first
- * min(size, 4 GiB) of the file, GB/s; 0 if O_DIRECT is not available. */
+/* What `dd if=DIR/segments.dat of=/dev/null bs=4M iflag=direct` measures
+ * (data.mdb for a database whose payloads live in LMDB): sequential
+ * O_DIRECT reads of 4 MiB into one aligned buffer, the first min(size,
+ * 4 GiB) of the file, GB/s; 0 if O_DIRECT is not available. */
 static double direct_read_gbs(const char *dir)
 {
     char path[4200];
-    snprintf(path, sizeof path, "%s/data.mdb", dir);
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/segments.dat", dir);
+    if (stat(path, &sb) != 0 || sb.st_size == 0)
+        snprintf(path, sizeof path, "%s/data.mdb", dir);
     int fd = open(path, O_RDONLY | O_DIRECT);
     if (fd < 0)
         return 0;
@@ -194,7 +202,7 @@ int hers_bench_scale(int argc, char **argv)
                "--compare-checksums: then drops the cache again and searches once more with the\n"
                "other checksum setting (fields search2_*). --io: how the search reads the segments\n"
                "(default auto: O_DIRECT unless cached; map: through LMDB's map). disk_direct_gb_per_s:\n"
-               "a sequential O_DIRECT read of data.mdb in 4 MiB blocks (dd iflag=direct), same run.\n"
+               "a sequential O_DIRECT read of segments.dat in 4 MiB blocks (dd iflag=direct), same run.\n"
                "Exit 1 if a score differs.\n");
         return 0;
     }
@@ -430,7 +438,7 @@ int hers_bench_scale(int argc, char **argv)
                (double)disk / nd);
         printf("  search   %.1f s (CPU %.1f s) from %s (%.2f GB read, %.2f GB/s; %zu chunks of %zu blocks: "
                "build %.1f s, scan %.1f s, waiting for reads %.1f s; checksums %s)\n",
-               t_search, c_search, dropped ? "a dropped page cache" : "disk (data.mdb pages dropped)", gb,
+               t_search, c_search, dropped ? "a dropped page cache" : "disk (the database's pages dropped)", gb,
                gb / t_search, ss.chunks, ss.chunk_blocks, ss.build_seconds, ss.scan_seconds,
                ss.read_wait_seconds, so.skip_checksums ? "skipped" : "verified");
         if (compare)
@@ -463,8 +471,8 @@ done:
     hers_params_free(p);
     if (created && !keep) {
         char path[4200];
-        const char *names[] = {"data.mdb", "lock.mdb", "hers.lock"};
-        for (int i = 0; i < 3; i++) {
+        const char *names[] = {"data.mdb", "segments.dat", "lock.mdb", "hers.lock"};
+        for (int i = 0; i < 4; i++) {
             snprintf(path, sizeof path, "%s/%s", dir, names[i]);
             if (unlink(path) != 0 && errno != ENOENT)
                 fprintf(stderr, "bench scale: could not remove %s\n", path);

@@ -4,9 +4,12 @@
  * streamed block chunks), deletion, replacement, errors that leave the
  * database unchanged, the overlap limit, check, and both compactions. */
 #include <lmdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "hers/hers_bfv.h"
@@ -257,6 +260,282 @@ static hers_store_info info_of(hers_store *db)
     return in;
 }
 
+static void corrupt_stream(const char *path);
+
+/* ---- the payload file DIR/segments.dat (session 9) */
+
+/* The committed end of segments.dat (meta record "payload_end", read with
+ * raw LMDB; 0 if none). */
+static uint64_t payload_end(const char *path)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi mdb;
+    uint64_t end = 0;
+    CHECK(mdb_env_create(&env) == 0);
+    mdb_env_set_maxdbs(env, 8);
+    mdb_env_set_mapsize(env, (size_t)1 << 40);
+    if (mdb_env_open(env, path, MDB_RDONLY, 0600) == 0 &&
+        mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+        MDB_val k = {11, (void *)"payload_end"}, v;
+        if (mdb_dbi_open(txn, "meta", 0, &mdb) == 0 && mdb_get(txn, mdb, &k, &v) == 0 &&
+            v.mv_size == 16)
+            for (int i = 0; i < 8; i++)
+                end |= (uint64_t)((const uint8_t *)v.mv_data)[8 + i] << (8 * i);
+        mdb_txn_abort(txn);
+    }
+    mdb_env_close(env);
+    return end;
+}
+
+static int64_t file_size_of(const char *path, const char *name)
+{
+    char f[800];
+    struct stat sb;
+    snprintf(f, sizeof f, "%s/%s", path, name);
+    return stat(f, &sb) == 0 ? (int64_t)sb.st_size : -1;
+}
+
+static void append_garbage(const char *path, size_t n)
+{
+    char f[800];
+    snprintf(f, sizeof f, "%s/segments.dat", path);
+    FILE *fp = fopen(f, "ab");
+    CHECK(fp != NULL);
+    for (size_t i = 0; fp && i < n; i++)
+        fputc((int)(test_rand() & 255), fp);
+    if (fp)
+        CHECK(fclose(fp) == 0);
+}
+
+/* A child enrols batches of 64 rows ("k<batch>_<i>") and acknowledges each
+ * committed batch on the pipe; the parent kills it (SIGKILL) after `acks`
+ * of them, mid-way through the next. Returns the acknowledged batches. */
+static int killed_writer(const char *path, int acks)
+{
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t pid = fork();
+    if (pid == 0) {
+        close(fds[0]);
+        hers_store *db = NULL;
+        if (hers_store_open(path, 0, &db) != HERS_OK)
+            _exit(2);
+        int32_t *q = malloc(64 * D * sizeof *q);
+        char names[64][32];
+        const char *id[64];
+        for (int b = 0; b < 1000; b++) {
+            for (int i = 0; i < 64 * D; i++)
+                q[i] = (int32_t)((b * 7 + i * 13) % 61) - 30;
+            for (int i = 0; i < 64; i++) {
+                snprintf(names[i], 32, "k%d_%d", b, i);
+                id[i] = names[i];
+            }
+            hers_store_enroll_opts o;
+            hers_store_enroll_opts_default(&o);
+            o.threads = 1;
+            if (hers_store_enroll(db, SK, NULL, q, 64, D, id, &o, NULL) != HERS_OK)
+                _exit(3);
+            unsigned char c = (unsigned char)b;
+            if (write(fds[1], &c, 1) != 1)
+                _exit(4);
+        }
+        _exit(0);
+    }
+    close(fds[1]);
+    int got = 0;
+    unsigned char c;
+    while (got < acks && read(fds[0], &c, 1) == 1)
+        got++;
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    while (read(fds[0], &c, 1) == 1)   /* acknowledged before the kill landed */
+        got++;
+    close(fds[0]);
+    return got;
+}
+
+/* Payloads in segments.dat: an old-format database (payloads inside LMDB,
+ * written with HERS_STORE_PAYLOADS=lmdb) stays readable and takes new
+ * segments in the file (blocks summed across both kinds); an uncommitted
+ * tail is ignored and truncated by the next writer; a writer killed
+ * mid-stream loses nothing it acknowledged; a truncated or flipped file
+ * gives an error, never a crash; compaction beside an open snapshot. */
+static void payload_file_cases(const char *dir, int quick)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/dbpay", dir);
+    memset(live, 0, sizeof live);
+    CHECK_OK(hers_store_create(path, P, PK, RK, NULL, 0));
+    hers_store *db = NULL;
+    setenv("HERS_STORE_PAYLOADS", "lmdb", 1);
+    CHECK_OK(hers_store_open(path, 0, &db));
+    if (!db)
+        return;
+    enroll(db, 100, "o", 0, 0);
+    enroll(db, 1100, "p", 1, 0);
+    hers_store_close(db);
+    unsetenv("HERS_STORE_PAYLOADS");
+    CHECK(file_size_of(path, "segments.dat") <= 0);   /* old format: all inside data.mdb */
+    CHECK_OK(hers_store_open(path, 0, &db));
+    verify(db, 0);
+    verify(db, 1);
+    enroll(db, 300, "q", 0, 0);   /* shares its first block with a version 1 segment */
+    enroll(db, quick ? 900 : 2000, "r", 1, 0);
+    check_db(db);
+    verify(db, 0);
+    verify(db, 1);
+    hers_store_close(db);
+    uint64_t end = payload_end(path);
+    CHECK(end > 0 && end % 4096 == 0);
+    CHECK_EQ_U64((uint64_t)file_size_of(path, "segments.dat"), end);
+    CHECK_OK(hers_store_open(path, 1, &db));   /* read-only: both kinds */
+    verify(db, 2);
+    hers_store_close(db);
+
+    /* an uncommitted tail: ignored by readers, truncated by the next writer */
+    append_garbage(path, ((size_t)1 << 20) + 1);
+    CHECK_OK(hers_store_open(path, 0, &db));
+    check_db(db);
+    verify(db, 1);
+    enroll(db, 5, "t", 0, 0);
+    uint64_t end2 = payload_end(path);
+    CHECK(end2 > end && end2 < end + ((uint64_t)1 << 20));
+    CHECK_EQ_U64((uint64_t)file_size_of(path, "segments.dat"), end2);
+    verify(db, 0);
+    hers_store_close(db);
+
+    /* a writer killed (SIGKILL) mid-stream: every acknowledged batch is
+     * there, check passes, the next writer truncates whatever it left */
+    int acked = killed_writer(path, quick ? 2 : 4);
+    CHECK(acked >= (quick ? 2 : 4));
+    fprintf(stderr, "  killed writer: %d batches acknowledged, segments.dat %lld bytes, committed "
+                    "end %llu\n", acked, (long long)file_size_of(path, "segments.dat"),
+            (unsigned long long)payload_end(path));
+    CHECK_OK(hers_store_open(path, 0, &db));
+    check_db(db);
+    hers_store_snapshot *s = NULL;
+    CHECK_OK(hers_store_snapshot_open(db, &s));
+    char **kids = NULL;
+    size_t nk = 0;
+    if (s) {
+        uint64_t n = hers_store_snapshot_slots(s), found = 0;
+        kids = calloc(n ? n : 1, sizeof *kids);
+        for (uint64_t x = 0; x < n && kids; x++) {
+            const char *id = hers_store_snapshot_id(s, x);
+            int b = -1, i = -1;
+            if (!id || sscanf(id, "k%d_%d", &b, &i) != 2)
+                continue;
+            found += b < acked;
+            kids[nk++] = strdup(id);
+        }
+        CHECK_EQ_U64(found, (uint64_t)acked * 64);
+        hers_store_snapshot_close(s);
+    }
+    /* the model does not know the killed writer's rows: delete them */
+    if (kids && nk)
+        CHECK_OK(hers_store_delete(db, (const char *const *)kids, nk));
+    for (size_t i = 0; i < nk; i++)
+        free(kids[i]);
+    free(kids);
+    verify(db, 0);
+    enroll(db, 3, "u", 0, 0);
+    CHECK_EQ_U64((uint64_t)file_size_of(path, "segments.dat"), payload_end(path));
+    check_db(db);
+
+    /* compaction beside a reader: a snapshot of another handle keeps
+     * searching exactly what it saw while the key holder re-encrypts
+     * everything and drops the old segments; holes only once it closes */
+    hers_store *reader = NULL;
+    hers_store_snapshot *rs = NULL;
+    CHECK_OK(hers_store_open(path, 1, &reader));
+    if (reader)
+        CHECK_OK(hers_store_snapshot_open(reader, &rs));
+    int32_t probe[D];
+    size_t first_live = 0;
+    while (first_live < MAXS && !live[first_live])
+        first_live++;
+    memcpy(probe, vals + first_live * D, sizeof probe);
+    hers_query *q = NULL;
+    CHECK_OK(hers_query_encrypt(P, SK, NULL, probe, 1, D, 125, NULL, &q));
+    hers_store_search_opts so;
+    hers_store_search_opts_default(&so);
+    so.threads = 2;
+    so.chunk_blocks = 1;
+    hers_result *r0 = NULL, *r1 = NULL;
+    uint8_t *b0 = NULL, *b1 = NULL;
+    size_t l0 = 0, l1 = 0;
+    if (rs && q)
+        CHECK_OK(hers_store_search(rs, NULL, q, &so, &r0, NULL));
+    hers_store_compact_stats cs;
+    CHECK_OK(hers_store_compact(db, SK, 2, &cs));
+    CHECK(cs.shrunk == 0);   /* the reader's handle is open */
+    if (rs && q) {
+        CHECK_OK(hers_store_search(rs, NULL, q, &so, &r1, NULL));
+        CHECK_OK(hers_result_serialize(P, r0, &b0, &l0));
+        CHECK_OK(hers_result_serialize(P, r1, &b1, &l1));
+        CHECK(l0 == l1 && b0 && b1 && memcmp(b0, b1, l0) == 0);
+    }
+    hers_free(b0);
+    hers_free(b1);
+    hers_result_free(r0);
+    hers_result_free(r1);
+    hers_query_free(q);
+    hers_store_snapshot_close(rs);
+    hers_store_close(reader);
+    /* the model after a dense re-encryption: live rows in slot order */
+    size_t j = 0;
+    for (size_t x = 0; x < MAXS; x++)
+        if (live[x]) {
+            memmove(vals + j * D, vals + x * D, D * sizeof(int32_t));
+            memmove(ids[j], ids[x], 32);
+            j++;
+        }
+    for (size_t x = 0; x < MAXS; x++)
+        live[x] = x < j;
+    CHECK_EQ_U64(info_of(db).live, j);
+    verify(db, 1);
+    check_db(db);
+    hers_store_info in = info_of(db);
+    CHECK_OK(hers_store_compact(db, NULL, 1, &cs));   /* alone now: shrinks, punches holes */
+    CHECK(cs.shrunk == 1);
+    CHECK(cs.file_after < in.file_bytes);
+    check_db(db);
+    hers_store_close(db);
+
+    /* corruption of segments.dat: a flipped byte (checksum), a truncated file */
+    char cp[400], cmd[1600];
+    snprintf(cp, sizeof cp, "%s/dbpay_trunc", dir);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s' && truncate -s %lld '%s/segments.dat'", path, cp,
+             (long long)(file_size_of(path, "segments.dat") / 2), cp);
+    CHECK(system(cmd) == 0);
+    CHECK_OK(hers_store_open(cp, 1, &db));
+    if (db) {
+        seen[0] = '\0';
+        uint64_t np = 0;
+        CHECK_OK(hers_store_check(db, collect, NULL, &np));
+        CHECK(np >= 1 && strstr(seen, "truncated") != NULL);
+        hers_store_snapshot *ts = NULL;
+        hers_status st = hers_store_snapshot_open(db, &ts);
+        hers_query *tq = NULL;
+        hers_result *tr = NULL;
+        CHECK_OK(hers_query_encrypt(P, SK, NULL, probe, 1, D, 125, NULL, &tq));
+        if (st == HERS_OK && tq) {
+            st = hers_store_search(ts, NULL, tq, &so, &tr, NULL);
+            CHECK(st == HERS_ERR_FORMAT && strstr(hers_last_error(), "truncated"));
+        }
+        hers_result_free(tr);
+        hers_query_free(tq);
+        hers_store_snapshot_close(ts);
+        hers_store_close(db);
+    }
+    snprintf(cp, sizeof cp, "%s/dbpay_flip", dir);
+    snprintf(cmd, sizeof cmd, "cp -r '%s' '%s'", path, cp);
+    CHECK(system(cmd) == 0);
+    corrupt_stream(cp);
+}
+
 /* The first segment's record, located in data.mdb by 32 of its bytes. */
 struct locate {
     uint8_t probe[32];
@@ -292,25 +571,31 @@ static void corrupt_stream(const char *path)
     hers_store_snapshot_close(s);
     hers_store_close(db);
     CHECK(l.got);
-    char file[800];
-    snprintf(file, sizeof file, "%s/data.mdb", path);
-    FILE *f = fopen(file, "r+b");
-    CHECK(f != NULL);
-    if (!f || !l.got)
-        return;
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    uint8_t *all = malloc((size_t)size);
-    fseek(f, 0, SEEK_SET);
-    CHECK(all && fread(all, 1, (size_t)size, f) == (size_t)size);
-    uint8_t *hit = all ? memmem(all, (size_t)size, l.probe, sizeof l.probe) : NULL;
-    CHECK(hit != NULL);
-    if (hit) {
-        fseek(f, (long)(hit - all), SEEK_SET);
-        fputc(hit[0] ^ 0x10, f);
+    /* the payload lives in segments.dat (or, written with
+     * HERS_STORE_PAYLOADS=lmdb, in data.mdb) */
+    uint8_t *hit = NULL;
+    for (int which = 0; which < 2 && !hit && l.got; which++) {
+        char file[800];
+        snprintf(file, sizeof file, "%s/%s", path, which ? "data.mdb" : "segments.dat");
+        FILE *f = fopen(file, "r+b");
+        if (!f)
+            continue;
+        fseek(f, 0, SEEK_END);
+        long size = ftell(f);
+        uint8_t *all = malloc((size_t)size + 1);
+        fseek(f, 0, SEEK_SET);
+        CHECK(all && fread(all, 1, (size_t)size, f) == (size_t)size);
+        hit = all ? memmem(all, (size_t)size, l.probe, sizeof l.probe) : NULL;
+        if (hit) {
+            fseek(f, (long)(hit - all), SEEK_SET);
+            fputc(hit[0] ^ 0x10, f);
+        }
+        free(all);
+        CHECK(fclose(f) == 0);
     }
-    free(all);
-    CHECK(fclose(f) == 0);
+    CHECK(hit != NULL);
+    if (!hit)
+        return;
     db = NULL;
     CHECK_OK(hers_store_open(path, 1, &db));
     if (!db)
@@ -519,6 +804,8 @@ int main(void)
     check_db(db);
     hers_store_close(db);
     check_detects(path);
+
+    payload_file_cases(dir, quick);
 
     hers_secret_key_free(other);
     hers_secret_key_free(SK);

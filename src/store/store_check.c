@@ -87,8 +87,10 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
         s = store_mdb_error(db, rc, "segments");
         goto done;
     }
-    uint64_t prev_key = 0;
+    uint64_t prev_key = 0, pay_end = 0, pay_prev = 0;
     int first = 1;
+    if (store_payload_end_read(db, txn, &pay_end) != HERS_OK)
+        problem(&c, "%s", hers_last_error());
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         if (k.mv_size != 8) {
@@ -107,6 +109,20 @@ hers_status hers_store_check(hers_store *db, hers_store_problem_fn fn, void *use
             problem(&c, "%s", hers_last_error());
             first = 0;
             continue;
+        }
+        /* payloads in segments.dat: below the committed end, appended in
+         * key order (so they cannot overlap) */
+        if (sg.external) {
+            uint64_t pe = sg.payload_off + sg.gallery_len;
+            if (pe > pay_end)
+                problem(&c, "segment %llu: payload ends at %llu, past the committed end %llu of "
+                        "%s", (unsigned long long)key, (unsigned long long)pe,
+                        (unsigned long long)pay_end, STORE_PAYLOAD_FILE);
+            if (sg.payload_off < pay_prev)
+                problem(&c, "segment %llu: payload at %llu overlaps the previous one (ends at "
+                        "%llu)", (unsigned long long)key, (unsigned long long)sg.payload_off,
+                        (unsigned long long)pay_prev);
+            pay_prev = pe;
         }
         if (!first && sg.first_slot < prev_end)
             problem(&c, "segment %llu: slots %llu.. overlap the previous segment (ends at %llu)",

@@ -33,7 +33,7 @@ static uint64_t file_size(const hers_store *db)
     struct stat sb;
     uint64_t r = p && stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     free(p);
-    return r;
+    return r + store_payload_disk_bytes(db);
 }
 
 /* 1 if any slot of [first, end) is live. */
@@ -242,6 +242,12 @@ static hers_status shrink(hers_store *db, int *shrunk, char *note, size_t note_c
         snprintf(note, note_cap, "the database is open in another process or handle");
         goto done;
     }
+    /* No snapshot anywhere can reference a dropped segment's payload now:
+     * give its bytes in segments.dat back to the file system (holes; the
+     * live payloads keep their offsets). */
+    uint64_t punched = 0;
+    if (store_payload_punch(db, &punched) != HERS_OK)
+        snprintf(note, note_cap, "%s", hers_last_error());
     mdb_env_close(db->env);
     db->env = NULL;
     remove_tmp(tmpd);   /* left over by a crash */
@@ -318,6 +324,7 @@ hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsign
     int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
     if (rc)
         return store_mdb_error(db, rc, "begin");
+    store_payload_begin(db);
     store_state st;
     MDB_stat ms;
     if ((s = store_state_read(db, txn, &st)) != HERS_OK)
@@ -380,16 +387,13 @@ hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsign
     stats->segments_after = ms.ms_entries;
     stats->slots_after = st.next_slot;
     if (changed) {
-        rc = mdb_txn_commit(txn);
+        s = store_txn_commit(db, txn);
     } else {
         mdb_txn_abort(txn);
-        rc = 0;
     }
     txn = NULL;
-    if (rc) {
-        s = store_mdb_error(db, rc, "commit");
+    if (s != HERS_OK)
         goto fail;
-    }
     if ((s = shrink(db, &stats->shrunk, stats->not_shrunk, sizeof stats->not_shrunk)) != HERS_OK)
         return s;
     if ((s = reopen_dbis(db)) != HERS_OK)

@@ -159,12 +159,14 @@ void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER])
 {
     memset(out, 0, STORE_SEG_HEADER);
     memcpy(out, "HSEG", 4);
-    hers_le_put_u32(out + 4, HERS_STORE_FORMAT_VERSION);
+    hers_le_put_u32(out + 4, s->external ? STORE_SEG_V_FILE : STORE_SEG_V_INLINE);
     hers_le_put_u64(out + 8, s->first_block);
     hers_le_put_u64(out + 16, s->first_slot);
     hers_le_put_u32(out + 24, s->offset);
     hers_le_put_u32(out + 28, s->rows);
     hers_le_put_u64(out + 32, s->gallery_len);
+    if (s->external)
+        hers_le_put_u64(out + 40, s->payload_off);
     crypto_generichash(out + STORE_SEG_BODY, STORE_HASH, out, STORE_SEG_BODY, NULL, 0);
 }
 
@@ -182,9 +184,10 @@ hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *
     if (val->mv_size < STORE_SEG_HEADER || memcmp(b, "HSEG", 4) != 0)
         return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header malformed", db->dir,
                           (unsigned long long)key);
-    if (hers_le_get_u32(b + 4) != HERS_STORE_FORMAT_VERSION)
+    uint32_t ver = hers_le_get_u32(b + 4);
+    if (ver != STORE_SEG_V_INLINE && ver != STORE_SEG_V_FILE)
         return hers_error(HERS_ERR_VERSION, "%s: segment %llu: version %u unsupported", db->dir,
-                          (unsigned long long)key, hers_le_get_u32(b + 4));
+                          (unsigned long long)key, ver);
     crypto_generichash(h, STORE_HASH, b, STORE_SEG_BODY, NULL, 0);
     if (sodium_memcmp(h, b + STORE_SEG_BODY, STORE_HASH) != 0)
         return hers_error(HERS_ERR_CHECKSUM, "%s: segment %llu: header checksum mismatch", db->dir,
@@ -195,14 +198,20 @@ hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *
     s->offset = hers_le_get_u32(b + 24);
     s->rows = hers_le_get_u32(b + 28);
     s->gallery_len = hers_le_get_u64(b + 32);
-    s->gallery = b + STORE_SEG_HEADER;
+    s->external = ver == STORE_SEG_V_FILE;
+    s->payload_off = s->external ? hers_le_get_u64(b + 40) : 0;
+    s->gallery = s->external ? NULL : b + STORE_SEG_HEADER;
     if (s->rows == 0 || s->offset >= N || s->first_block > HERS_SEARCH_MAX_N / N ||
-        hers_le_get_u64(b + 40) != 0 ||
+        (!s->external && hers_le_get_u64(b + 40) != 0) ||
         s->first_slot != s->first_block * N + s->offset ||
         s->first_slot + s->rows > HERS_SEARCH_MAX_N ||
-        s->gallery_len != val->mv_size - STORE_SEG_HEADER)
+        (!s->external && s->gallery_len != val->mv_size - STORE_SEG_HEADER) ||
+        (s->external && (val->mv_size != STORE_SEG_HEADER || s->gallery_len == 0 ||
+                         s->payload_off % STORE_PAYLOAD_ALIGN != 0)))
         return hers_error(HERS_ERR_FORMAT, "%s: segment %llu: header fields inconsistent", db->dir,
                           (unsigned long long)key);
+    if (s->external)   /* offset and length checked against the file's size */
+        return store_payload_view(db, key, s->payload_off, s->gallery_len, &s->gallery);
     return HERS_OK;
 }
 
@@ -458,8 +467,10 @@ hers_status hers_store_open(const char *dir, int readonly, hers_store **out)
     db->readonly = readonly;
     db->lock_fd = -1;
     struct stat sb;
-    hers_status st = HERS_OK;
-    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+    hers_status st = store_payload_init(db);
+    if (st != HERS_OK)
+        ;
+    else if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         st = hers_error(HERS_ERR_NOTFOUND, "%s: no such database directory", dir);
     else if (stat(dm, &sb) != 0)
         st = hers_error(HERS_ERR_NOTFOUND, "%s: not a hers database (no data.mdb; run hers init)",
@@ -498,6 +509,7 @@ void hers_store_close(hers_store *db)
         return;
     if (db->env)
         mdb_env_close(db->env);
+    store_payload_free(db);
     store_lock_close(db);
     hers_public_key_free(db->pk);
     hers_relin_key_free(db->rk);
@@ -604,8 +616,14 @@ hers_status hers_store_get_info(hers_store *db, hers_store_info *info)
         } else {
             for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
                  rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+                store_seg sg;
                 info->segments++;
                 info->payload_bytes += v.mv_size;
+                /* a version 2 header names its payload's length */
+                if (k.mv_size == 8 &&
+                    store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &sg) == HERS_OK &&
+                    sg.external)
+                    info->payload_bytes += sg.gallery_len;
             }
             if (rc != MDB_NOTFOUND)
                 st = store_mdb_error(db, rc, "segments");
@@ -617,6 +635,7 @@ hers_status hers_store_get_info(hers_store *db, hers_store_info *info)
         struct stat sb;
         if (dm && stat(dm, &sb) == 0)
             info->file_bytes = (uint64_t)sb.st_size;
+        info->file_bytes += store_payload_disk_bytes(db);
         free(dm);
         if (mdb_env_info(db->env, &ei) == 0 && mdb_env_stat(db->env, &ms) == 0)
             info->used_bytes = ((uint64_t)ei.me_last_pgno + 1) * ms.ms_psize;

@@ -7,6 +7,8 @@
 #define HERS_STORE_INTERNAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,6 +28,15 @@
 #define STORE_SEG_HEADER 80
 #define STORE_SEG_BODY 48
 #define STORE_HASH 32
+/* Segment header versions: 1 = the payload follows the header in the LMDB
+ * value (databases before session 9), 2 = the value is the header alone and
+ * the payload lives in DIR/segments.dat at the offset of bytes 40..47. */
+#define STORE_SEG_V_INLINE 1u
+#define STORE_SEG_V_FILE 2u
+#define STORE_PAYLOAD_FILE "segments.dat"
+/* Payloads start at multiples of this (O_DIRECT's offset, length and buffer
+ * alignment: the largest logical block size in use). */
+#define STORE_PAYLOAD_ALIGN ((uint64_t)4096)
 
 /* The "state" record of the meta database. */
 typedef struct store_state {
@@ -51,8 +62,33 @@ typedef struct store_seg {
     uint32_t offset;         /* o = first_slot - first_block * N */
     uint32_t rows;           /* m */
     uint64_t gallery_len;
-    const uint8_t *gallery;  /* serialised hers_gallery (points into LMDB) */
+    const uint8_t *gallery;  /* serialised hers_gallery (points into LMDB's map,
+                                or into the map of segments.dat if external) */
+    int external;            /* 1: header version 2, payload in segments.dat */
+    uint64_t payload_off;    /* external: offset in segments.dat (aligned) */
 } store_seg;
+
+/* The payload file of a handle (store_payload.c). */
+typedef struct store_payload {
+    pthread_mutex_t mu;      /* guards opening and mapping */
+    int fd;                  /* buffered descriptor (O_RDWR unless read-only), -1 */
+    int fd_direct;           /* writer's O_DIRECT descriptor, -1 */
+    int no_direct;           /* the file system refused O_DIRECT: buffered writes */
+    int inline_writes;       /* HERS_STORE_PAYLOADS=lmdb: write version 1 segments */
+    const uint8_t *map;      /* PROT_READ map of STORE_MAP_SIZE bytes, NULL */
+    atomic_int mapped;
+    _Atomic uint64_t size;   /* the file's size as last seen */
+    /* the write transaction's appends (writers are serialised by LMDB) */
+    int active, dirty;
+    uint64_t wpos;           /* next payload offset */
+    uint8_t *stage;          /* aligned staging buffer, NULL */
+    uint64_t bytes_direct, bytes_buffered;
+    /* where the last hers_store_enroll spent its wall time, seconds (read
+     * by `hers bench store`): waiting for the encryption, writing the
+     * payloads, the catalog (headers, ids, slots), the commit (fdatasync of
+     * segments.dat, then LMDB's commit) */
+    double t_wait, t_payload, t_catalog, t_commit;
+} store_payload;
 
 /* Free space under which a failed write (EIO from LMDB) is reported as a
  * full disk: LMDB needs at least a transaction's dirty pages. */
@@ -68,6 +104,7 @@ struct hers_store {
     char *dir;
     int readonly;
     int lock_fd;           /* DIR/hers.lock, read-locked while open; -1 if none */
+    store_payload *pay;    /* DIR/segments.dat */
 };
 
 struct hers_store_snapshot {
@@ -76,6 +113,37 @@ struct hers_store_snapshot {
     store_state st;
     MDB_cursor *slot_cur;
 };
+
+/* ---- the payload file (store_payload.c) */
+hers_status store_payload_init(hers_store *db);
+void store_payload_free(hers_store *db);
+/* A view of [off, off + len) of segments.dat, checked against the file's
+ * size (HERS_ERR_FORMAT naming segment `key` when it lies past the end). */
+hers_status store_payload_view(const hers_store *db, uint64_t key, uint64_t off, uint64_t len,
+                               const uint8_t **out);
+int store_payload_fd(const hers_store *db);             /* -1 until a view or append */
+const uint8_t *store_payload_map(const hers_store *db); /* file offset 0, NULL */
+/* The committed end of the payloads (meta record "payload_end"; 0 if none). */
+hers_status store_payload_end_read(hers_store *db, MDB_txn *txn, uint64_t *end);
+/* Call after beginning a write transaction that may append payloads. */
+void store_payload_begin(hers_store *db);
+int store_payload_inline(const hers_store *db);
+/* Appends a payload (O_DIRECT where the file system allows it) at the next
+ * aligned offset past the committed end (the first append of a transaction
+ * truncates an uncommitted tail). *off: where it starts. */
+hers_status store_payload_append(hers_store *db, MDB_txn *txn, const uint8_t *buf, size_t len,
+                                 uint64_t *off);
+/* fdatasync + the new end into txn, if the transaction appended. */
+hers_status store_payload_commit(hers_store *db, MDB_txn *txn);
+/* store_payload_commit, then mdb_txn_commit (aborts txn on a payload error). */
+hers_status store_txn_commit(hers_store *db, MDB_txn *txn);
+/* Punches holes where no committed segment points (the caller holds the
+ * exclusive open lock: no snapshot anywhere references dropped payloads). */
+hers_status store_payload_punch(hers_store *db, uint64_t *punched);
+/* CLOCK_MONOTONIC seconds. */
+double store_now(void);
+/* Bytes segments.dat takes on disk (allocated blocks; 0 if absent). */
+uint64_t store_payload_disk_bytes(const hers_store *db);
 
 /* The checks liblmdb does not make (store_lmdb_check.c). check_file: both
  * meta pages of data.mdb (magic, version, page size, last page within the
@@ -133,9 +201,20 @@ hers_status store_put_segment(hers_store *db, MDB_txn *txn, store_state *st, con
                               const hers_enroll_opts *eo);
 
 /* Writes a serialised gallery record (o = first_slot mod N zero rows, then
- * m templates) as the next segment, with its catalog entries. */
+ * m templates) as the next segment, with its catalog entries (none if ids
+ * is NULL: the caller writes them with store_put_catalog). */
 hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
                              size_t len, uint64_t first_slot, size_t m, const char *const *ids);
+
+/* The catalog entries (ids -> slots, slots -> ids) of rows [0, m) at slots
+ * first_slot + i. order: the ids' key order (store_sort_ids), NULL to
+ * compute it; ids are inserted in it, appended when all sort after the
+ * stored ones. */
+hers_status store_put_catalog(hers_store *db, MDB_txn *txn, const char *const *ids,
+                              const size_t *order, size_t m, uint64_t first_slot);
+/* *order: the permutation putting ids in key order (free()), NULL when
+ * they already ascend; HERS_ERR_EXISTS if one appears twice. */
+hers_status store_sort_ids(const hers_store *db, const char *const *ids, size_t m, size_t **order);
 
 /* Catalog helpers of enrolment and deletion (store_write.c): ids valid and
  * distinct; remove the pair of an id at `slot`; look an id up (1 found, 0

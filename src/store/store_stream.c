@@ -140,16 +140,62 @@ static hers_status file_open(const hers_store *db, int want_direct, stream_file 
     return HERS_OK;
 }
 
-/* The file offset of a segment's gallery bytes (where LMDB maps them),
- * validated against the file. */
+/* Opens segments.dat twice for reading (buffered, and O_DIRECT if wanted
+ * and possible), checking that it is the file the handle maps. */
+static hers_status payload_open(const hers_store *db, int want_direct, stream_file *f)
+{
+    memset(f, 0, sizeof f[0]);
+    f->fd_buf = f->fd_direct = -1;
+    struct stat ls, os;
+    int pfd = store_payload_fd(db);
+    if (pfd < 0 || !(f->map = store_payload_map(db)) || fstat(pfd, &ls) != 0)
+        return hers_error(HERS_ERR_IO, "%s: %s is not open", db->dir, STORE_PAYLOAD_FILE);
+    f->size = (uint64_t)ls.st_size;
+    size_t n = strlen(db->dir);
+    char *path = malloc(n + sizeof "/" STORE_PAYLOAD_FILE);
+    if (!path)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    memcpy(path, db->dir, n);
+    memcpy(path + n, "/" STORE_PAYLOAD_FILE, sizeof "/" STORE_PAYLOAD_FILE);
+    f->fd_buf = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd_buf >= 0 &&
+        (fstat(f->fd_buf, &os) != 0 || os.st_dev != ls.st_dev || os.st_ino != ls.st_ino)) {
+        close(f->fd_buf);
+        f->fd_buf = -1;
+    }
+#ifdef O_DIRECT
+    if (want_direct && f->fd_buf >= 0) {
+        f->fd_direct = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+        if (f->fd_direct >= 0 && (fstat(f->fd_direct, &os) != 0 || os.st_dev != ls.st_dev ||
+                                  os.st_ino != ls.st_ino)) {
+            close(f->fd_direct);
+            f->fd_direct = -1;
+        }
+    }
+#else
+    (void)want_direct;
+#endif
+    free(path);
+    if (f->fd_buf < 0)
+        return hers_error(HERS_ERR_IO, "%s: %s: cannot open it again for reading", db->dir,
+                          STORE_PAYLOAD_FILE);
+    atomic_init(&f->direct_ok, f->fd_direct >= 0);
+    (void)posix_fadvise(f->fd_buf, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return HERS_OK;
+}
+
+/* The file offset of a segment's gallery bytes (where the map of its file,
+ * data.mdb or segments.dat, has them), validated against the file. */
 static hers_status value_offset(const hers_store *db, const stream_file *f, const store_segref *r,
                                 uint64_t *off)
 {
     const uint8_t *p = r->h.gallery;
     uint64_t len = r->h.gallery_len;
-    if (p < f->map || (uint64_t)(p - f->map) > f->size || len > f->size - (uint64_t)(p - f->map))
-        return hers_error(HERS_ERR_FORMAT, "%s: segment %llu lies outside data.mdb", db->dir,
-                          (unsigned long long)r->key);
+    if (!f->map || p < f->map || (uint64_t)(p - f->map) > f->size ||
+        len > f->size - (uint64_t)(p - f->map))
+        return hers_error(HERS_ERR_FORMAT, "%s: segment %llu lies outside %s", db->dir,
+                          (unsigned long long)r->key,
+                          r->h.external ? STORE_PAYLOAD_FILE : "data.mdb");
     *off = (uint64_t)(p - f->map);
     return HERS_OK;
 }
@@ -215,8 +261,8 @@ static uint64_t slot_need(const store_segref *segs, size_t a, size_t b)
 
 struct read_job {
     const hers_store_snapshot *s;
-    const store_segref *segs;    /* the snapshot's list (views into the map) */
-    stream_file *f;
+    const store_segref *segs;    /* the snapshot's list (views into the maps) */
+    stream_file *files;          /* [0] data.mdb, [1] segments.dat */
     int io, verify;
     stream_slot *dst;
     const stream_slot *prev;     /* the previous chunk (segments spanning both: copied) */
@@ -262,36 +308,39 @@ static void read_task(void *vj, size_t task, unsigned worker)
         atomic_fetch_add(&j->reused, len);
     } else {
         uint64_t off = 0;
-        if ((st = value_offset(db, j->f, src, &off)) != HERS_OK) {
+        stream_file *file = &j->files[src->h.external ? 1 : 0];
+        if ((st = value_offset(db, file, src, &off)) != HERS_OK) {
             hers_task_error_set(&j->err, st, NULL);
             return;
         }
         uint64_t lo = off & ~(IO_ALIGN - 1), hi = (off + len + IO_ALIGN - 1) & ~(IO_ALIGN - 1);
         uint8_t *to = j->dst->buf + j->pos[task];
-        int direct = j->io != HERS_STORE_IO_BUFFERED && atomic_load(&j->f->direct_ok);
+        int direct = j->io != HERS_STORE_IO_BUFFERED && atomic_load(&file->direct_ok);
         /* AUTO: a value already in the page cache is copied from there */
         if (direct && j->io == HERS_STORE_IO_AUTO &&
             resident(src->h.gallery, len, &j->vec[worker], &j->veccap[worker]))
             direct = 0;
         int64_t got = -1;
         if (direct) {
-            got = pread_full(j->f->fd_direct, to, hi - lo, lo);
+            got = pread_full(file->fd_direct, to, hi - lo, lo);
             if (got < 0 && errno == EINVAL)   /* not on this file system after all */
-                atomic_store(&j->f->direct_ok, 0);
+                atomic_store(&file->direct_ok, 0);
             else if (got >= 0)
                 atomic_fetch_add(&j->direct, len);
         }
         if (got < 0) {
             direct = 0;
-            got = pread_full(j->f->fd_buf, to + (off - lo), len, off);
+            got = pread_full(file->fd_buf, to + (off - lo), len, off);
             if (got >= 0)
                 atomic_fetch_add(&j->buffered, len);
             lo = off;   /* read from off itself */
         }
         if (got < 0 || (uint64_t)got < off + len - lo) {
             char msg[512];
-            snprintf(msg, sizeof msg, "%s: segment %llu: reading data.mdb: %s", db->dir,
-                     (unsigned long long)src->key, got < 0 ? strerror(errno) : "file truncated");
+            snprintf(msg, sizeof msg, "%s: segment %llu: reading %s: %s", db->dir,
+                     (unsigned long long)src->key,
+                     src->h.external ? STORE_PAYLOAD_FILE : "data.mdb",
+                     got < 0 ? strerror(errno) : "file truncated");
             hers_task_error_set(&j->err, HERS_ERR_IO, msg);
             return;
         }
@@ -400,12 +449,12 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
     store_segref *segs = NULL;
     size_t nseg = 0, maxseg = 0;
     hers_index *ix = NULL;
-    stream_file f;
+    stream_file f[2];
     stream_slot slot[2];
     uint64_t *pos[2] = {NULL, NULL};
     memset(slot, 0, sizeof slot);
-    memset(&f, 0, sizeof f);
-    f.fd_buf = f.fd_direct = -1;
+    memset(f, 0, sizeof f);
+    f[0].fd_buf = f[0].fd_direct = f[1].fd_buf = f[1].fd_direct = -1;
     struct reader rd;
     memset(&rd, 0, sizeof rd);
     double t0 = now_seconds();
@@ -422,8 +471,15 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
         if (x > need)
             need = x;
     }
-    if (st == HERS_OK && io != HERS_STORE_IO_MAP)
-        st = file_open(db, io != HERS_STORE_IO_BUFFERED, &f);
+    int any_inline = 0, any_external = 0;
+    for (size_t i = 0; i < nseg; i++) {
+        any_external |= segs[i].h.external;
+        any_inline |= !segs[i].h.external;
+    }
+    if (st == HERS_OK && io != HERS_STORE_IO_MAP && any_inline)
+        st = file_open(db, io != HERS_STORE_IO_BUFFERED, &f[0]);
+    if (st == HERS_OK && io != HERS_STORE_IO_MAP && any_external)
+        st = payload_open(db, io != HERS_STORE_IO_BUFFERED, &f[1]);
     for (int k = 0; k < 2 && st == HERS_OK; k++) {
         slot[k].refs = calloc(maxseg ? maxseg : 1, sizeof *slot[k].refs);
         pos[k] = calloc(maxseg ? maxseg : 1, sizeof *pos[k]);
@@ -448,7 +504,7 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
         stats->index_bytes = hers_index_bytes(ix);
     rd.job.s = s;
     rd.job.segs = segs;
-    rd.job.f = &f;
+    rd.job.files = f;
     rd.job.io = io;
     rd.job.verify = verify;
     atomic_init(&rd.job.direct, 0);
@@ -511,7 +567,8 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
     for (size_t i = 0; i < nseg; i++)
         stats->bytes_read += STORE_SEG_HEADER + segs[i].h.gallery_len;
     stats->total_seconds = now_seconds() - t0;
-    file_close(&f);
+    file_close(&f[0]);
+    file_close(&f[1]);
     for (int k = 0; k < 2; k++) {
         hers_free(slot[k].mem);
         free(slot[k].refs);

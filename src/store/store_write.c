@@ -73,6 +73,122 @@ int store_ids_append_ok(hers_store *db, MDB_txn *txn, const char *const *ids, si
     return ok;
 }
 
+struct id_ref {
+    const char *s;
+    size_t i;
+};
+
+static int cmp_id_ref(const void *a, const void *b)
+{
+    /* strcmp orders NUL-free strings as LMDB's keys: bytes, then shorter first */
+    int c = strcmp(((const struct id_ref *)a)->s, ((const struct id_ref *)b)->s);
+    if (c)
+        return c;
+    size_t x = ((const struct id_ref *)a)->i, y = ((const struct id_ref *)b)->i;
+    return (x > y) - (x < y);
+}
+
+hers_status store_sort_ids(const hers_store *db, const char *const *ids, size_t m, size_t **order)
+{
+    *order = NULL;
+    if (ids_ascending(ids, m))
+        return HERS_OK;
+    struct id_ref *r = malloc((m ? m : 1) * sizeof *r);
+    if (!r)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    for (size_t i = 0; i < m; i++) {
+        r[i].s = ids[i];
+        r[i].i = i;
+    }
+    qsort(r, m, sizeof *r, cmp_id_ref);
+    hers_status st = HERS_OK;
+    for (size_t i = 1; i < m; i++)
+        if (!strcmp(r[i - 1].s, r[i].s)) {
+            st = hers_error(HERS_ERR_EXISTS, "%s: id '%s' appears twice in the input", db->dir,
+                            r[i].s);
+            break;
+        }
+    size_t *o = st == HERS_OK ? malloc((m ? m : 1) * sizeof *o) : NULL;
+    if (st == HERS_OK && !o)
+        st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    for (size_t i = 0; o && i < m; i++)
+        o[i] = r[i].i;
+    free(r);
+    *order = o;
+    return st;
+}
+
+/* 1 if the smallest of the ids (ids[order[0]], or ids[0] without an
+ * order) sorts after every stored id. */
+static int ids_after_stored(hers_store *db, MDB_txn *txn, const char *first)
+{
+    MDB_cursor *c = NULL;
+    MDB_val k, v;
+    if (mdb_cursor_open(txn, db->ids, &c) != 0)
+        return 0;
+    int rc = mdb_cursor_get(c, &k, &v, MDB_LAST), ok;
+    if (rc == MDB_NOTFOUND)
+        ok = 1;
+    else
+        ok = rc == 0 && key_cmp(k.mv_data, k.mv_size, first, strlen(first)) < 0;
+    mdb_cursor_close(c);
+    return ok;
+}
+
+hers_status store_put_catalog(hers_store *db, MDB_txn *txn, const char *const *ids,
+                              const size_t *order, size_t m, uint64_t first_slot)
+{
+    size_t *own = NULL;
+    hers_status s = HERS_OK;
+    if (!order && !ids_ascending(ids, m)) {
+        if ((s = store_sort_ids(db, ids, m, &own)) != HERS_OK)
+            return s;
+        order = own;
+    }
+    if (m == 0)
+        return HERS_OK;
+    MDB_cursor *ci = NULL, *cs = NULL;
+    int rc = mdb_cursor_open(txn, db->ids, &ci);
+    if (rc == 0)
+        rc = mdb_cursor_open(txn, db->slots, &cs);
+    if (rc) {
+        if (ci)
+            mdb_cursor_close(ci);
+        free(own);
+        return store_mdb_error(db, rc, "cursors");
+    }
+    /* ids in key order: appended (no B-tree search, full pages) when they
+     * all sort after every stored id (a first enrolment, counters,
+     * timestamps), else inserted in order (neighbouring pages) */
+    unsigned id_flags =
+        ids_after_stored(db, txn, ids[order ? order[0] : 0]) ? MDB_APPEND : MDB_NOOVERWRITE;
+    for (size_t j = 0; j < m && s == HERS_OK; j++) {
+        size_t i = order ? order[j] : j;
+        uint64_t slot = first_slot + i;
+        uint8_t le[8];
+        for (int b = 0; b < 8; b++)
+            le[b] = (uint8_t)(slot >> (8 * b));
+        MDB_val ik = {strlen(ids[i]), (void *)ids[i]}, iv = {8, le};
+        if ((rc = mdb_cursor_put(ci, &ik, &iv, id_flags)) != 0)
+            s = rc == MDB_KEYEXIST
+                    ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir, ids[i])
+                    : store_mdb_error(db, rc, "writing an id");
+    }
+    /* slots only grow: every new slot is past every stored one (MDB_APPEND
+     * refuses a key that is not, MDB_KEYEXIST) */
+    for (size_t i = 0; i < m && s == HERS_OK; i++) {
+        uint8_t sb[8];
+        hers_be_put_u64(sb, first_slot + i);
+        MDB_val sk2 = {8, sb}, sv = {strlen(ids[i]) + 1, (void *)ids[i]};
+        if ((rc = mdb_cursor_put(cs, &sk2, &sv, MDB_APPEND)) != 0)
+            s = store_mdb_error(db, rc, "writing a slot");
+    }
+    mdb_cursor_close(ci);
+    mdb_cursor_close(cs);
+    free(own);
+    return s;
+}
+
 hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, const uint8_t *ser,
                              size_t len, uint64_t first_slot, size_t m, const char *const *ids)
 {
@@ -87,44 +203,37 @@ hers_status store_put_record(hers_store *db, MDB_txn *txn, store_state *st, cons
     h.gallery_len = len;
     uint8_t kb[8];
     hers_be_put_u64(kb, st->next_segment);
-    MDB_val k = {8, kb}, v = {STORE_SEG_HEADER + len, NULL};
-    int rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
-    if (rc)
-        return store_mdb_error(db, rc, "writing a segment");
-    store_seg_encode(&h, v.mv_data);
-    memcpy((uint8_t *)v.mv_data + STORE_SEG_HEADER, ser, len);
-    /* ids arriving in key order after every stored id (fixed-width
-     * counters, timestamps...) are appended: no B-tree search, full pages */
-    unsigned id_flags = store_ids_append_ok(db, txn, ids, m) ? MDB_APPEND : MDB_NOOVERWRITE;
-    for (size_t i = 0; i < m; i++) {
-        uint64_t slot = first_slot + i;
-        uint8_t sb[8], le[8];
-        hers_be_put_u64(sb, slot);
-        for (int j = 0; j < 8; j++)
-            le[j] = (uint8_t)(slot >> (8 * j));
-        size_t il = strlen(ids[i]);
-        MDB_val ik = {il, (void *)ids[i]}, iv = {8, le};
-        MDB_val sk2 = {8, sb}, sv = {il + 1, (void *)ids[i]};
-        if ((rc = mdb_put(txn, db->ids, &ik, &iv, id_flags)) != 0)
-            return rc == MDB_KEYEXIST
-                       ? hers_error(HERS_ERR_EXISTS, "%s: id '%s' already enrolled", db->dir,
-                                    ids[i])
-                       : store_mdb_error(db, rc, "writing an id");
-        /* slots only grow: every new slot is past every stored one
-         * (MDB_APPEND refuses a key that is not, MDB_KEYEXIST) */
-        if ((rc = mdb_put(txn, db->slots, &sk2, &sv, MDB_APPEND)) != 0)
-            return store_mdb_error(db, rc, "writing a slot");
+    MDB_val k = {8, kb}, v;
+    int rc;
+    hers_status ps0;
+    if (!store_payload_inline(db)) {
+        /* the payload into segments.dat, the header alone into LMDB */
+        hers_status ps = store_payload_append(db, txn, ser, len, &h.payload_off);
+        if (ps != HERS_OK)
+            return ps;
+        h.external = 1;
+        uint8_t hb[STORE_SEG_HEADER];
+        store_seg_encode(&h, hb);
+        v.mv_size = sizeof hb;
+        v.mv_data = hb;
+        if ((rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE)) != 0)
+            return store_mdb_error(db, rc, "writing a segment");
+    } else {   /* version 1: the payload inside the LMDB value */
+        v.mv_size = STORE_SEG_HEADER + len;
+        v.mv_data = NULL;
+        rc = mdb_put(txn, db->segs, &k, &v, MDB_NOOVERWRITE | MDB_RESERVE);
+        if (rc)
+            return store_mdb_error(db, rc, "writing a segment");
+        store_seg_encode(&h, v.mv_data);
+        memcpy((uint8_t *)v.mv_data + STORE_SEG_HEADER, ser, len);
     }
+    if (ids && (ps0 = store_put_catalog(db, txn, ids, NULL, m, first_slot)) != HERS_OK)
+        return ps0;
     st->next_segment++;
     st->next_slot = first_slot + m;
     st->live += m;
     st->enrolled += m;
     return HERS_OK;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
 /* Checks ids: valid, distinct within the batch. */
@@ -135,21 +244,9 @@ hers_status store_check_ids(const hers_store *db, const char *const *ids, size_t
             return hers_error(HERS_ERR_ARG,
                               "%s: id %zu is invalid (1..%d bytes, no tab, CR, LF)", db->dir,
                               i + 1, HERS_SEARCH_MAX_ID);
-    if (ids_ascending(ids, m))   /* distinct already */
-        return HERS_OK;
-    const char **sorted = malloc((m ? m : 1) * sizeof *sorted);
-    if (!sorted)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-    memcpy(sorted, ids, m * sizeof *sorted);
-    qsort(sorted, m, sizeof *sorted, cmp_str);
-    hers_status st = HERS_OK;
-    for (size_t i = 1; i < m; i++)
-        if (!strcmp(sorted[i - 1], sorted[i])) {
-            st = hers_error(HERS_ERR_EXISTS, "%s: id '%s' appears twice in the input", db->dir,
-                            sorted[i]);
-            break;
-        }
-    free(sorted);
+    size_t *order = NULL;
+    hers_status st = store_sort_ids(db, ids, m, &order);
+    free(order);
     return st;
 }
 
@@ -232,7 +329,7 @@ hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, si
  * *defids receives default ids (slot numbers) when ids is NULL. */
 static hers_status enroll_prepare(hers_store *db, MDB_txn *txn, store_state *st, size_t m, size_t d,
                                   const char *const **ids, const hers_store_enroll_opts *opts,
-                                  size_t offset, char ***defids, uint64_t *first)
+                                  size_t offset, char ***defids, uint64_t *first, size_t **order)
 {
     size_t N = hers_params_n(db->p);
     hers_status s = store_state_read(db, txn, st);
@@ -280,21 +377,40 @@ static hers_status enroll_prepare(hers_store *db, MDB_txn *txn, store_state *st,
         return hers_error(HERS_ERR_ARG, "%s: the gallery would exceed %llu slots", db->dir,
                           (unsigned long long)HERS_SEARCH_MAX_N);
     if (!*ids) {
-        char **di = calloc(m, sizeof *di);
+        /* the decimal slot numbers, in one block after the pointers (no
+         * allocation and no snprintf per id) */
+        size_t digits = 1;
+        for (uint64_t x = s0 + m - 1; x >= 10; x /= 10)
+            digits++;
+        char **di = malloc(m * (sizeof *di + digits + 1));
         if (!di)
             return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
         *defids = di;
+        char *at = (char *)(di + m);
         for (size_t i = 0; i < m; i++) {
-            if (!(di[i] = malloc(24)))
-                return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-            snprintf(di[i], 24, "%llu", (unsigned long long)(s0 + i));
+            char tmp[24];
+            size_t n = 0;
+            uint64_t x = s0 + i;
+            do
+                tmp[n++] = (char)('0' + x % 10);
+            while ((x /= 10) != 0);
+            di[i] = at;
+            while (n)
+                *at++ = tmp[--n];
+            *at++ = '\0';
         }
         *ids = (const char *const *)di;
     }
-    if ((s = store_check_ids(db, *ids, m)) != HERS_OK)
+    for (size_t i = 0; i < m; i++)
+        if (!(*ids)[i] || !store_id_valid((*ids)[i], strlen((*ids)[i])))
+            return hers_error(HERS_ERR_ARG,
+                              "%s: id %zu is invalid (1..%d bytes, no tab, CR, LF)", db->dir,
+                              i + 1, HERS_SEARCH_MAX_ID);
+    /* distinct, and their key order (the catalog inserts them in it) */
+    if ((s = store_sort_ids(db, *ids, m, order)) != HERS_OK)
         return s;
     /* ids past every stored one cannot clash: no lookups */
-    int fresh = store_ids_append_ok(db, txn, *ids, m);
+    int fresh = ids_after_stored(db, txn, (*ids)[*order ? (*order)[0] : 0]);
     for (size_t i = 0; i < m && !fresh; i++) {
         uint64_t old;
         int f = store_lookup_id(db, txn, (*ids)[i], &old, &s);
@@ -363,17 +479,17 @@ static hers_status enroll_commit(hers_store *db, MDB_txn *txn, store_state *st, 
         memcpy(st->model_id, opts->model_id, opts->model_id_len);
     }
     hers_status s = store_state_write(db, txn, st);
-    if (s != HERS_OK)
+    if (s != HERS_OK) {
+        mdb_txn_abort(txn);
         return s;
-    int rc = mdb_txn_commit(txn);
-    return rc ? store_mdb_error(db, rc, "commit") : HERS_OK;
+    }
+    return store_txn_commit(db, txn);
 }
 
+/* The default ids of enroll_prepare: one block. */
 static void free_ids(char **ids, size_t m)
 {
-    if (ids)
-        for (size_t i = 0; i < m; i++)
-            free(ids[i]);
+    (void)m;
     free(ids);
 }
 
@@ -491,11 +607,13 @@ hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const h
     int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
     if (rc)
         return store_mdb_error(db, rc, "begin");
+    store_payload_begin(db);
     store_state st;
     char **defids = NULL;
     size_t N = hers_params_n(db->p);
     uint64_t s0 = 0;
-    hers_status s = enroll_prepare(db, txn, &st, m, d, &ids, opts, SIZE_MAX, &defids, &s0);
+    size_t *order = NULL;
+    hers_status s = enroll_prepare(db, txn, &st, m, d, &ids, opts, SIZE_MAX, &defids, &s0, &order);
     if (s != HERS_OK)
         goto fail;
     hers_enroll_opts eo;
@@ -521,9 +639,16 @@ hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const h
     }
     uint64_t stop = 0;
     seg_job_start(&job[0], values, s0, cur, end, seg_blocks, N, opts->seed, key0, &stop);
-    for (size_t j = 0; cur < end; j++) {
+    /* the whole batch's catalog at once, in id order, while the first
+     * segment encrypts */
+    double tc0 = store_now();
+    s = store_put_catalog(db, txn, ids, order, m, s0);
+    db->pay->t_catalog += store_now() - tc0;
+    for (size_t j = 0; cur < end && s == HERS_OK; j++) {
         struct seg_job *jb = &job[j % 2];
+        double tw = store_now();
         s = seg_job_join(jb);
+        db->pay->t_wait += store_now() - tw;
         if (s != HERS_OK)
             break;
         uint64_t next_stop = 0;
@@ -531,8 +656,9 @@ hers_status hers_store_enroll(hers_store *db, const hers_secret_key *sk, const h
             seg_job_start(&job[(j + 1) % 2], values, s0, stop, end, seg_blocks, N, opts->seed,
                           key0 + j + 1, &next_stop);
         hers_gallery_record_seal(jb->buf, jb->len);
-        s = store_put_record(db, txn, &st, jb->buf, jb->len, cur, (size_t)(stop - cur),
-                             ids + (cur - s0));
+        double tc = store_now(), tp = db->pay->t_payload;
+        s = store_put_record(db, txn, &st, jb->buf, jb->len, cur, (size_t)(stop - cur), NULL);
+        db->pay->t_catalog += store_now() - tc - (db->pay->t_payload - tp);
         if (s != HERS_OK)
             break;
         cur = stop;
@@ -554,6 +680,7 @@ fail:
     if (txn)
         mdb_txn_abort(txn);
     free_ids(defids, m);
+    free(order);
     return s;
 }
 
@@ -598,16 +725,20 @@ hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t 
     int rc = mdb_txn_begin(db->env, NULL, 0, &txn);
     if (rc)
         return store_mdb_error(db, rc, "begin");
+    store_payload_begin(db);
     store_state st;
     char **defids = NULL;
     uint64_t s0 = 0;
-    s = enroll_prepare(db, txn, &st, m, d, &ids, opts, offset, &defids, &s0);
+    size_t *order = NULL;
+    s = enroll_prepare(db, txn, &st, m, d, &ids, opts, offset, &defids, &s0, &order);
     if (s == HERS_OK && gp != enroll_packing(db, &st, d, gs))
         s = hers_error(HERS_ERR_MISMATCH, "%s: the record is %s-packed, the database %s-packed",
                        db->dir, hers_packing_name(gp),
                        hers_packing_name(enroll_packing(db, &st, d, gs)));
     if (s == HERS_OK)
-        s = store_put_record(db, txn, &st, record, len, s0, m, ids);
+        s = store_put_record(db, txn, &st, record, len, s0, m, NULL);
+    if (s == HERS_OK)
+        s = store_put_catalog(db, txn, ids, order, m, s0);
     if (s == HERS_OK) {
         s = enroll_commit(db, txn, &st, d, opts);
         txn = NULL;
@@ -617,6 +748,7 @@ hers_status hers_store_enroll_record(hers_store *db, const void *record, size_t 
     if (txn)
         mdb_txn_abort(txn);
     free_ids(defids, m);
+    free(order);
     return s;
 }
 
