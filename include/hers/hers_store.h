@@ -118,7 +118,7 @@ typedef struct hers_store_info {
     uint64_t segments;
     uint64_t blocks;           /* ceil(next_slot / N): blocks a search scans */
     uint64_t payload_bytes;    /* bytes of the stored segments */
-    uint64_t file_bytes;       /* size of data.mdb */
+    uint64_t file_bytes;       /* size of data.mdb + the blocks segments.dat takes on disk */
     uint64_t used_bytes;       /* pages in use inside data.mdb */
     hers_packing packing;      /* slot or coeff; auto until the first enrolment of a
                                   database made with hers_store_set_packing(AUTO) */
@@ -189,7 +189,7 @@ HERS_API hers_status hers_store_delete(hers_store *db, const char *const *ids, s
 typedef struct hers_store_compact_stats {
     uint64_t segments_before, segments_after;
     uint64_t slots_before, slots_after;   /* next_slot */
-    uint64_t file_before, file_after;     /* data.mdb bytes */
+    uint64_t file_before, file_after;     /* data.mdb bytes + segments.dat blocks on disk */
     int shrunk;                            /* 1 if data.mdb was rewritten compactly */
     char not_shrunk[256];                  /* why not, when shrunk = 0 ("" if nothing to say) */
 } hers_store_compact_stats;

@@ -80,7 +80,8 @@ int hers_cmd_info(int argc, char **argv)
                (unsigned long long)in.next_slot, (unsigned long long)in.blocks,
                (unsigned long long)in.segments);
         printf("size          %llu bytes of segments (%.2f bytes per template x dimension, "
-               "%.2f per slot x dimension), data.mdb %llu bytes (%llu in use)\n",
+               "%.2f per slot x dimension), on disk %llu bytes (data.mdb + segments.dat; "
+               "data.mdb pages in use %llu bytes)\n",
                (unsigned long long)in.payload_bytes, td, sd, (unsigned long long)in.file_bytes,
                (unsigned long long)in.used_bytes);
     }

@@ -204,7 +204,7 @@ void cl_remove_shard(const char *root, const char *name, unsigned shard)
 {
     char *dir = cl_shard_dir(root, name, shard), *tag = tag_path(root, name, shard);
     if (dir) {
-        static const char *const files[] = {"data.mdb", "lock.mdb", "hers.lock", NULL};
+        static const char *const files[] = {"data.mdb", "segments.dat", "lock.mdb", "hers.lock", NULL};
         for (int i = 0; files[i]; i++) {
             size_t l = strlen(dir) + strlen(files[i]) + 2;
             char *f = malloc(l);

@@ -103,7 +103,7 @@ static hers_status move_shard(const char *root, const char *from, const char *to
 /* Removes a shard-like directory (database files, then the directory). */
 static void remove_db_dir(const char *dir)
 {
-    static const char *const files[] = {"data.mdb", "lock.mdb", "hers.lock", NULL};
+    static const char *const files[] = {"data.mdb", "segments.dat", "lock.mdb", "hers.lock", NULL};
     for (int i = 0; dir && files[i]; i++) {
         size_t l = strlen(dir) + strlen(files[i]) + 2;
         char *f = malloc(l);
@@ -250,7 +250,7 @@ static hers_status roll_forward(const char *root, const char *name)
     }
     if (mkdir(single, 0700) != 0 && errno != EEXIST)
         st = sys_error("mkdir", single);
-    static const char *const files[] = {"data.mdb", "lock.mdb", "hers.lock", NULL};
+    static const char *const files[] = {"data.mdb", "segments.dat", "lock.mdb", "hers.lock", NULL};
     for (int i = 0; st == HERS_OK && files[i]; i++) {
         char *a = cl_path(root, name, files[i]), *b = cl_path(root, oldn, "single");
         char *bf = b ? malloc(strlen(b) + strlen(files[i]) + 2) : NULL;

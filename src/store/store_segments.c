@@ -37,9 +37,17 @@ hers_status store_segments_list(hers_store_snapshot *s, store_segref **out, size
     long pg = sysconf(_SC_PAGESIZE);
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && pg > 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        uintptr_t a = (uintptr_t)v.mv_data & ~(uintptr_t)(pg - 1);
+        const uint8_t *at = v.mv_data;
         size_t head = v.mv_size < 512 ? v.mv_size : 512;   /* both headers: 312 bytes */
-        madvise((void *)a, (uintptr_t)v.mv_data + head - a, MADV_WILLNEED);
+        store_seg sg;
+        /* a version 2 header: the gallery header is in segments.dat */
+        if (k.mv_size == 8 && v.mv_size == STORE_SEG_HEADER &&
+            store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &sg) == HERS_OK && sg.external) {
+            at = sg.gallery;
+            head = sg.gallery_len < 512 ? (size_t)sg.gallery_len : 512;
+        }
+        uintptr_t a = (uintptr_t)at & ~(uintptr_t)(pg - 1);
+        madvise((void *)a, (uintptr_t)at + head - a, MADV_WILLNEED);
     }
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && st == HERS_OK;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
