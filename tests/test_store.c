@@ -206,7 +206,10 @@ static char seen[4096];
 static void collect(void *user, const char *line)
 {
     (void)user;
-    strncat(seen, line, sizeof seen - strlen(seen) - 2);
+    size_t have = strlen(seen);
+    if (have + 2 >= sizeof seen)   /* full: later lines are dropped */
+        return;
+    strncat(seen, line, sizeof seen - have - 2);
     strcat(seen, "\n");
 }
 
