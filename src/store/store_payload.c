@@ -85,7 +85,7 @@ void store_payload_free(hers_store *db)
         close(y->fd);
     if (y->fd_direct >= 0)
         close(y->fd_direct);
-    hers_free(y->stage);
+    free(y->stage);
     pthread_mutex_destroy(&y->mu);
     free(y);
     db->pay = NULL;
@@ -341,7 +341,10 @@ static hers_status payload_append(hers_store *db, MDB_txn *txn, const uint8_t *b
         done = whole;
     }
     if (done < len && !y->stage) {
-        if (!(y->stage = hers_alloc(PAY_STAGE)))
+        /* aligned like the writes: hers_alloc aligns only to 64 B below
+         * 4 MiB, O_DIRECT refused such a buffer (EINVAL) and write_at then
+         * turned O_DIRECT off for the rest of the handle */
+        if (!(y->stage = aligned_alloc(A, PAY_STAGE)))
             return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
     }
     while (done < len) {
