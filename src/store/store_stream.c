@@ -90,8 +90,47 @@ static hers_status map_base(const hers_store *db, const struct stat *ls, const u
                  : hers_error(HERS_ERR_UNSUPPORTED, "%s: data.mdb is not mapped", db->dir);
 }
 
-/* Opens data.mdb twice (buffered, and O_DIRECT if wanted and possible),
- * checking that it is the file LMDB maps (same device and inode). */
+/* Opens DIR/name twice for reading (buffered, and O_DIRECT if wanted and
+ * possible), keeping only descriptors of the file ls describes (same device
+ * and inode: the file the handle maps). */
+static hers_status reopen_same_file(const hers_store *db, const char *name, const struct stat *ls,
+                                    int want_direct, stream_file *f)
+{
+    struct stat os;
+    size_t n = strlen(db->dir), m = strlen(name);
+    char *path = malloc(n + 1 + m + 1);
+    if (!path)
+        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
+    memcpy(path, db->dir, n);
+    path[n] = '/';
+    memcpy(path + n + 1, name, m + 1);
+    f->fd_buf = open(path, O_RDONLY | O_CLOEXEC);
+    if (f->fd_buf >= 0 &&
+        (fstat(f->fd_buf, &os) != 0 || os.st_dev != ls->st_dev || os.st_ino != ls->st_ino)) {
+        close(f->fd_buf);
+        f->fd_buf = -1;
+    }
+#ifdef O_DIRECT
+    if (want_direct && f->fd_buf >= 0) {
+        f->fd_direct = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
+        if (f->fd_direct >= 0 && (fstat(f->fd_direct, &os) != 0 || os.st_dev != ls->st_dev ||
+                                  os.st_ino != ls->st_ino)) {
+            close(f->fd_direct);
+            f->fd_direct = -1;
+        }
+    }
+#else
+    (void)want_direct;
+#endif
+    free(path);
+    if (f->fd_buf < 0)
+        return hers_error(HERS_ERR_IO, "%s: %s: cannot open it again for reading", db->dir, name);
+    atomic_init(&f->direct_ok, f->fd_direct >= 0);
+    (void)posix_fadvise(f->fd_buf, 0, 0, POSIX_FADV_SEQUENTIAL);
+    return HERS_OK;
+}
+
+/* Opens data.mdb twice, checking that it is the file LMDB maps. */
 static hers_status file_open(const hers_store *db, int want_direct, stream_file *f)
 {
     memset(f, 0, sizeof *f);
@@ -101,91 +140,29 @@ static hers_status file_open(const hers_store *db, int want_direct, stream_file 
     int lfd = -1, rc;
     if ((rc = mdb_env_info(db->env, &info)) != 0 || (rc = mdb_env_get_fd(db->env, &lfd)) != 0)
         return store_mdb_error(db, rc, "environment");
-    struct stat ls, os;
+    struct stat ls;
     if (fstat(lfd, &ls) != 0)
         return hers_error(HERS_ERR_IO, "%s: data.mdb: %s", db->dir, strerror(errno));
     (void)info;
     f->size = (uint64_t)ls.st_size;
     if ((st = map_base(db, &ls, &f->map)) != HERS_OK)
         return st;
-    size_t n = strlen(db->dir);
-    char *path = malloc(n + sizeof "/data.mdb");
-    if (!path)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-    memcpy(path, db->dir, n);
-    memcpy(path + n, "/data.mdb", sizeof "/data.mdb");
-    f->fd_buf = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd_buf >= 0 &&
-        (fstat(f->fd_buf, &os) != 0 || os.st_dev != ls.st_dev || os.st_ino != ls.st_ino)) {
-        close(f->fd_buf);
-        f->fd_buf = -1;
-    }
-#ifdef O_DIRECT
-    if (want_direct && f->fd_buf >= 0) {
-        f->fd_direct = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
-        if (f->fd_direct >= 0 && (fstat(f->fd_direct, &os) != 0 || os.st_dev != ls.st_dev ||
-                                  os.st_ino != ls.st_ino)) {
-            close(f->fd_direct);
-            f->fd_direct = -1;
-        }
-    }
-#else
-    (void)want_direct;
-#endif
-    free(path);
-    if (f->fd_buf < 0)
-        return hers_error(HERS_ERR_IO, "%s: data.mdb: cannot open it again for reading", db->dir);
-    atomic_init(&f->direct_ok, f->fd_direct >= 0);
-    (void)posix_fadvise(f->fd_buf, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return HERS_OK;
+    return reopen_same_file(db, "data.mdb", &ls, want_direct, f);
 }
 
-/* Opens segments.dat twice for reading (buffered, and O_DIRECT if wanted
- * and possible), checking that it is the file the handle maps. */
+/* Opens segments.dat twice, checking that it is the file the handle maps. */
 static hers_status payload_open(const hers_store *db, int want_direct, stream_file *f)
 {
     memset(f, 0, sizeof f[0]);
     f->fd_buf = f->fd_direct = -1;
-    struct stat ls, os;
+    struct stat ls;
     int pfd = store_payload_fd(db);
     if (pfd < 0 || !(f->map = store_payload_map(db)) || fstat(pfd, &ls) != 0)
         return hers_error(HERS_ERR_IO, "%s: %s is not open", db->dir, STORE_PAYLOAD_FILE);
     f->size = (uint64_t)ls.st_size;
-    size_t n = strlen(db->dir);
-    char *path = malloc(n + sizeof "/" STORE_PAYLOAD_FILE);
-    if (!path)
-        return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
-    memcpy(path, db->dir, n);
-    memcpy(path + n, "/" STORE_PAYLOAD_FILE, sizeof "/" STORE_PAYLOAD_FILE);
-    f->fd_buf = open(path, O_RDONLY | O_CLOEXEC);
-    if (f->fd_buf >= 0 &&
-        (fstat(f->fd_buf, &os) != 0 || os.st_dev != ls.st_dev || os.st_ino != ls.st_ino)) {
-        close(f->fd_buf);
-        f->fd_buf = -1;
-    }
-#ifdef O_DIRECT
-    if (want_direct && f->fd_buf >= 0) {
-        f->fd_direct = open(path, O_RDONLY | O_CLOEXEC | O_DIRECT);
-        if (f->fd_direct >= 0 && (fstat(f->fd_direct, &os) != 0 || os.st_dev != ls.st_dev ||
-                                  os.st_ino != ls.st_ino)) {
-            close(f->fd_direct);
-            f->fd_direct = -1;
-        }
-    }
-#else
-    (void)want_direct;
-#endif
-    free(path);
-    if (f->fd_buf < 0)
-        return hers_error(HERS_ERR_IO, "%s: %s: cannot open it again for reading", db->dir,
-                          STORE_PAYLOAD_FILE);
-    atomic_init(&f->direct_ok, f->fd_direct >= 0);
-    (void)posix_fadvise(f->fd_buf, 0, 0, POSIX_FADV_SEQUENTIAL);
-    return HERS_OK;
+    return reopen_same_file(db, STORE_PAYLOAD_FILE, &ls, want_direct, f);
 }
 
-/* The file offset of a segment's gallery bytes (where the map of its file,
- * data.mdb or segments.dat, has them), validated against the file. */
 static hers_status value_offset(const hers_store *db, const stream_file *f, const store_segref *r,
                                 uint64_t *off)
 {
