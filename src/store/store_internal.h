@@ -225,10 +225,6 @@ hers_status store_unlink_id(hers_store *db, MDB_txn *txn, const char *id, uint64
 int store_lookup_id(hers_store *db, MDB_txn *txn, const char *id, uint64_t *slot, hers_status *err);
 hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, size_t *count);
 
-/* 1 if ids[0..m) ascend in LMDB key order and sort after every stored id
- * (then none exists and they may be appended). */
-int store_ids_append_ok(hers_store *db, MDB_txn *txn, const char *const *ids, size_t m);
-
 /* Blocks per segment for dimension d (>= 1). */
 uint64_t store_segment_blocks(const hers_params *p, size_t d);
 

@@ -54,25 +54,6 @@ static int ids_ascending(const char *const *ids, size_t m)
     return 1;
 }
 
-/* 1 if ids[0..m) ascend and the first sorts after every stored id: then
- * none exists yet and they can be appended. */
-int store_ids_append_ok(hers_store *db, MDB_txn *txn, const char *const *ids, size_t m)
-{
-    if (m == 0 || !ids_ascending(ids, m))
-        return 0;
-    MDB_cursor *c = NULL;
-    MDB_val k, v;
-    if (mdb_cursor_open(txn, db->ids, &c) != 0)
-        return 0;
-    int rc = mdb_cursor_get(c, &k, &v, MDB_LAST), ok;
-    if (rc == MDB_NOTFOUND)
-        ok = 1;
-    else
-        ok = rc == 0 && key_cmp(k.mv_data, k.mv_size, ids[0], strlen(ids[0])) < 0;
-    mdb_cursor_close(c);
-    return ok;
-}
-
 struct id_ref {
     const char *s;
     size_t i;
