@@ -75,12 +75,8 @@ static hers_status reencrypt_all(hers_store *db, MDB_txn *txn, store_state *st,
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && live;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         store_seg sg;
-        if (k.mv_size != 8) {
-            s = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-            goto done;
-        }
-        uint64_t key = hers_be_get_u64(k.mv_data);
-        if ((s = store_seg_decode(db, key, &v, &sg)) != HERS_OK)
+        uint64_t key;
+        if ((s = store_seg_decode_entry(db, &k, &v, &key, &sg)) != HERS_OK)
             goto done;
         if (!any_live(sc, sg.first_slot, sg.first_slot + sg.rows))
             continue;
@@ -356,11 +352,7 @@ hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsign
         for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
              rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
             store_seg sg;
-            if (k.mv_size != 8) {
-                s = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-                break;
-            }
-            if ((s = store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &sg)) != HERS_OK)
+            if ((s = store_seg_decode_entry(db, &k, &v, NULL, &sg)) != HERS_OK)
                 break;
             if (any_live(sc, sg.first_slot, sg.first_slot + sg.rows))
                 continue;

@@ -176,6 +176,17 @@ uint64_t store_seg_blocks(const hers_store *db, const store_seg *s)
     return ((uint64_t)s->offset + s->rows + N - 1) / N;
 }
 
+hers_status store_seg_decode_entry(const hers_store *db, const MDB_val *k, const MDB_val *v,
+                                   uint64_t *key, store_seg *s)
+{
+    if (k->mv_size != 8)
+        return hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
+    uint64_t kv = hers_be_get_u64(k->mv_data);
+    if (key)
+        *key = kv;
+    return store_seg_decode(db, kv, v, s);
+}
+
 hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *val, store_seg *s)
 {
     const uint8_t *b = val->mv_data;

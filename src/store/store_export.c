@@ -26,13 +26,9 @@ hers_status hers_store_snapshot_segments(hers_store_snapshot *s, hers_store_segm
     MDB_val k, v;
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && st == HERS_OK;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-        if (k.mv_size != 8) {
-            st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-            break;
-        }
-        uint64_t key = hers_be_get_u64(k.mv_data);
+        uint64_t key;
         store_seg sg;
-        if ((st = store_seg_decode(db, key, &v, &sg)) != HERS_OK)
+        if ((st = store_seg_decode_entry(db, &k, &v, &key, &sg)) != HERS_OK)
             break;
         hers_store_segment out = {key, sg.first_slot, sg.offset, sg.rows, sg.gallery,
                                   (size_t)sg.gallery_len};

@@ -178,6 +178,10 @@ void store_seg_encode(const store_seg *s, uint8_t out[STORE_SEG_HEADER]);
 /* Decodes and checks the header (magic, version, header checksum, geometry
  * against N); s->gallery points into val. Does not verify the gallery. */
 hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *val, store_seg *s);
+/* The same for a cursor entry of the segments table: checks the key's
+ * length (8, big-endian block key), gives the key (if key != NULL). */
+hers_status store_seg_decode_entry(const hers_store *db, const MDB_val *k, const MDB_val *v,
+                                   uint64_t *key, store_seg *s);
 /* Blocks spanned by a segment: ceil((offset + rows) / N). */
 uint64_t store_seg_blocks(const hers_store *db, const store_seg *s);
 

@@ -426,11 +426,7 @@ hers_status store_payload_punch(hers_store *db, uint64_t *punched)
     for (rc = c ? mdb_cursor_get(c, &k, &v, MDB_FIRST) : MDB_NOTFOUND; st == HERS_OK && rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         store_seg sg;
-        if (k.mv_size != 8) {
-            st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-            break;
-        }
-        if ((st = store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &sg)) != HERS_OK)
+        if ((st = store_seg_decode_entry(db, &k, &v, NULL, &sg)) != HERS_OK)
             break;
         if (!sg.external)
             continue;

@@ -126,12 +126,8 @@ hers_status hers_store_snapshot_index(hers_store_snapshot *s, size_t first_block
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && st == HERS_OK;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         store_seg sg;
-        if (k.mv_size != 8) {
-            st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-            break;
-        }
-        uint64_t key = hers_be_get_u64(k.mv_data);
-        if ((st = store_seg_decode(db, key, &v, &sg)) != HERS_OK)
+        uint64_t key;
+        if ((st = store_seg_decode_entry(db, &k, &v, &key, &sg)) != HERS_OK)
             break;
         uint64_t sb = sg.first_block, se = sb + store_seg_blocks(db, &sg);
         if (se <= lo || sb >= hi)

@@ -283,11 +283,7 @@ hers_status store_count_overlap(hers_store *db, MDB_txn *txn, uint64_t block, si
     for (rc = mdb_cursor_get(c, &k, &v, MDB_LAST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_PREV)) {
         store_seg s;
-        if (k.mv_size != 8) {
-            st = hers_error(HERS_ERR_FORMAT, "%s: malformed segment key", db->dir);
-            break;
-        }
-        if ((st = store_seg_decode(db, hers_be_get_u64(k.mv_data), &v, &s)) != HERS_OK)
+        if ((st = store_seg_decode_entry(db, &k, &v, NULL, &s)) != HERS_OK)
             break;
         if ((s.first_slot + s.rows - 1) / N < block)
             break;
