@@ -32,6 +32,22 @@ static int32_t vals[MAXS * D];
 static char ids[MAXS][32];
 static int live[MAXS];
 
+/* The model after a dense compaction: live rows move, in slot order, to
+ * slots 0..j-1; returns j. */
+static size_t model_compact(void)
+{
+    size_t j = 0;
+    for (size_t x = 0; x < MAXS; x++)
+        if (live[x]) {
+            memmove(vals + j * D, vals + x * D, D * sizeof(int32_t));
+            memmove(ids[j], ids[x], 32);
+            j++;
+        }
+    for (size_t x = 0; x < MAXS; x++)
+        live[x] = x < j;
+    return j;
+}
+
 static void random_rows(int32_t *q, size_t n)
 {
     float x[D];
@@ -489,15 +505,7 @@ static void payload_file_cases(const char *dir, int quick)
     hers_store_snapshot_close(rs);
     hers_store_close(reader);
     /* the model after a dense re-encryption: live rows in slot order */
-    size_t j = 0;
-    for (size_t x = 0; x < MAXS; x++)
-        if (live[x]) {
-            memmove(vals + j * D, vals + x * D, D * sizeof(int32_t));
-            memmove(ids[j], ids[x], 32);
-            j++;
-        }
-    for (size_t x = 0; x < MAXS; x++)
-        live[x] = x < j;
+    size_t j = model_compact();
     CHECK_EQ_U64(info_of(db).live, j);
     verify(db, 1);
     check_db(db);
@@ -784,15 +792,7 @@ int main(void)
     CHECK_EQ_U64(in.enrolled, in.live);
     CHECK_EQ_U64(cs.slots_after, in.live);
     /* rebuild the model: live rows in slot order get slots 0.. */
-    size_t j = 0;
-    for (size_t x = 0; x < MAXS; x++)
-        if (live[x]) {
-            memmove(vals + j * D, vals + x * D, D * sizeof(int32_t));
-            memmove(ids[j], ids[x], 32);
-            j++;
-        }
-    for (size_t x = 0; x < MAXS; x++)
-        live[x] = x < j;
+    size_t j = model_compact();
     CHECK_EQ_U64(j, in.live);
     check_db(db);
     verify(db, 0);
