@@ -121,18 +121,9 @@ hers_status hers_result_serialize(const hers_params *p, const hers_result *r, ui
     uint8_t *b = hers_alloc(total);
     if (!b)
         return hers_error(HERS_ERR_NOMEM, "result serialize: out of memory");
-    memcpy(b, RESULT_MAGIC, 8);
-    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION);
-    hers_le_put_u32(b + 12, (uint32_t)r->mode);
-    memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
-    hers_le_put_u64(b + 48, r->count);
-    hers_le_put_u64(b + 56, r->n);
-    hers_le_put_u32(b + 64, (uint32_t)r->d);
-    hers_le_put_u32(b + 68, (uint32_t)c0->parts);
-    hers_le_put_u32(b + 72, (uint32_t)c0->num_primes);
-    hers_le_put_u32(b + 76, (uint32_t)c0->form);
-    hers_le_put_u32(b + 80, (uint32_t)c0->ntt_form);
-    hers_le_put_u32(b + 84, BODY_RESIDUES);
+    res_put_header(p, r, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION,
+                   r->n, (uint32_t)c0->parts, (uint32_t)c0->num_primes, (uint32_t)c0->form,
+                   (uint32_t)c0->ntt_form, BODY_RESIDUES, b);
     uint8_t *o = b + RESULT_HEADER;
     for (size_t i = 0; i < r->count * r->blocks; i++)
         for (size_t part = 0; part < c0->parts; part++)
@@ -228,21 +219,30 @@ static int unpack_planes(const hers_params *p, const uint8_t *in, unsigned b, ui
     return ok;
 }
 
-void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, size_t L,
-                        uint32_t form, uint8_t *b)
+void res_put_header(const hers_params *p, const hers_result *r, uint32_t version, uint64_t n,
+                    uint32_t parts, uint32_t primes, uint32_t form, uint32_t ntt_form,
+                    uint32_t body, uint8_t *b)
 {
     memcpy(b, RESULT_MAGIC, 8);
-    hers_le_put_u32(b + 8, r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION_COMPACT);
+    hers_le_put_u32(b + 8, version);
     hers_le_put_u32(b + 12, (uint32_t)r->mode);
     memcpy(b + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
     hers_le_put_u64(b + 48, r->count);
     hers_le_put_u64(b + 56, n);
     hers_le_put_u32(b + 64, (uint32_t)r->d);
-    hers_le_put_u32(b + 68, 2);
-    hers_le_put_u32(b + 72, (uint32_t)L);
-    hers_le_put_u32(b + 76, (uint32_t)HERS_FORM_BFV);
-    hers_le_put_u32(b + 80, 0);
-    hers_le_put_u32(b + 84, form);
+    hers_le_put_u32(b + 68, parts);
+    hers_le_put_u32(b + 72, primes);
+    hers_le_put_u32(b + 76, form);
+    hers_le_put_u32(b + 80, ntt_form);
+    hers_le_put_u32(b + 84, body);
+}
+
+void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, size_t L,
+                        uint32_t form, uint8_t *b)
+{
+    res_put_header(p, r,
+                   r->packing == HERS_PACK_COEFF ? RESULT_VERSION_COEFF : RESULT_VERSION_COMPACT, n,
+                   2, (uint32_t)L, (uint32_t)HERS_FORM_BFV, 0, form, b);
 }
 
 hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, size_t d,

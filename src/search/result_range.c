@@ -11,7 +11,6 @@
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
 
-#define RANGE_MAGIC "HERSRES"
 #define RANGE_VERSION 1   /* residue records of slot-packed results (result.c RESULT_VERSION);
                              coefficient-packed: version 3, body 0 */
 #define RANGE_HEADER 88
@@ -79,18 +78,9 @@ hers_status hers_result_range_serialize(const hers_params *p, const hers_result 
         return HERS_OK;
     }
     const hers_ciphertext *c0 = &r->cts[0];
-    memcpy(buf, RANGE_MAGIC, 8);
-    hers_le_put_u32(buf + 8, r->packing == HERS_PACK_COEFF ? HERS_RESULT_RECORD_VERSION : RANGE_VERSION);
-    hers_le_put_u32(buf + 12, (uint32_t)r->mode);
-    memcpy(buf + 16, hers_params_id(p), HERS_PARAMS_ID_BYTES);
-    hers_le_put_u64(buf + 48, r->count);
-    hers_le_put_u64(buf + 56, n);
-    hers_le_put_u32(buf + 64, (uint32_t)r->d);
-    hers_le_put_u32(buf + 68, (uint32_t)c0->parts);
-    hers_le_put_u32(buf + 72, (uint32_t)c0->num_primes);
-    hers_le_put_u32(buf + 76, (uint32_t)c0->form);
-    hers_le_put_u32(buf + 80, (uint32_t)c0->ntt_form);
-    hers_le_put_u32(buf + 84, 0);
+    res_put_header(p, r, r->packing == HERS_PACK_COEFF ? HERS_RESULT_RECORD_VERSION : RANGE_VERSION,
+                   n, (uint32_t)c0->parts, (uint32_t)c0->num_primes, (uint32_t)c0->form,
+                   (uint32_t)c0->ntt_form, 0, buf);
     uint8_t *o = buf + RANGE_HEADER;
     for (size_t q = 0; q < r->count; q++)   /* probe-major, as the whole record */
         for (size_t b = b0; b < b0 + nb; b++)

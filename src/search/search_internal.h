@@ -150,6 +150,12 @@ hers_status res_compact_plan_make(const hers_params *p, hers_packing packing, si
  * writes pl->rec bytes at o. */
 hers_status res_compact_block(const hers_params *p, const res_compact_plan *pl, const hers_ciphertext *ct,
                               size_t L, uint64_t *y, uint8_t *o);
+/* The 88-byte header of a result record (result.c's layout, also the range
+ * records'): version, r's mode, probe count and d, n templates, then the
+ * body's ciphertext shape (parts, primes, form, ntt_form) and body form. */
+void res_put_header(const hers_params *p, const hers_result *r, uint32_t version, uint64_t n,
+                    uint32_t parts, uint32_t primes, uint32_t form, uint32_t ntt_form,
+                    uint32_t body, uint8_t *b);
 /* The 88-byte header of a compact record (version 2 slot, 3 coefficient
  * packing) of r's probes, n templates, L primes, body form `form`. */
 void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, size_t L,
