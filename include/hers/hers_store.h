@@ -209,6 +209,23 @@ typedef struct hers_store_compact_stats {
 HERS_API hers_status hers_store_compact(hers_store *db, const hers_secret_key *sk, unsigned threads,
                                      hers_store_compact_stats *stats);
 
+typedef struct hers_store_backup_stats {
+    uint64_t catalog_bytes;    /* data.mdb of the copy (compacted) */
+    uint64_t payload_end;      /* segments.dat of the copy: the bytes its catalog references */
+    uint64_t payload_copied;   /* of those, bytes read and written (holes are skipped) */
+} hers_store_backup_stats;
+
+/* A consistent copy of the database in out (created with mode 0700, or an
+ * existing empty directory; else HERS_ERR_EXISTS), while readers and
+ * writers in other processes go on: the catalog from a read snapshot
+ * (LMDB's compacting copy), then segments.dat up to the payload end that
+ * snapshot records (holes kept), each fsync'ed, then the directory. The
+ * copy holds every enrolment committed before the call began (and perhaps
+ * later ones); open it with hers_store_open and hers_store_check it. Works
+ * on a read-only handle. On an error the partial copy in out is left for
+ * the caller to remove. */
+HERS_API hers_status hers_store_backup(hers_store *db, const char *out, hers_store_backup_stats *stats);
+
 /* ------------------------------------------------------------ reads */
 
 /* A consistent read-only view (an LMDB read transaction): concurrent writes

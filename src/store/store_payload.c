@@ -44,7 +44,6 @@
 #include "hers/hers_mem.h"
 #include "store/store_internal.h"
 
-#define META_PAYLOAD_END "payload_end"
 /* Bytes staged per write when the source buffer is not aligned. */
 #define PAY_STAGE ((size_t)1 << 20)
 
@@ -189,18 +188,24 @@ const uint8_t *store_payload_map(const hers_store *db) { return db->pay->map; }
 
 hers_status store_payload_end_read(hers_store *db, MDB_txn *txn, uint64_t *end)
 {
-    MDB_val k = {strlen(META_PAYLOAD_END), (void *)META_PAYLOAD_END}, v;
+    MDB_val k = {strlen(STORE_META_PAYLOAD_END), (void *)STORE_META_PAYLOAD_END}, v;
     *end = 0;
     int rc = mdb_get(txn, db->meta, &k, &v);
     if (rc == MDB_NOTFOUND)
         return HERS_OK;
     if (rc)
         return store_mdb_error(db, rc, "payload end");
-    const uint8_t *b = v.mv_data;
-    if (v.mv_size != 16 || memcmp(b, "HPAY", 4) != 0 || hers_le_get_u32(b + 4) != 1 ||
+    return store_payload_end_decode(db->dir, &v, end);
+}
+
+hers_status store_payload_end_decode(const char *dir, const MDB_val *v, uint64_t *end)
+{
+    const uint8_t *b = v->mv_data;
+    *end = 0;
+    if (v->mv_size != 16 || memcmp(b, "HPAY", 4) != 0 || hers_le_get_u32(b + 4) != 1 ||
         hers_le_get_u64(b + 8) % STORE_PAYLOAD_ALIGN != 0 ||
         hers_le_get_u64(b + 8) > STORE_MAP_SIZE)
-        return hers_error(HERS_ERR_FORMAT, "%s: payload end record malformed", db->dir);
+        return hers_error(HERS_ERR_FORMAT, "%s: payload end record malformed", dir);
     *end = hers_le_get_u64(b + 8);
     return HERS_OK;
 }
@@ -375,7 +380,7 @@ hers_status store_payload_commit(hers_store *db, MDB_txn *txn)
     memcpy(b, "HPAY", 4);
     hers_le_put_u32(b + 4, 1);
     hers_le_put_u64(b + 8, y->wpos);
-    MDB_val k = {strlen(META_PAYLOAD_END), (void *)META_PAYLOAD_END}, v = {sizeof b, b};
+    MDB_val k = {strlen(STORE_META_PAYLOAD_END), (void *)STORE_META_PAYLOAD_END}, v = {sizeof b, b};
     int rc = mdb_put(txn, db->meta, &k, &v, 0);
     y->active = 0;
     y->dirty = 0;
