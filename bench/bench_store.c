@@ -172,7 +172,8 @@ int hers_bench_store(int argc, char **argv)
      * payload writes, the catalog, the commit; the rest is the id
      * generation and the records' checksums */
     double e_wait = db->pay->t_wait, e_pay = db->pay->t_payload, e_cat = db->pay->t_catalog,
-           e_commit = db->pay->t_commit;
+           e_commit = db->pay->t_commit, e_csync = db->pay->t_commit_sync;
+    uint64_t bg_syncs = db->pay->syncs_background;
     uint64_t pay_direct = db->pay->bytes_direct, pay_buffered = db->pay->bytes_buffered;
     hers_store_info info;
     if (hers_store_get_info(db, &info) != HERS_OK)
@@ -337,6 +338,7 @@ int hers_bench_store(int argc, char **argv)
                "\"new_file_write_gb_per_s\": %.3f, \"cached_file_write_gb_per_s\": %.3f, "
                "\"enroll_db_wait_ns_per_template_dim\": %.2f, \"enroll_db_payload_ns_per_template_dim\": %.2f, "
                "\"enroll_db_catalog_ns_per_template_dim\": %.2f, \"enroll_db_commit_ns_per_template_dim\": %.2f, "
+               "\"enroll_db_commit_sync_ns_per_template_dim\": %.2f, \"enroll_db_background_syncs\": %llu, "
                "\"payload_bytes_direct\": %llu, \"payload_bytes_buffered\": %llu, "
                "\"peak_rss_mb\": %.1f}\n",
                pname, (unsigned)format, (unsigned long long)n, (unsigned long long)d,
@@ -345,7 +347,8 @@ int hers_bench_store(int argc, char **argv)
                1e9 * t_build_warm_nv / nd, 1e9 * t_kf_open / nd, 1e9 * t_kf_write / nd, s_mem, s_db, s_kf, s_mem / s_db, s_str, chunk,
                s_str / (t_build_db + s_db), 1e9 * t_store_rec / nd, 1e9 * t_validate / nd,
                fresh_mem, again_mem, fresh_file, again_file, 1e9 * e_wait / nd, 1e9 * e_pay / nd,
-               1e9 * e_cat / nd, 1e9 * e_commit / nd, (unsigned long long)pay_direct,
+               1e9 * e_cat / nd, 1e9 * e_commit / nd, 1e9 * e_csync / nd,
+               (unsigned long long)bg_syncs, (unsigned long long)pay_direct,
                (unsigned long long)pay_buffered, bench_peak_rss_mb());
     else {
         printf("store, %s, gallery format %u, n = %llu, d = %llu, threads = %llu\n", pname,
@@ -354,10 +357,12 @@ int hers_bench_store(int argc, char **argv)
         printf("  enrol           in memory %.1f ns/(t x d), into the db %.1f ns/(t x d)\n",
                1e9 * t_enrol_mem / nd, 1e9 * t_enrol_db / nd);
         printf("  enrol, where    waiting for the encryption %.1f, payload writes %.1f (%s), "
-               "catalog %.1f, commit %.1f ns/(t x d)\n",
+               "catalog %.1f, commit %.1f ns/(t x d) (of which the payload's fdatasync %.1f, after "
+               "%llu background syncs)\n",
                1e9 * e_wait / nd, 1e9 * e_pay / nd,
                pay_direct ? "O_DIRECT" : pay_buffered ? "buffered" : "inside LMDB",
-               1e9 * e_cat / nd, 1e9 * e_commit / nd);
+               1e9 * e_cat / nd, 1e9 * e_commit / nd, 1e9 * e_csync / nd,
+               (unsigned long long)bg_syncs);
         printf("  enrol, split    a serialised record into the db %.1f ns/(t x d), including its "
                "validation (deserialising it alone: %.1f)\n",
                1e9 * t_store_rec / nd, 1e9 * t_validate / nd);

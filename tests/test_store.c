@@ -416,6 +416,7 @@ static void payload_file_cases(const char *dir, int quick)
 
     /* an uncommitted tail: ignored by readers, truncated by the next writer */
     append_garbage(path, ((size_t)1 << 20) + 1);
+    setenv("HERS_STORE_NO_BGSYNC", "1", 1);   /* the commit's own fdatasync alone */
     CHECK_OK(hers_store_open(path, 0, &db));
     check_db(db);
     verify(db, 1);
@@ -423,8 +424,10 @@ static void payload_file_cases(const char *dir, int quick)
     uint64_t end2 = payload_end(path);
     CHECK(end2 > end && end2 < end + ((uint64_t)1 << 20));
     CHECK_EQ_U64((uint64_t)file_size_of(path, "segments.dat"), end2);
+    CHECK_EQ_U64(db->pay->syncs_background, 0);
     verify(db, 0);
     hers_store_close(db);
+    unsetenv("HERS_STORE_NO_BGSYNC");
 
     /* a writer killed (SIGKILL) mid-stream: every acknowledged batch is
      * there, check passes, the next writer truncates whatever it left */
@@ -699,6 +702,13 @@ int main(void)
         CHECK_EQ_U64(db->pay->bytes_buffered, 0);
     } else {
         fprintf(stderr, "  %s: no O_DIRECT here; the direct-path check is skipped\n", dir);
+    }
+    /* the background syncer (session 10) flushed payloads during the
+     * enrolments, and every request was served before each commit returned */
+    if (db->pay) {
+        CHECK(db->pay->syncs_background > 0);
+        CHECK_EQ_U64(db->pay->sync_req, db->pay->sync_done);
+        CHECK_EQ_U64((uint64_t)db->pay->sync_err, 0);
     }
     check_db(db);
     verify(db, 0);

@@ -82,6 +82,16 @@ typedef struct store_payload {
     int active, dirty;
     uint64_t wpos;           /* next payload offset */
     uint8_t *stage;          /* aligned staging buffer, NULL */
+    /* the background syncer (store_payload.c): fdatasyncs the payloads
+     * written so far while the transaction goes on (encryption of the next
+     * segment, catalog), so the commit's own fdatasync finds little left */
+    pthread_mutex_t sync_mu;
+    pthread_cond_t sync_cv;
+    pthread_t sync_tid;
+    int sync_started, sync_stop, sync_err;   /* sync_err: errno of a failed sync */
+    uint64_t sync_req, sync_done;            /* requests made, requests served */
+    uint64_t syncs_background;               /* fdatasyncs the syncer made */
+    double t_commit_sync;    /* of t_commit: waiting for the syncer + the final fdatasync */
     uint64_t bytes_direct, bytes_buffered;
     /* where the last hers_store_enroll spent its wall time, seconds (read
      * by `hers bench store`): waiting for the encryption, writing the

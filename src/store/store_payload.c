@@ -64,6 +64,8 @@ hers_status store_payload_init(hers_store *db)
     if (!y)
         return hers_error(HERS_ERR_NOMEM, "%s: out of memory", db->dir);
     pthread_mutex_init(&y->mu, NULL);
+    pthread_mutex_init(&y->sync_mu, NULL);
+    pthread_cond_init(&y->sync_cv, NULL);
     y->fd = y->fd_direct = -1;
     atomic_init(&y->size, 0);
     atomic_init(&y->mapped, 0);
@@ -78,6 +80,15 @@ void store_payload_free(hers_store *db)
     store_payload *y = db->pay;
     if (!y)
         return;
+    if (y->sync_started) {
+        pthread_mutex_lock(&y->sync_mu);
+        y->sync_stop = 1;
+        pthread_cond_broadcast(&y->sync_cv);
+        pthread_mutex_unlock(&y->sync_mu);
+        pthread_join(y->sync_tid, NULL);
+    }
+    pthread_cond_destroy(&y->sync_cv);
+    pthread_mutex_destroy(&y->sync_mu);
     if (y->map)
         munmap((void *)y->map, STORE_MAP_SIZE);
     if (y->fd >= 0)
@@ -215,9 +226,76 @@ void store_payload_begin(hers_store *db)
     db->pay->active = 0;
     db->pay->dirty = 0;
     db->pay->t_wait = db->pay->t_payload = db->pay->t_catalog = db->pay->t_commit = 0;
+    db->pay->t_commit_sync = 0;
 }
 
 int store_payload_inline(const hers_store *db) { return db->pay->inline_writes; }
+
+/* ---- the background syncer. Every append asks for an fdatasync of the
+ * file; the syncer thread serves the requests (one fdatasync covers all the
+ * requests made before it began) while the writer goes on with the next
+ * segment. Nothing depends on these syncs for correctness: the commit still
+ * waits for them and then makes its own fdatasync after the last write, before
+ * LMDB's commit records the new end (store_payload_commit); they only move
+ * the flushing of the payload bytes (proportional to the bytes on this kind
+ * of VM disk: docs/design.md, "Enrolment: where the commit goes") off the
+ * commit's critical path. A failed background sync fails the commit (Linux
+ * reports a write-back error to one fdatasync per open file only). */
+static void *syncer_main(void *arg)
+{
+    store_payload *y = arg;
+    pthread_mutex_lock(&y->sync_mu);
+    for (;;) {
+        while (!y->sync_stop && y->sync_done == y->sync_req)
+            pthread_cond_wait(&y->sync_cv, &y->sync_mu);
+        if (y->sync_done == y->sync_req)
+            break;   /* stop, nothing pending */
+        uint64_t r = y->sync_req;
+        int fd = y->fd;
+        pthread_mutex_unlock(&y->sync_mu);
+        int rc = fdatasync(fd), e = errno;
+        pthread_mutex_lock(&y->sync_mu);
+        if (rc != 0 && !y->sync_err)
+            y->sync_err = e ? e : EIO;
+        y->syncs_background++;
+        y->sync_done = r;
+        pthread_cond_broadcast(&y->sync_cv);
+    }
+    pthread_mutex_unlock(&y->sync_mu);
+    return NULL;
+}
+
+/* Asks for a background fdatasync of what has been written (no thread: none). */
+static void sync_request(store_payload *y)
+{
+    if (!y->sync_started) {
+        if (getenv("HERS_STORE_NO_BGSYNC"))   /* the benches' "before" arm */
+            return;
+        y->sync_stop = 0;
+        if (pthread_create(&y->sync_tid, NULL, syncer_main, y) != 0)
+            return;
+        y->sync_started = 1;
+    }
+    pthread_mutex_lock(&y->sync_mu);
+    y->sync_req++;
+    pthread_cond_signal(&y->sync_cv);
+    pthread_mutex_unlock(&y->sync_mu);
+}
+
+/* Waits until every request is served; returns and clears the errno of a
+ * failed background sync (0 if none). */
+static int sync_wait(store_payload *y)
+{
+    if (!y->sync_started)
+        return 0;
+    pthread_mutex_lock(&y->sync_mu);
+    while (y->sync_done != y->sync_req)
+        pthread_cond_wait(&y->sync_cv, &y->sync_mu);
+    int e = y->sync_err;
+    y->sync_err = 0;
+    pthread_mutex_unlock(&y->sync_mu);
+    return e;
+}
 
 /* First append of a write transaction: open the file (created if needed),
  * truncate a tail left by a writer that died before committing. */
@@ -238,6 +316,7 @@ static hers_status begin_appends(hers_store *db, MDB_txn *txn)
                           "%s: %s holds %llu bytes, its committed payloads end at %llu: the file "
                           "is truncated", db->dir, STORE_PAYLOAD_FILE, (unsigned long long)size,
                           (unsigned long long)end);
+    (void)sync_wait(y);   /* an aborted transaction's syncs: about bytes truncated now */
     if (size > end) {   /* the unreferenced tail of a writer that died */
         if (ftruncate(y->fd, (off_t)end) != 0)
             return hers_error(HERS_ERR_IO, "%s/%s: truncating an uncommitted tail: %s", db->dir,
@@ -364,6 +443,7 @@ static hers_status payload_append(hers_store *db, MDB_txn *txn, const uint8_t *b
     y->wpos = at + padded;
     y->dirty = 1;
     *off = at;
+    sync_request(y);
     return HERS_OK;
 }
 
@@ -372,9 +452,16 @@ hers_status store_payload_commit(hers_store *db, MDB_txn *txn)
     store_payload *y = db->pay;
     if (!y->active || !y->dirty)
         return HERS_OK;
-    if (fdatasync(y->fd) != 0)
+    double t0 = store_now();
+    int e = sync_wait(y);
+    if (!e && fdatasync(y->fd) != 0)
+        e = errno;
+    y->t_commit_sync += store_now() - t0;
+    if (e) {
+        y->active = y->dirty = 0;
         return hers_error(HERS_ERR_IO, "%s/%s: fdatasync: %s", db->dir, STORE_PAYLOAD_FILE,
-                          strerror(errno));
+                          strerror(e));
+    }
     atomic_store(&y->size, y->wpos);
     uint8_t b[16];
     memcpy(b, "HPAY", 4);
