@@ -1,7 +1,7 @@
 #!/bin/sh
 # cli_backup.sh - backups of a gallery database in use: docs/deploy.md's
 # shell recipe (mdb_copy -c of data.mdb first, then cp --sparse=always of
-# segments.dat, then hers check) and `hers backup`, each taken while another
+# segments.dat, then hers check) and `hers backup` (a dense copy), each taken while another
 # process holds the database open (a search that opened it and waits on a fifo for its probe) and after
 # a compaction punched holes into segments.dat; each copy, restored
 # elsewhere, passes `hers check` and gives byte-identical search output;
@@ -98,8 +98,11 @@ fi
 reader
 "$H" backup --db "$T/db" --out "$T/bk2" 2> "$T/bk.err" || fail "hers backup: $(cat "$T/bk.err")"
 grep -q "check ok" "$T/bk.err" || fail "backup did not check the copy: $(cat "$T/bk.err")"
+# dense: only the live records, at new offsets (the source keeps its holes)
+[ "$(size "$T/bk2/segments.dat")" -lt "$(size "$T/db/segments.dat")" ] ||
+    fail "hers backup: the copy is not dense ($(size "$T/bk2/segments.dat") bytes)"
 [ "$(blocks "$T/bk2/segments.dat")" -le "$(blocks "$T/db/segments.dat")" ] ||
-    fail "hers backup: the copy lost the holes"
+    fail "hers backup: the copy takes more blocks"
 release
 restored "$T/bk2" "hers backup"
 echo "ok: hers backup beside a reader, restored, checked, same search output"
@@ -112,6 +115,18 @@ pend=$(sed -n 's/.*payloads \([0-9]*\) bytes.*/\1/p' "$T/bk.err")
     [ "$pend" -lt "$(size "$T/db/segments.dat")" ] || fail "tail copied: $(cat "$T/bk.err")"
 restored "$T/bk6" "tail"
 echo "ok: an uncommitted tail is left out"
+
+# ---- a database of the old format (payloads inside data.mdb): data.mdb alone
+"$H" init --db "$T/old" --keys "$T/pub" 2>/dev/null || fail "init old"
+HERS_STORE_PAYLOADS=lmdb "$H" enroll --db "$T/old" --keys "$T/k" --in "$T/a.npy" --ids "$T/a.txt" \
+    >/dev/null 2>&1 || fail "enroll old format"
+[ -e "$T/old/segments.dat" ] && fail "old format wrote segments.dat"
+"$H" search --db "$T/old" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/want_old.tsv" || fail "search old"
+"$H" backup --db "$T/old" --out "$T/bk7" 2> "$T/bk.err" || fail "backup old format: $(cat "$T/bk.err")"
+[ -e "$T/bk7/segments.dat" ] && fail "backup of the old format made segments.dat"
+"$H" search --db "$T/bk7" --keys "$T/k" --probe "$T/p.npy" --top 5 > "$T/got.tsv" &&
+    cmp -s "$T/got.tsv" "$T/want_old.tsv" || fail "old format: search output differs"
+echo "ok: old format (payloads inside data.mdb)"
 
 # ---- 3. errors: one line, nothing written
 mkdir "$T/full" && echo x > "$T/full/f"

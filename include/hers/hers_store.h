@@ -211,15 +211,17 @@ HERS_API hers_status hers_store_compact(hers_store *db, const hers_secret_key *s
 
 typedef struct hers_store_backup_stats {
     uint64_t catalog_bytes;    /* data.mdb of the copy (compacted) */
-    uint64_t payload_end;      /* segments.dat of the copy: the bytes its catalog references */
-    uint64_t payload_copied;   /* of those, bytes read and written (holes are skipped) */
+    uint64_t payload_end;      /* size of the copy's segments.dat (dense; 0: none) */
+    uint64_t payload_copied;   /* payload bytes copied (payload_end less the 4 KiB padding) */
 } hers_store_backup_stats;
 
 /* A consistent copy of the database in out (created with mode 0700, or an
  * existing empty directory; else HERS_ERR_EXISTS), while readers and
  * writers in other processes go on: the catalog from a read snapshot
- * (LMDB's compacting copy), then segments.dat up to the payload end that
- * snapshot records (holes kept), each fsync'ed, then the directory. The
+ * (LMDB's compacting copy), then the payloads that snapshot references,
+ * written densely into the copy's segments.dat (its segment headers and
+ * payload end rewritten to the new offsets), each fsync'ed, then the
+ * directory. The
  * copy holds every enrolment committed before the call began (and perhaps
  * later ones); open it with hers_store_open and hers_store_check it. Works
  * on a read-only handle. On an error the partial copy in out is left for

@@ -1,22 +1,29 @@
 /*
- * store_backup.c - hers_store_backup: a consistent copy of a database that
- * may be in use (readers and writers in other processes keep going).
+ * store_backup.c - hers_store_backup: a consistent, dense copy of a database
+ * that may be in use (readers and writers in other processes keep going).
  *
  * The order is what docs/deploy.md's shell recipe does by hand: first the
- * catalog (LMDB's compacting copy from a read snapshot), then the payload
- * file. The copy's catalog references payloads below its own "payload_end"
- * record; segments.dat is append-only and committed records never move, so
- * those bytes are in the live file when the catalog copy is done, and they
- * are copied up to exactly that end (holes stay holes: SEEK_DATA/SEEK_HOLE).
- * While this handle is open, no compaction anywhere can punch holes into the
- * file (that needs the exclusive open lock, store_lock.c), so nothing the
- * copy references can disappear during the copy.
+ * catalog (LMDB's compacting copy from a read snapshot), then the payloads.
+ * The copy's catalog references payloads below its own "payload_end";
+ * segments.dat is append-only and committed records never move, so those
+ * bytes are in the live file when the catalog copy is done. While this
+ * handle is open, no compaction anywhere can punch holes into the file (that
+ * needs the exclusive open lock, store_lock.c), so nothing the copy
+ * references can disappear during the copy.
  *
- * Durability: data.mdb and segments.dat of the copy are fsync'ed, then the
- * directory. The output directory must be new or empty.
+ * Unlike the recipe (cp keeps the holes and offsets), the payloads are
+ * written densely in segment order and the copy's segment headers and
+ * payload_end are rewritten to match: the copy's segments.dat holds only
+ * the live records (what a compaction cannot do in place: docs/design.md,
+ * "Compaction"). Nobody else has the copy open, so this needs no atomic
+ * switch: the payload file is fsync'ed before the copy's catalog commits.
+ *
+ * Durability: data.mdb and segments.dat of the copy are fsync'ed (LMDB's
+ * commit for the rewritten catalog), then the directory. The output
+ * directory must be new or empty.
  */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE   /* SEEK_DATA, SEEK_HOLE */
+#define _GNU_SOURCE
 #endif
 #include <dirent.h>
 #include <errno.h>
@@ -27,8 +34,6 @@
 #include <unistd.h>
 
 #include "store/store_internal.h"
-
-#define COPY_CHUNK ((size_t)8 << 20)
 
 static char *join(const char *dir, const char *name)
 {
@@ -76,105 +81,115 @@ static hers_status fsync_path(const char *path, int dir)
     return HERS_OK;
 }
 
-/* The "payload_end" record of the copied catalog in out/data.mdb. */
-static hers_status copy_payload_end(const char *out, uint64_t *end)
+static hers_status copy_mdb_error(const char *out, int rc, const char *what)
 {
-    *end = 0;
+    return hers_error(rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND ? HERS_ERR_FORMAT : HERS_ERR_IO,
+                      "%s: %s in the copied catalog: %s", out, what, mdb_strerror(rc));
+}
+
+/* Writes the payloads the copied catalog (out/data.mdb) references into the
+ * new file dst, densely in segment key order (each at the next 4 KiB
+ * boundary), and rewrites each version 2 header's offset and payload_end in
+ * the copy (one transaction; nobody else has the copy open). The bytes come
+ * from the source handle's view of segments.dat, bounds-checked against its
+ * size (a truncated source is HERS_ERR_FORMAT). */
+static hers_status dense_payloads(hers_store *db, const char *out, const char *dst,
+                                  hers_store_backup_stats *stats)
+{
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
-    MDB_dbi meta;
+    MDB_cursor *c = NULL;
+    MDB_dbi meta, segs;
     MDB_val k = {strlen(STORE_META_PAYLOAD_END), (void *)STORE_META_PAYLOAD_END}, v;
     hers_status st = HERS_OK;
-    int rc;
+    int o = -1, rc;
+    uint64_t end = 0, pos = 0;
     if ((rc = mdb_env_create(&env)) != 0 || (rc = mdb_env_set_maxdbs(env, 8)) != 0 ||
         (rc = mdb_env_set_mapsize(env, STORE_MAP_SIZE)) != 0 ||
-        (rc = mdb_env_open(env, out, MDB_RDONLY | MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||
-        (rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn)) != 0 ||
-        (rc = mdb_dbi_open(txn, "meta", 0, &meta)) != 0)
-        st = hers_error(HERS_ERR_IO, "%s: reading the copied catalog: %s", out, mdb_strerror(rc));
-    else if ((rc = mdb_get(txn, meta, &k, &v)) == 0)
-        st = store_payload_end_decode(out, &v, end);
+        (rc = mdb_env_open(env, out, MDB_NOLOCK | MDB_NOTLS, 0600)) != 0 ||
+        (rc = mdb_txn_begin(env, NULL, 0, &txn)) != 0 ||
+        (rc = mdb_dbi_open(txn, "meta", 0, &meta)) != 0 ||
+        (rc = mdb_dbi_open(txn, "segments", 0, &segs)) != 0) {
+        st = copy_mdb_error(out, rc, "opening");
+        goto done;
+    }
+    if ((rc = mdb_get(txn, meta, &k, &v)) == 0)
+        st = store_payload_end_decode(out, &v, &end);
     else if (rc != MDB_NOTFOUND)
-        st = hers_error(HERS_ERR_IO, "%s: reading the copied catalog: %s", out, mdb_strerror(rc));
+        st = copy_mdb_error(out, rc, "payload end");
+    if (st != HERS_OK || end == 0)
+        goto done;   /* no payload file (payloads inside LMDB, or no gallery) */
+    if ((o = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0) {
+        st = hers_error(HERS_ERR_IO, "%s: %s", dst, strerror(errno));
+        goto done;
+    }
+    if ((rc = mdb_cursor_open(txn, segs, &c)) != 0) {
+        st = copy_mdb_error(out, rc, "segments");
+        goto done;
+    }
+    MDB_val sk, sv;
+    for (rc = mdb_cursor_get(c, &sk, &sv, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &sk, &sv, MDB_NEXT)) {
+        store_seg sg;
+        uint64_t key = 0;
+        if ((st = store_seg_decode_entry(db, &sk, &sv, &key, &sg)) != HERS_OK)
+            break;
+        if (!sg.external)
+            continue;
+        if (sg.payload_off + sg.gallery_len > end) {
+            st = hers_error(HERS_ERR_FORMAT, "%s: segment %llu: payload past the committed end",
+                            db->dir, (unsigned long long)key);
+            break;
+        }
+        for (uint64_t w = 0; w < sg.gallery_len;) {
+            ssize_t x = pwrite(o, sg.gallery + w, (size_t)(sg.gallery_len - w), (off_t)(pos + w));
+            if (x < 0 && errno == EINTR)
+                continue;
+            if (x <= 0) {
+                st = hers_error(HERS_ERR_IO, "%s: write: %s", dst, strerror(errno));
+                goto done;
+            }
+            w += (uint64_t)x;
+        }
+        stats->payload_copied += sg.gallery_len;
+        sg.payload_off = pos;
+        pos += (sg.gallery_len + STORE_PAYLOAD_ALIGN - 1) / STORE_PAYLOAD_ALIGN * STORE_PAYLOAD_ALIGN;
+        uint8_t h[STORE_SEG_HEADER];
+        store_seg_encode(&sg, h);
+        MDB_val nv = {sizeof h, h};
+        if ((rc = mdb_cursor_put(c, &sk, &nv, MDB_CURRENT)) != 0) {
+            st = copy_mdb_error(out, rc, "rewriting a segment header");
+            goto done;
+        }
+    }
+    if (st == HERS_OK && rc != MDB_NOTFOUND)
+        st = copy_mdb_error(out, rc, "segments");
+    if (st != HERS_OK)
+        goto done;
+    mdb_cursor_close(c);
+    c = NULL;
+    uint8_t b[16];
+    store_payload_end_encode(b, pos);
+    MDB_val ev = {sizeof b, b};
+    if (ftruncate(o, (off_t)pos) != 0 || fsync(o) != 0) {
+        st = hers_error(HERS_ERR_IO, "%s: %s", dst, strerror(errno));
+        goto done;
+    }
+    /* the payloads are durable before the catalog that references them */
+    if ((rc = mdb_put(txn, meta, &k, &ev, 0)) != 0 || (rc = mdb_txn_commit(txn)) != 0) {
+        txn = NULL;
+        st = copy_mdb_error(out, rc, "commit");
+        goto done;
+    }
+    txn = NULL;
+    stats->payload_end = pos;
+done:
+    if (c)
+        mdb_cursor_close(c);
     if (txn)
         mdb_txn_abort(txn);
     if (env)
         mdb_env_close(env);
-    return st;
-}
-
-/* Copies [0, end) of src to the new file dst, holes as holes. */
-static hers_status copy_payloads(const char *src, const char *dst, uint64_t end, uint64_t *copied)
-{
-    *copied = 0;
-    hers_status st = HERS_OK;
-    uint8_t *buf = NULL;
-    int in = open(src, O_RDONLY | O_CLOEXEC), o = -1;
-    struct stat sb;
-    if (in < 0 || fstat(in, &sb) != 0) {
-        st = hers_error(errno == ENOENT ? HERS_ERR_FORMAT : HERS_ERR_IO, "%s: %s", src,
-                        errno == ENOENT ? "missing (its segments' payloads live there)"
-                                        : strerror(errno));
-        goto done;
-    }
-    if ((uint64_t)sb.st_size < end) {
-        st = hers_error(HERS_ERR_FORMAT, "%s holds %llu bytes, its committed payloads end at "
-                        "%llu: the file is truncated", src, (unsigned long long)sb.st_size,
-                        (unsigned long long)end);
-        goto done;
-    }
-    o = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (o < 0) {
-        st = hers_error(HERS_ERR_IO, "%s: %s", dst, strerror(errno));
-        goto done;
-    }
-    if (!(buf = malloc(COPY_CHUNK))) {
-        st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", dst);
-        goto done;
-    }
-    uint64_t at = 0;
-    while (at < end) {
-        off_t d = lseek(in, (off_t)at, SEEK_DATA);
-        if (d < 0 && errno == ENXIO)
-            break;                                  /* only a hole up to the end */
-        if (d < 0) {                                /* no SEEK_DATA: all data */
-            d = (off_t)at;
-        }
-        if ((uint64_t)d >= end)
-            break;
-        off_t h = lseek(in, d, SEEK_HOLE);
-        uint64_t stop = h < 0 || (uint64_t)h > end ? end : (uint64_t)h;
-        for (uint64_t p = (uint64_t)d; p < stop;) {
-            size_t n = stop - p < COPY_CHUNK ? (size_t)(stop - p) : COPY_CHUNK;
-            ssize_t r = pread(in, buf, n, (off_t)p);
-            if (r < 0 && errno == EINTR)
-                continue;
-            if (r <= 0) {
-                st = hers_error(HERS_ERR_IO, "%s: read: %s", src,
-                                r == 0 ? "unexpected end of file" : strerror(errno));
-                goto done;
-            }
-            for (size_t w = 0; w < (size_t)r;) {
-                ssize_t x = pwrite(o, buf + w, (size_t)r - w, (off_t)(p + w));
-                if (x < 0 && errno == EINTR)
-                    continue;
-                if (x <= 0) {
-                    st = hers_error(HERS_ERR_IO, "%s: write: %s", dst, strerror(errno));
-                    goto done;
-                }
-                w += (size_t)x;
-            }
-            p += (uint64_t)r;
-            *copied += (uint64_t)r;
-        }
-        at = stop;
-    }
-    if (ftruncate(o, (off_t)end) != 0 || fsync(o) != 0)
-        st = hers_error(HERS_ERR_IO, "%s: %s", dst, strerror(errno));
-done:
-    free(buf);
-    if (in >= 0)
-        close(in);
     if (o >= 0 && close(o) != 0 && st == HERS_OK)
         st = hers_error(HERS_ERR_IO, "%s: %s", dst, strerror(errno));
     return st;
@@ -191,9 +206,8 @@ hers_status hers_store_backup(hers_store *db, const char *out, hers_store_backup
     hers_status st = make_out(out);
     if (st != HERS_OK)
         return st;
-    char *data = join(out, "data.mdb"), *pdst = join(out, STORE_PAYLOAD_FILE),
-         *psrc = join(db->dir, STORE_PAYLOAD_FILE);
-    if (!data || !pdst || !psrc) {
+    char *data = join(out, "data.mdb"), *pdst = join(out, STORE_PAYLOAD_FILE);
+    if (!data || !pdst) {
         st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", out);
         goto done;
     }
@@ -211,16 +225,15 @@ hers_status hers_store_backup(hers_store *db, const char *out, hers_store_backup
     struct stat sb;
     if (stat(data, &sb) == 0)
         stats->catalog_bytes = (uint64_t)sb.st_size;
-    /* 2. the payloads that catalog references */
-    if ((st = copy_payload_end(out, &stats->payload_end)) != HERS_OK)
+    /* 2. the payloads that catalog references, densely; the copy's headers
+     * and payload_end follow */
+    if ((st = dense_payloads(db, out, pdst, stats)) != HERS_OK)
         goto done;
-    if (stats->payload_end &&
-        (st = copy_payloads(psrc, pdst, stats->payload_end, &stats->payload_copied)) != HERS_OK)
-        goto done;
+    if (stat(data, &sb) == 0)
+        stats->catalog_bytes = (uint64_t)sb.st_size;
     st = fsync_path(out, 1);
 done:
     free(data);
     free(pdst);
-    free(psrc);
     return st;
 }

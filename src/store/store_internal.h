@@ -138,6 +138,7 @@ hers_status store_payload_end_read(hers_store *db, MDB_txn *txn, uint64_t *end);
 /* Decodes the "payload_end" record's value (HERS_ERR_FORMAT naming dir). */
 #define STORE_META_PAYLOAD_END "payload_end"
 hers_status store_payload_end_decode(const char *dir, const MDB_val *v, uint64_t *end);
+void store_payload_end_encode(uint8_t b[16], uint64_t end);
 /* Call after beginning a write transaction that may append payloads. */
 void store_payload_begin(hers_store *db);
 int store_payload_inline(const hers_store *db);

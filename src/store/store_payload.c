@@ -209,6 +209,13 @@ hers_status store_payload_end_read(hers_store *db, MDB_txn *txn, uint64_t *end)
     return store_payload_end_decode(db->dir, &v, end);
 }
 
+void store_payload_end_encode(uint8_t b[16], uint64_t end)
+{
+    memcpy(b, "HPAY", 4);
+    hers_le_put_u32(b + 4, 1);
+    hers_le_put_u64(b + 8, end);
+}
+
 hers_status store_payload_end_decode(const char *dir, const MDB_val *v, uint64_t *end)
 {
     const uint8_t *b = v->mv_data;
@@ -464,9 +471,7 @@ hers_status store_payload_commit(hers_store *db, MDB_txn *txn)
     }
     atomic_store(&y->size, y->wpos);
     uint8_t b[16];
-    memcpy(b, "HPAY", 4);
-    hers_le_put_u32(b + 4, 1);
-    hers_le_put_u64(b + 8, y->wpos);
+    store_payload_end_encode(b, y->wpos);
     MDB_val k = {strlen(STORE_META_PAYLOAD_END), (void *)STORE_META_PAYLOAD_END}, v = {sizeof b, b};
     int rc = mdb_put(txn, db->meta, &k, &v, 0);
     y->active = 0;
