@@ -1,6 +1,6 @@
 /* cmd_backup.c - `hers backup --db DIR --out DIR2`: a consistent copy of a
  * gallery database that may be in use (hers_store_backup: the catalog from a
- * read snapshot, then segments.dat up to the end that snapshot records),
+ * read snapshot, then its payloads, densely),
  * then `hers check` of the copy unless --no-check. */
 #include <stdio.h>
 
@@ -21,10 +21,10 @@ int hers_cmd_backup(int argc, char **argv)
     if (cli_flag(argc, argv, "--help")) {
         printf("usage: hers backup --db DIR --out DIR2 [--no-check]\n"
                "  Copies the database into DIR2 (new or empty) while it stays in use: the\n"
-               "  catalog (data.mdb, compacted) from a read snapshot, then segments.dat up to\n"
-               "  the payloads that snapshot references (holes kept), all fsync'ed. Then\n"
-               "  verifies the copy as `hers check --db DIR2` does (one line per problem,\n"
-               "  exit status 1 if any), unless --no-check.\n");
+               "  catalog (data.mdb, compacted) from a read snapshot, then the payloads that\n"
+               "  snapshot references, densely (a new segments.dat without holes), all\n"
+               "  fsync'ed. Then verifies the copy as `hers check --db DIR2` does (one line\n"
+               "  per problem, exit status 1 if any), unless --no-check.\n");
         return 0;
     }
     if (cli_check_opts(CMD, argc, argv, with_value, flags))
