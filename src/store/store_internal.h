@@ -91,6 +91,7 @@ typedef struct store_payload {
     int sync_started, sync_stop, sync_err;   /* sync_err: errno of a failed sync */
     uint64_t sync_req, sync_done;            /* requests made, requests served */
     uint64_t syncs_background;               /* fdatasyncs the syncer made */
+    int sync_covered;        /* the transaction's last append asked for a sync */
     double t_commit_sync;    /* of t_commit: waiting for the syncer + the final fdatasync */
     uint64_t bytes_direct, bytes_buffered;
     /* where the last hers_store_enroll spent its wall time, seconds (read

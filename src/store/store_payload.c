@@ -241,12 +241,13 @@ int store_payload_inline(const hers_store *db) { return db->pay->inline_writes; 
 /* ---- the background syncer. Every append asks for an fdatasync of the
  * file; the syncer thread serves the requests (one fdatasync covers all the
  * requests made before it began) while the writer goes on with the next
- * segment. Nothing depends on these syncs for correctness: the commit still
- * waits for them and then makes its own fdatasync after the last write, before
- * LMDB's commit records the new end (store_payload_commit); they only move
- * the flushing of the payload bytes (proportional to the bytes on this kind
- * of VM disk: docs/design.md, "Enrolment: where the commit goes") off the
- * commit's critical path. A failed background sync fails the commit (Linux
+ * segment. The commit (store_payload_commit) waits until every request is
+ * served before LMDB's commit records the new end: the last request's
+ * fdatasync began after the transaction's last write returned, so it covers
+ * all of them, as the commit's own fdatasync did (still made when there is
+ * no syncer thread). The syncs move the flushing of the payload bytes
+ * (proportional to the bytes on this kind of VM disk: docs/design.md,
+ * "Where an enrolment's commit goes") off the commit's critical path. A failed background sync fails the commit (Linux
  * reports a write-back error to one fdatasync per open file only). */
 static void *syncer_main(void *arg)
 {
@@ -272,21 +273,23 @@ static void *syncer_main(void *arg)
     return NULL;
 }
 
-/* Asks for a background fdatasync of what has been written (no thread: none). */
-static void sync_request(store_payload *y)
+/* Asks for a background fdatasync of what has been written; 1 if asked
+ * (0: no syncer thread). */
+static int sync_request(store_payload *y)
 {
     if (!y->sync_started) {
         if (getenv("HERS_STORE_NO_BGSYNC"))   /* the benches' "before" arm */
-            return;
+            return 0;
         y->sync_stop = 0;
         if (pthread_create(&y->sync_tid, NULL, syncer_main, y) != 0)
-            return;
+            return 0;
         y->sync_started = 1;
     }
     pthread_mutex_lock(&y->sync_mu);
     y->sync_req++;
     pthread_cond_signal(&y->sync_cv);
     pthread_mutex_unlock(&y->sync_mu);
+    return 1;
 }
 
 /* Waits until every request is served; returns and clears the errno of a
@@ -345,6 +348,7 @@ static hers_status begin_appends(hers_store *db, MDB_txn *txn)
 #endif
     y->wpos = end;
     y->active = 1;
+    y->sync_covered = 0;
     y->dirty = 0;
     return HERS_OK;
 }
@@ -450,7 +454,8 @@ static hers_status payload_append(hers_store *db, MDB_txn *txn, const uint8_t *b
     y->wpos = at + padded;
     y->dirty = 1;
     *off = at;
-    sync_request(y);
+    /* the last append's request covers every write of the transaction */
+    y->sync_covered = sync_request(y);
     return HERS_OK;
 }
 
@@ -460,8 +465,11 @@ hers_status store_payload_commit(hers_store *db, MDB_txn *txn)
     if (!y->active || !y->dirty)
         return HERS_OK;
     double t0 = store_now();
+    /* every request served: the last one's fdatasync began after the
+     * transaction's last write returned, so it made all of them durable
+     * (and a truncated tail's new size); else the commit's own */
     int e = sync_wait(y);
-    if (!e && fdatasync(y->fd) != 0)
+    if (!e && !y->sync_covered && fdatasync(y->fd) != 0)
         e = errno;
     y->t_commit_sync += store_now() - t0;
     if (e) {
