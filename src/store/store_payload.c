@@ -247,8 +247,9 @@ int store_payload_inline(const hers_store *db) { return db->pay->inline_writes; 
  * all of them, as the commit's own fdatasync did (still made when there is
  * no syncer thread). The syncs move the flushing of the payload bytes
  * (proportional to the bytes on this kind of VM disk: docs/design.md,
- * "Where an enrolment's commit goes") off the commit's critical path. A failed background sync fails the commit (Linux
- * reports a write-back error to one fdatasync per open file only). */
+ * "Where an enrolment's commit goes") off the commit's critical path. A
+ * failed background sync fails the commit (Linux reports a write-back error
+ * to one fdatasync per open file only). */
 static void *syncer_main(void *arg)
 {
     store_payload *y = arg;
