@@ -565,6 +565,52 @@ static void test_permute8(void)
     hers_free(out);
 }
 
+/* hers_poly_round_bits_q (the compact records' rounding at one prime)
+ * against the exact quotient floor((2^K x' + (q - 1)/2) / q) mod 2^keep,
+ * x' = x mod q, on every level: odd moduli of 3..62 bits (the IFMA kernel
+ * takes q < 2^50 with 2^K < q, the rest is portable), K = 1..52, windows
+ * keep <= K, edges x = 0, q - 1, (q -+ 1)/2 and a multiple of q near a
+ * rounding boundary; some runs put x >= q in a lane (the kernel's fallback),
+ * and n = 203 leaves a tail. */
+static void test_round_bits(void)
+{
+    const size_t n = 203;
+    uint64_t *x = hers_alloc_array(n, 8), *y = hers_alloc_array(2 * n, 8);
+    int ok = 1;
+    for (int bits = 3; bits <= 62; bits++) {
+        for (int rep = 0; rep < (quick() ? 2 : 4); rep++) {
+            uint64_t q = (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1)) | 1;
+            for (unsigned K = 1; K <= 52; K += 1 + (unsigned)(test_rand() % 4)) {
+                unsigned keep = rep % 2 ? K : 1 + (unsigned)(test_rand() % K);
+                for (size_t i = 0; i < n; i++)
+                    x[i] = test_rand() % q;
+                x[0] = 0;
+                x[1] = q - 1;
+                x[2] = q / 2;
+                x[3] = q / 2 + 1;
+                /* 2^K x just below a multiple of q: the rounding boundary */
+                x[4] = (uint64_t)((((u128)(test_rand() % ((UINT64_C(1) << K) - 0 + 1)) * q) >> K) % q);
+                if (rep == 2)
+                    x[5 + test_rand() % (n - 5)] = q + test_rand() % q;
+                if (rep == 3)
+                    x[n - 1] = UINT64_MAX - test_rand() % 5;
+                FOR_EACH_SIMD(level) {
+                    memset(y, 0xa5, 2 * n * 8);
+                    hers_poly_round_bits_q(y, x, n, q, K, keep);
+                    for (size_t i = 0; i < n; i++) {
+                        u128 num = ((u128)(x[i] % q) << K) + (q >> 1);
+                        uint64_t v = (uint64_t)(num / q) & ((UINT64_C(1) << keep) - 1);
+                        ok &= y[i] == (v & 0xffffffffu) && y[n + i] == v >> 32;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(ok);
+    hers_free(x);
+    hers_free(y);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -576,6 +622,7 @@ int main(void)
     test_dot();
     test_switch_split();
     test_permute8();
+    test_round_bits();
     test_roundtrip();
     return test_finish();
 }

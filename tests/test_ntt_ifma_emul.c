@@ -351,6 +351,36 @@ static void test_permute8(void)
     CHECK(ok);
 }
 
+/* The rounding kernel (hers_poly_round_bits_q) against the portable one,
+ * for every q < 2^50 and K with 2^K < q (its contract), keep <= K, edge
+ * values, and x >= q in one lane (the portable fallback). */
+static void test_round_bits(void)
+{
+    const size_t n = 203;
+    uint64_t x[203], y1[406], y2[406];
+    int ok = 1;
+    for (int bits = 3; bits <= 49; bits++) {
+        for (int rep = 0; rep < (quick() ? 2 : 6); rep++) {
+            uint64_t q = (test_rand() >> (64 - bits)) | (UINT64_C(1) << (bits - 1)) | 1;
+            for (unsigned K = 1; (UINT64_C(1) << K) < q; K++) {
+                unsigned keep = rep % 2 ? K : 1 + (unsigned)(test_rand() % K);
+                for (size_t i = 0; i < n; i++)
+                    x[i] = rep == 4 ? q - 1 - test_rand() % 3 : test_rand() % q;
+                x[0] = 0;
+                x[1] = q - 1;
+                x[2] = q / 2;
+                x[3] = q / 2 + 1;
+                if (rep == 5)
+                    x[test_rand() % n] = q + test_rand() % 7;
+                hers_poly_round_bits_q_portable(y1, x, n, q, K, keep);
+                hers_poly_round_bits_q_emul(y2, x, n, q, K, keep);
+                ok &= memcmp(y1, y2, sizeof y1) == 0;
+            }
+        }
+    }
+    CHECK(ok);
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -360,5 +390,6 @@ int main(void)
     test_dot();
     test_switch_split();
     test_permute8();
+    test_round_bits();
     return test_finish();
 }

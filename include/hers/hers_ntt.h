@@ -86,6 +86,13 @@ HERS_API void hers_poly_dot2(uint64_t *out0, const uint64_t *add0, uint64_t *out
 HERS_API void hers_poly_balance(uint64_t *x, size_t n, uint64_t q, uint64_t H);
 HERS_API void hers_poly_digit(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
                               uint64_t q, size_t n);
+/* Rounding to K bits modulo one odd prime q < 2^63, K in [1, 52], keep in
+ * [1, K]: v = round(2^K x / q) mod 2^K = floor((2^K x + (q - 1)/2) / q)
+ * mod 2^K (x taken mod q), then its low `keep` bits, written as
+ * y[c] = v mod 2^32, y[n + c] = v >> 32 (the compact records' two planes:
+ * hers_poly_round_bits at one prime, the result window). */
+HERS_API void hers_poly_round_bits_q(uint64_t *y, const uint64_t *x, size_t n, uint64_t q, unsigned K,
+                                     unsigned keep);
 /* The split of a node of the query expansion, in one pass: with c, t, m in
  * [0, q): r = (c - t) m, then c = c + t (r must not alias c or t). */
 HERS_API void hers_poly_split(uint64_t *c, uint64_t *r, const uint64_t *t, const uint64_t *m, size_t n,

@@ -123,6 +123,31 @@ void hers_poly_permute8_avx512(uint64_t *out, const uint64_t *in, const uint32_t
 void hers_poly_balance_avx512(uint64_t *x, size_t n, uint64_t q, uint64_t H);
 void hers_poly_digit_avx512(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask, uint64_t c,
                             uint64_t q, size_t n);
+/* floor((2^K x' + (q - 1)/2) / q) mod 2^K, x' = x mod q, q odd < 2^63,
+ * K <= 52, sc = 2^K / q in double: a double estimate of the quotient (off
+ * by a unit or two: K <= 52 keeps 2^K x / q within the mantissa) corrected
+ * with the exact 128-bit remainder; the corrections rarely run and their
+ * branches predict well. */
+static inline uint64_t hers_round_bits_one(uint64_t x, uint64_t q, unsigned K, double sc)
+{
+    uint64_t xc = x < q ? x : x % q;
+    unsigned __int128 num = ((unsigned __int128)xc << K) + (q >> 1);
+    uint64_t v = (uint64_t)(int64_t)((double)(int64_t)xc * sc + 0.5);
+    unsigned __int128 pr = (unsigned __int128)v * q;
+    while (pr > num) {
+        v--;
+        pr -= q;
+    }
+    while (num - pr >= q) {
+        v++;
+        pr += q;
+    }
+    return v & ((UINT64_C(1) << K) - 1);
+}
+void hers_poly_round_bits_q_portable(uint64_t *y, const uint64_t *x, size_t n, uint64_t q,
+                                     unsigned K, unsigned keep);
+void hers_poly_round_bits_q_avx512(uint64_t *y, const uint64_t *x, size_t n, uint64_t q, unsigned K,
+                                   unsigned keep);
 void hers_poly_mul_scalar_avx512(uint64_t *out, const uint64_t *a, uint64_t s, size_t n,
                                  const hers_modulus *m);
 

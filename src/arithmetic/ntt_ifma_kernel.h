@@ -62,6 +62,8 @@ void HERS_IFMA_FN(hers_poly_permute8)(uint64_t *out, const uint64_t *in, const u
                                       const uint8_t *sel, const int64_t *pats, size_t nv);
 void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh, uint64_t mask,
                                    uint64_t c, uint64_t q, size_t n);
+void HERS_IFMA_FN(hers_poly_round_bits_q)(uint64_t *y, const uint64_t *x, size_t n, uint64_t q,
+                                          unsigned K, unsigned keep);
 void HERS_IFMA_FN(hers_poly_dot)(uint64_t *out, const uint64_t *add, const uint64_t *a, size_t as,
                                  const uint64_t *b, size_t bs, size_t terms, size_t n,
                                  const hers_modulus *m);
@@ -443,6 +445,61 @@ void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh
     for (; i < n; i++) {
         uint64_t v = ((y[i] >> sh) & mask) + c;
         out[i] = v >= q ? v - q : v;
+    }
+}
+
+/* v = floor((2^K x + (q - 1)/2) / q) mod 2^keep, split into two 32-bit
+ * planes (hers_poly_round_bits_q), for q odd < 2^50 and 2^K < q (the
+ * caller checks): m = floor(2^(52+K) / q) < 2^52, and for x < q the
+ * estimate e = floor(x m / 2^52) (madd52hi) is floor(2^K x / q) or one
+ * less (2^K x / q - x m / 2^52 < x / 2^52 < 1/4), so the remainder
+ * r = 2^K x + (q - 1)/2 - e q is in [0, 2.5q) < 2^52: exact modulo 2^52
+ * from the low 52 bits of each product, and at most two conditional
+ * subtractions of q, each adding one to e, give the quotient. A lane with
+ * x >= q (outside the contract of the search, allowed by the API) sends the
+ * whole call to the portable code, which reduces x first. */
+void HERS_IFMA_FN(hers_poly_round_bits_q)(uint64_t *y, const uint64_t *x, size_t n, uint64_t q,
+                                          unsigned K, unsigned keep)
+{
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi64(1);
+    const __m512i s63 = _mm512_set1_epi64(63), s32 = _mm512_set1_epi64(32);
+    const __m512i Kv = _mm512_set1_epi64((long long)K), Q = _mm512_set1_epi64((long long)q);
+    const __m512i M = _mm512_set1_epi64((long long)(uint64_t)(((unsigned __int128)1 << (52 + K)) / q));
+    const __m512i H = _mm512_set1_epi64((long long)(q >> 1));
+    const __m512i m52 = _mm512_set1_epi64((long long)IFMA_MASK52);
+    const __m512i lo32 = _mm512_set1_epi64((long long)UINT64_C(0xffffffff));
+    const __m512i km = _mm512_set1_epi64((long long)((UINT64_C(1) << keep) - 1));
+    __m512i bad = zero;
+    size_t c = 0;
+    for (; c + 8 <= n; c += 8) {
+        __m512i X = ifma_load(x + c);
+        /* x >= q: x >= 2^63, or x - q does not wrap */
+        bad = _mm512_or_si512(bad, _mm512_or_si512(_mm512_srlv_epi64(X, s63),
+                                                   _mm512_sub_epi64(one, _mm512_srlv_epi64(
+                                                                             _mm512_sub_epi64(X, Q), s63))));
+        __m512i e = _mm512_madd52hi_epu64(zero, X, M);
+        __m512i num = _mm512_add_epi64(_mm512_and_si512(_mm512_sllv_epi64(X, Kv), m52), H);
+        __m512i r = _mm512_and_si512(_mm512_sub_epi64(num, _mm512_madd52lo_epu64(zero, e, Q)), m52);
+        for (int k = 0; k < 2; k++) {
+            __m512i t = _mm512_sub_epi64(r, Q);
+            e = _mm512_add_epi64(e, _mm512_sub_epi64(one, _mm512_srlv_epi64(t, s63)));
+            r = _mm512_min_epu64(r, t);
+        }
+        e = _mm512_and_si512(e, km);
+        ifma_store(y + c, _mm512_and_si512(e, lo32));
+        ifma_store(y + n + c, _mm512_srlv_epi64(e, s32));
+    }
+    uint64_t b[8];
+    ifma_store(b, bad);
+    if ((b[0] | b[1] | b[2] | b[3] | b[4] | b[5] | b[6] | b[7]) != 0) {
+        hers_poly_round_bits_q_portable(y, x, n, q, K, keep);
+        return;
+    }
+    const double sc = (double)(UINT64_C(1) << K) / (double)q;
+    for (; c < n; c++) {
+        uint64_t v = hers_round_bits_one(x[c], q, K, sc) & ((UINT64_C(1) << keep) - 1);
+        y[c] = v & 0xffffffffu;
+        y[n + c] = v >> 32;
     }
 }
 

@@ -312,3 +312,29 @@ void hers_poly_mul_scalar_add_small(uint64_t *out, const uint64_t *a, uint64_t s
         out[i] = r - (qv & (0 - (uint64_t)(r >= qv)));
     }
 }
+
+void hers_poly_round_bits_q_portable(uint64_t *y, const uint64_t *x, size_t n, uint64_t q,
+                                     unsigned K, unsigned keep)
+{
+    const double sc = (double)(UINT64_C(1) << K) / (double)q;
+    const uint64_t km = (UINT64_C(1) << keep) - 1;
+    for (size_t c = 0; c < n; c++) {
+        uint64_t v = hers_round_bits_one(x[c], q, K, sc) & km;
+        y[c] = v & 0xffffffffu;
+        y[n + c] = v >> 32;
+    }
+}
+
+void hers_poly_round_bits_q(uint64_t *y, const uint64_t *x, size_t n, uint64_t q, unsigned K,
+                            unsigned keep)
+{
+    if (keep > K)
+        keep = K;
+    /* the IFMA kernel: q < 2^50 and 2^K < q (its quotient estimate) */
+    if (hers_simd_active() >= HERS_SIMD_AVX512 && q < HERS_NTT_IFMA_MAX_Q && K < 50 &&
+        (UINT64_C(1) << K) < q) {
+        hers_poly_round_bits_q_avx512(y, x, n, q, K, keep);
+        return;
+    }
+    hers_poly_round_bits_q_portable(y, x, n, q, K, keep);
+}

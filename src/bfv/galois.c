@@ -745,39 +745,6 @@ static u128 mask_bits(unsigned K)
     return K >= 128 ? ~(u128)0 : (((u128)1 << K) - 1);
 }
 
-/* One prime q (odd, < 2^63) and K <= 52: y = round(2^K x / q) exactly,
- * the same value as the general path below gives (floor + the rounded
- * fraction; q odd, so no tie), at ~10x its speed: a double estimate of
- * the quotient is off by at most a unit or two (K <= 52 keeps 2^K x / q
- * within the 53-bit mantissa), then corrected with the exact remainder of
- * 2^K x + (q - 1)/2 (a 128-bit integer). A server rounds every result
- * coefficient this way (the compact result record, 2 x N per block). */
-static void round_bits_one(uint64_t q, size_t n, const uint64_t *x, unsigned K, uint64_t *y)
-{
-    double scale = ldexp(1.0, (int)K) / (double)q;
-    uint64_t half = q >> 1, mask = ((uint64_t)1 << K) - 1;
-    for (size_t c = 0; c < n; c++) {
-        uint64_t xc = x[c] < q ? x[c] : x[c] % q;   /* as the general path's reduction */
-        u128 num = ((u128)xc << K) + half;
-        /* rounded estimate (signed conversions: xc < 2^63, est < 2^52):
-         * almost always exact already, so the corrections below rarely run
-         * and their branches predict well */
-        uint64_t v = (uint64_t)(int64_t)((double)(int64_t)xc * scale + 0.5);
-        u128 pr = (u128)v * q;
-        while (pr > num) {   /* estimate too high */
-            v--;
-            pr -= q;
-        }
-        while (num - pr >= q) {   /* too low */
-            v++;
-            pr += q;
-        }
-        v &= mask;   /* round(2^K x / q) = 2^K when x is within half a unit of q */
-        y[c] = v & 0xffffffffu;
-        y[n + c] = v >> 32;
-    }
-}
-
 hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t *x, unsigned K,
                                  uint64_t *y)
 {
@@ -785,7 +752,9 @@ hers_status hers_poly_round_bits(const hers_params *p, size_t L, const uint64_t 
         return hers_error(HERS_ERR_ARG, "round bits: bad argument");
     size_t n = p->n;
     if (L == 1 && K <= 52 && p->q[0].value < ((uint64_t)1 << 63) && (p->q[0].value & 1)) {
-        round_bits_one(p->q[0].value, n, x, K, y);
+        /* one prime: exact, ~10x the general path's speed (a server
+         * rounds every result coefficient this way) */
+        hers_poly_round_bits_q(y, x, n, p->q[0].value, K, K);
         return HERS_OK;
     }
     /* x / Q_L = frac(sum_i z_i / q_i), z_i = [x_i (Q_L/q_i)^-1]_{q_i}, so
