@@ -234,6 +234,7 @@ struct scan_ctx {
     const hers_search_opts *opts;
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     res_compact_plan plan;  /* HERS_RESULT_COMPACT: the body's form */
+    uint64_t *ys;           /* HERS_RESULT_COMPACT: 2N words of scratch per worker */
     hers_task_error err;
 };
 
@@ -371,7 +372,6 @@ static void shrink_task(void *vctx, size_t task, unsigned w)
  * transforms after), switched to c->keep primes, rounded and packed. */
 static void compact_task(void *vctx, size_t task, unsigned w)
 {
-    (void)w;
     struct scan_ctx *c = vctx;
     const hers_params *p = c->p;
     hers_result *res = c->res;
@@ -380,8 +380,8 @@ static void compact_task(void *vctx, size_t task, unsigned w)
     size_t per = (res->blocks + COMPACT_BLOCKS - 1) / COMPACT_BLOCKS;
     size_t r = task / per, b0 = task % per * COMPACT_BLOCKS;
     size_t b1 = b0 + COMPACT_BLOCKS < res->blocks ? b0 + COMPACT_BLOCKS : res->blocks;
-    uint64_t *y = hers_alloc_array(2 * hers_params_n(p), sizeof(uint64_t));
-    hers_status st = y ? HERS_OK : hers_error(HERS_ERR_NOMEM, "search: out of memory");
+    uint64_t *y = c->ys + (size_t)w * 2 * hers_params_n(p);
+    hers_status st = HERS_OK;
     for (size_t b = b0; b < b1 && st == HERS_OK; b++) {
         hers_ciphertext *ct = &res->cts[r * res->blocks + b];
         st = relin_block(c, ct);
@@ -393,7 +393,6 @@ static void compact_task(void *vctx, size_t task, unsigned w)
             st = res_compact_block(p, &c->plan, ct, c->keep, y,
                                    res->body + r * res->body_pstride + b * res->body_rec);
     }
-    hers_free(y);
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
 }
@@ -419,7 +418,14 @@ static hers_status compact_result(hers_searcher *s, struct scan_ctx *c)
     res->body_primes = c->keep;
     res->body_form = c->plan.form;
     size_t per = (res->blocks + COMPACT_BLOCKS - 1) / COMPACT_BLOCKS;
+    /* one scratch per worker for the pass (was one allocation per task) */
+    c->ys = hers_alloc_array((size_t)hers_pool_threads(s->pool) * 2 * hers_params_n(p),
+                             sizeof(uint64_t));
+    if (!c->ys)
+        return hers_error(HERS_ERR_NOMEM, "search: out of memory");
     hers_pool_run(s->pool, compact_task, c, res->count * per);
+    hers_free(c->ys);
+    c->ys = NULL;
     if ((st = hers_task_error_raise(&c->err)) != HERS_OK)
         return st;
     for (size_t i = 0; i < res->count * res->blocks; i++)
