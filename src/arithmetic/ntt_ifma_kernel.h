@@ -452,10 +452,12 @@ void HERS_IFMA_FN(hers_poly_digit)(uint64_t *out, const uint64_t *y, unsigned sh
  * planes (hers_poly_round_bits_q), for q odd < 2^50 and 2^K < q (the
  * caller checks): m = floor(2^(52+K) / q) < 2^52, and for x < q the
  * estimate e = floor(x m / 2^52) (madd52hi) is floor(2^K x / q) or one
- * less (2^K x / q - x m / 2^52 < x / 2^52 < 1/4), so the remainder
- * r = 2^K x + (q - 1)/2 - e q is in [0, 2.5q) < 2^52: exact modulo 2^52
- * from the low 52 bits of each product, and at most two conditional
- * subtractions of q, each adding one to e, give the quotient. A lane with
+ * less (2^K x / q - x m / 2^52 < x / 2^52 < 1/4), and one less only when
+ * the fraction of 2^K x / q is below that 1/4; so the remainder
+ * r = 2^K x + (q - 1)/2 - e q is below q + q/2 (e exact) or below
+ * q + q/4 + q/2 (e one less): in [0, 1.75q) < 2^52, exact modulo 2^52 from
+ * the low 52 bits of each product, and one conditional subtraction of q,
+ * adding one to e, gives the quotient. A lane with
  * x >= q (outside the contract of the search, allowed by the API) sends the
  * whole call to the portable code, which reduces x first. */
 void HERS_IFMA_FN(hers_poly_round_bits_q)(uint64_t *y, const uint64_t *x, size_t n, uint64_t q,
@@ -480,11 +482,8 @@ void HERS_IFMA_FN(hers_poly_round_bits_q)(uint64_t *y, const uint64_t *x, size_t
         __m512i e = _mm512_madd52hi_epu64(zero, X, M);
         __m512i num = _mm512_add_epi64(_mm512_and_si512(_mm512_sllv_epi64(X, Kv), m52), H);
         __m512i r = _mm512_and_si512(_mm512_sub_epi64(num, _mm512_madd52lo_epu64(zero, e, Q)), m52);
-        for (int k = 0; k < 2; k++) {
-            __m512i t = _mm512_sub_epi64(r, Q);
-            e = _mm512_add_epi64(e, _mm512_sub_epi64(one, _mm512_srlv_epi64(t, s63)));
-            r = _mm512_min_epu64(r, t);
-        }
+        __m512i t = _mm512_sub_epi64(r, Q);   /* wraps (top bit set) when r < q */
+        e = _mm512_add_epi64(e, _mm512_sub_epi64(one, _mm512_srlv_epi64(t, s63)));
         e = _mm512_and_si512(e, km);
         ifma_store(y + c, _mm512_and_si512(e, lo32));
         ifma_store(y + n + c, _mm512_srlv_epi64(e, s32));
