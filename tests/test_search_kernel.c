@@ -13,6 +13,7 @@
 #include "support/search_avx512_emul.h"
 #define HERS_IFMA_PREFETCH(ptr) ((void)(ptr))
 #include "search/kernel_avx512_body.h"
+#include "search/kernel_avx512_streams.h"
 
 #define MAXK 3
 
@@ -197,6 +198,44 @@ static void run_multi(const uint64_t *g, const uint64_t *p, size_t d, size_t k, 
                         }
                     }
             }
+    /* the single-probe streams kernel: ns = 1 .. TILES_MAX tiles (crossing
+     * IFMA_STREAMS = 4: a second round), in reverse memory order (the tiles
+     * are independent pointers), native and emulated */
+    for (size_t ns = 1; gc && ns <= TILES_MAX; ns++)
+        for (int native = 0; native < 2; native++) {
+            hers_kernel_streams_fn *sf = NULL;
+            if (native) {
+                if (hers_cpu_max_simd() < HERS_SIMD_AVX512)
+                    continue;
+                sf = hers_kernel_streams_select(HERS_SIMD_AVX512, 0, ee);
+                CHECK(sf != NULL);
+                if (!sf)
+                    continue;
+            }
+            const uint64_t *gt[TILES_MAX];
+            uint64_t *o[TILES_MAX];
+            for (size_t t = 0; t < ns; t++) {
+                gt[t] = gc + (ns - 1 - t) * gw;
+                o[t] = tout[t];
+                memset(o[t], 0xff, 3 * k * stride * 8);
+            }
+            if (sf)
+                sf(gt, ns, ps[1], d, k, km, o, stride);
+            else if (ee)
+                ifma_kernel_ee_streams(gt, ns, ps[1], d, k, km, o, stride);
+            else
+                ifma_kernel_pe_streams(gt, ns, ps[1], d, k, km, o, stride);
+            hers_kernel_fence();
+            for (size_t t = 0; t < ns; t++) {
+                size_t bad = rows_differ(o[t], gt[t], ps[1], d, k, ee, m, want, stride);
+                if (bad) {
+                    fprintf(stderr, "streams kernel (%s, %s) d=%zu k=%zu ns=%zu tile %zu row %zu "
+                                    "differs\n", native ? "native" : "emulated", ee ? "ee" : "pe",
+                            d, k, ns, t, bad - 1);
+                    CHECK(0);
+                }
+            }
+        }
     for (size_t x = 0; x < TILES_MAX * MULTI_MAX; x++)
         hers_free(tout[x]);
     hers_free(gc);

@@ -58,6 +58,13 @@ hers_kernel_tiles_fn *hers_kernel_tiles_select(hers_simd level, int narrow, int 
     return ee ? hers_kernel_ee_tiles_narrow_avx512 : hers_kernel_pe_tiles_narrow_avx512;
 }
 
+hers_kernel_streams_fn *hers_kernel_streams_select(hers_simd level, int narrow, int ee)
+{
+    if (level < HERS_SIMD_AVX512 || narrow)
+        return NULL;
+    return ee ? hers_kernel_ee_streams_avx512 : hers_kernel_pe_streams_avx512;
+}
+
 void hers_kmod_init(hers_kmod *m, uint64_t q)
 {
     m->q = q;

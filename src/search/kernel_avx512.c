@@ -17,6 +17,7 @@
 #define HERS_IFMA_STORE(ptr, v) _mm512_stream_si512((void *)(ptr), (v))
 #endif
 #include "search/kernel_avx512_body.h"
+#include "search/kernel_avx512_streams.h"
 
 void hers_kernel_ee_avx512(const uint64_t *g, const uint64_t *p, size_t d, size_t k,
                            const hers_kmod *mods, uint64_t *out, size_t stride)
@@ -56,4 +57,18 @@ void hers_kernel_pe_tiles_avx512(const uint64_t *g, size_t ng, size_t gstride,
                                  const hers_kmod *mods, uint64_t *const *out, size_t stride)
 {
     ifma_kernel_pe_tiles(g, ng, gstride, p, np, d, k, mods, out, stride);
+}
+
+void hers_kernel_ee_streams_avx512(const uint64_t *const *g, size_t ns, const uint64_t *p, size_t d,
+                                   size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                   size_t stride)
+{
+    ifma_kernel_ee_streams(g, ns, p, d, k, mods, out, stride);
+}
+
+void hers_kernel_pe_streams_avx512(const uint64_t *const *g, size_t ns, const uint64_t *p, size_t d,
+                                   size_t k, const hers_kmod *mods, uint64_t *const *out,
+                                   size_t stride)
+{
+    ifma_kernel_pe_streams(g, ns, p, d, k, mods, out, stride);
 }

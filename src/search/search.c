@@ -231,6 +231,7 @@ struct scan_ctx {
     hers_kernel_ee_multi_fn *ee_multi; /* NULL: the level has none */
     hers_kernel_pe_multi_fn *pe_multi;
     hers_kernel_tiles_fn *tiles;       /* NULL: the level has none */
+    hers_kernel_streams_fn *streams;   /* NULL: the level has none */
     const hers_search_opts *opts;
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     res_compact_plan plan;  /* HERS_RESULT_COMPACT: the body's form */
@@ -263,6 +264,10 @@ static void probe_task(void *vctx, size_t task, unsigned w)
 /* Gallery tiles per call of a multi-tile kernel (the IFMA one prefetches a
  * round of them, 16 x 8 KiB at d = 64, ahead into L2). */
 #define SCAN_TILES 16
+/* Gallery streams a single probe's scan reads side by side (the streams
+ * kernel, kernel_avx512_streams.h): on the Zen 5, 1.15-1.2x the single
+ * stream's speed with 3 or 4 (2: 1.0-1.17x; docs/benchmarks.md, session 10). */
+#define SCAN_STREAMS 4
 
 static void scan_task(void *vctx, size_t task, unsigned w)
 {
@@ -295,6 +300,31 @@ static void scan_task(void *vctx, size_t task, unsigned w)
                 c->tiles(ix->data + (s * ix->blocks + b) * ix->tile_words, ng, ix->tile_words, pts,
                          count, ix->d, ix->k, ix->kmod, outs, N);
             }
+        hers_kernel_fence();
+        return;
+    }
+    if (c->streams && count == 1 && b1 - b0 >= 2) {
+        /* one probe: the task's blocks cut into SCAN_STREAMS runs, read
+         * side by side (one tile of each per call), each a sequential
+         * stream through the index for the hardware prefetchers */
+        size_t nb = b1 - b0, ns = nb < SCAN_STREAMS ? nb : SCAN_STREAMS;
+        size_t len = (nb + ns - 1) / ns;
+        const uint64_t *gs[SCAN_STREAMS];
+        uint64_t *os[SCAN_STREAMS];
+        for (size_t s = s0; s < s1; s++) {
+            const uint64_t *pt = c->probe + s * c->ptw;
+            for (size_t i = 0; i < len; i++) {
+                size_t n = 0;
+                for (size_t r = 0; r < ns; r++) {
+                    size_t b = b0 + r * len + i;
+                    if (b >= b1)
+                        continue;
+                    gs[n] = ix->data + (s * ix->blocks + b) * ix->tile_words;
+                    os[n++] = c->res->cts[c->r0 * ix->blocks + b].data + s * HERS_TILE;
+                }
+                c->streams(gs, n, pt, ix->d, ix->k, ix->kmod, os, N);
+            }
+        }
         hers_kernel_fence();
         return;
     }
@@ -536,6 +566,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
     c.ee_multi = hers_kernel_ee_multi_select(c.level, ix->narrow);
     c.pe_multi = hers_kernel_pe_multi_select(c.level, ix->narrow);
     c.tiles = hers_kernel_tiles_select(c.level, ix->narrow, ee);
+    c.streams = hers_kernel_streams_select(c.level, ix->narrow, ee);
     /* Probes per pass: their tiles of one tile index (ptw words each) should
      * sit in L2 next to the gallery tile, about 512 KiB; at least 1. */
     size_t batch = ((size_t)512 << 10) / (c.ptw * sizeof(uint64_t));

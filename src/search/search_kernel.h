@@ -174,6 +174,17 @@ hers_kernel_tiles_fn hers_kernel_ee_tiles_narrow_avx512, hers_kernel_pe_tiles_na
 hers_kernel_tiles_fn hers_kernel_ee_tiles_avx512, hers_kernel_pe_tiles_avx512;
 /* The multi-tile kernel of a level and form (ee: both-encrypted), or NULL. */
 hers_kernel_tiles_fn *hers_kernel_tiles_select(hers_simd level, int narrow, int ee);
+/* One probe against ns gallery tiles g[0 .. ns-1] (anywhere, e.g. blocks of
+ * one tile index far apart: each its own sequential stream through the
+ * index): results out[r] for tile r; identical to ns calls of the
+ * single-probe kernel. ee: both-encrypted (else plain gallery). */
+typedef void hers_kernel_streams_fn(const uint64_t *const *g, size_t ns, const uint64_t *p,
+                                    size_t d, size_t k, const hers_kmod *mods,
+                                    uint64_t *const *out, size_t stride);
+hers_kernel_streams_fn hers_kernel_ee_streams_avx512, hers_kernel_pe_streams_avx512;
+/* The streams kernel of a level and form, or NULL (the caller then calls the
+ * single-probe kernel per tile). */
+hers_kernel_streams_fn *hers_kernel_streams_select(hers_simd level, int narrow, int ee);
 /* The multi-probe kernels of a level, or NULL where it has none (the caller
  * then calls the single-probe kernel once per probe). */
 hers_kernel_ee_multi_fn *hers_kernel_ee_multi_select(hers_simd level, int narrow);
