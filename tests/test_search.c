@@ -141,12 +141,13 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
     o.seed = seed;
     hers_gallery *gal = NULL;
     hers_index *ix = NULL;
-    hers_query *q = NULL;
+    hers_query *q = NULL, *q1 = NULL;
     const hers_secret_key *esk = mode == HERS_MODE_BOTH_ENCRYPTED && !public_enrol ? K->sk : NULL;
     const hers_public_key *epk = mode == HERS_MODE_BOTH_ENCRYPTED && public_enrol ? K->pk : NULL;
     CHECK_OK(hers_gallery_enroll(p, esk, epk, g, n, d, &o, &gal));
     CHECK_OK(hers_index_build(p, gal, 2, &ix));
     CHECK_OK(hers_query_encrypt(p, K->sk, NULL, probes, count, d, s, NULL, &q));
+    CHECK_OK(hers_query_encrypt(p, K->sk, NULL, probes, 1, d, s, NULL, &q1));
     if (!gal || !ix || !q)
         goto done;
     int narrow = 1; /* the index takes the narrow form exactly when every prime < 2^30 */
@@ -176,6 +177,15 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
                     }
                 hers_result_free(res);
             }
+        }
+        /* one probe alone: the single-probe scan (the streams kernels where
+         * the level has them: several blocks read side by side) */
+        for (int t = 0; q1 && t < nsearchers; t++) {
+            hers_result *res = NULL;
+            CHECK_OK(hers_search(searchers[t], p, ix, q1, NULL, &res));
+            if (res)
+                check_result(p, K->sk, res, g, n, probes, 1, d);
+            hers_result_free(res);
         }
     }
     /* shrunk results */
@@ -220,6 +230,7 @@ static void run_config(struct keys *K, hers_search_mode mode, int public_enrol, 
     hers_result_free(first);
 done:
     hers_query_free(q);
+    hers_query_free(q1);
     hers_index_free(ix);
     hers_gallery_free(gal);
     free(g);
