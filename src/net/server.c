@@ -71,6 +71,7 @@ struct hers_server {
     pthread_mutex_t gal_lock;
     gallery *gals;
     atomic_int inflight;
+    atomic_int busy;      /* requests received whole, until completed */
     atomic_int stopping;
     pthread_mutex_t met_lock;
     uint64_t req_count[R_COUNT + 1][NCODES];
@@ -90,7 +91,20 @@ typedef struct req {
     char ip[64];
     int too_big;
     int pooled;        /* body.data from net_pool_alloc (capacity fixed) */
+    int busy;          /* counted in hers_server.busy (computing or answering) */
+    atomic_int *stopping;
 } req;
+
+/* Every response goes out here: once the server is stopping, it closes the
+ * connection after the answer, so a keep-alive client cannot keep the drain
+ * going with request after request. */
+static enum MHD_Result queue(struct MHD_Connection *c, req *r, unsigned code,
+                             struct MHD_Response *resp)
+{
+    if (r && r->stopping && atomic_load(r->stopping))
+        MHD_add_response_header(resp, "Connection", "close");
+    return MHD_queue_response(c, code, resp);
+}
 
 /* The request body back to the pool, or freed. */
 static void body_free(req *r)
@@ -327,7 +341,7 @@ static enum MHD_Result send_buf(struct MHD_Connection *c, req *r, int code, cons
         r->status = code;
         r->bytes_out = len;
     }
-    enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, resp);
+    enum MHD_Result ret = queue(c, r, (unsigned)code, resp);
     MHD_destroy_response(resp);
     return ret;
 }
@@ -815,7 +829,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         }
         r->status = 200;
         r->bytes_out = len;
-        enum MHD_Result ret = MHD_queue_response(c, 200, mr);
+        enum MHD_Result ret = queue(c, r, 200, mr);
         MHD_destroy_response(mr);
         return ret;
     }
@@ -850,7 +864,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         int code = rec ? 200 : 304;
         r->status = code;
         r->bytes_out = len;
-        enum MHD_Result ret = MHD_queue_response(c, (unsigned)code, mr);
+        enum MHD_Result ret = queue(c, r, (unsigned)code, mr);
         MHD_destroy_response(mr);
         return ret;
     }
@@ -899,6 +913,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         *con_cls = r;
         atomic_fetch_add(&s->inflight, 1);
         r->counted = 1;
+        r->stopping = &s->stopping;
         clock_gettime(CLOCK_MONOTONIC, &r->t0);
         const union MHD_ConnectionInfo *ci =
             MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
@@ -931,7 +946,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
             MHD_add_response_header(resp, "Content-Type", "application/json");
             r->status = 405;
             r->bytes_out = b.len;
-            enum MHD_Result ret = MHD_queue_response(c, 405, resp);
+            enum MHD_Result ret = queue(c, r, 405, resp);
             MHD_destroy_response(resp);
             return ret;
         }
@@ -1014,7 +1029,12 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         }
         return MHD_YES;
     }
-    /* the whole request is here */
+    /* the whole request is here: from now on the request is computing or
+     * answering, and the drain on stop waits for it (docs/deploy.md) */
+    if (!r->busy) {
+        r->busy = 1;
+        atomic_fetch_add(&s->busy, 1);
+    }
     if (r->body.len && carries_secret(r->body.data, r->body.len))
         return send_error(c, r, 400, "refused: the request carries a secret key (the server "
                                      "never accepts one)");
@@ -1083,6 +1103,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
         s->cfg.log(s->cfg.log_user, line);
     }
     body_free(r);
+    if (r->busy)
+        atomic_fetch_sub(&s->busy, 1);
     if (r->counted)
         atomic_fetch_sub(&s->inflight, 1);
     free(r);
@@ -1217,6 +1239,7 @@ hers_status hers_server_start(const hers_server_config *c, hers_server **out)
     pthread_mutex_init(&s->gal_lock, NULL);
     pthread_mutex_init(&s->met_lock, NULL);
     atomic_init(&s->inflight, 1);
+    atomic_init(&s->busy, 0);
     s->root = strdup(c->root);
     s->tokens_path = strdup(c->tokens_path);
     s->host = strdup(c->host);
@@ -1306,9 +1329,15 @@ void hers_server_stop(hers_server *s)
     MHD_socket ls = MHD_quiesce_daemon(s->d);   /* no new connections */
     if (ls != MHD_INVALID_SOCKET)
         close(ls);
-    /* drain: wait for requests in flight (bounded by the timeout) */
+    /* drain: wait for the requests in flight. One still arriving gets the
+     * timeout; one received whole (computing, or sending its answer) is
+     * waited for however long its computation takes: a search may run
+     * longer than the timeout, which bounds client idleness, not server
+     * work (a stalled reader of the answer is still cut by the timeout) */
     unsigned to = s->cfg.timeout_s ? s->cfg.timeout_s : 30;
-    for (unsigned i = 0; i < 100u * to && atomic_load(&s->inflight) > 1; i++) {
+    for (unsigned i = 0; atomic_load(&s->inflight) > 1; i++) {
+        if (i >= 100u * to && atomic_load(&s->busy) == 0)
+            break;
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
