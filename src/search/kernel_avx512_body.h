@@ -127,17 +127,58 @@ static void ifma_kernel_pe(const uint64_t *g, const uint64_t *p, size_t d, size_
  * the same as every other level's (kernel_avx512_fold.h). */
 #define IFMA_GROUP 4
 
+/* The three Karatsuba sums of one probe tile against one gallery tile, for
+ * one prime, as lo/hi IFMA accumulators (ranges above): R0 = sum x0 y0,
+ * R2 = sum x1 y1, S1 = sum (x0 + x1)(y0 + y1). Shared by the multi-probe
+ * group (one gallery row, several probes) and the single-probe streams
+ * kernel (one probe row, several gallery tiles: kernel_avx512_streams.h). */
+typedef struct {
+    __m512i l0, h0, l1, h1, l2, h2;
+} ifma_ee_sums;
+
+static inline __attribute__((always_inline)) void ifma_ee_sums_zero(ifma_ee_sums *a)
+{
+    a->l0 = a->h0 = a->l1 = a->h1 = a->l2 = a->h2 = _mm512_setzero_si512();
+}
+
+/* One dimension: gallery rows x0, x1 (xs = x0 + x1), probe rows y0, y1
+ * (ys = y0 + y1); 6 IFMA. */
+static inline __attribute__((always_inline)) void
+ifma_ee_sums_add(ifma_ee_sums *a, __m512i x0, __m512i x1, __m512i xs, __m512i y0, __m512i y1,
+                 __m512i ys)
+{
+    a->l0 = _mm512_madd52lo_epu64(a->l0, x0, y0);
+    a->h0 = _mm512_madd52hi_epu64(a->h0, x0, y0);
+    a->l2 = _mm512_madd52lo_epu64(a->l2, x1, y1);
+    a->h2 = _mm512_madd52hi_epu64(a->h2, x1, y1);
+    a->l1 = _mm512_madd52lo_epu64(a->l1, xs, ys);
+    a->h1 = _mm512_madd52hi_epu64(a->h1, xs, ys);
+}
+
+/* Folds the sums to canonical residues, R1 = S1 - R0 - R2, and writes row j
+ * of parts 0, 1, 2 of the result (k primes, rows stride words apart). */
+static inline __attribute__((always_inline)) void
+ifma_ee_sums_store(const ifma_ee_sums *a, const ifma_fold_consts *fc, uint64_t *out, size_t j,
+                   size_t k, size_t stride)
+{
+    __m512i r0 = ifma_fold_vec(a->l0, a->h0, fc), r2 = ifma_fold_vec(a->l2, a->h2, fc);
+    __m512i r1 = ifma_fold_vec(a->l1, a->h1, fc);
+    r1 = ifma_submod(ifma_submod(r1, r0, fc), r2, fc);
+    HERS_IFMA_STORE(out + j * stride, r0);
+    HERS_IFMA_STORE(out + (k + j) * stride, r1);
+    HERS_IFMA_STORE(out + (2 * k + j) * stride, r2);
+}
+
 /* One prime j of the gallery tile g against np <= IFMA_GROUP probe tiles. */
 static inline __attribute__((always_inline)) void
 ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, size_t j,
               size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride,
               const uint64_t *pf, int far)
 {
-    __m512i l0[IFMA_GROUP], h0[IFMA_GROUP], l1[IFMA_GROUP], h1[IFMA_GROUP], l2[IFMA_GROUP],
-        h2[IFMA_GROUP];
+    ifma_ee_sums acc[IFMA_GROUP];
 #pragma GCC unroll 4
     for (size_t r = 0; r < IFMA_GROUP; r++)
-        l0[r] = h0[r] = l1[r] = h1[r] = l2[r] = h2[r] = _mm512_setzero_si512();
+        ifma_ee_sums_zero(&acc[r]);
     const uint64_t *g0 = g + HERS_TILE_EE(d, j, 0, 0);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     for (size_t i = 0, o = 0; i < d; i++, o += 2 * HERS_TILE) {
@@ -161,24 +202,14 @@ ifma_ee_group(const uint64_t *g, const uint64_t *const *p, size_t np, size_t d, 
             __m512i y0 = _mm512_load_si512((const void *)pr);
             __m512i y1 = _mm512_load_si512((const void *)(pr + HERS_TILE));
             __m512i ys = _mm512_add_epi64(y0, y1);
-            l0[r] = _mm512_madd52lo_epu64(l0[r], x0, y0);
-            h0[r] = _mm512_madd52hi_epu64(h0[r], x0, y0);
-            l2[r] = _mm512_madd52lo_epu64(l2[r], x1, y1);
-            h2[r] = _mm512_madd52hi_epu64(h2[r], x1, y1);
-            l1[r] = _mm512_madd52lo_epu64(l1[r], xs, ys);
-            h1[r] = _mm512_madd52hi_epu64(h1[r], xs, ys);
+            ifma_ee_sums_add(&acc[r], x0, x1, xs, y0, y1, ys);
         }
     }
 #pragma GCC unroll 4
     for (size_t r = 0; r < IFMA_GROUP; r++) {
         if (r >= np)
             break;
-        __m512i r0 = ifma_fold_vec(l0[r], h0[r], fc), r2 = ifma_fold_vec(l2[r], h2[r], fc);
-        __m512i r1 = ifma_fold_vec(l1[r], h1[r], fc);
-        r1 = ifma_submod(ifma_submod(r1, r0, fc), r2, fc);
-        HERS_IFMA_STORE(out[r] + j * stride, r0);
-        HERS_IFMA_STORE(out[r] + (k + j) * stride, r1);
-        HERS_IFMA_STORE(out[r] + (2 * k + j) * stride, r2);
+        ifma_ee_sums_store(&acc[r], fc, out[r], j, k, stride);
     }
 }
 

@@ -32,11 +32,10 @@ static inline __attribute__((always_inline)) void
 ifma_streams_ee_prime(const uint64_t *const *g, size_t ns, const uint64_t *p, size_t d, size_t j,
                       size_t k, const ifma_fold_consts *fc, uint64_t *const *out, size_t stride)
 {
-    __m512i l0[IFMA_STREAMS], h0[IFMA_STREAMS], l1[IFMA_STREAMS], h1[IFMA_STREAMS],
-        l2[IFMA_STREAMS], h2[IFMA_STREAMS];
+    ifma_ee_sums acc[IFMA_STREAMS];
 #pragma GCC unroll 4
     for (size_t r = 0; r < IFMA_STREAMS; r++)
-        l0[r] = h0[r] = l1[r] = h1[r] = l2[r] = h2[r] = _mm512_setzero_si512();
+        ifma_ee_sums_zero(&acc[r]);
     const size_t off = HERS_TILE_EE(d, j, 0, 0);
     const uint64_t *pj = p + off;
     for (size_t i = 0, o = 0; i < d; i++, o += 2 * HERS_TILE) {
@@ -51,24 +50,14 @@ ifma_streams_ee_prime(const uint64_t *const *g, size_t ns, const uint64_t *p, si
             __m512i x0 = _mm512_load_si512((const void *)gr);
             __m512i x1 = _mm512_load_si512((const void *)(gr + HERS_TILE));
             __m512i xs = _mm512_add_epi64(x0, x1);
-            l0[r] = _mm512_madd52lo_epu64(l0[r], x0, y0);
-            h0[r] = _mm512_madd52hi_epu64(h0[r], x0, y0);
-            l2[r] = _mm512_madd52lo_epu64(l2[r], x1, y1);
-            h2[r] = _mm512_madd52hi_epu64(h2[r], x1, y1);
-            l1[r] = _mm512_madd52lo_epu64(l1[r], xs, ys);
-            h1[r] = _mm512_madd52hi_epu64(h1[r], xs, ys);
+            ifma_ee_sums_add(&acc[r], x0, x1, xs, y0, y1, ys);
         }
     }
 #pragma GCC unroll 4
     for (size_t r = 0; r < IFMA_STREAMS; r++) {
         if (r >= ns)
             break;
-        __m512i r0 = ifma_fold_vec(l0[r], h0[r], fc), r2 = ifma_fold_vec(l2[r], h2[r], fc);
-        __m512i r1 = ifma_fold_vec(l1[r], h1[r], fc);
-        r1 = ifma_submod(ifma_submod(r1, r0, fc), r2, fc);
-        HERS_IFMA_STORE(out[r] + j * stride, r0);
-        HERS_IFMA_STORE(out[r] + (k + j) * stride, r1);
-        HERS_IFMA_STORE(out[r] + (2 * k + j) * stride, r2);
+        ifma_ee_sums_store(&acc[r], fc, out[r], j, k, stride);
     }
 }
 
