@@ -35,18 +35,6 @@
 
 #include "store/store_internal.h"
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (p) {
-        memcpy(p, dir, a);
-        p[a] = '/';
-        memcpy(p + a + 1, name, b + 1);
-    }
-    return p;
-}
-
 /* out: created (0700), or an existing empty directory. */
 static hers_status make_out(const char *out)
 {
@@ -206,7 +194,8 @@ hers_status hers_store_backup(hers_store *db, const char *out, hers_store_backup
     hers_status st = make_out(out);
     if (st != HERS_OK)
         return st;
-    char *data = join(out, "data.mdb"), *pdst = join(out, STORE_PAYLOAD_FILE);
+    char *data = store_path_join(out, "data.mdb");
+    char *pdst = store_path_join(out, STORE_PAYLOAD_FILE);
     if (!data || !pdst) {
         st = hers_error(HERS_ERR_NOMEM, "%s: out of memory", out);
         goto done;

@@ -15,21 +15,9 @@
 #include "search/search_merge.h"
 #include "store/store_internal.h"
 
-static char *join(const char *dir, const char *name)
-{
-    size_t a = strlen(dir), b = strlen(name);
-    char *s = malloc(a + b + 2);
-    if (s) {
-        memcpy(s, dir, a);
-        s[a] = '/';
-        memcpy(s + a + 1, name, b + 1);
-    }
-    return s;
-}
-
 static uint64_t file_size(const hers_store *db)
 {
-    char *p = join(db->dir, "data.mdb");
+    char *p = store_path_join(db->dir, "data.mdb");
     struct stat sb;
     uint64_t r = p && stat(p, &sb) == 0 ? (uint64_t)sb.st_size : 0;
     free(p);
@@ -196,7 +184,7 @@ static hers_status compacted_copy(hers_store *db, const char *tmpd)
         st = store_mdb_error(db, rc, "compacting copy");
     if (env)
         mdb_env_close(env);
-    char *copy = join(tmpd, "data.mdb");
+    char *copy = store_path_join(tmpd, "data.mdb");
     int fd = copy ? open(copy, O_RDONLY) : -1;
     if (st == HERS_OK && (fd < 0 || fsync(fd) != 0))
         st = hers_error(HERS_ERR_IO, "%s: %s", copy ? copy : tmpd, strerror(errno));
@@ -208,7 +196,7 @@ static hers_status compacted_copy(hers_store *db, const char *tmpd)
 
 static void remove_tmp(const char *tmpd)
 {
-    char *a = join(tmpd, "data.mdb"), *b = join(tmpd, "lock.mdb");
+    char *a = store_path_join(tmpd, "data.mdb"), *b = store_path_join(tmpd, "lock.mdb");
     if (a)
         remove(a);
     if (b)
@@ -226,8 +214,8 @@ static void remove_tmp(const char *tmpd)
 static hers_status shrink(hers_store *db, int *shrunk, char *note, size_t note_cap)
 {
     *shrunk = 0;
-    char *lock = join(db->dir, "lock.mdb"), *data = join(db->dir, "data.mdb"),
-         *tmpd = join(db->dir, "compact.tmp");
+    char *lock = store_path_join(db->dir, "lock.mdb"), *data = store_path_join(db->dir, "data.mdb"),
+         *tmpd = store_path_join(db->dir, "compact.tmp");
     hers_status st = HERS_OK;
     int rc;
     if (!lock || !data || !tmpd) {
@@ -250,7 +238,7 @@ static hers_status shrink(hers_store *db, int *shrunk, char *note, size_t note_c
     if (compacted_copy(db, tmpd) != HERS_OK) {
         snprintf(note, note_cap, "%s", hers_last_error());
     } else {
-        char *copy = join(tmpd, "data.mdb");
+        char *copy = store_path_join(tmpd, "data.mdb");
         if (!copy || rename(copy, data) != 0) {
             snprintf(note, note_cap, "%s: rename: %s", data, strerror(errno));
         } else {

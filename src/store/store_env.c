@@ -228,7 +228,8 @@ hers_status store_seg_decode(const hers_store *db, uint64_t key, const MDB_val *
 
 /* ------------------------------------------------------------ open */
 
-static char *path_join(const char *dir, const char *name)
+/* dir + '/' + name, malloc'ed (NULL when out of memory). */
+char *store_path_join(const char *dir, const char *name)
 {
     size_t a = strlen(dir), b = strlen(name);
     char *s = malloc(a + b + 2);
@@ -341,7 +342,7 @@ hers_status hers_store_create(const char *dir, const hers_params *p, const hers_
     if (stat(dir, &sb) == 0) {
         if (!S_ISDIR(sb.st_mode))
             return hers_error(HERS_ERR_EXISTS, "%s: exists and is not a directory", dir);
-        char *dm = path_join(dir, "data.mdb");
+        char *dm = store_path_join(dir, "data.mdb");
         int isdb = dm && stat(dm, &sb) == 0;
         free(dm);
         if (isdb)
@@ -397,7 +398,7 @@ fail:
         mdb_txn_abort(txn);
     mdb_env_close(db.env);
     /* Leave no half-made database behind. */
-    char *a = path_join(dir, "data.mdb"), *b = path_join(dir, "lock.mdb");
+    char *a = store_path_join(dir, "data.mdb"), *b = store_path_join(dir, "lock.mdb");
     if (a)
         remove(a);
     if (b)
@@ -467,7 +468,7 @@ hers_status hers_store_open(const char *dir, int readonly, hers_store **out)
         return hers_error(HERS_ERR_ARG, "db open: NULL argument");
     *out = NULL;
     hers_store *db = calloc(1, sizeof *db);
-    char *dm = path_join(dir, "data.mdb");
+    char *dm = store_path_join(dir, "data.mdb");
     if (!db || !dm || !(db->dir = strdup(dir))) {
         free(dm);
         if (db)
@@ -642,7 +643,7 @@ hers_status hers_store_get_info(hers_store *db, hers_store_info *info)
         }
         MDB_envinfo ei;
         MDB_stat ms;
-        char *dm = path_join(db->dir, "data.mdb");
+        char *dm = store_path_join(db->dir, "data.mdb");
         struct stat sb;
         if (dm && stat(dm, &sb) == 0)
             info->file_bytes = (uint64_t)sb.st_size;

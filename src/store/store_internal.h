@@ -285,4 +285,7 @@ hers_status store_stream_encrypted(hers_store_snapshot *s, hers_searcher *sr, co
                                    store_deliver_fn deliver, void *dctx,
                                    hers_store_search_stats *stats);
 
+/* dir + '/' + name, malloc'ed (NULL when out of memory; store_env.c). */
+char *store_path_join(const char *dir, const char *name);
+
 #endif
