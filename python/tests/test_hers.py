@@ -195,6 +195,10 @@ def test_threads_search_concurrently(keys):
     assert all(np.array_equal(x, want) for x in got)
 
 
+@pytest.mark.skipif(os.environ.get("HERS_SANITIZED") == "1",
+                    reason="under ASan, RSS follows the allocator's quarantine of freed "
+                    "blocks (it swung 0-23 MB and back over 3000 calls), not leaks; the plain "
+                    "build's python_pytest runs this check")
 def test_no_rss_growth(keys):
     rng = np.random.default_rng(SEED + 9)
     g, q = unit_rows(rng, 4, 4), unit_rows(rng, 1, 4)
