@@ -16,7 +16,12 @@
  *     version 1 (the catalog inside every response), the compact forms;
  *   - throughput with 1, 8 and 32 concurrent clients (one probe each
  *     request), with the passes the server ran (coalescing), for the full
- *     and for the compact forms;
+ *     and for the compact forms; only exact answers count: each must equal
+ *     byte for byte the reference answer of the latency loop, which is
+ *     decrypted and checked against the plaintext scores (others are
+ *     reported as wrong_answers / failed_requests);
+ *   - the compaction per block (P's per-block part: relinearisation,
+ *     switching, rounding, packing) on one thread, in process;
  *   - kernel cost per probe x template x dimension of a 16-probe batch
  *     in process (what a coalesced pass runs; warm: the median of 3 after
  *     one call that fills the result pool);
@@ -71,8 +76,10 @@ typedef struct load {
     const char *url, *token, *path;
     const uint8_t *body;
     size_t len;
+    const uint8_t *ref;   /* the verified answer to body (every answer must equal it) */
+    size_t ref_len;
     double until;
-    long done, failed;
+    long done, wrong, failed;
 } load;
 
 static void *client_loop(void *arg)
@@ -85,11 +92,16 @@ static void *client_loop(void *arg)
         const uint8_t *r = NULL;
         size_t rl = 0;
         long code = 0;
-        if (hers_client_call_buf(c, "POST", l->path, l->body, l->len, NULL, &r, &rl, &code) ==
-                HERS_OK && code == 200)
-            l->done++;
-        else
+        /* only exact searches count: the same query against the same
+         * snapshot must give the bytes of the reference answer, which was
+         * decrypted and checked against the plaintext scores */
+        if (hers_client_call_buf(c, "POST", l->path, l->body, l->len, NULL, &r, &rl, &code) !=
+                HERS_OK || code != 200)
             l->failed++;
+        else if (rl != l->ref_len || memcmp(r, l->ref, rl) != 0)
+            l->wrong++;
+        else
+            l->done++;
     }
     hers_client_free(c);
     return NULL;
@@ -111,6 +123,30 @@ static long describe(const char *url, const char *token, const char *key)
     return v;
 }
 
+/* 1 if rsp, a search answer without its catalog to probe row 0, decrypts
+ * with the catalog cat to the plaintext scores <g_x, probe> of all n
+ * templates (vals: the enrolled rows, live in slot order). */
+static int answer_exact(const hers_params *p, const hers_secret_key *sk, const uint8_t *rsp,
+                        size_t len, const hers_net_catalog *cat, const int32_t *vals,
+                        const int32_t *probe, size_t n, size_t d)
+{
+    hers_net_response *r = NULL;
+    int64_t *sc = malloc(n * sizeof *sc);
+    int ok = sc && rsp && hers_net_response_decode(p, rsp, len, &r) == HERS_OK &&
+             hers_net_response_attach_catalog(r, cat) == HERS_OK &&
+             hers_net_response_count(r) == 1 && hers_net_response_live(r) == n &&
+             hers_net_response_decrypt(p, sk, r, 0, sc) == HERS_OK;
+    for (size_t x = 0; ok && x < n; x++) {
+        int64_t want = 0;
+        for (size_t i = 0; i < d; i++)
+            want += (int64_t)vals[x * d + i] * probe[i];
+        ok = sc[x] == want;
+    }
+    hers_net_response_free(r);
+    free(sc);
+    return ok;
+}
+
 static int cmp_d(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -127,26 +163,31 @@ static double cpu_s(void)
            (double)u.ru_stime.tv_sec + (double)u.ru_stime.tv_usec * 1e-6;
 }
 
-/* Searches per second with k concurrent clients for secs seconds, the
- * queries and passes the server counted meanwhile, and the process's CPU
- * seconds per search (a measure of the work that a shared machine's load
- * does not change, unlike the wall clock). */
+/* Exact searches per second with k concurrent clients for secs seconds
+ * (answers that differ from ref count in *wrong, failed requests in
+ * *failed, neither in the rate), the queries and passes the server counted
+ * meanwhile, and the process's CPU seconds per exact search (a measure of
+ * the work that a shared machine's load does not change, unlike the wall
+ * clock). */
 static double throughput(const char *url, const char *token, const char *path,
-                         const uint8_t *body, size_t len, int k, double secs, long *queries,
-                         long *passes, double *cpu_per_search)
+                         const uint8_t *body, size_t len, const uint8_t *ref, size_t ref_len,
+                         int k, double secs, long *queries, long *passes, double *cpu_per_search,
+                         long *wrong, long *failed)
 {
     pthread_t th[32];
     load ls[32];
     long q0 = describe(url, token, "search_queries"), p0 = describe(url, token, "search_passes");
     double start = bench_now(), c0 = cpu_s();
     for (int i = 0; i < k; i++) {
-        ls[i] = (load){url, token, path, body, len, start + secs, 0, 0};
+        ls[i] = (load){url, token, path, body, len, ref, ref_len, start + secs, 0, 0, 0};
         pthread_create(&th[i], NULL, client_loop, &ls[i]);
     }
     long done = 0;
     for (int i = 0; i < k; i++) {
         pthread_join(th[i], NULL);
         done += ls[i].done;
+        *wrong += ls[i].wrong;
+        *failed += ls[i].failed;
     }
     double el = bench_now() - start;
     *cpu_per_search = done ? (cpu_s() - c0) / (double)done : 0;
@@ -256,6 +297,29 @@ int hers_bench_serve(int argc, char **argv)
         res = NULL;
     }
     double batch16 = bench_median_of(b16, 3);
+    /* P's per-block part: the compaction of one probe's blocks inside the
+     * pass (relinearisation, switching, rounding, packing: what the server
+     * does per probe and block of 4096 templates, whatever d), on one
+     * thread, from the searcher's phases: warm, then the median of 3 */
+    hers_searcher *sr1 = NULL;
+    hers_search_opts co = {HERS_RESULT_COMPACT, rk};
+    double cb[3];
+    size_t nblocks = 1;
+    if (hers_searcher_create(1, &sr1) != HERS_OK)
+        return cli_fail_lib(CMD, "searcher");
+    for (int i = -1; i < 3; i++) {
+        hers_search_phases ph;
+        if (hers_search(sr1, p, ix, q1x, &co, &res) != HERS_OK)
+            return cli_fail_lib(CMD, "compact search");
+        hers_searcher_phases(sr1, &ph);
+        nblocks = hers_result_blocks(res);
+        if (i >= 0)
+            cb[i] = ph.shrink_s;
+        hers_result_free(res);
+        res = NULL;
+    }
+    hers_searcher_free(sr1);
+    double compact_us_block = bench_median_of(cb, 3) * 1e6 / (double)nblocks;
     double kernel_ns = batch16 * 1e9 / (16.0 * (double)n * (double)d);
     uint64_t kform = hers_index_bytes(ix);
     hers_store_close(db);
@@ -285,6 +349,7 @@ int hers_bench_serve(int argc, char **argv)
     double *lin = calloc(reps, sizeof *lin), *linc = calloc(reps, sizeof *linc);
     double *linx = calloc(reps, sizeof *linx);
     size_t rsp2 = 0, rsp1 = 0, rspc = 0;
+    uint8_t *ref2 = NULL, *refc = NULL;   /* the last answers, full v2 and compact */
     hers_client *cl = NULL;
     hers_client_create(url, admin, NULL, &cl);
     for (uint64_t i = 0; i < 5 * reps; i++) {
@@ -317,7 +382,27 @@ int hers_bench_serve(int argc, char **argv)
         *rs[kind] = rl;
         if (code != 200)
             return cli_fail(CMD, "search answered %ld", code);
+        if (r5 == reps - 1 && (kind == 1 || kind == 4)) {
+            uint8_t **ref = kind == 1 ? &ref2 : &refc;
+            if (!(*ref = malloc(rl ? rl : 1)))
+                return cli_fail(CMD, "out of memory");
+            memcpy(*ref, r, rl);
+        }
     }
+    /* the references: decrypted against the plaintext scores once; every
+     * answer of the throughput runs must equal them byte for byte */
+    uint8_t *cb_rec = NULL;
+    size_t cb_len = 0;
+    long cat_code = 0;
+    hers_net_catalog *cat = NULL;
+    if (hers_client_call(cl, "GET", "/v1/galleries/b/catalog", NULL, 0, NULL, &cb_rec, &cb_len,
+                         &cat_code) != HERS_OK || cat_code != 200 ||
+        hers_net_catalog_decode(cb_rec, cb_len, &cat) != HERS_OK)
+        return cli_fail(CMD, "catalog (%ld)", cat_code);
+    free(cb_rec);
+    int exact_ref = answer_exact(p, sk, ref2, rsp2, cat, vals, probe, (size_t)n, (size_t)d);
+    int exact_refc = answer_exact(p, sk, refc, rspc, cat, vals, probe, (size_t)n, (size_t)d);
+    hers_net_catalog_free(cat);
     hers_client_free(cl);
     hers_index_free(ix);
     hers_searcher_free(sr);
@@ -339,12 +424,16 @@ int hers_bench_serve(int argc, char **argv)
     double qps[3], qpsc[3];
     long passes[3], queries[3], passesc[3], queriesc[3];
     double cpu[3], cpuc[3];
+    long wrong = 0, failed = 0;
     for (int li = 0; li < 3; li++)
-        qps[li] = throughput(url, admin, SEARCH_PATH, body, blen, levels[li], (double)secs,
-                             &queries[li], &passes[li], &cpu[li]);
+        qps[li] = throughput(url, admin, SEARCH_PATH, body, blen, ref2, rsp2, levels[li],
+                             (double)secs, &queries[li], &passes[li], &cpu[li], &wrong, &failed);
     for (int li = 0; li < 3; li++)
-        qpsc[li] = throughput(url, admin, SEARCH_PATH_COMPACT, bodyc, blenc, levels[li],
-                              (double)secs, &queriesc[li], &passesc[li], &cpuc[li]);
+        qpsc[li] = throughput(url, admin, SEARCH_PATH_COMPACT, bodyc, blenc, refc, rspc,
+                              levels[li], (double)secs, &queriesc[li], &passesc[li], &cpuc[li],
+                              &wrong, &failed);
+    free(ref2);
+    free(refc);
     double rss_all = rss_mb();
     /* enrolment over HTTP: batches of 1024 (client encryption included) */
     double te = bench_now();
@@ -400,7 +489,10 @@ int hers_bench_serve(int argc, char **argv)
                "\"cpu_s_per_search_1\": %.4f, \"cpu_s_per_search_32\": %.4f, "
                "\"cpu_s_per_search_compact_1\": %.4f, \"cpu_s_per_search_compact_32\": %.4f, "
                "\"cpu_compact_1_over_32\": %.3f, \"packing\": \"%s\", "
-               "\"response_compact_bytes_per_template\": %.3f}\n",
+               "\"response_compact_bytes_per_template\": %.3f, "
+               "\"compact_us_per_block\": %.2f, \"exact_answer\": %s, "
+               "\"exact_answer_compact\": %s, \"wrong_answers\": %ld, "
+               "\"failed_requests\": %ld}\n",
                (unsigned long long)n, (unsigned long long)d, (unsigned long long)threads,
                hers_simd_name(hers_simd_active()), (unsigned long long)reps, inproc, p50, p99,
                p50 / inproc, p50v1, p50v1 / inproc, blen, rsp2, rsp1, qps[0], qps[1], qps[2], qps[2] / qps[0], passes[2], queries[2],
@@ -409,7 +501,8 @@ int hers_bench_serve(int argc, char **argv)
                inproc_c, inproc_x, p50c, p99c, p50c / inproc_c, blenc, rspc, qpsc[0], qpsc[1],
                qpsc[2], qpsc[2] / qpsc[0], passesc[2], queriesc[2], inproc, sb, shrink, outside,
                ceiling, cpu[0], cpu[2], cpuc[0], cpuc[2], cpuc[2] > 0 ? cpuc[0] / cpuc[2] : 0,
-               hers_packing_name(packing), (double)rspc / (double)n);
+               hers_packing_name(packing), (double)rspc / (double)n, compact_us_block,
+               exact_ref ? "true" : "false", exact_refc ? "true" : "false", wrong, failed);
     } else {
         printf("gallery %llu x %llu (n4096), kernel form %.1f MiB, server index %.1f MiB\n",
                (unsigned long long)n, (unsigned long long)d, (double)kform / 1048576.0,
@@ -437,6 +530,12 @@ int hers_bench_serve(int argc, char **argv)
         printf("per probe: one-probe scan S1 %.3f ms, in a 16-probe pass SB %.3f ms; outside the "
                "scan P %.3f ms (relinearisation and switching %.3f ms): 32/1 <= (S1+P)/(SB+P) = "
                "%.2f\n", inproc * 1e3, sb * 1e3, outside * 1e3, shrink * 1e3, ceiling);
+        printf("compaction per block of %u templates (relinearise, switch, round, pack), one "
+               "thread: %.2f us\n", (unsigned)hers_params_n(p), compact_us_block);
+        printf("answers: reference %s (full), %s (compact) against the plaintext scores; "
+               "throughput runs: %ld answers differing from it, %ld failed requests (neither "
+               "counted)\n", exact_ref ? "exact" : "NOT EXACT", exact_refc ? "exact" : "NOT EXACT",
+               wrong, failed);
         printf("RssAnon: +%.1f MiB at server start (index %.1f MiB: %.3fx), %.1f MiB process total\n",
                rss_server, (double)kform / 1048576.0, rss_server * 1048576.0 / (double)kform,
                rss_all);

@@ -376,7 +376,9 @@ HERS_API unsigned hers_searcher_threads(const hers_searcher *s);
 /* Wall seconds (monotonic clock) of the parts of the searcher's last
  * hers_search: probe_s rearranging the probes into the kernel's tiles,
  * scan_s the pass over the index (the kernels), shrink_s modulus switching
- * and relinearisation (0 for full results), total_s the whole call (the
+ * and relinearisation (0 for full results; for HERS_RESULT_COMPACT the
+ * whole compaction: relinearisation, switching, rounding and packing of
+ * every block), total_s the whole call (the
  * rest: checks, result memory). All 0 before the first search; a failed
  * search leaves what it measured. For benchmarks: where a search's time goes. */
 typedef struct hers_search_phases {

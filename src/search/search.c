@@ -610,7 +610,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         s->last.scan_s += mono_now() - t0;
     }
     if (st == HERS_OK && opts->shrink == HERS_RESULT_COMPACT) {
+        t0 = mono_now();
         st = compact_result(s, &c);
+        s->last.shrink_s = mono_now() - t0;
     } else if (st == HERS_OK) {
         if (opts->shrink != HERS_RESULT_FULL &&
             (k > c.keep || (ee && opts->shrink == HERS_RESULT_RELINEARIZED))) {
