@@ -80,9 +80,10 @@ static double mono_now(void)
  * Only pieces from ARENA_KEEP_MIN up are kept. A piece is reused for a
  * request between half and all of its size (best fit); the kernels write
  * every word, so a reused piece needs no zeroing. What the pool keeps is
- * bounded twice: kept + in use never exceeds the most that was ever in use
- * at once (the pool never makes the process larger than its busiest moment
- * made it), and kept <= a quarter of the physical memory. When a request
+ * bounded twice: kept + in use never exceeds 1.25 x the most that was ever
+ * in use at once (the pool never makes the process much larger than its
+ * busiest moment made it; pool_bound), and kept <= a quarter of the
+ * physical memory. When a request
  * fits no kept piece, kept pieces are freed until a fresh one fits in that
  * bound. Results hold public data only (ciphertexts). */
 #define ARENA_KEEP_MIN ((size_t)4 << 20)
@@ -90,6 +91,7 @@ static double mono_now(void)
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hers_slab pool[POOL_MAX];
 static size_t npool, pool_bytes, in_use, peak_in_use, pool_cap;
+static size_t pool_fresh;   /* fresh pieces made (res_pool_fresh) */
 
 /* A quarter of the physical memory (1 GiB if unknown). */
 static size_t pool_cap_bytes(void)
@@ -98,6 +100,16 @@ static size_t pool_cap_bytes(void)
     if (pages <= 0 || page <= 0)
         return (size_t)1 << 30;
     return (size_t)((uint64_t)pages / 4 * (uint64_t)page);
+}
+
+/* What kept + in use may reach: the busiest moment so far plus a quarter.
+ * Without the quarter, a pass one probe larger than any before (a server's
+ * 32 after 31s) needs one fresh slab, and staying under the old peak for it
+ * dropped the kept pieces the same pass needed next (its body), which were
+ * then made fresh too, every time the sizes alternated. */
+static size_t pool_bound(void)
+{
+    return peak_in_use + peak_in_use / 4;
 }
 
 static uint64_t *arena_get(size_t bytes, size_t *got)
@@ -121,12 +133,14 @@ static uint64_t *arena_get(size_t bytes, size_t *got)
         pool[best] = pool[--npool];
     } else {
         /* a fresh piece: make room for it in the bound (front of the list first) */
-        while (npool && in_use + pool_bytes + bytes > peak_in_use) {
+        while (npool && in_use + pool_bytes + bytes > pool_bound()) {
             drop[ndrop++] = pool[0];
             pool_bytes -= pool[0].bytes;
             memmove(pool, pool + 1, --npool * sizeof *pool);
         }
     }
+    if (!a)
+        pool_fresh++;
     in_use += *got;
     if (in_use > peak_in_use)
         peak_in_use = in_use;
@@ -149,7 +163,7 @@ static void arena_put(uint64_t *a, size_t bytes)
             pool_cap = pool_cap_bytes();
         in_use -= bytes;
         if (npool < POOL_MAX && pool_bytes + bytes <= pool_cap &&
-            in_use + pool_bytes + bytes <= peak_in_use) {
+            in_use + pool_bytes + bytes <= pool_bound()) {
             pool[npool].a = a;
             pool[npool].bytes = bytes;
             npool++;
@@ -164,6 +178,14 @@ static void arena_put(uint64_t *a, size_t bytes)
 void *res_pool_get(size_t bytes, size_t *got)
 {
     return arena_get(bytes, got);
+}
+
+size_t res_pool_fresh(void)
+{
+    pthread_mutex_lock(&pool_mu);
+    size_t n = pool_fresh;
+    pthread_mutex_unlock(&pool_mu);
+    return n;
 }
 
 void res_pool_put(void *a, size_t bytes)
@@ -437,9 +459,20 @@ static hers_status compact_result(hers_searcher *s, struct scan_ctx *c)
     if (st != HERS_OK)
         return st;
     size_t pstride = res->blocks * c->plan.rec;
-    if (pstride / c->plan.rec != res->blocks || res->count > SIZE_MAX / pstride)
+    /* The body's size class: the next power of two of the probe count, so
+     * that a server's passes of varying sizes (1, 31, 32, ...) reuse the
+     * pool's kept bodies: an exact-size request fits no kept piece when the
+     * pass grows by a probe, or a 1-probe pass follows 31-probe ones, and a
+     * fresh piece both faults its pages in and makes the pool drop kept
+     * pieces (slabs included) to stay in its bound (docs/design.md "The
+     * compact record inside the pass"). At most 2x the body, 1/8 of the
+     * pass's slabs. */
+    size_t cls = 1;
+    while (cls < res->count)
+        cls <<= 1;
+    if (pstride / c->plan.rec != res->blocks || cls > SIZE_MAX / pstride)
         return hers_error(HERS_ERR_NOMEM, "search: the compact result overflows the address space");
-    res->body_mem = res_pool_get(res->count * pstride, &res->body_bytes);
+    res->body_mem = res_pool_get(cls * pstride, &res->body_bytes);
     if (!res->body_mem)
         return hers_error(HERS_ERR_NOMEM, "search: out of memory for the compact result");
     res->body = res->body_mem;

@@ -163,6 +163,9 @@ void res_compact_header(const hers_params *p, const hers_result *r, uint64_t n, 
 /* The result pool (search.c): pieces of at least 4 MiB are kept for reuse. */
 void *res_pool_get(size_t bytes, size_t *got);
 void res_pool_put(void *a, size_t bytes);
+/* Pieces of pooled size (from 4 MiB) the pool had to make fresh so far
+ * (for tests: a pass that reuses kept memory makes none). */
+size_t res_pool_fresh(void);
 
 hers_status hers_result_alloc(const hers_params *p, hers_search_mode mode, size_t count, size_t n,
                               size_t d, hers_result **out);
