@@ -197,8 +197,8 @@ static double throughput(const char *url, const char *token, const char *path,
 {
     /* warm-up, not timed: one search per client, all at once (the passes
      * of this level's shape fill the result pool, as on a server that has
-     * been up: the first 32-probe pass otherwise faults ~2 GB of fresh
-     * memory at 2^20 templates inside the timed window) */
+     * been up: otherwise the level's first large pass faults its fresh
+     * memory, up to ~2 GB at 2^20 templates, inside the timed window) */
     (void)run_clients(url, token, path, body, len, ref, ref_len, k, bench_now() + 1e-3, wrong,
                       failed);
     long q0 = describe(url, token, "search_queries"), p0 = describe(url, token, "search_passes");
