@@ -263,6 +263,73 @@ static void check_batches(struct keys *K, hers_searcher *sr, size_t d, size_t co
     free(pr);
 }
 
+/* The scan's task split and run lengths (search.c scan_split, scan_task):
+ * a gallery of more blocks than a task of a batch takes on several threads
+ * (SCAN_TASK_BLOCKS = 64), not a multiple of the run length (70 blocks, the
+ * last partial), every batch size 1..32 (passes of <= 16), on 1, 2 and 40
+ * threads (40: more tasks than tile indices, the blocks split further):
+ * every result bit-identical to the portable level on one thread, and
+ * decrypting to the exact scores. */
+static void check_split(struct keys *K, hers_searcher **sr)
+{
+    const hers_params *p = K->p;
+    size_t N = hers_params_n(p), blocks = 70, n = blocks * N - 333, d = 2, most = 32;
+    int32_t *g = make_data(n, d, 0, 125), *pr = make_data(most, d, 1, 125);
+    hers_enroll_opts o;
+    hers_enroll_opts_default(&o);
+    o.threads = 2;
+    hers_gallery *gal = NULL;
+    hers_index *ix = NULL;
+    hers_searcher *many = NULL;
+    CHECK_OK(hers_gallery_enroll(p, K->sk, NULL, g, n, d, &o, &gal));
+    CHECK_OK(hers_index_build(p, gal, 2, &ix));
+    CHECK_OK(hers_searcher_create(40, &many));
+    hers_searcher *all[3] = {sr[0], sr[1], many};
+    for (size_t count = 1; ix && many && count <= most; count++) {
+        if (quick && count % 5 != 1 && count != 16 && count != 32)
+            continue;
+        hers_query *q = NULL;
+        hers_result *ref = NULL;
+        CHECK_OK(hers_query_encrypt(p, K->sk, NULL, pr, count, d, 125, NULL, &q));
+        if (!q)
+            break;
+        FOR_EACH_SIMD(level) {
+            for (int t = 0; t < 3; t++) {
+                hers_result *res = NULL;
+                CHECK_OK(hers_search(all[t], p, ix, q, NULL, &res));
+                if (!res)
+                    continue;
+                CHECK(hers_result_blocks(res) == blocks);
+                if (!ref) {
+                    ref = res;
+                    check_result(p, K->sk, ref, g, n, pr, count, d);
+                    continue;
+                }
+                int same = 1;
+                for (size_t r = 0; r < count; r++)
+                    for (size_t b = 0; b < blocks; b++) {
+                        const hers_ciphertext *x = hers_result_ciphertext(res, r, b);
+                        const hers_ciphertext *y = hers_result_ciphertext(ref, r, b);
+                        same &= memcmp(x->data, y->data,
+                                       x->parts * x->num_primes * x->n * sizeof(uint64_t)) == 0;
+                    }
+                if (!same)
+                    fprintf(stderr, "  split: %zu probes, level %s, searcher %d differ\n", count,
+                            hers_simd_name(level), t);
+                CHECK(same);
+                hers_result_free(res);
+            }
+        }
+        hers_result_free(ref);
+        hers_query_free(q);
+    }
+    hers_searcher_free(many);
+    hers_index_free(ix);
+    hers_gallery_free(gal);
+    free(g);
+    free(pr);
+}
+
 /* Fused kernel vs the generic per-term path on the same ciphertexts. */
 static void check_reference(struct keys *K, hers_search_mode mode, size_t n, size_t d,
                             hers_searcher *sr)
@@ -534,6 +601,7 @@ static void run_set(hers_params *p, hers_searcher **sr)
     check_reference(&K, HERS_MODE_PLAIN_GALLERY, 1030, quick ? 4 : 16, sr[1]);
     check_records(&K, sr[1]);
     check_batches(&K, sr[1], 4, 37);
+    check_split(&K, sr);
     check_query_seeded(&K);
     if (!quick)
         check_batches(&K, sr[0], 512, 9);

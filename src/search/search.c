@@ -291,6 +291,43 @@ static void probe_task(void *vctx, size_t task, unsigned w)
  * stream's speed with 3 or 4 (2: 1.0-1.17x; docs/benchmarks.md, session 10). */
 #define SCAN_STREAMS 4
 
+/* Blocks per scan task when several threads scan a batch: the result rows
+ * a task writes per tile index (blocks x probes x 3 k lines, each in a
+ * different ciphertext) stay few enough for the memory's write locality,
+ * while its runs of the index stay long (64 tiles, 1 MiB at d = 64).
+ * docs/benchmarks.md, session 11 (b14): at n = 2^20, 2 threads, batch 16,
+ * 0.91x the old block split where whole tile indices were 1.2x. */
+#define SCAN_TASK_BLOCKS 64
+
+/* Tasks of the scan pass (c->rc probes): enough for balance (4 per thread;
+ * 1 for one thread), each a run of consecutive tile indices with the same
+ * blocks, so a task reads the index's [tile][block] order in long runs and
+ * the multi-tile kernel's prefetch of "the tiles after this call" is the
+ * task's own next call. With one thread, or one probe, a task takes every
+ * block of its tile indices (one sequential stream; the single-probe
+ * streams kernel reads blocks far apart within it); a batch on several
+ * threads takes at most SCAN_TASK_BLOCKS blocks. (Tasks used to split the
+ * blocks alone: at n = 2^18 and 2 threads, runs of 8 tiles 1 MiB apart,
+ * and the kernel prefetched the next task's blocks instead of its own.) */
+static void scan_split(struct scan_ctx *c, unsigned threads)
+{
+    const hers_index *ix = c->ix;
+    size_t want = threads <= 1 ? 1 : 4 * (size_t)threads;
+    size_t bmax = threads > 1 && c->rc > 1 ? SCAN_TASK_BLOCKS : ix->blocks;
+    size_t bgs = (ix->blocks + bmax - 1) / bmax;      /* block groups */
+    size_t tgs = (want + bgs - 1) / bgs;              /* tile groups */
+    if (tgs > ix->tiles) {                            /* a tiny index: split blocks more */
+        tgs = ix->tiles;
+        size_t more = (want + tgs - 1) / tgs;
+        bgs = more > bgs ? more : bgs;
+        bgs = bgs > ix->blocks ? ix->blocks : bgs;
+    }
+    c->bg = (ix->blocks + bgs - 1) / bgs;
+    c->tg = (ix->tiles + tgs - 1) / tgs;
+    c->tile_groups = (ix->tiles + c->tg - 1) / c->tg;
+    c->block_groups = (ix->blocks + c->bg - 1) / c->bg;
+}
+
 static void scan_task(void *vctx, size_t task, unsigned w)
 {
     (void)w;
@@ -307,12 +344,16 @@ static void scan_task(void *vctx, size_t task, unsigned w)
      * canonical one: a single probe keeps the streaming single-probe kernel. */
     if (c->tiles && (ix->narrow || count > 1)) {
         /* runs of gallery tiles of one tile index (consecutive blocks,
-         * adjacent in memory) against the whole batch */
+         * adjacent in memory) against the whole batch; the task's blocks in
+         * runs of equal length (<= SCAN_TILES), so no short last run leaves
+         * the next call's first tiles out of the kernel's prefetch */
         const uint64_t *pts[HERS_SEARCH_MAX_BATCH];
         uint64_t *outs[SCAN_TILES * HERS_SEARCH_MAX_BATCH];
+        size_t runs = (b1 - b0 + SCAN_TILES - 1) / SCAN_TILES;
+        size_t run = (b1 - b0 + runs - 1) / runs;
         for (size_t s = s0; s < s1; s++)
-            for (size_t b = b0; b < b1; b += SCAN_TILES) {
-                size_t ng = b1 - b < SCAN_TILES ? b1 - b : SCAN_TILES;
+            for (size_t b = b0; b < b1; b += run) {
+                size_t ng = b1 - b < run ? b1 - b : run;
                 for (size_t r = 0; r < count; r++) {
                     pts[r] = c->probe + (r * tiles + s) * c->ptw;
                     for (size_t t = 0; t < ng; t++)
@@ -624,20 +665,7 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         t0 = mono_now();
         hers_pool_run(s->pool, probe_task, &c, c.rc * ix->d);
         s->last.probe_s += mono_now() - t0;
-        /* Tasks: enough for balance (4 per thread), each a long run of
-         * consecutive (tile, block) gallery tiles. */
-        size_t want = 4 * (size_t)hers_pool_threads(s->pool);
-        if (hers_pool_threads(s->pool) == 1)
-            want = 1;
-        if (ix->blocks >= want) {
-            c.tg = ix->tiles;
-            c.bg = (ix->blocks + want - 1) / want;
-        } else {
-            c.bg = ix->blocks;
-            c.tg = (ix->tiles + want - 1) / want;
-        }
-        c.tile_groups = (ix->tiles + c.tg - 1) / c.tg;
-        c.block_groups = (ix->blocks + c.bg - 1) / c.bg;
+        scan_split(&c, hers_pool_threads(s->pool));
         t0 = mono_now();
         hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
         s->last.scan_s += mono_now() - t0;
