@@ -39,6 +39,7 @@ void hers_searcher_free(hers_searcher *s)
         return;
     hers_pool_free(s->pool);
     hers_free(s->probe);
+    hers_free(s->untile);
     hers_free(s);
 }
 
@@ -258,8 +259,66 @@ struct scan_ctx {
     size_t keep;            /* primes of a shrunk result (hers_search_result_primes) */
     res_compact_plan plan;  /* HERS_RESULT_COMPACT: the body's form */
     uint64_t *ys;           /* HERS_RESULT_COMPACT: 2N words of scratch per worker */
+    /* staged: the kernels write each result ciphertext tile-major (see
+     * res_tile); untile() makes it row-major again, with rows x N words of
+     * scratch per worker at untile */
+    int staged;
+    size_t rows;            /* rows of a result ciphertext: parts x k */
+    uint64_t *untile;
     hers_task_error err;
 };
+
+/* Where the kernels write row 0 of tile s of result ciphertext i; its rows
+ * are res_stride(c) words apart. Row-major (the ciphertext's own layout),
+ * a tile's row r is 8 words of row r, N words from the next row: a batch's
+ * kernel call then writes every 64-byte line to another place (16 tiles x
+ * 8 probes x 6 rows, each row 32 KiB from the next, each ciphertext 192 KiB
+ * from the next block's). Staged (tile-major), tile s of a ciphertext is
+ * its rows x 8 words at s x rows x 8: one 384-byte run per tile, the next
+ * tile index's run after it. Measured on the Zen 5 (docs/benchmarks.md,
+ * session 12): the batch kernel takes 0.81x the time with staged results
+ * (perf samples of 60 searches of 8 probes, 2^18 x 64, one thread), the
+ * search ~0.9x with the untile pass. untile() restores the row-major layout
+ * once per ciphertext, in cache, inside the pass that reads the ciphertext
+ * next where there is one (compaction, shrinking), else in a pass of its
+ * own. */
+static inline uint64_t *res_tile(const struct scan_ctx *c, size_t i, size_t s)
+{
+    uint64_t *a = c->res->cts[i].data;
+    return c->staged ? a + s * c->rows * HERS_TILE : a + s * HERS_TILE;
+}
+
+static inline size_t res_stride(const struct scan_ctx *c)
+{
+    return c->staged ? HERS_TILE : c->ix->N;
+}
+
+/* Ciphertext a (rows x N words, tile-major) -> row-major, through
+ * scratch (rows x N words): one sequential read, then rows sequential
+ * writes, both in L2 (192 KiB at n4096, 3 parts). */
+static void untile(uint64_t *a, uint64_t *scratch, size_t rows, size_t N)
+{
+    memcpy(scratch, a, rows * N * sizeof *a);
+    for (size_t r = 0; r < rows; r++) {
+        uint64_t *row = a + r * N;
+        const uint64_t *src = scratch + r * HERS_TILE;
+        for (size_t s = 0; s < N / HERS_TILE; s++)
+            memcpy(row + s * HERS_TILE, src + s * rows * HERS_TILE, HERS_TILE * sizeof *a);
+    }
+}
+
+static void untile_ct(const struct scan_ctx *c, hers_ciphertext *ct, unsigned w)
+{
+    size_t N = c->ix->N;
+    untile(ct->data, c->untile + (size_t)w * c->rows * N, c->rows, N);
+}
+
+/* Task: result ciphertext i, staged -> row-major (the full form). */
+static void untile_task(void *vctx, size_t task, unsigned w)
+{
+    struct scan_ctx *c = vctx;
+    untile_ct(c, &c->res->cts[task], w);
+}
 
 /* Task (r, i): probe r, dimension i -> its rows of every probe tile, in the
  * layout of the active SIMD level. The probe is used as encrypted: the
@@ -336,7 +395,7 @@ static void scan_task(void *vctx, size_t task, unsigned w)
     size_t sgi = task / c->block_groups, bgi = task % c->block_groups;
     size_t s0 = sgi * c->tg, s1 = s0 + c->tg < ix->tiles ? s0 + c->tg : ix->tiles;
     size_t b0 = bgi * c->bg, b1 = b0 + c->bg < ix->blocks ? b0 + c->bg : ix->blocks;
-    size_t count = c->rc, tiles = ix->tiles, N = ix->N;
+    size_t count = c->rc, tiles = ix->tiles, stride = res_stride(c);
     int ee = ix->mode == HERS_MODE_BOTH_ENCRYPTED;
     hers_kernel_ee_multi_fn *multi = ee ? c->ee_multi : c->pe_multi;
     /* The narrow form's multi-tile kernel has its own probe layout: every
@@ -357,11 +416,10 @@ static void scan_task(void *vctx, size_t task, unsigned w)
                 for (size_t r = 0; r < count; r++) {
                     pts[r] = c->probe + (r * tiles + s) * c->ptw;
                     for (size_t t = 0; t < ng; t++)
-                        outs[t * count + r] =
-                            c->res->cts[(c->r0 + r) * ix->blocks + b + t].data + s * HERS_TILE;
+                        outs[t * count + r] = res_tile(c, (c->r0 + r) * ix->blocks + b + t, s);
                 }
                 c->tiles(ix->data + (s * ix->blocks + b) * ix->tile_words, ng, ix->tile_words, pts,
-                         count, ix->d, ix->k, ix->kmod, outs, N);
+                         count, ix->d, ix->k, ix->kmod, outs, stride);
             }
         hers_kernel_fence();
         return;
@@ -383,9 +441,9 @@ static void scan_task(void *vctx, size_t task, unsigned w)
                     if (b >= b1)
                         continue;
                     gs[n] = ix->data + (s * ix->blocks + b) * ix->tile_words;
-                    os[n++] = c->res->cts[c->r0 * ix->blocks + b].data + s * HERS_TILE;
+                    os[n++] = res_tile(c, c->r0 * ix->blocks + b, s);
                 }
-                c->streams(gs, n, pt, ix->d, ix->k, ix->kmod, os, N);
+                c->streams(gs, n, pt, ix->d, ix->k, ix->kmod, os, stride);
             }
         }
         hers_kernel_fence();
@@ -400,18 +458,18 @@ static void scan_task(void *vctx, size_t task, unsigned w)
                 uint64_t *outs[HERS_SEARCH_MAX_BATCH];
                 for (size_t r = 0; r < count; r++) {
                     pts[r] = c->probe + (r * tiles + s) * c->ptw;
-                    outs[r] = c->res->cts[(c->r0 + r) * ix->blocks + b].data + s * HERS_TILE;
+                    outs[r] = res_tile(c, (c->r0 + r) * ix->blocks + b, s);
                 }
-                multi(g, pts, count, ix->d, ix->k, ix->kmod, outs, N);
+                multi(g, pts, count, ix->d, ix->k, ix->kmod, outs, stride);
                 continue;
             }
             for (size_t r = 0; r < count; r++) {
                 const uint64_t *pt = c->probe + (r * tiles + s) * c->ptw;
-                uint64_t *o = c->res->cts[(c->r0 + r) * ix->blocks + b].data + s * HERS_TILE;
+                uint64_t *o = res_tile(c, (c->r0 + r) * ix->blocks + b, s);
                 if (ee)
-                    c->ee(g, pt, ix->d, ix->k, ix->kmod, o, N);
+                    c->ee(g, pt, ix->d, ix->k, ix->kmod, o, stride);
                 else
-                    c->pe(g, pt, ix->d, ix->k, ix->kmod, o, N);
+                    c->pe(g, pt, ix->d, ix->k, ix->kmod, o, stride);
             }
         }
     hers_kernel_fence(); /* the kernels' non-temporal result stores */
@@ -440,12 +498,13 @@ static hers_status relin_block(struct scan_ctx *c, hers_ciphertext *ct)
 /* Task: one result ciphertext (r, b) -> shrunk form. */
 static void shrink_task(void *vctx, size_t task, unsigned w)
 {
-    (void)w;
     struct scan_ctx *c = vctx;
     const hers_params *p = c->p;
     if (c->err.st != HERS_OK)
         return;
     hers_ciphertext *ct = &c->res->cts[task];
+    if (c->staged)
+        untile_ct(c, ct, w);
     hers_status st = HERS_OK;
     if (c->opts->shrink == HERS_RESULT_RELINEARIZED)
         st = relin_block(c, ct);
@@ -477,6 +536,8 @@ static void compact_task(void *vctx, size_t task, unsigned w)
     hers_status st = HERS_OK;
     for (size_t b = b0; b < b1 && st == HERS_OK; b++) {
         hers_ciphertext *ct = &res->cts[r * res->blocks + b];
+        if (c->staged)
+            untile_ct(c, ct, w);
         st = relin_block(c, ct);
         if (st == HERS_OK)
             st = hers_ciphertext_from_ntt(p, ct);
@@ -660,6 +721,21 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
             s->probe_words = words;
     }
     c.probe = s->probe;
+    /* Several probes: results staged tile-major (res_tile), one result
+     * ciphertext of scratch per worker to untile them (reused). */
+    c.rows = parts * k;
+    c.staged = q->count > 1;
+    size_t uw = (size_t)hers_pool_threads(s->pool) * c.rows * N;
+    if (st == HERS_OK && c.staged && uw > s->untile_words) {
+        hers_free(s->untile);
+        s->untile_words = 0;
+        s->untile = hers_alloc_array(uw, sizeof(uint64_t));
+        if (!s->untile)
+            st = hers_error(HERS_ERR_NOMEM, "search: out of memory for the result scratch");
+        else
+            s->untile_words = uw;
+    }
+    c.untile = s->untile;
     for (c.r0 = 0; st == HERS_OK && c.r0 < q->count; c.r0 += c.rc) {
         c.rc = q->count - c.r0 < batch ? q->count - c.r0 : batch;
         t0 = mono_now();
@@ -670,6 +746,9 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         hers_pool_run(s->pool, scan_task, &c, c.tile_groups * c.block_groups);
         s->last.scan_s += mono_now() - t0;
     }
+    /* staged results become row-major in the pass that next reads them:
+     * the compaction's or the shrinking's tasks, else a pass of their own
+     * (counted in the scan) */
     if (st == HERS_OK && opts->shrink == HERS_RESULT_COMPACT) {
         t0 = mono_now();
         st = compact_result(s, &c);
@@ -680,6 +759,10 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
             t0 = mono_now();
             hers_pool_run(s->pool, shrink_task, &c, q->count * ix->blocks);
             s->last.shrink_s = mono_now() - t0;
+        } else if (c.staged) {
+            t0 = mono_now();
+            hers_pool_run(s->pool, untile_task, &c, q->count * ix->blocks);
+            s->last.scan_s += mono_now() - t0;
         }
         st = hers_task_error_raise(&c.err);
     }

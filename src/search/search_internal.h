@@ -176,6 +176,8 @@ struct hers_searcher {
     hers_pool *pool;
     uint64_t *probe;        /* probe-tile scratch, reused across searches */
     size_t probe_words;     /* its capacity */
+    uint64_t *untile;       /* staged passes: a result ciphertext per worker, reused */
+    size_t untile_words;    /* its capacity */
     hers_search_phases last; /* the last search's parts (hers_searcher_phases) */
 };
 
