@@ -51,6 +51,17 @@ static void test_model(void)
                                                        _mm512_loadu_si512(y)));
     CHECK(out[0] == 0 && out[1] == 100 && out[2] == 1 && out[3] == 101 && out[4] == 107 &&
           out[5] == 7 && out[6] == 106 && out[7] == 6);
+    /* unpack: a0 b0 a2 b2 ... / a1 b1 a3 b3 ...; shuffle_i64x2 0x8d picks
+     * 128-bit units a1, a3, b0, b2 */
+    __m512i X = _mm512_loadu_si512(x), Y = _mm512_loadu_si512(y);
+    _mm512_storeu_si512(out, _mm512_unpacklo_epi64(X, Y));
+    CHECK(out[0] == 0 && out[1] == 100 && out[2] == 2 && out[3] == 102 && out[6] == 6 &&
+          out[7] == 106);
+    _mm512_storeu_si512(out, _mm512_unpackhi_epi64(X, Y));
+    CHECK(out[0] == 1 && out[1] == 101 && out[4] == 5 && out[5] == 105 && out[7] == 107);
+    _mm512_storeu_si512(out, _mm512_shuffle_i64x2(X, Y, 0x8d));
+    CHECK(out[0] == 2 && out[1] == 3 && out[2] == 6 && out[3] == 7 && out[4] == 100 &&
+          out[5] == 101 && out[6] == 104 && out[7] == 105);
     __m512i m = _mm512_min_epu64(_mm512_set1_epi64(-1), _mm512_set1_epi64(5));
     CHECK(m.v[7] == 5);
 }

@@ -55,10 +55,14 @@ typedef struct hers_ntt_simd {
     uint64_t *roots_shoup52;
     uint64_t *iroots_shoup52;
     uint64_t n_inv_shoup52;
-    /* IFMA in-register stages (n/2 each, value and Shoup-52 constant):
-     * forward gap 4 (lanes 2k x4, 2k+1 x4 of stage m = n/8), gap 2 (4k.. x2
-     * of m = n/4); inverse gap 2 (m = n/4) and gap 4 (m = n/8), same lanes. */
+    /* IFMA in-register stages (n/2 each, value and Shoup-52 constant, 8
+     * lanes per group k of 16 values; lane layouts in ntt_ifma_kernel.h):
+     * forward gap 4 (blocks 2k x4, 2k+1 x4 of stage m = n/8), gap 2 (4k +
+     * 0 0 2 2 1 1 3 3 of m = n/4), gap 1 (8k + 0 1 4 5 2 3 6 7 of m = n/2);
+     * inverse gap 1 and gap 2 (same blocks as forward, stages m = n/2, n/4),
+     * gap 4 (2k + 0 0 1 1 0 0 1 1 of m = n/8). */
     uint64_t *f4w, *f4s, *f2w, *f2s, *i2w, *i2s, *i4w, *i4s;
+    uint64_t *f1w, *f1s, *i1w, *i1s;
 } hers_ntt_simd;
 
 /* Portable kernels (ntt_portable.c, poly.c). */

@@ -28,7 +28,8 @@ static void table_free_simd(hers_ntt_simd *s)
     double *d[] = {s->fw, s->fwq, s->fw2, s->fwq2, s->iw, s->iwq, s->iw1p, s->iwq1p, s->iw2, s->iwq2};
     for (size_t i = 0; i < sizeof d / sizeof d[0]; i++)
         hers_free(d[i]);
-    uint64_t *u[] = {s->f4w, s->f4s, s->f2w, s->f2s, s->i2w, s->i2s, s->i4w, s->i4s};
+    uint64_t *u[] = {s->f4w, s->f4s, s->f2w, s->f2s, s->i2w, s->i2s, s->i4w, s->i4s,
+                     s->f1w, s->f1s, s->i1w, s->i1s};
     for (size_t i = 0; i < sizeof u / sizeof u[0]; i++)
         hers_free(u[i]);
     hers_free(s->roots_shoup52);
@@ -117,16 +118,24 @@ static hers_status build_simd(hers_ntt_table *t)
         }
         s->n_inv_shoup52 = shoup52(t->n_inv, q);
         const size_t n = t->n, h = n / 2;
-        uint64_t **arr[] = {&s->f4w, &s->f4s, &s->f2w, &s->f2s, &s->i2w, &s->i2s, &s->i4w, &s->i4s};
+        uint64_t **arr[] = {&s->f4w, &s->f4s, &s->f2w, &s->f2s, &s->i2w, &s->i2s,
+                            &s->i4w, &s->i4s, &s->f1w, &s->f1s, &s->i1w, &s->i1s};
         for (size_t i = 0; i < sizeof arr / sizeof arr[0]; i++) {
             *arr[i] = hers_alloc_array(h, sizeof(uint64_t));
             if (!*arr[i])
                 return hers_error(HERS_ERR_NOMEM, "NTT table: out of memory");
         }
+        /* lane l of group k: the blocks of the layouts in ntt_ifma_kernel.h */
+        static const size_t b2[8] = {0, 0, 2, 2, 1, 1, 3, 3}, b1[8] = {0, 1, 4, 5, 2, 3, 6, 7};
         for (size_t k = 0; k < n / 16; k++) {
             for (size_t l = 0; l < 8; l++) {
-                size_t f4 = n / 8 + 2 * k + l / 4, f2 = n / 4 + 4 * k + l / 2;
-                size_t i2 = n / 2 + 4 * k + l / 2, i4 = 3 * n / 4 + 2 * k + l / 4;
+                size_t f4 = n / 8 + 2 * k + l / 4, f2 = n / 4 + 4 * k + b2[l];
+                size_t f1 = n / 2 + 8 * k + b1[l], i1 = 8 * k + b1[l];
+                size_t i2 = n / 2 + 4 * k + b2[l], i4 = 3 * n / 4 + 2 * k + (l / 2) % 2;
+                s->f1w[8 * k + l] = t->roots[f1];
+                s->f1s[8 * k + l] = s->roots_shoup52[f1];
+                s->i1w[8 * k + l] = t->iroots[i1];
+                s->i1s[8 * k + l] = s->iroots_shoup52[i1];
                 s->f4w[8 * k + l] = t->roots[f4];
                 s->f4s[8 * k + l] = s->roots_shoup52[f4];
                 s->f2w[8 * k + l] = t->roots[f2];

@@ -12,6 +12,7 @@
  *   _mm512_setzero_si512 _mm512_add_epi64 _mm512_sub_epi64 _mm512_and_si512
  *   _mm512_or_si512 _mm512_min_epu64 _mm512_sllv_epi64 _mm512_srlv_epi64
  *   _mm512_madd52lo_epu64 _mm512_madd52hi_epu64 _mm512_permutex2var_epi64
+ *   _mm512_unpacklo_epi64 _mm512_unpackhi_epi64 _mm512_shuffle_i64x2
  *   _mm512_stream_si512 _mm_sfence
  *
  * Shoup product with 52-bit quotients (q < 2^50, 0 <= y < 2^52, w < q,
@@ -110,106 +111,165 @@ static inline __m512i ifma_sub_if_ge(__m512i x, __m512i r)
     return _mm512_min_epu64(x, _mm512_sub_epi64(x, r));
 }
 
+/* Forward butterfly on whole vectors: X in [0, 4q) is reduced into [0, 2q),
+ * T = W Y in [0, 2q); *x = X + T, *y = X - T + 2q, both in [0, 4q). */
+static inline void ifma_fwd_bf(__m512i *x, __m512i *y, __m512i W, __m512i Ws, __m512i Q2,
+                               __m512i negq, __m512i mask)
+{
+    __m512i X = ifma_sub_if_ge(*x, Q2);
+    __m512i T = ifma_mulshoup(*y, W, Ws, negq, mask);
+    *x = _mm512_add_epi64(X, T);
+    *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
+}
+
+/* Inverse butterfly: X, Y in [0, 2q); *x = X + Y reduced into [0, 2q),
+ * *y = W (X - Y + 2q) in [0, 2q). */
+static inline void ifma_inv_bf(__m512i *x, __m512i *y, __m512i W, __m512i Ws, __m512i Q2,
+                               __m512i negq, __m512i mask)
+{
+    __m512i X = *x, Y = *y;
+    *x = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);
+    *y = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), W, Ws, negq, mask);
+}
+
+/* The forward transform's last pass: stages gap 8 (m = n/16), 4, 2, 1 on
+ * U groups of 16 values p[0..15] (group k = k0 + u), in registers, the U
+ * groups' operations interleaved. Lane layouts (value indices, 128-bit
+ * units in brackets) use the in-lane unpack and the 128-bit shuffle where
+ * they can, which are cheaper than a two-source permute:
+ *   gap 8: X = 0-7, Y = 8-15
+ *   gap 4: X = [0 1][2 3][8 9][10 11], Y = [4 5][6 7][12 13][14 15]   shuffle_i64x2
+ *   gap 2: X = [0 1][8 9][4 5][12 13], Y = [2 3][10 11][6 7][14 15]   shuffle_i64x2
+ *   gap 1: X = 0 2 8 10 4 6 12 14, Y = 1 3 9 11 5 7 13 15            unpacklo/hi
+ * and two permutes put the outputs back in order. */
+struct ifma_fwd_tail {
+    __m512i Q, Q2, negq, mask, i_out0, i_out1;
+    const uint64_t *w8, *ws8, *f4w, *f4s, *f2w, *f2s, *f1w, *f1s;
+};
+
 /* Lane permutations on pairs of vectors (indices 0..7 = first, 8..15 = second). */
-static const int64_t ifma_lo4[8] = {0, 1, 2, 3, 8, 9, 10, 11};
-static const int64_t ifma_hi4[8] = {4, 5, 6, 7, 12, 13, 14, 15};
-static const int64_t ifma_p2x[8] = {0, 1, 8, 9, 4, 5, 12, 13};
-static const int64_t ifma_p2y[8] = {2, 3, 10, 11, 6, 7, 14, 15};
-static const int64_t ifma_even[8] = {0, 2, 4, 6, 8, 10, 12, 14};
-static const int64_t ifma_odd[8] = {1, 3, 5, 7, 9, 11, 13, 15};
-static const int64_t ifma_p1x[8] = {0, 8, 2, 10, 4, 12, 6, 14};
-static const int64_t ifma_p1y[8] = {1, 9, 3, 11, 5, 13, 7, 15};
-static const int64_t ifma_zip0[8] = {0, 8, 1, 9, 2, 10, 3, 11};
-static const int64_t ifma_zip1[8] = {4, 12, 5, 13, 6, 14, 7, 15};
+static const int64_t ifma_fout0[8] = {0, 8, 1, 9, 4, 12, 5, 13};
+static const int64_t ifma_fout1[8] = {2, 10, 3, 11, 6, 14, 7, 15};
+static const int64_t ifma_iin0[8] = {0, 2, 8, 10, 4, 6, 12, 14};
+static const int64_t ifma_iin1[8] = {1, 3, 9, 11, 5, 7, 13, 15};
+
+static inline __attribute__((always_inline)) void
+ifma_fwd_tail_run(const struct ifma_fwd_tail *c, uint64_t *a, size_t k0, int U)
+{
+    __m512i v0[2], v1[2], X[2], Y[2];
+    for (int u = 0; u < U; u++) {
+        v0[u] = ifma_load(a + 16 * (k0 + (size_t)u));
+        v1[u] = ifma_load(a + 16 * (k0 + (size_t)u) + 8);
+    }
+    /* gap 8: block k (one twiddle) */
+    for (int u = 0; u < U; u++)
+        ifma_fwd_bf(&v0[u], &v1[u], _mm512_set1_epi64((long long)c->w8[k0 + (size_t)u]),
+                    _mm512_set1_epi64((long long)c->ws8[k0 + (size_t)u]), c->Q2, c->negq,
+                    c->mask);
+    /* gap 4: blocks 2k (lanes 0-3), 2k+1 (lanes 4-7) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        X[u] = _mm512_shuffle_i64x2(v0[u], v1[u], 0x44);
+        Y[u] = _mm512_shuffle_i64x2(v0[u], v1[u], 0xee);
+        ifma_fwd_bf(&X[u], &Y[u], ifma_load(c->f4w + 8 * k), ifma_load(c->f4s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    /* gap 2: blocks 4k + (0, 0, 2, 2, 1, 1, 3, 3) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        v0[u] = _mm512_shuffle_i64x2(X[u], Y[u], 0x88);
+        v1[u] = _mm512_shuffle_i64x2(X[u], Y[u], 0xdd);
+        ifma_fwd_bf(&v0[u], &v1[u], ifma_load(c->f2w + 8 * k), ifma_load(c->f2s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    /* gap 1: blocks 8k + (0, 1, 4, 5, 2, 3, 6, 7) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        X[u] = _mm512_unpacklo_epi64(v0[u], v1[u]);
+        Y[u] = _mm512_unpackhi_epi64(v0[u], v1[u]);
+        ifma_fwd_bf(&X[u], &Y[u], ifma_load(c->f1w + 8 * k), ifma_load(c->f1s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    for (int u = 0; u < U; u++) {
+        uint64_t *p = a + 16 * (k0 + (size_t)u);
+        __m512i E = ifma_sub_if_ge(ifma_sub_if_ge(X[u], c->Q2), c->Q);
+        __m512i O = ifma_sub_if_ge(ifma_sub_if_ge(Y[u], c->Q2), c->Q);
+        ifma_store(p, _mm512_permutex2var_epi64(E, c->i_out0, O));
+        ifma_store(p + 8, _mm512_permutex2var_epi64(E, c->i_out1, O));
+    }
+}
 
 void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
 {
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
     const size_t n = t->n;
     const uint64_t q = t->q.value;
-    const __m512i Q2 = _mm512_set1_epi64((long long)(2 * q)), Q = _mm512_set1_epi64((long long)q);
+    const uint64_t *roots = t->roots, *roots52 = s->roots_shoup52;
+    const __m512i Q2 = _mm512_set1_epi64((long long)(2 * q));
     const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
     const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
     size_t m = 1, gap = n / 2;
-    /* two stages per pass, (m, gap) then (2m, gap/2), while gap/2 >= 8:
+    /* two stages per pass, (m, gap) then (2m, gap/2), while gap/2 >= 16:
      * the very butterflies of the one-stage loop below, in another order,
      * with four vectors in registers (half the loads and stores) */
-    for (; gap >= 16; m <<= 2, gap >>= 2) {
+    for (; gap >= 32; m <<= 2, gap >>= 2) {
         const size_t h = gap / 2;
         for (size_t i = 0; i < m; i++) {
-            const __m512i W = _mm512_set1_epi64((long long)t->roots[m + i]);
-            const __m512i Ws = _mm512_set1_epi64((long long)s->roots_shoup52[m + i]);
-            const __m512i Wa = _mm512_set1_epi64((long long)t->roots[2 * m + 2 * i]);
-            const __m512i Was = _mm512_set1_epi64((long long)s->roots_shoup52[2 * m + 2 * i]);
-            const __m512i Wb = _mm512_set1_epi64((long long)t->roots[2 * m + 2 * i + 1]);
-            const __m512i Wbs = _mm512_set1_epi64((long long)s->roots_shoup52[2 * m + 2 * i + 1]);
+            const __m512i W = _mm512_set1_epi64((long long)roots[m + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)roots52[m + i]);
+            const __m512i Wa = _mm512_set1_epi64((long long)roots[2 * m + 2 * i]);
+            const __m512i Was = _mm512_set1_epi64((long long)roots52[2 * m + 2 * i]);
+            const __m512i Wb = _mm512_set1_epi64((long long)roots[2 * m + 2 * i + 1]);
+            const __m512i Wbs = _mm512_set1_epi64((long long)roots52[2 * m + 2 * i + 1]);
             uint64_t *x0 = a + 2 * i * gap, *x1 = x0 + h, *x2 = x0 + gap, *x3 = x2 + h;
             for (size_t j = 0; j < h; j += 8) {
-                __m512i X = ifma_sub_if_ge(ifma_load(x0 + j), Q2);
-                __m512i T = ifma_mulshoup(ifma_load(x2 + j), W, Ws, negq, mask);
-                __m512i A = _mm512_add_epi64(X, T);
-                __m512i C = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
-                X = ifma_sub_if_ge(ifma_load(x1 + j), Q2);
-                T = ifma_mulshoup(ifma_load(x3 + j), W, Ws, negq, mask);
-                __m512i B = _mm512_add_epi64(X, T);
-                __m512i D = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
-                X = ifma_sub_if_ge(A, Q2);
-                T = ifma_mulshoup(B, Wa, Was, negq, mask);
-                ifma_store(x0 + j, _mm512_add_epi64(X, T));
-                ifma_store(x1 + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
-                X = ifma_sub_if_ge(C, Q2);
-                T = ifma_mulshoup(D, Wb, Wbs, negq, mask);
-                ifma_store(x2 + j, _mm512_add_epi64(X, T));
-                ifma_store(x3 + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
+                __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
+                __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
+                ifma_fwd_bf(&A, &C, W, Ws, Q2, negq, mask);
+                ifma_fwd_bf(&B, &D, W, Ws, Q2, negq, mask);
+                ifma_fwd_bf(&A, &B, Wa, Was, Q2, negq, mask);
+                ifma_fwd_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
+                ifma_store(x0 + j, A);
+                ifma_store(x1 + j, B);
+                ifma_store(x2 + j, C);
+                ifma_store(x3 + j, D);
             }
         }
     }
-    for (; gap >= 8; m <<= 1, gap >>= 1) {
+    for (; gap >= 16; m <<= 1, gap >>= 1) {
         for (size_t i = 0; i < m; i++) {
-            const __m512i W = _mm512_set1_epi64((long long)t->roots[m + i]);
-            const __m512i Ws = _mm512_set1_epi64((long long)s->roots_shoup52[m + i]);
+            const __m512i W = _mm512_set1_epi64((long long)roots[m + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)roots52[m + i]);
             uint64_t *x = a + 2 * i * gap, *y = x + gap;
             for (size_t j = 0; j < gap; j += 8) {
-                __m512i X = ifma_sub_if_ge(ifma_load(x + j), Q2);
-                __m512i T = ifma_mulshoup(ifma_load(y + j), W, Ws, negq, mask);
-                ifma_store(x + j, _mm512_add_epi64(X, T));
-                ifma_store(y + j, _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2));
+                __m512i X = ifma_load(x + j), Y = ifma_load(y + j);
+                ifma_fwd_bf(&X, &Y, W, Ws, Q2, negq, mask);
+                ifma_store(x + j, X);
+                ifma_store(y + j, Y);
             }
         }
     }
-    /* gaps 4, 2, 1 on 16 values: stage m = n/8, n/4, n/2 */
-    const __m512i i_lo4 = ifma_idx(ifma_lo4), i_hi4 = ifma_idx(ifma_hi4);
-    const __m512i i_p2x = ifma_idx(ifma_p2x), i_p2y = ifma_idx(ifma_p2y);
-    const __m512i i_p1x = ifma_idx(ifma_p1x), i_p1y = ifma_idx(ifma_p1y);
-    const __m512i i_zip0 = ifma_idx(ifma_zip0), i_zip1 = ifma_idx(ifma_zip1);
-    const uint64_t *w1 = t->roots + n / 2, *ws1 = s->roots_shoup52 + n / 2;
-    for (size_t k = 0; k < n / 16; k++) {
-        uint64_t *p = a + 16 * k;
-        __m512i v0 = ifma_load(p), v1 = ifma_load(p + 8);
-        /* gap 4: X = a0-3 a8-11, Y = a4-7 a12-15; blocks 2k, 2k+1 (x4 lanes) */
-        __m512i X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_lo4, v1), Q2);
-        __m512i Y = _mm512_permutex2var_epi64(v0, i_hi4, v1);
-        __m512i T = ifma_mulshoup(Y, ifma_load(s->f4w + 8 * k), ifma_load(s->f4s + 8 * k), negq,
-                                  mask);
-        v0 = _mm512_add_epi64(X, T);                         /* b0-3 b8-11 */
-        v1 = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);   /* b4-7 b12-15 */
-        /* gap 2: X = b0 b1 b4 b5 b8 b9 b12 b13; blocks 4k..4k+3 (x2 lanes) */
-        X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_p2x, v1), Q2);
-        Y = _mm512_permutex2var_epi64(v0, i_p2y, v1);
-        T = ifma_mulshoup(Y, ifma_load(s->f2w + 8 * k), ifma_load(s->f2s + 8 * k), negq, mask);
-        v0 = _mm512_add_epi64(X, T);                         /* c0 c1 c4 c5 c8 c9 c12 c13 */
-        v1 = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);   /* c2 c3 c6 c7 ... c14 c15 */
-        /* gap 1: X = c0 c2 ... c14, Y = c1 c3 ... c15; blocks 8k + lane */
-        X = ifma_sub_if_ge(_mm512_permutex2var_epi64(v0, i_p1x, v1), Q2);
-        Y = _mm512_permutex2var_epi64(v0, i_p1y, v1);
-        T = ifma_mulshoup(Y, ifma_load(w1 + 8 * k), ifma_load(ws1 + 8 * k), negq, mask);
-        __m512i E = _mm512_add_epi64(X, T);                  /* d0 d2 ... d14 */
-        __m512i O = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
-        E = ifma_sub_if_ge(ifma_sub_if_ge(E, Q2), Q);
-        O = ifma_sub_if_ge(ifma_sub_if_ge(O, Q2), Q);
-        ifma_store(p, _mm512_permutex2var_epi64(E, i_zip0, O));
-        ifma_store(p + 8, _mm512_permutex2var_epi64(E, i_zip1, O));
-    }
+    /* gaps 8, 4, 2, 1 on 16 values: stages m = n/16, n/8, n/4, n/2 */
+    struct ifma_fwd_tail c;
+    c.Q = _mm512_set1_epi64((long long)q);
+    c.Q2 = Q2;
+    c.negq = negq;
+    c.mask = mask;
+    c.i_out0 = ifma_idx(ifma_fout0);
+    c.i_out1 = ifma_idx(ifma_fout1);
+    c.w8 = roots + n / 16;
+    c.ws8 = roots52 + n / 16;
+    c.f4w = s->f4w;
+    c.f4s = s->f4s;
+    c.f2w = s->f2w;
+    c.f2s = s->f2s;
+    c.f1w = s->f1w;
+    c.f1s = s->f1s;
+    size_t k = 0;
+    for (; k + 2 <= n / 16; k += 2)
+        ifma_fwd_tail_run(&c, a, k, 2);
+    if (k < n / 16)
+        ifma_fwd_tail_run(&c, a, k, 1);
 }
 
 void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
@@ -217,7 +277,66 @@ void HERS_IFMA_FN(hers_ntt_inverse)(const hers_ntt_table *t, uint64_t *a)
     HERS_IFMA_FN(hers_ntt_inverse_to)(t, a, a);
 }
 
-/* a = inverse NTT of src: the first pass (gaps 1, 2, 4) reads src and
+/* The inverse transform's first pass: stages gap 1, 2, 4 (m = n/2, n/4,
+ * n/8) and, when g8, gap 8 (m = n/16) on U groups of 16 values, reading src
+ * and writing a (groups k0 .. k0 + U - 1), operations interleaved. Lane
+ * layouts (128-bit units in brackets), the forward tail's in reverse:
+ *   gap 1: X = 0 2 8 10 4 6 12 14, Y = 1 3 9 11 5 7 13 15            two permutes
+ *   gap 2: X = [0 1][8 9][4 5][12 13], Y = [2 3][10 11][6 7][14 15]   unpacklo/hi
+ *   gap 4: X = [0 1][8 9][2 3][10 11], Y = [4 5][12 13][6 7][14 15]   shuffle_i64x2
+ *   gap 8: X = 0-7, Y = 8-15                                          shuffle_i64x2 */
+struct ifma_inv_head {
+    __m512i Q2, negq, mask, i_in0, i_in1;
+    const uint64_t *i1w, *i1s, *i2w, *i2s, *i4w, *i4s, *w8, *ws8;
+};
+
+static inline __attribute__((always_inline)) void
+ifma_inv_head_run(const struct ifma_inv_head *c, const uint64_t *src, uint64_t *a, size_t k0,
+                  int U, int g8)
+{
+    __m512i S[2], D[2], X[2], Y[2];
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        __m512i v0 = ifma_load(src + 16 * k), v1 = ifma_load(src + 16 * k + 8);
+        S[u] = _mm512_permutex2var_epi64(v0, c->i_in0, v1);
+        D[u] = _mm512_permutex2var_epi64(v0, c->i_in1, v1);
+    }
+    /* gap 1: blocks 8k + (0, 1, 4, 5, 2, 3, 6, 7) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        ifma_inv_bf(&S[u], &D[u], ifma_load(c->i1w + 8 * k), ifma_load(c->i1s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    /* gap 2: blocks 4k + (0, 0, 2, 2, 1, 1, 3, 3) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        X[u] = _mm512_unpacklo_epi64(S[u], D[u]);
+        Y[u] = _mm512_unpackhi_epi64(S[u], D[u]);
+        ifma_inv_bf(&X[u], &Y[u], ifma_load(c->i2w + 8 * k), ifma_load(c->i2s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    /* gap 4: blocks 2k + (0, 0, 1, 1, 0, 0, 1, 1) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        S[u] = _mm512_shuffle_i64x2(X[u], Y[u], 0x44);
+        D[u] = _mm512_shuffle_i64x2(X[u], Y[u], 0xee);
+        ifma_inv_bf(&S[u], &D[u], ifma_load(c->i4w + 8 * k), ifma_load(c->i4s + 8 * k), c->Q2,
+                    c->negq, c->mask);
+    }
+    /* gap 8: block k (one twiddle) */
+    for (int u = 0; u < U; u++) {
+        const size_t k = k0 + (size_t)u;
+        X[u] = _mm512_shuffle_i64x2(S[u], D[u], 0x88);
+        Y[u] = _mm512_shuffle_i64x2(S[u], D[u], 0xdd);
+        if (g8)
+            ifma_inv_bf(&X[u], &Y[u], _mm512_set1_epi64((long long)c->w8[k]),
+                        _mm512_set1_epi64((long long)c->ws8[k]), c->Q2, c->negq, c->mask);
+        ifma_store(a + 16 * k, X[u]);
+        ifma_store(a + 16 * k + 8, Y[u]);
+    }
+}
+
+/* a = inverse NTT of src: the first pass (gaps 1, 2, 4, 8) reads src and
  * writes a, so an out-of-place transform costs no copy; src == a or the
  * two do not overlap. */
 void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *src, uint64_t *a)
@@ -225,90 +344,93 @@ void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *
     const hers_ntt_simd *s = (const hers_ntt_simd *)t->simd;
     const size_t n = t->n;
     const uint64_t q = t->q.value;
+    const uint64_t *iroots = t->iroots, *iroots52 = s->iroots_shoup52;
     const __m512i Q2 = _mm512_set1_epi64((long long)(2 * q)), Q = _mm512_set1_epi64((long long)q);
     const __m512i negq = _mm512_set1_epi64((long long)((UINT64_C(1) << 52) - q));
     const __m512i mask = _mm512_set1_epi64((long long)IFMA_MASK52);
-    const __m512i i_even = ifma_idx(ifma_even), i_odd = ifma_idx(ifma_odd);
-    const __m512i i_p1x = ifma_idx(ifma_p1x), i_p1y = ifma_idx(ifma_p1y);
-    const __m512i i_p2x = ifma_idx(ifma_p2x), i_p2y = ifma_idx(ifma_p2y);
-    const __m512i i_lo4 = ifma_idx(ifma_lo4), i_hi4 = ifma_idx(ifma_hi4);
-    /* gaps 1, 2, 4 on 16 values: stages m = n/2, n/4, n/8 */
-    for (size_t k = 0; k < n / 16; k++) {
-        uint64_t *p = a + 16 * k;
-        __m512i v0 = ifma_load(src + 16 * k), v1 = ifma_load(src + 16 * k + 8);
-        /* gap 1: X = a0 a2 ... a14, Y = a1 a3 ... a15; blocks 8k + lane */
-        __m512i X = _mm512_permutex2var_epi64(v0, i_even, v1);
-        __m512i Y = _mm512_permutex2var_epi64(v0, i_odd, v1);
-        __m512i S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);      /* b0 b2 ... b14 */
-        __m512i D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
-                                  ifma_load(t->iroots + 8 * k),
-                                  ifma_load(s->iroots_shoup52 + 8 * k), negq, mask); /* b1 b3 .. */
-        /* gap 2: X = b0 b1 b4 b5 b8 b9 b12 b13, Y = b2 b3 b6 b7 ...; blocks 4k.. (x2) */
-        X = _mm512_permutex2var_epi64(S, i_p1x, D);
-        Y = _mm512_permutex2var_epi64(S, i_p1y, D);
-        S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);              /* c0 c1 c4 c5 ... */
-        D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
-                          ifma_load(s->i2w + 8 * k), ifma_load(s->i2s + 8 * k), negq, mask);
-        /* gap 4: X = c0-3 c8-11, Y = c4-7 c12-15; blocks 2k, 2k+1 (x4) */
-        X = _mm512_permutex2var_epi64(S, i_p2x, D);
-        Y = _mm512_permutex2var_epi64(S, i_p2y, D);
-        S = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);              /* d0-3 d8-11 */
-        D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2),
-                          ifma_load(s->i4w + 8 * k), ifma_load(s->i4s + 8 * k), negq, mask);
-        ifma_store(p, _mm512_permutex2var_epi64(S, i_lo4, D));
-        ifma_store(p + 8, _mm512_permutex2var_epi64(S, i_hi4, D));
+    /* gap 8 is the last stage (m = 1, fused with n^-1) when n = 16: then
+     * the first pass stops at gap 4 */
+    const int g8 = n >= 32;
+    struct ifma_inv_head c;
+    c.Q2 = Q2;
+    c.negq = negq;
+    c.mask = mask;
+    c.i_in0 = ifma_idx(ifma_iin0);
+    c.i_in1 = ifma_idx(ifma_iin1);
+    c.i1w = s->i1w;
+    c.i1s = s->i1s;
+    c.i2w = s->i2w;
+    c.i2s = s->i2s;
+    c.i4w = s->i4w;
+    c.i4s = s->i4s;
+    c.w8 = iroots + n - n / 8;
+    c.ws8 = iroots52 + n - n / 8;
+    size_t k = 0;
+    if (g8) {
+        for (; k + 2 <= n / 16; k += 2)
+            ifma_inv_head_run(&c, src, a, k, 2, 1);
+    } else {
+        ifma_inv_head_run(&c, src, a, 0, 1, 0);
+        k = 1;
     }
-    size_t gap = 8, m = n / 16;
+    size_t gap = g8 ? 16 : 8, m = n / (2 * gap);
     /* two stages per pass, (m, gap) then (m/2, 2 gap), while m/2 > 1: the
      * butterflies of the one-stage loop below, four vectors in registers */
     for (; m >= 4; m >>= 2, gap <<= 2) {
         const size_t off = n - 2 * m, off2 = n - m;
         for (size_t i = 0; i < m / 2; i++) {
-            const __m512i Wa = _mm512_set1_epi64((long long)t->iroots[off + 2 * i]);
-            const __m512i Was = _mm512_set1_epi64((long long)s->iroots_shoup52[off + 2 * i]);
-            const __m512i Wb = _mm512_set1_epi64((long long)t->iroots[off + 2 * i + 1]);
-            const __m512i Wbs = _mm512_set1_epi64((long long)s->iroots_shoup52[off + 2 * i + 1]);
-            const __m512i W = _mm512_set1_epi64((long long)t->iroots[off2 + i]);
-            const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[off2 + i]);
+            const __m512i Wa = _mm512_set1_epi64((long long)iroots[off + 2 * i]);
+            const __m512i Was = _mm512_set1_epi64((long long)iroots52[off + 2 * i]);
+            const __m512i Wb = _mm512_set1_epi64((long long)iroots[off + 2 * i + 1]);
+            const __m512i Wbs = _mm512_set1_epi64((long long)iroots52[off + 2 * i + 1]);
+            const __m512i W = _mm512_set1_epi64((long long)iroots[off2 + i]);
+            const __m512i Ws = _mm512_set1_epi64((long long)iroots52[off2 + i]);
             uint64_t *x0 = a + 4 * i * gap, *x1 = x0 + gap, *x2 = x1 + gap, *x3 = x2 + gap;
             for (size_t j = 0; j < gap; j += 8) {
-                __m512i X = ifma_load(x0 + j), Y = ifma_load(x1 + j);
-                __m512i A = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);
-                __m512i B = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), Wa, Was,
-                                          negq, mask);
-                X = ifma_load(x2 + j);
-                Y = ifma_load(x3 + j);
-                __m512i C = ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2);
-                __m512i D = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), Wb, Wbs,
-                                          negq, mask);
-                ifma_store(x0 + j, ifma_sub_if_ge(_mm512_add_epi64(A, C), Q2));
-                ifma_store(x2 + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(A, C), Q2), W,
-                                                 Ws, negq, mask));
-                ifma_store(x1 + j, ifma_sub_if_ge(_mm512_add_epi64(B, D), Q2));
-                ifma_store(x3 + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(B, D), Q2), W,
-                                                 Ws, negq, mask));
+                __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
+                __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
+                ifma_inv_bf(&A, &B, Wa, Was, Q2, negq, mask);
+                ifma_inv_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
+                ifma_inv_bf(&A, &C, W, Ws, Q2, negq, mask);
+                ifma_inv_bf(&B, &D, W, Ws, Q2, negq, mask);
+                ifma_store(x0 + j, A);
+                ifma_store(x1 + j, B);
+                ifma_store(x2 + j, C);
+                ifma_store(x3 + j, D);
             }
         }
     }
-    for (; m > 1; m >>= 1, gap <<= 1) {
-        const size_t off = n - 2 * m;
-        for (size_t i = 0; i < m; i++) {
-            const __m512i W = _mm512_set1_epi64((long long)t->iroots[off + i]);
-            const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[off + i]);
-            uint64_t *x = a + 2 * i * gap, *y = x + gap;
-            for (size_t j = 0; j < gap; j += 8) {
-                __m512i X = ifma_load(x + j), Y = ifma_load(y + j);
-                ifma_store(x + j, ifma_sub_if_ge(_mm512_add_epi64(X, Y), Q2));
-                ifma_store(y + j, ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(X, Y), Q2), W,
-                                                Ws, negq, mask));
-            }
-        }
-    }
-    /* last stage fused with n^-1 (iroots[n-1] = psi^-brv(1) n^-1) */
+    /* the last stage (m = 1) is fused with n^-1 (iroots[n-1] = psi^-brv(1)
+     * n^-1): S = n^-1 (X + Y), D = W (X - Y + 2q), reduced into [0, q) */
     const __m512i Ni = _mm512_set1_epi64((long long)t->n_inv);
     const __m512i Nis = _mm512_set1_epi64((long long)s->n_inv_shoup52);
-    const __m512i W = _mm512_set1_epi64((long long)t->iroots[n - 1]);
-    const __m512i Ws = _mm512_set1_epi64((long long)s->iroots_shoup52[n - 1]);
+    const __m512i W = _mm512_set1_epi64((long long)iroots[n - 1]);
+    const __m512i Ws = _mm512_set1_epi64((long long)iroots52[n - 1]);
+    if (m == 2) {
+        /* stages m = 2 and m = 1 in one pass (gap = n/4) */
+        const __m512i Wa = _mm512_set1_epi64((long long)iroots[n - 4]);
+        const __m512i Was = _mm512_set1_epi64((long long)iroots52[n - 4]);
+        const __m512i Wb = _mm512_set1_epi64((long long)iroots[n - 3]);
+        const __m512i Wbs = _mm512_set1_epi64((long long)iroots52[n - 3]);
+        uint64_t *x0 = a, *x1 = x0 + gap, *x2 = x1 + gap, *x3 = x2 + gap;
+        for (size_t j = 0; j < gap; j += 8) {
+            __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
+            __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
+            ifma_inv_bf(&A, &B, Wa, Was, Q2, negq, mask);
+            ifma_inv_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
+            __m512i S0 = ifma_mulshoup(_mm512_add_epi64(A, C), Ni, Nis, negq, mask);
+            __m512i D0 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(A, C), Q2), W, Ws, negq,
+                                       mask);
+            __m512i S1 = ifma_mulshoup(_mm512_add_epi64(B, D), Ni, Nis, negq, mask);
+            __m512i D1 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(B, D), Q2), W, Ws, negq,
+                                       mask);
+            ifma_store(x0 + j, ifma_sub_if_ge(S0, Q));
+            ifma_store(x2 + j, ifma_sub_if_ge(D0, Q));
+            ifma_store(x1 + j, ifma_sub_if_ge(S1, Q));
+            ifma_store(x3 + j, ifma_sub_if_ge(D1, Q));
+        }
+        return;
+    }
     uint64_t *x = a, *y = a + gap;
     for (size_t j = 0; j < gap; j += 8) {
         __m512i X = ifma_load(x + j), Y = ifma_load(y + j);

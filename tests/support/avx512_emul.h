@@ -7,6 +7,8 @@
  *   madd52lo(a, b, c)[i] = a[i] + lo52(b[i][51:0] * c[i][51:0])
  *   madd52hi(a, b, c)[i] = a[i] + (b[i][51:0] * c[i][51:0]) >> 52
  *   permutex2var_epi64(a, idx, b)[i] = (idx[i] bit 3 ? b : a)[idx[i] & 7]
+ *   unpacklo_epi64(a, b) = a0 b0 a2 b2 a4 b4 a6 b6, unpackhi = a1 b1 a3 b3 ...
+ *   shuffle_i64x2(a, b, imm): 128-bit unit j = (j < 2 ? a : b)[imm bits 2j+1:2j]
  *   sllv/srlv: counts > 63 give 0
  * Include this INSTEAD of <immintrin.h> (never both in one file).
  */
@@ -91,6 +93,41 @@ static inline __m512i _mm512_madd52hi_epu64(__m512i a, __m512i b, __m512i c)
     for (int i = 0; i < 8; i++) {
         unsigned __int128 p = (unsigned __int128)(b.v[i] & m52) * (c.v[i] & m52);
         r.v[i] = a.v[i] + (uint64_t)(p >> 52);
+    }
+    return r;
+}
+
+/* unpacklo/hi_epi64: per 128-bit unit i, (a[2i], b[2i]) / (a[2i+1], b[2i+1]) */
+static inline __m512i _mm512_unpacklo_epi64(__m512i a, __m512i b)
+{
+    __m512i r;
+    for (int i = 0; i < 4; i++) {
+        r.v[2 * i] = a.v[2 * i];
+        r.v[2 * i + 1] = b.v[2 * i];
+    }
+    return r;
+}
+
+static inline __m512i _mm512_unpackhi_epi64(__m512i a, __m512i b)
+{
+    __m512i r;
+    for (int i = 0; i < 4; i++) {
+        r.v[2 * i] = a.v[2 * i + 1];
+        r.v[2 * i + 1] = b.v[2 * i + 1];
+    }
+    return r;
+}
+
+/* shuffle_i64x2: 128-bit units 0, 1 from a and 2, 3 from b, unit j chosen by
+ * imm bits [2j+1:2j] */
+static inline __m512i _mm512_shuffle_i64x2(__m512i a, __m512i b, int imm)
+{
+    __m512i r;
+    for (int j = 0; j < 4; j++) {
+        const __m512i *src = j < 2 ? &a : &b;
+        int u = (imm >> (2 * j)) & 3;
+        r.v[2 * j] = src->v[2 * u];
+        r.v[2 * j + 1] = src->v[2 * u + 1];
     }
     return r;
 }
