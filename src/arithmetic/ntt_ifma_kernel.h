@@ -122,6 +122,22 @@ static inline void ifma_fwd_bf(__m512i *x, __m512i *y, __m512i W, __m512i Ws, __
     *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
 }
 
+/* ifma_fwd_bf for outputs that the next stage only multiplies (its Y
+ * operands): T is left unmasked, lo52(y w) + lo52(Qh (2^52 - q)) = T + c 2^52
+ * with c in {0, 1}, so *x and *y are X + T and X - T + 2q plus a multiple of
+ * 2^52 (mod 2^64), and the multiplier reads only their low 52 bits, which
+ * are exact (both values are below 4q < 2^52). */
+static inline void ifma_fwd_bf_ymul(__m512i *x, __m512i *y, __m512i W, __m512i Ws, __m512i Q2,
+                                    __m512i negq)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i X = ifma_sub_if_ge(*x, Q2);
+    __m512i qh = _mm512_madd52hi_epu64(zero, *y, Ws);
+    __m512i T = _mm512_madd52lo_epu64(_mm512_madd52lo_epu64(zero, *y, W), qh, negq);
+    *x = _mm512_add_epi64(X, T);
+    *y = _mm512_add_epi64(_mm512_sub_epi64(X, T), Q2);
+}
+
 /* Inverse butterfly: X, Y in [0, 2q); *x = X + Y reduced into [0, 2q),
  * *y = W (X - Y + 2q) in [0, 2q). */
 static inline void ifma_inv_bf(__m512i *x, __m512i *y, __m512i W, __m512i Ws, __m512i Q2,
@@ -226,7 +242,7 @@ void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
                 __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
                 __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
                 ifma_fwd_bf(&A, &C, W, Ws, Q2, negq, mask);
-                ifma_fwd_bf(&B, &D, W, Ws, Q2, negq, mask);
+                ifma_fwd_bf_ymul(&B, &D, W, Ws, Q2, negq); /* B, D: Y of the next stage */
                 ifma_fwd_bf(&A, &B, Wa, Was, Q2, negq, mask);
                 ifma_fwd_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
                 ifma_store(x0 + j, A);
