@@ -246,17 +246,29 @@ void HERS_IFMA_FN(hers_ntt_forward)(const hers_ntt_table *t, uint64_t *a)
             const __m512i Wb = _mm512_set1_epi64((long long)roots[2 * m + 2 * i + 1]);
             const __m512i Wbs = _mm512_set1_epi64((long long)roots52[2 * m + 2 * i + 1]);
             uint64_t *x0 = a + 2 * i * gap, *x1 = x0 + h, *x2 = x0 + gap, *x3 = x2 + h;
-            for (size_t j = 0; j < h; j += 8) {
-                __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
-                __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
-                ifma_fwd_bf(&A, &C, W, Ws, Q2, negq, mask);
-                ifma_fwd_bf_ymul(&B, &D, W, Ws, Q2, negq); /* B, D: Y of the next stage */
-                ifma_fwd_bf(&A, &B, Wa, Was, Q2, negq, mask);
-                ifma_fwd_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
-                ifma_store(x0 + j, A);
-                ifma_store(x1 + j, B);
-                ifma_store(x2 + j, C);
-                ifma_store(x3 + j, D);
+            /* h >= 16: two vectors per half block in flight */
+            for (size_t j = 0; j < h; j += 16) {
+                __m512i A[2], B[2], C[2], D[2];
+                for (int v = 0; v < 2; v++) {
+                    A[v] = ifma_load(x0 + j + 8 * v);
+                    B[v] = ifma_load(x1 + j + 8 * v);
+                    C[v] = ifma_load(x2 + j + 8 * v);
+                    D[v] = ifma_load(x3 + j + 8 * v);
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_fwd_bf(&A[v], &C[v], W, Ws, Q2, negq, mask);
+                    ifma_fwd_bf_ymul(&B[v], &D[v], W, Ws, Q2, negq); /* Y of the next stage */
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_fwd_bf(&A[v], &B[v], Wa, Was, Q2, negq, mask);
+                    ifma_fwd_bf(&C[v], &D[v], Wb, Wbs, Q2, negq, mask);
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_store(x0 + j + 8 * v, A[v]);
+                    ifma_store(x1 + j + 8 * v, B[v]);
+                    ifma_store(x2 + j + 8 * v, C[v]);
+                    ifma_store(x3 + j + 8 * v, D[v]);
+                }
             }
         }
     }
@@ -412,17 +424,29 @@ void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *
             const __m512i W = _mm512_set1_epi64((long long)iroots[off2 + i]);
             const __m512i Ws = _mm512_set1_epi64((long long)iroots52[off2 + i]);
             uint64_t *x0 = a + 4 * i * gap, *x1 = x0 + gap, *x2 = x1 + gap, *x3 = x2 + gap;
-            for (size_t j = 0; j < gap; j += 8) {
-                __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
-                __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
-                ifma_inv_bf(&A, &B, Wa, Was, Q2, negq, mask);
-                ifma_inv_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
-                ifma_inv_bf(&A, &C, W, Ws, Q2, negq, mask);
-                ifma_inv_bf(&B, &D, W, Ws, Q2, negq, mask);
-                ifma_store(x0 + j, A);
-                ifma_store(x1 + j, B);
-                ifma_store(x2 + j, C);
-                ifma_store(x3 + j, D);
+            /* gap >= 16: two vectors per quarter block in flight */
+            for (size_t j = 0; j < gap; j += 16) {
+                __m512i A[2], B[2], C[2], D[2];
+                for (int v = 0; v < 2; v++) {
+                    A[v] = ifma_load(x0 + j + 8 * v);
+                    B[v] = ifma_load(x1 + j + 8 * v);
+                    C[v] = ifma_load(x2 + j + 8 * v);
+                    D[v] = ifma_load(x3 + j + 8 * v);
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_inv_bf(&A[v], &B[v], Wa, Was, Q2, negq, mask);
+                    ifma_inv_bf(&C[v], &D[v], Wb, Wbs, Q2, negq, mask);
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_inv_bf(&A[v], &C[v], W, Ws, Q2, negq, mask);
+                    ifma_inv_bf(&B[v], &D[v], W, Ws, Q2, negq, mask);
+                }
+                for (int v = 0; v < 2; v++) {
+                    ifma_store(x0 + j + 8 * v, A[v]);
+                    ifma_store(x1 + j + 8 * v, B[v]);
+                    ifma_store(x2 + j + 8 * v, C[v]);
+                    ifma_store(x3 + j + 8 * v, D[v]);
+                }
             }
         }
     }
