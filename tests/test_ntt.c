@@ -10,6 +10,8 @@
  *    kernels (bit for bit), on random and edge inputs (0, q-1), for primes
  *    below and above the SIMD bounds;
  *  - tiny primes (a few bits above 2n) on every level;
+ *  - random shapes: random n, 20..50-bit primes and inputs, forward, inverse
+ *    and out-of-place inverse_to on every level against the portable kernels;
  *  - hers_poly_permute8 (the expansion's block permutation) on every level;
  *  - table creation rejects bad n and q.
  */
@@ -611,6 +613,58 @@ static void test_round_bits(void)
     hers_free(y);
 }
 
+/* Random shapes (property test, the run's seed printed by test_seed()):
+ * random n = 16..32768 (to 4096 with HERS_TEST_QUICK), random primes of
+ * 20..50 bits (the IFMA and AVX2 kernels' range, where their pass
+ * structures, in-register groups and lane layouts differ by n), random or
+ * edge inputs; forward, inverse and out-of-place inverse_to on every level
+ * equal the portable kernels bit for bit, and inverse_to leaves src alone. */
+static void test_random_shapes(void)
+{
+    const int iters = quick() ? 40 : 160, maxlog = quick() ? 12 : 15;
+    for (int it = 0; it < iters; it++) {
+        const size_t n = (size_t)1 << (4 + test_rand() % (uint64_t)(maxlog - 3));
+        int bits = 20 + (int)(test_rand() % 31);
+        while ((UINT64_C(1) << bits) < 1024 * n)
+            bits++;
+        const uint64_t q = random_prime(bits, n);
+        hers_ntt_table *t;
+        CHECK_OK(hers_ntt_table_create(&t, n, q));
+        if (!t)
+            continue;
+        uint64_t *a = hers_alloc_array(n, 8), *fr = hers_alloc_array(n, 8);
+        uint64_t *ir = hers_alloc_array(n, 8), *x = hers_alloc_array(n, 8);
+        uint64_t *src = hers_alloc_array(n, 8);
+        fill_random(a, n, q, (int)(test_rand() % 4));
+        memcpy(fr, a, n * 8);
+        hers_ntt_forward_portable(t, fr);
+        memcpy(ir, a, n * 8);
+        hers_ntt_inverse_portable(t, ir);
+        FOR_EACH_SIMD(level) {
+            memcpy(x, a, n * 8);
+            hers_ntt_forward(t, x);
+            int ok = memcmp(x, fr, n * 8) == 0;
+            memcpy(x, a, n * 8);
+            hers_ntt_inverse(t, x);
+            ok &= memcmp(x, ir, n * 8) == 0;
+            memcpy(src, a, n * 8);
+            memset(x, 0xa5, n * 8);
+            hers_ntt_inverse_to(t, src, x);
+            ok &= memcmp(x, ir, n * 8) == 0 && memcmp(src, a, n * 8) == 0;
+            CHECK(ok);
+            if (!ok)
+                fprintf(stderr, "  random shape mismatch: level %s n=%zu q=%" PRIu64 "\n",
+                        hers_simd_name(level), n, q);
+        }
+        hers_free(a);
+        hers_free(fr);
+        hers_free(ir);
+        hers_free(x);
+        hers_free(src);
+        hers_ntt_table_free(t);
+    }
+}
+
 int main(void)
 {
     test_rand_seed(test_seed());
@@ -624,5 +678,6 @@ int main(void)
     test_permute8();
     test_round_bits();
     test_roundtrip();
+    test_random_shapes();
     return test_finish();
 }
