@@ -28,8 +28,10 @@
  * 52-bit multiplier. Outputs are fully reduced into [0, q). Forward output
  * order is bit-reversed, as in ntt_portable.c.
  *
- * Stages with gap >= 8 work on whole vectors; the gaps 4, 2, 1 run in
- * registers on 16 values with permutex2var (lane layouts in the comments).
+ * Stages with gap >= 16 work on whole vectors (radix-4 passes, two stages
+ * per pass over the array); the gaps 8, 4, 2, 1 run in one pass, in
+ * registers, on groups of 16 values (8 groups interleaved), moving lanes
+ * with unpacklo/hi and shuffle_i64x2 (lane layouts in the comments).
  *
  * Pointwise products a b (a, b < q < 2^50, L = bit length of q): Barrett
  * with z = floor(a b / 2^(L-2)) < 2^52 and mu = floor(2^(L+50) / q) < 2^52:
@@ -463,21 +465,31 @@ void HERS_IFMA_FN(hers_ntt_inverse_to)(const hers_ntt_table *t, const uint64_t *
         const __m512i Wb = _mm512_set1_epi64((long long)iroots[n - 3]);
         const __m512i Wbs = _mm512_set1_epi64((long long)iroots52[n - 3]);
         uint64_t *x0 = a, *x1 = x0 + gap, *x2 = x1 + gap, *x3 = x2 + gap;
-        for (size_t j = 0; j < gap; j += 8) {
-            __m512i A = ifma_load(x0 + j), B = ifma_load(x1 + j);
-            __m512i C = ifma_load(x2 + j), D = ifma_load(x3 + j);
-            ifma_inv_bf(&A, &B, Wa, Was, Q2, negq, mask);
-            ifma_inv_bf(&C, &D, Wb, Wbs, Q2, negq, mask);
-            __m512i S0 = ifma_mulshoup(_mm512_add_epi64(A, C), Ni, Nis, negq, mask);
-            __m512i D0 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(A, C), Q2), W, Ws, negq,
-                                       mask);
-            __m512i S1 = ifma_mulshoup(_mm512_add_epi64(B, D), Ni, Nis, negq, mask);
-            __m512i D1 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(B, D), Q2), W, Ws, negq,
-                                       mask);
-            ifma_store(x0 + j, ifma_sub_if_ge(S0, Q));
-            ifma_store(x2 + j, ifma_sub_if_ge(D0, Q));
-            ifma_store(x1 + j, ifma_sub_if_ge(S1, Q));
-            ifma_store(x3 + j, ifma_sub_if_ge(D1, Q));
+        /* gap >= 16: two vectors per quarter in flight */
+        for (size_t j = 0; j < gap; j += 16) {
+            __m512i A[2], B[2], C[2], D[2];
+            for (int v = 0; v < 2; v++) {
+                A[v] = ifma_load(x0 + j + 8 * v);
+                B[v] = ifma_load(x1 + j + 8 * v);
+                C[v] = ifma_load(x2 + j + 8 * v);
+                D[v] = ifma_load(x3 + j + 8 * v);
+            }
+            for (int v = 0; v < 2; v++) {
+                ifma_inv_bf(&A[v], &B[v], Wa, Was, Q2, negq, mask);
+                ifma_inv_bf(&C[v], &D[v], Wb, Wbs, Q2, negq, mask);
+            }
+            for (int v = 0; v < 2; v++) {
+                __m512i S0 = ifma_mulshoup(_mm512_add_epi64(A[v], C[v]), Ni, Nis, negq, mask);
+                __m512i D0 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(A[v], C[v]), Q2), W,
+                                           Ws, negq, mask);
+                __m512i S1 = ifma_mulshoup(_mm512_add_epi64(B[v], D[v]), Ni, Nis, negq, mask);
+                __m512i D1 = ifma_mulshoup(_mm512_add_epi64(_mm512_sub_epi64(B[v], D[v]), Q2), W,
+                                           Ws, negq, mask);
+                ifma_store(x0 + j + 8 * v, ifma_sub_if_ge(S0, Q));
+                ifma_store(x2 + j + 8 * v, ifma_sub_if_ge(D0, Q));
+                ifma_store(x1 + j + 8 * v, ifma_sub_if_ge(S1, Q));
+                ifma_store(x3 + j + 8 * v, ifma_sub_if_ge(D1, Q));
+            }
         }
         return;
     }
