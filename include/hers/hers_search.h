@@ -436,6 +436,22 @@ HERS_API hers_status hers_result_range_size(const hers_params *p, const hers_res
 HERS_API hers_status hers_result_range_serialize(const hers_params *p, const hers_result *r,
                                                  size_t b0, size_t nb, uint8_t *buf, size_t cap,
                                                  size_t *len);
+/* The same record of blocks [b0, b0 + nb) as pieces, without copying the
+ * body: for a result packed by the search in coefficient packing (version-3
+ * compact record, CRC-32 trailer), the record is head (88 bytes, written),
+ * then for each probe q of r its body bytes body[q] (body_len[q] bytes,
+ * pointing into r's packed body: valid while the result that owns it is),
+ * then tail (32 bytes, written: the CRC-32 joined from the per-block CRCs
+ * the search computed, no pass over the body). body and body_len hold
+ * hers_result_count(r) entries. The concatenation equals
+ * hers_result_range_serialize's bytes. HERS_ERR_UNSUPPORTED for any other
+ * result (slot packing: a BLAKE2b trailer needs every byte). */
+#define HERS_RESULT_RANGE_HEAD 88
+#define HERS_RESULT_RANGE_TAIL 32
+HERS_API hers_status hers_result_range_pieces(const hers_params *p, const hers_result *r,
+                                              size_t b0, size_t nb, uint8_t *head,
+                                              const uint8_t **body, size_t *body_len,
+                                              uint8_t *tail);
 /* Sets the template count n (header offset 56) of the download record rec
  * (len bytes, any version) and re-seals it with its version's checksum
  * (BLAKE2b-256 for versions 1 and 2, CRC-32 for 3): a cluster joining

@@ -184,3 +184,13 @@ uint32_t hers_crc32(uint32_t crc, const void *buf, size_t len)
     uint32_t c = zlib_crc(0xffffffffu, f, 16);
     return zlib_crc(c, b + n, len - n);
 }
+
+uint32_t hers_crc32_combine_gen(size_t len2)
+{
+    return (uint32_t)crc32_combine_gen((z_off_t)len2);   /* z_off_t: long */
+}
+
+uint32_t hers_crc32_combine_op(uint32_t crc1, uint32_t crc2, uint32_t op)
+{
+    return (uint32_t)crc32_combine_op(crc1, crc2, op);
+}

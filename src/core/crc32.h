@@ -19,6 +19,13 @@
  * previous value. */
 uint32_t hers_crc32(uint32_t crc, const void *buf, size_t len);
 
+/* CRC-32 of a message A || B from crc(A) and crc(B) when B has len2 bytes:
+ * hers_crc32_combine_op(crc(A), crc(B), hers_crc32_combine_gen(len2))
+ * (zlib's crc32_combine_gen / _op: the operator made once per length, then
+ * one multiplication mod P per join). */
+uint32_t hers_crc32_combine_gen(size_t len2);
+uint32_t hers_crc32_combine_op(uint32_t crc1, uint32_t crc2, uint32_t op);
+
 /* "vpclmulqdq", "pclmulqdq" or "zlib": the path hers_crc32 takes now
  * (hers_simd_active and the CPU). */
 const char *hers_crc32_path(void);

@@ -121,6 +121,8 @@ hers_status hers_result_view(const hers_result *r, size_t first, size_t count, h
     v->body_mem = NULL;   /* a packed body (HERS_RESULT_COMPACT) too */
     if (r->body)
         v->body = r->body + first * r->body_pstride;
+    if (r->body_crc)
+        v->body_crc = r->body_crc + first * (r->body_pstride / r->body_rec);
     *out = v;
     return HERS_OK;
 }
@@ -148,6 +150,8 @@ hers_status hers_result_view_blocks(const hers_result *r, size_t b0, size_t nb, 
     v->body_mem = NULL;   /* a packed body (HERS_RESULT_COMPACT) too */
     if (r->body)
         v->body = r->body + b0 * r->body_rec;
+    if (r->body_crc)
+        v->body_crc = r->body_crc + b0;
     v->cts = hers_alloc_array(r->count * nb, sizeof *v->cts);
     if (!v->cts) {
         hers_free(v);

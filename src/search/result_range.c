@@ -8,6 +8,7 @@
  */
 #include <string.h>
 
+#include "core/crc32.h"
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
 
@@ -91,5 +92,35 @@ hers_status hers_result_range_serialize(const hers_params *p, const hers_result 
     res_seal(buf, total);
     if (len)
         *len = total;
+    return HERS_OK;
+}
+
+hers_status hers_result_range_pieces(const hers_params *p, const hers_result *r, size_t b0,
+                                     size_t nb, uint8_t *head, const uint8_t **body,
+                                     size_t *body_len, uint8_t *tail)
+{
+    size_t rec = 0;
+    hers_status st = range_check(p, r, b0, nb, &rec);
+    if (st != HERS_OK)
+        return st;
+    if (!head || !body || !body_len || !tail)
+        return hers_error(HERS_ERR_ARG, "result range: NULL argument");
+    if (!r->body || !r->body_crc || r->packing != HERS_PACK_COEFF)
+        return hers_error(HERS_ERR_UNSUPPORTED, "result range: pieces need a result packed by the "
+                                                "search in coefficient packing");
+    size_t N = hers_params_n(p), stride = r->body_pstride / rec;
+    size_t n = b0 + nb < r->blocks ? nb * N : r->n - b0 * N;
+    res_compact_header(p, r, n, r->body_primes, r->body_form, head);
+    /* the trailer (gal_checksum version 2): CRC-32 of header and body,
+     * little-endian, then 28 zero bytes; the body's from its blocks' CRCs */
+    uint32_t crc = hers_crc32(0, head, RANGE_HEADER), op = hers_crc32_combine_gen(rec);
+    for (size_t q = 0; q < r->count; q++) {
+        body[q] = r->body + q * r->body_pstride + b0 * rec;
+        body_len[q] = nb * rec;
+        for (size_t b = b0; b < b0 + nb; b++)
+            crc = hers_crc32_combine_op(crc, r->body_crc[q * stride + b], op);
+    }
+    memset(tail, 0, SE_CHECKSUM_BYTES);
+    hers_le_put_u32(tail, crc);
     return HERS_OK;
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/crc32.h"
 #include "hers/hers_mem.h"
 #include "search/search_internal.h"
 
@@ -88,6 +89,17 @@ static double mono_now(void)
  * fits no kept piece, kept pieces are freed until a fresh one fits in that
  * bound. Results hold public data only (ciphertexts). */
 #define ARENA_KEEP_MIN ((size_t)4 << 20)
+/* Under AddressSanitizer a kept piece is poisoned until it is handed out
+ * again: a read through a stale pointer (an answer still sending a body
+ * that went back to the pool: hers_service_search_pieces) is reported. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POOL_POISON(a, n) ASAN_POISON_MEMORY_REGION((a), (n))
+#define POOL_UNPOISON(a, n) ASAN_UNPOISON_MEMORY_REGION((a), (n))
+#else
+#define POOL_POISON(a, n) ((void)(a), (void)(n))
+#define POOL_UNPOISON(a, n) ((void)(a), (void)(n))
+#endif
 #define POOL_MAX 512
 static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct hers_slab pool[POOL_MAX];
@@ -146,8 +158,12 @@ static uint64_t *arena_get(size_t bytes, size_t *got)
     if (in_use > peak_in_use)
         peak_in_use = in_use;
     pthread_mutex_unlock(&pool_mu);
-    for (size_t i = 0; i < ndrop; i++)
+    for (size_t i = 0; i < ndrop; i++) {
+        POOL_UNPOISON(drop[i].a, drop[i].bytes);
         hers_free(drop[i].a);
+    }
+    if (a)
+        POOL_UNPOISON(a, *got);
     if (!a && !(a = hers_alloc(bytes))) {
         pthread_mutex_lock(&pool_mu);
         in_use -= bytes;
@@ -165,6 +181,7 @@ static void arena_put(uint64_t *a, size_t bytes)
         in_use -= bytes;
         if (npool < POOL_MAX && pool_bytes + bytes <= pool_cap &&
             in_use + pool_bytes + bytes <= pool_bound()) {
+            POOL_POISON(a, bytes);
             pool[npool].a = a;
             pool[npool].bytes = bytes;
             npool++;
@@ -206,8 +223,10 @@ void hers_result_free(hers_result *r)
     for (size_t i = 0; r->slabs && i < r->nslabs; i++)
         arena_put(r->slabs[i].a, r->slabs[i].bytes);
     hers_free(r->slabs);
-    if (r->body_mem)
+    if (r->body_mem) {   /* the owner (views borrow body and body_crc) */
         arena_put((uint64_t *)(void *)r->body_mem, r->body_bytes);
+        hers_free(r->body_crc);
+    }
     hers_free(r);
 }
 
@@ -543,9 +562,14 @@ static void compact_task(void *vctx, size_t task, unsigned w)
             st = hers_ciphertext_from_ntt(p, ct);
         if (st == HERS_OK && ct->num_primes > c->keep)
             st = hers_mod_switch_in_place(p, ct, c->keep);
+        uint8_t *o = res->body + r * res->body_pstride + b * res->body_rec;
         if (st == HERS_OK)
-            st = res_compact_block(p, &c->plan, ct, c->keep, y,
-                                   res->body + r * res->body_pstride + b * res->body_rec);
+            st = res_compact_block(p, &c->plan, ct, c->keep, y, o);
+        /* its CRC-32 while the bytes are in cache: the answers' trailers
+         * are joined from these (hers_result_range_pieces), no second pass
+         * over the body */
+        if (st == HERS_OK && res->body_crc)
+            res->body_crc[r * res->blocks + b] = hers_crc32(0, o, res->body_rec);
     }
     if (st != HERS_OK)
         hers_task_error_set(&c->err, st, NULL);
@@ -582,6 +606,10 @@ static hers_status compact_result(hers_searcher *s, struct scan_ctx *c)
     res->body_pstride = pstride;
     res->body_primes = c->keep;
     res->body_form = c->plan.form;
+    /* coefficient packing (record version 3, CRC-32 trailer): per-block CRCs */
+    if (res->packing == HERS_PACK_COEFF &&
+        !(res->body_crc = hers_alloc_array(res->count * res->blocks, sizeof *res->body_crc)))
+        return hers_error(HERS_ERR_NOMEM, "search: out of memory for the compact result");
     size_t per = (res->blocks + COMPACT_BLOCKS - 1) / COMPACT_BLOCKS;
     /* one scratch per worker for the pass (was one allocation per task) */
     c->ys = hers_alloc_array((size_t)hers_pool_threads(s->pool) * 2 * hers_params_n(p),

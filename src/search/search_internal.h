@@ -134,6 +134,11 @@ struct hers_result {
     size_t body_rec, body_pstride, body_bytes;
     size_t body_primes;    /* L of the record's header */
     uint32_t body_form;    /* the header's field at 84 (rounded or window, bits) */
+    /* coefficient packing: the CRC-32 of each block's body bytes (probe c,
+     * block b at body_crc[c * (body_pstride / body_rec) + b], offset like
+     * body in a view), computed by the pass while the block is in cache;
+     * owned with body_mem, borrowed by views. NULL: none. */
+    uint32_t *body_crc;
 };
 
 /* The compact body of one result block (hers_result_serialize_compact's
