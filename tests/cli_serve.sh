@@ -286,6 +286,12 @@ R="--server https://127.0.0.1:$PORT --gallery g"
 "$H" search $R --token-file "$T/search.tok" --cacert "$T/ca.pem" --keys "$T/k" --probe "$T/p.npy" \
     --top 5 > "$T/tls.tsv" 2>/dev/null || fail "search over TLS"
 [ "$(wc -l < "$T/tls.tsv")" -eq 30 ] || fail "TLS search rows"
+# a compact answer of the coefficient-packed gallery (sent as an I/O vector
+# of the pass's bodies, docs/design.md "Answers without copying") over TLS
+"$H" search --server "https://127.0.0.1:$PORT" --gallery gcoeff --token-file "$T/admin.tok" \
+    --cacert "$T/ca.pem" --keys "$T/k" --probe "$T/p.npy" --top 5 --result compact \
+    > "$T/tls.coeff" 2>/dev/null || fail "compact search over TLS"
+cmp "$T/local.coeff" "$T/tls.coeff" || fail "compact TLS TSV differs from the local one"
 "$H" info $R --token-file "$T/search.tok" --cacert "$T/other.pem" > /dev/null 2> "$T/err" &&
     fail "a wrong CA was accepted"
 grep -qi "certificate\|SSL\|TLS" "$T/err" || fail "wrong CA message: $(cat "$T/err")"

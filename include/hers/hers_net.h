@@ -223,6 +223,28 @@ typedef struct hers_service_search_opts {
 HERS_API hers_status hers_service_search_ex(hers_service *s, const void *query, size_t len,
                                             const hers_service_search_opts *o, uint8_t **resp,
                                             size_t *resp_len, uint64_t *cat_version);
+/* The same answer without copying the results into it: the record as
+ * pieces (consecutive byte ranges whose concatenation equals
+ * hers_service_search_ex's record for the same pass), for a sender that
+ * writes them with scatter-gather I/O. Compact results in coefficient
+ * packing point into the pass's packed bodies (their CRC-32 trailers joined
+ * from per-block CRCs the pass computed): the pass's result memory stays
+ * out of the result pool until hers_net_answer_free. Other forms: one piece
+ * holding the record (as hers_service_search_ex writes it). */
+typedef struct hers_net_piece {
+    const void *base;
+    size_t len;
+} hers_net_piece;
+typedef struct hers_net_answer hers_net_answer;
+HERS_API hers_status hers_service_search_pieces(hers_service *s, const void *query, size_t len,
+                                                const hers_service_search_opts *o,
+                                                hers_net_answer **out, uint64_t *cat_version);
+/* The pieces (*count of them, *total bytes in all; either pointer may be NULL). */
+HERS_API const hers_net_piece *hers_net_answer_pieces(const hers_net_answer *a, size_t *count,
+                                                      size_t *total);
+/* Releases the answer (and the pass's results when it was their last user);
+ * from any thread. NULL is ignored. */
+HERS_API void hers_net_answer_free(hers_net_answer *a);
 /* Frees a record of hers_service_search_ex (its buffer may be kept for the
  * next response: its pages are then already mapped). NULL is ignored. */
 HERS_API void hers_net_free(void *rec);
@@ -291,6 +313,11 @@ typedef struct hers_server_backend {
      * 4096) and, in per[0..min(count, cap)), each shard's info; the gallery
      * description then lists them ("shards", "per_shard"). */
     hers_status (*shards)(void *gal, hers_store_info *per, size_t cap, size_t *count);
+    /* Optional (NULL: search_ex): search_ex's answer as pieces sent without
+     * a copy (hers_service_search_pieces); needs search_ex and catalog. */
+    hers_status (*search_pieces)(void *gal, const void *query, size_t len,
+                                 const hers_service_search_opts *o, hers_net_answer **out,
+                                 uint64_t *cat_version);
 } hers_server_backend;
 
 typedef void (*hers_log_fn)(void *user, const char *line);

@@ -1614,7 +1614,7 @@ hers_status hers_cluster_run(hers_cluster *c, const char *root, unsigned threads
     if (c->rank == 0) {
         hers_server_backend be = {c, be_create, be_open, be_close, be_db, be_info,
                                   be_search, be_enroll, be_del, be_compact,
-                                  be_search_ex, be_catalog, be_shards};
+                                  be_search_ex, be_catalog, be_shards, NULL};
         c->be = be;
         st = body(c, &c->be, user);
         op_hdr h;

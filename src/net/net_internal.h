@@ -65,6 +65,26 @@ hers_status net_response_encode2(const hers_params *p, unsigned threads, int com
                                  const hers_result *const *res, size_t live, const uint8_t *cat,
                                  size_t cat_len, uint64_t cat_version, int with_cat,
                                  uint8_t **buf, size_t *len);
+/* A search answer as pieces (hers_service_search_pieces). */
+struct hers_net_answer {
+    hers_net_piece *pc;
+    size_t npc, len;          /* pieces, bytes in all */
+    uint8_t *own;             /* bytes the answer owns (the pieces point into it) */
+    void (*own_free)(void *); /* how to free own */
+    void (*release)(void *);  /* called with owner when the answer is freed */
+    void *owner;              /* (the pass whose results the pieces point into) */
+};
+/* HERSRSP version 2 as pieces: the parts of net_response_encode2 (same
+ * bytes), the compact bodies pointing into res (every result packed by the
+ * search in coefficient packing, else HERS_ERR_UNSUPPORTED), the catalog
+ * into cat (with_cat): res and cat must live as long as the answer. */
+hers_status net_response_pieces2(const hers_params *p, unsigned threads, uint32_t scale, size_t d,
+                                 size_t count, uint64_t slots, size_t chunks,
+                                 const size_t *first_block, const hers_result *const *res,
+                                 size_t live, const uint8_t *cat, size_t cat_len,
+                                 uint64_t cat_version, int with_cat, hers_net_answer **out);
+/* An answer of one piece owning rec (freed with fr, also on failure). */
+hers_status net_answer_flat(uint8_t *rec, size_t len, void (*fr)(void *), hers_net_answer **out);
 /* The version-2 checksum of the record's first len bytes (all but the
  * trailing checksum): 0, or -1 if its parts do not fit in len. */
 int net_rsp2_digest(const uint8_t *b, size_t len, uint8_t out[NET_HASH]);

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -219,10 +220,17 @@ static hers_status local_catalog(void *gal, uint64_t inm, uint64_t *v, uint8_t *
     return hers_service_catalog(gal, inm, v, rec, rl);
 }
 
+static hers_status local_search_pieces(void *gal, const void *q, size_t len,
+                                       const hers_service_search_opts *o, hers_net_answer **out,
+                                       uint64_t *cv)
+{
+    return hers_service_search_pieces(gal, q, len, o, out, cv);
+}
+
 static const hers_server_backend local_backend = {
     NULL, local_create, local_open, local_close, local_db, local_info,
     local_search, local_enroll, local_del, local_compact, local_search_ex, local_catalog,
-    NULL};
+    NULL, local_search_pieces};
 
 static gallery *gal_get(hers_server *s, const char *name)
 {
@@ -373,6 +381,48 @@ static enum MHD_Result send_error(struct MHD_Connection *c, req *r, int code, co
 static enum MHD_Result send_status(struct MHD_Connection *c, req *r, hers_status st)
 {
     return send_error(c, r, status_of(st), hers_last_error());
+}
+
+static void answer_free_cb(void *ans) { hers_net_answer_free(ans); }
+
+/* A search answer of pieces (hers_service_search_pieces) handed to
+ * libmicrohttpd as an I/O vector: the compact bodies are sent from the
+ * pass's memory without a copy; the answer (and with it the pass's
+ * results) is freed when the response is destroyed, after its last send. */
+static enum MHD_Result send_answer(struct MHD_Connection *c, req *r, hers_net_answer *ans,
+                                   uint64_t cv)
+{
+    size_t n = 0, len = 0;
+    const hers_net_piece *pc = hers_net_answer_pieces(ans, &n, &len);
+    struct MHD_IoVec *iov = n && n <= UINT_MAX ? malloc(n * sizeof *iov) : NULL;
+    if (!iov) {
+        hers_net_answer_free(ans);
+        return send_error(c, r, 503, "out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = pc[i].base;
+        iov[i].iov_len = pc[i].len;
+    }
+    /* libmicrohttpd keeps its own copy of the vector */
+    struct MHD_Response *mr =
+        MHD_create_response_from_iovec(iov, (unsigned)n, answer_free_cb, ans);
+    free(iov);
+    if (!mr) {
+        hers_net_answer_free(ans);
+        return MHD_NO;
+    }
+    MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(mr, "Cache-Control", "no-store");
+    if (cv) {
+        char hv[24];
+        snprintf(hv, sizeof hv, "%016llx", (unsigned long long)cv);
+        MHD_add_response_header(mr, "X-Hers-Catalog", hv);
+    }
+    r->status = 200;
+    r->bytes_out = len;
+    enum MHD_Result ret = queue(c, r, 200, mr);
+    MHD_destroy_response(mr);
+    return ret;
 }
 
 /* ------------------------------------------------------------ routing */
@@ -804,6 +854,14 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
         uint8_t *resp = NULL;
         size_t len = 0;
         uint64_t cv = 0;
+        if (cq && g->be->search_pieces && g->be->search_ex && g->be->catalog) {
+            hers_service_search_opts so = {sh, compact, !strcmp(cq, "include")};
+            hers_net_answer *ans = NULL;
+            if ((st = g->be->search_pieces(g->svc, r->body.data, r->body.len, &so, &ans, &cv)) !=
+                HERS_OK)
+                return send_status(c, r, st);
+            return send_answer(c, r, ans, cv);
+        }
         if (cq && g->be->search_ex && g->be->catalog) {
             hers_service_search_opts so = {sh, compact, !strcmp(cq, "include")};
             st = g->be->search_ex(g->svc, r->body.data, r->body.len, &so, &resp, &len, &cv);

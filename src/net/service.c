@@ -82,6 +82,8 @@ typedef struct job {
     char err[256];
     uint8_t *resp;
     size_t resp_len;
+    int pieces;            /* answer as pieces (ans) instead of resp */
+    hers_net_answer *ans;
     struct pass *ps;       /* the pass that scanned this job (shared results) */
     size_t first;          /* its first probe in the pass */
     struct job *next;
@@ -526,6 +528,8 @@ static void pass_unref(pass *ps)
     free(ps);
 }
 
+static void pass_release(void *ps) { pass_unref(ps); }
+
 /* One pass for the jobs of the list (same shrink): scans, then hands every
  * job the shared results (j->ps, j->first). */
 static void run_pass(hers_service *s, job *jobs)
@@ -598,7 +602,21 @@ static hers_status encode_job(hers_service *s, job *j)
     hers_status st = views ? HERS_OK : hers_error(HERS_ERR_NOMEM, "search: out of memory");
     for (size_t i = 0; st == HERS_OK && i < g->nchunks; i++)
         st = hers_result_view(ps->res[i], j->first, c, &views[i]);
-    if (st == HERS_OK)
+    if (st == HERS_OK && j->pieces && j->compact && j->rsp_version >= 2) {
+        /* without copying: the answer points into the pass's bodies and
+         * holds the pass (its memory out of the result pool) until freed */
+        st = net_response_pieces2(hers_store_params(s->db), s->threads, g->scale, g->d, c,
+                                  g->slots, g->nchunks, ps->fb, (const hers_result *const *)views,
+                                  g->live, g->cat, g->cat_len, g->version, j->with_cat, &j->ans);
+        if (st == HERS_OK) {
+            atomic_fetch_add(&ps->refs, 1);
+            j->ans->release = pass_release;
+            j->ans->owner = ps;
+        } else if (st == HERS_ERR_UNSUPPORTED) {
+            st = HERS_OK;   /* slot packing: the copying encoder below */
+        }
+    }
+    if (st == HERS_OK && !j->ans)
         st = j->rsp_version >= 2
                  ? net_response_encode2(hers_store_params(s->db), s->threads, j->compact,
                                         g->scale, g->d, c, g->slots, g->nchunks, ps->fb,
@@ -609,6 +627,9 @@ static hers_status encode_job(hers_service *s, job *j)
                                        g->slots, g->nchunks, ps->fb,
                                        (const hers_result *const *)views, g->live, g->cat,
                                        g->cat_len, 1, g->version, 1, &j->resp, &j->resp_len);
+    if (st == HERS_OK && j->pieces && !j->ans)   /* one piece: the record */
+        st = net_answer_flat(j->resp, j->resp_len,
+                             j->rsp_version >= 2 ? net_pool_free : hers_free, &j->ans);
     j->cat_version = g->version;
     for (size_t i = 0; views && i < g->nchunks; i++)
         hers_result_free(views[i]);
@@ -616,12 +637,15 @@ static hers_status encode_job(hers_service *s, job *j)
     return st;
 }
 
+/* ans non-NULL: the answer as pieces (resp, resp_len unused) */
 static hers_status search_any(hers_service *s, const void *query, size_t len,
                               hers_result_shrink shrink, int compact, unsigned rsp_version,
                               int with_cat, uint8_t **resp, size_t *resp_len,
-                              uint64_t *cat_version)
+                              uint64_t *cat_version, hers_net_answer **ans)
 {
-    if (!s || !query || !resp || !resp_len)
+    if (ans)
+        *ans = NULL;
+    if (!s || !query || (!ans && (!resp || !resp_len)))
         return hers_error(HERS_ERR_ARG, "search: NULL argument");
     if (shrink > HERS_RESULT_RELINEARIZED)
         return hers_error(HERS_ERR_ARG, "search: unknown result form");
@@ -633,9 +657,11 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
     if ((shrink == HERS_RESULT_RELINEARIZED || compact) && !hers_store_relin_key(s->db))
         return hers_error(HERS_ERR_MISMATCH, "search: relinearized and compact results need the "
                                              "gallery's relinearisation key (none stored)");
-    *resp = NULL;
+    if (resp)
+        *resp = NULL;
     job j;
     memset(&j, 0, sizeof j);
+    j.pieces = ans != NULL;
     j.shrink = shrink;
     j.compact = compact;
     j.rsp_version = rsp_version;
@@ -701,11 +727,15 @@ static hers_status search_any(hers_service *s, const void *query, size_t len,
         if (j.st != HERS_OK)
             snprintf(j.err, sizeof j.err, "%s", hers_last_error());
     }
-    pass_unref(j.ps);
+    pass_unref(j.ps);   /* an answer of pieces holds its own reference */
     if (j.st != HERS_OK)
         return hers_error(j.st, "%s", j.err);
-    *resp = j.resp;
-    *resp_len = j.resp_len;
+    if (ans) {
+        *ans = j.ans;
+    } else {
+        *resp = j.resp;
+        *resp_len = j.resp_len;
+    }
     if (cat_version)
         *cat_version = j.cat_version;
     return HERS_OK;
@@ -715,7 +745,7 @@ hers_status hers_service_search(hers_service *s, const void *query, size_t len,
                                 hers_result_shrink shrink, int compact, uint8_t **resp,
                                 size_t *resp_len)
 {
-    return search_any(s, query, len, shrink, compact, 1, 1, resp, resp_len, NULL);
+    return search_any(s, query, len, shrink, compact, 1, 1, resp, resp_len, NULL, NULL);
 }
 
 hers_status hers_service_search_ex(hers_service *s, const void *query, size_t len,
@@ -725,7 +755,20 @@ hers_status hers_service_search_ex(hers_service *s, const void *query, size_t le
     if (!o)
         return hers_error(HERS_ERR_ARG, "search: NULL options");
     return search_any(s, query, len, o->shrink, o->compact, HERS_NET_RESPONSE_VERSION,
-                      o->with_catalog != 0, resp, resp_len, cat_version);
+                      o->with_catalog != 0, resp, resp_len, cat_version, NULL);
+}
+
+hers_status hers_service_search_pieces(hers_service *s, const void *query, size_t len,
+                                       const hers_service_search_opts *o, hers_net_answer **out,
+                                       uint64_t *cat_version)
+{
+    if (!out)
+        return hers_error(HERS_ERR_ARG, "search: out is NULL");
+    *out = NULL;
+    if (!o)
+        return hers_error(HERS_ERR_ARG, "search: NULL options");
+    return search_any(s, query, len, o->shrink, o->compact, HERS_NET_RESPONSE_VERSION,
+                      o->with_catalog != 0, NULL, NULL, cat_version, out);
 }
 
 hers_status hers_service_catalog(hers_service *s, uint64_t if_none_match, uint64_t *version,
