@@ -454,10 +454,18 @@ int hers_bench_serve(int argc, char **argv)
     for (int li = 0; li < 3; li++)
         qps[li] = throughput(url, admin, SEARCH_PATH, body, blen, ref2, rsp2, levels[li],
                              (double)secs, &queries[li], &passes[li], &cpu[li], &wrong, &failed);
-    for (int li = 0; li < 3; li++)
+    /* HERS_BENCH_MARKS=1: each compact level's CLOCK_MONOTONIC span on stderr
+     * (warm-up included), to cut a `perf record -k CLOCK_MONOTONIC` profile to
+     * one level with `perf report --time` */
+    int marks = getenv("HERS_BENCH_MARKS") != NULL;
+    for (int li = 0; li < 3; li++) {
+        double m0 = bench_now();
         qpsc[li] = throughput(url, admin, SEARCH_PATH_COMPACT, bodyc, blenc, refc, rspc,
                               levels[li], (double)secs, &queriesc[li], &passesc[li], &cpuc[li],
                               &wrong, &failed);
+        if (marks)
+            fprintf(stderr, "# mark compact-%d %.6f %.6f\n", levels[li], m0, bench_now());
+    }
     free(ref2);
     free(refc);
     double rss_all = rss_mb();
