@@ -192,6 +192,14 @@ static void test_manifolds(int quick)
             CHECK_OK(hers_idim_estimate(&x, &p, &r));
             double est = methods[t] == HERS_IDIM_GEODESIC ? (double)r.id : r.id_fit;
             double tol = t == 3 ? 1 : methods[t] == HERS_IDIM_GEODESIC ? mc->tol_geo : mc->tol_nn;
+            /* TwoNN at the quick size (n = 800) scatters more than the 1.5
+             * allows in 9 dimensions: over 40 random seeds its S^9 fit was
+             * 0.53 low on average, 1.33 low at worst, and CI's seed
+             * 269798757191043 gave 7.48 (1.52 low); at n = 2000 it stays
+             * within 0.65. 2 keeps a wrong estimator (off by whole
+             * dimensions) failing. */
+            if (quick && methods[t] == HERS_IDIM_TWONN)
+                tol = 2;
             fprintf(stderr, "  %-20s n=%zu %-8s k=%-2zu id %u (fit %.2f, rmse %.3f) truth %u%s\n",
                     mc->name, n, hers_idim_method_name(methods[t]), p.k, r.id, r.id_fit, r.rmse,
                     mc->truth, fabs(est - mc->truth) <= tol ? "" : "  <-- outside tolerance");
