@@ -631,6 +631,21 @@ static hers_status compact_result(hers_searcher *s, struct scan_ctx *c)
     return HERS_OK;
 }
 
+/* A searcher's scratch *buf of *cap words grown to at least words (its
+ * contents are not kept: every word used is written first); reused across
+ * searches, so no page faults nor zeroing per query. */
+static hers_status scratch_grow(uint64_t **buf, size_t *cap, size_t words, const char *nomem)
+{
+    if (words <= *cap)
+        return HERS_OK;
+    hers_free(*buf);
+    *cap = 0;
+    if (!(*buf = hers_alloc_array(words, sizeof(uint64_t))))
+        return hers_error(HERS_ERR_NOMEM, "%s", nomem);
+    *cap = words;
+    return HERS_OK;
+}
+
 hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index *ix,
                         const hers_query *q, const hers_search_opts *opts, hers_result **out)
 {
@@ -738,31 +753,18 @@ hers_status hers_search(hers_searcher *s, const hers_params *p, const hers_index
         batch = q->count;
     /* probe tiles: the searcher's scratch, grown when needed and reused (no
      * page faults nor zeroing per query; every word used is written first) */
-    size_t words = batch * ix->tiles * c.ptw;
-    if (st == HERS_OK && words > s->probe_words) {
-        hers_free(s->probe);
-        s->probe_words = 0;
-        s->probe = hers_alloc_array(words, sizeof(uint64_t));
-        if (!s->probe)
-            st = hers_error(HERS_ERR_NOMEM, "search: out of memory for the probe tiles");
-        else
-            s->probe_words = words;
-    }
+    if (st == HERS_OK)
+        st = scratch_grow(&s->probe, &s->probe_words, batch * ix->tiles * c.ptw,
+                          "search: out of memory for the probe tiles");
     c.probe = s->probe;
     /* Several probes: results staged tile-major (res_tile), one result
      * ciphertext of scratch per worker to untile them (reused). */
     c.rows = parts * k;
     c.staged = q->count > 1;
-    size_t uw = (size_t)hers_pool_threads(s->pool) * c.rows * N;
-    if (st == HERS_OK && c.staged && uw > s->untile_words) {
-        hers_free(s->untile);
-        s->untile_words = 0;
-        s->untile = hers_alloc_array(uw, sizeof(uint64_t));
-        if (!s->untile)
-            st = hers_error(HERS_ERR_NOMEM, "search: out of memory for the result scratch");
-        else
-            s->untile_words = uw;
-    }
+    if (st == HERS_OK && c.staged)
+        st = scratch_grow(&s->untile, &s->untile_words,
+                          (size_t)hers_pool_threads(s->pool) * c.rows * N,
+                          "search: out of memory for the result scratch");
     c.untile = s->untile;
     for (c.r0 = 0; st == HERS_OK && c.r0 < q->count; c.r0 += c.rc) {
         c.rc = q->count - c.r0 < batch ? q->count - c.r0 : batch;
