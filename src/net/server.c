@@ -383,6 +383,25 @@ static enum MHD_Result send_status(struct MHD_Connection *c, req *r, hers_status
     return send_error(c, r, status_of(st), hers_last_error());
 }
 
+/* A 200 answer of len binary bytes (a search's record) in response mr, with
+ * its catalog version cv (0: none) in X-Hers-Catalog; queued and released. */
+static enum MHD_Result send_binary(struct MHD_Connection *c, req *r, struct MHD_Response *mr,
+                                   size_t len, uint64_t cv)
+{
+    MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
+    MHD_add_response_header(mr, "Cache-Control", "no-store");
+    if (cv) {
+        char hv[24];
+        snprintf(hv, sizeof hv, "%016llx", (unsigned long long)cv);
+        MHD_add_response_header(mr, "X-Hers-Catalog", hv);
+    }
+    r->status = 200;
+    r->bytes_out = len;
+    enum MHD_Result ret = queue(c, r, 200, mr);
+    MHD_destroy_response(mr);
+    return ret;
+}
+
 static void answer_free_cb(void *ans) { hers_net_answer_free(ans); }
 
 /* A search answer of pieces (hers_service_search_pieces) handed to
@@ -411,18 +430,7 @@ static enum MHD_Result send_answer(struct MHD_Connection *c, req *r, hers_net_an
         hers_net_answer_free(ans);
         return MHD_NO;
     }
-    MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
-    MHD_add_response_header(mr, "Cache-Control", "no-store");
-    if (cv) {
-        char hv[24];
-        snprintf(hv, sizeof hv, "%016llx", (unsigned long long)cv);
-        MHD_add_response_header(mr, "X-Hers-Catalog", hv);
-    }
-    r->status = 200;
-    r->bytes_out = len;
-    enum MHD_Result ret = queue(c, r, 200, mr);
-    MHD_destroy_response(mr);
-    return ret;
+    return send_binary(c, r, mr, len, cv);
 }
 
 /* ------------------------------------------------------------ routing */
@@ -878,18 +886,7 @@ static enum MHD_Result h_gallery(struct MHD_Connection *c, req *r, gallery *g)
             fr(resp);
             return MHD_NO;
         }
-        MHD_add_response_header(mr, "Content-Type", "application/octet-stream");
-        MHD_add_response_header(mr, "Cache-Control", "no-store");
-        if (cv) {
-            char hv[24];
-            snprintf(hv, sizeof hv, "%016llx", (unsigned long long)cv);
-            MHD_add_response_header(mr, "X-Hers-Catalog", hv);
-        }
-        r->status = 200;
-        r->bytes_out = len;
-        enum MHD_Result ret = queue(c, r, 200, mr);
-        MHD_destroy_response(mr);
-        return ret;
+        return send_binary(c, r, mr, len, cv);
     }
     case R_CATALOG: {
         if (!g->be->catalog)
